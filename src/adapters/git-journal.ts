@@ -1,0 +1,455 @@
+// The journal: one bare git repository per site. A snapshot is one commit on refs/heads/main whose tree is
+//   files/<path>               content of each file in scope (symlinks as git links)
+//   meta/files/<unit>          "mode uid gid<TAB>path" per file of one theme/plugin/mu-plugin/drop-ins
+//   meta/links                 "path<TAB>target" for followed symlinked theme/plugin dirs
+//   options/<table>/<name>     exact bytes of each settings row (name percent-encoded)
+//   meta/options/<table>       "name<TAB>autoload" per row
+// so identical content is stored once and a plugin update touches only that plugin's objects.
+// Commits are written with `git fast-import` (one process, straight into a pack: no loose objects) and
+// blobs read with `git cat-file --batch`; simple-git runs every other command. Known-good marks are
+// annotated tags refs/tags/good/<id>. snapshots/README.md documents the format.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { simpleGit, type SimpleGit } from 'simple-git'
+import {
+  componentOf,
+  optionKey,
+  type CommitRecord,
+  type CommitRequest,
+  type FileEntry,
+  type JournalPort,
+  type LinkedDir,
+  type Mark,
+  type OptionEntry,
+  type SiteState,
+} from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+
+const BRANCH = 'refs/heads/main'
+const GOOD = 'refs/tags/good/'
+const FORMAT = '1'
+const IDENT_NAME = 'peakguard'
+const IDENT_EMAIL = 'peakguard@localhost'
+
+/** The environment git runs with: only what we mean to pass (simple-git refuses unknown GIT_* variables). */
+function gitEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: os.tmpdir(),
+    LANG: 'C',
+    LC_ALL: 'C',
+  }
+}
+
+/** -c options for every git call: journals are root-owned but may sit beside www-data trees. */
+const GIT_CONFIG = [
+  'safe.directory=*',
+  `user.name=${IDENT_NAME}`,
+  `user.email=${IDENT_EMAIL}`,
+  // level 1: several times faster than the default 6 on PHP/JS for ~15% more bytes; gc repacks later
+  'core.compression=1',
+  'pack.compression=1',
+]
+
+export class GitJournal implements JournalPort {
+  private readonly git: SimpleGit
+  private readonly states = new Map<string, SiteState>()
+
+  readonly dir: string
+  readonly siteId: string
+
+  private constructor(dir: string, siteId: string) {
+    this.dir = dir
+    this.siteId = siteId
+    this.git = simpleGit({ baseDir: dir, binary: 'git', config: GIT_CONFIG, maxConcurrentProcesses: 4 }).env(gitEnv())
+  }
+
+  /**
+   * Opens the journal of `siteId` at `dir`, creating it (mode 0700) when the directory is missing or empty.
+   * A directory that holds anything else is refused, never written into.
+   */
+  static async open(dir: string, siteId: string): Promise<GitJournal> {
+    const abs = path.resolve(dir)
+    let entries: string[] = []
+    try {
+      entries = fs.readdirSync(abs)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
+        throw new PeakguardError('NOT_A_JOURNAL', `${abs} is a file, not a peakguard journal directory`)
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, abs)
+    }
+    if (entries.length === 0) {
+      try {
+        fs.mkdirSync(abs, { recursive: true, mode: 0o700 })
+        fs.chmodSync(abs, 0o700)
+      } catch (e) {
+        throw fsError(e, abs)
+      }
+      const j = new GitJournal(abs, siteId)
+      await j.run(['init', '--bare', '-q', '--initial-branch=main', abs])
+      for (const [k, v] of [
+        ['peakguard.site', siteId],
+        ['peakguard.format', FORMAT],
+        ['gc.auto', '0'],
+        ['core.logAllRefUpdates', 'true'],
+      ] as const)
+        await j.run(['config', k, v])
+      return j
+    }
+    const j = new GitJournal(abs, siteId)
+    const owner = fs.existsSync(path.join(abs, 'HEAD')) && fs.existsSync(path.join(abs, 'objects'))
+      ? await j.git.raw(['config', '--get', 'peakguard.site']).then((s) => s.trim(), () => '')
+      : ''
+    if (!owner)
+      throw new PeakguardError('NOT_A_JOURNAL', `${abs} is not a peakguard journal (not empty, and no peakguard.site in a git config there): point the site's data dir at an empty or peakguard-made directory`)
+    if (owner !== siteId)
+      throw new PeakguardError('NOT_A_JOURNAL', `${abs} is the journal of site ${owner}, not of site ${siteId}`)
+    return j
+  }
+
+  private async run(args: string[]): Promise<string> {
+    try {
+      return await this.git.raw(args)
+    } catch (e) {
+      throw gitError(e, args)
+    }
+  }
+
+  async head(): Promise<string | null> {
+    const out = await this.git.raw(['rev-parse', '--verify', '-q', `${BRANCH}^{commit}`]).catch(() => '')
+    return out.trim() || null
+  }
+
+  async readState(id: string): Promise<SiteState> {
+    const cached = this.states.get(id)
+    if (cached) return cached
+    const listing = await this.run(['ls-tree', '-r', '-z', '--full-tree', id])
+    const files = new Map<string, { mode: string; blob: string }>()
+    const metaBlobs: { path: string; blob: string }[] = []
+    const optionBlobs = new Map<string, string>()
+    for (const rec of listing.split('\0')) {
+      if (!rec) continue
+      const tab = rec.indexOf('\t')
+      const [mode, , blob] = rec.slice(0, tab).split(' ') as [string, string, string]
+      const p = rec.slice(tab + 1)
+      if (p.startsWith('files/')) files.set(p.slice(6), { mode, blob })
+      else if (p.startsWith('meta/')) metaBlobs.push({ path: p, blob })
+      else if (p.startsWith('options/')) optionBlobs.set(p.slice(8), blob)
+    }
+    const meta = new Map<string, string>()
+    const byBlob = new Map<string, string[]>()
+    for (const m of metaBlobs) byBlob.set(m.blob, [...(byBlob.get(m.blob) ?? []), m.path])
+    await this.readBlobs([...byBlob.keys()], (blob, bytes) => {
+      for (const p of byBlob.get(blob) ?? []) meta.set(p, Buffer.from(bytes).toString('utf8'))
+    })
+
+    const state: SiteState = { files: new Map(), links: new Map(), options: new Map() }
+    const fileMeta = new Map<string, [number, number, number]>()
+    for (const [p, text] of meta) {
+      if (p.startsWith('meta/files/')) {
+        for (const line of lines(text)) {
+          const tab = line.indexOf('\t')
+          const [mode, uid, gid] = line.slice(0, tab).split(' ') as [string, string, string]
+          fileMeta.set(decodeField(line.slice(tab + 1)), [parseInt(mode, 8), Number(uid), Number(gid)])
+        }
+      } else if (p === 'meta/links') {
+        for (const line of lines(text)) {
+          const [lp, target] = line.split('\t').map(decodeField) as [string, string]
+          state.links.set(lp, { path: lp, target })
+        }
+      } else if (p.startsWith('meta/options/')) {
+        const table = p.slice('meta/options/'.length)
+        for (const line of lines(text)) {
+          const [enc, autoload] = line.split('\t') as [string, string]
+          const name = decodeName(enc)
+          const blob = optionBlobs.get(`${table}/${enc}`)
+          if (!blob) throw new PeakguardError('GIT_FAILED', `journal state ${id} lists option ${table}.${name} without its value`)
+          const o: OptionEntry = { table, name, blob, autoload: autoload === '\\N' ? null : decodeField(autoload) }
+          state.options.set(optionKey(table, name), o)
+        }
+      }
+    }
+    for (const [p, f] of files) {
+      const m = fileMeta.get(p)
+      const kind = f.mode === '120000' ? 'symlink' : 'file'
+      state.files.set(p, {
+        path: p,
+        kind,
+        blob: f.blob,
+        mode: m?.[0] ?? (f.mode === '100755' ? 0o755 : kind === 'symlink' ? 0o777 : 0o644),
+        uid: m?.[1] ?? 0,
+        gid: m?.[2] ?? 0,
+      })
+    }
+    this.remember(id, state)
+    return state
+  }
+
+  private remember(id: string, state: SiteState): void {
+    this.states.set(id, state)
+    if (this.states.size > 4) this.states.delete(this.states.keys().next().value as string)
+  }
+
+  async commit(req: CommitRequest): Promise<string> {
+    const proc = spawn('git', [...GIT_CONFIG.flatMap((c) => ['-c', c]), '--git-dir', this.dir, 'fast-import', '--quiet', '--done', '--depth=0'], {
+      env: gitEnv(),
+      stdio: ['pipe', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number>((resolve) => proc.on('close', (code) => resolve(code ?? 1)))
+    proc.stdin.on('error', () => undefined) // reported through the exit code and stderr
+
+    const write = async (chunk: string | Uint8Array): Promise<void> => {
+      if (!proc.stdin.write(chunk)) await new Promise<void>((r) => proc.stdin.once('drain', r))
+    }
+    const data = async (bytes: Uint8Array): Promise<void> => {
+      await write(`data ${bytes.length}\n`)
+      await write(bytes)
+      await write('\n')
+    }
+
+    const message = `${req.subject}\n\n${Object.entries(req.trailers)
+      .map(([k, v]) => `${k}: ${v.replace(/\s+/g, ' ')}`)
+      .join('\n')}\n`
+    const when = Math.floor(Date.now() / 1000)
+    try {
+      await write(`commit ${BRANCH}\ncommitter ${IDENT_NAME} <${IDENT_EMAIL}> ${when} +0000\n`)
+      await data(Buffer.from(message))
+      if (req.parent) await write(`from ${req.parent}\n`)
+
+      const units = new Set<string>()
+      for (const f of req.diff.files) {
+        units.add(componentOf(f.path))
+        if (f.change === 'removed') await write(`D ${quote(`files/${f.path}`)}\n`)
+        else if (f.content && f.to) {
+          await write(`M ${f.to.kind === 'symlink' ? '120000' : f.to.mode & 0o111 ? '100755' : '100644'} inline ${quote(`files/${f.path}`)}\n`)
+          await data(await req.fileContent(f.path))
+        }
+      }
+      const byUnit = new Map<string, FileEntry[]>()
+      for (const f of req.state.files.values()) {
+        const u = componentOf(f.path)
+        if (units.has(u)) byUnit.set(u, [...(byUnit.get(u) ?? []), f])
+      }
+      for (const u of units) {
+        const entries = byUnit.get(u)
+        const p = quote(`meta/files/${u}`)
+        if (!entries) await write(`D ${p}\n`)
+        else {
+          entries.sort((a, b) => (a.path < b.path ? -1 : 1))
+          await write(`M 100644 inline ${p}\n`)
+          await data(Buffer.from(entries.map((e) => `${e.mode.toString(8)} ${e.uid} ${e.gid}\t${encodeField(e.path)}\n`).join('')))
+        }
+      }
+      if (req.diff.links.length || !req.parent) {
+        const links = [...req.state.links.values()].sort((a, b) => (a.path < b.path ? -1 : 1))
+        await write('M 100644 inline meta/links\n')
+        await data(Buffer.from(links.map((l) => `${encodeField(l.path)}\t${encodeField(l.target)}\n`).join('')))
+      }
+
+      const tables = new Set<string>()
+      for (const o of req.diff.options) {
+        tables.add(o.table)
+        const p = quote(`options/${o.table}/${encodeName(o.name)}`)
+        if (o.change === 'removed') await write(`D ${p}\n`)
+        else if (o.value) {
+          await write(`M 100644 inline ${p}\n`)
+          await data(req.optionValue(o.table, o.name))
+        }
+      }
+      const byTable = new Map<string, OptionEntry[]>()
+      for (const o of req.state.options.values()) if (tables.has(o.table)) byTable.set(o.table, [...(byTable.get(o.table) ?? []), o])
+      for (const t of tables) {
+        const rows = byTable.get(t)
+        if (!rows) await write(`D meta/options/${t}\n`)
+        else {
+          const text = rows
+            .map((o) => `${encodeName(o.name)}\t${o.autoload === null ? '\\N' : encodeField(o.autoload)}\n`)
+            .sort()
+            .join('')
+          await write(`M 100644 inline meta/options/${t}\n`)
+          await data(Buffer.from(text))
+        }
+      }
+      await write('\ndone\n')
+      proc.stdin.end()
+    } catch (e) {
+      proc.kill('SIGKILL')
+      await exited
+      throw e
+    }
+    const code = await exited
+    if (code !== 0) throw classifyGitFailure(`git fast-import failed (exit ${code}): ${stderr.trim().slice(0, 500)}`, stderr)
+    const id = (await this.head()) as string
+    this.remember(id, req.state)
+    return id
+  }
+
+  async readBlobs(ids: string[], each: (id: string, bytes: Uint8Array) => Promise<void> | void): Promise<void> {
+    if (ids.length === 0) return
+    const proc = spawn('git', ['-c', 'safe.directory=*', '--git-dir', this.dir, 'cat-file', '--batch'], {
+      env: gitEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number>((resolve) => proc.on('close', (code) => resolve(code ?? 1)))
+    proc.stdin.on('error', () => undefined)
+    proc.stdin.end(ids.join('\n') + '\n')
+
+    let buf: Buffer = Buffer.alloc(0)
+    let i = 0
+    let want: { id: string; size: number } | null = null
+    try {
+      for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
+        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+        for (;;) {
+          if (!want) {
+            const nl = buf.indexOf(10)
+            if (nl < 0) break
+            const header = buf.subarray(0, nl).toString()
+            buf = buf.subarray(nl + 1)
+            const [id, type, size] = header.split(' ')
+            if (type !== 'blob' || !id || size === undefined)
+              throw new PeakguardError('GIT_FAILED', `journal object ${ids[i] ?? '?'} is missing or not a blob (${header}): run 'git fsck' on ${this.dir}`)
+            want = { id, size: Number(size) }
+          }
+          if (buf.length < want.size + 1) break
+          const bytes = Buffer.from(buf.subarray(0, want.size))
+          buf = buf.subarray(want.size + 1)
+          const got = want
+          want = null
+          i++
+          await each(got.id, bytes)
+        }
+      }
+    } finally {
+      if (proc.exitCode === null) proc.kill()
+      await exited
+    }
+    if (i !== ids.length) throw new PeakguardError('GIT_FAILED', `git cat-file returned ${i} of ${ids.length} objects: ${stderr.trim()}`)
+  }
+
+  async log(): Promise<CommitRecord[]> {
+    if (!(await this.head())) return []
+    const out = await this.run(['log', '--format=%H%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1e', BRANCH])
+    const records: CommitRecord[] = []
+    for (const rec of out.split('\x1e')) {
+      const r = rec.replace(/^\n/, '')
+      if (!r) continue
+      const [id, time, subject, trailerText] = r.split('\x1f') as [string, string, string, string]
+      const trailers: Record<string, string> = {}
+      for (const line of (trailerText ?? '').split('\n')) {
+        const m = /^([A-Za-z0-9-]+): (.*)$/.exec(line)
+        if (m) trailers[m[1] as string] = m[2] as string
+      }
+      records.push({ id, time: new Date(time).toISOString(), subject, trailers })
+    }
+    return records
+  }
+
+  async resolvePrefix(prefix: string): Promise<string[]> {
+    return (await this.log()).map((c) => c.id).filter((id) => id.startsWith(prefix))
+  }
+
+  async marks(): Promise<Mark[]> {
+    const out = await this.run(['for-each-ref', '--format=%(refname)%1f%(contents)%1f%(taggerdate:iso-strict)%1e', GOOD])
+    return out
+      .split('\x1e')
+      .map((r) => r.replace(/^\n/, ''))
+      .filter(Boolean)
+      .map((r) => {
+        const [ref, note, time] = r.split('\x1f') as [string, string, string]
+        return { id: ref.slice(GOOD.length), note: note.trim() === 'known-good' ? '' : note.trim(), time: time ? new Date(time).toISOString() : '' }
+      })
+  }
+
+  async mark(id: string, note: string): Promise<void> {
+    await this.run(['tag', '-f', '-a', '-m', note.trim() || 'known-good', `good/${id}`, id])
+  }
+
+  async unmark(id: string): Promise<boolean> {
+    const exists = await this.git.raw(['rev-parse', '--verify', '-q', `${GOOD}${id}`]).then((s) => s.trim() !== '', () => false)
+    if (!exists) return false
+    await this.run(['update-ref', '-d', `${GOOD}${id}`])
+    return true
+  }
+
+  async check(): Promise<string[]> {
+    try {
+      const out = await this.git.raw(['fsck', '--no-progress', '--no-dangling', '--connectivity-only'])
+      return out.split('\n').filter((l) => l.trim())
+    } catch (e) {
+      return [(e as Error).message.trim()]
+    }
+  }
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.length > 0)
+}
+
+/** Tab, newline, CR and % inside a meta field. */
+function encodeField(s: string): string {
+  return s.replace(/[%\t\n\r]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`)
+}
+
+function decodeField(s: string): string {
+  return s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+}
+
+/** Option names as tree entry names: anything but [A-Za-z0-9_.-] (and a leading dot) is %XX of its UTF-8. */
+export function encodeName(name: string): string {
+  const enc = Array.from(Buffer.from(name, 'utf8'))
+    .map((b) => (/[A-Za-z0-9_.-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0').toUpperCase()}`))
+    .join('')
+  return enc.startsWith('.') ? `%2E${enc.slice(1)}` : enc || '%'
+}
+
+export function decodeName(enc: string): string {
+  if (enc === '%') return ''
+  const bytes: number[] = []
+  for (let i = 0; i < enc.length; i++) {
+    if (enc[i] === '%') {
+      bytes.push(parseInt(enc.slice(i + 1, i + 3), 16))
+      i += 2
+    } else bytes.push(enc.charCodeAt(i))
+  }
+  return Buffer.from(bytes).toString('utf8')
+}
+
+/** A path for fast-import: C-style quoted when it holds anything fast-import would misread. */
+function quote(p: string): string {
+  if (!/["\\\n\r\t\u0000-\u001f\u007f]/.test(p) && !p.startsWith('"')) return p
+  let out = '"'
+  for (const b of Buffer.from(p, 'utf8')) {
+    if (b === 0x22) out += '\\"'
+    else if (b === 0x5c) out += '\\\\'
+    else if (b < 0x20 || b === 0x7f || b >= 0x80) out += `\\${b.toString(8).padStart(3, '0')}`
+    else out += String.fromCharCode(b)
+  }
+  return out + '"'
+}
+
+function gitError(e: unknown, args: string[]): PeakguardError {
+  const msg = e instanceof Error ? e.message : String(e)
+  return classifyGitFailure(`git ${args[0]} failed: ${msg.trim().slice(0, 500)}`, msg, e)
+}
+
+function classifyGitFailure(message: string, stderr: string, cause?: unknown): PeakguardError {
+  if (/No space left on device/i.test(stderr)) return new PeakguardError('DISK_FULL', `the journal's disk is full: ${message}`, { cause })
+  if (/Read-only file system|Permission denied/i.test(stderr)) return new PeakguardError('READ_ONLY', `the journal cannot be written: ${message}`, { cause })
+  return new PeakguardError('GIT_FAILED', message, { cause })
+}
+
+function fsError(e: unknown, p: string): PeakguardError {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOSPC') return new PeakguardError('DISK_FULL', `no space left for ${p}`, { cause: e })
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new PeakguardError('READ_ONLY', `cannot write ${p}: ${code}`, { cause: e })
+  return new PeakguardError('FS_FAILED', `${p}: ${(e as Error).message}`, { cause: e })
+}
+
+export type { LinkedDir }

@@ -1,0 +1,201 @@
+// The settings tables of one WordPress site (SettingsPort) over mysql2: `{prefix}options`, and on
+// multisite `{prefix}N_options` for every blog in `{prefix}blogs` plus `{prefix}sitemeta`. Values are
+// read and written as exact bytes (CAST … AS BINARY out, binary parameters in), so serialized PHP,
+// 4-byte UTF-8, NUL bytes and legacy latin1 bytes survive unchanged. No value is ever logged.
+import { createHash } from 'node:crypto'
+import mysql from 'mysql2/promise'
+import type { OptionRow, SettingsPort } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+
+export interface DbConfig {
+  host: string
+  port: number
+  socket: string | null
+  user: string
+  password: string
+  name: string
+  tablePrefix: string
+  multisite: boolean
+}
+
+interface Table {
+  name: string
+  kind: 'options' | 'sitemeta'
+}
+
+export class MysqlSettings implements SettingsPort {
+  private conn: mysql.Connection | null = null
+  private tableList: Table[] | null = null
+
+  private readonly db: DbConfig
+
+  constructor(db: DbConfig) {
+    this.db = db
+  }
+
+  private where(): string {
+    return this.db.socket ? `socket ${this.db.socket}` : `${this.db.host}:${this.db.port}`
+  }
+
+  async connection(): Promise<mysql.Connection> {
+    if (this.conn) return this.conn
+    try {
+      this.conn = await mysql.createConnection({
+        ...(this.db.socket ? { socketPath: this.db.socket } : { host: this.db.host, port: this.db.port }),
+        user: this.db.user,
+        password: this.db.password,
+        database: this.db.name,
+        charset: 'utf8mb4_general_ci',
+        connectTimeout: 5000,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+      })
+      this.conn.on('error', () => {
+        this.conn = null
+      })
+      return this.conn
+    } catch (e) {
+      throw this.connectError(e)
+    }
+  }
+
+  private connectError(e: unknown): PeakguardError {
+    const err = e as { code?: string; errno?: number; message?: string }
+    if (err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1045)
+      return new PeakguardError('DB_AUTH', `the database at ${this.where()} refused user ${this.db.user}: check DB_USER/DB_PASSWORD (${err.code})`, { cause: e })
+    if (err.code === 'ER_BAD_DB_ERROR' || err.errno === 1049)
+      return new PeakguardError('DB_UNREACHABLE', `database ${this.db.name} does not exist at ${this.where()}`, { cause: e })
+    if (err.code === 'ER_DBACCESS_DENIED_ERROR' || err.errno === 1044)
+      return new PeakguardError('DB_AUTH', `user ${this.db.user} may not use database ${this.db.name} at ${this.where()}`, { cause: e })
+    return new PeakguardError('DB_UNREACHABLE', `cannot reach the database at ${this.where()}: ${err.code ?? err.message} — is MariaDB/MySQL running there?`, { cause: e })
+  }
+
+  /** The settings tables of the site; an error when the prefix matches none. */
+  async tables(): Promise<Table[]> {
+    if (this.tableList) return this.tableList
+    const conn = await this.connection()
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(
+      'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+    )
+    const existing = new Set(rows.map((r) => String(r.t)))
+    const p = this.db.tablePrefix
+    if (!existing.has(`${p}options`)) {
+      const prefixes = [...new Set([...existing].filter((t) => t.endsWith('options')).map((t) => t.slice(0, -'options'.length)))]
+      throw new PeakguardError(
+        'DB_NO_TABLES',
+        `no table ${p}options in database ${this.db.name}: the table prefix ${JSON.stringify(p)} matches no WordPress settings table` +
+          (prefixes.length ? ` (prefixes found: ${prefixes.map((x) => JSON.stringify(x)).join(', ')})` : ''),
+      )
+    }
+    const tables: Table[] = [{ name: `${p}options`, kind: 'options' }]
+    if (this.db.multisite) {
+      if (existing.has(`${p}blogs`)) {
+        const [blogs] = await conn.query<mysql.RowDataPacket[]>(`SELECT blog_id FROM \`${p}blogs\` ORDER BY blog_id`)
+        for (const b of blogs) {
+          const id = Number(b.blog_id)
+          if (id > 1 && existing.has(`${p}${id}_options`)) tables.push({ name: `${p}${id}_options`, kind: 'options' })
+        }
+      }
+      if (existing.has(`${p}sitemeta`)) tables.push({ name: `${p}sitemeta`, kind: 'sitemeta' })
+    }
+    this.tableList = tables
+    return tables
+  }
+
+  async read(): Promise<OptionRow[]> {
+    const conn = await this.connection()
+    const out: OptionRow[] = []
+    try {
+      for (const t of await this.tables()) {
+        if (t.kind === 'options') {
+          const [rows] = await conn.query<mysql.RowDataPacket[]>(
+            `SELECT option_name AS n, CAST(option_value AS BINARY) AS v, autoload AS a FROM \`${t.name}\``,
+          )
+          for (const r of rows) out.push(row(t.name, String(r.n), r.v as Buffer, r.a === null ? null : String(r.a)))
+        } else {
+          // sitemeta has no unique key on (site_id, meta_key); the first row is the one WordPress reads
+          const [rows] = await conn.query<mysql.RowDataPacket[]>(
+            `SELECT site_id AS s, meta_key AS k, CAST(meta_value AS BINARY) AS v FROM \`${t.name}\` ORDER BY meta_id`,
+          )
+          const seen = new Set<string>()
+          for (const r of rows) {
+            const name = `${r.s}:${r.k}`
+            if (seen.has(name)) continue
+            seen.add(name)
+            out.push(row(t.name, name, (r.v as Buffer | null) ?? Buffer.alloc(0), null))
+          }
+        }
+      }
+    } catch (e) {
+      throw dbError(e, 'reading the settings tables')
+    }
+    return out
+  }
+
+  async apply(write: OptionRow[], remove: { table: string; name: string }[]): Promise<void> {
+    const conn = await this.connection()
+    const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
+    const kindOf = (table: string) => {
+      const k = kinds.get(table)
+      if (!k) throw new PeakguardError('DB_NO_TABLES', `settings table ${table} is not in the database any more; nothing was written`)
+      return k
+    }
+    for (const r of [...write, ...remove]) kindOf(r.table)
+    try {
+      await conn.beginTransaction()
+      for (const r of remove) {
+        if (kindOf(r.table) === 'options') await conn.execute(`DELETE FROM \`${r.table}\` WHERE option_name = ?`, [r.name])
+        else {
+          const [site, key] = splitMeta(r.name)
+          await conn.execute(`DELETE FROM \`${r.table}\` WHERE site_id = ? AND meta_key = ?`, [site, key])
+        }
+      }
+      for (const r of write) {
+        const value = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
+        if (kindOf(r.table) === 'options') {
+          await conn.execute(
+            `INSERT INTO \`${r.table}\` (option_name, option_value, autoload) VALUES (?, ?, ?) ` +
+              'ON DUPLICATE KEY UPDATE option_value = VALUES(option_value), autoload = VALUES(autoload)',
+            [r.name, value, r.autoload ?? 'yes'],
+          )
+        } else {
+          const [site, key] = splitMeta(r.name)
+          const [res] = await conn.execute<mysql.ResultSetHeader>(
+            `UPDATE \`${r.table}\` SET meta_value = ? WHERE site_id = ? AND meta_key = ? ORDER BY meta_id LIMIT 1`,
+            [value, site, key],
+          )
+          if (res.affectedRows === 0)
+            await conn.execute(`INSERT INTO \`${r.table}\` (site_id, meta_key, meta_value) VALUES (?, ?, ?)`, [site, key, value])
+        }
+      }
+      await conn.commit()
+    } catch (e) {
+      await conn.rollback().catch(() => undefined)
+      throw dbError(e, 'writing the settings (rolled back, nothing changed)')
+    }
+  }
+
+  async close(): Promise<void> {
+    const c = this.conn
+    this.conn = null
+    await c?.end().catch(() => undefined)
+  }
+}
+
+function row(table: string, name: string, value: Buffer, autoload: string | null): OptionRow {
+  return { table, name, value, blob: createHash('sha1').update(`blob ${value.length}\0`).update(value).digest('hex'), autoload }
+}
+
+function splitMeta(name: string): [number, string] {
+  const i = name.indexOf(':')
+  return [Number(name.slice(0, i)), name.slice(i + 1)]
+}
+
+function dbError(e: unknown, doing: string): PeakguardError {
+  if (e instanceof PeakguardError) return e
+  const err = e as { code?: string; sqlMessage?: string; message?: string }
+  if (err.code === 'ECONNRESET' || err.code === 'PROTOCOL_CONNECTION_LOST' || err.code === 'ECONNREFUSED')
+    return new PeakguardError('DB_UNREACHABLE', `lost the database connection while ${doing}: ${err.code}`, { cause: e })
+  // the server's message may quote a value; report only its code
+  return new PeakguardError('DB_FAILED', `database error while ${doing}: ${err.code ?? 'unknown'}`, { cause: e })
+}

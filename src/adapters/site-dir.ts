@@ -1,0 +1,139 @@
+// A site's private data directory outside the web root (SiteDirPort): the single-writer lock and the
+// notes that make an interrupted restore finishable. Layout: <dataDir>/<site>/{journal/, lock,
+// restore-intent.json, last-recovery.json, files-cache.json}, the directory itself mode 0700.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { RecoveryNote, RestoreIntent, SiteDirPort } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+
+interface LockHolder {
+  pid: number
+  host: string
+  since: string
+  command: string
+}
+
+export class SiteDir implements SiteDirPort {
+  readonly dir: string
+
+  constructor(dir: string) {
+    this.dir = dir
+  }
+
+  /** Creates the directory (mode 0700) if needed. */
+  ensure(): void {
+    try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 })
+      fs.chmodSync(this.dir, 0o700)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'READ_ONLY', `cannot create the data directory ${this.dir}: ${code}`, { cause: e })
+    }
+  }
+
+  get journalDir(): string {
+    return path.join(this.dir, 'journal')
+  }
+
+  get cacheFile(): string {
+    return path.join(this.dir, 'files-cache.json')
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, name)
+  }
+
+  /**
+   * An exclusive lock file created with link(2), which is atomic. A holder that died (same host, pid
+   * gone) is detected at once rather than after a timeout, so a killed restore is finished immediately.
+   */
+  async lock(waitMs: number): Promise<() => Promise<void>> {
+    const lockFile = this.file('lock')
+    const me: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: process.argv.slice(2).join(' ') }
+    const deadline = Date.now() + waitMs
+    for (;;) {
+      const tmp = `${lockFile}.${process.pid}.${Math.random().toString(36).slice(2)}`
+      try {
+        fs.writeFileSync(tmp, JSON.stringify(me))
+        fs.linkSync(tmp, lockFile)
+        fs.rmSync(tmp)
+        return async () => {
+          fs.rmSync(lockFile, { force: true })
+        }
+      } catch (e) {
+        fs.rmSync(tmp, { force: true })
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+          const code = (e as NodeJS.ErrnoException).code
+          throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'READ_ONLY', `cannot take the lock ${lockFile}: ${code}`, { cause: e })
+        }
+      }
+      const holder = readJson<LockHolder>(lockFile)
+      if (holder && holder.host === os.hostname() && !alive(holder.pid)) {
+        fs.rmSync(lockFile, { force: true })
+        continue
+      }
+      if (Date.now() >= deadline) {
+        const who = holder ? `pid ${holder.pid} ('peakguard ${holder.command}', since ${holder.since})` : 'another process'
+        throw new PeakguardError('BUSY', `${who} is writing this site (lock ${lockFile}); try again when it has finished`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+
+  async readIntent(): Promise<RestoreIntent | null> {
+    return readJson<RestoreIntent>(this.file('restore-intent.json'))
+  }
+
+  async writeIntent(intent: RestoreIntent): Promise<void> {
+    writeDurably(this.file('restore-intent.json'), JSON.stringify(intent, null, 2))
+  }
+
+  async clearIntent(): Promise<void> {
+    fs.rmSync(this.file('restore-intent.json'), { force: true })
+  }
+
+  async lastRecovery(): Promise<RecoveryNote | null> {
+    return readJson<RecoveryNote>(this.file('last-recovery.json'))
+  }
+
+  async noteRecovery(note: RecoveryNote): Promise<void> {
+    writeDurably(this.file('last-recovery.json'), JSON.stringify(note, null, 2))
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T
+  } catch {
+    return null
+  }
+}
+
+/** Written, flushed and renamed into place: after a crash the file is either old or new, never torn. */
+function writeDurably(file: string, text: string): void {
+  const tmp = `${file}.tmp`
+  try {
+    const fd = fs.openSync(tmp, 'w', 0o600)
+    try {
+      fs.writeSync(fd, text)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.renameSync(tmp, file)
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    const code = (e as NodeJS.ErrnoException).code
+    throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot write ${file}: ${code ?? (e as Error).message}`, { cause: e })
+  }
+}

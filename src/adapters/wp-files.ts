@@ -1,0 +1,320 @@
+// The live wp-content of one site (LiveFilesPort): walks themes, plugins, mu-plugins and the drop-ins,
+// following symlinked theme/plugin directories (Debian's wordpress package links them) and recording that
+// they were links, and writes restored files atomically with their owner, group and mode.
+// A stat cache (size, mtime, ctime, inode → blob id) in the site's data dir means only files whose stat
+// changed are read and hashed, the same trick git's index uses.
+import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import {
+  DROP_INS,
+  SCOPE_DIRS,
+  TEMP_PREFIX,
+  TEMP_SUFFIX,
+  type FileEntry,
+  type LinkedDir,
+  type LiveFilesPort,
+} from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+
+type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, blob: string]
+
+interface StatCache {
+  v: 1
+  root: string
+  entries: Record<string, CacheRow>
+}
+
+/** Entries modified this recently are not cached: a write in the same clock tick could go unseen. */
+const RACY_MS = 2000
+
+export function gitBlobId(bytes: Uint8Array): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex')
+}
+
+export class WpFiles implements LiveFilesPort {
+  readonly root: string
+  private readonly cacheFile: string
+  private readonly ignored: (path: string) => boolean
+
+  constructor(wpContent: string, cacheFile: string, ignored: (path: string) => boolean) {
+    this.root = path.resolve(wpContent)
+    this.cacheFile = cacheFile
+    this.ignored = ignored
+  }
+
+  async scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+    if (!isDir(this.root)) throw new PeakguardError('FS_FAILED', `wp-content directory ${this.root} does not exist or is not a directory`)
+    const old = this.loadCache()
+    const fresh: Record<string, CacheRow> = {}
+    const files: FileEntry[] = []
+    const links: LinkedDir[] = []
+    const racyAfter = Date.now() - RACY_MS
+    let hashed = 0
+
+    const visit = (abs: string, rel: string, st: fs.Stats): void => {
+      if (st.isSymbolicLink()) {
+        const text = fs.readlinkSync(abs)
+        files.push({ path: rel, kind: 'symlink', blob: gitBlobId(Buffer.from(text)), mode: 0o777, uid: st.uid, gid: st.gid })
+        return
+      }
+      if (!st.isFile()) return
+      const c = old?.[rel]
+      let blob: string
+      if (c && c[0] === st.size && c[1] === st.mtimeMs && c[2] === st.ctimeMs && c[3] === st.ino) blob = c[4]
+      else {
+        blob = gitBlobId(fs.readFileSync(abs))
+        hashed++
+      }
+      if (st.mtimeMs < racyAfter && st.ctimeMs < racyAfter) fresh[rel] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, blob]
+      files.push({ path: rel, kind: 'file', blob, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid })
+    }
+
+    const walk = (absDir: string, relDir: string, depth: number): void => {
+      let names: fs.Dirent[]
+      try {
+        names = fs.readdirSync(absDir, { withFileTypes: true })
+      } catch (e) {
+        throw fsError(e, absDir)
+      }
+      for (const d of names) {
+        const rel = `${relDir}/${d.name}`
+        if (isTemp(d.name) || this.ignored(rel)) continue
+        const abs = `${absDir}/${d.name}`
+        if (d.isDirectory()) walk(abs, rel, depth + 1)
+        else if (d.isSymbolicLink() && depth === 0 && isDir(abs)) {
+          // a symlinked theme/plugin dir: record the link, record its content as if it were here
+          links.push({ path: rel, target: fs.readlinkSync(abs) })
+          walk(abs, rel, depth + 1)
+        } else visit(abs, rel, fs.lstatSync(abs))
+      }
+    }
+
+    for (const dir of SCOPE_DIRS) {
+      const abs = path.join(this.root, dir)
+      const st = lstatOrNull(abs)
+      if (!st) continue
+      if (st.isSymbolicLink()) {
+        if (!isDir(abs)) continue
+        links.push({ path: dir, target: fs.readlinkSync(abs) })
+      } else if (!st.isDirectory()) continue
+      walk(abs, dir, 0)
+    }
+    for (const name of DROP_INS) {
+      const abs = path.join(this.root, name)
+      const st = lstatOrNull(abs)
+      if (st && !this.ignored(name)) visit(abs, name, st)
+    }
+
+    const changed = hashed > 0 || !old || Object.keys(old).length !== Object.keys(fresh).length
+    if (changed) this.saveCache(fresh)
+    return { files, links }
+  }
+
+  private loadCache(): Record<string, CacheRow> | null {
+    try {
+      const c = JSON.parse(fs.readFileSync(this.cacheFile, 'utf8')) as StatCache
+      return c.v === 1 && c.root === this.root ? c.entries : null
+    } catch {
+      return null
+    }
+  }
+
+  private saveCache(entries: Record<string, CacheRow>): void {
+    // the cache only saves work: failing to write it (full disk) must not fail the snapshot
+    try {
+      const tmp = `${this.cacheFile}.${process.pid}.tmp`
+      fs.writeFileSync(tmp, JSON.stringify({ v: 1, root: this.root, entries } satisfies StatCache), { mode: 0o600 })
+      fs.renameSync(tmp, this.cacheFile)
+    } catch {
+      fs.rmSync(`${this.cacheFile}.${process.pid}.tmp`, { force: true })
+    }
+  }
+
+  async read(rel: string): Promise<Uint8Array> {
+    const abs = path.join(this.root, rel)
+    try {
+      const st = fs.lstatSync(abs)
+      return st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(abs)) : fs.readFileSync(abs)
+    } catch (e) {
+      throw fsError(e, abs)
+    }
+  }
+
+  async assertWritable(paths: string[], links: Map<string, LinkedDir>): Promise<void> {
+    const checked = new Map<string, string | null>() // dir rel → problem or null
+    for (const p of paths) {
+      const parts = p.split('/')
+      for (let i = 1; i < parts.length; i++) {
+        const rel = parts.slice(0, i).join('/')
+        let problem = checked.get(rel)
+        if (problem === undefined) {
+          problem = null
+          const abs = path.join(this.root, rel)
+          const st = lstatOrNull(abs)
+          if (st?.isSymbolicLink()) {
+            const target = fs.readlinkSync(abs)
+            const recorded = links.get(rel)
+            if (!recorded || recorded.target !== target)
+              problem = `${rel} is a symlink to ${target}${recorded ? ` (the state recorded ${recorded.target})` : ', which the state does not record'}: writing through it would leave wp-content`
+          }
+          checked.set(rel, problem)
+        }
+        if (problem) throw new PeakguardError('UNSAFE_PATH', `refusing to restore ${p}: ${problem}`)
+      }
+    }
+    // a read-only file system (or a non-root daemon without rights) is found before anything is written
+    const dirs = new Set(paths.map((p) => this.existingAncestor(path.dirname(path.join(this.root, p)))))
+    for (const d of dirs) {
+      try {
+        fs.accessSync(d, fs.constants.W_OK)
+      } catch (e) {
+        throw fsError(e, d)
+      }
+    }
+  }
+
+  private existingAncestor(dir: string): string {
+    let d = dir
+    while (d.startsWith(this.root) && d !== this.root && !isDir(d)) d = path.dirname(d)
+    return d
+  }
+
+  async write(entry: FileEntry, content: Uint8Array): Promise<void> {
+    const abs = path.join(this.root, entry.path)
+    const dir = path.dirname(abs)
+    const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`)
+    try {
+      this.makeDirs(dir, entry)
+      if (entry.kind === 'symlink') {
+        fs.symlinkSync(Buffer.from(content).toString('utf8'), tmp)
+        fs.lchownSync(tmp, entry.uid, entry.gid)
+      } else {
+        fs.writeFileSync(tmp, content, { flag: 'wx', mode: 0o600 })
+        fs.chownSync(tmp, entry.uid, entry.gid)
+        fs.chmodSync(tmp, entry.mode)
+      }
+      const st = lstatOrNull(abs)
+      if (st?.isDirectory()) fs.rmSync(abs, { recursive: true })
+      fs.renameSync(tmp, abs)
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      throw fsError(e, abs)
+    }
+  }
+
+  /** Creates missing directories with the owner of the file that needs them. */
+  private makeDirs(dir: string, entry: FileEntry): void {
+    if (isDir(dir)) return
+    const missing: string[] = []
+    for (let d = dir; d.startsWith(this.root) && !isDir(d); d = path.dirname(d)) {
+      if (lstatOrNull(d)) fs.rmSync(d) // a file or dangling link where a directory must go
+      missing.unshift(d)
+    }
+    for (const d of missing) {
+      fs.mkdirSync(d, { mode: 0o755 })
+      fs.chownSync(d, entry.uid, entry.gid)
+    }
+  }
+
+  async setMeta(entry: FileEntry): Promise<void> {
+    const abs = path.join(this.root, entry.path)
+    try {
+      if (entry.kind === 'symlink') fs.lchownSync(abs, entry.uid, entry.gid)
+      else {
+        fs.chownSync(abs, entry.uid, entry.gid)
+        fs.chmodSync(abs, entry.mode)
+      }
+    } catch (e) {
+      throw fsError(e, abs)
+    }
+  }
+
+  async remove(rel: string): Promise<void> {
+    const abs = path.join(this.root, rel)
+    try {
+      fs.rmSync(abs, { force: true })
+      // drop directories the removal emptied, up to (not including) themes/, plugins/, mu-plugins/
+      const parts = rel.split('/')
+      for (let i = parts.length - 1; i >= 2; i--) {
+        const d = path.join(this.root, ...parts.slice(0, i))
+        const st = lstatOrNull(d)
+        if (!st?.isDirectory() || fs.readdirSync(d).length > 0) break
+        fs.rmdirSync(d)
+      }
+    } catch (e) {
+      throw fsError(e, abs)
+    }
+  }
+
+  async setLink(rel: string, link: LinkedDir | null): Promise<void> {
+    const abs = path.join(this.root, rel)
+    try {
+      const st = lstatOrNull(abs)
+      if (!link) {
+        if (st?.isSymbolicLink()) fs.unlinkSync(abs)
+        return
+      }
+      if (st?.isSymbolicLink() && fs.readlinkSync(abs) === link.target) return
+      // what is there now was recorded by the safety snapshot, so replacing it loses nothing
+      if (st) fs.rmSync(abs, { recursive: true, force: true })
+      fs.mkdirSync(path.dirname(abs), { recursive: true })
+      fs.symlinkSync(link.target, abs)
+    } catch (e) {
+      throw fsError(e, abs)
+    }
+  }
+
+  async removeTemporaries(): Promise<number> {
+    let n = 0
+    const walk = (abs: string, depth: number): void => {
+      for (const d of safeReaddir(abs)) {
+        const p = `${abs}/${d.name}`
+        if (isTemp(d.name)) {
+          fs.rmSync(p, { force: true })
+          n++
+        } else if (d.isDirectory() || (depth === 0 && d.isSymbolicLink() && isDir(p))) walk(p, depth + 1)
+      }
+    }
+    for (const dir of SCOPE_DIRS) if (isDir(path.join(this.root, dir))) walk(path.join(this.root, dir), 0)
+    for (const d of safeReaddir(this.root)) if (isTemp(d.name)) fs.rmSync(path.join(this.root, d.name), { force: true })
+    return n
+  }
+}
+
+function isTemp(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)
+}
+
+function lstatOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(p)
+  } catch {
+    return null
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function safeReaddir(p: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(p, { withFileTypes: true })
+  } catch {
+    return []
+  }
+}
+
+function fsError(e: unknown, p: string): PeakguardError {
+  if (e instanceof PeakguardError) return e
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new PeakguardError('DISK_FULL', `no space left on the device while writing ${p}: free some space and run the restore again`, { cause: e })
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
+    return new PeakguardError('READ_ONLY', `cannot write ${p} (${code}${code === 'EROFS' ? ': read-only file system' : ': permission denied'})`, { cause: e })
+  return new PeakguardError('FS_FAILED', `${p}: ${(e as Error).message}`, { cause: e })
+}

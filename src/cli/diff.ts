@@ -1,0 +1,72 @@
+// peakguard diff FROM [TO]: what differs between two states, or a state and the live site (TO defaults to
+// live). Text mode shows unified diffs of text files and option values; binary content is named with sizes.
+import type { Command } from 'commander'
+import { createTwoFilesPatch } from 'diff'
+import type { StateDiff } from '../core/index.ts'
+import { diffStatesOf, LIVE, type DiffSide } from '../services/index.ts'
+import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  program
+    .command('diff <from> [to]')
+    .description(`what differs from one state to another (default: to the live site)`)
+    .action((from: string, to: string | undefined) =>
+      run(async (o) => {
+        await withSite(rt, o, async (site) => {
+          const r = await diffStatesOf(site, from, to ?? LIVE)
+          const json = {
+            from: r.from.label,
+            to: r.to.label,
+            files: r.diff.files.map((f) => ({ path: f.path, change: f.change })),
+            options: r.diff.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
+          }
+          if (o.json) return print(rt, o, json, () => '')
+          rt.out(await unified(r.diff, r.from, r.to))
+        })
+      }),
+    )
+}
+
+/** One line per change, for `show` and the head of `diff`. */
+export function changeLines(d: StateDiff): string[] {
+  const sign = { added: '+', removed: '-', modified: '~' } as const
+  const lines = [
+    ...d.links.map((l) => `${sign[l.change]} link   ${l.path} -> ${l.to?.target ?? l.from?.target ?? ''}`),
+    ...d.files.map((f) => `${sign[f.change]} file   ${f.path}${f.change === 'modified' && !f.content ? ' (mode/owner)' : ''}`),
+    ...d.options.map((x) => `${sign[x.change]} option ${x.table}.${x.name}${x.change === 'modified' && !x.value ? ' (autoload)' : ''}`),
+  ]
+  return lines.length ? lines : ['no differences']
+}
+
+const MAX_TEXT = 512 * 1024
+
+function asText(bytes: Uint8Array | undefined): string | null {
+  if (!bytes) return ''
+  if (bytes.length > MAX_TEXT) return null
+  const head = bytes.subarray(0, 8000)
+  if (head.includes(0)) return null
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return null
+  }
+}
+
+async function unified(d: StateDiff, from: DiffSide, to: DiffSide): Promise<string> {
+  const out: string[] = [`diff ${from.label} → ${to.label}`, ...changeLines(d), '']
+  const oldBlobs = [...d.files.map((f) => f.from?.blob), ...d.options.map((x) => x.from?.blob)].filter((b): b is string => !!b)
+  const newBlobs = [...d.files.map((f) => f.to?.blob), ...d.options.map((x) => x.to?.blob)].filter((b): b is string => !!b)
+  const [a, b] = await Promise.all([from.load(oldBlobs), to.load(newBlobs)])
+  const emit = (name: string, before: Uint8Array | undefined, after: Uint8Array | undefined) => {
+    const x = asText(before)
+    const y = asText(after)
+    if (x === null || y === null) {
+      out.push(`Binary or large content differs: ${name} (${before?.length ?? 0} → ${after?.length ?? 0} bytes)`, '')
+      return
+    }
+    out.push(createTwoFilesPatch(before ? `a/${name}` : '/dev/null', after ? `b/${name}` : '/dev/null', x, y, from.label, to.label))
+  }
+  for (const f of d.files) if (f.content) emit(f.path, f.from && a.get(f.from.blob), f.to && b.get(f.to.blob))
+  for (const x of d.options) if (x.value) emit(`option:${x.table}.${x.name}`, x.from && a.get(x.from.blob), x.to && b.get(x.to.blob))
+  return out.join('\n')
+}

@@ -1,0 +1,26 @@
+// peakguard list: every recorded state, newest first.
+import type { Command } from 'commander'
+import { listStates } from '../services/index.ts'
+import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  program
+    .command('list')
+    .description('list the recorded states, newest first')
+    .action(() =>
+      run(async (o) => {
+        const states = await withSite(rt, o, (site) => listStates(site))
+        print(
+          rt,
+          o,
+          states.map(({ id, time, trigger, message, summary, knownGood }) => ({ id, time, trigger, message, summary, knownGood })),
+          () =>
+            states.length === 0
+              ? "no states yet: run 'peakguard snapshot'"
+              : states
+                  .map((s) => `${s.id.slice(0, 12)}  ${s.time.replace('T', ' ').slice(0, 19)}Z  ${s.trigger.padEnd(11)} ${s.knownGood ? 'GOOD ' : '     '} ${s.message}`)
+                  .join('\n'),
+        )
+      }),
+    )
+}

@@ -1,0 +1,44 @@
+// cli: one file per command (parse → service → print text or --json → exit code). Commands reach the
+// outside world only through the Runtime that src/main.ts composes; they must never import adapters,
+// node:fs, mysql2 or git.
+import { Command, CommanderError } from 'commander'
+import { EXIT } from '../errors.ts'
+import { report, type GlobalOptions, type Runtime } from './runtime.ts'
+import * as diff from './diff.ts'
+import * as init from './init.ts'
+import * as list from './list.ts'
+import * as marks from './marks.ts'
+import * as restore from './restore.ts'
+import * as show from './show.ts'
+import * as snapshot from './snapshot.ts'
+import * as status from './status.ts'
+
+/** Parses argv, runs one command, and resolves to the exit code. */
+export async function runCli(argv: string[], rt: Runtime): Promise<number> {
+  let code: number = EXIT.ok
+  const program = new Command('peakguard')
+    .description('snapshots, freeze windows and one-click rollback for WordPress code and settings')
+    .option('--config <file>', 'config file (default: $PEAKGUARD_CONFIG, else /etc/peakguard/peakguard.yaml)')
+    .option('--site <id>', 'which site (optional when the config has one)')
+    .option('--json', 'print JSON instead of text')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => rt.out(s.trimEnd()), writeErr: (s) => rt.err(s.trimEnd()) })
+  const run = async (fn: (o: GlobalOptions) => Promise<void>): Promise<void> => {
+    const o = program.opts<GlobalOptions>()
+    try {
+      await fn(o)
+    } catch (e) {
+      code = report(rt, o, e)
+    }
+  }
+  for (const c of [init, snapshot, list, show, diff, restore, marks, status]) c.register(program, rt, run)
+  for (const c of program.commands) c.exitOverride()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage
+    throw e
+  }
+  return code
+}

@@ -1,0 +1,81 @@
+// peakguard restore ID [--dry-run] [--only PATH|option:NAME …] [--yes]: puts the live site back to a state.
+import type { Command } from 'commander'
+import { parseOnly } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { resolveState, restore, verifyError, type RestoreReport } from '../services/index.ts'
+import { changeLines } from './diff.ts'
+import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+
+interface RestoreFlags {
+  dryRun?: boolean
+  only: string[]
+  yes?: boolean
+}
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  program
+    .command('restore <id>')
+    .description('restore the live code and settings to a recorded state; content (posts, orders, users, uploads) is never touched')
+    .option('--dry-run', 'show what would be written, write nothing')
+    .option('--only <item>', 'restore only this plugin/theme directory, file or option:NAME (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .action((idText: string, flags: RestoreFlags) =>
+      run(async (o) => {
+        const only = parseOnly(flags.only)
+        if (!flags.dryRun && !flags.yes) {
+          if (!rt.isInteractive())
+            throw new PeakguardError('CONFIRM_REQUIRED', 'restore writes to the live site: pass --yes to confirm (or --dry-run to see the plan)')
+        }
+        const r = await withSite(rt, o, async (site) => {
+          const target = await resolveState(site, idText)
+          if (!flags.dryRun && !flags.yes) {
+            const plan = await restore(site, { target, dryRun: true, only })
+            rt.err(changeLines(plan.plan).join('\n'))
+            if (!(await rt.confirm(`Restore site ${site.id} to ${target.slice(0, 12)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
+              throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
+          }
+          return restore(site, { target, dryRun: !!flags.dryRun, only })
+        })
+        print(rt, o, json(r), () => text(r))
+        if (r.verified === false) throw verifyError(r)
+      }),
+    )
+}
+
+function json(r: RestoreReport) {
+  return {
+    safetySnapshot: r.safetySnapshot,
+    target: r.target,
+    snapshot: r.snapshot,
+    dryRun: r.dryRun,
+    files: r.files,
+    options: r.options,
+    verified: r.verified,
+    ...(r.dryRun
+      ? {
+          plan: {
+            files: r.plan.files.map((f) => ({ path: f.path, change: f.change })),
+            options: r.plan.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
+          },
+        }
+      : {}),
+    ...(r.mismatches
+      ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`) } }
+      : {}),
+    ...(r.recovered ? { recovered: r.recovered } : {}),
+  }
+}
+
+function text(r: RestoreReport): string {
+  const lines: string[] = []
+  if (r.recovered) lines.push(`first ${r.recovered}`)
+  if (r.dryRun) {
+    lines.push(`dry run: restoring ${r.target.slice(0, 12)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} options, remove ${r.options.removed}`)
+    lines.push(...changeLines(r.plan))
+    return lines.join('\n')
+  }
+  lines.push(`restored ${r.target.slice(0, 12)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
+  lines.push(`safety snapshot (undo with 'peakguard restore ${r.safetySnapshot?.slice(0, 12)}'): ${r.safetySnapshot}`)
+  lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
+  return lines.join('\n')
+}

@@ -1,0 +1,61 @@
+// What every command needs from the composition root (src/main.ts), and how results and errors are
+// printed: text for people, JSON with --json, one exit code per outcome (see src/errors.ts).
+import type { Site } from '../services/index.ts'
+import { asPeakguardError, EXIT } from '../errors.ts'
+
+export interface GlobalOptions {
+  config?: string
+  site?: string
+  json?: boolean
+}
+
+export interface InitOptions {
+  wpRoot: string
+  siteId?: string
+  dataDir?: string
+  config?: string
+}
+
+export interface InitResult {
+  config: string
+  site: string
+  wpContent: string
+  dataDir: string
+  tables: string[]
+  multisite: boolean
+}
+
+export interface Runtime {
+  /** Opens the site named by --site (optional when the config has one site). */
+  openSite(opts: GlobalOptions): Promise<Site & { close(): Promise<void> }>
+  init(opts: InitOptions): Promise<InitResult>
+  isInteractive(): boolean
+  confirm(question: string): Promise<boolean>
+  out(text: string): void
+  err(text: string): void
+}
+
+export function print(rt: Runtime, opts: GlobalOptions, json: unknown, text: () => string): void {
+  rt.out(opts.json ? JSON.stringify(json, null, 2) : text())
+}
+
+/** Runs a command body with the site open, closing it afterwards whatever happens. */
+export async function withSite<T>(rt: Runtime, opts: GlobalOptions, fn: (site: Site) => Promise<T>): Promise<T> {
+  const site = await rt.openSite(opts)
+  try {
+    return await fn(site)
+  } finally {
+    await site.close()
+  }
+}
+
+/** Prints an error the way the operator needs it at 3 a.m., and returns the exit code. */
+export function report(rt: Runtime, opts: GlobalOptions, e: unknown): number {
+  const err = asPeakguardError(e)
+  if (opts.json) rt.out(JSON.stringify({ error: { code: err.code, message: err.message } }, null, 2))
+  rt.err(`peakguard: ${err.message}`)
+  if (err.code === 'INTERNAL' && err.cause instanceof Error && err.cause.stack) rt.err(err.cause.stack)
+  return err.exitCode
+}
+
+export { EXIT }

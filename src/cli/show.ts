@@ -1,0 +1,44 @@
+// peakguard show ID: one state with what changed in it.
+import type { Command } from 'commander'
+import { resolveState, showState } from '../services/index.ts'
+import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+import { changeLines } from './diff.ts'
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  program
+    .command('show <id>')
+    .description('show one state (full id, unambiguous prefix, latest, last-good) and what changed in it')
+    .action((idText: string) =>
+      run(async (o) => {
+        const d = await withSite(rt, o, async (site) => showState(site, await resolveState(site, idText)))
+        const json = {
+          id: d.id,
+          time: d.time,
+          trigger: d.trigger,
+          message: d.message,
+          summary: d.summary,
+          knownGood: d.knownGood,
+          note: d.note,
+          parent: d.parent,
+          trailers: d.trailers,
+          counts: d.counts,
+          changes: {
+            files: d.changes.files.map((f) => ({ path: f.path, change: f.change })),
+            options: d.changes.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
+          },
+        }
+        print(rt, o, json, () =>
+          [
+            `state    ${d.id}${d.knownGood ? '  (known-good' + (d.note ? `: ${d.note}` : '') + ')' : ''}`,
+            `time     ${d.time}`,
+            `trigger  ${d.trigger}`,
+            `message  ${d.message}`,
+            `parent   ${d.parent ?? '(none: first state)'}`,
+            `holds    ${d.counts.files} files, ${d.counts.options} options`,
+            '',
+            ...changeLines(d.changes),
+          ].join('\n'),
+        )
+      }),
+    )
+}

@@ -1,0 +1,19 @@
+// peakguard snapshot [-m MSG]: records the live site if anything in scope changed.
+import type { Command } from 'commander'
+import { snapshot } from '../services/index.ts'
+import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  program
+    .command('snapshot')
+    .description('record the live code and settings as a new state (nothing is recorded when nothing changed)')
+    .option('-m, --message <text>', 'a message for the journal')
+    .action((cmd: { message?: string }) =>
+      run(async (o) => {
+        const r = await withSite(rt, o, (site) => snapshot(site, { trigger: 'manual', message: cmd.message }))
+        print(rt, o, { id: r.id, created: r.created, summary: r.summary }, () =>
+          r.created ? `recorded ${r.id}\n  ${r.summary}` : `no change since ${r.id}: nothing recorded`,
+        )
+      }),
+    )
+}

@@ -1,0 +1,176 @@
+// The configuration: one YAML file, read once, validated strictly (zod: an unknown key or a wrong type is
+// an error naming the key path and its line), defaults explicit, relative paths taken from the file's
+// folder, frozen. `redact` is the only form in which a config is ever printed.
+import fs from 'node:fs'
+import path from 'node:path'
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { z } from 'zod'
+import { PeakguardError } from './errors.ts'
+
+export const DEFAULT_CONFIG_PATH = '/etc/peakguard/peakguard.yaml'
+export const DEFAULT_DATA_DIR = '/var/lib/peakguard'
+
+const db = z
+  .object({
+    host: z.string().min(1).default('localhost'),
+    port: z.number().int().min(1).max(65535).default(3306),
+    socket: z.string().min(1).nullable().default(null),
+    user: z.string().min(1),
+    password: z.string().default(''),
+    name: z.string().min(1),
+    tablePrefix: z.string().regex(/^[A-Za-z0-9_]+$/, 'letters, digits and _ only').default('wp_'),
+    multisite: z.boolean().default(false),
+  })
+  .strict()
+
+const site = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
+    wpRoot: z.string().min(1),
+    wpContent: z.string().min(1).nullable().default(null),
+    dataDir: z.string().min(1).nullable().default(null),
+    db,
+    ignore: z
+      .object({
+        options: z.array(z.string().min(1)).default([]),
+        files: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({ options: [], files: [] }),
+  })
+  .strict()
+
+const schema = z
+  .object({
+    dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
+    lockWaitSeconds: z.number().min(0).max(3600).default(30),
+    sites: z.array(site).min(1, 'at least one site is needed (peakguard init adds one)'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>()
+    c.sites.forEach((s, i) => {
+      if (seen.has(s.id)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'id'], message: `duplicate site id ${s.id}` })
+      seen.add(s.id)
+    })
+  })
+
+export type Config = z.infer<typeof schema>
+export type SiteConfig = Config['sites'][number]
+
+/** A site's config with every path absolute and every default filled in. */
+export interface ResolvedSite extends SiteConfig {
+  wpContent: string
+  dataDir: string
+}
+
+export interface LoadedConfig {
+  file: string
+  config: Readonly<Config>
+  sites: readonly ResolvedSite[]
+}
+
+export function configPath(flag: string | undefined): string {
+  return path.resolve(flag ?? process.env.PEAKGUARD_CONFIG ?? DEFAULT_CONFIG_PATH)
+}
+
+export function loadConfig(file: string): LoadedConfig {
+  let text: string
+  try {
+    text = fs.readFileSync(file, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new PeakguardError(
+      'CONFIG_MISSING',
+      code === 'ENOENT'
+        ? `no config file at ${file}: create one with 'peakguard init --wp-root DIR --config ${file}', or pass --config / set PEAKGUARD_CONFIG`
+        : `cannot read the config file ${file}: ${code}`,
+      { cause: e },
+    )
+  }
+  const config = parseConfig(text, file)
+  const base = path.dirname(file)
+  const sites = config.sites.map((s) => ({
+    ...s,
+    wpRoot: path.resolve(base, s.wpRoot),
+    wpContent: path.resolve(base, s.wpContent ?? path.join(s.wpRoot, 'wp-content')),
+    dataDir: path.resolve(base, s.dataDir ?? path.join(config.dataDir, s.id)),
+  }))
+  return deepFreeze({ file, config, sites })
+}
+
+export function parseConfig(text: string, file: string): Config {
+  const lc = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length) {
+    const e = doc.errors[0]!
+    const line = e.linePos?.[0]?.line
+    throw new PeakguardError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`)
+  }
+  const result = schema.safeParse(doc.toJS() ?? {})
+  if (result.success) return result.data
+  const messages = result.error.issues.slice(0, 5).map((issue) => {
+    let keyPath = issue.path.map(String)
+    let msg = issue.message
+    if (issue.code === 'unrecognized_keys') {
+      keyPath = [...keyPath, issue.keys[0] as string]
+      msg = `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(', ')}` : ''}`
+    }
+    const line = lineOf(doc, lc, keyPath)
+    return `${file}${line ? `:${line}` : ''}: ${keyPath.join('.') || '(top level)'}: ${msg}`
+  })
+  throw new PeakguardError('CONFIG_INVALID', messages.join('\n'))
+}
+
+/** The line of the deepest node on `keyPath` that exists in the document. */
+function lineOf(doc: Document, lc: LineCounter, keyPath: string[]): number | null {
+  let node: unknown = doc.contents
+  let pos: number | undefined = (node as { range?: number[] } | null)?.range?.[0]
+  for (const k of keyPath) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === k)
+      if (!pair) break
+      pos = (pair.key as { range?: number[] }).range?.[0] ?? pos
+      node = pair.value
+    } else if (isSeq(node)) {
+      node = node.items[Number(k)]
+      pos = (node as { range?: number[] } | undefined)?.range?.[0] ?? pos
+    } else break
+  }
+  return pos === undefined ? null : lc.linePos(pos).line
+}
+
+/** The config as it may be shown: every secret replaced. */
+export function redact(c: Config): Config {
+  return { ...c, sites: c.sites.map((s) => ({ ...s, db: { ...s.db, password: s.db.password ? '********' : '' } })) }
+}
+
+/** Adds a site to the config file (creating it, mode 0600, since it holds the DB password). */
+export function addSite(file: string, siteConfig: Record<string, unknown>, dataDir: string | undefined): void {
+  let doc: Document
+  if (fs.existsSync(file)) {
+    doc = parseDocument(fs.readFileSync(file, 'utf8'))
+    const sites = (doc.toJS()?.sites ?? []) as { id: string }[]
+    if (sites.some((s) => s.id === siteConfig.id))
+      throw new PeakguardError('USAGE', `${file} already has a site ${String(siteConfig.id)}: choose another --site-id`)
+    if (!doc.has('sites')) doc.set('sites', doc.createNode([]))
+    ;(doc.get('sites') as { add(v: unknown): void }).add(doc.createNode(siteConfig))
+  } else {
+    doc = new (parseDocument('').constructor as new () => Document)()
+    doc.contents = doc.createNode({ ...(dataDir ? { dataDir } : {}), sites: [siteConfig] }) as never
+  }
+  const text = doc.toString()
+  parseConfig(text, file) // never write a config we would refuse to read
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  const tmp = `${file}.tmp`
+  fs.writeFileSync(tmp, text, { mode: 0o600 })
+  fs.renameSync(tmp, file)
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

@@ -1,0 +1,148 @@
+// Differences between two states, and the restore plan derived from them. A plan lists only what
+// differs, so a rollback of one plugin touches only that plugin's files and the options that changed.
+import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
+import { componentOf, onlyIncludesOption, onlyIncludesPath, type OnlyFilter } from './scope.ts'
+
+export type ChangeKind = 'added' | 'removed' | 'modified'
+
+export interface FileChange {
+  path: string
+  change: ChangeKind
+  /** for 'modified': whether the content (or link text / kind) differs, or only mode/owner/group */
+  content: boolean
+  from?: FileEntry
+  to?: FileEntry
+}
+
+export interface OptionChange {
+  table: string
+  name: string
+  change: ChangeKind
+  /** for 'modified': whether the value differs, or only the autoload flag */
+  value: boolean
+  from?: OptionEntry
+  to?: OptionEntry
+}
+
+export interface LinkChange {
+  path: string
+  change: ChangeKind
+  from?: LinkedDir
+  to?: LinkedDir
+}
+
+export interface StateDiff {
+  files: FileChange[]
+  options: OptionChange[]
+  links: LinkChange[]
+}
+
+export function isEmptyDiff(d: StateDiff): boolean {
+  return d.files.length === 0 && d.options.length === 0 && d.links.length === 0
+}
+
+function sameContent(a: FileEntry, b: FileEntry): boolean {
+  return a.kind === b.kind && a.blob === b.blob
+}
+
+function sameMeta(a: FileEntry, b: FileEntry): boolean {
+  // a symlink's own mode is meaningless on Linux; only its text and owner count
+  return (a.kind === 'symlink' || a.mode === b.mode) && a.uid === b.uid && a.gid === b.gid
+}
+
+/** What changed going from `from` to `to`, sorted by path/name. */
+export function diffStates(from: SiteState, to: SiteState): StateDiff {
+  const files: FileChange[] = []
+  for (const [path, a] of from.files) {
+    const b = to.files.get(path)
+    if (!b) files.push({ path, change: 'removed', content: true, from: a })
+    else if (!sameContent(a, b)) files.push({ path, change: 'modified', content: true, from: a, to: b })
+    else if (!sameMeta(a, b)) files.push({ path, change: 'modified', content: false, from: a, to: b })
+  }
+  for (const [path, b] of to.files) if (!from.files.has(path)) files.push({ path, change: 'added', content: true, to: b })
+
+  const options: OptionChange[] = []
+  for (const [key, a] of from.options) {
+    const b = to.options.get(key)
+    if (!b) options.push({ table: a.table, name: a.name, change: 'removed', value: true, from: a })
+    else if (a.blob !== b.blob) options.push({ table: a.table, name: a.name, change: 'modified', value: true, from: a, to: b })
+    else if (a.autoload !== b.autoload)
+      options.push({ table: a.table, name: a.name, change: 'modified', value: false, from: a, to: b })
+  }
+  for (const [key, b] of to.options)
+    if (!from.options.has(key)) options.push({ table: b.table, name: b.name, change: 'added', value: true, to: b })
+
+  const links: LinkChange[] = []
+  for (const [path, a] of from.links) {
+    const b = to.links.get(path)
+    if (!b) links.push({ path, change: 'removed', from: a })
+    else if (a.target !== b.target) links.push({ path, change: 'modified', from: a, to: b })
+  }
+  for (const [path, b] of to.links) if (!from.links.has(path)) links.push({ path, change: 'added', to: b })
+
+  const byPath = (x: { path: string }, y: { path: string }) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)
+  files.sort(byPath)
+  links.sort(byPath)
+  options.sort((x, y) => (x.table + '\u0000' + x.name < y.table + '\u0000' + y.name ? -1 : 1))
+  return { files, options, links }
+}
+
+/** Keeps only the changes inside an `--only` selection. */
+export function filterDiff(d: StateDiff, only: OnlyFilter | null): StateDiff {
+  if (!only) return d
+  return {
+    files: d.files.filter((f) => onlyIncludesPath(only, f.path)),
+    links: d.links.filter((l) => onlyIncludesPath(only, l.path)),
+    options: d.options.filter((o) => onlyIncludesOption(only, o.name)),
+  }
+}
+
+/** `state` with the part selected by `only` taken from `target` (what live should be after a partial restore). */
+export function overlayState(state: SiteState, target: SiteState, only: OnlyFilter | null): SiteState {
+  if (!only) return target
+  const out: SiteState = { files: new Map(), links: new Map(), options: new Map() }
+  for (const [p, f] of state.files) if (!onlyIncludesPath(only, p)) out.files.set(p, f)
+  for (const [p, f] of target.files) if (onlyIncludesPath(only, p)) out.files.set(p, f)
+  for (const [p, l] of state.links) if (!onlyIncludesPath(only, p)) out.links.set(p, l)
+  for (const [p, l] of target.links) if (onlyIncludesPath(only, p)) out.links.set(p, l)
+  for (const [k, o] of state.options) if (!onlyIncludesOption(only, o.name)) out.options.set(k, o)
+  for (const [k, o] of target.options) if (onlyIncludesOption(only, o.name)) out.options.set(k, o)
+  return out
+}
+
+/** One line for `list`: which units changed and how many settings rows. */
+export function summarize(d: StateDiff): string {
+  const units = new Map<string, number>()
+  for (const f of d.files) units.set(componentOf(f.path), (units.get(componentOf(f.path)) ?? 0) + 1)
+  for (const l of d.links) units.set(componentOf(l.path + '/x'), (units.get(componentOf(l.path + '/x')) ?? 0) + 1)
+  const parts: string[] = []
+  const names = [...units.keys()].sort()
+  for (const u of names.slice(0, 4)) parts.push(`${u} (${units.get(u)} file${units.get(u) === 1 ? '' : 's'})`)
+  if (names.length > 4) parts.push(`${names.length - 4} more units`)
+  if (d.options.length > 0) {
+    const shown = d.options.slice(0, 3).map((o) => o.name)
+    const more = d.options.length - shown.length
+    parts.push(`options: ${shown.join(', ')}${more > 0 ? ` +${more}` : ''}`)
+  }
+  return parts.length ? parts.join('; ') : 'no change'
+}
+
+/** Counts for reports. */
+export interface ChangeCounts {
+  written: number
+  removed: number
+}
+
+export function countFiles(d: StateDiff): ChangeCounts {
+  let written = 0
+  let removed = 0
+  for (const f of d.files) f.change === 'removed' ? removed++ : written++
+  return { written, removed }
+}
+
+export function countOptions(d: StateDiff): ChangeCounts {
+  let written = 0
+  let removed = 0
+  for (const o of d.options) o.change === 'removed' ? removed++ : written++
+  return { written, removed }
+}

@@ -1,0 +1,120 @@
+// The ports: what the services need from the outside world, as interfaces. Adapters implement them
+// (git journal, live wp-content, MySQL settings tables, the site's data directory); tests may use the
+// real adapters or small in-memory ones. Bytes are Uint8Array so core needs no node types.
+import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
+import type { StateDiff } from './diff.ts'
+
+/** The live wp-content directory of one site. */
+export interface LiveFilesPort {
+  /** Every file in scope with its blob id; hashes only files whose stat changed since the last scan. */
+  scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }>
+  /** The bytes of a live file, or a symlink's text. */
+  read(path: string): Promise<Uint8Array>
+  /**
+   * Refuses (before anything is written) any path whose parent directories lead through a symlink,
+   * unless that symlink is one of `links` (a recorded theme/plugin link) and points where it was recorded.
+   */
+  assertWritable(paths: string[], links: Map<string, LinkedDir>): Promise<void>
+  /** Replaces a file atomically (temp file in the same directory, then rename) with owner, group and mode. */
+  write(entry: FileEntry, content: Uint8Array): Promise<void>
+  /** Sets mode/owner/group of an existing file. */
+  setMeta(entry: FileEntry): Promise<void>
+  /** Removes a file, then any directories it leaves empty up to its theme/plugin root. */
+  remove(path: string): Promise<void>
+  /** Makes `link.path` a symlink to `link.target` (replacing what is there); null removes the link. */
+  setLink(path: string, link: LinkedDir | null): Promise<void>
+  /** Removes temporary files a killed restore left behind; returns how many. */
+  removeTemporaries(): Promise<number>
+}
+
+/** One settings row with its exact bytes. */
+export interface OptionRow {
+  table: string
+  name: string
+  value: Uint8Array
+  /** git blob id of `value` */
+  blob: string
+  autoload: string | null
+}
+
+/** The settings tables of one site. */
+export interface SettingsPort {
+  /** Every row of every settings table (ignored rows included; the caller filters). */
+  read(): Promise<OptionRow[]>
+  /** Writes and deletes rows in one transaction; all or nothing. */
+  apply(write: OptionRow[], remove: { table: string; name: string }[]): Promise<void>
+  close(): Promise<void>
+}
+
+export interface CommitRecord {
+  id: string
+  /** ISO time */
+  time: string
+  subject: string
+  trailers: Record<string, string>
+}
+
+export interface CommitRequest {
+  parent: string | null
+  state: SiteState
+  /** parent → state */
+  diff: StateDiff
+  /** bytes for files added or changed in content */
+  fileContent(path: string): Promise<Uint8Array>
+  /** bytes for options added or changed in value */
+  optionValue(table: string, name: string): Uint8Array
+  subject: string
+  trailers: Record<string, string>
+}
+
+export interface Mark {
+  id: string
+  note: string
+  time: string
+}
+
+/** The git journal of one site. */
+export interface JournalPort {
+  /** The newest snapshot, or null for an empty journal. */
+  head(): Promise<string | null>
+  readState(id: string): Promise<SiteState>
+  commit(req: CommitRequest): Promise<string>
+  /** Calls `each` with the bytes of every blob, in the order given. */
+  readBlobs(ids: string[], each: (id: string, bytes: Uint8Array) => Promise<void> | void): Promise<void>
+  /** All snapshots, newest first. */
+  log(): Promise<CommitRecord[]>
+  /** Full ids of commits whose id starts with `prefix`. */
+  resolvePrefix(prefix: string): Promise<string[]>
+  marks(): Promise<Mark[]>
+  mark(id: string, note: string): Promise<void>
+  unmark(id: string): Promise<boolean>
+  /** Integrity problems (git fsck); empty when the journal is sound. */
+  check(): Promise<string[]>
+}
+
+/** A restore that was started; kept on disk until it is done so a crash can be finished at the next start. */
+export interface RestoreIntent {
+  target: string
+  safetySnapshot: string
+  only: { paths: string[]; options: string[] } | null
+  startedAt: string
+}
+
+export interface RecoveryNote {
+  at: string
+  what: string
+}
+
+/** The site's private data directory (outside the web root): the writer lock and crash-recovery notes. */
+export interface SiteDirPort {
+  /** Takes the single-writer lock, waiting up to `waitMs`; returns its release. */
+  lock(waitMs: number): Promise<() => Promise<void>>
+  readIntent(): Promise<RestoreIntent | null>
+  writeIntent(intent: RestoreIntent): Promise<void>
+  clearIntent(): Promise<void>
+  lastRecovery(): Promise<RecoveryNote | null>
+  noteRecovery(note: RecoveryNote): Promise<void>
+}
+
+/** Named points in long operations; tests kill the process at each to prove crash safety. */
+export type Checkpoint = (name: string) => void

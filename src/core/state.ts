@@ -1,0 +1,68 @@
+// The state of a site as a snapshot holds it. Content is referred to by its git blob id; the bytes
+// themselves live in the journal (or on disk) and are fetched only when something is written.
+
+/** A file or symlink below wp-content; `path` is relative to wp-content with '/' separators. */
+export interface FileEntry {
+  path: string
+  kind: 'file' | 'symlink'
+  /** git blob id of the content (for a symlink: of the link text) */
+  blob: string
+  /** permission bits (mode & 0o7777) */
+  mode: number
+  uid: number
+  gid: number
+}
+
+/** A theme/plugin directory (or scope root) that is a symlink; its content is recorded as if it were a directory. */
+export interface LinkedDir {
+  path: string
+  target: string
+}
+
+/** One settings row: an option (`{prefix}options`, `{prefix}N_options`) or a network option (`{prefix}sitemeta`). */
+export interface OptionEntry {
+  table: string
+  /** option_name; for sitemeta `site_id:meta_key` */
+  name: string
+  /** git blob id of the value's exact bytes */
+  blob: string
+  /** the autoload column as stored ('yes', 'no', 'on', 'auto', …); null where the table has none */
+  autoload: string | null
+}
+
+export interface SiteState {
+  files: Map<string, FileEntry>
+  links: Map<string, LinkedDir>
+  /** keyed by optionKey(table, name) */
+  options: Map<string, OptionEntry>
+}
+
+export function emptyState(): SiteState {
+  return { files: new Map(), links: new Map(), options: new Map() }
+}
+
+export function optionKey(table: string, name: string): string {
+  return `${table}\u0000${name}`
+}
+
+export function stateOf(files: FileEntry[], links: LinkedDir[], options: OptionEntry[]): SiteState {
+  return {
+    files: new Map(files.map((f) => [f.path, f])),
+    links: new Map(links.map((l) => [l.path, l])),
+    options: new Map(options.map((o) => [optionKey(o.table, o.name), o])),
+  }
+}
+
+/** A commit in the journal, as `list` shows it. */
+export interface StateInfo {
+  id: string
+  time: string
+  trigger: string
+  message: string
+  summary: string
+  knownGood: boolean
+  site: string
+}
+
+/** Why a snapshot was taken. */
+export type Trigger = 'manual' | 'pre-restore' | 'restore' | 'recovery' | 'watch' | 'scan' | 'poll' | 'baseline'

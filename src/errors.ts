@@ -1,0 +1,62 @@
+// One table of every failure peakguard reports: a stable code, the HTTP status the UI answers with and
+// the CLI's exit code. Callers throw PeakguardError with a code and a message that names the problem;
+// the original error is kept as `cause`. Imports nothing.
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  busy: 3,
+  verifyFailed: 4,
+} as const
+
+export const ERRORS = {
+  USAGE: { http: 400, exit: EXIT.usage, what: 'bad usage' },
+  CONFIG_INVALID: { http: 500, exit: EXIT.usage, what: 'the configuration is invalid' },
+  CONFIG_MISSING: { http: 500, exit: EXIT.usage, what: 'the configuration file cannot be read' },
+  WP_CONFIG: { http: 400, exit: EXIT.usage, what: 'wp-config.php cannot be used' },
+  SITE_UNKNOWN: { http: 404, exit: EXIT.usage, what: 'no such site' },
+  STATE_NOT_FOUND: { http: 404, exit: EXIT.usage, what: 'no such state' },
+  STATE_AMBIGUOUS: { http: 400, exit: EXIT.usage, what: 'the state id is ambiguous' },
+  STATE_OTHER_SITE: { http: 400, exit: EXIT.usage, what: 'the state belongs to another site' },
+  UNSAFE_PATH: { http: 400, exit: EXIT.usage, what: 'a journal entry points outside the site' },
+  CONFIRM_REQUIRED: { http: 400, exit: EXIT.usage, what: 'confirmation required' },
+  NOT_A_JOURNAL: { http: 500, exit: EXIT.usage, what: 'not a peakguard journal' },
+  DB_AUTH: { http: 502, exit: EXIT.failed, what: 'the database refused the login' },
+  DB_UNREACHABLE: { http: 502, exit: EXIT.failed, what: 'the database cannot be reached' },
+  DB_NO_TABLES: { http: 500, exit: EXIT.usage, what: 'no settings table matches the table prefix' },
+  DB_FAILED: { http: 502, exit: EXIT.failed, what: 'a database statement failed' },
+  READ_ONLY: { http: 500, exit: EXIT.failed, what: 'a file cannot be written' },
+  DISK_FULL: { http: 507, exit: EXIT.failed, what: 'the disk is full' },
+  FS_FAILED: { http: 500, exit: EXIT.failed, what: 'a file operation failed' },
+  GIT_FAILED: { http: 500, exit: EXIT.failed, what: 'the journal (git) failed' },
+  BUSY: { http: 409, exit: EXIT.busy, what: 'another snapshot or restore is running for this site' },
+  VERIFY_FAILED: { http: 500, exit: EXIT.verifyFailed, what: 'the live site differs from the restored state' },
+  INTERNAL: { http: 500, exit: EXIT.failed, what: 'internal error' },
+} as const
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class PeakguardError extends Error {
+  readonly code: ErrorCode
+  readonly details: unknown
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'PeakguardError'
+    this.code = code
+    this.details = options.details
+  }
+  get exitCode(): number {
+    return ERRORS[this.code].exit
+  }
+  get httpStatus(): number {
+    return ERRORS[this.code].http
+  }
+}
+
+/** Any thrown value as a PeakguardError, so the CLI and HTTP layers have one shape to report. */
+export function asPeakguardError(e: unknown): PeakguardError {
+  if (e instanceof PeakguardError) return e
+  const message = e instanceof Error ? e.message : String(e)
+  return new PeakguardError('INTERNAL', message, { cause: e })
+}

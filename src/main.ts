@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// The composition root: config → adapters → services → CLI. The only file that knows every layer.
+import fs from 'node:fs'
+import path from 'node:path'
+import readline from 'node:readline/promises'
+import { fileURLToPath } from 'node:url'
+import { GitJournal } from './adapters/git-journal.ts'
+import { MysqlSettings, type DbConfig } from './adapters/mysql-settings.ts'
+import { SiteDir } from './adapters/site-dir.ts'
+import { readWpConfig } from './adapters/wp-config.ts'
+import { WpFiles } from './adapters/wp-files.ts'
+import { runCli } from './cli/program.ts'
+import type { GlobalOptions, InitOptions, InitResult, Runtime } from './cli/runtime.ts'
+import { addSite, configPath, loadConfig, type LoadedConfig, type ResolvedSite } from './config.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
+import { PeakguardError } from './errors.ts'
+import type { Site } from './services/index.ts'
+
+/**
+ * PEAKGUARD_FAULT=name[#n] kills the process (SIGKILL) the n-th time it passes checkpoint `name`: the crash
+ * tests use it to prove that a restore interrupted at any step is finished by the next command.
+ */
+function faultHook(spec: string | undefined): Checkpoint {
+  if (!spec) return () => undefined
+  const [name, nth] = spec.split('#')
+  let hits = 0
+  return (at) => {
+    if (at === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL')
+  }
+}
+
+function pickSite(cfg: LoadedConfig, id: string | undefined): ResolvedSite {
+  if (id) {
+    const s = cfg.sites.find((x) => x.id === id)
+    if (!s) throw new PeakguardError('SITE_UNKNOWN', `no site ${id} in ${cfg.file} (sites: ${cfg.sites.map((x) => x.id).join(', ')})`)
+    return s
+  }
+  if (cfg.sites.length > 1) throw new PeakguardError('USAGE', `${cfg.file} has ${cfg.sites.length} sites (${cfg.sites.map((x) => x.id).join(', ')}): choose one with --site`)
+  return cfg.sites[0] as ResolvedSite
+}
+
+function dbConfig(s: ResolvedSite): DbConfig {
+  return { ...s.db }
+}
+
+export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site & { close(): Promise<void> }> {
+  const dir = new SiteDir(s.dataDir)
+  dir.ensure()
+  const journal = await GitJournal.open(dir.journalDir, s.id)
+  const ignore = ignoreRules([...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], [...DEFAULT_IGNORED_FILES, ...s.ignore.files])
+  const settings = new MysqlSettings(dbConfig(s))
+  return {
+    id: s.id,
+    journal,
+    files: new WpFiles(s.wpContent, dir.cacheFile, ignore.file),
+    settings,
+    dir,
+    ignore,
+    lockWaitMs: cfg.config.lockWaitSeconds * 1000,
+    checkpoint: faultHook(process.env.PEAKGUARD_FAULT),
+    siteOwning: async (prefix) => {
+      for (const other of cfg.sites) {
+        if (other.id === s.id) continue
+        const jd = new SiteDir(other.dataDir).journalDir
+        if (!fs.existsSync(path.join(jd, 'HEAD'))) continue
+        const j = await GitJournal.open(jd, other.id).catch(() => null)
+        if (j && (await j.resolvePrefix(prefix)).length > 0) return other.id
+      }
+      return null
+    },
+    close: () => settings.close(),
+  }
+}
+
+async function init(opts: InitOptions): Promise<InitResult> {
+  const file = configPath(opts.config)
+  const wp = readWpConfig(opts.wpRoot)
+  const siteId = opts.siteId ?? 'default'
+  const existing = fs.existsSync(file) ? loadConfig(file) : null
+  if (existing?.sites.some((s) => s.id === siteId))
+    throw new PeakguardError('USAGE', `${file} already has a site ${siteId}: choose another --site-id`)
+  const db: DbConfig = {
+    host: wp.host,
+    port: wp.port,
+    socket: wp.socket,
+    user: wp.dbUser,
+    password: wp.dbPassword,
+    name: wp.dbName,
+    tablePrefix: wp.tablePrefix,
+    multisite: wp.multisite,
+  }
+  const settings = new MysqlSettings(db)
+  let tables: string[]
+  try {
+    tables = (await settings.tables()).map((t) => t.name)
+  } finally {
+    await settings.close()
+  }
+  const dataRoot = opts.dataDir ? path.resolve(opts.dataDir) : (existing?.config.dataDir ?? undefined)
+  const siteConfig = {
+    id: siteId,
+    wpRoot: path.resolve(opts.wpRoot),
+    ...(path.resolve(wp.wpContent) !== path.join(path.resolve(opts.wpRoot), 'wp-content') ? { wpContent: path.resolve(wp.wpContent) } : {}),
+    db: { host: db.host, port: db.port, socket: db.socket, user: db.user, password: db.password, name: db.name, tablePrefix: db.tablePrefix, multisite: db.multisite },
+  }
+  addSite(file, siteConfig, existing ? undefined : dataRoot)
+  const loaded = loadConfig(file)
+  const s = pickSite(loaded, siteId)
+  const dir = new SiteDir(s.dataDir)
+  dir.ensure()
+  await GitJournal.open(dir.journalDir, s.id)
+  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite }
+}
+
+export function runtime(): Runtime {
+  return {
+    openSite: async (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      return openSite(cfg, pickSite(cfg, o.site))
+    },
+    init,
+    isInteractive: () => !!process.stdin.isTTY && !!process.stderr.isTTY,
+    confirm: async (q) => {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+      try {
+        return /^y(es)?$/i.test((await rl.question(q)).trim())
+      } finally {
+        rl.close()
+      }
+    },
+    out: (t) => void process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+    err: (t) => void process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+  }
+}
+
+export { loadConfig, pickSite }
+
+// run the CLI when this file is the program (not when a test imports the composition)
+const entry = process.argv[1] ? fs.realpathSync(process.argv[1]) : ''
+if (entry === fs.realpathSync(fileURLToPath(import.meta.url))) process.exitCode = await runCli(process.argv.slice(2), runtime())

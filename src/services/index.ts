@@ -1,0 +1,7 @@
+// services: what peakguard does — record a snapshot, restore a state, browse the journal — built only on
+// the ports in core. Must never import express, mysql2, the AWS SDK, chokidar, node:fs, or any adapter:
+// the composition root (src/main.ts) hands each service its adapters.
+export * from './site.ts'
+export * from './recorder.ts'
+export * from './restorer.ts'
+export * from './catalog.ts'

@@ -1,0 +1,68 @@
+// The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
+import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type SiteState, type Trigger } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { readLive } from './live.ts'
+import type { Site } from './site.ts'
+import { finishInterruptedRestore } from './restorer.ts'
+
+export interface SnapshotOptions {
+  trigger: Trigger
+  message?: string
+  /** extra commit trailers (e.g. which restore a snapshot belongs to) */
+  trailers?: Record<string, string>
+}
+
+export interface SnapshotResult {
+  id: string
+  created: boolean
+  summary: string
+  /** the live state that was recorded */
+  state: SiteState
+}
+
+/** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
+export async function snapshot(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+  return withSiteLock(site, async () => {
+    await finishInterruptedRestore(site)
+    return snapshotLocked(site, opts)
+  })
+}
+
+/** A snapshot by a caller that already holds the lock. */
+export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+  const head = await site.journal.head()
+  const headState = head ? await site.journal.readState(head) : emptyState()
+  const live = await readLive(site)
+  const diff = diffStates(headState, live.state)
+  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live.state }
+  const summary = head ? summarize(diff) : `initial: ${live.state.files.size} files, ${live.state.options.size} options`
+  const id = await site.journal.commit({
+    parent: head,
+    state: live.state,
+    diff,
+    fileContent: (path) => site.files.read(path),
+    optionValue: (table, name) => {
+      const v = live.values.get(optionKey(table, name))
+      if (!v) throw new PeakguardError('INTERNAL', `option ${table}.${name} vanished while recording`)
+      return v
+    },
+    subject: opts.message?.trim() || summary,
+    trailers: {
+      'Peakguard-Site': site.id,
+      'Peakguard-Trigger': opts.trigger,
+      'Peakguard-Summary': summary,
+      ...opts.trailers,
+    },
+  })
+  return { id, created: true, summary, state: live.state }
+}
+
+/** Runs `fn` holding the site's single-writer lock. */
+export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
+  const release = await site.dir.lock(site.lockWaitMs)
+  try {
+    return await fn()
+  } finally {
+    await release()
+  }
+}

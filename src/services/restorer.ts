@@ -1,0 +1,222 @@
+// The restorer. The order of its steps is the safety: lock → safety snapshot of the live state → plan
+// (only what differs) → [dry run stops here] → intent on disk → files → settings (one transaction) →
+// verify by recording the result → clear the intent. A crash anywhere after the intent is written is
+// finished by the next command that takes the lock (finishInterruptedRestore).
+import {
+  countFiles,
+  countOptions,
+  diffStates,
+  filterDiff,
+  optionKey,
+  overlayState,
+  type ChangeCounts,
+  type FileEntry,
+  type OnlyFilter,
+  type OptionRow,
+  type SiteState,
+  type StateDiff,
+} from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { readLive } from './live.ts'
+import { snapshotLocked, withSiteLock } from './recorder.ts'
+import type { Site } from './site.ts'
+
+export interface RestoreOptions {
+  target: string
+  dryRun?: boolean
+  only?: OnlyFilter | null
+}
+
+export interface RestoreReport {
+  /** the snapshot of the live state taken before anything was written (null for a dry run) */
+  safetySnapshot: string | null
+  target: string
+  /** the snapshot recording the restored live state */
+  snapshot: string | null
+  dryRun: boolean
+  files: ChangeCounts
+  options: ChangeCounts
+  /** live == target within the restored scope, re-read after writing (null for a dry run) */
+  verified: boolean | null
+  /** what still differs after the restore, when not verified */
+  mismatches: StateDiff | null
+  plan: StateDiff
+  /** set when this command first finished a restore that a crash had interrupted */
+  recovered: string | null
+}
+
+export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
+  return withSiteLock(site, async () => {
+    const recovered = await finishInterruptedRestore(site)
+    const only = opts.only ?? null
+    const target = await site.journal.readState(opts.target)
+
+    if (opts.dryRun) {
+      const live = await readLive(site)
+      const plan = filterDiff(diffStates(live.state, target), only)
+      await assertWritable(site, plan, target)
+      return report({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered, dryRun: true })
+    }
+
+    const safety = await snapshotLocked(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
+    site.checkpoint('restore:after-safety-snapshot')
+    const plan = filterDiff(diffStates(safety.state, target), only)
+    await assertWritable(site, plan, target)
+    await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString() })
+    site.checkpoint('restore:after-intent')
+
+    try {
+      await applyPlan(site, plan, target)
+    } catch (e) {
+      throw await undoAfterFailure(site, e, safety.state, only)
+    }
+    const { post, mismatches } = await verify(site, overlayState(safety.state, target, only), {
+      trigger: 'restore',
+      message: `restore to ${short(opts.target)}`,
+      trailers: { 'Peakguard-Restore-Of': opts.target, 'Peakguard-Safety-Snapshot': safety.id },
+    })
+    await site.dir.clearIntent()
+    return report({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false })
+  })
+}
+
+/**
+ * Finishes a restore that a crash interrupted (the caller holds the lock). Rolling forward is always
+ * possible — the target is in the journal and the plan is recomputed from what is live now — and the
+ * safety snapshot taken before it still allows going back. Returns what was done, for `status`.
+ */
+export async function finishInterruptedRestore(site: Site): Promise<string | null> {
+  const intent = await site.dir.readIntent()
+  if (!intent) return null
+  await site.files.removeTemporaries()
+  const target = await site.journal.readState(intent.target)
+  const live = await readLive(site)
+  const safety = await site.journal.readState(intent.safetySnapshot)
+  const plan = filterDiff(diffStates(live.state, target), intent.only)
+  await applyPlan(site, plan, target)
+  const { post, mismatches } = await verify(site, overlayState(safety, target, intent.only), {
+    trigger: 'recovery',
+    message: `finished interrupted restore to ${short(intent.target)}`,
+    trailers: { 'Peakguard-Restore-Of': intent.target, 'Peakguard-Safety-Snapshot': intent.safetySnapshot },
+  })
+  const what =
+    `finished the restore to ${short(intent.target)} that was interrupted (started ${intent.startedAt}); ` +
+    `the state before it is ${short(intent.safetySnapshot)}` +
+    (mismatches ? `; ${mismatches.files.length + mismatches.options.length} items still differ` : '') +
+    ` — now ${short(post.id)}`
+  await site.dir.noteRecovery({ at: new Date().toISOString(), what })
+  await site.dir.clearIntent()
+  return what
+}
+
+/**
+ * A restore that failed part-way (full disk, database error) puts back what it had written, from the
+ * safety snapshot, so the site is as it was. If even that fails, the intent stays on disk and the next
+ * command finishes the restore.
+ */
+async function undoAfterFailure(site: Site, failure: unknown, before: SiteState, only: OnlyFilter | null): Promise<unknown> {
+  if (!(failure instanceof PeakguardError)) return failure
+  try {
+    const live = await readLive(site)
+    await applyPlan(site, filterDiff(diffStates(live.state, before), only), before)
+    await site.dir.clearIntent()
+    return new PeakguardError(failure.code, `${failure.message} — the restore was stopped and undone: the site is as it was before`, { cause: failure })
+  } catch (e) {
+    return new PeakguardError(failure.code, `${failure.message} — the restore is incomplete and could not be undone (${(e as Error).message}); the next peakguard command will finish it`, { cause: failure })
+  }
+}
+
+async function assertWritable(site: Site, plan: StateDiff, target: SiteState): Promise<void> {
+  const paths = [...plan.files.map((f) => f.path), ...plan.links.map((l) => l.path)]
+  await site.files.assertWritable(paths, target.links)
+}
+
+/** Writes the plan: links, removals, file contents, metadata, then all settings rows in one transaction. */
+async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promise<void> {
+  for (const l of plan.links) if (l.change === 'removed') await site.files.setLink(l.path, null)
+  for (const f of plan.files) if (f.change === 'removed') await site.files.remove(f.path)
+  for (const l of plan.links) if (l.change !== 'removed') await site.files.setLink(l.path, l.to ?? null)
+
+  const byBlob = new Map<string, FileEntry[]>()
+  for (const f of plan.files) {
+    if (f.change === 'removed' || !f.to) continue
+    if (!f.content) {
+      await site.files.setMeta(f.to)
+      continue
+    }
+    const list = byBlob.get(f.to.blob) ?? []
+    list.push(f.to)
+    byBlob.set(f.to.blob, list)
+  }
+  await site.journal.readBlobs([...byBlob.keys()], async (blob, bytes) => {
+    for (const entry of byBlob.get(blob) ?? []) {
+      await site.files.write(entry, bytes)
+      site.checkpoint('restore:file')
+    }
+  })
+  site.checkpoint('restore:after-files')
+
+  const rows: OptionRow[] = []
+  const wanted = new Map<string, string[]>()
+  for (const o of plan.options) {
+    if (o.change === 'removed' || !o.to) continue
+    const keys = wanted.get(o.to.blob) ?? []
+    keys.push(optionKey(o.table, o.name))
+    wanted.set(o.to.blob, keys)
+  }
+  await site.journal.readBlobs([...wanted.keys()], (blob, bytes) => {
+    for (const key of wanted.get(blob) ?? []) {
+      const entry = target.options.get(key)
+      if (entry) rows.push({ table: entry.table, name: entry.name, value: bytes, blob, autoload: entry.autoload })
+    }
+  })
+  const removals = plan.options.filter((o) => o.change === 'removed').map((o) => ({ table: o.table, name: o.name }))
+  if (rows.length || removals.length) await site.settings.apply(rows, removals)
+  site.checkpoint('restore:after-settings')
+}
+
+/** Records the live state after writing and compares it with what it should be. */
+async function verify(
+  site: Site,
+  expected: SiteState,
+  snap: Parameters<typeof snapshotLocked>[1],
+): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
+  const post = await snapshotLocked(site, snap)
+  const left = diffStates(expected, post.state)
+  const clean = left.files.length === 0 && left.options.length === 0 && left.links.length === 0
+  return { post, mismatches: clean ? null : left }
+}
+
+function report(r: {
+  safety: string | null
+  target: string
+  plan: StateDiff
+  post: { id: string } | null
+  mismatches: StateDiff | null
+  recovered: string | null
+  dryRun: boolean
+}): RestoreReport {
+  return {
+    safetySnapshot: r.safety,
+    target: r.target,
+    snapshot: r.post?.id ?? null,
+    dryRun: r.dryRun,
+    files: countFiles(r.plan),
+    options: countOptions(r.plan),
+    verified: r.dryRun ? null : r.mismatches === null,
+    mismatches: r.mismatches,
+    plan: r.plan,
+    recovered: r.recovered,
+  }
+}
+
+export function short(id: string): string {
+  return id.slice(0, 12)
+}
+
+/** Thrown by the CLI/HTTP layers when a finished restore did not verify. */
+export function verifyError(r: RestoreReport): PeakguardError {
+  const m = r.mismatches
+  const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path)] : []
+  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${short(r.target)}: ${items.slice(0, 20).join(', ')}${items.length > 20 ? ` and ${items.length - 20} more` : ''}`, { details: r })
+}

@@ -1,0 +1,16 @@
+// Everything a service needs for one site, handed over by the composition root.
+import type { Checkpoint, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
+
+export interface Site {
+  id: string
+  journal: JournalPort
+  files: LiveFilesPort
+  settings: SettingsPort
+  dir: SiteDirPort
+  ignore: IgnoreRules
+  /** How long a snapshot or restore waits for another one to finish before it gives up. */
+  lockWaitMs: number
+  checkpoint: Checkpoint
+  /** Finds which other configured site has a state with this id prefix (for a clear error). */
+  siteOwning(idPrefix: string): Promise<string | null>
+}
