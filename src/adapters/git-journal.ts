@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { simpleGit, type SimpleGit } from 'simple-git'
 import {
+  assertSafePath,
   componentOf,
   optionKey,
   type CommitRecord,
@@ -134,7 +135,11 @@ export class GitJournal implements JournalPort {
       const tab = rec.indexOf('\t')
       const [mode, , blob] = rec.slice(0, tab).split(' ') as [string, string, string]
       const p = rec.slice(tab + 1)
-      if (p.startsWith('files/')) files.set(p.slice(6), { mode, blob })
+      if (p.startsWith('files/')) {
+        // a journal entry must never lead outside the scope, whoever wrote it
+        assertSafePath(p.slice(6))
+        files.set(p.slice(6), { mode, blob })
+      }
       else if (p.startsWith('meta/')) metaBlobs.push({ path: p, blob })
       else if (p.startsWith('options/')) optionBlobs.set(p.slice(8), blob)
     }

@@ -52,7 +52,8 @@ export async function withSite<T>(rt: Runtime, opts: GlobalOptions, fn: (site: S
 /** Prints an error the way the operator needs it at 3 a.m., and returns the exit code. */
 export function report(rt: Runtime, opts: GlobalOptions, e: unknown): number {
   const err = asPeakguardError(e)
-  if (opts.json) rt.out(JSON.stringify({ error: { code: err.code, message: err.message } }, null, 2))
+  // a command that already printed its JSON result (a restore that did not verify) gets no second document
+  if (opts.json && !(err.details as { printed?: boolean } | undefined)?.printed) rt.out(JSON.stringify({ error: { code: err.code, message: err.message } }, null, 2))
   rt.err(`peakguard: ${err.message}`)
   if (err.code === 'INTERNAL' && err.cause instanceof Error && err.cause.stack) rt.err(err.cause.stack)
   return err.exitCode

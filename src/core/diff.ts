@@ -136,13 +136,19 @@ export interface ChangeCounts {
 export function countFiles(d: StateDiff): ChangeCounts {
   let written = 0
   let removed = 0
-  for (const f of d.files) f.change === 'removed' ? removed++ : written++
+  for (const f of d.files) {
+    if (f.change === 'removed') removed++
+    else written++
+  }
   return { written, removed }
 }
 
 export function countOptions(d: StateDiff): ChangeCounts {
   let written = 0
   let removed = 0
-  for (const o of d.options) o.change === 'removed' ? removed++ : written++
+  for (const o of d.options) {
+    if (o.change === 'removed') removed++
+    else written++
+  }
   return { written, removed }
 }

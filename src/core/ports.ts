@@ -1,7 +1,7 @@
 // The ports: what the services need from the outside world, as interfaces. Adapters implement them
 // (git journal, live wp-content, MySQL settings tables, the site's data directory); tests may use the
 // real adapters or small in-memory ones. Bytes are Uint8Array so core needs no node types.
-import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
+import type { FileEntry, LinkedDir, SiteState } from './state.ts'
 import type { StateDiff } from './diff.ts'
 
 /** The live wp-content directory of one site. */

@@ -40,7 +40,10 @@ export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise
     parent: head,
     state: live.state,
     diff,
-    fileContent: (path) => site.files.read(path),
+    fileContent: (path) => {
+      site.checkpoint('snapshot:file')
+      return site.files.read(path)
+    },
     optionValue: (table, name) => {
       const v = live.values.get(optionKey(table, name))
       if (!v) throw new PeakguardError('INTERNAL', `option ${table}.${name} vanished while recording`)

@@ -218,5 +218,5 @@ export function short(id: string): string {
 export function verifyError(r: RestoreReport): PeakguardError {
   const m = r.mismatches
   const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path)] : []
-  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${short(r.target)}: ${items.slice(0, 20).join(', ')}${items.length > 20 ? ` and ${items.length - 20} more` : ''}`, { details: r })
+  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${short(r.target)}: ${items.slice(0, 20).join(', ')}${items.length > 20 ? ` and ${items.length - 20} more` : ''}`, { details: { printed: true, report: r } })
 }
