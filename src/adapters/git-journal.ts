@@ -198,6 +198,7 @@ export class GitJournal implements JournalPort {
   }
 
   async commit(req: CommitRequest): Promise<string> {
+    this.removeLeftovers() // from a snapshot that was killed
     const proc = spawn('git', [...GIT_CONFIG.flatMap((c) => ['-c', c]), '--git-dir', this.dir, 'fast-import', '--quiet', '--done', '--depth=0'], {
       env: gitEnv(),
       stdio: ['pipe', 'ignore', 'pipe'],
@@ -284,13 +285,26 @@ export class GitJournal implements JournalPort {
     } catch (e) {
       proc.kill('SIGKILL')
       await exited
+      this.removeLeftovers()
       throw e
     }
     const code = await exited
+    if (code !== 0) this.removeLeftovers()
     if (code !== 0) throw classifyGitFailure(`git fast-import failed (exit ${code}): ${stderr.trim().slice(0, 500)}`, stderr)
     const id = (await this.head()) as string
     this.remember(id, req.state)
     return id
+  }
+
+  /**
+   * A fast-import that failed or was killed leaves a partial pack and a crash report; neither is part of
+   * the journal (fsck ignores them) but on a full disk they hold the space the next try needs.
+   * Called with the writer lock held, so no other fast-import is running.
+   */
+  private removeLeftovers(): void {
+    const packs = path.join(this.dir, 'objects/pack')
+    for (const f of fs.readdirSync(packs)) if (f.startsWith('tmp_pack_')) fs.rmSync(path.join(packs, f), { force: true })
+    for (const f of fs.readdirSync(this.dir)) if (f.startsWith('fast_import_crash_')) fs.rmSync(path.join(this.dir, f), { force: true })
   }
 
   async readBlobs(ids: string[], each: (id: string, bytes: Uint8Array) => Promise<void> | void): Promise<void> {
@@ -445,7 +459,7 @@ function gitError(e: unknown, args: string[]): PeakguardError {
 }
 
 function classifyGitFailure(message: string, stderr: string, cause?: unknown): PeakguardError {
-  if (/No space left on device/i.test(stderr)) return new PeakguardError('DISK_FULL', `the journal's disk is full: ${message}`, { cause })
+  if (/No space left on device|Out of diskspace/i.test(stderr)) return new PeakguardError('DISK_FULL', `the journal's disk is full: ${message}`, { cause })
   if (/Read-only file system|Permission denied/i.test(stderr)) return new PeakguardError('READ_ONLY', `the journal cannot be written: ${message}`, { cause })
   return new PeakguardError('GIT_FAILED', message, { cause })
 }

@@ -15,6 +15,8 @@ export const MAIN = path.join(REPO, 'src/main.ts')
 export const WWW = 33 // www-data on Debian
 
 export interface SiteOptions {
+  /** the site id in the config (default shop) */
+  id?: string
   prefix?: string
   multisite?: boolean
   /** make themes/* symlinks into a directory outside wp-content, as Debian's wordpress package does */
@@ -172,7 +174,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
   const configFile = path.join(base, 'peakguard.yaml')
   fs.writeFileSync(
     configFile,
-    `dataDir: ${dataDir}\nlockWaitSeconds: 2\nsites:\n  - id: shop\n    wpRoot: ${wpRoot}\n    db:\n      host: ${server.host}\n      port: ${server.port}\n` +
+    `dataDir: ${dataDir}\nlockWaitSeconds: 2\nsites:\n  - id: ${opts.id ?? 'shop'}\n    wpRoot: ${wpRoot}\n    db:\n      host: ${server.host}\n      port: ${server.port}\n` +
       `      user: ${server.user}\n      password: "${server.password}"\n      name: ${dbName}\n      tablePrefix: ${prefix}\n      multisite: ${!!opts.multisite}\n` +
       (opts.siteConfig ?? ''),
   )
