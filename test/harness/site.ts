@@ -15,6 +15,8 @@ export const MAIN = path.join(REPO, 'src/main.ts')
 export const WWW = 33 // www-data on Debian
 
 export interface SiteOptions {
+  /** a legacy site whose options table is latin1 (any byte sequence is a valid value there) */
+  latin1?: boolean
   /** the site id in the config (default shop) */
   id?: string
   prefix?: string
@@ -142,9 +144,12 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
   await root.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`)
   await root.end()
   const db = await rootConnection(dbName)
-  await db.query(optionsTableSql(`${prefix}options`))
+  await db.query(opts.latin1 ? optionsTableSql(`${prefix}options`, 'latin1', 'latin1_swedish_ci') : optionsTableSql(`${prefix}options`))
   for (const sql of CONTENT_TABLES(prefix)) await db.query(sql)
-  for (const [n, v, a] of BASE_OPTIONS) await db.query(`INSERT INTO ${prefix}options (option_name, option_value, autoload) VALUES (?, ?, ?)`, [n, v, a])
+  for (const [n, v0, a] of BASE_OPTIONS) {
+    const v = opts.latin1 ? v0.replace(/[^\x00-\xff]/gu, '?') : v0
+    await db.query(`INSERT INTO ${prefix}options (option_name, option_value, autoload) VALUES (?, ?, ?)`, [n, v, a])
+  }
   await db.query(`INSERT INTO ${prefix}users (user_login, user_email) VALUES ('admin', 'admin@shop.example')`)
   await db.query(`INSERT INTO ${prefix}posts (post_title, post_type, post_status) VALUES ('Order 1001', 'shop_order', 'wc-processing')`)
   if (opts.multisite) {
@@ -227,7 +232,7 @@ export function treeOf(dir: string): Map<string, string> {
       const st = fs.lstatSync(a)
       if (st.isSymbolicLink()) {
         out.set(r, `link:${fs.readlinkSync(a)}`)
-        if (fs.statSync(a).isDirectory()) walk(a, r)
+        if (fs.statSync(a, { throwIfNoEntry: false })?.isDirectory()) walk(a, r)
       } else if (st.isDirectory()) walk(a, r)
       else out.set(r, `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${fs.readFileSync(a).toString('base64')}`)
     }
