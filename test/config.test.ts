@@ -1,0 +1,86 @@
+// Config and init: wp-config.php in its forms, strict validation, redaction, a working config from init.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseDbHost, readWpConfig } from '../src/adapters/wp-config.ts'
+import { loadConfig, parseConfig, redact } from '../src/config.ts'
+import { createSite, runCli } from './harness/site.ts'
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'pg-cfg-'))
+}
+
+describe('config', () => {
+  it('reads DB_HOST in its forms', () => {
+    assert.deepEqual(parseDbHost('db.internal'), { host: 'db.internal', port: 3306, socket: null })
+    assert.deepEqual(parseDbHost('127.0.0.1:3307'), { host: '127.0.0.1', port: 3307, socket: null })
+    assert.deepEqual(parseDbHost('localhost:/var/run/mysqld/other.sock'), { host: 'localhost', port: 3306, socket: '/var/run/mysqld/other.sock' })
+    assert.deepEqual(parseDbHost(':/tmp/m.sock'), { host: 'localhost', port: 3306, socket: '/tmp/m.sock' })
+    assert.deepEqual(parseDbHost('[::1]:3308'), { host: '::1', port: 3308, socket: null })
+  })
+
+  it("reads wp-config.php's constants in both quote styles, ignoring commented-out lines", () => {
+    const dir = tmp()
+    fs.writeFileSync(
+      path.join(dir, 'wp-config.php'),
+      `<?php
+// define('DB_NAME', 'commented');
+/* define( 'DB_USER', 'old' ); */
+define( 'DB_NAME', 'shop_db' );
+define("DB_USER", "shop");
+define('DB_PASSWORD', 'p\\'a"ss#1');
+define( 'DB_HOST', 'localhost:/run/mysqld/mysqld.sock' );
+define('WP_ALLOW_MULTISITE', true);
+define( 'MULTISITE', true );
+$table_prefix = "wpx_";
+`,
+    )
+    const c = readWpConfig(dir)
+    assert.equal(c.dbName, 'shop_db')
+    assert.equal(c.dbUser, 'shop')
+    assert.equal(c.dbPassword, `p'a"ss#1`)
+    assert.equal(c.socket, '/run/mysqld/mysqld.sock')
+    assert.equal(c.tablePrefix, 'wpx_')
+    assert.equal(c.multisite, true)
+    assert.equal(c.wpContent, path.join(dir, 'wp-content'))
+  })
+
+  it('rejects unknown keys and wrong types naming the key path and line; applies explicit defaults', () => {
+    const ok = parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n', 'c.yaml')
+    assert.equal(ok.dataDir, '/var/lib/peakguard')
+    assert.equal(ok.lockWaitSeconds, 30)
+    assert.deepEqual(ok.sites[0]?.db, { host: 'localhost', port: 3306, socket: null, user: 'wp', password: '', name: 'wp', tablePrefix: 'wp_', multisite: false })
+    assert.throws(() => parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp, passwd: x }\n', 'c.yaml'), /c\.yaml:4: sites\.0\.db\.passwd: unknown key/)
+    assert.throws(() => parseConfig('lockWaitSeconds: soon\nsites: []\n', 'c.yaml'), /c\.yaml:1: lockWaitSeconds: .*number/)
+    assert.throws(() => parseConfig('sites:\n  - id: Shop One\n    wpRoot: /x\n    db: { user: a, name: b }\n', 'c.yaml'), /c\.yaml:2: sites\.0\.id: lower-case/)
+    assert.throws(() => parseConfig('sites: [\n', 'c.yaml'), /not valid YAML/)
+  })
+
+  it('redacts the database password whenever the config is shown', () => {
+    const c = parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp, password: hunter2 }\n', 'c.yaml')
+    assert.doesNotMatch(JSON.stringify(redact(c)), /hunter2/)
+  })
+
+  it('init writes a working config (mode 0600) from wp-config.php, then snapshot works with it', async () => {
+    const site = await createSite()
+    try {
+      const cfg = path.join(site.base, 'etc/peakguard.yaml')
+      const r = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'campaign', '--data-dir', path.join(site.base, 'journals'), '--config', cfg, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual(r.json.tables, ['wp_options'])
+      assert.equal(fs.statSync(cfg).mode & 0o777, 0o600)
+      const loaded = loadConfig(cfg)
+      assert.equal(loaded.sites[0]?.dataDir, path.join(site.base, 'journals/campaign'))
+      assert.equal(fs.statSync(path.join(site.base, 'journals/campaign')).mode & 0o777, 0o700)
+      const snap = await runCli(['snapshot', '--json'], { PEAKGUARD_CONFIG: cfg })
+      assert.equal(snap.code, 0, snap.stderr)
+      assert.equal(snap.json.created, true)
+      const again = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'campaign', '--config', cfg])
+      assert.equal(again.code, 2)
+      assert.match(again.stderr, /already has a site campaign/)
+    } finally {
+      await site.cleanup()
+    }
+  })
+})
