@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module'
 import { defineConfig, globalIgnores } from 'eslint/config'
 import tseslint from 'typescript-eslint'
 
-const TS = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts']
+const TS = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts']
 
 // Bare builtin names ('fs', 'path', 'fs/promises', …) as well as the node: prefix.
 const BUILTIN = `(?:node:|(?:${builtinModules

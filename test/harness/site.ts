@@ -17,6 +17,10 @@ export const WWW = 33 // www-data on Debian
 export interface SiteOptions {
   /** a legacy site whose options table is latin1 (any byte sequence is a valid value there) */
   latin1?: boolean
+  /** where to build the site (default: a new temporary directory) */
+  base?: string
+  /** write no peakguard config (the demo makes one with `peakguard init`) */
+  noConfig?: boolean
   /** the site id in the config (default shop) */
   id?: string
   prefix?: string
@@ -134,7 +138,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
   const prefix = opts.prefix ?? 'wp_'
   const id = randomBytes(4).toString('hex')
   const dbName = `pg_test_${id}`
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), `pg-site-${id}-`))
+  const base = opts.base ?? fs.mkdtempSync(path.join(os.tmpdir(), `pg-site-${id}-`))
   const wpRoot = path.join(base, 'www')
   const wpContent = path.join(wpRoot, 'wp-content')
   const dataDir = path.join(base, 'data')
@@ -177,7 +181,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
       "require_once ABSPATH . 'wp-settings.php';\n",
   )
   const configFile = path.join(base, 'peakguard.yaml')
-  fs.writeFileSync(
+  if (!opts.noConfig) fs.writeFileSync(
     configFile,
     `dataDir: ${dataDir}\nlockWaitSeconds: 2\nsites:\n  - id: ${opts.id ?? 'shop'}\n    wpRoot: ${wpRoot}\n    db:\n      host: ${server.host}\n      port: ${server.port}\n` +
       `      user: ${server.user}\n      password: "${server.password}"\n      name: ${dbName}\n      tablePrefix: ${prefix}\n      multisite: ${!!opts.multisite}\n` +
