@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseDbHost, readWpConfig } from '../src/adapters/wp-config.ts'
 import { loadConfig, parseConfig, redact } from '../src/config.ts'
-import { createSite, runCli } from './harness/site.ts'
+import { createSite, REPO, runCli } from './harness/site.ts'
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'pg-cfg-'))
@@ -55,6 +55,12 @@ $table_prefix = "wpx_";
     assert.throws(() => parseConfig('lockWaitSeconds: soon\nsites: []\n', 'c.yaml'), /c\.yaml:1: lockWaitSeconds: .*number/)
     assert.throws(() => parseConfig('sites:\n  - id: Shop One\n    wpRoot: /x\n    db: { user: a, name: b }\n', 'c.yaml'), /c\.yaml:2: sites\.0\.id: lower-case/)
     assert.throws(() => parseConfig('sites: [\n', 'c.yaml'), /not valid YAML/)
+  })
+
+  it('the example config in systemd/ is valid and lists the defaults', () => {
+    const c = loadConfig(path.join(REPO, 'systemd/peakguard.example.yaml'))
+    const defaults = parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n', 'd.yaml')
+    assert.deepEqual(c.config, defaults)
   })
 
   it('redacts the database password whenever the config is shown', () => {
