@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { parseOnly } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { resolveState, restore, verifyError, type RestoreReport } from '../services/index.ts'
+import { resolveState, restore, type RestoreReport } from '../services/index.ts'
 import { changeLines } from './diff.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -78,4 +78,14 @@ function text(r: RestoreReport): string {
   lines.push(`safety snapshot (undo with 'peakguard restore ${r.safetySnapshot?.slice(0, 12)}'): ${r.safetySnapshot}`)
   lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
   return lines.join('\n')
+}
+
+/** A finished restore whose result differs from the target: exit 4, naming what differs (the JSON report is already printed). */
+function verifyError(r: RestoreReport): PeakguardError {
+  const m = r.mismatches
+  const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path)] : []
+  const more = items.length > 20 ? ` and ${items.length - 20} more` : ''
+  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${r.target.slice(0, 12)}: ${items.slice(0, 20).join(', ')}${more}`, {
+    details: { printed: true },
+  })
 }

@@ -18,6 +18,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `latest        ${s.latest ? `${s.latest.id.slice(0, 12)} ${s.latest.time} ${s.latest.message}` : '(none)'}`,
             `last good     ${s.lastGood ? `${s.lastGood.id.slice(0, 12)} ${s.lastGood.time}` : '(none)'}`,
             `live changes  ${s.pendingChanges ? `${s.pendingChanges.files} files, ${s.pendingChanges.options} options not yet recorded` : '-'}`,
+            ...(s.busy ? [`running       ${s.busy}`] : []),
             `recovery      ${s.lastRecovery ? `${s.lastRecovery.at}: ${s.lastRecovery.what}` : 'nothing to recover'}`,
             `journal       ${s.journalProblems.length ? `PROBLEMS: ${s.journalProblems.join('; ')}` : 'ok'}`,
           ].join('\n'),

@@ -1,6 +1,6 @@
 // The catalog: browsing the journal — resolving state ids, listing and showing states, diffs between
 // states or against the live site, known-good marks and the site's status.
-import { diffStates, type CommitRecord, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
+import { diffStates, optionKey, type CommitRecord, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
 import { withSiteLock } from './recorder.ts'
@@ -102,7 +102,7 @@ export async function diffSide(site: Site, text: string): Promise<DiffSide> {
     for (const f of live.state.files.values()) byBlob.set(f.blob, f.path)
     const values = new Map<string, Uint8Array>()
     for (const o of live.state.options.values()) {
-      const v = live.values.get(`${o.table}\u0000${o.name}`)
+      const v = live.values.get(optionKey(o.table, o.name))
       if (v) values.set(o.blob, v)
     }
     return {
@@ -155,13 +155,21 @@ export interface SiteStatus {
   liveChanged: boolean | null
   pendingChanges: { files: number; options: number } | null
   lastRecovery: { at: string; what: string } | null
+  /** a snapshot or restore running right now, if any */
+  busy: string | null
   journalProblems: string[]
 }
 
 /** The site's state; finishes an interrupted restore first, so `status` always reports a settled site. */
 export async function siteStatus(site: Site): Promise<SiteStatus> {
-  const recovered = await withSiteLock(site, () => finishInterruptedRestore(site))
-  void recovered
+  // never wait behind a running restore: report it instead
+  let busy: string | null = null
+  try {
+    await withSiteLock({ ...site, lockWaitMs: 0 }, () => finishInterruptedRestore(site))
+  } catch (e) {
+    if (!(e instanceof PeakguardError && e.code === 'BUSY')) throw e
+    busy = e.message
+  }
   const states = await listStates(site)
   const latest = states[0] ?? null
   const good = states.find((s) => s.knownGood) ?? null
@@ -179,6 +187,7 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
     liveChanged: pending ? pending.files + pending.options > 0 : null,
     pendingChanges: pending,
     lastRecovery: await site.dir.lastRecovery(),
+    busy,
     journalProblems: await site.journal.check(),
   }
 }

@@ -213,10 +213,3 @@ function report(r: {
 export function short(id: string): string {
   return id.slice(0, 12)
 }
-
-/** Thrown by the CLI/HTTP layers when a finished restore did not verify. */
-export function verifyError(r: RestoreReport): PeakguardError {
-  const m = r.mismatches
-  const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path)] : []
-  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${short(r.target)}: ${items.slice(0, 20).join(', ')}${items.length > 20 ? ` and ${items.length - 20} more` : ''}`, { details: { printed: true, report: r } })
-}
