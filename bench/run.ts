@@ -5,6 +5,8 @@
 // with the targets of the issue. Everything lives in one temporary directory, removed at the end.
 //
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
+// --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
+// one peakguard run per operation.
 //
 // Needs git, restic (apt-get install -y restic) and a MariaDB (the test harness's: the machine's server
 // on 127.0.0.1:3306, else a private one). PEAKGUARD_BENCH_GEN overrides the tree generator's path.
@@ -336,13 +338,13 @@ async function main(): Promise<void> {
   const dbName = `pg_bench_${path.basename(T).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, '_')}`
   let dbCreated = false
   const cleanup = async () => {
-    if (dbCreated) {
+    if (dbCreated && !flags.keep) {
       const c = await rootConnection().catch(() => null)
       await c?.query(`DROP DATABASE IF EXISTS \`${dbName}\``).catch(() => undefined)
       await c?.end().catch(() => undefined)
     }
     await stopMariadb()
-    if (flags.keep) log(`kept ${T}`)
+    if (flags.keep) log(`kept ${T} and database ${dbName} (config ${path.join(T, 'peakguard.yaml')})`)
     else fs.rmSync(T, { recursive: true, force: true })
   }
   const onSignal = () => {
@@ -424,8 +426,16 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     GIT_DIR: gitDir,
     GIT_WORK_TREE: W,
   })
-  const git = (args: string[], allowFail = false) =>
-    run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { env: gitEnv(), cwd: W, allowFail })
+  const git = (args: string[], allowFail = false, env: NodeJS.ProcessEnv = {}) =>
+    run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', ...args], { env: { ...gitEnv(), ...env }, cwd: W, allowFail })
+  /** Is the whole work tree (tracked or not) exactly `commit`? Checked through a scratch index, untimed. */
+  const treeIs = async (commit: string): Promise<string | null> => {
+    const env = { GIT_INDEX_FILE: path.join(T, 'check.index') }
+    fs.copyFileSync(path.join(gitDir, 'index'), env.GIT_INDEX_FILE)
+    await git(['add', '-A'], false, env)
+    const d = await git(['diff-index', '--cached', '--name-status', commit, '--'], false, env)
+    return d.stdout.trim() ? d.stdout.split('\n').slice(0, 30).join('\n') : null
+  }
   let resticRepo = ''
   const resticEnv = (): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
@@ -531,20 +541,11 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     times.incremental.git.push(g.s)
     times.incremental.restic.push(rs.s)
 
-    // d. rollback. peakguard first, in place, to the state before the update
-    const pr = await pg(['restore', pgBase, '--yes'])
-    if (pr.json?.verified !== true) fail(`peakguard restore did not verify: ${pr.stdout}`)
-    assertSameTree(pristine, pluginDir, `after peakguard restore (round ${round})`)
-    const whole = await git(['diff', '--quiet', gitBase, '--'], true)
-    if (whole.code !== 0) fail(`after peakguard restore (round ${round}) the tree differs from the pre-update state outside ${PLUGIN}: git diff ${gitBase} shows changes`)
-    pgRestoreCounts.push(`${pr.json.files.written} written/${pr.json.files.removed} removed`)
-    times.rollback.peakguard.push(pr.s)
-    pgBase = pr.json.snapshot
-
-    // the same update again (identical bytes, fresh inodes as WordPress leaves them), then git's rollback
-    await run(process.execPath, genArgs(seed))
+    // d. rollback, each tool from the state it left itself in. git first: its index is fresh from its add
     const gr = await git(['read-tree', '-u', '--reset', gitBase])
     assertSameTree(pristine, pluginDir, `after git read-tree -u --reset (round ${round})`)
+    const wholeGit = await treeIs(gitBase)
+    if (wholeGit) fail(`after git read-tree -u --reset (round ${round}) the tree differs from ${gitBase}:\n${wholeGit}`)
     times.rollback.git.push(gr.s)
 
     // restic restores the whole state into a fresh directory (it cannot restore in place selectively)
@@ -552,7 +553,24 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     const rr = await restic(['restore', resticBase, '--target', target])
     assertSameTree(pristine, path.join(target, pluginDir), `restic restore (round ${round})`)
     fs.rmSync(target, { recursive: true, force: true })
+    spawnSync('sync') // no writeback of the restored copy during the next measurements
     times.rollback.restic.push(rr.s)
+
+    // the same update again (identical bytes, fresh inodes, as WordPress leaves them). A rollback comes
+    // well after the update, when peakguard has recorded it: wait out its 2 s racy-stat window and let one
+    // untimed snapshot (which must record nothing) refresh its stat cache, as git's index is fresh from its add
+    await run(process.execPath, genArgs(seed))
+    await new Promise((r) => setTimeout(r, 2100))
+    const again = await pg(['snapshot'])
+    if (again.json?.created !== false) fail(`the re-applied update is not the recorded one: ${again.stdout}`)
+    const pr = await pg(['restore', pgBase, '--yes'])
+    if (pr.json?.verified !== true) fail(`peakguard restore did not verify: ${pr.stdout}`)
+    assertSameTree(pristine, pluginDir, `after peakguard restore (round ${round})`)
+    const whole = await treeIs(gitBase)
+    if (whole) fail(`after peakguard restore (round ${round}) the tree differs from the pre-update state (git commit ${gitBase}):\n${whole}`)
+    pgRestoreCounts.push(`${pr.json.files.written} written/${pr.json.files.removed} removed`)
+    times.rollback.peakguard.push(pr.s)
+    pgBase = pr.json.snapshot
 
     log(
       `round ${round}/${ROUNDS} (update seed ${seed}, gen ${f2(upd.s)} s): incremental peakguard ${f2(p.s)} / git ${f2(g.s)} / restic ${f2(rs.s)} s; ` +
@@ -600,7 +618,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   out.push('- nothing changed: `peakguard snapshot` (records nothing) | `git status --porcelain` | `restic backup` (parent snapshot, unchanged files)')
   out.push('- incremental: `peakguard snapshot` | `git add -A` + `git commit` | `restic backup` — all three on the same updated tree')
   out.push(
-    '- rollback: `peakguard restore <previous state> --yes` (safety snapshot + write + verify snapshot) | `git read-tree -u --reset <previous commit>` | `restic restore <previous snapshot> --target <fresh dir>` (the whole 580 MB state: restic cannot restore in place selectively); the update is re-applied (same bytes) before git\'s rollback',
+    `- rollback: \`peakguard restore <previous state> --yes\` (safety snapshot + write + verify snapshot) | \`git read-tree -u --reset <previous commit>\` | \`restic restore <previous snapshot> --target <fresh dir>\` (the whole state, ${mb(tree.bytes)}: restic cannot restore in place selectively); git and restic run first; the update is then re-applied (same bytes) and, after peakguard's 2 s racy-stat window, one untimed no-change snapshot refreshes its stat cache (git's index is likewise fresh from its own add)`,
   )
   out.push('')
   out.push('Per round (seconds, and peakguard ÷ the target\'s tool):', '')
@@ -619,7 +637,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   if (sizesAfterInitial) row('after the initial snapshot', sizesAfterInitial)
   row(`after ${ROUNDS} updates + rollbacks`, sizesAtEnd)
   out.push('')
-  out.push(`peakguard restores per round: ${pgRestoreCounts.join('; ')} (each verified; ${PLUGIN} byte-compared with its pre-update content, the rest of the tree with git diff).`)
+  out.push(`peakguard restores per round: ${pgRestoreCounts.join('; ')} (each verified; ${PLUGIN} byte-compared with its pre-update content, the whole tree with \`git add -A\` into a scratch index + \`git diff-index\`).`)
   out.push(
     'Notes: raw git uses its defaults (zlib level 6, loose objects) except gc.auto=0 and maintenance.auto=false, as peakguard\'s journal (which writes one pack at level 1 with fast-import). ' +
       'peakguard also reads and hashes the options table on every command; git and restic see files only. restic runs with its defaults (compression auto, local cache in the temp dir).',
@@ -676,9 +694,12 @@ async function profile(
     return [`### ${name} (${f3(r.s)} s wall)`, '```', ...topSelf(file, 15), '```']
   }
   const out = ['## CPU profiles of peakguard (self time, main thread; child git processes not included)', '']
+  await pg(['snapshot']) // the stat cache catches up with the last rollback, so the next run is a true no-change
   out.push(...(await prof('nothing-changed', ['snapshot'])))
   await run(process.execPath, genArgs(99))
   out.push(...(await prof('incremental', ['snapshot'])))
+  await new Promise((r) => setTimeout(r, 2100))
+  await pg(['snapshot'])
   out.push(...(await prof('rollback', ['restore', base, '--yes'])))
   return out.join('\n')
 }
