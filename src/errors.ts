@@ -30,6 +30,7 @@ export const ERRORS = {
   DISK_FULL: { http: 507, exit: EXIT.failed, what: 'the disk is full' },
   FS_FAILED: { http: 500, exit: EXIT.failed, what: 'a file operation failed' },
   GIT_FAILED: { http: 500, exit: EXIT.failed, what: 'the journal (git) failed' },
+  CHANGED_WHILE_RECORDING: { http: 503, exit: EXIT.failed, what: 'files changed while they were being recorded' },
   BUSY: { http: 409, exit: EXIT.busy, what: 'another snapshot or restore is running for this site' },
   VERIFY_FAILED: { http: 500, exit: EXIT.verifyFailed, what: 'the live site differs from the restored state' },
   INTERNAL: { http: 500, exit: EXIT.failed, what: 'internal error' },

@@ -5,7 +5,11 @@
 // changed are read and hashed, the same trick git's index uses.
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import v8 from 'node:v8'
+import { Worker } from 'node:worker_threads'
 import {
   DROP_INS,
   SCOPE_DIRS,
@@ -16,13 +20,14 @@ import {
   type LiveFilesPort,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { hashFile } from './file-hash.worker.ts'
 
 type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, blob: string]
 
 interface StatCache {
-  v: 1
+  v: 2
   root: string
-  entries: Record<string, CacheRow>
+  entries: Map<string, CacheRow>
 }
 
 /** Entries modified this recently are not cached: a write in the same clock tick could go unseen. */
@@ -46,11 +51,11 @@ export class WpFiles implements LiveFilesPort {
   async scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
     if (!isDir(this.root)) throw new PeakguardError('FS_FAILED', `wp-content directory ${this.root} does not exist or is not a directory`)
     const old = this.loadCache()
-    const fresh: Record<string, CacheRow> = {}
+    const fresh = new Map<string, CacheRow>()
     const files: FileEntry[] = []
     const links: LinkedDir[] = []
     const racyAfter = Date.now() - RACY_MS
-    let hashed = 0
+    const pending: { entry: FileEntry; abs: string; st: fs.Stats }[] = []
 
     const visit = (abs: string, rel: string, st: fs.Stats): void => {
       if (st.isSymbolicLink()) {
@@ -59,15 +64,13 @@ export class WpFiles implements LiveFilesPort {
         return
       }
       if (!st.isFile()) return
-      const c = old?.[rel]
-      let blob: string
-      if (c && c[0] === st.size && c[1] === st.mtimeMs && c[2] === st.ctimeMs && c[3] === st.ino) blob = c[4]
-      else {
-        blob = gitBlobId(fs.readFileSync(abs))
-        hashed++
-      }
-      if (st.mtimeMs < racyAfter && st.ctimeMs < racyAfter) fresh[rel] = [st.size, st.mtimeMs, st.ctimeMs, st.ino, blob]
-      files.push({ path: rel, kind: 'file', blob, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid })
+      const c = old?.get(rel)
+      const entry: FileEntry = { path: rel, kind: 'file', blob: '', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }
+      if (c && c[0] === st.size && c[1] === st.mtimeMs && c[2] === st.ctimeMs && c[3] === st.ino) {
+        entry.blob = c[4]
+        if (st.mtimeMs < racyAfter && st.ctimeMs < racyAfter) fresh.set(rel, c)
+      } else pending.push({ entry, abs, st })
+      files.push(entry)
     }
 
     const walk = (absDir: string, relDir: string, depth: number): void => {
@@ -106,29 +109,65 @@ export class WpFiles implements LiveFilesPort {
       if (st && !this.ignored(name)) visit(abs, name, st)
     }
 
-    const changed = hashed > 0 || !old || Object.keys(old).length !== Object.keys(fresh).length
-    if (changed) this.saveCache(fresh)
-    return { files, links }
+    const blobs = await hashFiles(pending.map((p) => p.abs))
+    let vanished = false
+    pending.forEach(({ entry, st }, i) => {
+      const blob = blobs[i]
+      if (!blob) return void (vanished = true)
+      entry.blob = blob
+      if (st.mtimeMs < racyAfter && st.ctimeMs < racyAfter) fresh.set(entry.path, [st.size, st.mtimeMs, st.ctimeMs, st.ino, blob])
+    })
+    if (pending.length > 0 || !old || old.size !== fresh.size) this.saveCache(fresh)
+    return { files: vanished ? files.filter((f) => f.blob !== '') : files, links }
   }
 
-  private loadCache(): Record<string, CacheRow> | null {
+  private loadCache(): Map<string, CacheRow> | null {
     try {
-      const c = JSON.parse(fs.readFileSync(this.cacheFile, 'utf8')) as StatCache
-      return c.v === 1 && c.root === this.root ? c.entries : null
+      const c = v8.deserialize(fs.readFileSync(this.cacheFile)) as StatCache
+      return c.v === 2 && c.root === this.root ? c.entries : null
     } catch {
       return null
     }
   }
 
-  private saveCache(entries: Record<string, CacheRow>): void {
+  private saveCache(entries: Map<string, CacheRow>): void {
     // the cache only saves work: failing to write it (full disk) must not fail the snapshot
     try {
       const tmp = `${this.cacheFile}.${process.pid}.tmp`
-      fs.writeFileSync(tmp, JSON.stringify({ v: 1, root: this.root, entries } satisfies StatCache), { mode: 0o600 })
+      fs.writeFileSync(tmp, v8.serialize({ v: 2, root: this.root, entries } satisfies StatCache), { mode: 0o600 })
       fs.renameSync(tmp, this.cacheFile)
     } catch {
       fs.rmSync(`${this.cacheFile}.${process.pid}.tmp`, { force: true })
     }
+  }
+
+  async inspect(paths: string[]): Promise<Map<string, FileEntry | null>> {
+    const out = new Map<string, FileEntry | null>()
+    for (const rel of paths) {
+      const abs = path.join(this.root, rel)
+      const st = lstatOrNull(abs)
+      if (st?.isSymbolicLink()) {
+        const text = fs.readlinkSync(abs)
+        out.set(rel, { path: rel, kind: 'symlink', blob: gitBlobId(Buffer.from(text)), mode: 0o777, uid: st.uid, gid: st.gid })
+      } else if (st?.isFile()) {
+        const blob = hashFile(abs)
+        out.set(rel, blob ? { path: rel, kind: 'file', blob, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : null)
+      } else out.set(rel, null)
+    }
+    return out
+  }
+
+  async inspectLinks(paths: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>()
+    for (const rel of paths) {
+      const abs = path.join(this.root, rel)
+      out.set(rel, lstatOrNull(abs)?.isSymbolicLink() && isDir(abs) ? fs.readlinkSync(abs) : null)
+    }
+    return out
+  }
+
+  locate(rel: string): string {
+    return path.join(this.root, rel)
   }
 
   async read(rel: string): Promise<Uint8Array> {
@@ -279,6 +318,30 @@ export class WpFiles implements LiveFilesPort {
     for (const dir of SCOPE_DIRS) if (isDir(path.join(this.root, dir))) walk(path.join(this.root, dir), 0)
     for (const d of safeReaddir(this.root)) if (isTemp(d.name)) fs.rmSync(path.join(this.root, d.name), { force: true })
     return n
+  }
+}
+
+/** Blob ids of many files: on worker threads when there are many (a first scan), inline otherwise. */
+async function hashFiles(files: string[]): Promise<(string | null)[]> {
+  const threads = Math.min(os.availableParallelism(), 4)
+  try {
+    if (files.length < 512 || threads < 2) return files.map(hashFile)
+    const here = fileURLToPath(import.meta.url)
+    const url = new URL(`./file-hash.worker${path.extname(here)}`, import.meta.url)
+    const shares = Array.from({ length: threads }, (_, i) => files.filter((_, j) => j % threads === i))
+    const results = await Promise.all(
+      shares.map(
+        (share) =>
+          new Promise<(string | null)[]>((resolve, reject) => {
+            const w = new Worker(url, { workerData: share })
+            w.once('message', resolve)
+            w.once('error', reject)
+          }),
+      ),
+    )
+    return files.map((_, j) => (results[j % threads] as (string | null)[])[Math.floor(j / threads)] ?? null)
+  } catch (e) {
+    throw fsError(e, (e as NodeJS.ErrnoException).path ?? 'wp-content')
   }
 }
 

@@ -10,6 +10,12 @@ export interface LiveFilesPort {
   scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }>
   /** The bytes of a live file, or a symlink's text. */
   read(path: string): Promise<Uint8Array>
+  /** The absolute path of a live file. */
+  locate(path: string): string
+  /** Re-reads these paths from disk (hashing each file): their entries, null where nothing is there. */
+  inspect(paths: string[]): Promise<Map<string, FileEntry | null>>
+  /** The targets of these paths where they are symlinks to directories, else null. */
+  inspectLinks(paths: string[]): Promise<Map<string, string | null>>
   /**
    * Refuses (before anything is written) any path whose parent directories lead through a symlink,
    * unless that symlink is one of `links` (a recorded theme/plugin link) and points where it was recorded.
@@ -59,8 +65,12 @@ export interface CommitRequest {
   state: SiteState
   /** parent → state */
   diff: StateDiff
-  /** bytes for files added or changed in content */
+  /** where a file's content is on disk (files are read there, and re-hashed, when their blob is stored) */
+  filePath(path: string): string
+  /** bytes of a symlink's text, for symlinks added or changed */
   fileContent(path: string): Promise<Uint8Array>
+  /** blobs known to be in the journal already (a restore's result is made of them) */
+  existingBlobs?: ReadonlySet<string>
   /** bytes for options added or changed in value */
   optionValue(table: string, name: string): Uint8Array
   subject: string

@@ -1,7 +1,7 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
 import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type SiteState, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { readLive } from './live.ts'
+import { readLive, type LiveSite } from './live.ts'
 import type { Site } from './site.ts'
 import { finishInterruptedRestore } from './restorer.ts'
 
@@ -28,11 +28,33 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
   })
 }
 
-/** A snapshot by a caller that already holds the lock. */
+/**
+ * A snapshot by a caller that already holds the lock. A file that changes between the scan and its
+ * storage (a plugin update still writing) makes the attempt fail without recording anything; the scan
+ * is then repeated, so what is recorded is always one consistent reading.
+ */
 export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recordOnce(site, opts)
+    } catch (e) {
+      if (!(e instanceof PeakguardError && e.code === 'CHANGED_WHILE_RECORDING') || attempt >= 3) throw e
+    }
+  }
+}
+
+async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+  const live = await readLive(site)
+  return recordState(site, live, opts)
+}
+
+/**
+ * Commits `live` (a reading of the live site) if it differs from the newest snapshot. The restorer calls
+ * it directly with the state it has just verified, sparing a second walk of the whole tree.
+ */
+export async function recordState(site: Site, live: LiveSite, opts: SnapshotOptions): Promise<SnapshotResult> {
   const head = await site.journal.head()
   const headState = head ? await site.journal.readState(head) : emptyState()
-  const live = await readLive(site)
   const diff = diffStates(headState, live.state)
   if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live.state }
   const summary = head ? summarize(diff) : `initial: ${live.state.files.size} files, ${live.state.options.size} options`
@@ -40,10 +62,11 @@ export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise
     parent: head,
     state: live.state,
     diff,
-    fileContent: (path) => {
+    filePath: (path) => {
       site.checkpoint('snapshot:file')
-      return site.files.read(path)
+      return site.files.locate(path)
     },
+    fileContent: (path) => site.files.read(path),
     optionValue: (table, name) => {
       const v = live.values.get(optionKey(table, name))
       if (!v) throw new PeakguardError('INTERNAL', `option ${table}.${name} vanished while recording`)

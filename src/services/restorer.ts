@@ -7,6 +7,7 @@ import {
   countOptions,
   diffStates,
   filterDiff,
+  isEmptyDiff,
   optionKey,
   overlayState,
   type ChangeCounts,
@@ -18,7 +19,7 @@ import {
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
-import { snapshotLocked, withSiteLock } from './recorder.ts'
+import { recordState, snapshotLocked, withSiteLock, type SnapshotOptions } from './recorder.ts'
 import type { Site } from './site.ts'
 
 export interface RestoreOptions {
@@ -70,7 +71,7 @@ export async function restore(site: Site, opts: RestoreOptions): Promise<Restore
     } catch (e) {
       throw await undoAfterFailure(site, e, safety.state, only)
     }
-    const { post, mismatches } = await verify(site, overlayState(safety.state, target, only), {
+    const { post, mismatches } = await verify(site, safety.state, plan, overlayState(safety.state, target, only), {
       trigger: 'restore',
       message: `restore to ${short(opts.target)}`,
       trailers: { 'Peakguard-Restore-Of': opts.target, 'Peakguard-Safety-Snapshot': safety.id },
@@ -91,10 +92,9 @@ export async function finishInterruptedRestore(site: Site): Promise<string | nul
   await site.files.removeTemporaries()
   const target = await site.journal.readState(intent.target)
   const live = await readLive(site)
-  const safety = await site.journal.readState(intent.safetySnapshot)
   const plan = filterDiff(diffStates(live.state, target), intent.only)
   await applyPlan(site, plan, target)
-  const { post, mismatches } = await verify(site, overlayState(safety, target, intent.only), {
+  const { post, mismatches } = await verify(site, live.state, plan, overlayState(live.state, target, intent.only), {
     trigger: 'recovery',
     message: `finished interrupted restore to ${short(intent.target)}`,
     trailers: { 'Peakguard-Restore-Of': intent.target, 'Peakguard-Safety-Snapshot': intent.safetySnapshot },
@@ -175,16 +175,46 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
   site.checkpoint('restore:after-settings')
 }
 
-/** Records the live state after writing and compares it with what it should be. */
+/**
+ * Re-reads what the restore wrote — every touched path, hashed again from disk, its links, and all
+ * settings rows — and compares the result with what it should be. A clean result is recorded as the
+ * restore's snapshot without walking the whole tree again; otherwise the whole live site is recorded, so
+ * the journal shows what is really there, and the differences are returned.
+ */
 async function verify(
   site: Site,
+  before: SiteState,
+  plan: StateDiff,
   expected: SiteState,
-  snap: Parameters<typeof snapshotLocked>[1],
+  snap: SnapshotOptions,
 ): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
-  const post = await snapshotLocked(site, snap)
-  const left = diffStates(expected, post.state)
-  const clean = left.files.length === 0 && left.options.length === 0 && left.links.length === 0
-  return { post, mismatches: clean ? null : left }
+  const [files, links, rows] = await Promise.all([
+    site.files.inspect(plan.files.map((f) => f.path)),
+    site.files.inspectLinks(plan.links.map((l) => l.path)),
+    site.settings.read(),
+  ])
+  const after: SiteState = { files: new Map(before.files), links: new Map(before.links), options: new Map() }
+  for (const [p, e] of files) {
+    if (e) after.files.set(p, e)
+    else after.files.delete(p)
+  }
+  for (const [p, target] of links) {
+    if (target === null) after.links.delete(p)
+    else after.links.set(p, { path: p, target })
+  }
+  const values = new Map<string, Uint8Array>()
+  for (const r of rows) {
+    if (site.ignore.option(r.name)) continue
+    after.options.set(optionKey(r.table, r.name), { table: r.table, name: r.name, blob: r.blob, autoload: r.autoload })
+    values.set(optionKey(r.table, r.name), r.value)
+  }
+  const left = diffStates(expected, after)
+  if (!isEmptyDiff(left)) {
+    const post = await snapshotLocked(site, snap)
+    return { post, mismatches: diffStates(expected, post.state) }
+  }
+  const post = await recordState(site, { state: after, values }, snap).catch(() => snapshotLocked(site, snap))
+  return { post, mismatches: null }
 }
 
 function report(r: {
