@@ -130,6 +130,92 @@ export class GitJournal implements JournalPort {
   async readState(id: string): Promise<SiteState> {
     const cached = this.states.get(id) ?? this.loadHeadState(id)
     if (cached) return cached
+    const head = await this.head()
+    const base = head && head !== id ? (this.states.get(head) ?? this.loadHeadState(head)) : null
+    const state = base && head ? await this.derive(head, base, id) : await this.parseState(id)
+    this.remember(id, state)
+    return state
+  }
+
+  /**
+   * A state as a known one plus what git reports differs between the two commits' trees: for a rollback
+   * to a recent state that is a few hundred lines, where listing the whole tree is 30k.
+   */
+  private async derive(baseId: string, base: SiteState, id: string): Promise<SiteState> {
+    const out = await this.run(['diff-tree', '-r', '-z', '--no-renames', baseId, id])
+    const state: SiteState = { files: new Map(base.files), links: new Map(base.links), options: new Map(base.options) }
+    const meta: { path: string; blob: string }[] = []
+    const parts = out.split('\0')
+    for (let i = 0; i + 1 < parts.length; i += 2) {
+      const head = parts[i] as string
+      const p = parts[i + 1] as string
+      if (!head.startsWith(':')) {
+        i-- // the first field of `diff-tree A B` output has no commit line; resynchronise on headers
+        continue
+      }
+      const [, newMode, , newBlob, status] = head.slice(1).split(' ') as [string, string, string, string, string]
+      const removed = status === 'D'
+      if (p.startsWith('files/')) {
+        const fp = p.slice(6)
+        assertSafePath(fp)
+        const old = state.files.get(fp)
+        if (removed) state.files.delete(fp)
+        else
+          state.files.set(fp, {
+            path: fp,
+            kind: newMode === '120000' ? 'symlink' : 'file',
+            blob: newBlob,
+            mode: old?.mode ?? (newMode === '100755' ? 0o755 : newMode === '120000' ? 0o777 : 0o644),
+            uid: old?.uid ?? 0,
+            gid: old?.gid ?? 0,
+          })
+      } else if (p.startsWith('options/')) {
+        const rest = p.slice(8)
+        const slash = rest.indexOf('/')
+        const table = rest.slice(0, slash)
+        const name = decodeName(rest.slice(slash + 1))
+        const key = optionKey(table, name)
+        if (removed) state.options.delete(key)
+        else state.options.set(key, { table, name, blob: newBlob, autoload: state.options.get(key)?.autoload ?? null })
+      } else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
+      else if (p === 'meta/links') state.links.clear()
+    }
+    const texts = new Map<string, string>()
+    await this.readBlobs([...new Set(meta.map((m) => m.blob))], (blob, bytes) => void texts.set(blob, Buffer.from(bytes).toString('utf8')))
+    for (const m of meta) this.applyMeta(state, m.path, texts.get(m.blob) ?? '', id)
+    return state
+  }
+
+  /** Applies one meta blob (file modes and owners, links, option autoload flags) to a state. */
+  private applyMeta(state: SiteState, p: string, text: string, id: string): void {
+    if (p.startsWith('meta/files/')) {
+      for (const line of lines(text)) {
+        const tab = line.indexOf('\t')
+        const [mode, uid, gid] = line.slice(0, tab).split(' ') as [string, string, string]
+        const fp = decodeField(line.slice(tab + 1))
+        const f = state.files.get(fp) // shared with the base state: replaced, never changed in place
+        if (f) state.files.set(fp, { ...f, mode: parseInt(mode, 8), uid: Number(uid), gid: Number(gid) })
+      }
+    } else if (p === 'meta/links') {
+      state.links.clear()
+      for (const line of lines(text)) {
+        const [lp, target] = line.split('\t').map(decodeField) as [string, string]
+        state.links.set(lp, { path: lp, target })
+      }
+    } else if (p.startsWith('meta/options/')) {
+      const table = p.slice('meta/options/'.length)
+      for (const line of lines(text)) {
+        const [enc, autoload] = line.split('\t') as [string, string]
+        const name = decodeName(enc)
+        const o = state.options.get(optionKey(table, name))
+        if (!o) throw new PeakguardError('GIT_FAILED', `journal state ${id} lists option ${table}.${name} without its value`)
+        state.options.set(optionKey(table, name), { ...o, autoload: autoload === '\\N' ? null : decodeField(autoload) })
+      }
+    }
+  }
+
+  /** A state read from the commit's whole tree. */
+  private async parseState(id: string): Promise<SiteState> {
     const listing = await this.run(['ls-tree', '-r', '-z', '--full-tree', id])
     const files = new Map<string, { mode: string; blob: string }>()
     const metaBlobs: { path: string; blob: string }[] = []
@@ -192,7 +278,6 @@ export class GitJournal implements JournalPort {
         gid: m?.[2] ?? 0,
       })
     }
-    this.remember(id, state)
     return state
   }
 

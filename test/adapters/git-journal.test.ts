@@ -1,0 +1,46 @@
+// The journal's two ways of reading a state — derived from the cached newest state plus git's tree diff,
+// or parsed from the whole tree — must agree on every file, mode, owner, link, option and autoload flag.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { GitJournal } from '../../src/adapters/git-journal.ts'
+import type { SiteState } from '../../src/core/index.ts'
+import { createSite, type TestSite } from '../harness/site.ts'
+
+function plain(s: SiteState) {
+  const sort = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
+  return { files: sort(s.files), links: sort(s.links), options: sort(s.options) }
+}
+
+describe('git journal', () => {
+  let site: TestSite
+  afterEach(async () => site.cleanup())
+
+  it('derives older states from the newest exactly as parsing their trees does', async () => {
+    site = await createSite({ debianLinks: true })
+    const ids: string[] = []
+    const snap = async () => ids.push((await site.cli(['snapshot', '--json'])).json.id)
+    await snap()
+    fs.writeFileSync(path.join(site.wpContent, 'plugins/akismet/new.php'), 'new')
+    fs.rmSync(path.join(site.wpContent, 'plugins/hello.php'))
+    fs.chmodSync(path.join(site.wpContent, 'plugins/woocommerce/woocommerce.php'), 0o600)
+    await site.db.query(`UPDATE wp_options SET autoload = 'no' WHERE option_name = 'home'`)
+    await snap()
+    fs.chownSync(path.join(site.wpContent, 'mu-plugins/00-loader.php'), 0, 0)
+    fs.rmSync(path.join(site.wpContent, 'themes/storefront'))
+    fs.symlinkSync('/nonexistent', path.join(site.wpContent, 'plugins/akismet/link'))
+    await site.db.query(`DELETE FROM wp_options WHERE option_name = 'blogname'`)
+    await site.db.query(`INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('added_row', 'x', 'auto')`)
+    await snap()
+    assert.equal(new Set(ids).size, 3)
+
+    const dir = path.join(site.dataDir, 'shop/journal')
+    const derived = await GitJournal.open(dir, 'shop')
+    await derived.readState(ids[2] as string) // the newest state, from its cache file
+    fs.rmSync(path.join(dir, 'peakguard-head-state.v8'))
+    for (const id of ids) {
+      const parsed = await (await GitJournal.open(dir, 'shop')).readState(id)
+      assert.deepEqual(plain(await derived.readState(id)), plain(parsed), `state ${id} differs`)
+    }
+  })
+})
