@@ -122,7 +122,14 @@ export class GitJournal implements JournalPort {
     }
   }
 
+  /** The branch's commit, read from the ref file (or packed-refs after a gc): no git process needed. */
   async head(): Promise<string | null> {
+    try {
+      const id = fs.readFileSync(path.join(this.dir, BRANCH), 'utf8').trim()
+      if (/^[0-9a-f]{40}$/.test(id)) return id
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(e, path.join(this.dir, BRANCH))
+    }
     const out = await this.git.raw(['rev-parse', '--verify', '-q', `${BRANCH}^{commit}`]).catch(() => '')
     return out.trim() || null
   }
