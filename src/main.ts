@@ -11,7 +11,7 @@ import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
 import { runCli } from './cli/program.ts'
 import type { GlobalOptions, InitOptions, InitResult, Runtime } from './cli/runtime.ts'
-import { addSite, configPath, loadConfig, type LoadedConfig, type ResolvedSite } from './config.ts'
+import { addSite, configPath, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
 import type { Site } from './services/index.ts'
@@ -119,6 +119,10 @@ export function runtime(): Runtime {
       return openSite(cfg, pickSite(cfg, o.site))
     },
     init,
+    showConfig: (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      return { file: cfg.file, config: redact({ ...cfg.config, sites: [...cfg.sites] }) }
+    },
     isInteractive: () => !!process.stdin.isTTY && !!process.stderr.isTTY,
     confirm: async (q) => {
       const rl = readline.createInterface({ input: process.stdin, output: process.stderr })

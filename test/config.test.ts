@@ -68,6 +68,23 @@ $table_prefix = "wpx_";
     assert.doesNotMatch(JSON.stringify(redact(c)), /hunter2/)
   })
 
+  it('peakguard config prints the effective config with the password redacted', async () => {
+    const site = await createSite()
+    try {
+      fs.writeFileSync(site.configFile, fs.readFileSync(site.configFile, 'utf8').replace(/password: ".*"/, 'password: "hunter2"'))
+      const r = await site.cli(['config', '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.json.config.sites[0].db.password, '********')
+      assert.equal(r.json.config.sites[0].wpContent, site.wpContent)
+      assert.equal(r.json.config.sites[0].dataDir, path.join(site.dataDir, 'shop'))
+      const text = await site.cli(['config'])
+      assert.doesNotMatch(text.stdout, /hunter2/)
+      assert.match(text.stdout, /tablePrefix: wp_/)
+    } finally {
+      await site.cleanup()
+    }
+  })
+
   it('init writes a working config (mode 0600) from wp-config.php, then snapshot works with it', async () => {
     const site = await createSite()
     try {

@@ -29,6 +29,8 @@ export interface Runtime {
   /** Opens the site named by --site (optional when the config has one site). */
   openSite(opts: GlobalOptions): Promise<Site & { close(): Promise<void> }>
   init(opts: InitOptions): Promise<InitResult>
+  /** The validated config with every default filled in and every secret redacted, and where it was read. */
+  showConfig(opts: GlobalOptions): { file: string; config: unknown }
   isInteractive(): boolean
   confirm(question: string): Promise<boolean>
   out(text: string): void

@@ -1,6 +1,7 @@
 // The journal's two ways of reading a state — derived from the cached newest state plus git's tree diff,
 // or parsed from the whole tree — must agree on every file, mode, owner, link, option and autoload flag.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { GitJournal } from '../../src/adapters/git-journal.ts'
@@ -15,6 +16,21 @@ function plain(s: SiteState) {
 describe('git journal', () => {
   let site: TestSite
   afterEach(async () => site.cleanup())
+
+  it('stores only what changed: one edited file costs one blob, its trees and the commit', async () => {
+    site = await createSite()
+    const git = (...args: string[]) => execFileSync('git', ['--git-dir', path.join(site.dataDir, 'shop/journal'), ...args], { encoding: 'utf8' })
+    const a = (await site.cli(['snapshot', '--json'])).json.id
+    fs.appendFileSync(path.join(site.wpContent, 'plugins/akismet/akismet.php'), '// patched\n')
+    const b = (await site.cli(['snapshot', '--json'])).json.id
+    const added = git('rev-list', '--objects', b, `^${a}`).trim().split('\n')
+    // commit; trees /, files, files/plugins, files/plugins/akismet; the new blob — nothing else
+    assert.equal(added.length, 6, added.join('\n'))
+    await site.db.query(`UPDATE wp_options SET option_value = 'Renamed' WHERE option_name = 'blogname'`)
+    const c = (await site.cli(['snapshot', '--json'])).json.id
+    // commit; trees /, options, options/wp_options; the value's blob
+    assert.equal(git('rev-list', '--objects', c, `^${b}`).trim().split('\n').length, 5)
+  })
 
   it('derives older states from the newest exactly as parsing their trees does', async () => {
     site = await createSite({ debianLinks: true })
