@@ -3,6 +3,9 @@
 //   a. initial snapshot   b. nothing changed   c. incremental after a plugin update   d. rollback of it
 // Every tool runs as a child process against the same tree; the medians of several rounds are compared
 // with the targets of the issue. Everything lives in one temporary directory, removed at the end.
+// peakguard is measured twice: as the CLI (`node dist/main.js …`, one process per command) and in-process
+// (bench/inproc.ts: one long-lived process calling the services, as the daemon and web UI will — no start-up,
+// modules loaded, caches warm), each with its own data dir (journal) on the same tree and database.
 //
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
 // --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
@@ -21,6 +24,7 @@ import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const DIST_MAIN = path.join(REPO, 'dist/main.js')
+const INPROC = path.join(REPO, 'bench/inproc.ts')
 const GEN = path.resolve(process.env.PEAKGUARD_BENCH_GEN ?? path.join(REPO, '../shared/bench/gen-wp-content.js'))
 
 const { values: flags } = parseArgs({
@@ -87,6 +91,71 @@ async function seq(steps: (() => Promise<Ran>)[]): Promise<Ran> {
     s += last.s
   }
   return { ...(last as Ran), s }
+}
+
+/** The in-process driver (bench/inproc.ts): one long-lived peakguard process answering JSON-line requests. */
+interface Driver {
+  /** Sends one request; resolves with the driver's answer, fails with its exact error. */
+  req(msg: Record<string, unknown>): Promise<{ ms: number; result: any }>
+  close(): Promise<void>
+}
+let driver: Driver | null = null
+
+function startDriver(env: NodeJS.ProcessEnv): Driver {
+  const p = spawn(process.execPath, [INPROC], { env, cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] })
+  const waiting: { resolve: (m: { ms: number; result: any }) => void; reject: (e: Error) => void; what: string }[] = []
+  let ended: string | null = null
+  let buf = ''
+  p.stdout.setEncoding('utf8')
+  p.stdout.on('data', (d: string) => {
+    buf += d
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i)
+      buf = buf.slice(i + 1)
+      if (!line.trim()) continue
+      let m: any
+      try {
+        m = JSON.parse(line)
+      } catch {
+        log(`in-process driver printed: ${line}`)
+        continue
+      }
+      const w = waiting.shift()
+      if (!w) {
+        log(`in-process driver answered nothing asked: ${line}`)
+        continue
+      }
+      if (m.ok) w.resolve({ ms: Number(m.ms), result: m.result })
+      else w.reject(new Error(`peakguard in-process ${w.what} failed (${m.error?.code}): ${m.error?.message}\n${m.error?.stack ?? ''}`))
+    }
+  })
+  p.stdin.on('error', () => undefined) // a dead driver is reported by 'close' below
+  const closed = new Promise<void>((resolve) => {
+    p.on('error', (e) => {
+      ended = `cannot run it: ${e.message}`
+      for (const w of waiting.splice(0)) w.reject(new Error(`the in-process driver: ${ended}`))
+      resolve()
+    })
+    p.on('close', (code, signal) => {
+      ended = `exit ${code ?? signal}`
+      for (const w of waiting.splice(0)) w.reject(new Error(`the in-process driver ended (${ended}) during ${w.what}`))
+      resolve()
+    })
+  })
+  return {
+    req: (msg) =>
+      new Promise((resolve, reject) => {
+        if (ended) return reject(new Error(`the in-process driver has ended (${ended}): cannot send ${JSON.stringify(msg)}`))
+        waiting.push({ resolve, reject, what: JSON.stringify(msg) })
+        p.stdin.write(JSON.stringify(msg) + '\n')
+      }),
+    close: async () => {
+      if (!ended) p.stdin.end()
+      const t = setTimeout(() => p.kill(), 15_000)
+      await closed
+      clearTimeout(t)
+    },
+  }
 }
 
 function version(cmd: string, args: string[]): string {
@@ -315,7 +384,9 @@ async function ensureBuilt(): Promise<void> {
 
 // ── the run ──────────────────────────────────────────────────────────────────────────────────────
 
-type Tool = 'peakguard' | 'git' | 'restic'
+type Tool = 'peakguard' | 'inproc' | 'git' | 'restic'
+type Pg = 'peakguard' | 'inproc'
+const PG_LABEL: Record<Pg, string> = { peakguard: 'peakguard CLI', inproc: 'peakguard in-process' }
 type Op = 'initial' | 'unchanged' | 'incremental' | 'rollback'
 const OPS: { op: Op; label: string; vs: 'git' | 'restic'; limit: number; target: string }[] = [
   { op: 'initial', label: 'initial snapshot', vs: 'restic', limit: 1.0, target: '≤ 1.0× restic backup' },
@@ -338,6 +409,8 @@ async function main(): Promise<void> {
   const dbName = `pg_bench_${path.basename(T).slice(-6).toLowerCase().replace(/[^a-z0-9]/g, '_')}`
   let dbCreated = false
   const cleanup = async () => {
+    await driver?.close().catch(() => undefined) // first: it holds connections to the database
+    driver = null
     if (dbCreated && !flags.keep) {
       const c = await rootConnection().catch(() => null)
       await c?.query(`DROP DATABASE IF EXISTS \`${dbName}\``).catch(() => undefined)
@@ -370,6 +443,10 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   const resticRepos = path.join(T, 'restic')
   const compileCache = path.join(T, 'node-compile-cache')
   const configFile = path.join(T, 'peakguard.yaml')
+  // the in-process peakguard keeps its own data dir (journal, stat cache): a daemon is its sole writer, so
+  // its in-memory caches are never made stale by another process (here: the CLI runs)
+  const dataRootInproc = path.join(T, 'data-inproc')
+  const configInproc = path.join(T, 'peakguard-inproc.yaml')
   const prefix = 'wp_'
 
   // 1. the tree
@@ -397,11 +474,11 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   created()
   const opts = await createDatabase(dbName, prefix)
   log(`database ${dbName} on ${server.host}:${server.port}${server.private ? ' (private server)' : ''}: ${opts.rows} option rows, ${mb(opts.bytes)}`)
-  fs.writeFileSync(
-    configFile,
-    `dataDir: ${dataRoot}\nsites:\n  - id: shop\n    wpRoot: ${wpRoot}\n    db:\n      host: ${server.host}\n      port: ${server.port}\n` +
-      `      user: ${server.user}\n      password: "${server.password}"\n      name: ${dbName}\n      tablePrefix: ${prefix}\n`,
-  )
+  const siteYaml =
+    `sites:\n  - id: shop\n    wpRoot: ${wpRoot}\n    db:\n      host: ${server.host}\n      port: ${server.port}\n` +
+    `      user: ${server.user}\n      password: "${server.password}"\n      name: ${dbName}\n      tablePrefix: ${prefix}\n`
+  fs.writeFileSync(configFile, `dataDir: ${dataRoot}\n${siteYaml}`)
+  fs.writeFileSync(configInproc, `dataDir: ${dataRootInproc}\n${siteYaml}`)
 
   // the three tools
   const pgEnv: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: compileCache }
@@ -416,6 +493,10 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     if (r.code !== 0) fail(`peakguard ${args.join(' ')} failed (exit ${r.code}):\n${r.stderr.trim()}\n${r.stdout.trim()}`)
     return { ...r, json }
   }
+  // the in-process driver: spawned once, loads dist/ once, serves every in-process measurement of this run
+  const ip = (driver = startDriver(pgEnv))
+  const ipOpen = (): Promise<{ ms: number; result: any }> => ip.req({ op: 'open', config: configInproc, site: 'shop' })
+  const ipSnapshot = (): Promise<{ ms: number; result: any }> => ip.req({ op: 'snapshot' })
   let gitDir = ''
   const gitEnv = (): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
@@ -457,12 +538,15 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   }
 
   const times: Record<Op, Record<Tool, number[]>> = {
-    initial: { peakguard: [], git: [], restic: [] },
-    unchanged: { peakguard: [], git: [], restic: [] },
-    incremental: { peakguard: [], git: [], restic: [] },
-    rollback: { peakguard: [], git: [], restic: [] },
+    initial: { peakguard: [], inproc: [], git: [], restic: [] },
+    unchanged: { peakguard: [], inproc: [], git: [], restic: [] },
+    incremental: { peakguard: [], inproc: [], git: [], restic: [] },
+    rollback: { peakguard: [], inproc: [], git: [], restic: [] },
   }
   const notes: string[] = []
+  /** in-process, not timed as part of an operation: opening the fresh Site per initial round; resolveState inside each rollback */
+  const ipOpenMs: number[] = []
+  const ipResolveMs: number[] = []
 
   // warm the compile cache and the page cache (all tools then start from the same warm state)
   const startup: number[] = []
@@ -476,6 +560,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   for (let round = 1; round <= INITIAL_ROUNDS; round++) {
     const last = round === INITIAL_ROUNDS
     fs.rmSync(dataRoot, { recursive: true, force: true })
+    fs.rmSync(dataRootInproc, { recursive: true, force: true })
     fs.rmSync(gitDirs, { recursive: true, force: true })
     fs.rmSync(resticRepos, { recursive: true, force: true })
     gitDir = path.join(gitDirs, `r${round}`)
@@ -483,12 +568,19 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     fs.mkdirSync(gitDirs, { recursive: true })
     await restic(['init', '--quiet'])
     // rotate the order so no tool always runs first
-    const order: Tool[] = (['peakguard', 'git', 'restic'] as Tool[]).map((_, i, a) => a[(i + round - 1) % a.length] as Tool)
+    const order: Tool[] = (['peakguard', 'inproc', 'git', 'restic'] as Tool[]).map((_, i, a) => a[(i + round - 1) % a.length] as Tool)
     for (const tool of order) {
       if (tool === 'peakguard') {
         const r = await pg(['snapshot'])
         if (!r.json?.created) fail(`initial peakguard snapshot recorded nothing: ${r.stdout}`)
         times.initial.peakguard.push(r.s)
+      } else if (tool === 'inproc') {
+        // a fresh data dir needs a fresh Site (new journal, empty caches): opened untimed, as a daemon
+        // would when the site is added; then the first snapshot, timed
+        ipOpenMs.push((await ipOpen()).ms)
+        const r = await ipSnapshot()
+        if (!r.result?.created) fail(`initial in-process peakguard snapshot recorded nothing: ${JSON.stringify(r.result)}`)
+        times.initial.inproc.push(r.ms / 1000)
       } else if (tool === 'git') {
         // gc.auto=0 / maintenance.auto=false as in peakguard's journal: otherwise `git commit` starts a
         // background gc over 30k loose objects that would steal CPU from the next measurement
@@ -504,28 +596,33 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
         times.initial.restic.push((await resticBackup()).s)
       }
     }
-    log(`initial round ${round}/${INITIAL_ROUNDS}: peakguard ${f2(times.initial.peakguard.at(-1) as number)} s, git ${f2(times.initial.git.at(-1) as number)} s, restic ${f2(times.initial.restic.at(-1) as number)} s`)
+    log(`initial round ${round}/${INITIAL_ROUNDS}: peakguard CLI ${f2(times.initial.peakguard.at(-1) as number)} s, in-process ${f2(times.initial.inproc.at(-1) as number)} s, git ${f2(times.initial.git.at(-1) as number)} s, restic ${f2(times.initial.restic.at(-1) as number)} s`)
     if (last) sizesAfterInitial = { peakguard: sizeOf(path.join(siteData, 'journal')), git: sizeOf(gitDir), restic: sizeOf(resticRepo) }
   }
   const gitBase = (await git(['rev-parse', 'HEAD'])).stdout.trim()
 
   // b. nothing changed: one untimed warm-up, then the rounds
   let pgBase = ''
+  let ipBase = ''
   let resticBase = ''
   for (let round = 0; round <= ROUNDS; round++) {
     const p = await pg(['snapshot'])
     if (p.json?.created !== false) fail(`peakguard recorded a snapshot although nothing changed: ${p.stdout}`)
     pgBase = p.json.id
+    const ips = await ipSnapshot()
+    if (ips.result?.created !== false) fail(`in-process peakguard recorded a snapshot although nothing changed: ${JSON.stringify(ips.result)}`)
+    ipBase = ips.result.id
     const g = await git(['status', '--porcelain'])
     if (g.stdout.trim()) fail(`git status is not clean although nothing changed:\n${g.stdout.slice(0, 500)}`)
     const rs = await resticBackup()
     resticBase = rs.id
     if (round === 0) continue
     times.unchanged.peakguard.push(p.s)
+    times.unchanged.inproc.push(ips.ms / 1000)
     times.unchanged.git.push(g.s)
     times.unchanged.restic.push(rs.s)
   }
-  log(`nothing changed: peakguard ${f3(median(times.unchanged.peakguard))} s, git status ${f3(median(times.unchanged.git))} s, restic ${f3(median(times.unchanged.restic))} s`)
+  log(`nothing changed: peakguard CLI ${f3(median(times.unchanged.peakguard))} s, in-process ${f3(median(times.unchanged.inproc))} s, git status ${f3(median(times.unchanged.git))} s, restic ${f3(median(times.unchanged.restic))} s`)
 
   // c+d. per round: update the plugin, record it with each tool, then roll it back with each tool
   const pgRestoreCounts: string[] = []
