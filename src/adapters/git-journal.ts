@@ -165,25 +165,13 @@ export class GitJournal implements JournalPort {
       if (p.startsWith('files/')) {
         const fp = p.slice(6)
         assertSafePath(fp)
-        const old = state.files.get(fp)
         if (removed) state.files.delete(fp)
-        else
-          state.files.set(fp, {
-            path: fp,
-            kind: newMode === '120000' ? 'symlink' : 'file',
-            blob: newBlob,
-            mode: old?.mode ?? (newMode === '100755' ? 0o755 : newMode === '120000' ? 0o777 : 0o644),
-            uid: old?.uid ?? 0,
-            gid: old?.gid ?? 0,
-          })
+        else state.files.set(fp, fileFromTree(fp, newMode, newBlob, state.files.get(fp)))
       } else if (p.startsWith('options/')) {
-        const rest = p.slice(8)
-        const slash = rest.indexOf('/')
-        const table = rest.slice(0, slash)
-        const name = decodeName(rest.slice(slash + 1))
-        const key = optionKey(table, name)
+        const o = optionFromTree(p, newBlob)
+        const key = optionKey(o.table, o.name)
         if (removed) state.options.delete(key)
-        else state.options.set(key, { table, name, blob: newBlob, autoload: state.options.get(key)?.autoload ?? null })
+        else state.options.set(key, { ...o, autoload: state.options.get(key)?.autoload ?? null })
       } else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
       else if (p === 'meta/links') state.links.clear()
     }
@@ -224,67 +212,26 @@ export class GitJournal implements JournalPort {
   /** A state read from the commit's whole tree. */
   private async parseState(id: string): Promise<SiteState> {
     const listing = await this.run(['ls-tree', '-r', '-z', '--full-tree', id])
-    const files = new Map<string, { mode: string; blob: string }>()
-    const metaBlobs: { path: string; blob: string }[] = []
-    const optionBlobs = new Map<string, string>()
+    const state: SiteState = { files: new Map(), links: new Map(), options: new Map() }
+    const meta: { path: string; blob: string }[] = []
     for (const rec of listing.split('\0')) {
       if (!rec) continue
       const tab = rec.indexOf('\t')
       const [mode, , blob] = rec.slice(0, tab).split(' ') as [string, string, string]
       const p = rec.slice(tab + 1)
       if (p.startsWith('files/')) {
-        // a journal entry must never lead outside the scope, whoever wrote it
-        assertSafePath(p.slice(6))
-        files.set(p.slice(6), { mode, blob })
-      }
-      else if (p.startsWith('meta/')) metaBlobs.push({ path: p, blob })
-      else if (p.startsWith('options/')) optionBlobs.set(p.slice(8), blob)
-    }
-    const meta = new Map<string, string>()
-    const byBlob = new Map<string, string[]>()
-    for (const m of metaBlobs) byBlob.set(m.blob, [...(byBlob.get(m.blob) ?? []), m.path])
-    await this.readBlobs([...byBlob.keys()], (blob, bytes) => {
-      for (const p of byBlob.get(blob) ?? []) meta.set(p, Buffer.from(bytes).toString('utf8'))
-    })
-
-    const state: SiteState = { files: new Map(), links: new Map(), options: new Map() }
-    const fileMeta = new Map<string, [number, number, number]>()
-    for (const [p, text] of meta) {
-      if (p.startsWith('meta/files/')) {
-        for (const line of lines(text)) {
-          const tab = line.indexOf('\t')
-          const [mode, uid, gid] = line.slice(0, tab).split(' ') as [string, string, string]
-          fileMeta.set(decodeField(line.slice(tab + 1)), [parseInt(mode, 8), Number(uid), Number(gid)])
-        }
-      } else if (p === 'meta/links') {
-        for (const line of lines(text)) {
-          const [lp, target] = line.split('\t').map(decodeField) as [string, string]
-          state.links.set(lp, { path: lp, target })
-        }
-      } else if (p.startsWith('meta/options/')) {
-        const table = p.slice('meta/options/'.length)
-        for (const line of lines(text)) {
-          const [enc, autoload] = line.split('\t') as [string, string]
-          const name = decodeName(enc)
-          const blob = optionBlobs.get(`${table}/${enc}`)
-          if (!blob) throw new PeakguardError('GIT_FAILED', `journal state ${id} lists option ${table}.${name} without its value`)
-          const o: OptionEntry = { table, name, blob, autoload: autoload === '\\N' ? null : decodeField(autoload) }
-          state.options.set(optionKey(table, name), o)
-        }
+        const fp = p.slice(6)
+        assertSafePath(fp) // a journal entry must never lead outside the scope, whoever wrote it
+        state.files.set(fp, fileFromTree(fp, mode, blob))
+      } else if (p.startsWith('meta/')) meta.push({ path: p, blob })
+      else if (p.startsWith('options/')) {
+        const o = optionFromTree(p, blob)
+        state.options.set(optionKey(o.table, o.name), o)
       }
     }
-    for (const [p, f] of files) {
-      const m = fileMeta.get(p)
-      const kind = f.mode === '120000' ? 'symlink' : 'file'
-      state.files.set(p, {
-        path: p,
-        kind,
-        blob: f.blob,
-        mode: m?.[0] ?? (f.mode === '100755' ? 0o755 : kind === 'symlink' ? 0o777 : 0o644),
-        uid: m?.[1] ?? 0,
-        gid: m?.[2] ?? 0,
-      })
-    }
+    const texts = new Map<string, string>()
+    await this.readBlobs([...new Set(meta.map((m) => m.blob))], (blob, bytes) => void texts.set(blob, Buffer.from(bytes).toString('utf8')))
+    for (const m of meta) this.applyMeta(state, m.path, texts.get(m.blob) ?? '', id)
     return state
   }
 
@@ -590,6 +537,20 @@ export class GitJournal implements JournalPort {
       return [(e as Error).message.trim()]
     }
   }
+}
+
+/** A file entry from a tree entry; mode, owner and group come from the meta blobs (or an older entry). */
+function fileFromTree(path: string, gitMode: string, blob: string, old?: FileEntry): FileEntry {
+  const kind = gitMode === '120000' ? 'symlink' : 'file'
+  const mode = old?.mode ?? (gitMode === '100755' ? 0o755 : kind === 'symlink' ? 0o777 : 0o644)
+  return { path, kind, blob, mode, uid: old?.uid ?? 0, gid: old?.gid ?? 0 }
+}
+
+/** An option entry from `options/<table>/<encoded name>`; the autoload flag comes from the meta blob. */
+function optionFromTree(treePath: string, blob: string): OptionEntry {
+  const rest = treePath.slice('options/'.length)
+  const slash = rest.indexOf('/')
+  return { table: rest.slice(0, slash), name: decodeName(rest.slice(slash + 1)), blob, autoload: null }
 }
 
 function lines(text: string): string[] {
