@@ -597,7 +597,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
       }
     }
     log(`initial round ${round}/${INITIAL_ROUNDS}: peakguard CLI ${f2(times.initial.peakguard.at(-1) as number)} s, in-process ${f2(times.initial.inproc.at(-1) as number)} s, git ${f2(times.initial.git.at(-1) as number)} s, restic ${f2(times.initial.restic.at(-1) as number)} s`)
-    if (last) sizesAfterInitial = { peakguard: sizeOf(path.join(siteData, 'journal')), git: sizeOf(gitDir), restic: sizeOf(resticRepo) }
+    if (last) sizesAfterInitial = { peakguard: sizeOf(path.join(siteData, 'journal')), inproc: sizeOf(path.join(dataRootInproc, 'shop', 'journal')), git: sizeOf(gitDir), restic: sizeOf(resticRepo) }
   }
   const gitBase = (await git(['rev-parse', 'HEAD'])).stdout.trim()
 
@@ -624,17 +624,28 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   }
   log(`nothing changed: peakguard CLI ${f3(median(times.unchanged.peakguard))} s, in-process ${f3(median(times.unchanged.inproc))} s, git status ${f3(median(times.unchanged.git))} s, restic ${f3(median(times.unchanged.restic))} s`)
 
-  // c+d. per round: update the plugin, record it with each tool, then roll it back with each tool
+  // c+d. per round: update the plugin, record it with each tool, then roll it back with each tool. The two
+  // peakguards take turns going first (odd rounds the CLI, even rounds in-process)
   const pgRestoreCounts: string[] = []
+  const ipRestoreCounts: string[] = []
   for (let round = 1; round <= ROUNDS; round++) {
     const seed = round
+    const pgOrder: Pg[] = round % 2 ? ['peakguard', 'inproc'] : ['inproc', 'peakguard']
     const upd = await run(process.execPath, genArgs(seed))
-    // c. incremental: all three against the same updated tree (none of them writes to it)
-    const p = await pg(['snapshot'])
-    if (!p.json?.created) fail(`peakguard did not record the plugin update: ${p.stdout}`)
+    // c. incremental: all four against the same updated tree (none of them writes to it)
+    for (const which of pgOrder) {
+      if (which === 'peakguard') {
+        const p = await pg(['snapshot'])
+        if (!p.json?.created) fail(`peakguard did not record the plugin update: ${p.stdout}`)
+        times.incremental.peakguard.push(p.s)
+      } else {
+        const p = await ipSnapshot()
+        if (!p.result?.created) fail(`in-process peakguard did not record the plugin update: ${JSON.stringify(p.result)}`)
+        times.incremental.inproc.push(p.ms / 1000)
+      }
+    }
     const g = await seq([() => git(['add', '-A']), () => git(['commit', '-q', '-m', `update ${seed}`])])
     const rs = await resticBackup()
-    times.incremental.peakguard.push(p.s)
     times.incremental.git.push(g.s)
     times.incremental.restic.push(rs.s)
 
@@ -653,28 +664,45 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     spawnSync('sync') // no writeback of the restored copy during the next measurements
     times.rollback.restic.push(rr.s)
 
-    // the same update again (identical bytes, fresh inodes, as WordPress leaves them). A rollback comes
-    // well after the update, when peakguard has recorded it: wait out its 2 s racy-stat window and let one
-    // untimed snapshot (which must record nothing) refresh its stat cache, as git's index is fresh from its add
-    await run(process.execPath, genArgs(seed))
-    await new Promise((r) => setTimeout(r, 2100))
-    const again = await pg(['snapshot'])
-    if (again.json?.created !== false) fail(`the re-applied update is not the recorded one: ${again.stdout}`)
-    const pr = await pg(['restore', pgBase, '--yes'])
-    if (pr.json?.verified !== true) fail(`peakguard restore did not verify: ${pr.stdout}`)
-    assertSameTree(pristine, pluginDir, `after peakguard restore (round ${round})`)
-    const whole = await treeIs(gitBase)
-    if (whole) fail(`after peakguard restore (round ${round}) the tree differs from the pre-update state (git commit ${gitBase}):\n${whole}`)
-    pgRestoreCounts.push(`${pr.json.files.written} written/${pr.json.files.removed} removed`)
-    times.rollback.peakguard.push(pr.s)
-    pgBase = pr.json.snapshot
+    // each peakguard in turn: the same update again (identical bytes, fresh inodes, as WordPress leaves
+    // them). A rollback comes well after the update, when peakguard has recorded it: wait out its 2 s
+    // racy-stat window and let one untimed snapshot (which must record nothing) refresh its stat cache, as
+    // git's index is fresh from its add. Then the timed restore, and the byte comparison
+    for (const which of pgOrder) {
+      await run(process.execPath, genArgs(seed))
+      await new Promise((r) => setTimeout(r, 2100))
+      const who = `${PG_LABEL[which]} restore (round ${round})`
+      if (which === 'peakguard') {
+        const again = await pg(['snapshot'])
+        if (again.json?.created !== false) fail(`the re-applied update is not the recorded one: ${again.stdout}`)
+        const pr = await pg(['restore', pgBase, '--yes'])
+        if (pr.json?.verified !== true) fail(`peakguard restore did not verify: ${pr.stdout}`)
+        pgRestoreCounts.push(`${pr.json.files.written} written/${pr.json.files.removed} removed`)
+        times.rollback.peakguard.push(pr.s)
+        pgBase = pr.json.snapshot
+      } else {
+        const again = await ipSnapshot()
+        if (again.result?.created !== false) fail(`in-process: the re-applied update is not the recorded one: ${JSON.stringify(again.result)}`)
+        const pr = await ip.req({ op: 'restore', target: ipBase })
+        if (pr.result?.verified !== true) fail(`in-process peakguard restore did not verify: ${JSON.stringify(pr.result)}`)
+        ipRestoreCounts.push(`${pr.result.files.written} written/${pr.result.files.removed} removed`)
+        times.rollback.inproc.push(pr.ms / 1000)
+        ipResolveMs.push(Number(pr.result.resolveMs))
+        ipBase = pr.result.snapshot
+      }
+      assertSameTree(pristine, pluginDir, `after ${who}`)
+      const whole = await treeIs(gitBase)
+      if (whole) fail(`after ${who} the tree differs from the pre-update state (git commit ${gitBase}):\n${whole}`)
+    }
 
     log(
-      `round ${round}/${ROUNDS} (update seed ${seed}, gen ${f2(upd.s)} s): incremental peakguard ${f2(p.s)} / git ${f2(g.s)} / restic ${f2(rs.s)} s; ` +
-        `rollback peakguard ${f2(pr.s)} / git ${f2(gr.s)} / restic ${f2(rr.s)} s`,
+      `round ${round}/${ROUNDS} (update seed ${seed}, gen ${f2(upd.s)} s, ${pgOrder[0] === 'peakguard' ? 'CLI' : 'in-process'} first): ` +
+        `incremental peakguard CLI ${f2(times.incremental.peakguard.at(-1) as number)} / in-process ${f2(times.incremental.inproc.at(-1) as number)} / git ${f2(g.s)} / restic ${f2(rs.s)} s; ` +
+        `rollback peakguard CLI ${f2(times.rollback.peakguard.at(-1) as number)} / in-process ${f2(times.rollback.inproc.at(-1) as number)} / git ${f2(gr.s)} / restic ${f2(rr.s)} s`,
     )
   }
-  const sizesAtEnd = { peakguard: sizeOf(path.join(siteData, 'journal')), git: sizeOf(gitDir), restic: sizeOf(resticRepo) }
+  await ip.close() // done: it holds database connections
+  const sizesAtEnd = { peakguard: sizeOf(path.join(siteData, 'journal')), inproc: sizeOf(path.join(dataRootInproc, 'shop', 'journal')), git: sizeOf(gitDir), restic: sizeOf(resticRepo) }
 
   // optional: one CPU profile of each peakguard operation, to see where its time goes
   let profileReport = ''
@@ -694,52 +722,69 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   )
   out.push(
     `Rounds: initial ${INITIAL_ROUNDS}, others ${ROUNDS} (nothing-changed after one untimed warm-up); medians; page cache warm; ` +
-      `peakguard = \`node dist/main.js\` with NODE_COMPILE_CACHE warm (startup \`--help\`: ${f3(median(startup))} s warm vs ${f3(median(startupCold))} s without the cache).`,
+      `peakguard CLI = \`node dist/main.js\` with NODE_COMPILE_CACHE warm (startup \`--help\`: ${f3(median(startup))} s warm vs ${f3(median(startupCold))} s without the cache), ` +
+      'timed from spawn to exit like git and restic; peakguard in-process = one long-lived node process (bench/inproc.ts) calling the services of dist/ on a Site ' +
+      'composed like the CLI\'s and kept open, so modules are loaded and the journal\'s and file scanner\'s caches warm; timed with performance.now() around the service calls only. ' +
+      'Each peakguard has its own data dir (journal + stat cache) on the same wp-content and database.',
     '',
   )
-  out.push('| operation | peakguard (median s) | raw git (median s) | restic (median s) | peakguard/git | peakguard/restic | target | result |')
-  out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |')
+  out.push(
+    '| operation | peakguard CLI (median s) | peakguard in-process (median s) | raw git (median s) | restic (median s) | CLI ÷ target tool | in-process ÷ target tool | target | result CLI | result in-process |',
+  )
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |')
   const results: string[] = []
   for (const o of OPS) {
-    const m = { peakguard: median(times[o.op].peakguard), git: median(times[o.op].git), restic: median(times[o.op].restic) }
-    const ratio = m.peakguard / m[o.vs]
-    const ok = ratio <= o.limit
-    results.push(`${o.label}: ${f2(ratio)}× ${o.vs} (target ${o.target}) ${ok ? 'PASS' : 'MISS'}`)
+    const m = { peakguard: median(times[o.op].peakguard), inproc: median(times[o.op].inproc), git: median(times[o.op].git), restic: median(times[o.op].restic) }
+    const verdict = (which: Pg) => {
+      const ratio = m[which] / m[o.vs]
+      return { ratio, ok: ratio <= o.limit, text: `${ratio <= o.limit ? 'PASS' : 'MISS'} (${f2(ratio)}×)` }
+    }
+    const cli = verdict('peakguard')
+    const inp = verdict('inproc')
+    for (const [which, v] of [['peakguard', cli], ['inproc', inp]] as const)
+      results.push(`${PG_LABEL[which]} — ${o.label}: ${f2(v.ratio)}× ${o.vs} (target ${o.target}) ${v.ok ? 'PASS' : 'MISS'}`)
     out.push(
-      `| ${o.label} | ${f3(m.peakguard)} | ${f3(m.git)} | ${f3(m.restic)} | ${f2(m.peakguard / m.git)}× | ${f2(m.peakguard / m.restic)}× | ${o.target} | ${ok ? 'PASS' : 'MISS'} (${f2(ratio)}×) |`,
+      `| ${o.label} | ${f3(m.peakguard)} | ${f3(m.inproc)} | ${f3(m.git)} | ${f3(m.restic)} | ${f2(cli.ratio)}× ${o.vs} | ${f2(inp.ratio)}× ${o.vs} | ${o.target} | CLI: ${cli.text} | in-process: ${inp.text} |`,
     )
   }
   out.push('')
   out.push('What each column runs:', '')
-  out.push('- initial: `peakguard snapshot` on an empty data dir | `git init` + `git add -A` + `git commit` (separate GIT_DIR, work tree = wp-content) | `restic backup` into a fresh repo (`restic init` not timed)')
+  out.push('- peakguard in-process runs the same operations as the CLI column through the services: `snapshot(site, { trigger: \'manual\' })`; for the rollback `resolveState` + `restore(site, { target })`')
+  out.push('- initial: `peakguard snapshot` on an empty data dir (in-process: a fresh Site opened untimed on the emptied data dir, then its first snapshot) | `git init` + `git add -A` + `git commit` (separate GIT_DIR, work tree = wp-content) | `restic backup` into a fresh repo (`restic init` not timed)')
   out.push('- nothing changed: `peakguard snapshot` (records nothing) | `git status --porcelain` | `restic backup` (parent snapshot, unchanged files)')
-  out.push('- incremental: `peakguard snapshot` | `git add -A` + `git commit` | `restic backup` — all three on the same updated tree')
+  out.push('- incremental: `peakguard snapshot` | `git add -A` + `git commit` | `restic backup` — all four (both peakguards) on the same updated tree')
   out.push(
-    `- rollback: \`peakguard restore <previous state> --yes\` (safety snapshot + write + verify snapshot) | \`git read-tree -u --reset <previous commit>\` | \`restic restore <previous snapshot> --target <fresh dir>\` (the whole state, ${mb(tree.bytes)}: restic cannot restore in place selectively); git and restic run first; the update is then re-applied (same bytes) and, after peakguard's 2 s racy-stat window, one untimed no-change snapshot refreshes its stat cache (git's index is likewise fresh from its own add)`,
+    `- rollback: \`peakguard restore <previous state> --yes\` (safety snapshot + write + verify snapshot) | \`git read-tree -u --reset <previous commit>\` | \`restic restore <previous snapshot> --target <fresh dir>\` (the whole state, ${mb(tree.bytes)}: restic cannot restore in place selectively); git and restic run first; the update is then re-applied (same bytes) and, after peakguard's 2 s racy-stat window, one untimed no-change snapshot refreshes its stat cache (git's index is likewise fresh from its own add); the two peakguards take turns going first (odd rounds the CLI), each re-applying the update for its own rollback`,
   )
   out.push('')
-  out.push('Per round (seconds, and peakguard ÷ the target\'s tool):', '')
+  out.push('Per round (seconds, and each peakguard ÷ the target\'s tool):', '')
   out.push('| operation | tool | ' + Array.from({ length: Math.max(INITIAL_ROUNDS, ROUNDS) }, (_, i) => `r${i + 1}`).join(' | ') + ' |')
   out.push('| --- | --- | ' + Array.from({ length: Math.max(INITIAL_ROUNDS, ROUNDS) }, () => '---:').join(' | ') + ' |')
   for (const o of OPS) {
-    for (const tool of ['peakguard', 'git', 'restic'] as Tool[]) out.push(`| ${o.label} | ${tool} | ${times[o.op][tool].map(f3).join(' | ')} |`)
-    out.push(`| ${o.label} | peakguard/${o.vs} | ${times[o.op].peakguard.map((x, i) => `${f2(x / (times[o.op][o.vs][i] as number))}×`).join(' | ')} |`)
+    const name: Record<Tool, string> = { ...PG_LABEL, git: 'raw git', restic: 'restic' }
+    for (const tool of ['peakguard', 'inproc', 'git', 'restic'] as Tool[]) out.push(`| ${o.label} | ${name[tool]} | ${times[o.op][tool].map(f3).join(' | ')} |`)
+    for (const which of ['peakguard', 'inproc'] as Pg[])
+      out.push(`| ${o.label} | ${PG_LABEL[which]} ÷ ${o.vs} | ${times[o.op][which].map((x, i) => `${f2(x / (times[o.op][o.vs][i] as number))}×`).join(' | ')} |`)
   }
   out.push('')
   out.push('Storage (bytes on disk = allocated blocks; apparent size in brackets):', '')
-  out.push('| | peakguard journal | raw git repo | restic repo |')
-  out.push('| --- | ---: | ---: | ---: |')
+  out.push('| | peakguard journal (CLI) | peakguard journal (in-process) | raw git repo | restic repo |')
+  out.push('| --- | ---: | ---: | ---: | ---: |')
   const row = (label: string, s: Record<Tool, { bytes: number; disk: number; files: number }>) =>
-    out.push(`| ${label} | ${mb(s.peakguard.disk)} (${mb(s.peakguard.bytes)}, ${s.peakguard.files} files) | ${mb(s.git.disk)} (${mb(s.git.bytes)}, ${s.git.files} files) | ${mb(s.restic.disk)} (${mb(s.restic.bytes)}, ${s.restic.files} files) |`)
+    out.push(`| ${label} | ${mb(s.peakguard.disk)} (${mb(s.peakguard.bytes)}, ${s.peakguard.files} files) | ${mb(s.inproc.disk)} (${mb(s.inproc.bytes)}, ${s.inproc.files} files) | ${mb(s.git.disk)} (${mb(s.git.bytes)}, ${s.git.files} files) | ${mb(s.restic.disk)} (${mb(s.restic.bytes)}, ${s.restic.files} files) |`)
   if (sizesAfterInitial) row('after the initial snapshot', sizesAfterInitial)
   row(`after ${ROUNDS} updates + rollbacks`, sizesAtEnd)
   out.push('')
-  out.push(`peakguard restores per round: ${pgRestoreCounts.join('; ')} (each verified; ${PLUGIN} byte-compared with its pre-update content, the whole tree with \`git add -A\` into a scratch index + \`git diff-index\`).`)
+  out.push(`peakguard CLI restores per round: ${pgRestoreCounts.join('; ')}; in-process: ${ipRestoreCounts.join('; ')} (each verified; ${PLUGIN} byte-compared with its pre-update content, the whole tree with \`git add -A\` into a scratch index + \`git diff-index\`).`)
   out.push(
     'Notes: raw git uses its defaults (zlib level 6, loose objects) except gc.auto=0 and maintenance.auto=false, as peakguard\'s journal (which writes one pack at level 1 with fast-import). ' +
       'peakguard also reads and hashes the options table on every command; git and restic see files only. restic runs with its defaults (compression auto, local cache in the temp dir).',
   )
-  out.push('', 'Targets:', '', ...results.map((r) => `- ${r}`))
+  out.push(
+    `In-process, not included in the times above: opening the fresh Site per initial round (loadConfig + openSite, creates the journal) ${ipOpenMs.map((x) => `${x.toFixed(0)} ms`).join(', ')}; ` +
+      `of each in-process rollback, resolveState (part of the time) ${ipResolveMs.map((x) => `${x.toFixed(0)} ms`).join(', ')}.`,
+  )
+  out.push('', 'Targets (judged separately for the CLI and for in-process):', '', ...results.map((r) => `- ${r}`))
   for (const n of notes) out.push(`- ${n}`)
   if (profileReport) out.push('', profileReport)
   process.stdout.write(out.join('\n') + '\n')
