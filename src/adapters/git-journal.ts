@@ -260,7 +260,12 @@ export class GitJournal implements JournalPort {
     }
   }
 
+  /** Written behind the commit, like the stat cache: it only saves work. */
   private saveHeadState(id: string, state: SiteState): void {
+    setImmediate(() => this.writeHeadState(id, state))
+  }
+
+  private writeHeadState(id: string, state: SiteState): void {
     const tmp = `${this.headStateFile}.${process.pid}.tmp`
     try {
       const data = { v: 1, id, files: [...state.files.values()], links: [...state.links.values()], options: [...state.options.values()] }

@@ -12,6 +12,7 @@ import v8 from 'node:v8'
 import { Worker } from 'node:worker_threads'
 import {
   DROP_INS,
+  ignoreRules,
   SCOPE_DIRS,
   TEMP_PREFIX,
   TEMP_SUFFIX,
@@ -20,6 +21,7 @@ import {
   type LiveFilesPort,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { FIELDS, KIND_FILE, KIND_SYMLINK, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
 import { hashFile } from './file-hash.worker.ts'
 
 type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, blob: string]
@@ -40,12 +42,17 @@ export function gitBlobId(bytes: Uint8Array): string {
 export class WpFiles implements LiveFilesPort {
   readonly root: string
   private readonly cacheFile: string
+  private readonly ignoreFiles: readonly string[]
   private readonly ignored: (path: string) => boolean
+  /** the stat cache as of the last scan: a long-lived process (the daemon) reads its file only once */
+  private memo: Map<string, CacheRow> | null = null
+  private walker: Worker | null = null
 
-  constructor(wpContent: string, cacheFile: string, ignored: (path: string) => boolean) {
+  constructor(wpContent: string, cacheFile: string, ignoreFiles: readonly string[]) {
     this.root = path.resolve(wpContent)
     this.cacheFile = cacheFile
-    this.ignored = ignored
+    this.ignoreFiles = ignoreFiles
+    this.ignored = ignoreRules([], ignoreFiles).file
   }
 
   async scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
@@ -55,73 +62,113 @@ export class WpFiles implements LiveFilesPort {
     const files: FileEntry[] = []
     const links: LinkedDir[] = []
     const racyAfter = Date.now() - RACY_MS
-    const pending: { entry: FileEntry; abs: string; st: fs.Stats }[] = []
+    const pending: { entry: FileEntry; size: number; mtimeMs: number; ctimeMs: number; ino: number }[] = []
 
-    const visit = (abs: string, rel: string, st: fs.Stats): void => {
-      if (st.isSymbolicLink()) {
-        const text = fs.readlinkSync(abs)
-        files.push({ path: rel, kind: 'symlink', blob: gitBlobId(Buffer.from(text)), mode: 0o777, uid: st.uid, gid: st.gid })
+    const visit = (rel: string, n: ArrayLike<number>, at: number, linkText: string | undefined): void => {
+      const [kind, size, mtimeMs, ctimeMs, ino, mode, uid, gid] = [n[at], n[at + 1], n[at + 2], n[at + 3], n[at + 4], n[at + 5], n[at + 6], n[at + 7]] as number[] as [number, number, number, number, number, number, number, number]
+      if (kind === KIND_SYMLINK) {
+        files.push({ path: rel, kind: 'symlink', blob: gitBlobId(Buffer.from(linkText ?? '')), mode: 0o777, uid, gid })
         return
       }
-      if (!st.isFile()) return
       const c = old?.get(rel)
-      const entry: FileEntry = { path: rel, kind: 'file', blob: '', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid }
-      if (c && c[0] === st.size && c[1] === st.mtimeMs && c[2] === st.ctimeMs && c[3] === st.ino) {
+      const entry: FileEntry = { path: rel, kind: 'file', blob: '', mode, uid, gid }
+      if (c && c[0] === size && c[1] === mtimeMs && c[2] === ctimeMs && c[3] === ino) {
         entry.blob = c[4]
-        if (st.mtimeMs < racyAfter && st.ctimeMs < racyAfter) fresh.set(rel, c)
-      } else pending.push({ entry, abs, st })
+        if (mtimeMs < racyAfter && ctimeMs < racyAfter) fresh.set(rel, c)
+      } else pending.push({ entry, size, mtimeMs, ctimeMs, ino })
       files.push(entry)
     }
+    const visitStat = (rel: string, abs: string, st: fs.Stats): void => {
+      if (!st.isFile() && !st.isSymbolicLink()) return
+      const kind = st.isSymbolicLink() ? KIND_SYMLINK : KIND_FILE
+      visit(rel, [kind, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode & 0o7777, st.uid, st.gid], 0, kind === KIND_SYMLINK ? fs.readlinkSync(abs) : undefined)
+    }
 
-    const walk = (absDir: string, relDir: string, depth: number): void => {
-      let names: fs.Dirent[]
-      try {
-        names = fs.readdirSync(absDir, { withFileTypes: true })
-      } catch (e) {
-        throw fsError(e, absDir)
+    // the top level here; each theme/plugin directory below is a unit for the walkers
+    const units: string[] = []
+    try {
+      for (const dir of SCOPE_DIRS) {
+        const abs = path.join(this.root, dir)
+        const st = lstatOrNull(abs)
+        if (!st) continue
+        if (st.isSymbolicLink()) {
+          if (!isDir(abs)) continue
+          links.push({ path: dir, target: fs.readlinkSync(abs) })
+        } else if (!st.isDirectory()) continue
+        for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
+          const rel = `${dir}/${d.name}`
+          if (isTemp(d.name) || this.ignored(rel)) continue
+          const a = `${abs}/${d.name}`
+          if (d.isDirectory()) units.push(rel)
+          else if (d.isSymbolicLink() && isDir(a)) {
+            // a symlinked theme/plugin dir: record the link, record its content as if it were here
+            links.push({ path: rel, target: fs.readlinkSync(a) })
+            units.push(rel)
+          } else visitStat(rel, a, fs.lstatSync(a))
+        }
       }
-      for (const d of names) {
-        const rel = `${relDir}/${d.name}`
-        if (isTemp(d.name) || this.ignored(rel)) continue
-        const abs = `${absDir}/${d.name}`
-        if (d.isDirectory()) walk(abs, rel, depth + 1)
-        else if (d.isSymbolicLink() && depth === 0 && isDir(abs)) {
-          // a symlinked theme/plugin dir: record the link, record its content as if it were here
-          links.push({ path: rel, target: fs.readlinkSync(abs) })
-          walk(abs, rel, depth + 1)
-        } else visit(abs, rel, fs.lstatSync(abs))
+      for (const name of DROP_INS) {
+        const abs = path.join(this.root, name)
+        const st = lstatOrNull(abs)
+        if (st && !this.ignored(name)) visitStat(name, abs, st)
       }
+    } catch (e) {
+      throw fsError(e, this.root)
     }
 
-    for (const dir of SCOPE_DIRS) {
-      const abs = path.join(this.root, dir)
-      const st = lstatOrNull(abs)
-      if (!st) continue
-      if (st.isSymbolicLink()) {
-        if (!isDir(abs)) continue
-        links.push({ path: dir, target: fs.readlinkSync(abs) })
-      } else if (!st.isDirectory()) continue
-      walk(abs, dir, 0)
-    }
-    for (const name of DROP_INS) {
-      const abs = path.join(this.root, name)
-      const st = lstatOrNull(abs)
-      if (st && !this.ignored(name)) visit(abs, name, st)
+    const req: WalkRequest = { root: this.root, units, next: new Int32Array(new SharedArrayBuffer(4)), ignoreFiles: this.ignoreFiles }
+    const remote = units.length >= 8 && os.availableParallelism() > 1 ? this.walkElsewhere(req) : null
+    const results = [walkUnits(req)]
+    if (remote) results.push(await remote)
+    for (const r of results) {
+      if (r.error) throw fsError(Object.assign(new Error(r.error.message), { code: r.error.code }), r.error.path)
+      r.paths.forEach((rel, i) => visit(rel, r.nums, i * FIELDS, r.linkTexts[i]))
     }
 
-    const blobs = await hashFiles(pending.map((p) => p.abs))
+    const blobs = await hashFiles(pending.map((p) => path.join(this.root, p.entry.path)))
     let vanished = false
-    pending.forEach(({ entry, st }, i) => {
+    pending.forEach(({ entry, size, mtimeMs, ctimeMs, ino }, i) => {
       const blob = blobs[i]
       if (!blob) return void (vanished = true)
       entry.blob = blob
-      if (st.mtimeMs < racyAfter && st.ctimeMs < racyAfter) fresh.set(entry.path, [st.size, st.mtimeMs, st.ctimeMs, st.ino, blob])
+      if (mtimeMs < racyAfter && ctimeMs < racyAfter) fresh.set(entry.path, [size, mtimeMs, ctimeMs, ino, blob])
     })
+    this.memo = fresh
     if (pending.length > 0 || !old || old.size !== fresh.size) this.saveCache(fresh)
     return { files: vanished ? files.filter((f) => f.blob !== '') : files, links }
   }
 
+  /** The same walk on a worker thread that lives as long as this object (a daemon keeps it warm). */
+  private walkElsewhere(req: WalkRequest): Promise<WalkResult> {
+    if (!this.walker) {
+      const here = fileURLToPath(import.meta.url)
+      this.walker = new Worker(new URL(`./tree-walk.worker${path.extname(here)}`, import.meta.url))
+    }
+    const w = this.walker
+    w.ref() // keep the process alive while it works; unref'd after, so it never holds an exit
+    return new Promise<WalkResult>((resolve, reject) => {
+      const done = () => {
+        w.off('message', onMessage)
+        w.off('error', onError)
+        w.unref()
+      }
+      const onMessage = (r: WalkResult) => {
+        done()
+        resolve(r)
+      }
+      const onError = (e: Error) => {
+        done()
+        this.walker = null
+        reject(e)
+      }
+      w.on('message', onMessage)
+      w.on('error', onError)
+      w.postMessage(req)
+    })
+  }
+
   private loadCache(): Map<string, CacheRow> | null {
+    if (this.memo) return this.memo
     try {
       const c = v8.deserialize(fs.readFileSync(this.cacheFile)) as StatCache
       return c.v === 2 && c.root === this.root ? c.entries : null
@@ -130,8 +177,16 @@ export class WpFiles implements LiveFilesPort {
     }
   }
 
+  /**
+   * Written behind the scan (the next turn of the event loop, still before the process exits): the cache
+   * only saves work, so neither its cost nor a failure to write it (full disk) holds up a snapshot.
+   */
   private saveCache(entries: Map<string, CacheRow>): void {
-    // the cache only saves work: failing to write it (full disk) must not fail the snapshot
+    setImmediate(() => this.writeCache(entries))
+  }
+
+  private writeCache(entries: Map<string, CacheRow>): void {
+    if (this.memo !== entries) return // a newer scan has replaced it
     try {
       const tmp = `${this.cacheFile}.${process.pid}.tmp`
       fs.writeFileSync(tmp, v8.serialize({ v: 2, root: this.root, entries } satisfies StatCache), { mode: 0o600 })
