@@ -4,7 +4,7 @@
 // 4-byte UTF-8, NUL bytes and legacy latin1 bytes survive unchanged. No value is ever logged.
 import { createHash } from 'node:crypto'
 import mysql from 'mysql2/promise'
-import type { OptionRow, SettingsPort } from '../core/index.ts'
+import { optionKey, type OptionEntry, type OptionValue, type SettingsPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 export interface DbConfig {
@@ -102,27 +102,30 @@ export class MysqlSettings implements SettingsPort {
     return tables
   }
 
-  async read(): Promise<OptionRow[]> {
+  /**
+   * Every row with the git blob id of its value, computed by the server over the stored bytes:
+   * SHA1("blob <byte length>\0" + value). Values themselves cross the wire only when asked for.
+   */
+  async read(): Promise<OptionEntry[]> {
     const conn = await this.connection()
-    const out: OptionRow[] = []
+    const out: OptionEntry[] = []
+    const blobOf = (col: string) => `SHA1(CONCAT('blob ', LENGTH(${col}), CHAR(0), CAST(${col} AS BINARY)))`
     try {
       for (const t of await this.tables()) {
         if (t.kind === 'options') {
-          const [rows] = await conn.query<mysql.RowDataPacket[]>(
-            `SELECT option_name AS n, CAST(option_value AS BINARY) AS v, autoload AS a FROM \`${t.name}\``,
-          )
-          for (const r of rows) out.push(row(t.name, String(r.n), r.v as Buffer, r.a === null ? null : String(r.a)))
+          const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT option_name AS n, ${blobOf('option_value')} AS b, autoload AS a FROM \`${t.name}\``)
+          for (const r of rows) out.push({ table: t.name, name: String(r.n), blob: String(r.b), autoload: r.a === null ? null : String(r.a) })
         } else {
           // sitemeta has no unique key on (site_id, meta_key); the first row is the one WordPress reads
           const [rows] = await conn.query<mysql.RowDataPacket[]>(
-            `SELECT site_id AS s, meta_key AS k, CAST(meta_value AS BINARY) AS v FROM \`${t.name}\` ORDER BY meta_id`,
+            `SELECT site_id AS s, meta_key AS k, ${blobOf("COALESCE(meta_value, '')")} AS b FROM \`${t.name}\` ORDER BY meta_id`,
           )
           const seen = new Set<string>()
           for (const r of rows) {
             const name = `${r.s}:${r.k}`
             if (seen.has(name)) continue
             seen.add(name)
-            out.push(row(t.name, name, (r.v as Buffer | null) ?? Buffer.alloc(0), null))
+            out.push({ table: t.name, name, blob: String(r.b), autoload: null })
           }
         }
       }
@@ -132,7 +135,44 @@ export class MysqlSettings implements SettingsPort {
     return out
   }
 
-  async apply(write: OptionRow[], remove: { table: string; name: string }[]): Promise<void> {
+  async values(rows: OptionEntry[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>()
+    if (rows.length === 0) return out
+    const conn = await this.connection()
+    const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
+    const byTable = new Map<string, OptionEntry[]>()
+    for (const r of rows) byTable.set(r.table, [...(byTable.get(r.table) ?? []), r])
+    try {
+      for (const [table, list] of byTable) {
+        for (let i = 0; i < list.length; i += 500) {
+          const chunk = list.slice(i, i + 500)
+          if (kinds.get(table) === 'options') {
+            const [res] = await conn.query<mysql.RowDataPacket[]>(
+              `SELECT option_name AS n, CAST(option_value AS BINARY) AS v FROM \`${table}\` WHERE option_name IN (?)`,
+              [chunk.map((r) => r.name)],
+            )
+            for (const r of res) out.set(optionKey(table, String(r.n)), r.v as Buffer)
+          } else {
+            const [res] = await conn.query<mysql.RowDataPacket[]>(
+              `SELECT site_id AS s, meta_key AS k, CAST(COALESCE(meta_value, '') AS BINARY) AS v FROM \`${table}\` WHERE (site_id, meta_key) IN (?) ORDER BY meta_id DESC`,
+              [chunk.map((r) => splitMeta(r.name))],
+            )
+            for (const r of res) out.set(optionKey(table, `${r.s}:${r.k}`), r.v as Buffer) // the first row wins: read last
+          }
+        }
+      }
+    } catch (e) {
+      throw dbError(e, 'reading settings values')
+    }
+    for (const r of rows) {
+      const v = out.get(optionKey(r.table, r.name))
+      if (!v || blobId(v) !== r.blob)
+        throw new PeakguardError('CHANGED_WHILE_RECORDING', `setting ${r.table}.${r.name} changed while it was being recorded`)
+    }
+    return out
+  }
+
+  async apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void> {
     const conn = await this.connection()
     const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
     const kindOf = (table: string) => {
@@ -182,8 +222,8 @@ export class MysqlSettings implements SettingsPort {
   }
 }
 
-function row(table: string, name: string, value: Buffer, autoload: string | null): OptionRow {
-  return { table, name, value, blob: createHash('sha1').update(`blob ${value.length}\0`).update(value).digest('hex'), autoload }
+function blobId(value: Uint8Array): string {
+  return createHash('sha1').update(`blob ${value.length}\0`).update(value).digest('hex')
 }
 
 function splitMeta(name: string): [number, string] {

@@ -1,7 +1,7 @@
 // The ports: what the services need from the outside world, as interfaces. Adapters implement them
 // (git journal, live wp-content, MySQL settings tables, the site's data directory); tests may use the
 // real adapters or small in-memory ones. Bytes are Uint8Array so core needs no node types.
-import type { FileEntry, LinkedDir, SiteState } from './state.ts'
+import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
 import type { StateDiff } from './diff.ts'
 
 /** The live wp-content directory of one site. */
@@ -33,22 +33,22 @@ export interface LiveFilesPort {
   removeTemporaries(): Promise<number>
 }
 
-/** One settings row with its exact bytes. */
-export interface OptionRow {
-  table: string
-  name: string
+/** A settings row with its exact bytes. */
+export interface OptionValue extends OptionEntry {
   value: Uint8Array
-  /** git blob id of `value` */
-  blob: string
-  autoload: string | null
 }
 
 /** The settings tables of one site. */
 export interface SettingsPort {
-  /** Every row of every settings table (ignored rows included; the caller filters). */
-  read(): Promise<OptionRow[]>
+  /**
+   * Every row of every settings table (ignored rows included; the caller filters), with the blob id of its
+   * value computed by the database server: hashes, not values, cross the wire.
+   */
+  read(): Promise<OptionEntry[]>
+  /** The exact bytes of these rows, by optionKey; a value that no longer matches its blob id is an error. */
+  values(rows: OptionEntry[]): Promise<Map<string, Uint8Array>>
   /** Writes and deletes rows in one transaction; all or nothing. */
-  apply(write: OptionRow[], remove: { table: string; name: string }[]): Promise<void>
+  apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void>
   close(): Promise<void>
 }
 

@@ -97,24 +97,24 @@ export interface DiffSide {
 
 export async function diffSide(site: Site, text: string): Promise<DiffSide> {
   if (text === LIVE) {
-    const live = await readLive(site)
-    const byBlob = new Map<string, string>()
-    for (const f of live.state.files.values()) byBlob.set(f.blob, f.path)
-    const values = new Map<string, Uint8Array>()
-    for (const o of live.state.options.values()) {
-      const v = live.values.get(optionKey(o.table, o.name))
-      if (v) values.set(o.blob, v)
-    }
+    const state = await readLive(site)
+    const fileOf = new Map<string, string>()
+    for (const f of state.files.values()) fileOf.set(f.blob, f.path)
     return {
       label: LIVE,
-      state: live.state,
+      state,
       load: async (blobs) => {
+        const wanted = new Set(blobs)
         const out = new Map<string, Uint8Array>()
+        const rows = [...state.options.values()].filter((o) => wanted.has(o.blob))
+        const values = await site.settings.values(rows)
+        for (const o of rows) {
+          const v = values.get(optionKey(o.table, o.name))
+          if (v) out.set(o.blob, v)
+        }
         for (const b of blobs) {
-          const v = values.get(b)
-          const path = byBlob.get(b)
-          if (v) out.set(b, v)
-          else if (path) out.set(b, await site.files.read(path))
+          const p = fileOf.get(b)
+          if (!out.has(b) && p) out.set(b, await site.files.read(p))
         }
         return out
       },
@@ -176,7 +176,7 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
   let pending: SiteStatus['pendingChanges'] = null
   if (latest) {
     const [live, head] = await Promise.all([readLive(site), site.journal.readState(latest.id)])
-    const d = diffStates(head, live.state)
+    const d = diffStates(head, live)
     pending = { files: d.files.length + d.links.length, options: d.options.length }
   }
   return {

@@ -1,7 +1,7 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
 import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type SiteState, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { readLive, type LiveSite } from './live.ts'
+import { readLive } from './live.ts'
 import type { Site } from './site.ts'
 import { finishInterruptedRestore } from './restorer.ts'
 
@@ -44,23 +44,23 @@ export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise
 }
 
 async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
-  const live = await readLive(site)
-  return recordState(site, live, opts)
+  return recordState(site, await readLive(site), opts)
 }
 
 /**
  * Commits `live` (a reading of the live site) if it differs from the newest snapshot. The restorer calls
  * it directly with the state it has just verified, sparing a second walk of the whole tree.
  */
-export async function recordState(site: Site, live: LiveSite, opts: SnapshotOptions): Promise<SnapshotResult> {
+export async function recordState(site: Site, live: SiteState, opts: SnapshotOptions): Promise<SnapshotResult> {
   const head = await site.journal.head()
   const headState = head ? await site.journal.readState(head) : emptyState()
-  const diff = diffStates(headState, live.state)
-  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live.state }
-  const summary = head ? summarize(diff) : `initial: ${live.state.files.size} files, ${live.state.options.size} options`
+  const diff = diffStates(headState, live)
+  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live }
+  const summary = head ? summarize(diff) : `initial: ${live.files.size} files, ${live.options.size} options`
+  const values = await site.settings.values(diff.options.flatMap((o) => (o.value && o.to ? [o.to] : [])))
   const id = await site.journal.commit({
     parent: head,
-    state: live.state,
+    state: live,
     diff,
     filePath: (path) => {
       site.checkpoint('snapshot:file')
@@ -68,7 +68,7 @@ export async function recordState(site: Site, live: LiveSite, opts: SnapshotOpti
     },
     fileContent: (path) => site.files.read(path),
     optionValue: (table, name) => {
-      const v = live.values.get(optionKey(table, name))
+      const v = values.get(optionKey(table, name))
       if (!v) throw new PeakguardError('INTERNAL', `option ${table}.${name} vanished while recording`)
       return v
     },
@@ -80,7 +80,7 @@ export async function recordState(site: Site, live: LiveSite, opts: SnapshotOpti
       ...opts.trailers,
     },
   })
-  return { id, created: true, summary, state: live.state }
+  return { id, created: true, summary, state: live }
 }
 
 /** Runs `fn` holding the site's single-writer lock. */

@@ -13,7 +13,7 @@ import {
   type ChangeCounts,
   type FileEntry,
   type OnlyFilter,
-  type OptionRow,
+  type OptionValue,
   type SiteState,
   type StateDiff,
 } from '../core/index.ts'
@@ -54,7 +54,7 @@ export async function restore(site: Site, opts: RestoreOptions): Promise<Restore
 
     if (opts.dryRun) {
       const live = await readLive(site)
-      const plan = filterDiff(diffStates(live.state, target), only)
+      const plan = filterDiff(diffStates(live, target), only)
       await assertWritable(site, plan, target)
       return report({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered, dryRun: true })
     }
@@ -92,9 +92,9 @@ export async function finishInterruptedRestore(site: Site): Promise<string | nul
   await site.files.removeTemporaries()
   const target = await site.journal.readState(intent.target)
   const live = await readLive(site)
-  const plan = filterDiff(diffStates(live.state, target), intent.only)
+  const plan = filterDiff(diffStates(live, target), intent.only)
   await applyPlan(site, plan, target)
-  const { post, mismatches } = await verify(site, live.state, plan, overlayState(live.state, target, intent.only), {
+  const { post, mismatches } = await verify(site, live, plan, overlayState(live, target, intent.only), {
     trigger: 'recovery',
     message: `finished interrupted restore to ${short(intent.target)}`,
     trailers: { 'Peakguard-Restore-Of': intent.target, 'Peakguard-Safety-Snapshot': intent.safetySnapshot },
@@ -118,7 +118,7 @@ async function undoAfterFailure(site: Site, failure: unknown, before: SiteState,
   if (!(failure instanceof PeakguardError)) return failure
   try {
     const live = await readLive(site)
-    await applyPlan(site, filterDiff(diffStates(live.state, before), only), before)
+    await applyPlan(site, filterDiff(diffStates(live, before), only), before)
     await site.dir.clearIntent()
     return new PeakguardError(failure.code, `${failure.message} — the restore was stopped and undone: the site is as it was before`, { cause: failure })
   } catch (e) {
@@ -156,7 +156,7 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
   })
   site.checkpoint('restore:after-files')
 
-  const rows: OptionRow[] = []
+  const rows: OptionValue[] = []
   const wanted = new Map<string, string[]>()
   for (const o of plan.options) {
     if (o.change === 'removed' || !o.to) continue
@@ -202,18 +202,13 @@ async function verify(
     if (target === null) after.links.delete(p)
     else after.links.set(p, { path: p, target })
   }
-  const values = new Map<string, Uint8Array>()
-  for (const r of rows) {
-    if (site.ignore.option(r.name)) continue
-    after.options.set(optionKey(r.table, r.name), { table: r.table, name: r.name, blob: r.blob, autoload: r.autoload })
-    values.set(optionKey(r.table, r.name), r.value)
-  }
+  for (const r of rows) if (!site.ignore.option(r.name)) after.options.set(optionKey(r.table, r.name), r)
   const left = diffStates(expected, after)
   if (!isEmptyDiff(left)) {
     const post = await snapshotLocked(site, snap)
     return { post, mismatches: diffStates(expected, post.state) }
   }
-  const post = await recordState(site, { state: after, values }, snap).catch(() => snapshotLocked(site, snap))
+  const post = await recordState(site, after, snap).catch(() => snapshotLocked(site, snap))
   return { post, mismatches: null }
 }
 
