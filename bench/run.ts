@@ -45,6 +45,15 @@ const PLUGIN = flags.plugin as string
 for (const [k, v] of [['--scale', SCALE], ['--rounds', ROUNDS], ['--initial-rounds', INITIAL_ROUNDS]] as const)
   if (!Number.isFinite(v) || v <= 0) fail(`${k} must be a positive number`)
 
+/**
+ * Untimed, before every timed operation of every tool: dirty pages left by the previous step (a tree
+ * update, restic's 580 MB restore) are written back first, so no tool pays for another's writeback —
+ * peakguard fsyncs its restore intent and its packs, which on ext4 waits for all pending data.
+ */
+function quiesce(): void {
+  spawnSync('sync')
+}
+
 function fail(msg: string): never {
   throw new Error(msg)
 }
@@ -570,6 +579,8 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     // rotate the order so no tool always runs first
     const order: Tool[] = (['peakguard', 'inproc', 'git', 'restic'] as Tool[]).map((_, i, a) => a[(i + round - 1) % a.length] as Tool)
     for (const tool of order) {
+      if (tool === 'inproc') ipOpenMs.push((await ipOpen()).ms)
+      quiesce()
       if (tool === 'peakguard') {
         const r = await pg(['snapshot'])
         if (!r.json?.created) fail(`initial peakguard snapshot recorded nothing: ${r.stdout}`)
@@ -577,7 +588,6 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
       } else if (tool === 'inproc') {
         // a fresh data dir needs a fresh Site (new journal, empty caches): opened untimed, as a daemon
         // would when the site is added; then the first snapshot, timed
-        ipOpenMs.push((await ipOpen()).ms)
         const r = await ipSnapshot()
         if (!r.result?.created) fail(`initial in-process peakguard snapshot recorded nothing: ${JSON.stringify(r.result)}`)
         times.initial.inproc.push(r.ms / 1000)
@@ -606,14 +616,18 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   let ipBase = ''
   let resticBase = ''
   for (let round = 0; round <= ROUNDS; round++) {
+    quiesce()
     const p = await pg(['snapshot'])
     if (p.json?.created !== false) fail(`peakguard recorded a snapshot although nothing changed: ${p.stdout}`)
     pgBase = p.json.id
+    quiesce()
     const ips = await ipSnapshot()
     if (ips.result?.created !== false) fail(`in-process peakguard recorded a snapshot although nothing changed: ${JSON.stringify(ips.result)}`)
     ipBase = ips.result.id
+    quiesce()
     const g = await git(['status', '--porcelain'])
     if (g.stdout.trim()) fail(`git status is not clean although nothing changed:\n${g.stdout.slice(0, 500)}`)
+    quiesce()
     const rs = await resticBackup()
     resticBase = rs.id
     if (round === 0) continue
@@ -634,6 +648,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     const upd = await run(process.execPath, genArgs(seed))
     // c. incremental: all four against the same updated tree (none of them writes to it)
     for (const which of pgOrder) {
+      quiesce()
       if (which === 'peakguard') {
         const p = await pg(['snapshot'])
         if (!p.json?.created) fail(`peakguard did not record the plugin update: ${p.stdout}`)
@@ -644,12 +659,15 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
         times.incremental.inproc.push(p.ms / 1000)
       }
     }
+    quiesce()
     const g = await seq([() => git(['add', '-A']), () => git(['commit', '-q', '-m', `update ${seed}`])])
+    quiesce()
     const rs = await resticBackup()
     times.incremental.git.push(g.s)
     times.incremental.restic.push(rs.s)
 
     // d. rollback, each tool from the state it left itself in. git first: its index is fresh from its add
+    quiesce()
     const gr = await git(['read-tree', '-u', '--reset', gitBase])
     assertSameTree(pristine, pluginDir, `after git read-tree -u --reset (round ${round})`)
     const wholeGit = await treeIs(gitBase)
@@ -658,6 +676,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
 
     // restic restores the whole state into a fresh directory (it cannot restore in place selectively)
     const target = path.join(T, `restic-restore-${round}`)
+    quiesce()
     const rr = await restic(['restore', resticBase, '--target', target])
     assertSameTree(pristine, path.join(target, pluginDir), `restic restore (round ${round})`)
     fs.rmSync(target, { recursive: true, force: true })
@@ -675,6 +694,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
       if (which === 'peakguard') {
         const again = await pg(['snapshot'])
         if (again.json?.created !== false) fail(`the re-applied update is not the recorded one: ${again.stdout}`)
+        quiesce()
         const pr = await pg(['restore', pgBase, '--yes'])
         if (pr.json?.verified !== true) fail(`peakguard restore did not verify: ${pr.stdout}`)
         pgRestoreCounts.push(`${pr.json.files.written} written/${pr.json.files.removed} removed`)
@@ -683,6 +703,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
       } else {
         const again = await ipSnapshot()
         if (again.result?.created !== false) fail(`in-process: the re-applied update is not the recorded one: ${JSON.stringify(again.result)}`)
+        quiesce()
         const pr = await ip.req({ op: 'restore', target: ipBase })
         if (pr.result?.verified !== true) fail(`in-process peakguard restore did not verify: ${JSON.stringify(pr.result)}`)
         ipRestoreCounts.push(`${pr.result.files.written} written/${pr.result.files.removed} removed`)
@@ -754,7 +775,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   out.push('- nothing changed: `peakguard snapshot` (records nothing) | `git status --porcelain` | `restic backup` (parent snapshot, unchanged files)')
   out.push('- incremental: `peakguard snapshot` | `git add -A` + `git commit` | `restic backup` — all four (both peakguards) on the same updated tree')
   out.push(
-    `- rollback: \`peakguard restore <previous state> --yes\` (safety snapshot + write + verify snapshot) | \`git read-tree -u --reset <previous commit>\` | \`restic restore <previous snapshot> --target <fresh dir>\` (the whole state, ${mb(tree.bytes)}: restic cannot restore in place selectively); git and restic run first; the update is then re-applied (same bytes) and, after peakguard's 2 s racy-stat window, one untimed no-change snapshot refreshes its stat cache (git's index is likewise fresh from its own add); the two peakguards take turns going first (odd rounds the CLI), each re-applying the update for its own rollback`,
+    `- every timed operation of every tool starts after an untimed \`sync\`, so none pays for writeback another left behind\n- rollback: \`peakguard restore <previous state> --yes\` (safety snapshot + write + verify snapshot) | \`git read-tree -u --reset <previous commit>\` | \`restic restore <previous snapshot> --target <fresh dir>\` (the whole state, ${mb(tree.bytes)}: restic cannot restore in place selectively); git and restic run first; the update is then re-applied (same bytes) and, after peakguard's 2 s racy-stat window, one untimed no-change snapshot refreshes its stat cache (git's index is likewise fresh from its own add); the two peakguards take turns going first (odd rounds the CLI), each re-applying the update for its own rollback`,
   )
   out.push('')
   out.push('Per round (seconds, and each peakguard ÷ the target\'s tool):', '')
@@ -777,7 +798,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   out.push('')
   out.push(`peakguard CLI restores per round: ${pgRestoreCounts.join('; ')}; in-process: ${ipRestoreCounts.join('; ')} (each verified; ${PLUGIN} byte-compared with its pre-update content, the whole tree with \`git add -A\` into a scratch index + \`git diff-index\`).`)
   out.push(
-    'Notes: raw git uses its defaults (zlib level 6, loose objects) except gc.auto=0 and maintenance.auto=false, as peakguard\'s journal (which writes one pack at level 1 with fast-import). ' +
+    'Notes: raw git uses its defaults (zlib level 6, loose objects) except gc.auto=0 and maintenance.auto=false, as peakguard\'s journal (whose blobs Node writes as packs at zlib level 1 on worker threads; trees and the commit come from git fast-import). ' +
       'peakguard also reads and hashes the options table on every command; git and restic see files only. restic runs with its defaults (compression auto, local cache in the temp dir).',
   )
   out.push(

@@ -1,6 +1,6 @@
 // A site's private data directory outside the web root (SiteDirPort): the single-writer lock and the
 // notes that make an interrupted restore finishable. Layout: <dataDir>/<site>/{journal/, lock,
-// restore-intent.json, last-recovery.json, files-cache.json}, the directory itself mode 0700.
+// restore-intent.json, last-recovery.json, files-cache.v8}, the directory itself mode 0700.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -37,7 +37,7 @@ export class SiteDir implements SiteDirPort {
   }
 
   get cacheFile(): string {
-    return path.join(this.dir, 'files-cache.json')
+    return path.join(this.dir, 'files-cache.v8')
   }
 
   private file(name: string): string {

@@ -51,7 +51,7 @@ async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotRe
  * Commits `live` (a reading of the live site) if it differs from the newest snapshot. The restorer calls
  * it directly with the state it has just verified, sparing a second walk of the whole tree.
  */
-export async function recordState(site: Site, live: SiteState, opts: SnapshotOptions): Promise<SnapshotResult> {
+export async function recordState(site: Site, live: SiteState, opts: SnapshotOptions, existingBlobs?: ReadonlySet<string>): Promise<SnapshotResult> {
   const head = await site.journal.head()
   const headState = head ? await site.journal.readState(head) : emptyState()
   const diff = diffStates(headState, live)
@@ -62,6 +62,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     parent: head,
     state: live,
     diff,
+    existingBlobs,
     filePath: (path) => {
       site.checkpoint('snapshot:file')
       return site.files.locate(path)
