@@ -279,21 +279,43 @@ export class WpFiles implements LiveFilesPort {
     const dir = path.dirname(abs)
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`)
     try {
-      this.makeDirs(dir, entry)
       if (entry.kind === 'symlink') {
-        fs.symlinkSync(Buffer.from(content).toString('utf8'), tmp)
+        this.inDir(dir, entry, () => fs.symlinkSync(Buffer.from(content).toString('utf8'), tmp))
         fs.lchownSync(tmp, entry.uid, entry.gid)
       } else {
-        fs.writeFileSync(tmp, content, { flag: 'wx', mode: 0o600 })
-        fs.chownSync(tmp, entry.uid, entry.gid)
-        fs.chmodSync(tmp, entry.mode)
+        // owner and mode set on the open descriptor, before the file is visible under its name
+        const fd = this.inDir(dir, entry, () => fs.openSync(tmp, 'wx', 0o600))
+        try {
+          for (let done = 0; done < content.length; ) done += fs.writeSync(fd, content, done)
+          fs.fchownSync(fd, entry.uid, entry.gid)
+          fs.fchmodSync(fd, entry.mode)
+        } finally {
+          fs.closeSync(fd)
+        }
       }
-      const st = lstatOrNull(abs)
-      if (st?.isDirectory()) fs.rmSync(abs, { recursive: true })
-      fs.renameSync(tmp, abs)
+      try {
+        fs.renameSync(tmp, abs)
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e
+        fs.rmSync(abs, { recursive: true }) // a directory where the file goes: the safety snapshot holds it
+        fs.renameSync(tmp, abs)
+      }
     } catch (e) {
       fs.rmSync(tmp, { force: true })
       throw fsError(e, abs)
+    }
+  }
+
+  /** Runs `create` in `dir`, making the directory first when it is missing (the common case needs no stat). */
+  private inDir<T>(dir: string, entry: FileEntry, create: () => T): T {
+    try {
+      return create()
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e
+      this.makeDirs(dir, entry)
+      return create()
     }
   }
 
