@@ -489,8 +489,13 @@ export class GitJournal implements JournalPort {
     if (i !== ids.length) throw new PeakguardError('GIT_FAILED', `git cat-file returned ${i} of ${ids.length} objects: ${stderr.trim()}`)
   }
 
+  /** The history as of a head: a journal only grows, so it is read again only when the head moved. */
+  private history: { head: string; records: CommitRecord[] } | null = null
+
   async log(): Promise<CommitRecord[]> {
-    if (!(await this.head())) return []
+    const head = await this.head()
+    if (!head) return []
+    if (this.history?.head === head) return this.history.records
     const out = await this.run(['log', '--format=%H%x1f%cI%x1f%s%x1f%(trailers:only,unfold)%x1e', BRANCH])
     const records: CommitRecord[] = []
     for (const rec of out.split('\x1e')) {
@@ -504,10 +509,18 @@ export class GitJournal implements JournalPort {
       }
       records.push({ id, time: new Date(time).toISOString(), subject, trailers })
     }
+    this.history = { head, records }
     return records
   }
 
   async resolvePrefix(prefix: string): Promise<string[]> {
+    if (prefix.length === 40 && !this.history) {
+      // a full id: is it a commit on this journal's branch? (two cheap checks instead of the whole log)
+      const isCommit = await this.git.raw(['cat-file', '-t', prefix]).then((t) => t.trim() === 'commit', () => false)
+      if (!isCommit) return []
+      const onBranch = await this.git.raw(['merge-base', '--is-ancestor', prefix, BRANCH]).then(() => true, () => false)
+      return onBranch ? [prefix] : []
+    }
     return (await this.log()).map((c) => c.id).filter((id) => id.startsWith(prefix))
   }
 
