@@ -180,16 +180,32 @@ describe('restore', () => {
     assert.match(r.stderr, /still differ.*option:blogname/)
   })
 
-  it('refuses a journal entry that leads through a symlink out of wp-content, before writing anything', async () => {
-    fs.writeFileSync(path.join(site.wpContent, 'plugins/woocommerce/woocommerce.php'), 'changed')
+  it('replaces a planted symlink with the recorded directory, never writing through it', async () => {
     const outside = path.join(site.base, 'outside')
     fs.mkdirSync(outside)
+    fs.writeFileSync(path.join(outside, 'keep.txt'), 'not ours')
     fs.rmSync(path.join(site.wpContent, 'plugins/akismet'), { recursive: true })
     fs.symlinkSync(outside, path.join(site.wpContent, 'plugins/akismet'))
     const r = await site.cli(['restore', good, '--yes', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.verified, true)
+    assert.ok(!fs.lstatSync(path.join(site.wpContent, 'plugins/akismet')).isSymbolicLink(), 'the planted link is still there')
+    assert.match(fs.readFileSync(path.join(site.wpContent, 'plugins/akismet/akismet.php'), 'utf8'), /Plugin Name: Akismet/)
+    assert.deepEqual(fs.readdirSync(outside), ['keep.txt'], 'something was written or removed outside wp-content')
+  })
+
+  it('refuses, before writing anything, to write through a symlink the journal does not know (on an ignored path)', async () => {
+    // the operator ignores plugins/woocommerce/assets; someone plants a link there to a directory outside
+    fs.writeFileSync(site.configFile, fs.readFileSync(site.configFile, 'utf8') + '    ignore:\n      files: ["plugins/woocommerce/assets"]\n')
+    fs.writeFileSync(path.join(site.wpContent, 'plugins/woocommerce/woocommerce.php'), 'changed')
+    const outside = path.join(site.base, 'outside')
+    fs.mkdirSync(outside)
+    fs.rmSync(path.join(site.wpContent, 'plugins/woocommerce/assets'), { recursive: true })
+    fs.symlinkSync(outside, path.join(site.wpContent, 'plugins/woocommerce/assets'))
+    const r = await site.cli(['restore', good, '--yes', '--json'])
     assert.equal(r.code, 2, r.stderr)
     assert.equal(r.json.error.code, 'UNSAFE_PATH')
-    assert.match(r.json.error.message, /plugins\/akismet is a symlink to .*outside/)
+    assert.match(r.json.error.message, /plugins\/woocommerce\/assets is a symlink to .*outside/)
     assert.deepEqual(fs.readdirSync(outside), [], 'something was written outside wp-content')
     assert.equal(fs.readFileSync(path.join(site.wpContent, 'plugins/woocommerce/woocommerce.php'), 'utf8'), 'changed')
   })

@@ -84,6 +84,35 @@ describe('Debian-style symlinked themes', () => {
   })
 })
 
+describe('a linked theme replaced by a real copy, and back', () => {
+  let site: TestSite
+  beforeEach(async () => {
+    site = await createSite({ debianLinks: true })
+  })
+  afterEach(async () => site.cleanup())
+
+  it('restoring the copy over the link writes every file of the copy into a real directory', async () => {
+    const linked = (await site.cli(['snapshot', '--json'])).json.id
+    const link = path.join(site.wpContent, 'themes/storefront')
+    const shared = fs.readlinkSync(link)
+    // an operator forks the theme: the link becomes a real copy, with one file changed
+    fs.rmSync(link)
+    fs.cpSync(shared, link, { recursive: true })
+    fs.writeFileSync(path.join(link, 'style.css'), '/* Theme Name: Storefront (fork) */\n')
+    const copy = (await site.cli(['snapshot', '--json'])).json.id
+    const forkTree = treeOf(link)
+    // back to the package's link, then forward to the fork again
+    assert.equal((await site.cli(['restore', linked, '--yes', '--json'])).code, 0)
+    assert.ok(fs.lstatSync(link).isSymbolicLink())
+    const r = await site.cli(['restore', copy, '--yes', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.verified, true)
+    assert.ok(!fs.lstatSync(link).isSymbolicLink(), 'the link was not replaced by the copy')
+    assert.deepEqual(treeOf(link), forkTree)
+    assert.match(fs.readFileSync(path.join(shared, 'style.css'), 'utf8'), /Version: 4\.6\.0/, 'the shared theme was changed')
+  })
+})
+
 describe('one writer at a time', () => {
   let site: TestSite
   beforeEach(async () => {

@@ -9,6 +9,7 @@
 // blobs read with `git cat-file --batch`; simple-git runs every other command. Known-good marks are
 // annotated tags refs/tags/good/<id>. snapshots/README.md documents the format.
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -18,6 +19,7 @@ import { Worker } from 'node:worker_threads'
 import { simpleGit, type SimpleGit } from 'simple-git'
 import {
   assertSafePath,
+  SCOPE_DIRS,
   componentOf,
   optionKey,
   type CommitRecord,
@@ -195,6 +197,10 @@ export class GitJournal implements JournalPort {
       state.links.clear()
       for (const line of lines(text)) {
         const [lp, target] = line.split('\t').map(decodeField) as [string, string]
+        // only a scope root or a theme/plugin directory can be a recorded link
+        if (lp.split('/').length > 2 || !(SCOPE_DIRS as readonly string[]).includes(lp.split('/')[0] as string))
+          throw new PeakguardError('UNSAFE_PATH', `refusing journal state ${id}: it records ${JSON.stringify(lp)} as a linked theme/plugin directory`)
+        if (lp.includes('/')) assertSafePath(`${lp}/x`)
         state.links.set(lp, { path: lp, target })
       }
     } else if (p.startsWith('meta/options/')) {
@@ -322,8 +328,11 @@ export class GitJournal implements JournalPort {
         if (f.change === 'removed') await write(`D ${quote(`files/${f.path}`)}\n`)
         else if (f.content && f.to?.kind === 'file') await write(`M ${f.to.mode & 0o111 ? '100755' : '100644'} ${f.to.blob} ${quote(`files/${f.path}`)}\n`)
         else if (f.content && f.to) {
+          const text = await req.fileContent(f.path)
+          if (createHash('sha1').update(`blob ${text.length}\0`).update(text).digest('hex') !== f.to.blob)
+            throw new PeakguardError('CHANGED_WHILE_RECORDING', `symlink ${f.path} changed while it was being recorded`)
           await write(`M 120000 inline ${quote(`files/${f.path}`)}\n`)
-          await data(await req.fileContent(f.path))
+          await data(text)
         }
       }
       const byUnit = new Map<string, FileEntry[]>()
@@ -440,8 +449,13 @@ export class GitJournal implements JournalPort {
    */
   private removeLeftovers(): void {
     const packs = path.join(this.dir, 'objects/pack')
-    for (const f of fs.readdirSync(packs)) if (f.startsWith('tmp_pack_')) fs.rmSync(path.join(packs, f), { force: true })
-    for (const f of fs.readdirSync(this.dir)) if (f.startsWith('fast_import_crash_')) fs.rmSync(path.join(this.dir, f), { force: true })
+    try {
+      for (const f of fs.readdirSync(packs)) if (f.startsWith('tmp_pack_') || f.startsWith('tmp_pg_')) fs.rmSync(path.join(packs, f), { force: true })
+      for (const f of fs.readdirSync(this.dir)) if (f.startsWith('fast_import_crash_')) fs.rmSync(path.join(this.dir, f), { force: true })
+      fs.rmSync(path.join(this.dir, `${BRANCH}.lock`), { force: true }) // a ref update that was killed
+    } catch (e) {
+      throw fsError(e, this.dir)
+    }
   }
 
   async readBlobs(ids: string[], each: (id: string, bytes: Uint8Array) => Promise<void> | void): Promise<void> {
@@ -459,9 +473,23 @@ export class GitJournal implements JournalPort {
     let buf: Buffer = Buffer.alloc(0)
     let i = 0
     let want: { id: string; size: number } | null = null
+    // a large blob arrives in many chunks: gather them and join once (not on every chunk)
+    let parts: Buffer[] = []
+    let partsLength = 0
     try {
       for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+        if (want && partsLength + buf.length + chunk.length < want.size + 1) {
+          if (buf.length) parts.push(buf)
+          parts.push(chunk)
+          partsLength += buf.length + chunk.length
+          buf = Buffer.alloc(0)
+          continue
+        }
+        if (parts.length) {
+          buf = Buffer.concat([...parts, buf, chunk])
+          parts = []
+          partsLength = 0
+        } else buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
         for (;;) {
           if (!want) {
             const nl = buf.indexOf(10)

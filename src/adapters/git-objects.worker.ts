@@ -71,7 +71,7 @@ class PackWriter {
   }
 
   private put(b: Buffer): void {
-    fs.writeSync(this.fd, b)
+    for (let done = 0; done < b.length; ) done += fs.writeSync(this.fd, b, done)
     this.sum.update(b)
     this.offset += b.length
   }
@@ -89,7 +89,7 @@ class PackWriter {
   /** Writes the trailer and the index, then renames both into place; returns the pack's name. */
   finish(): string {
     const packSum = this.sum.digest()
-    fs.writeSync(this.fd, packSum)
+    for (let done = 0; done < packSum.length; ) done += fs.writeSync(this.fd, packSum, done)
     fs.fsyncSync(this.fd)
     fs.closeSync(this.fd)
     const sorted = [...this.entries].sort((a, b) => Buffer.compare(a.id, b.id))
@@ -109,7 +109,13 @@ class PackWriter {
     createHash('sha1').update(idx.subarray(0, o)).digest().copy(idx, o)
     const name = `pack-${packSum.toString('hex')}`
     const idxTmp = `${this.tmp}.idx`
-    fs.writeFileSync(idxTmp, idx, { mode: 0o444, flag: 'wx' })
+    const fd = fs.openSync(idxTmp, 'wx', 0o444)
+    try {
+      for (let done = 0; done < idx.length; ) done += fs.writeSync(fd, idx, done)
+      fs.fsyncSync(fd) // on disk before the ref can point at its objects
+    } finally {
+      fs.closeSync(fd)
+    }
     fs.renameSync(`${this.tmp}.pack`, path.join(this.packDir, `${name}.pack`))
     fs.renameSync(idxTmp, path.join(this.packDir, `${name}.idx`))
     return name

@@ -135,8 +135,8 @@ export class MysqlSettings implements SettingsPort {
     return out
   }
 
-  async values(rows: OptionEntry[]): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>()
+  async values(rows: OptionEntry[]): Promise<Map<string, { value: Uint8Array; blob: string }>> {
+    const out = new Map<string, { value: Uint8Array; blob: string }>()
     if (rows.length === 0) return out
     const conn = await this.connection()
     const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
@@ -151,23 +151,18 @@ export class MysqlSettings implements SettingsPort {
               `SELECT option_name AS n, CAST(option_value AS BINARY) AS v FROM \`${table}\` WHERE option_name IN (?)`,
               [chunk.map((r) => r.name)],
             )
-            for (const r of res) out.set(optionKey(table, String(r.n)), r.v as Buffer)
+            for (const r of res) out.set(optionKey(table, String(r.n)), { value: r.v as Buffer, blob: blobId(r.v as Buffer) })
           } else {
             const [res] = await conn.query<mysql.RowDataPacket[]>(
               `SELECT site_id AS s, meta_key AS k, CAST(COALESCE(meta_value, '') AS BINARY) AS v FROM \`${table}\` WHERE (site_id, meta_key) IN (?) ORDER BY meta_id DESC`,
               [chunk.map((r) => splitMeta(r.name))],
             )
-            for (const r of res) out.set(optionKey(table, `${r.s}:${r.k}`), r.v as Buffer) // the first row wins: read last
+            for (const r of res) out.set(optionKey(table, `${r.s}:${r.k}`), { value: r.v as Buffer, blob: blobId(r.v as Buffer) }) // the first row wins: read last
           }
         }
       }
     } catch (e) {
       throw dbError(e, 'reading settings values')
-    }
-    for (const r of rows) {
-      const v = out.get(optionKey(r.table, r.name))
-      if (!v || blobId(v) !== r.blob)
-        throw new PeakguardError('CHANGED_WHILE_RECORDING', `setting ${r.table}.${r.name} changed while it was being recorded`)
     }
     return out
   }

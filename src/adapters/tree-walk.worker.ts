@@ -4,7 +4,7 @@
 // what a scan with nothing changed spends its time on.
 import fs from 'node:fs'
 import { isMainThread, parentPort } from 'node:worker_threads'
-import { globToRegExp, TEMP_PREFIX, TEMP_SUFFIX } from '../core/index.ts'
+import { globToRegExp, TEMP_PREFIX } from '../core/index.ts'
 
 /** Numbers per entry in `WalkResult.nums`. */
 export const FIELDS = 8
@@ -49,7 +49,7 @@ export function walkUnits(req: WalkRequest): WalkResult {
   const walk = (abs: string, rel: string): void => {
     for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
       const r = `${rel}/${d.name}`
-      if ((d.name.startsWith(TEMP_PREFIX) && d.name.endsWith(TEMP_SUFFIX)) || ignore.some((re) => re.test(r))) continue
+      if (d.name.startsWith(TEMP_PREFIX) || ignore.some((re) => re.test(r))) continue
       const a = `${abs}/${d.name}`
       if (d.isDirectory()) walk(a, r)
       else if (d.isFile()) add(r, fs.lstatSync(a), KIND_FILE)

@@ -55,7 +55,16 @@ export class WpFiles implements LiveFilesPort {
     this.ignored = ignoreRules([], ignoreFiles).file
   }
 
-  async scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+  private scanning: Promise<unknown> = Promise.resolve()
+
+  /** One scan at a time per site: the walker thread and the stat cache serve one reading at a time. */
+  scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+    const next = this.scanning.then(() => this.scanOnce(), () => this.scanOnce())
+    this.scanning = next.catch(() => undefined)
+    return next
+  }
+
+  private async scanOnce(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
     if (!isDir(this.root)) throw new PeakguardError('FS_FAILED', `wp-content directory ${this.root} does not exist or is not a directory`)
     const old = this.loadCache()
     const fresh = new Map<string, CacheRow>()
@@ -121,6 +130,8 @@ export class WpFiles implements LiveFilesPort {
     const results = [walkUnits(req)]
     if (remote) results.push(await remote)
     for (const r of results) {
+      // a file that vanished mid-walk is a plugin update in progress: the recorder scans again
+      if (r.error?.code === 'ENOENT') throw new PeakguardError('CHANGED_WHILE_RECORDING', `${r.error.path} vanished while wp-content was being read`)
       if (r.error) throw fsError(Object.assign(new Error(r.error.message), { code: r.error.code }), r.error.path)
       r.paths.forEach((rel, i) => visit(rel, r.nums, i * FIELDS, r.linkTexts[i]))
     }
@@ -298,7 +309,7 @@ export class WpFiles implements LiveFilesPort {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code
         if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e
-        fs.rmSync(abs, { recursive: true }) // a directory where the file goes: the safety snapshot holds it
+        moveAside(abs) // a directory where the file goes
         fs.renameSync(tmp, abs)
       }
     } catch (e) {
@@ -338,8 +349,16 @@ export class WpFiles implements LiveFilesPort {
     try {
       if (entry.kind === 'symlink') fs.lchownSync(abs, entry.uid, entry.gid)
       else {
-        fs.chownSync(abs, entry.uid, entry.gid)
-        fs.chmodSync(abs, entry.mode)
+        // through a descriptor opened without following links: a file swapped for a symlink since the
+        // scan (by anyone who can write wp-content) must not lend root's chown to its target
+        const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
+        try {
+          if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(`${abs} is no longer a regular file`), { code: 'ECHANGED' })
+          fs.fchownSync(fd, entry.uid, entry.gid)
+          fs.fchmodSync(fd, entry.mode)
+        } finally {
+          fs.closeSync(fd)
+        }
       }
     } catch (e) {
       throw fsError(e, abs)
@@ -372,8 +391,8 @@ export class WpFiles implements LiveFilesPort {
         return
       }
       if (st?.isSymbolicLink() && fs.readlinkSync(abs) === link.target) return
-      // what is there now was recorded by the safety snapshot, so replacing it loses nothing
-      if (st) fs.rmSync(abs, { recursive: true, force: true })
+      if (st?.isSymbolicLink()) fs.unlinkSync(abs)
+      else if (st) moveAside(abs)
       fs.mkdirSync(path.dirname(abs), { recursive: true })
       fs.symlinkSync(link.target, abs)
     } catch (e) {
@@ -386,14 +405,14 @@ export class WpFiles implements LiveFilesPort {
     const walk = (abs: string, depth: number): void => {
       for (const d of safeReaddir(abs)) {
         const p = `${abs}/${d.name}`
-        if (isTemp(d.name)) {
+        if (isTemp(d.name) && d.name.endsWith(TEMP_SUFFIX)) {
           fs.rmSync(p, { force: true })
           n++
         } else if (d.isDirectory() || (depth === 0 && d.isSymbolicLink() && isDir(p))) walk(p, depth + 1)
       }
     }
     for (const dir of SCOPE_DIRS) if (isDir(path.join(this.root, dir))) walk(path.join(this.root, dir), 0)
-    for (const d of safeReaddir(this.root)) if (isTemp(d.name)) fs.rmSync(path.join(this.root, d.name), { force: true })
+    for (const d of safeReaddir(this.root)) if (isTemp(d.name) && d.name.endsWith(TEMP_SUFFIX)) fs.rmSync(path.join(this.root, d.name), { force: true })
     return n
   }
 }
@@ -422,8 +441,18 @@ async function hashFiles(files: string[]): Promise<(string | null)[]> {
   }
 }
 
+/** peakguard's own names (temporary files, directories moved aside): never state, never walked. */
 function isTemp(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)
+  return name.startsWith(TEMP_PREFIX)
+}
+
+/**
+ * A directory that a restore replaces (by a file or a link) is renamed to a hidden sibling instead of
+ * deleted: the safety snapshot holds what was in scope, but not ignored files such as a theme's .git.
+ * WordPress skips hidden directories, and the scan skips peakguard's names.
+ */
+function moveAside(abs: string): void {
+  fs.renameSync(abs, path.join(path.dirname(abs), `${TEMP_PREFIX}replaced-${path.basename(abs)}-${Date.now()}`))
 }
 
 function lstatOrNull(p: string): fs.Stats | null {

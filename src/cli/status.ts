@@ -19,6 +19,9 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `last good     ${s.lastGood ? `${s.lastGood.id.slice(0, 12)} ${s.lastGood.time}` : '(none)'}`,
             `live changes  ${s.pendingChanges ? `${s.pendingChanges.files} files, ${s.pendingChanges.options} options not yet recorded` : '-'}`,
             ...(s.busy ? [`running       ${s.busy}`] : []),
+            ...(s.pendingRestore
+              ? [`UNFINISHED    restore to ${s.pendingRestore.target.slice(0, 12)} could not be finished: ${s.pendingRestore.error}; go back with 'peakguard restore ${s.pendingRestore.safetySnapshot.slice(0, 12)} --yes'`]
+              : []),
             `recovery      ${s.lastRecovery ? `${s.lastRecovery.at}: ${s.lastRecovery.what}` : 'nothing to recover'}`,
             `journal       ${s.journalProblems.length ? `PROBLEMS: ${s.journalProblems.join('; ')}` : 'ok'}`,
           ].join('\n'),

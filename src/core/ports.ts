@@ -45,8 +45,11 @@ export interface SettingsPort {
    * value computed by the database server: hashes, not values, cross the wire.
    */
   read(): Promise<OptionEntry[]>
-  /** The exact bytes of these rows, by optionKey; a value that no longer matches its blob id is an error. */
-  values(rows: OptionEntry[]): Promise<Map<string, Uint8Array>>
+  /**
+   * The exact bytes of these rows and their blob ids, by optionKey, as they are now: a row that changed
+   * since it was listed comes back with its new blob id, a row deleted since is missing.
+   */
+  values(rows: OptionEntry[]): Promise<Map<string, { value: Uint8Array; blob: string }>>
   /** Writes and deletes rows in one transaction; all or nothing. */
   apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void>
   close(): Promise<void>

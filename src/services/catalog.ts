@@ -110,7 +110,7 @@ export async function diffSide(site: Site, text: string): Promise<DiffSide> {
         const values = await site.settings.values(rows)
         for (const o of rows) {
           const v = values.get(optionKey(o.table, o.name))
-          if (v) out.set(o.blob, v)
+          if (v) out.set(o.blob, v.value)
         }
         for (const b of blobs) {
           const p = fileOf.get(b)
@@ -157,6 +157,8 @@ export interface SiteStatus {
   lastRecovery: { at: string; what: string } | null
   /** a snapshot or restore running right now, if any */
   busy: string | null
+  /** an interrupted restore that could not be finished: `restore <safetySnapshot>` goes back */
+  pendingRestore: { target: string; safetySnapshot: string; error: string } | null
   journalProblems: string[]
 }
 
@@ -164,11 +166,15 @@ export interface SiteStatus {
 export async function siteStatus(site: Site): Promise<SiteStatus> {
   // never wait behind a running restore: report it instead
   let busy: string | null = null
+  let pendingRestore: SiteStatus['pendingRestore'] = null
   try {
     await withSiteLock({ ...site, lockWaitMs: 0 }, () => finishInterruptedRestore(site))
   } catch (e) {
-    if (!(e instanceof PeakguardError && e.code === 'BUSY')) throw e
-    busy = e.message
+    if (e instanceof PeakguardError && e.code === 'BUSY') busy = e.message
+    else {
+      const intent = await site.dir.readIntent()
+      pendingRestore = { target: intent?.target ?? '', safetySnapshot: intent?.safetySnapshot ?? '', error: (e as Error).message }
+    }
   }
   const states = await listStates(site)
   const latest = states[0] ?? null
@@ -188,6 +194,7 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
     pendingChanges: pending,
     lastRecovery: await site.dir.lastRecovery(),
     busy,
+    pendingRestore,
     journalProblems: await site.journal.check(),
   }
 }

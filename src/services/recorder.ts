@@ -23,7 +23,9 @@ export interface SnapshotResult {
 /** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
 export async function snapshot(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
   return withSiteLock(site, async () => {
-    await finishInterruptedRestore(site)
+    // an interrupted restore is finished first; if it cannot be, the live state is still recorded and
+    // `status` tells what is pending
+    await finishInterruptedRestore(site).catch(() => undefined)
     return snapshotLocked(site, opts)
   })
 }
@@ -38,7 +40,13 @@ export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise
     try {
       return await recordOnce(site, opts)
     } catch (e) {
-      if (!(e instanceof PeakguardError && e.code === 'CHANGED_WHILE_RECORDING') || attempt >= 3) throw e
+      if (!(e instanceof PeakguardError && e.code === 'CHANGED_WHILE_RECORDING')) throw e
+      if (attempt >= 3)
+        throw new PeakguardError(
+          'CHANGED_WHILE_RECORDING',
+          `${e.message} — three readings in a row; if this file or row changes all the time it is not state: add it to the site's ignore.files / ignore.options`,
+          { cause: e },
+        )
     }
   }
 }
@@ -54,10 +62,23 @@ async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotRe
 export async function recordState(site: Site, live: SiteState, opts: SnapshotOptions, existingBlobs?: ReadonlySet<string>): Promise<SnapshotResult> {
   const head = await site.journal.head()
   const headState = head ? await site.journal.readState(head) : emptyState()
-  const diff = diffStates(headState, live)
+  let diff = diffStates(headState, live)
+  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live }
+  // the values of changed rows, read now: a row that changed again since it was listed is recorded as it is now
+  const values = await site.settings.values(diff.options.flatMap((o) => (o.value && o.to ? [o.to] : [])))
+  let moved = false
+  for (const o of diff.options) {
+    if (!o.value || !o.to) continue
+    const key = optionKey(o.table, o.name)
+    const now = values.get(key)
+    if (!now) live.options.delete(key)
+    else if (now.blob !== o.to.blob) live.options.set(key, { ...o.to, blob: now.blob })
+    else continue
+    moved = true
+  }
+  if (moved) diff = diffStates(headState, live)
   if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live }
   const summary = head ? summarize(diff) : `initial: ${live.files.size} files, ${live.options.size} options`
-  const values = await site.settings.values(diff.options.flatMap((o) => (o.value && o.to ? [o.to] : [])))
   const id = await site.journal.commit({
     parent: head,
     state: live,
@@ -71,7 +92,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     optionValue: (table, name) => {
       const v = values.get(optionKey(table, name))
       if (!v) throw new PeakguardError('INTERNAL', `option ${table}.${name} vanished while recording`)
-      return v
+      return v.value
     },
     subject: opts.message?.trim() || summary,
     trailers: {

@@ -48,20 +48,24 @@ export interface RestoreReport {
 
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   return withSiteLock(site, async () => {
-    const recovered = await finishInterruptedRestore(site)
     const only = opts.only ?? null
     const target = await site.journal.readState(opts.target)
 
     if (opts.dryRun) {
+      // a dry run writes nothing, not even the rest of an interrupted restore
       const live = await readLive(site)
-      const plan = filterDiff(diffStates(live, target), only)
+      const plan = planFor(live, target, only)
       await assertWritable(site, plan, target)
-      return report({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered, dryRun: true })
+      return report({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true })
     }
+
+    // an interrupted restore is finished first; if it cannot be, this restore (planned from what is live
+    // now) takes its place — so an operator can always go back to the safety snapshot
+    const recovered = await finishInterruptedRestore(site).catch((e: unknown) => `could not finish an interrupted restore (${(e as Error).message}); this restore replaces it`)
 
     const safety = await snapshotLocked(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
     site.checkpoint('restore:after-safety-snapshot')
-    const plan = filterDiff(diffStates(safety.state, target), only)
+    const plan = planFor(safety.state, target, only)
     await assertWritable(site, plan, target)
     await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString() })
     site.checkpoint('restore:after-intent')
@@ -92,7 +96,8 @@ export async function finishInterruptedRestore(site: Site): Promise<string | nul
   await site.files.removeTemporaries()
   const target = await site.journal.readState(intent.target)
   const live = await readLive(site)
-  const plan = filterDiff(diffStates(live, target), intent.only)
+  const plan = planFor(live, target, intent.only)
+  await assertWritable(site, plan, target)
   await applyPlan(site, plan, target)
   const { post, mismatches } = await verify(site, live, plan, overlayState(live, target, intent.only), {
     trigger: 'recovery',
@@ -118,7 +123,9 @@ async function undoAfterFailure(site: Site, failure: unknown, before: SiteState,
   if (!(failure instanceof PeakguardError)) return failure
   try {
     const live = await readLive(site)
-    await applyPlan(site, filterDiff(diffStates(live, before), only), before)
+    const back = planFor(live, before, only)
+    await assertWritable(site, back, before)
+    await applyPlan(site, back, before)
     await site.dir.clearIntent()
     return new PeakguardError(failure.code, `${failure.message} — the restore was stopped and undone: the site is as it was before`, { cause: failure })
   } catch (e) {
@@ -126,9 +133,28 @@ async function undoAfterFailure(site: Site, failure: unknown, before: SiteState,
   }
 }
 
+/**
+ * What to write to go from `live` to `target`: every path that differs, and — where a linked theme/plugin
+ * directory becomes a real one — every file of the target below it, since unlinking leaves it empty.
+ */
+function planFor(live: SiteState, target: SiteState, only: OnlyFilter | null): StateDiff {
+  const plan = filterDiff(diffStates(live, target), only)
+  const unlinked = plan.links.filter((l) => l.change === 'removed').map((l) => `${l.path}/`)
+  if (unlinked.length === 0) return plan
+  const below = (p: string) => unlinked.some((u) => p.startsWith(u))
+  plan.files = plan.files.filter((f) => !below(f.path) || f.change === 'removed')
+  for (const f of target.files.values())
+    if (below(f.path)) plan.files.push({ path: f.path, change: live.files.has(f.path) ? 'modified' : 'added', content: true, from: live.files.get(f.path), to: f })
+  plan.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  return plan
+}
+
 async function assertWritable(site: Site, plan: StateDiff, target: SiteState): Promise<void> {
   const paths = [...plan.files.map((f) => f.path), ...plan.links.map((l) => l.path)]
-  await site.files.assertWritable(paths, target.links)
+  // a link the plan removes is gone before anything is written below it
+  const allowed = new Map(target.links)
+  for (const l of plan.links) if (l.change === 'removed' && l.from) allowed.set(l.path, l.from)
+  await site.files.assertWritable(paths, allowed)
 }
 
 /** Writes the plan: links, removals, file contents, metadata, then all settings rows in one transaction. */
@@ -188,21 +214,22 @@ async function verify(
   expected: SiteState,
   snap: SnapshotOptions,
 ): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
-  const [files, links, rows] = await Promise.all([
-    site.files.inspect(plan.files.map((f) => f.path)),
-    site.files.inspectLinks(plan.links.map((l) => l.path)),
-    site.settings.read(),
-  ])
-  const after: SiteState = { files: new Map(before.files), links: new Map(before.links), options: new Map() }
+  if (plan.links.length > 0) {
+    // a link changed: what is below it now is what its new target holds, so read the whole site
+    const post = await snapshotLocked(site, snap)
+    const left = diffStates(expected, post.state)
+    return { post, mismatches: isEmptyDiff(left) ? null : left }
+  }
+  const [files, rows] = await Promise.all([site.files.inspect(plan.files.map((f) => f.path)), site.settings.read()])
+  const after: SiteState = { files: new Map(before.files), links: new Map(before.links), options: new Map(before.options) }
   for (const [p, e] of files) {
     if (e) after.files.set(p, e)
     else after.files.delete(p)
   }
-  for (const [p, target] of links) {
-    if (target === null) after.links.delete(p)
-    else after.links.set(p, { path: p, target })
-  }
-  for (const r of rows) if (!site.ignore.option(r.name)) after.options.set(optionKey(r.table, r.name), r)
+  // the rows the restore wrote or deleted, as they are now (rows it did not touch may change meanwhile)
+  const planned = new Set(plan.options.map((o) => optionKey(o.table, o.name)))
+  for (const key of planned) after.options.delete(key)
+  for (const r of rows) if (planned.has(optionKey(r.table, r.name))) after.options.set(optionKey(r.table, r.name), r)
   const left = diffStates(expected, after)
   if (!isEmptyDiff(left)) {
     const post = await snapshotLocked(site, snap)
