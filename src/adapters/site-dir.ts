@@ -10,8 +10,18 @@ import { PeakguardError } from '../errors.ts'
 interface LockHolder {
   pid: number
   host: string
+  /** the kernel's boot id: a lock from before a reboot is stale whatever its pid */
+  boot?: string
   since: string
   command: string
+}
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+  } catch {
+    return ''
+  }
 }
 
 export class SiteDir implements SiteDirPort {
@@ -50,7 +60,7 @@ export class SiteDir implements SiteDirPort {
    */
   async lock(waitMs: number): Promise<() => Promise<void>> {
     const lockFile = this.file('lock')
-    const me: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: process.argv.slice(2).join(' ') }
+    const me: LockHolder = { pid: process.pid, host: os.hostname(), boot: bootId(), since: new Date().toISOString(), command: process.argv.slice(2).join(' ') }
     const deadline = Date.now() + waitMs
     for (;;) {
       const tmp = `${lockFile}.${process.pid}.${Math.random().toString(36).slice(2)}`
@@ -58,8 +68,10 @@ export class SiteDir implements SiteDirPort {
         fs.writeFileSync(tmp, JSON.stringify(me))
         fs.linkSync(tmp, lockFile)
         fs.rmSync(tmp)
+        const ino = fs.statSync(lockFile).ino
         return async () => {
-          fs.rmSync(lockFile, { force: true })
+          // release only our own lock: never one that another process took after ours was judged stale
+          if (fs.statSync(lockFile, { throwIfNoEntry: false })?.ino === ino) fs.rmSync(lockFile, { force: true })
         }
       } catch (e) {
         fs.rmSync(tmp, { force: true })
@@ -69,8 +81,20 @@ export class SiteDir implements SiteDirPort {
         }
       }
       const holder = readJson<LockHolder>(lockFile)
-      if (holder && holder.host === os.hostname() && !alive(holder.pid)) {
-        fs.rmSync(lockFile, { force: true })
+      const stale = holder
+        ? holder.host === os.hostname() && (!alive(holder.pid) || (!!holder.boot && holder.boot !== bootId()))
+        : Date.now() - (fs.statSync(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 10_000 // unreadable: a torn write
+      if (stale) {
+        // moved away atomically: of two processes that both judged it stale, only one succeeds
+        const aside = `${lockFile}.stale.${process.pid}`
+        try {
+          fs.renameSync(lockFile, aside)
+          const moved = readJson<LockHolder>(aside)
+          if (holder && moved && (moved.pid !== holder.pid || moved.since !== holder.since)) fs.linkSync(aside, lockFile) // not the one judged: put back
+        } catch {
+          /* another process moved it first */
+        }
+        fs.rmSync(aside, { force: true })
         continue
       }
       if (Date.now() >= deadline) {
