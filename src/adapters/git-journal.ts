@@ -542,13 +542,6 @@ export class GitJournal implements JournalPort {
   }
 
   async resolvePrefix(prefix: string): Promise<string[]> {
-    if (prefix.length === 40 && !this.history) {
-      // a full id: is it a commit on this journal's branch? (two cheap checks instead of the whole log)
-      const isCommit = await this.git.raw(['cat-file', '-t', prefix]).then((t) => t.trim() === 'commit', () => false)
-      if (!isCommit) return []
-      const onBranch = await this.git.raw(['merge-base', '--is-ancestor', prefix, BRANCH]).then(() => true, () => false)
-      return onBranch ? [prefix] : []
-    }
     return (await this.log()).map((c) => c.id).filter((id) => id.startsWith(prefix))
   }
 
