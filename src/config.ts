@@ -29,6 +29,8 @@ const site = z
     wpRoot: z.string().min(1),
     wpContent: z.string().min(1).nullable().default(null),
     dataDir: z.string().min(1).nullable().default(null),
+    /** where a symlinked theme/plugin directory may lead and still be followed (besides wp-content itself) */
+    followLinksInto: z.array(z.string().min(1)).default(['/usr/share/wordpress', '/var/lib/wordpress']),
     db,
     ignore: z
       .object({
@@ -95,6 +97,7 @@ export function loadConfig(file: string): LoadedConfig {
     wpRoot: path.resolve(base, s.wpRoot),
     wpContent: path.resolve(base, s.wpContent ?? path.join(s.wpRoot, 'wp-content')),
     dataDir: path.resolve(base, s.dataDir ?? path.join(config.dataDir, s.id)),
+    followLinksInto: s.followLinksInto.map((p) => path.resolve(base, p)),
   }))
   return deepFreeze({ file, config, sites })
 }

@@ -52,7 +52,7 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
   return {
     id: s.id,
     journal,
-    files: new WpFiles(s.wpContent, dir.cacheFile, [...DEFAULT_IGNORED_FILES, ...s.ignore.files]),
+    files: new WpFiles(s.wpContent, dir.cacheFile, [...DEFAULT_IGNORED_FILES, ...s.ignore.files], s.followLinksInto),
     settings,
     dir,
     ignore,

@@ -180,6 +180,19 @@ describe('restore', () => {
     assert.match(r.stderr, /still differ.*option:blogname/)
   })
 
+  it('never reads behind a symlinked plugin directory planted to lead outside wp-content', async () => {
+    const outside = path.join(site.base, 'secrets')
+    fs.mkdirSync(outside)
+    fs.writeFileSync(path.join(outside, 'id_rsa'), 'PRIVATE KEY')
+    fs.symlinkSync(outside, path.join(site.wpContent, 'plugins/evil'))
+    const r = await site.cli(['snapshot', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const files = (await site.cli(['show', r.json.id, '--json'])).json.changes.files
+    assert.deepEqual(files, [{ path: 'plugins/evil', change: 'added' }], 'the link is recorded as a link, nothing behind it')
+    const shown = await site.cli(['diff', good, r.json.id])
+    assert.doesNotMatch(shown.stdout, /PRIVATE KEY/)
+  })
+
   it('replaces a planted symlink with the recorded directory, never writing through it', async () => {
     const outside = path.join(site.base, 'outside')
     fs.mkdirSync(outside)

@@ -48,8 +48,17 @@ export class WpFiles implements LiveFilesPort {
   private memo: Map<string, CacheRow> | null = null
   private walker: Worker | null = null
 
-  constructor(wpContent: string, cacheFile: string, ignoreFiles: readonly string[]) {
+  private readonly followRoots: string[]
+
+  constructor(wpContent: string, cacheFile: string, ignoreFiles: readonly string[], followLinksInto: readonly string[] = []) {
     this.root = path.resolve(wpContent)
+    this.followRoots = [this.root, ...followLinksInto].map((p) => {
+      try {
+        return fs.realpathSync(p)
+      } catch {
+        return path.resolve(p)
+      }
+    })
     this.cacheFile = cacheFile
     this.ignoreFiles = ignoreFiles
     this.ignored = ignoreRules([], ignoreFiles).file
@@ -109,7 +118,7 @@ export class WpFiles implements LiveFilesPort {
           if (isTemp(d.name) || this.ignored(rel)) continue
           const a = `${abs}/${d.name}`
           if (d.isDirectory()) units.push(rel)
-          else if (d.isSymbolicLink() && isDir(a)) {
+          else if (d.isSymbolicLink() && isDir(a) && this.mayFollow(a)) {
             // a symlinked theme/plugin dir: record the link, record its content as if it were here
             links.push({ path: rel, target: fs.readlinkSync(a) })
             units.push(rel)
@@ -147,6 +156,20 @@ export class WpFiles implements LiveFilesPort {
     this.memo = fresh
     if (pending.length > 0 || !old || old.size !== fresh.size) this.saveCache(fresh)
     return { files: vanished ? files.filter((f) => f.blob !== '') : files, links }
+  }
+
+  /**
+   * A symlinked theme/plugin directory is followed only into wp-content or a configured place (Debian's
+   * /usr/share/wordpress): one planted elsewhere (to /root, /etc) is recorded as a link, its target never read.
+   */
+  private mayFollow(abs: string): boolean {
+    let real: string
+    try {
+      real = fs.realpathSync(abs)
+    } catch {
+      return false
+    }
+    return this.followRoots.some((r) => real === r || real.startsWith(`${r}/`))
   }
 
   /** The same walk on a worker thread that lives as long as this object (a daemon keeps it warm). */
@@ -246,7 +269,7 @@ export class WpFiles implements LiveFilesPort {
     }
   }
 
-  async assertWritable(paths: string[], links: Map<string, LinkedDir>): Promise<void> {
+  async assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst: ReadonlySet<string> = new Set()): Promise<void> {
     const checked = new Map<string, string | null>() // dir rel → problem or null
     for (const p of paths) {
       const parts = p.split('/')
@@ -257,7 +280,7 @@ export class WpFiles implements LiveFilesPort {
           problem = null
           const abs = path.join(this.root, rel)
           const st = lstatOrNull(abs)
-          if (st?.isSymbolicLink()) {
+          if (st?.isSymbolicLink() && !removedFirst.has(rel)) {
             const target = fs.readlinkSync(abs)
             const recorded = links.get(rel)
             if (!recorded || recorded.target !== target)

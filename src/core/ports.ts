@@ -18,9 +18,10 @@ export interface LiveFilesPort {
   inspectLinks(paths: string[]): Promise<Map<string, string | null>>
   /**
    * Refuses (before anything is written) any path whose parent directories lead through a symlink,
-   * unless that symlink is one of `links` (a recorded theme/plugin link) and points where it was recorded.
+   * unless that symlink is one of `links` (a recorded theme/plugin link) and points where it was recorded,
+   * or is in `removedFirst` (removed by the plan before anything is written below it).
    */
-  assertWritable(paths: string[], links: Map<string, LinkedDir>): Promise<void>
+  assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst?: ReadonlySet<string>): Promise<void>
   /** Replaces a file atomically (temp file in the same directory, then rename) with owner, group and mode. */
   write(entry: FileEntry, content: Uint8Array): Promise<void>
   /** Sets mode/owner/group of an existing file. */

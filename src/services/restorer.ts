@@ -154,7 +154,8 @@ async function assertWritable(site: Site, plan: StateDiff, target: SiteState): P
   // a link the plan removes is gone before anything is written below it
   const allowed = new Map(target.links)
   for (const l of plan.links) if (l.change === 'removed' && l.from) allowed.set(l.path, l.from)
-  await site.files.assertWritable(paths, allowed)
+  const removedFirst = new Set(plan.files.filter((f) => f.change === 'removed').map((f) => f.path))
+  await site.files.assertWritable(paths, allowed, removedFirst)
 }
 
 /** Writes the plan: links, removals, file contents, metadata, then all settings rows in one transaction. */

@@ -185,6 +185,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
     configFile,
     `dataDir: ${dataDir}\nlockWaitSeconds: 2\nsites:\n  - id: ${opts.id ?? 'shop'}\n    wpRoot: ${wpRoot}\n    db:\n      host: ${server.host}\n      port: ${server.port}\n` +
       `      user: ${server.user}\n      password: "${server.password}"\n      name: ${dbName}\n      tablePrefix: ${prefix}\n      multisite: ${!!opts.multisite}\n` +
+      (opts.debianLinks ? `    followLinksInto: [${path.join(base, 'usr-share-wordpress-themes')}]\n` : '') +
       (opts.siteConfig ?? ''),
   )
 
