@@ -4,13 +4,23 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 
-/** The git blob id of a file's bytes, or null when the file is gone. */
+/**
+ * The git blob id of a file's bytes, or null when the file is gone — or was swapped for a symlink since
+ * it was listed: it is opened without following a final link, so a link planted in that moment is never
+ * read through (the next scan records it as a link).
+ */
 export function hashFile(file: string): string | null {
   let content: Buffer
   try {
-    content = fs.readFileSync(file)
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+    try {
+      content = fs.readFileSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ELOOP') return null
     throw e
   }
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex')

@@ -173,10 +173,17 @@ function writeGroup(packDir: string, jobs: ObjectJob[], result: ObjectResult): v
     for (const job of jobs) {
       let content: Buffer
       try {
-        content = fs.readFileSync(job.file)
+        // never through a final symlink: a file swapped for one since the scan has changed
+        const fd = fs.openSync(job.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+        try {
+          content = fs.readFileSync(fd)
+        } finally {
+          fs.closeSync(fd)
+        }
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
-        result.changed.push(job.file) // removed since the scan
+        const code = (e as NodeJS.ErrnoException).code
+        if (code !== 'ENOENT' && code !== 'ELOOP') throw e
+        result.changed.push(job.file) // removed or replaced since the scan
         break
       }
       const id = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex')

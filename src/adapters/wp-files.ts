@@ -146,16 +146,16 @@ export class WpFiles implements LiveFilesPort {
     }
 
     const blobs = await hashFiles(pending.map((p) => path.join(this.root, p.entry.path)))
-    let vanished = false
     pending.forEach(({ entry, size, mtimeMs, ctimeMs, ino }, i) => {
       const blob = blobs[i]
-      if (!blob) return void (vanished = true)
+      // gone, or swapped for a symlink, since it was listed: a plugin update in progress; the recorder scans again
+      if (!blob) throw new PeakguardError('CHANGED_WHILE_RECORDING', `${entry.path} was removed or replaced while wp-content was being read`)
       entry.blob = blob
       if (mtimeMs < racyAfter && ctimeMs < racyAfter) fresh.set(entry.path, [size, mtimeMs, ctimeMs, ino, blob])
     })
     this.memo = fresh
     if (pending.length > 0 || !old || old.size !== fresh.size) this.saveCache(fresh)
-    return { files: vanished ? files.filter((f) => f.blob !== '') : files, links }
+    return { files, links }
   }
 
   /**
