@@ -656,4 +656,3 @@ function fsError(e: unknown, p: string): PeakguardError {
   return new PeakguardError('FS_FAILED', `${p}: ${(e as Error).message}`, { cause: e })
 }
 
-export type { LinkedDir }

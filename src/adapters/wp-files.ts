@@ -35,7 +35,7 @@ interface StatCache {
 /** Entries modified this recently are not cached: a write in the same clock tick could go unseen. */
 const RACY_MS = 2000
 
-export function gitBlobId(bytes: Uint8Array): string {
+function gitBlobId(bytes: Uint8Array): string {
   return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex')
 }
 
@@ -242,15 +242,6 @@ export class WpFiles implements LiveFilesPort {
         const blob = hashFile(abs)
         out.set(rel, blob ? { path: rel, kind: 'file', blob, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : null)
       } else out.set(rel, null)
-    }
-    return out
-  }
-
-  async inspectLinks(paths: string[]): Promise<Map<string, string | null>> {
-    const out = new Map<string, string | null>()
-    for (const rel of paths) {
-      const abs = path.join(this.root, rel)
-      out.set(rel, lstatOrNull(abs)?.isSymbolicLink() && isDir(abs) ? fs.readlinkSync(abs) : null)
     }
     return out
   }

@@ -1,7 +1,7 @@
 // What every command needs from the composition root (src/main.ts), and how results and errors are
 // printed: text for people, JSON with --json, one exit code per outcome (see src/errors.ts).
 import type { Site } from '../services/index.ts'
-import { asPeakguardError, EXIT } from '../errors.ts'
+import { asPeakguardError } from '../errors.ts'
 
 export interface GlobalOptions {
   config?: string
@@ -61,4 +61,3 @@ export function report(rt: Runtime, opts: GlobalOptions, e: unknown): number {
   return err.exitCode
 }
 
-export { EXIT }

@@ -14,8 +14,6 @@ export interface LiveFilesPort {
   locate(path: string): string
   /** Re-reads these paths from disk (hashing each file): their entries, null where nothing is there. */
   inspect(paths: string[]): Promise<Map<string, FileEntry | null>>
-  /** The targets of these paths where they are symlinks to directories, else null. */
-  inspectLinks(paths: string[]): Promise<Map<string, string | null>>
   /**
    * Refuses (before anything is written) any path whose parent directories lead through a symlink,
    * unless that symlink is one of `links` (a recorded theme/plugin link) and points where it was recorded,
