@@ -3,12 +3,41 @@
 // folder, frozen. `redact` is the only form in which a config is ever printed.
 import fs from 'node:fs'
 import path from 'node:path'
+import ms from 'ms'
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
 import { z } from 'zod'
 import { PeakguardError } from './errors.ts'
 
 export const DEFAULT_CONFIG_PATH = '/etc/peakguard/peakguard.yaml'
 export const DEFAULT_DATA_DIR = '/var/lib/peakguard'
+
+/** A duration as written by people ("2s", "500ms", "10m", "1h") or a number of seconds; held in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .union([z.number().nonnegative(), z.string()])
+    .default(fallback)
+    .transform((v, ctx) => {
+      const m = typeof v === 'number' ? v * 1000 : (ms as (s: string) => number | undefined)(v)
+      if (typeof m !== 'number' || !Number.isFinite(m) || m < 0) {
+        ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (write e.g. 2s, 500ms, 10m, 1h)` })
+        return z.NEVER
+      }
+      return Math.round(m)
+    })
+
+/** HOST:PORT, an IPv6 host in brackets. */
+const listen = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:8087')
+
+const probe = z
+  .object({
+    /** null: the site's home URL (its `home` option) */
+    url: z.string().url().nullable().default(null),
+    /** acceptable status codes after redirects */
+    status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+    maxLatency: duration('3s'),
+    timeout: duration('10s'),
+  })
+  .strict()
 
 const db = z
   .object({
@@ -39,6 +68,47 @@ const site = z
       })
       .strict()
       .default({ options: [], files: [] }),
+    /** the daemon's file watching: a snapshot after `quiet` without changes, never later than `maxWait` */
+    watch: z
+      .object({
+        quiet: duration('2s'),
+        maxWait: duration('30s'),
+        /** a full comparison of live and journal, for what inotify missed */
+        reconcile: duration('5m'),
+        /** scan interval when inotify cannot be used (watch limit reached) */
+        fallbackScan: duration('15s'),
+      })
+      .strict()
+      .prefault({}),
+    /** the daemon's settings polling: a cheap checksum query, then only changed rows are read */
+    poll: z.object({ interval: duration('2s') }).strict().prefault({}),
+    health: z
+      .object({
+        interval: duration('30s'),
+        /** a state that stayed live with every probe passing this long is marked known-good */
+        goodAfter: duration('10m'),
+        /** empty: one probe of the site's home URL */
+        probes: z.array(probe).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** opt-in: failing probes after a change restore the last known-good state */
+    autoRollback: z
+      .object({
+        enabled: z.boolean().default(false),
+        afterFailures: z.number().int().min(1).max(100).default(3),
+        minInterval: duration('30m'),
+      })
+      .strict()
+      .prefault({}),
+    hooks: z
+      .object({
+        /** shell commands run after every restore, e.g. "systemctl reload php8.2-fpm" */
+        postRestore: z.array(z.string().min(1)).default([]),
+        timeout: duration('60s'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 
@@ -46,6 +116,9 @@ const schema = z
   .object({
     dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
     lockWaitSeconds: z.number().min(0).max(3600).default(30),
+    /** the daemon's HTTP port: /healthz, /metrics, /api (and the UI); 127.0.0.1 only unless changed */
+    ui: z.object({ listen: listen.default('127.0.0.1:8087') }).strict().prefault({}),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().prefault({}),
     sites: z.array(site).min(1, 'at least one site is needed (peakguard init adds one)'),
   })
   .strict()

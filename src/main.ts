@@ -4,7 +4,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { fileURLToPath } from 'node:url'
+import type { Server } from 'node:http'
+import { FsWatcher } from './adapters/fs-watcher.ts'
 import { GitJournal } from './adapters/git-journal.ts'
+import { ShellHooks } from './adapters/hooks.ts'
+import { HttpProbe } from './adapters/http-probe.ts'
+import { createLog } from './adapters/log.ts'
+import { PromMetrics } from './adapters/metrics.ts'
 import { MysqlSettings, type DbConfig } from './adapters/mysql-settings.ts'
 import { SiteDir } from './adapters/site-dir.ts'
 import { readWpConfig } from './adapters/wp-config.ts'
@@ -14,7 +20,8 @@ import type { GlobalOptions, InitOptions, InitResult, Runtime } from './cli/runt
 import { addSite, configPath, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
-import type { Site } from './services/index.ts'
+import { buildApp } from './http/app.ts'
+import { Daemon, Prober, SiteRecording, type DaemonSite, type DaemonStatus, type Site } from './services/index.ts'
 
 /**
  * PEAKGUARD_FAULT=name[#n] kills the process (SIGKILL) the n-th time it passes checkpoint `name`: the crash
@@ -48,9 +55,11 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
   dir.ensure()
   const journal = await GitJournal.open(dir.journalDir, s.id)
   const ignore = ignoreRules([...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], [...DEFAULT_IGNORED_FILES, ...s.ignore.files])
-  const settings = new MysqlSettings(dbConfig(s))
+  const settings = new MysqlSettings(dbConfig(s), [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options])
   return {
     id: s.id,
+    hooks: new ShellHooks(s.hooks.postRestore, s.hooks.timeout),
+    health: dir,
     journal,
     files: new WpFiles(s.wpContent, dir.cacheFile, [...DEFAULT_IGNORED_FILES, ...s.ignore.files], s.followLinksInto),
     settings,
@@ -112,8 +121,86 @@ async function init(opts: InitOptions): Promise<InitResult> {
   return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite }
 }
 
+/** The recording loop and prober of one site, with the settings from its config. */
+async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<typeof createLog>, metrics: PromMetrics): Promise<DaemonSite> {
+  const site = await openSite(cfg, s)
+  const recording = new SiteRecording(site, new FsWatcher(s.wpContent, [...DEFAULT_IGNORED_FILES, ...s.ignore.files]), log, metrics, {
+    quietMs: s.watch.quiet,
+    maxWaitMs: s.watch.maxWait,
+    reconcileMs: s.watch.reconcile,
+    fallbackScanMs: s.watch.fallbackScan,
+    pollMs: s.poll.interval,
+  })
+  const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
+    intervalMs: s.health.interval,
+    goodAfterMs: s.health.goodAfter,
+    probes: s.health.probes.map((p) => ({ url: p.url, status: [...p.status], maxLatencyMs: p.maxLatency, timeoutMs: p.timeout })),
+    autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },
+  })
+  return { id: s.id, recording, prober, close: () => site.close() }
+}
+
+function hostPort(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':')
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) }
+}
+
+/** `peakguard daemon`: every site of the config (or the one given with --site) until SIGTERM/SIGINT. */
+async function runDaemon(o: GlobalOptions): Promise<void> {
+  const cfg = loadConfig(configPath(o.config))
+  const log = createLog(cfg.config.log.level)
+  const metrics = new PromMetrics()
+  const stop = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+    process.once('SIGINT', () => resolve('SIGINT'))
+  })
+  const chosen = o.site ? [pickSite(cfg, o.site)] : cfg.sites
+  const daemon = new Daemon(await Promise.all(chosen.map((s) => daemonSite(cfg, s, log, metrics))), log)
+  const app = buildApp({ status: () => daemon.status(), metrics: () => metrics.render() })
+  const { host, port } = hostPort(cfg.config.ui.listen)
+  const server = await new Promise<Server>((resolve, reject) => {
+    const srv = app.listen(port, host, () => resolve(srv))
+    srv.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new PeakguardError('USAGE', `cannot listen on ${cfg.config.ui.listen} (ui.listen in ${cfg.file}): ${e.code} — is another peakguard daemon running?`, { cause: e })),
+    )
+  }).catch(async (e: unknown) => {
+    await daemon.stop()
+    throw e
+  })
+  log.info({ listen: cfg.config.ui.listen, sites: chosen.map((s) => s.id), config: cfg.file }, 'peakguard daemon starting')
+  await Promise.race([daemon.start(), stop])
+  log.info({ sites: chosen.map((s) => s.id) }, 'peakguard daemon running')
+  const signal = await stop
+  log.info({ signal }, 'stopping: recording pending changes first')
+  await daemon.stop()
+  await new Promise((r) => server.close(r))
+  server.closeAllConnections()
+  log.info({}, 'peakguard daemon stopped')
+  log.flush()
+}
+
+async function daemonStatus(o: GlobalOptions, siteId: string): ReturnType<Runtime['daemonStatus']> {
+  const cfg = loadConfig(configPath(o.config))
+  const { port } = hostPort(cfg.config.ui.listen)
+  let { host } = hostPort(cfg.config.ui.listen)
+  if (host === '0.0.0.0') host = '127.0.0.1'
+  if (host === '::') host = '::1'
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  try {
+    const res = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(3000) })
+    if (!res.ok) return { running: false, url, reason: `${url} answered HTTP ${res.status}` }
+    const body = (await res.json()) as DaemonStatus
+    return { running: true, url, site: body.sites.find((x) => x.site === siteId) ?? null }
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } }
+    return { running: false, url, reason: `nothing answers at ${url}: ${err.cause?.code ?? err.message}` }
+  }
+}
+
 export function runtime(): Runtime {
   return {
+    runDaemon,
+    daemonStatus,
     openSite: async (o: GlobalOptions) => {
       const cfg = loadConfig(configPath(o.config))
       return openSite(cfg, pickSite(cfg, o.site))

@@ -26,11 +26,15 @@ interface Table {
 export class MysqlSettings implements SettingsPort {
   private conn: mysql.Connection | null = null
   private tableList: Table[] | null = null
+  private readonly fingerprintReady = new WeakSet<mysql.Connection>()
 
   private readonly db: DbConfig
+  /** option-name globs left out of the fingerprint: rows that change on their own (transients, cron) */
+  private readonly ignored: readonly string[]
 
-  constructor(db: DbConfig) {
+  constructor(db: DbConfig, ignoredOptions: readonly string[] = []) {
     this.db = db
+    this.ignored = ignoredOptions
   }
 
   private where(): string {
@@ -130,7 +134,7 @@ export class MysqlSettings implements SettingsPort {
         }
       }
     } catch (e) {
-      throw dbError(e, 'reading the settings tables')
+      throw this.failed(e, 'reading the settings tables')
     }
     return out
   }
@@ -162,7 +166,7 @@ export class MysqlSettings implements SettingsPort {
         }
       }
     } catch (e) {
-      throw dbError(e, 'reading settings values')
+      throw this.failed(e, 'reading settings values')
     }
     return out
   }
@@ -206,8 +210,66 @@ export class MysqlSettings implements SettingsPort {
       await conn.commit()
     } catch (e) {
       await conn.rollback().catch(() => undefined)
-      throw dbError(e, 'writing the settings (rolled back, nothing changed)')
+      throw this.failed(e, 'writing the settings (rolled back, nothing changed)')
     }
+  }
+
+  /**
+   * Per table, the row count and an MD5 over every row's name, autoload flag and CRC32 of its value,
+   * leaving out ignored rows (transients change all the time and are not state). The server reads the
+   * rows; about 200 bytes cross the wire (measured: ~1.3 ms for 2,000 rows and 5 MB of values).
+   * Unlike an XOR of row checksums, two rows changed alike cannot cancel out. CRC32 hashes the stored
+   * bytes, whatever the column's charset.
+   */
+  async fingerprint(): Promise<string> {
+    const conn = await this.connection()
+    const parts: string[] = []
+    const likes = this.ignored.map(globToLike)
+    try {
+      if (!this.fingerprintReady.has(conn)) {
+        // GROUP_CONCAT truncates silently at 1 KB by default
+        await conn.query('SET SESSION group_concat_max_len = 67108864')
+        this.fingerprintReady.add(conn)
+      }
+      for (const t of await this.tables()) {
+        const [name, row] =
+          t.kind === 'options'
+            ? ['option_name', 'option_name, 0x00, autoload, 0x00, CRC32(option_value)']
+            : ['meta_key', "site_id, 0x00, meta_key, 0x00, CRC32(COALESCE(meta_value, ''))"]
+        const where = likes.length ? `WHERE NOT (${likes.map(() => `${name} LIKE ?`).join(' OR ')})` : ''
+        const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(${row} SEPARATOR 0x01)) AS x FROM \`${t.name}\` ${where}`, likes)
+        parts.push(`${t.name}:${rows[0]?.c}:${rows[0]?.x}`)
+      }
+    } catch (e) {
+      throw this.failed(e, 'checking the settings tables for changes')
+    }
+    return parts.join(' ')
+  }
+
+  async homeUrl(): Promise<string | null> {
+    const conn = await this.connection()
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT option_value AS v FROM \`${this.db.tablePrefix}options\` WHERE option_name = 'home'`)
+      return rows[0] ? String(rows[0].v) : null
+    } catch (e) {
+      throw this.failed(e, 'reading the home URL')
+    }
+  }
+
+  /** The error to report; a lost connection is dropped so that the next call reconnects. */
+  private failed(e: unknown, doing: string): PeakguardError {
+    const err = dbError(e, doing)
+    if (err.code === 'DB_UNREACHABLE') {
+      const c = this.conn
+      this.conn = null
+      c?.destroy()
+    }
+    return err
+  }
+
+  async reset(): Promise<void> {
+    this.tableList = null
+    await this.close()
   }
 
   async close(): Promise<void> {
@@ -221,15 +283,22 @@ function blobId(value: Uint8Array): string {
   return createHash('sha1').update(`blob ${value.length}\0`).update(value).digest('hex')
 }
 
+/** An option-name glob (`*`, `?`) as a LIKE pattern with `\\` escapes. */
+function globToLike(glob: string): string {
+  return glob.replace(/[\\%_]/g, '\\$&').replace(/\*/g, '%').replace(/\?/g, '_')
+}
+
 function splitMeta(name: string): [number, string] {
   const i = name.indexOf(':')
   return [Number(name.slice(0, i)), name.slice(i + 1)]
 }
 
+const CONNECTION_LOST = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED'])
+
 function dbError(e: unknown, doing: string): PeakguardError {
   if (e instanceof PeakguardError) return e
   const err = e as { code?: string; sqlMessage?: string; message?: string }
-  if (err.code === 'ECONNRESET' || err.code === 'PROTOCOL_CONNECTION_LOST' || err.code === 'ECONNREFUSED')
+  if (CONNECTION_LOST.has(err.code ?? ''))
     return new PeakguardError('DB_UNREACHABLE', `lost the database connection while ${doing}: ${err.code}`, { cause: e })
   // the server's message may quote a value; report only its code
   return new PeakguardError('DB_FAILED', `database error while ${doing}: ${err.code ?? 'unknown'}`, { cause: e })

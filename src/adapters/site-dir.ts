@@ -1,10 +1,10 @@
 // A site's private data directory outside the web root (SiteDirPort): the single-writer lock and the
 // notes that make an interrupted restore finishable. Layout: <dataDir>/<site>/{journal/, lock,
-// restore-intent.json, last-recovery.json, files-cache.v8}, the directory itself mode 0700.
+// restore-intent.json, last-recovery.json, health.json, files-cache.v8}, the directory itself mode 0700.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { RecoveryNote, RestoreIntent, SiteDirPort } from '../core/index.ts'
+import type { HealthRecord, HealthStorePort, RecoveryNote, RestoreIntent, SiteDirPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 interface LockHolder {
@@ -24,7 +24,7 @@ function bootId(): string {
   }
 }
 
-export class SiteDir implements SiteDirPort {
+export class SiteDir implements SiteDirPort, HealthStorePort {
   readonly dir: string
 
   constructor(dir: string) {
@@ -123,6 +123,15 @@ export class SiteDir implements SiteDirPort {
 
   async noteRecovery(note: RecoveryNote): Promise<void> {
     writeDurably(this.file('last-recovery.json'), JSON.stringify(note, null, 2))
+  }
+
+  /** The daemon's health history per state and its automatic-rollback memory (survives restarts). */
+  async readHealth(): Promise<HealthRecord> {
+    return readJson<HealthRecord>(this.file('health.json')) ?? { states: [], lastAutoRollback: null, autoRollbackHalted: null }
+  }
+
+  async writeHealth(r: HealthRecord): Promise<void> {
+    writeDurably(this.file('health.json'), JSON.stringify(r))
   }
 }
 

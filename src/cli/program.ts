@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander'
 import { EXIT } from '../errors.ts'
 import { report, type GlobalOptions, type Runtime } from './runtime.ts'
 import * as config from './config.ts'
+import * as daemon from './daemon.ts'
 import * as diff from './diff.ts'
 import * as init from './init.ts'
 import * as list from './list.ts'
@@ -33,7 +34,7 @@ export async function runCli(argv: string[], rt: Runtime): Promise<number> {
       code = report(rt, o, e)
     }
   }
-  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status]) c.register(program, rt, run)
+  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon]) c.register(program, rt, run)
   for (const c of program.commands) c.exitOverride()
   try {
     await program.parseAsync(argv, { from: 'user' })

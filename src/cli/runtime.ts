@@ -1,6 +1,6 @@
 // What every command needs from the composition root (src/main.ts), and how results and errors are
 // printed: text for people, JSON with --json, one exit code per outcome (see src/errors.ts).
-import type { Site } from '../services/index.ts'
+import type { DaemonSiteStatus, Site } from '../services/index.ts'
 import { asPeakguardError } from '../errors.ts'
 
 export interface GlobalOptions {
@@ -31,6 +31,10 @@ export interface Runtime {
   init(opts: InitOptions): Promise<InitResult>
   /** The validated config with every default filled in and every secret redacted, and where it was read. */
   showConfig(opts: GlobalOptions): { file: string; config: unknown }
+  /** Runs the daemon in the foreground for every site; resolves once it has stopped (SIGTERM/SIGINT). */
+  runDaemon(opts: GlobalOptions): Promise<void>
+  /** What the running daemon says about a site, or why it could not be asked. */
+  daemonStatus(opts: GlobalOptions, site: string): Promise<{ running: true; url: string; site: DaemonSiteStatus | null } | { running: false; url: string; reason: string }>
   isInteractive(): boolean
   confirm(question: string): Promise<boolean>
   out(text: string): void

@@ -1,5 +1,6 @@
 // peakguard status: the site's journal, its newest and last known-good states, pending live changes, and
-// what was done about an interrupted restore.
+// what was done about an interrupted restore — and, from the running daemon (asked over ui.listen),
+// watching or scanning, pending changes, the last snapshot, the database connection and health.
 import type { Command } from 'commander'
 import { siteStatus } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
@@ -7,11 +8,12 @@ import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
   program
     .command('status')
-    .description("the site's newest and last known-good states, live changes not yet recorded, and recovery notes")
+    .description("the site's states, live changes not yet recorded, recovery notes, and what the daemon is doing")
     .action(() =>
       run(async (o) => {
         const s = await withSite(rt, o, (site) => siteStatus(site))
-        print(rt, o, s, () =>
+        const daemon = await rt.daemonStatus(o, s.site)
+        print(rt, o, { ...s, daemon }, () =>
           [
             `site          ${s.site}`,
             `states        ${s.states}`,
@@ -24,8 +26,31 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
               : []),
             `recovery      ${s.lastRecovery ? `${s.lastRecovery.at}: ${s.lastRecovery.what}` : 'nothing to recover'}`,
             `journal       ${s.journalProblems.length ? `PROBLEMS: ${s.journalProblems.join('; ')}` : 'ok'}`,
+            ...daemonLines(daemon),
           ].join('\n'),
         )
       }),
     )
+}
+
+function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] {
+  if (!d.running) return [`daemon        not running (${d.reason}): changes are recorded only by 'peakguard snapshot'`]
+  const s = d.site
+  if (!s) return [`daemon        running at ${d.url}, but not for this site (restart it after adding a site)`]
+  if (!s.started) return [`daemon        running, but this site could not start: ${s.startError}`]
+  const h = s.health
+  const round = h.lastRound
+  return [
+    `daemon        ${s.mode === 'watch' ? 'watching for changes' : s.mode === 'scan' ? `SCANNING periodically: ${s.modeReason}` : s.mode}`,
+    `pending       ${s.pendingChanges ? `${s.pendingChanges} changes since ${s.pendingSince}, snapshot after the quiet period` : s.recording ? 'recording now' : 'none'}`,
+    `last snapshot ${s.lastSnapshot ? `${s.lastSnapshot.at} (${s.lastSnapshot.trigger}): ${s.lastSnapshot.created ? `${s.lastSnapshot.id.slice(0, 12)} ${s.lastSnapshot.summary}` : 'no change'}` : '(none yet)'}`,
+    ...(s.lastError ? [`last error    ${s.lastError.at}: ${s.lastError.message}`] : []),
+    `database      ${s.db.connected ? 'connected' : `UNREACHABLE since ${s.db.since}: ${s.db.error}; files are still recorded`}`,
+    `health        ${round ? `${round.ok ? 'passing' : `FAILING (${round.probes.filter((p) => !p.ok).map((p) => `${p.url}: ${p.reason}`).join('; ')})`} at ${round.at}` : 'no probe yet'}` +
+      (h.current?.healthySince ? `; healthy since ${h.current.healthySince}` : '') +
+      (h.consecutiveFailures ? `; ${h.consecutiveFailures} failed rounds in a row` : ''),
+    `known-good    ${s.lastGood ? s.lastGood.slice(0, 12) : '(none)'}`,
+    `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${h.autoRollback.last.from.slice(0, 12)} → ${h.autoRollback.last.to.slice(0, 12)}` : ''}`,
+    ...(h.lastAlert ? [`ALERT         ${h.lastAlert.at}: ${h.lastAlert.message}`] : []),
+  ]
 }

@@ -51,6 +51,15 @@ export interface SettingsPort {
   values(rows: OptionEntry[]): Promise<Map<string, { value: Uint8Array; blob: string }>>
   /** Writes and deletes rows in one transaction; all or nothing. */
   apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void>
+  /**
+   * A checksum of every settings row (name, autoload, value), computed by the server: one short row per
+   * table crosses the wire, so the daemon can ask every few seconds whether anything changed.
+   */
+  fingerprint(): Promise<string>
+  /** The site's home URL (the `home` option of the main site), for the default health probe. */
+  homeUrl(): Promise<string | null>
+  /** Drops the connection and the cached table list (a blog may have been added); the next call reconnects. */
+  reset(): Promise<void>
   close(): Promise<void>
 }
 
@@ -130,3 +139,96 @@ export interface SiteDirPort {
 
 /** Named points in long operations; tests kill the process at each to prove crash safety. */
 export type Checkpoint = (name: string) => void
+
+/** A problem that stops a file watcher (the inotify watch limit, an overflowed event queue). */
+export interface WatchFailure {
+  code: string
+  message: string
+}
+
+/** Change notifications for one site's files in scope (themes, plugins, mu-plugins, drop-ins). */
+export interface FileWatchPort {
+  /**
+   * Starts watching; resolves once the initial crawl is done. `changed` gets a wp-content-relative path
+   * for every change (duplicates happen); `failed` is called when watching can no longer be trusted (the
+   * watcher is closed by then); `warned` for a problem that leaves the rest watched (a directory it may
+   * not read).
+   */
+  start(on: { changed(path: string): void; failed(f: WatchFailure): void; warned(f: WatchFailure): void }): Promise<void>
+  close(): Promise<void>
+}
+
+/** The result of one HTTP health probe. */
+export interface ProbeResponse {
+  url: string
+  /** null when no answer came (connection refused, timeout) */
+  status: number | null
+  latencyMs: number
+  /** the first part of the body, enough to recognise WordPress's error pages */
+  body: string
+  error: string | null
+}
+
+export interface ProbePort {
+  fetch(url: string, timeoutMs: number): Promise<ProbeResponse>
+}
+
+/** The outcome of one post-restore command. */
+export interface HookResult {
+  command: string
+  exitCode: number | null
+  /** set when the command could not start or was killed for its timeout */
+  error: string | null
+  durationMs: number
+  /** the end of what it printed (stdout and stderr) */
+  output: string
+}
+
+export interface HooksPort {
+  /** Runs the configured post-restore commands one after another, with `env` added to their environment. */
+  postRestore(env: Record<string, string>): Promise<HookResult[]>
+}
+
+/** Structured log lines. Fields must never hold option values. */
+export interface LogPort {
+  debug(fields: Record<string, unknown>, msg: string): void
+  info(fields: Record<string, unknown>, msg: string): void
+  warn(fields: Record<string, unknown>, msg: string): void
+  error(fields: Record<string, unknown>, msg: string): void
+}
+
+/** What the daemon counts for /metrics. */
+export interface MetricsPort {
+  snapshot(site: string, seconds: number, created: boolean, trigger: string): void
+  restore(site: string, trigger: string, ok: boolean): void
+  probe(site: string, ok: boolean): void
+  watcherMode(site: string, mode: 'watch' | 'scan'): void
+  dbConnected(site: string, up: boolean): void
+  pendingChanges(site: string, pending: number): void
+}
+
+/** What the prober remembers about one state's health (kept per state, across daemon restarts). */
+export interface StateHealth {
+  state: string
+  firstProbe: string
+  lastProbe: string
+  passes: number
+  failures: number
+  /** when the current run of passing probes began (null after a failure) */
+  healthySince: string | null
+  lastFailure: { at: string; reason: string } | null
+  markedGoodAt: string | null
+}
+
+/** The daemon's memory of health and automatic rollbacks, kept in the site's data directory. */
+export interface HealthRecord {
+  states: StateHealth[]
+  lastAutoRollback: { at: string; from: string; to: string } | null
+  /** set when a rolled-back-to state failed too: no more automatic rollbacks until a state is good again */
+  autoRollbackHalted: { at: string; reason: string } | null
+}
+
+export interface HealthStorePort {
+  readHealth(): Promise<HealthRecord>
+  writeHealth(r: HealthRecord): Promise<void>
+}

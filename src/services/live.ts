@@ -14,3 +14,9 @@ export async function readLive(site: Site): Promise<SiteState> {
   const options: OptionEntry[] = rows.filter((row) => !site.ignore.option(row.name))
   return stateOf(scan.files, scan.links, options)
 }
+
+/** The files in scope only (the settings part empty): for recording code while the database is down. */
+export async function readLiveFiles(site: Site): Promise<SiteState> {
+  const scan = await site.files.scan()
+  return stateOf(scan.files, scan.links, [])
+}

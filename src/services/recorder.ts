@@ -1,15 +1,20 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
-import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type SiteState, type Trigger } from '../core/index.ts'
+import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type HookResult, type SiteState, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { readLive } from './live.ts'
+import { readLive, readLiveFiles } from './live.ts'
 import type { Site } from './site.ts'
-import { finishInterruptedRestore } from './restorer.ts'
+import { finishInterruptedRestore, runHooks } from './restorer.ts'
 
 export interface SnapshotOptions {
   trigger: Trigger
   message?: string
   /** extra commit trailers (e.g. which restore a snapshot belongs to) */
   trailers?: Record<string, string>
+  /**
+   * 'carry' (the daemon): when the database cannot be reached, record the files anyway with the settings
+   * of the newest snapshot, and say so in a trailer. 'fail' (default): the snapshot fails.
+   */
+  whenDbDown?: 'fail' | 'carry'
 }
 
 export interface SnapshotResult {
@@ -18,6 +23,11 @@ export interface SnapshotResult {
   summary: string
   /** the live state that was recorded */
   state: SiteState
+  /** set when the settings could not be read and were carried over from the newest snapshot */
+  settingsError?: string
+  /** set when an interrupted restore was finished first (what was done), with its post-restore hooks */
+  finishedRestore?: string
+  hooks?: HookResult[]
 }
 
 /** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
@@ -25,8 +35,13 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
   return withSiteLock(site, async () => {
     // an interrupted restore is finished first; if it cannot be, the live state is still recorded and
     // `status` tells what is pending
-    await finishInterruptedRestore(site).catch(() => undefined)
-    return snapshotLocked(site, opts)
+    const finished = await finishInterruptedRestore(site).catch(() => null)
+    const r = await snapshotLocked(site, opts)
+    return finished ? { ...r, finishedRestore: finished } : r
+  }).then(async (r) => {
+    // a restore that was finished here gets its post-restore commands too (opcache holds the old code)
+    if (r.finishedRestore) r.hooks = await runHooks(site, { target: r.id, snapshot: r.id, safetySnapshot: null })
+    return r
   })
 }
 
@@ -52,8 +67,26 @@ export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise
 }
 
 async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
-  return recordState(site, await readLive(site), opts)
+  if (opts.whenDbDown !== 'carry') return recordState(site, await readLive(site), opts)
+  let live: SiteState
+  try {
+    live = await readLive(site)
+  } catch (e) {
+    if (!(e instanceof PeakguardError && DB_DOWN.has(e.code))) throw e
+    const head = await site.journal.head()
+    const previous = head ? await site.journal.readState(head) : emptyState()
+    const files = await readLiveFiles(site)
+    const state = { ...files, options: previous.options }
+    const r = await recordState(site, state, {
+      ...opts,
+      trailers: { ...opts.trailers, 'Peakguard-Settings': `not read (${e.code}); carried over from the previous snapshot` },
+    })
+    return { ...r, settingsError: e.message }
+  }
+  return recordState(site, live, opts)
 }
+
+const DB_DOWN: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH', 'DB_FAILED'])
 
 /**
  * Commits `live` (a reading of the live site) if it differs from the newest snapshot. The restorer calls

@@ -12,6 +12,7 @@ import {
   overlayState,
   type ChangeCounts,
   type FileEntry,
+  type HookResult,
   type OnlyFilter,
   type OptionValue,
   type SiteState,
@@ -26,6 +27,10 @@ export interface RestoreOptions {
   target: string
   dryRun?: boolean
   only?: OnlyFilter | null
+  /** who or what asked for it, and why: kept in the journal as trailers (the audit of the restore) */
+  trigger?: 'manual' | 'auto-rollback'
+  actor?: string
+  reason?: string
 }
 
 export interface RestoreReport {
@@ -44,9 +49,28 @@ export interface RestoreReport {
   plan: StateDiff
   /** set when this command first finished a restore that a crash had interrupted */
   recovered: string | null
+  /** the post-restore commands and how each ended (empty for a dry run) */
+  hooks: HookResult[]
 }
 
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
+  const r = await restoreLocked(site, opts)
+  // outside the lock: a slow `systemctl reload` must not hold up the next snapshot
+  if (!r.dryRun) r.hooks = await runHooks(site, r)
+  return r
+}
+
+/** Runs the post-restore commands (reload php-fpm, flush caches); their outcome goes into the report. */
+export async function runHooks(site: Site, r: { target: string; snapshot: string | null; safetySnapshot: string | null }): Promise<HookResult[]> {
+  return site.hooks.postRestore({
+    PEAKGUARD_SITE: site.id,
+    PEAKGUARD_TARGET: r.target,
+    PEAKGUARD_SNAPSHOT: r.snapshot ?? '',
+    PEAKGUARD_SAFETY_SNAPSHOT: r.safetySnapshot ?? '',
+  })
+}
+
+async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   return withSiteLock(site, async () => {
     const only = opts.only ?? null
     const target = await site.journal.readState(opts.target)
@@ -77,8 +101,14 @@ export async function restore(site: Site, opts: RestoreOptions): Promise<Restore
     }
     const { post, mismatches } = await verify(site, safety.state, plan, overlayState(safety.state, target, only), {
       trigger: 'restore',
-      message: `restore to ${short(opts.target)}`,
-      trailers: { 'Peakguard-Restore-Of': opts.target, 'Peakguard-Safety-Snapshot': safety.id },
+      message: `${opts.trigger === 'auto-rollback' ? 'automatic rollback' : 'restore'} to ${short(opts.target)}`,
+      trailers: {
+        'Peakguard-Restore-Of': opts.target,
+        'Peakguard-Safety-Snapshot': safety.id,
+        ...(opts.trigger ? { 'Peakguard-Restore-Trigger': opts.trigger } : {}),
+        ...(opts.actor ? { 'Peakguard-Actor': opts.actor } : {}),
+        ...(opts.reason ? { 'Peakguard-Reason': oneLine(opts.reason) } : {}),
+      },
     })
     await site.dir.clearIntent()
     return report({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false })
@@ -262,7 +292,12 @@ function report(r: {
     mismatches: r.mismatches,
     plan: r.plan,
     recovered: r.recovered,
+    hooks: [],
   }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 500)
 }
 
 export function short(id: string): string {

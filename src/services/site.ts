@@ -1,5 +1,5 @@
 // Everything a service needs for one site, handed over by the composition root.
-import type { Checkpoint, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
+import type { Checkpoint, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
 
 export interface Site {
   id: string
@@ -11,6 +11,10 @@ export interface Site {
   /** How long a snapshot or restore waits for another one to finish before it gives up. */
   lockWaitMs: number
   checkpoint: Checkpoint
+  /** the commands configured to run after every restore */
+  hooks: HooksPort
+  /** the daemon's health history per state */
+  health: HealthStorePort
   /** Finds which other configured site has a state with this id prefix (for a clear error). */
   siteOwning(idPrefix: string): Promise<string | null>
 }

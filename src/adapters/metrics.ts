@@ -1,0 +1,81 @@
+// Prometheus metrics (MetricsPort) with prom-client, in a registry of their own: snapshot latency,
+// snapshots, restores, probe results, watcher mode, DB connection and pending changes per site, plus
+// the process's CPU and memory. `render` is what GET /metrics answers.
+import client from 'prom-client'
+import type { MetricsPort } from '../core/index.ts'
+
+export class PromMetrics implements MetricsPort {
+  readonly registry = new client.Registry()
+  private readonly snapshotSeconds = new client.Histogram({
+    name: 'peakguard_snapshot_duration_seconds',
+    help: 'Time to compare the live site with the journal and record a snapshot',
+    labelNames: ['site'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  })
+  private readonly snapshots = new client.Counter({
+    name: 'peakguard_snapshots_total',
+    help: 'Snapshot attempts by trigger; created="false" when nothing in scope had changed',
+    labelNames: ['site', 'trigger', 'created'],
+    registers: [this.registry],
+  })
+  private readonly restores = new client.Counter({
+    name: 'peakguard_restores_total',
+    help: 'Restores by trigger (manual, auto-rollback) and result',
+    labelNames: ['site', 'trigger', 'result'],
+    registers: [this.registry],
+  })
+  private readonly probes = new client.Counter({
+    name: 'peakguard_probes_total',
+    help: 'Health probe rounds by result',
+    labelNames: ['site', 'result'],
+    registers: [this.registry],
+  })
+  private readonly mode = new client.Gauge({
+    name: 'peakguard_watcher_mode',
+    help: '1 for the mode the site is in: watch (inotify) or scan (periodic scans)',
+    labelNames: ['site', 'mode'],
+    registers: [this.registry],
+  })
+  private readonly db = new client.Gauge({
+    name: 'peakguard_db_connected',
+    help: '1 when the settings database answered the last poll',
+    labelNames: ['site'],
+    registers: [this.registry],
+  })
+  private readonly pending = new client.Gauge({
+    name: 'peakguard_pending_changes',
+    help: 'Changes seen and not yet recorded (waiting for the quiet period)',
+    labelNames: ['site'],
+    registers: [this.registry],
+  })
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'peakguard_' })
+  }
+
+  snapshot(site: string, seconds: number, created: boolean, trigger: string): void {
+    this.snapshotSeconds.observe({ site }, seconds)
+    this.snapshots.inc({ site, trigger, created: String(created) })
+  }
+  restore(site: string, trigger: string, ok: boolean): void {
+    this.restores.inc({ site, trigger, result: ok ? 'ok' : 'failed' })
+  }
+  probe(site: string, ok: boolean): void {
+    this.probes.inc({ site, result: ok ? 'pass' : 'fail' })
+  }
+  watcherMode(site: string, mode: 'watch' | 'scan'): void {
+    this.mode.set({ site, mode: 'watch' }, mode === 'watch' ? 1 : 0)
+    this.mode.set({ site, mode: 'scan' }, mode === 'scan' ? 1 : 0)
+  }
+  dbConnected(site: string, up: boolean): void {
+    this.db.set({ site }, up ? 1 : 0)
+  }
+  pendingChanges(site: string, pending: number): void {
+    this.pending.set({ site }, pending)
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}

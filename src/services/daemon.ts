@@ -1,0 +1,95 @@
+// The daemon: for every configured site, the recording loop (watcher + settings polls + reconciliation)
+// and the prober (health, known-good, automatic rollback). A site that cannot start is retried without
+// holding up the others. `status` is what `peakguard status` and GET /api/status show.
+import type { LogPort } from '../core/index.ts'
+import { lastGood } from './catalog.ts'
+import type { Prober, HealthStatus } from './prober.ts'
+import type { RecordingStatus, SiteRecording } from './site-daemon.ts'
+
+export interface DaemonSite {
+  id: string
+  recording: SiteRecording
+  prober: Prober
+  close(): Promise<void>
+}
+
+export interface DaemonSiteStatus extends RecordingStatus {
+  started: boolean
+  startError: string | null
+  lastGood: string | null
+  health: HealthStatus
+}
+
+export interface DaemonStatus {
+  pid: number
+  startedAt: string
+  sites: DaemonSiteStatus[]
+}
+
+const RETRY_START_MS = 30_000
+
+export class Daemon {
+  private readonly sites: DaemonSite[]
+  private readonly log: LogPort
+  private readonly startedAt = new Date().toISOString()
+  private readonly started = new Map<string, true | string>()
+  private readonly retries = new Map<string, NodeJS.Timeout>()
+  private stopping = false
+
+  constructor(sites: DaemonSite[], log: LogPort) {
+    this.sites = sites
+    this.log = log
+  }
+
+  /** Starts every site; resolves when each has either started or failed its first attempt. */
+  async start(): Promise<void> {
+    await Promise.all(this.sites.map((s) => this.startSite(s)))
+  }
+
+  private async startSite(s: DaemonSite): Promise<void> {
+    try {
+      await s.recording.start()
+      s.prober.start()
+      this.started.set(s.id, true)
+      this.log.info({ site: s.id, mode: s.recording.status().mode }, 'site started')
+    } catch (e) {
+      const message = (e as Error).message
+      this.started.set(s.id, message)
+      this.log.error({ site: s.id, retryInMs: RETRY_START_MS }, `site could not start: ${message}`)
+      await s.recording.stop().catch(() => undefined)
+      if (!this.stopping) this.retries.set(s.id, setTimeout(() => void this.startSite(s), RETRY_START_MS))
+    }
+  }
+
+  /** Stops probing, records pending changes, closes everything. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    for (const t of this.retries.values()) clearTimeout(t)
+    await Promise.all(
+      this.sites.map(async (s) => {
+        await s.prober.stop()
+        await s.recording.stop()
+        await s.close()
+      }),
+    )
+  }
+
+  async status(): Promise<DaemonStatus> {
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      sites: await Promise.all(
+        this.sites.map(async (s) => {
+          const started = this.started.get(s.id)
+          return {
+            ...s.recording.status(),
+            started: started === true,
+            startError: typeof started === 'string' ? started : null,
+            lastGood: await lastGood(s.recording.site).catch(() => null),
+            health: await s.prober.status(),
+          }
+        }),
+      ),
+    }
+  }
+}

@@ -1,0 +1,230 @@
+// Health probes and what follows from them, per site: every round fetches the configured URLs (default:
+// the site's home URL) and judges each answer (status, WordPress's or PHP's error page, latency). The
+// result is kept per state. A state that stayed live with every round passing for `goodAfter` is marked
+// known-good. With automatic rollback on, `afterFailures` failed rounds in a row after a change restore
+// the last known-good state — at most once per `minInterval`, never while another restore runs, and
+// never in a loop: if the state rolled back to fails too, it stops and alerts.
+import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type ProbePort, type ProbeVerdict, type StateHealth } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { lastGood } from './catalog.ts'
+import { restore, short, type RestoreReport } from './restorer.ts'
+import type { SiteRecording } from './site-daemon.ts'
+import type { Site } from './site.ts'
+
+export interface ProbeSettings {
+  intervalMs: number
+  goodAfterMs: number
+  probes: { url: string | null; status: number[]; maxLatencyMs: number; timeoutMs: number }[]
+  autoRollback: { enabled: boolean; afterFailures: number; minIntervalMs: number }
+}
+
+export interface HealthStatus {
+  /** the state the last round was counted for (null when the live site had unrecorded changes) */
+  state: string | null
+  lastRound: { at: string; ok: boolean; probes: ProbeVerdict[] } | null
+  consecutiveFailures: number
+  current: StateHealth | null
+  autoRollback: { enabled: boolean; last: HealthRecord['lastAutoRollback']; halted: HealthRecord['autoRollbackHalted'] }
+  lastAlert: { at: string; message: string } | null
+}
+
+/** How many states' health is kept. */
+const KEEP_STATES = 1000
+
+export class Prober {
+  private readonly site: Site
+  private readonly recording: SiteRecording
+  private readonly http: ProbePort
+  private readonly log: LogPort
+  private readonly metrics: MetricsPort
+  private readonly cfg: ProbeSettings
+  private timer: NodeJS.Timeout | null = null
+  private running: Promise<void> | null = null
+  private stopped = false
+  private homeUrl: string | null = null
+  private lastState: string | null = null
+  private consecutiveFailures = 0
+  private lastRound: HealthStatus['lastRound'] = null
+  private record: HealthRecord | null = null
+  private alerted: string | null = null
+  private lastAlert: { at: string; message: string } | null = null
+
+  constructor(site: Site, recording: SiteRecording, http: ProbePort, log: LogPort, metrics: MetricsPort, cfg: ProbeSettings) {
+    this.site = site
+    this.recording = recording
+    this.http = http
+    this.log = log
+    this.metrics = metrics
+    this.cfg = cfg
+  }
+
+  start(): void {
+    const tick = () => {
+      if (this.stopped) return
+      this.running = this.round().catch((e: unknown) => this.log.error({ site: this.site.id }, `health round failed: ${(e as Error).message}`))
+      void this.running.then(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.cfg.intervalMs)
+      })
+    }
+    tick()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.running
+  }
+
+  async status(): Promise<HealthStatus> {
+    const rec = await this.health()
+    return {
+      state: this.lastState,
+      lastRound: this.lastRound,
+      consecutiveFailures: this.consecutiveFailures,
+      current: rec.states.find((s) => s.state === this.lastState) ?? null,
+      autoRollback: { enabled: this.cfg.autoRollback.enabled, last: rec.lastAutoRollback, halted: rec.autoRollbackHalted },
+      lastAlert: this.lastAlert,
+    }
+  }
+
+  private async health(): Promise<HealthRecord> {
+    this.record ??= await this.site.health.readHealth()
+    return this.record
+  }
+
+  private async urls(): Promise<{ url: string; status: number[]; maxLatencyMs: number; timeoutMs: number }[]> {
+    const probes = this.cfg.probes.length ? this.cfg.probes : [{ url: null, status: [200], maxLatencyMs: 3000, timeoutMs: 10_000 }]
+    const out = []
+    for (const p of probes) {
+      let url = p.url
+      if (!url) {
+        // the home URL rarely changes; keep the last one read for when the database is down
+        this.homeUrl = (await this.site.settings.homeUrl().catch(() => null)) ?? this.homeUrl
+        url = this.homeUrl
+      }
+      if (url) out.push({ ...p, url })
+    }
+    return out
+  }
+
+  /** One round: probe, record the result for the live state, then mark known-good or roll back as due. */
+  async round(): Promise<void> {
+    const now = Date.now()
+    const urls = await this.urls()
+    const verdicts: ProbeVerdict[] = urls.length
+      ? await Promise.all(urls.map(async (p) => judgeProbe(await this.http.fetch(p.url, p.timeoutMs), p)))
+      : [{ url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]
+    const ok = verdicts.every((v) => v.ok)
+    this.lastRound = { at: new Date(now).toISOString(), ok, probes: verdicts }
+    this.metrics.probe(this.site.id, ok)
+    if (ok) this.alerted = null
+    if (!ok) this.log.warn({ site: this.site.id, failures: verdicts.filter((v) => !v.ok).map((v) => ({ url: v.url, reason: v.reason })) }, 'health probe failed')
+
+    // a round counts for a state only while the live site is that state (no unrecorded change)
+    const state = this.recording.settled() ? await this.site.journal.head() : null
+    if (state !== this.lastState) this.consecutiveFailures = 0
+    const rec = await this.health()
+    if (!state) {
+      this.lastState = null
+      return
+    }
+    let h = rec.states.find((s) => s.state === state)
+    if (!h) {
+      h = { state, firstProbe: this.lastRound.at, lastProbe: this.lastRound.at, passes: 0, failures: 0, healthySince: null, lastFailure: null, markedGoodAt: null }
+      rec.states.push(h)
+      if (rec.states.length > KEEP_STATES) rec.states.splice(0, rec.states.length - KEEP_STATES)
+    }
+    // healthy "since" only counts while it stayed live: a state that comes back starts again
+    if (state !== this.lastState) h.healthySince = null
+    this.lastState = state
+    h.lastProbe = this.lastRound.at
+    if (ok) {
+      h.passes++
+      h.healthySince ??= this.lastRound.at
+      this.consecutiveFailures = 0
+    } else {
+      h.failures++
+      h.healthySince = null
+      h.lastFailure = { at: this.lastRound.at, reason: verdicts.filter((v) => !v.ok).map((v) => `${v.url}: ${v.reason}`).join('; ') }
+      this.consecutiveFailures++
+    }
+    if (ok && h.healthySince && !h.markedGoodAt && now - Date.parse(h.healthySince) >= this.cfg.goodAfterMs) await this.markGood(h, rec)
+    await this.site.health.writeHealth(rec)
+    if (!ok && this.cfg.autoRollback.enabled && this.consecutiveFailures >= this.cfg.autoRollback.afterFailures) await this.maybeRollBack(state, h, rec)
+  }
+
+  private async markGood(h: StateHealth, rec: HealthRecord): Promise<void> {
+    const minutes = Math.round((Date.now() - Date.parse(h.healthySince!)) / 60_000)
+    const already = (await this.site.journal.marks()).some((m) => m.id === h.state)
+    if (!already) {
+      await this.recording.exclusive(() => this.site.journal.mark(h.state, `known-good: every health probe passed for ${minutes} min (${h.passes} rounds)`))
+      this.log.info({ site: this.site.id, state: h.state, minutes }, 'state marked known-good')
+    }
+    h.markedGoodAt = new Date().toISOString()
+    if (rec.autoRollbackHalted) {
+      this.log.info({ site: this.site.id, state: h.state }, 'a state is known-good again: automatic rollback re-armed')
+      rec.autoRollbackHalted = null
+    }
+  }
+
+  private async maybeRollBack(state: string, h: StateHealth, rec: HealthRecord): Promise<void> {
+    const site = this.site.id
+    const why = h.lastFailure?.reason ?? 'health probes failed'
+    if (rec.autoRollbackHalted) return // alerted already; a person decides now
+    const good = await lastGood(this.site)
+    if (!good) {
+      this.alert(state, `health probes failed ${this.consecutiveFailures} times but there is no known-good state to roll back to (${why})`)
+      return
+    }
+    if ((await this.site.journal.marks()).some((m) => m.id === state)) {
+      this.alert(state, `health probes of known-good state ${short(state)} failed ${this.consecutiveFailures} times: nothing changed since it was good, so rolling back would not help (${why})`)
+      return
+    }
+    const last = rec.lastAutoRollback
+    if (last && last.to === state) {
+      // the loop breaker: stop until a person acts or a state proves good again
+      rec.autoRollbackHalted = { at: new Date().toISOString(), reason: `the state an automatic rollback restored (${short(state)}) is unhealthy too: ${why}` }
+      await this.site.health.writeHealth(rec)
+      this.alert(state, `${rec.autoRollbackHalted.reason}; automatic rollback is stopped until a state is known-good again`)
+      return
+    }
+    if (last && Date.now() - Date.parse(last.at) < this.cfg.autoRollback.minIntervalMs) {
+      this.alert(state, `health probes failed ${this.consecutiveFailures} times, but the last automatic rollback was at ${last.at}, within autoRollback.minInterval: not rolling back again yet (${why})`)
+      return
+    }
+    this.log.error({ site, from: state, to: good, reason: why }, `automatic rollback: health probes failed ${this.consecutiveFailures} times after a change; restoring the last known-good state`)
+    let report: RestoreReport
+    try {
+      // never while another restore runs: a restore from the CLI holds the lock, and we do not wait for it
+      report = await this.recording.exclusive(() =>
+        restore(
+          { ...this.site, lockWaitMs: 0 },
+          { target: good, trigger: 'auto-rollback', actor: 'peakguard-daemon', reason: `health probes failed ${this.consecutiveFailures} times: ${why}` },
+        ),
+      )
+    } catch (e) {
+      const busy = e instanceof PeakguardError && e.code === 'BUSY'
+      this.metrics.restore(site, 'auto-rollback', false)
+      this.log.error({ site, to: good }, busy ? `automatic rollback not started: ${(e as Error).message}` : `automatic rollback failed: ${(e as Error).message}`)
+      return
+    }
+    this.metrics.restore(site, 'auto-rollback', report.verified === true)
+    // the state rolled back to is recorded as a new snapshot: that is the one whose health decides about a loop
+    rec.lastAutoRollback = { at: new Date().toISOString(), from: state, to: report.snapshot ?? good }
+    await this.site.health.writeHealth(rec)
+    this.consecutiveFailures = 0
+    this.log.error(
+      { site, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, hooks: report.hooks.map((x) => ({ command: x.command, exitCode: x.exitCode, error: x.error })) },
+      `automatic rollback done: the site is back on ${short(good)}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
+    )
+  }
+
+  /** An alert a person must act on, logged once per state and reason (not every round). */
+  private alert(state: string, message: string): void {
+    const key = `${state} ${message.slice(0, 40)}`
+    if (this.alerted === key) return
+    this.alerted = key
+    this.lastAlert = { at: new Date().toISOString(), message }
+    this.log.error({ site: this.site.id, state, alert: true }, `ALERT: ${message}`)
+  }
+}

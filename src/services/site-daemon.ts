@@ -1,0 +1,262 @@
+// The daemon's recording loop for one site: file-watcher events and settings polls are coalesced into
+// snapshots — taken after a quiet period, never later than a maximum wait from the first change — so a
+// plugin update writing 2,000 files is one snapshot and a stream of edits still gets recorded. A full
+// comparison runs at start-up (what changed while the daemon was down) and periodically (what inotify
+// missed). Without inotify (watch limit reached) the site is scanned periodically instead. With the
+// database down, files are still recorded; the first poll after it is back records what changed meanwhile.
+import type { FileWatchPort, LogPort, MetricsPort, Trigger, WatchFailure } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { snapshot, type SnapshotResult } from './recorder.ts'
+import type { Site } from './site.ts'
+
+export interface RecordingSettings {
+  quietMs: number
+  maxWaitMs: number
+  reconcileMs: number
+  fallbackScanMs: number
+  pollMs: number
+}
+
+export interface RecordingStatus {
+  site: string
+  /** watch: inotify events; scan: periodic scans (watching failed); starting; stopped */
+  mode: 'starting' | 'watch' | 'scan' | 'stopped'
+  modeReason: string | null
+  /** changes seen and not yet recorded */
+  pendingChanges: number
+  pendingSince: string | null
+  recording: boolean
+  lastSnapshot: { id: string; at: string; summary: string; trigger: string; created: boolean; seconds: number } | null
+  lastError: { at: string; message: string } | null
+  db: { connected: boolean; since: string; error: string | null }
+}
+
+/** The most a DB reconnect waits between attempts. */
+const MAX_DB_BACKOFF_MS = 30_000
+
+export class SiteRecording {
+  readonly site: Site
+  private readonly watcher: FileWatchPort
+  private readonly log: LogPort
+  private readonly metrics: MetricsPort
+  private readonly cfg: RecordingSettings
+
+  private mode: RecordingStatus['mode'] = 'starting'
+  private modeReason: string | null = null
+  private pending = 0
+  private firstAt = 0
+  private lastAt = 0
+  private triggers = new Set<Trigger>()
+  private flushTimer: NodeJS.Timeout | null = null
+  private pollTimer: NodeJS.Timeout | null = null
+  private reconcileTimer: NodeJS.Timeout | null = null
+  private scanTimer: NodeJS.Timeout | null = null
+  private stopping = false
+  private recording = false
+  /** snapshots, restores and marks by this daemon for this site, one at a time */
+  private queue: Promise<unknown> = Promise.resolve()
+  private fingerprint: string | null = null
+  private dbBackoffMs = 0
+  private db: RecordingStatus['db'] = { connected: true, since: new Date().toISOString(), error: null }
+  private lastSnapshot: RecordingStatus['lastSnapshot'] = null
+  private lastError: RecordingStatus['lastError'] = null
+
+  constructor(site: Site, watcher: FileWatchPort, log: LogPort, metrics: MetricsPort, cfg: RecordingSettings) {
+    this.site = site
+    this.watcher = watcher
+    this.log = log
+    this.metrics = metrics
+    this.cfg = cfg
+  }
+
+  async start(): Promise<void> {
+    this.metrics.pendingChanges(this.site.id, 0)
+    await this.startWatching()
+    // the fingerprint first, then the snapshot: a row changed in between is both recorded and noticed
+    await this.poll(false)
+    await this.record('scan', 'start-up: what changed while the daemon was not running')
+    if (this.stopping) return
+    this.schedulePoll(this.cfg.pollMs)
+    this.reconcileTimer = setInterval(() => void this.reconcile(), this.cfg.reconcileMs)
+    this.reconcileTimer.unref()
+  }
+
+  /** Stops watching and polling; a change still waiting for its quiet period is recorded first. */
+  async stop(): Promise<void> {
+    this.stopping = true
+    for (const t of [this.pollTimer, this.flushTimer]) if (t) clearTimeout(t)
+    for (const t of [this.reconcileTimer, this.scanTimer]) if (t) clearInterval(t)
+    await this.watcher.close().catch(() => undefined)
+    if (this.pending > 0) {
+      this.log.info({ site: this.site.id, pending: this.pending }, 'stopping: recording the pending change first')
+      await this.flush()
+    }
+    await this.queue.catch(() => undefined)
+    this.mode = 'stopped'
+  }
+
+  /** Runs `fn` when no snapshot of this daemon is running, and holds the next ones until it is done. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  status(): RecordingStatus {
+    return {
+      site: this.site.id,
+      mode: this.mode,
+      modeReason: this.modeReason,
+      pendingChanges: this.pending,
+      pendingSince: this.pending ? new Date(this.firstAt).toISOString() : null,
+      recording: this.recording,
+      lastSnapshot: this.lastSnapshot,
+      lastError: this.lastError,
+      db: { ...this.db },
+    }
+  }
+
+  /** True when the live site is what the newest snapshot holds, as far as the daemon knows. */
+  settled(): boolean {
+    return this.pending === 0 && !this.recording && this.mode !== 'starting'
+  }
+
+  private async startWatching(): Promise<void> {
+    try {
+      await this.watcher.start({
+        changed: (path) => this.changed('watch', path),
+        failed: (f) => this.watchFailed(f),
+        warned: (f) => this.log.warn({ site: this.site.id, code: f.code }, `watcher: ${f.message}`),
+      })
+      if (!this.scanTimer) this.setMode('watch', null)
+    } catch (e) {
+      this.watchFailed({ code: (e as NodeJS.ErrnoException).code ?? 'UNKNOWN', message: `cannot watch the files: ${(e as Error).message}` })
+    }
+  }
+
+  private watchFailed(f: WatchFailure): void {
+    if (this.stopping || this.scanTimer) return
+    this.log.error({ site: this.site.id, code: f.code, scanEveryMs: this.cfg.fallbackScanMs }, f.message)
+    this.setMode('scan', f.message)
+    // what happened between the last event and now may have been missed
+    this.changed('scan')
+    this.scanTimer = setInterval(() => this.changed('scan'), this.cfg.fallbackScanMs)
+  }
+
+  private setMode(mode: 'watch' | 'scan', reason: string | null): void {
+    this.mode = mode
+    this.modeReason = reason
+    this.metrics.watcherMode(this.site.id, mode)
+  }
+
+  /** A change was seen: (re)arm the snapshot for after the quiet period, but no later than the maximum wait. */
+  private changed(trigger: Trigger, path?: string): void {
+    if (this.stopping) return
+    const now = Date.now()
+    if (this.pending === 0) this.firstAt = now
+    this.pending++
+    this.lastAt = now
+    this.triggers.add(trigger)
+    this.metrics.pendingChanges(this.site.id, this.pending)
+    if (path) this.log.debug({ site: this.site.id, path }, 'change seen')
+    // a periodic scan has nothing to wait for: it is the reading
+    const due = trigger === 'scan' && this.pending === 1 ? now : Math.min(this.lastAt + this.cfg.quietMs, this.firstAt + this.cfg.maxWaitMs)
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = setTimeout(() => void this.flush(), Math.max(0, due - now))
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer)
+    this.flushTimer = null
+    if (this.pending === 0) return
+    const trigger: Trigger = this.triggers.has('watch') ? 'watch' : this.triggers.has('poll') ? 'poll' : 'scan'
+    const count = this.pending
+    // changes from now on open a new window
+    this.pending = 0
+    this.triggers = new Set()
+    this.metrics.pendingChanges(this.site.id, 0)
+    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`)
+  }
+
+  private record(trigger: Trigger, why: string): Promise<SnapshotResult | null> {
+    return this.exclusive(async () => {
+      this.recording = true
+      const started = performance.now()
+      try {
+        const r = await snapshot(this.site, { trigger, whenDbDown: 'carry' })
+        const seconds = (performance.now() - started) / 1000
+        this.metrics.snapshot(this.site.id, seconds, r.created, trigger)
+        this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds }
+        if (r.created) this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
+        else this.log.debug({ site: this.site.id, trigger, why }, 'nothing in scope changed')
+        if (r.settingsError) this.dbDown(r.settingsError)
+        if (r.finishedRestore) this.log.warn({ site: this.site.id, hooks: r.hooks }, r.finishedRestore)
+        return r
+      } catch (e) {
+        const err = e as Error
+        this.lastError = { at: new Date().toISOString(), message: err.message }
+        if (e instanceof PeakguardError && e.code === 'BUSY') {
+          // a restore or snapshot from the CLI holds the site: try again once it is done
+          this.log.info({ site: this.site.id, trigger }, `snapshot postponed: ${err.message}`)
+          if (!this.stopping) setTimeout(() => this.changed(trigger), this.cfg.quietMs).unref()
+        } else {
+          this.log.error({ site: this.site.id, trigger, code: (e as PeakguardError).code }, `snapshot failed: ${err.message}`)
+          if (!this.stopping) setTimeout(() => this.changed(trigger), Math.max(this.cfg.quietMs, 5000)).unref()
+        }
+        return null
+      } finally {
+        this.recording = false
+      }
+    })
+  }
+
+  private schedulePoll(ms: number): void {
+    if (this.stopping) return
+    this.pollTimer = setTimeout(() => void this.poll(true).then(() => this.schedulePoll(this.dbBackoffMs || this.cfg.pollMs)), ms)
+  }
+
+  /** One settings poll: a changed fingerprint counts as a change; a failure backs off and marks the DB down. */
+  private async poll(notice: boolean): Promise<void> {
+    let fp: string
+    try {
+      fp = await this.site.settings.fingerprint()
+    } catch (e) {
+      this.dbDown((e as Error).message)
+      this.dbBackoffMs = Math.min(MAX_DB_BACKOFF_MS, Math.max(this.cfg.pollMs, this.dbBackoffMs * 2))
+      return
+    }
+    const wasDown = !this.db.connected
+    if (wasDown) {
+      this.db = { connected: true, since: new Date().toISOString(), error: null }
+      this.metrics.dbConnected(this.site.id, true)
+      this.log.info({ site: this.site.id }, 'database reachable again: recording what changed meanwhile')
+    }
+    this.dbBackoffMs = 0
+    const changed = this.fingerprint !== null && fp !== this.fingerprint
+    this.fingerprint = fp
+    if (notice && (changed || wasDown)) this.changed('poll')
+  }
+
+  private dbDown(message: string): void {
+    if (this.db.connected) {
+      this.log.error({ site: this.site.id }, `database unreachable: ${message}; files are still recorded, settings once it is back`)
+      this.db = { connected: false, since: new Date().toISOString(), error: message }
+      this.metrics.dbConnected(this.site.id, false)
+    } else this.db.error = message
+  }
+
+  /** The periodic full comparison; also retries watching after a fallback (the limit may have been raised). */
+  private async reconcile(): Promise<void> {
+    if (this.stopping) return
+    await this.site.settings.reset().catch(() => undefined) // a blog added on multisite brings a new table
+    this.fingerprint = null
+    if (this.mode === 'scan' && this.scanTimer) {
+      // watching again if it works now; if not, watchFailed goes back to scanning (and says so again)
+      clearInterval(this.scanTimer)
+      this.scanTimer = null
+      await this.startWatching()
+    }
+    await this.poll(false)
+    await this.record('scan', 'periodic reconciliation')
+  }
+}
