@@ -7,9 +7,15 @@
 // (bench/inproc.ts: one long-lived process calling the services, as the daemon and web UI will — no start-up,
 // modules loaded, caches warm), each with its own data dir (journal) on the same tree and database.
 //
+// Then the daemon (bench/daemon.ts): change → snapshot latency, idle CPU and memory against a bare chokidar
+// watcher, and the cost of one settings poll.
+//
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
+//                 [--quick] [--daemon-only]
 // --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
-// one peakguard run per operation.
+// one peakguard run per operation; --quick (or BENCH_QUICK=1) only checks that everything runs: one round
+// of each tool (unless --rounds/--initial-rounds say otherwise), few daemon runs, short idle windows;
+// --daemon-only skips the comparison with git and restic.
 //
 // Needs git, restic (apt-get install -y restic) and a MariaDB (the test harness's: the machine's server
 // on 127.0.0.1:3306, else a private one). PEAKGUARD_BENCH_GEN overrides the tree generator's path.
@@ -21,6 +27,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { rootConnection, stopMariadb, mariadb } from '../test/harness/mariadb.ts'
 import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
+import { benchDaemon } from './daemon.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const DIST_MAIN = path.join(REPO, 'dist/main.js')
@@ -30,17 +37,21 @@ const GEN = path.resolve(process.env.PEAKGUARD_BENCH_GEN ?? path.join(REPO, '../
 const { values: flags } = parseArgs({
   options: {
     scale: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '5' },
-    'initial-rounds': { type: 'string', default: '3' },
+    rounds: { type: 'string' },
+    'initial-rounds': { type: 'string' },
     plugin: { type: 'string', default: 'wordpress-seo' },
     keep: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    'daemon-only': { type: 'boolean', default: false },
   },
   strict: true,
 })
+const QUICK = flags.quick || process.env.BENCH_QUICK === '1'
+const DAEMON_ONLY = flags['daemon-only']
 const SCALE = Number(flags.scale)
-const ROUNDS = Number(flags.rounds)
-const INITIAL_ROUNDS = Number(flags['initial-rounds'])
+const ROUNDS = Number(flags.rounds ?? (QUICK ? 1 : 5))
+const INITIAL_ROUNDS = Number(flags['initial-rounds'] ?? (QUICK ? 1 : 3))
 const PLUGIN = flags.plugin as string
 for (const [k, v] of [['--scale', SCALE], ['--rounds', ROUNDS], ['--initial-rounds', INITIAL_ROUNDS]] as const)
   if (!Number.isFinite(v) || v <= 0) fail(`${k} must be a positive number`)
@@ -410,7 +421,7 @@ async function main(): Promise<void> {
   const gitVersion = version('git', ['--version'])
   if (!gitVersion) fail("git is missing: install it with 'apt-get install -y git'")
   const resticVersion = version('restic', ['version'])
-  if (!resticVersion) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
+  if (!resticVersion && !DAEMON_ONLY) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
 
   await ensureBuilt()
 
@@ -488,6 +499,28 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     `      user: ${server.user}\n      password: "${server.password}"\n      name: ${dbName}\n      tablePrefix: ${prefix}\n`
   fs.writeFileSync(configFile, `dataDir: ${dataRoot}\n${siteYaml}`)
   fs.writeFileSync(configInproc, `dataDir: ${dataRootInproc}\n${siteYaml}`)
+  const machine =
+    `Machine: ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}; ` +
+    `node ${process.version}; ${[gitVersion, resticVersion].filter(Boolean).join('; ')}; MariaDB ${mariadbVersion}${server.private ? ' (private)' : ''}.`
+  // the daemon runs last (or alone), when no other peakguard process is busy on the machine
+  const daemon = () =>
+    benchDaemon({
+      T,
+      wpRoot,
+      wpContent: W,
+      db: { host: server.host, port: server.port, user: server.user, password: server.password, name: dbName, prefix },
+      gen: GEN,
+      scale: SCALE,
+      plugin: PLUGIN,
+      distMain: DIST_MAIN,
+      quick: QUICK,
+      log,
+    })
+  if (DAEMON_ONLY) {
+    const section = await daemon()
+    process.stdout.write(['## peakguard benchmark (daemon only)', '', machine, '', ...section].join('\n') + '\n')
+    return
+  }
 
   // the three tools
   const pgEnv: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: compileCache }
@@ -728,15 +761,12 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   // optional: one CPU profile of each peakguard operation, to see where its time goes
   let profileReport = ''
   if (flags.profile) profileReport = await profile(T, pg, genArgs, pgBase)
+  const daemonReport = await daemon()
 
   // ── the report ──
   const out: string[] = []
-  const cpu = os.cpus()[0]?.model ?? '?'
   out.push('## peakguard benchmark', '')
-  out.push(
-    `Machine: ${os.availableParallelism()} CPUs (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}; ` +
-      `node ${process.version}; ${gitVersion}; ${resticVersion}; MariaDB ${mariadbVersion}${server.private ? ' (private)' : ''}.`,
-  )
+  out.push(machine)
   out.push(
     `Tree: gen-wp-content.js scale ${SCALE} — ${tree.files} files, ${mb(tree.bytes)}; update = \`--update ${PLUGIN} --update-seed K\` ` +
       `(${pristine.size} files rewritten, 300 changed, 10 added, 10 removed). Settings: ${opts.rows} option rows, ${mb(opts.bytes)}.`,
@@ -808,6 +838,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   out.push('', 'Targets (judged separately for the CLI and for in-process):', '', ...results.map((r) => `- ${r}`))
   for (const n of notes) out.push(`- ${n}`)
   if (profileReport) out.push('', profileReport)
+  out.push('', ...daemonReport)
   process.stdout.write(out.join('\n') + '\n')
 }
 

@@ -1,17 +1,9 @@
 // A restore or snapshot killed (SIGKILL) at each step: the next command finishes the restore, `status`
 // says so, the live site equals the target, and `git fsck` finds the journal sound.
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createSite, optionRows, treeOf, type TestSite } from './harness/site.ts'
-
-function fsck(site: TestSite): string {
-  return execFileSync('git', ['--git-dir', path.join(site.dataDir, 'shop/journal'), 'fsck', '--full', '--strict', '--no-dangling'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-}
+import { createSite, fsck, optionRows, treeOf, type TestSite } from './harness/site.ts'
 
 describe('crash safety', () => {
   let site: TestSite

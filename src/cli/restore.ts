@@ -63,6 +63,7 @@ function json(r: RestoreReport) {
       ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`) } }
       : {}),
     ...(r.recovered ? { recovered: r.recovered } : {}),
+    ...(r.dryRun ? {} : { hooks: r.hooks }),
   }
 }
 
@@ -77,6 +78,12 @@ function text(r: RestoreReport): string {
   lines.push(`restored ${r.target.slice(0, 12)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
   lines.push(`safety snapshot (undo with 'peakguard restore ${r.safetySnapshot?.slice(0, 12)}'): ${r.safetySnapshot}`)
   lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
+  for (const h of r.hooks)
+    lines.push(
+      h.exitCode === 0
+        ? `post-restore: ${h.command}: ok (${h.durationMs} ms)`
+        : `post-restore: ${h.command}: FAILED (${h.error ?? `exit ${h.exitCode}`})${h.output ? `: ${h.output.split('\n').slice(-3).join(' / ')}` : ''} — the restore itself is done; run it by hand`,
+    )
   return lines.join('\n')
 }
 

@@ -19,7 +19,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `states        ${s.states}`,
             `latest        ${s.latest ? `${s.latest.id.slice(0, 12)} ${s.latest.time} ${s.latest.message}` : '(none)'}`,
             `last good     ${s.lastGood ? `${s.lastGood.id.slice(0, 12)} ${s.lastGood.time}` : '(none)'}`,
-            `live changes  ${s.pendingChanges ? `${s.pendingChanges.files} files, ${s.pendingChanges.options} options not yet recorded` : '-'}`,
+            `live changes  ${s.pendingChanges ? `${s.pendingChanges.files} files, ${s.pendingChanges.options} options not yet recorded` : s.liveError ? `cannot compare: ${s.liveError}` : '-'}`,
             ...(s.busy ? [`running       ${s.busy}`] : []),
             ...(s.pendingRestore
               ? [`UNFINISHED    restore to ${s.pendingRestore.target.slice(0, 12)} could not be finished: ${s.pendingRestore.error}; go back with 'peakguard restore ${s.pendingRestore.safetySnapshot.slice(0, 12)} --yes'`]

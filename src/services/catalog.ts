@@ -154,6 +154,8 @@ export interface SiteStatus {
   /** does the live site differ from the latest snapshot? */
   liveChanged: boolean | null
   pendingChanges: { files: number; options: number } | null
+  /** why the live site could not be compared (the database is down, say) */
+  liveError: string | null
   lastRecovery: { at: string; what: string } | null
   /** a snapshot or restore running right now, if any */
   busy: string | null
@@ -180,10 +182,15 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
   const latest = states[0] ?? null
   const good = states.find((s) => s.knownGood) ?? null
   let pending: SiteStatus['pendingChanges'] = null
+  let liveError: string | null = null
   if (latest) {
-    const [live, head] = await Promise.all([readLive(site), site.journal.readState(latest.id)])
-    const d = diffStates(head, live)
-    pending = { files: d.files.length + d.links.length, options: d.options.length }
+    try {
+      const [live, head] = await Promise.all([readLive(site), site.journal.readState(latest.id)])
+      const d = diffStates(head, live)
+      pending = { files: d.files.length + d.links.length, options: d.options.length }
+    } catch (e) {
+      liveError = (e as Error).message
+    }
   }
   return {
     site: site.id,
@@ -192,6 +199,7 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
     lastGood: good,
     liveChanged: pending ? pending.files + pending.options > 0 : null,
     pendingChanges: pending,
+    liveError,
     lastRecovery: await site.dir.lastRecovery(),
     busy,
     pendingRestore,

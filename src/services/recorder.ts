@@ -1,9 +1,9 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
-import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type HookResult, type SiteState, type Trigger } from '../core/index.ts'
+import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type SiteState, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive, readLiveFiles } from './live.ts'
 import type { Site } from './site.ts'
-import { finishInterruptedRestore, runHooks } from './restorer.ts'
+import { finishInterruptedRestore } from './restorer.ts'
 
 export interface SnapshotOptions {
   trigger: Trigger
@@ -25,9 +25,8 @@ export interface SnapshotResult {
   state: SiteState
   /** set when the settings could not be read and were carried over from the newest snapshot */
   settingsError?: string
-  /** set when an interrupted restore was finished first (what was done), with its post-restore hooks */
+  /** set when an interrupted restore was finished first (what was done) */
   finishedRestore?: string
-  hooks?: HookResult[]
 }
 
 /** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
@@ -38,10 +37,6 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
     const finished = await finishInterruptedRestore(site).catch(() => null)
     const r = await snapshotLocked(site, opts)
     return finished ? { ...r, finishedRestore: finished } : r
-  }).then(async (r) => {
-    // a restore that was finished here gets its post-restore commands too (opcache holds the old code)
-    if (r.finishedRestore) r.hooks = await runHooks(site, { target: r.id, snapshot: r.id, safetySnapshot: null })
-    return r
   })
 }
 

@@ -139,9 +139,13 @@ export async function finishInterruptedRestore(site: Site): Promise<string | nul
     `the state before it is ${short(intent.safetySnapshot)}` +
     (mismatches ? `; ${mismatches.files.length + mismatches.options.length} items still differ` : '') +
     ` — now ${short(post.id)}`
-  await site.dir.noteRecovery({ at: new Date().toISOString(), what })
   await site.dir.clearIntent()
-  return what
+  // the finished restore changed code under php-fpm: its post-restore commands run as for any restore
+  const hooks = await runHooks(site, { target: intent.target, snapshot: post.id, safetySnapshot: intent.safetySnapshot })
+  const failedHooks = hooks.filter((h) => h.exitCode !== 0)
+  const note = what + (failedHooks.length ? `; post-restore commands failed: ${failedHooks.map((h) => h.command).join(', ')}` : '')
+  await site.dir.noteRecovery({ at: new Date().toISOString(), what: note })
+  return note
 }
 
 /**

@@ -190,7 +190,7 @@ export class SiteRecording {
         if (r.created) this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
         else this.log.debug({ site: this.site.id, trigger, why }, 'nothing in scope changed')
         if (r.settingsError) this.dbDown(r.settingsError)
-        if (r.finishedRestore) this.log.warn({ site: this.site.id, hooks: r.hooks }, r.finishedRestore)
+        if (r.finishedRestore) this.log.warn({ site: this.site.id }, r.finishedRestore)
         return r
       } catch (e) {
         const err = e as Error
@@ -226,9 +226,9 @@ export class SiteRecording {
       return
     }
     const wasDown = !this.db.connected
+    this.metrics.dbConnected(this.site.id, true)
     if (wasDown) {
       this.db = { connected: true, since: new Date().toISOString(), error: null }
-      this.metrics.dbConnected(this.site.id, true)
       this.log.info({ site: this.site.id }, 'database reachable again: recording what changed meanwhile')
     }
     this.dbBackoffMs = 0

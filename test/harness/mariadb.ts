@@ -17,8 +17,6 @@ export interface Server {
 }
 
 let server: Server | null = null
-let proc: ChildProcess | null = null
-let dataDir: string | null = null
 
 const INSTALL = 'apt-get install -y mariadb-server'
 
@@ -51,52 +49,84 @@ function which(bin: string): string | null {
   return null
 }
 
+/** A MariaDB server of the test's own, in a temporary directory: it can be stopped and started again (outage tests). */
+export class PrivateMariadb {
+  readonly dataDir: string
+  readonly server: Server
+  private proc: ChildProcess | null = null
+  private readonly daemon: string
+
+  private constructor(dataDir: string, port: number, daemon: string) {
+    this.dataDir = dataDir
+    this.daemon = daemon
+    this.server = { host: '127.0.0.1', port, user: 'root', password: '', private: true }
+  }
+
+  static async create(): Promise<PrivateMariadb> {
+    const daemon = which('mariadbd') ?? which('mysqld')
+    const installDb = which('mariadb-install-db') ?? which('mysql_install_db')
+    if (!daemon || !installDb) throw new Error(`no MariaDB server on this machine and none running on 127.0.0.1:3306: install it with '${INSTALL}'`)
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-mariadb-'))
+    const init = spawnSync(installDb, ['--no-defaults', `--datadir=${dir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' })
+    if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout}`)
+    const db = new PrivateMariadb(dir, await freePort(), daemon)
+    await db.start()
+    return db
+  }
+
+  async start(): Promise<void> {
+    const proc = spawn(
+      this.daemon,
+      ['--no-defaults', `--datadir=${this.dataDir}`, `--socket=${this.dataDir}/s`, `--port=${this.server.port}`, '--bind-address=127.0.0.1', '--user=root', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    this.proc = proc
+    let log = ''
+    proc.stderr?.on('data', (d: Buffer) => (log += d.toString()))
+    for (let i = 0; i < 300; i++) {
+      if (await canConnect(this.server.port)) return
+      if (proc.exitCode !== null) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    throw new Error(`the private MariaDB did not start: ${log.slice(-2000)}`)
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc
+    this.proc = null
+    if (proc && proc.exitCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill('SIGTERM')
+      await exited
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop()
+    fs.rmSync(this.dataDir, { recursive: true, force: true })
+  }
+}
+
+let privateServer: PrivateMariadb | null = null
+
 export async function mariadb(): Promise<Server> {
   if (server) return server
   if (!process.env.PEAKGUARD_TEST_PRIVATE_DB && (await canConnect(3306))) {
     server = { host: '127.0.0.1', port: 3306, user: 'root', password: '', private: false }
     return server
   }
-  const daemon = which('mariadbd') ?? which('mysqld')
-  const installDb = which('mariadb-install-db') ?? which('mysql_install_db')
-  if (!daemon || !installDb) throw new Error(`no MariaDB server on this machine and none running on 127.0.0.1:3306: install it with '${INSTALL}'`)
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-mariadb-'))
-  const init = spawnSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' })
-  if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout}`)
-  const port = await freePort()
-  proc = spawn(daemon, ['--no-defaults', `--datadir=${dataDir}`, `--socket=${dataDir}/s`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-grant-tables=0', '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=16M'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let log = ''
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()))
-  for (let i = 0; i < 300; i++) {
-    if (await canConnect(port)) {
-      server = { host: '127.0.0.1', port, user: 'root', password: '', private: true }
-      return server
-    }
-    if (proc.exitCode !== null) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`the private MariaDB did not start: ${log.slice(-2000)}`)
+  privateServer = await PrivateMariadb.create()
+  server = privateServer.server
+  return server
 }
 
 export async function stopMariadb(): Promise<void> {
-  if (proc && proc.exitCode === null) {
-    proc.kill('SIGTERM')
-    await new Promise((r) => proc?.once('exit', r))
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
-  proc = null
+  await privateServer?.destroy()
+  privateServer = null
   server = null
-  dataDir = null
 }
 
-/** Stops and starts the private server (for outage tests); a no-op error on the shared one. */
-export function isPrivate(): boolean {
-  return !!server?.private
-}
-
-export async function rootConnection(database?: string): Promise<mysql.Connection> {
-  const s = await mariadb()
+export async function rootConnection(database?: string, on?: Server): Promise<mysql.Connection> {
+  const s = on ?? (await mariadb())
   return mysql.createConnection({ host: s.host, port: s.port, user: s.user, password: s.password, database, charset: 'utf8mb4_general_ci', multipleStatements: true })
 }

@@ -1,14 +1,14 @@
 // A sample WordPress site for the tests: a wp-content tree (themes, plugins, a single-file plugin,
 // mu-plugins, a drop-in, uploads), a database with WordPress's settings and content tables, a
 // wp-config.php, and a peakguard config. `cli()` runs the real peakguard CLI as a child process.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type mysql from 'mysql2/promise'
-import { mariadb, rootConnection } from './mariadb.ts'
+import { mariadb, rootConnection, type Server } from './mariadb.ts'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN = path.join(REPO, 'src/main.ts')
@@ -29,6 +29,8 @@ export interface SiteOptions {
   debianLinks?: boolean
   /** extra config keys for the site */
   siteConfig?: string
+  /** the MariaDB server to use (default: the run's shared one) */
+  server?: Server
 }
 
 export interface CliResult {
@@ -134,7 +136,7 @@ export function randomBytesSeeded(n: number, seed: number): Buffer {
 }
 
 export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
-  const server = await mariadb()
+  const server = opts.server ?? (await mariadb())
   const prefix = opts.prefix ?? 'wp_'
   const id = randomBytes(4).toString('hex')
   const dbName = `pg_test_${id}`
@@ -144,10 +146,10 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
   const dataDir = path.join(base, 'data')
   fs.mkdirSync(wpContent, { recursive: true })
 
-  const root = await rootConnection()
+  const root = await rootConnection(undefined, server)
   await root.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4`)
   await root.end()
-  const db = await rootConnection(dbName)
+  const db = await rootConnection(dbName, server)
   await db.query(opts.latin1 ? optionsTableSql(`${prefix}options`, 'latin1', 'latin1_swedish_ci') : optionsTableSql(`${prefix}options`))
   for (const sql of CONTENT_TABLES(prefix)) await db.query(sql)
   for (const [n, v0, a] of BASE_OPTIONS) {
@@ -249,4 +251,12 @@ export function treeOf(dir: string): Map<string, string> {
 export async function optionRows(db: mysql.Connection, table: string): Promise<Map<string, string>> {
   const [rows] = await db.query<mysql.RowDataPacket[]>(`SELECT option_name, CAST(option_value AS BINARY) AS v, autoload FROM \`${table}\``)
   return new Map(rows.map((r) => [String(r.option_name), `${r.autoload}:${(r.v as Buffer).toString('hex')}`]))
+}
+
+/** `git fsck` of the site's journal: its complaints (empty when sound); throws when git exits non-zero. */
+export function fsck(site: TestSite, id = 'shop'): string {
+  return execFileSync('git', ['--git-dir', path.join(site.dataDir, id, 'journal'), 'fsck', '--full', '--strict', '--no-dangling'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
