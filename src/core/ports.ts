@@ -111,6 +111,11 @@ export interface JournalPort {
   unmark(id: string): Promise<boolean>
   /** Integrity problems (git fsck); empty when the journal is sound. */
   check(): Promise<string[]>
+  /**
+   * Packs the journal (git gc, at the lowest CPU and I/O priority) when enough packs or loose objects have
+   * piled up; null when there was nothing worth doing. Safe beside a running snapshot.
+   */
+  maintain(): Promise<{ packsBefore: number; looseBefore: number; ms: number } | null>
 }
 
 /** A restore that was started; kept on disk until it is done so a crash can be finished at the next start. */

@@ -53,6 +53,7 @@ export class SiteRecording {
   private scanTimer: NodeJS.Timeout | null = null
   private stopping = false
   private recording = false
+  private maintaining = false
   /** snapshots, restores and marks by this daemon for this site, one at a time */
   private queue: Promise<unknown> = Promise.resolve()
   private fingerprint: string | null = null
@@ -257,6 +258,28 @@ export class SiteRecording {
       await this.startWatching()
     }
     await this.poll(false)
-    await this.record('scan', 'periodic reconciliation')
+    const watching = this.mode === 'watch' && this.pending === 0
+    const r = await this.record('scan', 'periodic reconciliation')
+    // inotify drops events when its queue overflows, and Node does not tell: this comparison is how we know
+    if (watching && r?.created)
+      this.log.warn(
+        { site: this.site.id, state: r.id, summary: r.summary },
+        "the periodic comparison found changes the watcher did not report (inotify's event queue overflowed, or a change came through a path that is not watched): recorded now; if this repeats, raise 'sysctl fs.inotify.max_queued_events=65536'",
+      )
+    await this.maintain()
+  }
+
+  /** Packs the journal when the site is quiet; outside the snapshot queue, so recording goes on meanwhile. */
+  private async maintain(): Promise<void> {
+    if (this.maintaining || this.stopping || !this.settled()) return
+    this.maintaining = true
+    try {
+      const r = await this.site.journal.maintain()
+      if (r) this.log.info({ site: this.site.id, ...r }, 'journal packed (git gc)')
+    } catch (e) {
+      this.log.warn({ site: this.site.id }, `journal maintenance failed: ${(e as Error).message}`)
+    } finally {
+      this.maintaining = false
+    }
   }
 }

@@ -6,7 +6,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { GitJournal } from '../../src/adapters/git-journal.ts'
 import type { SiteState } from '../../src/core/index.ts'
-import { createSite, type TestSite } from '../harness/site.ts'
+import { loadConfig, openSite } from '../../src/main.ts'
+import { listStates, snapshot } from '../../src/services/index.ts'
+import { createSite, fsck, type TestSite } from '../harness/site.ts'
 
 function plain(s: SiteState) {
   const sort = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
@@ -57,6 +59,30 @@ describe('git journal', () => {
     for (const id of ids) {
       const parsed = await (await GitJournal.open(dir, 'shop')).readState(id)
       assert.deepEqual(plain(await derived.readState(id)), plain(parsed), `state ${id} differs`)
+    }
+  })
+
+  it('packs itself (git gc) once packs pile up, and every state reads the same afterwards', async () => {
+    site = await createSite()
+    const cfg = loadConfig(site.configFile)
+    const s = await openSite(cfg, cfg.sites[0]!)
+    try {
+      assert.equal(await s.journal.maintain(), null) // nothing to do yet
+      for (let i = 0; i < 45; i++) {
+        fs.writeFileSync(path.join(site.wpContent, 'plugins/akismet/akismet.php'), `<?php // ${i}\n`)
+        assert.equal((await snapshot(s, { trigger: 'manual' })).created, true)
+      }
+      const ids = (await listStates(s)).map((x) => x.id)
+      const before = await Promise.all(ids.map(async (id) => plain(await s.journal.readState(id))))
+      const r = await s.journal.maintain()
+      assert.ok(r && r.packsBefore >= 40, JSON.stringify(r))
+      const packs = fs.readdirSync(path.join(site.dataDir, 'shop/journal/objects/pack')).filter((f) => f.endsWith('.pack'))
+      assert.equal(packs.length, 1)
+      assert.equal(fsck(site), '')
+      const fresh = await GitJournal.open(path.join(site.dataDir, 'shop/journal'), 'shop')
+      for (const [i, id] of ids.entries()) assert.deepEqual(plain(await fresh.readState(id)), before[i])
+    } finally {
+      await s.close()
     }
   })
 })
