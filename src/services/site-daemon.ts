@@ -264,7 +264,7 @@ export class SiteRecording {
     if (watching && r?.created)
       this.log.warn(
         { site: this.site.id, state: r.id, summary: r.summary },
-        "the periodic comparison found changes the watcher did not report (inotify's event queue overflowed, or a change came through a path that is not watched): recorded now; if this repeats, raise 'sysctl fs.inotify.max_queued_events=65536'",
+        "the periodic comparison found changes nobody reported (an overflowed inotify event queue, a path that is not watched, or a change of the last moment): recorded now; if this repeats, raise 'sysctl fs.inotify.max_queued_events=65536'",
       )
     await this.maintain()
   }
