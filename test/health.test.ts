@@ -99,6 +99,8 @@ describe('known-good states and automatic rollback', () => {
     assert.equal(after.current.state, bad.state)
     assert.equal(after.current.passes, 0)
     assert.match(after.current.lastFailure.reason, /HTTP 500|critical-error/)
+    const shown = await site.cli(['show', String(bad.state)])
+    assert.match(shown.stdout, /health +0 probe rounds passed, [1-9]\d* failed .*critical-error page/)
     // with automatic rollback off (the default) nothing is restored
     assert.match(fs.readFileSync(path.join(site.wpContent, PLUGIN), 'utf8'), /fatal/)
   })

@@ -22,6 +22,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           parent: d.parent,
           trailers: d.trailers,
           counts: d.counts,
+          health: d.health,
           changes: {
             files: d.changes.files.map((f) => ({ path: f.path, change: f.change })),
             options: d.changes.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
@@ -35,6 +36,13 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `message  ${d.message}`,
             `parent   ${d.parent ?? '(none: first state)'}`,
             `holds    ${d.counts.files} files, ${d.counts.options} options`,
+            `health   ${
+              d.health
+                ? `${d.health.passes} probe rounds passed, ${d.health.failures} failed (${d.health.firstProbe} – ${d.health.lastProbe})` +
+                  (d.health.lastFailure ? `; last failure ${d.health.lastFailure.at}: ${d.health.lastFailure.reason}` : '') +
+                  (d.health.markedGoodAt ? `; marked known-good ${d.health.markedGoodAt}` : '')
+                : 'never probed while live'
+            }`,
             '',
             ...changeLines(d.changes),
           ].join('\n'),

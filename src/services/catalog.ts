@@ -1,6 +1,6 @@
 // The catalog: browsing the journal — resolving state ids, listing and showing states, diffs between
 // states or against the live site, known-good marks and the site's status.
-import { diffStates, optionKey, type CommitRecord, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
+import { diffStates, optionKey, type CommitRecord, type StateHealth, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
 import { withSiteLock } from './recorder.ts'
@@ -66,6 +66,8 @@ export interface StateDetail extends StateInfo {
   note: string | null
   counts: { files: number; options: number }
   changes: StateDiff
+  /** what the daemon's health probes saw while this state was live (null: never probed) */
+  health: StateHealth | null
 }
 
 export async function showState(site: Site, id: string): Promise<StateDetail> {
@@ -84,6 +86,7 @@ export async function showState(site: Site, id: string): Promise<StateDetail> {
     note: marks.find((m) => m.id === id)?.note ?? null,
     counts: { files: state.files.size, options: state.options.size },
     changes: diffStates(before, state),
+    health: (await site.health.readHealth()).states.find((h) => h.state === id) ?? null,
   }
 }
 
