@@ -1,24 +1,34 @@
-// npm run demo: the 3 a.m. rollback on a generated sample shop with a private MariaDB.
-// init → snapshot → mark known-good → a bad change lands (plugin broken, setting changed) while orders
-// keep coming in → diff → restore last-good → every order is still there. Safe to run again: it starts
-// from scratch in snapshots/demo/ and stops the database it started.
+// npm run demo: the 3 a.m. story on a generated sample shop with a private MariaDB, with the daemon doing
+// the night shift's work. init → the daemon records the launch state and, once the shop stayed healthy,
+// marks it known-good → a bad change lands (plugin broken, setting changed) while orders keep coming in →
+// recorded within seconds → the health probes see WordPress's critical-error page → automatic rollback to
+// the known-good state → every order is still there. Safe to run again: it starts from scratch in
+// snapshots/demo/ and stops what it started (the daemon, the database, the little shop server).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type mysql from 'mysql2/promise'
+import { isSnapshot, startDaemon, type LogLine, type RunningDaemon } from '../test/harness/daemon.ts'
 import { mariadb, stopMariadb } from '../test/harness/mariadb.ts'
-import { createSite, REPO } from '../test/harness/site.ts'
+import { createSite, REPO, type TestSite } from '../test/harness/site.ts'
 
 process.env.PEAKGUARD_TEST_PRIVATE_DB = '1' // never touch a database server that was already there
 const base = path.join(REPO, 'snapshots/demo')
 const config = path.join(base, 'peakguard.yaml')
+const PLUGIN = 'plugins/akismet/akismet.php'
 
 function step(title: string): void {
   process.stdout.write(`\n\x1b[1m== ${title}\x1b[0m\n`)
 }
 
+function say(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
 function peakguard(...args: string[]): void {
-  process.stdout.write(`$ peakguard ${args.join(' ')}\n`)
+  say(`$ peakguard ${args.join(' ')}`)
   const r = spawnSync(process.execPath, [path.join(REPO, 'dist/main.js'), '--config', config, ...args], { stdio: 'inherit' })
   if (r.status !== 0) throw new Error(`peakguard ${args.join(' ')} exited ${r.status}`)
 }
@@ -28,7 +38,26 @@ async function orders(db: mysql.Connection): Promise<number> {
   return Number(rows[0]?.n)
 }
 
-process.on('SIGINT', () => void stopMariadb().then(() => process.exit(130)))
+/** Stands in for the shop's front page: WordPress's critical-error page whenever the live Akismet is broken. */
+async function shopServer(site: TestSite): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((_req, res) => {
+    const broken = fs.readFileSync(path.join(site.wpContent, PLUGIN), 'utf8').includes('fatal')
+    if (broken) res.writeHead(500).end('<p>There has been a critical error on this website.</p>')
+    else res.writeHead(200).end('<h1>Campaign Shop</h1><p>50% off until midnight</p>')
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() }
+}
+
+const at = (l: LogLine) => String(l.time).slice(11, 19)
+let daemon: RunningDaemon | null = null
+let shop: { close(): void } | null = null
+const shutdown = async () => {
+  await daemon?.stop('SIGTERM')
+  shop?.close()
+  await stopMariadb()
+}
+process.on('SIGINT', () => void shutdown().then(() => process.exit(130)))
 
 try {
   fs.rmSync(base, { recursive: true, force: true })
@@ -36,38 +65,61 @@ try {
   step('a private MariaDB and a sample shop (WooCommerce, Akismet, Storefront, one order)')
   const server = await mariadb()
   const site = await createSite({ base, noConfig: true })
-  process.stdout.write(`MariaDB on 127.0.0.1:${server.port}, WordPress files in ${site.wpRoot}\n`)
+  const front = await shopServer(site)
+  shop = front
+  say(`MariaDB on 127.0.0.1:${server.port}, WordPress files in ${site.wpRoot}, the shop's front page at ${front.url}`)
 
   step('peakguard reads wp-config.php and writes its config')
   peakguard('init', '--wp-root', site.wpRoot, '--site-id', 'shop', '--data-dir', path.join(base, 'data'))
+  // the demo's night is short: probe every second, known-good after 5 s, roll back after 3 failed rounds
+  fs.appendFileSync(
+    config,
+    `    health: { interval: 1s, goodAfter: 5s, probes: [{ url: "${front.url}" }] }\n` +
+      '    autoRollback: { enabled: true, afterFailures: 3, minInterval: 10m }\n' +
+      `    hooks: { postRestore: ["echo 'post-restore hook: this is where php-fpm would be reloaded'"] }\n`,
+  )
+  say(`(${config}: health probes every 1 s, known-good after 5 s, automatic rollback on)`)
 
-  step('record the launch state and mark it known-good')
-  peakguard('snapshot', '-m', 'launch baseline')
-  peakguard('mark-good', 'latest', '--note', 'checked before the campaign')
+  step('the daemon starts: it records the launch state and probes the shop')
+  daemon = await startDaemon({ ...site, configFile: config })
+  say(`daemon running, status and metrics at ${daemon.url}/api/status and ${daemon.url}/metrics`)
+  const initial = await daemon.waitFor(isSnapshot)
+  say(`${at(initial)} snapshot ${String(initial.state).slice(0, 12)}: ${initial.summary}`)
+  const good = await daemon.waitFor((l) => l.msg === 'state marked known-good', 30_000)
+  say(`${at(good)} ${String(good.state).slice(0, 12)} stayed healthy for 5 s: marked known-good`)
 
   step('3 a.m.: someone "updates" Akismet and renames the shop, while orders keep coming in')
-  fs.writeFileSync(path.join(site.wpContent, 'plugins/akismet/akismet.php'), "<?php\nthrow new Error('Akismet 6.0-beta: fatal');\n")
+  let from = daemon.lines.length
+  const changedAt = Date.now()
+  fs.writeFileSync(path.join(site.wpContent, PLUGIN), "<?php\nthrow new Error('Akismet 6.0-beta: fatal');\n")
   fs.writeFileSync(path.join(site.wpContent, 'plugins/akismet/beta-feature.php'), '<?php // new in the beta\n')
   await site.db.query(`UPDATE wp_options SET option_value = 'TEST - do not buy' WHERE option_name = 'blogname'`)
   for (let i = 0; i < 5; i++) await site.db.query(`INSERT INTO wp_posts (post_title, post_type, post_status) VALUES (?, 'shop_order', 'wc-processing')`, [`Order ${1002 + i}`])
-  peakguard('snapshot', '-m', 'after the 3 a.m. change')
   const before = await orders(site.db)
-  process.stdout.write(`orders in the shop now: ${before}\n`)
+  say(`orders in the shop now: ${before}`)
+  for (let seen = 0; seen < 2; ) {
+    const snap = await daemon.waitFor(isSnapshot, 30_000, from)
+    from = daemon.lines.indexOf(snap) + 1
+    seen += String(snap.summary).includes('akismet') ? 1 : 0
+    seen += String(snap.summary).includes('blogname') ? 1 : 0
+    say(`${at(snap)} recorded ${((Date.parse(String(snap.time)) - changedAt) / 1000).toFixed(1)} s after the change, nobody typed a command: ${String(snap.state).slice(0, 12)} ${snap.summary}`)
+  }
+  const failed = await daemon.waitFor((l) => l.msg === 'health probe failed', 30_000, from)
+  say(`${at(failed)} health probe failed: ${(failed.failures as { reason: string }[])[0]?.reason}`)
+  const rolled = await daemon.waitFor((l) => /automatic rollback done/.test(l.msg), 30_000, from)
+  say(`${at(rolled)} ${rolled.msg}`)
 
-  step('what changed since the last known-good state?')
+  step('what happened, as the night shift sees it')
+  peakguard('status')
   peakguard('list')
-  peakguard('diff', 'last-good')
-
-  step('roll back: first the plan, then the restore')
-  peakguard('restore', 'last-good', '--dry-run')
-  peakguard('restore', 'last-good', '--yes')
+  peakguard('show', String(rolled.snapshot))
 
   step('the shop is back, and no order was lost')
   const [name] = await site.db.query<mysql.RowDataPacket[]>(`SELECT option_value FROM wp_options WHERE option_name = 'blogname'`)
-  process.stdout.write(`blogname: ${name[0]?.option_value}\norders: ${await orders(site.db)} (were ${before} before the restore)\n`)
-  peakguard('status')
+  say(`blogname: ${name[0]?.option_value}\norders: ${await orders(site.db)} (were ${before} before the rollback)`)
+  say(`the broken change is kept: 'peakguard diff ${String(rolled.safetySnapshot).slice(0, 12)} latest' shows it, 'peakguard restore ${String(rolled.safetySnapshot).slice(0, 12)}' would bring it back`)
   await site.db.end()
-  process.stdout.write(`\nThe sample site and its journal stay in ${base} (config: ${config}).\n`)
+  say(`\nThe sample site and its journal stay in ${base} (config: ${config}).`)
 } finally {
-  await stopMariadb()
+  await shutdown()
 }

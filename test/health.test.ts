@@ -137,6 +137,7 @@ describe('known-good states and automatic rollback', () => {
     assert.equal(show.json.trailers['Peakguard-Actor'], 'peakguard-daemon')
     assert.match(show.json.trailers['Peakguard-Reason'], /health probes failed 3 times: .*critical-error page/)
     assert.equal(show.json.trailers['Peakguard-Restore-Of'], good)
+    assert.match((await site.cli(['show', String(done.snapshot)])).stdout, /by +peakguard-daemon \(auto-rollback\)\nwhy +health probes failed 3 times/)
     assert.match(fs.readFileSync(hookOut, 'utf8'), new RegExp(`^reloaded shop ${good}\n$`))
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text()
     assert.match(metrics, /peakguard_restores_total\{site="shop",trigger="auto-rollback",result="ok"\} 1/)

@@ -35,6 +35,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `trigger  ${d.trigger}`,
             `message  ${d.message}`,
             `parent   ${d.parent ?? '(none: first state)'}`,
+            ...auditLines(d.trailers),
             `holds    ${d.counts.files} files, ${d.counts.options} options`,
             `health   ${
               d.health
@@ -49,4 +50,15 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         )
       }),
     )
+}
+
+/** Who and why, for a restore; and a snapshot taken while the settings could not be read. */
+function auditLines(t: Record<string, string>): string[] {
+  const lines: string[] = []
+  if (t['Peakguard-Restore-Of'])
+    lines.push(`restores ${t['Peakguard-Restore-Of']}` + (t['Peakguard-Safety-Snapshot'] ? ` (undo: peakguard restore ${t['Peakguard-Safety-Snapshot'].slice(0, 12)})` : ''))
+  if (t['Peakguard-Actor']) lines.push(`by       ${t['Peakguard-Actor']}${t['Peakguard-Restore-Trigger'] ? ` (${t['Peakguard-Restore-Trigger']})` : ''}`)
+  if (t['Peakguard-Reason']) lines.push(`why      ${t['Peakguard-Reason']}`)
+  if (t['Peakguard-Settings']) lines.push(`settings ${t['Peakguard-Settings']}`)
+  return lines
 }
