@@ -68,6 +68,26 @@ describe('daemon', () => {
     assert.doesNotMatch(daemon.output(), /Night Sale|sk_live_SECRET123/)
   })
 
+  it('works with an ordinary WordPress database user (SELECT, INSERT, UPDATE, DELETE on its own database only)', async () => {
+    site = await createSite({ siteConfig: fastDaemonConfig() })
+    const user = `wp_${site.dbName.slice(-8)}`
+    await site.db.query(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'wp-secret'`)
+    try {
+      await site.db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${site.dbName}\`.* TO '${user}'@'127.0.0.1'`)
+      fs.writeFileSync(site.configFile, fs.readFileSync(site.configFile, 'utf8').replace(/user: root\n(\s+)password: ""/, `user: ${user}\n$1password: "wp-secret"`))
+      daemon = await startDaemon(site)
+      const from = daemon.lines.length
+      await site.db.query(`UPDATE wp_options SET option_value = 'Shared hosting' WHERE option_name = 'blogname'`)
+      const snap = await daemon.waitFor((l) => isSnapshot(l) && l.trigger === 'poll', 10_000, from)
+      assert.equal(snap.summary, 'options: blogname')
+      assert.equal((await site.cli(['status', '--json'])).json.daemon.site.db.connected, true)
+    } finally {
+      await daemon?.stop('SIGKILL')
+      daemon = null
+      await site.db.query(`DROP USER '${user}'@'127.0.0.1'`)
+    }
+  })
+
   it('a burst of 300 file writes and option changes is one snapshot; a stream of edits is recorded within the maximum wait', async () => {
     site = await createSite({ siteConfig: fastDaemonConfig() })
     daemon = await startDaemon(site)
