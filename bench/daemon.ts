@@ -7,8 +7,9 @@
 //   2. idle: CPU % and RSS of the daemon over a window without changes, against a bare chokidar 6 watcher on
 //      the same tree; the inotify watches of each
 //   3. one settings poll: MysqlSettings.fingerprint() on the options table, p50/p95
-// The daemon is `node dist/main.js daemon` (the JS `peakguard daemon` runs when installed) spawned directly,
-// so the pid read in /proc is the daemon's. Watch and poll settings are the defaults; the health probe goes
+// The daemon is `node dist/main.js daemon` (the JS `peakguard daemon` runs when installed; `node src/main.ts`
+// would add Node's type stripping, ~20 MB, to the RSS compared) spawned directly, so the pid read in /proc is
+// the daemon's. Watch and poll settings are the defaults; the health probe goes
 // to a closed port once an hour so that probing costs nothing measurable. Log level info: at debug every
 // event is a log line, which would add work to exactly the bursts being timed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -21,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import { MysqlSettings } from '../src/adapters/mysql-settings.ts'
-import { DEFAULT_IGNORED_OPTIONS } from '../src/core/scope.ts'
+import { DEFAULT_IGNORED_OPTIONS, SCOPE_DIRS } from '../src/core/scope.ts'
 import { freePort } from '../test/harness/daemon.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -54,8 +55,6 @@ const LATENCY_SLACK_MS = 1000
 const IDLE_CPU_TARGET = 1 // % of one core
 const RSS_RATIO_TARGET = 1.2
 const FINGERPRINT_TARGET_MS = 5
-/** what the daemon watches besides the drop-in files (src/core/scope.ts SCOPE_DIRS) */
-const SCOPE = ['themes', 'plugins', 'mu-plugins']
 /** after start-up, before an idle window: the first probe, the first polls and GC after the initial scan are over */
 const SETTLE_MS = 5000
 
@@ -420,7 +419,7 @@ interface Round {
 export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
   const { T, wpContent: W, log } = input
   const P = plan(input.quick)
-  const treeFiles = SCOPE.reduce((n, d) => n + (fs.existsSync(path.join(W, d)) ? filesBelow(path.join(W, d), W).length : 0), 0)
+  const treeFiles = SCOPE_DIRS.reduce((n, d) => n + (fs.existsSync(path.join(W, d)) ? filesBelow(path.join(W, d), W).length : 0), 0)
   const notes: string[] = []
 
   // 3 first, with nothing else running: every poll is the only query the server has
@@ -458,27 +457,47 @@ export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
       // port 9 (discard) refuses at once: the one probe at start-up costs nothing and never hangs
       '    health: { interval: 1h, probes: [{ url: "http://127.0.0.1:9/" }] }\n',
   )
-  log('daemon bench: starting the daemon (its start-up snapshot records the whole tree)')
-  const t0Start = performance.now()
-  const d = startProc([input.distMain, '--config', configFile, 'daemon'])
-  try {
-    const up = await d.waitFor((l) => l.j.msg === 'peakguard daemon running', 0, 600_000)
-    const startupS = (performance.now() - t0Start) / 1000
-    const initial = d.lines.slice(0, d.lines.indexOf(up)).find((l) => l.j.msg === 'snapshot')
-
-    log(`daemon bench: daemon idle ${P.idleMs / 1000} s`)
+  const startDaemon = async (): Promise<{ d: Proc; startupS: number; initialMs: number | null }> => {
+    const t0 = performance.now()
+    const d = startProc([input.distMain, '--config', configFile, 'daemon'])
+    try {
+      const up = await d.waitFor((l) => l.j.msg === 'peakguard daemon running', 0, 600_000)
+      const initial = d.lines.slice(0, d.lines.indexOf(up)).find((l) => l.j.msg === 'snapshot')
+      return { d, startupS: (performance.now() - t0) / 1000, initialMs: initial ? Number(initial.j.ms) : null }
+    } catch (e) {
+      await d.stop()
+      throw e
+    }
+  }
+  const stopDaemon = async (d: Proc) => {
+    const code = await d.stop()
+    if (code !== 0) log(`daemon bench: the daemon exited with ${code} on SIGTERM; its output:\n${d.tail()}`)
+  }
+  /** An idle window; a snapshot attempt inside it (a reconciliation) is reported, since it is not idling. */
+  const idleOf = async (d: Proc, what: string): Promise<Idle> => {
+    log(`daemon bench: daemon idle ${P.idleMs / 1000} s (${what})`)
     await sleep(SETTLE_MS)
-    const idleFrom = d.lines.length
-    const idleAttempts0 = await attempts(url)
+    const from = d.lines.length
+    const a0 = await attempts(url)
     const idle = await measureIdle(d.pid, P.idleMs)
-    const idleAttempts1 = await attempts(url)
-    const idleSnapshots = d.lines.slice(idleFrom).filter((l) => l.j.msg === 'snapshot').length
-    if (idleSnapshots || idleAttempts1.created + idleAttempts1.noop > idleAttempts0.created + idleAttempts0.noop)
-      notes.push(`during the idle window the daemon made ${idleAttempts1.created + idleAttempts1.noop - idleAttempts0.created - idleAttempts0.noop} snapshot attempt(s) (${idleSnapshots} created): a reconciliation fell into it`)
+    const a1 = await attempts(url)
+    const made = a1.created + a1.noop - a0.created - a0.noop
+    if (made) notes.push(`${what}: the daemon made ${made} snapshot attempt(s) during the idle window (${d.lines.slice(from).filter((l) => l.j.msg === 'snapshot').length} created)`)
+    return idle
+  }
+
+  // the first start: the daemon records the whole tree into its empty journal, as after `peakguard init`
+  log('daemon bench: starting the daemon on an empty journal (its start-up snapshot records the whole tree)')
+  const first = await startDaemon()
+  const d = first.d
+  const { startupS, initialMs } = first
+  try {
+    const idle = await idleOf(d, 'first start')
 
     // 1a. one file edited in place, as WordPress's theme/plugin editor writes it
     const themes = path.join(W, 'themes')
-    const editRel = filesBelow(themes, W).find((f) => f.endsWith('.php'))
+    // a file inside a theme (not themes/index.php): what someone fixing a template edits
+    const editRel = filesBelow(themes, W).find((f) => f.endsWith('.php') && f.split('/').length >= 3)
     if (!editRel) throw new Error(`no .php file below ${themes} to edit`)
     const edits: Round[] = []
     for (let i = 1; i <= P.edits; i++) {
@@ -501,6 +520,9 @@ export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
     let rewritten = 0
     for (let k = 1; k <= P.updates; k++) {
       const stage = path.join(W, 'upgrade', `peakguard-bench-${k}`)
+      // the generator renames its unpacked copy into <out>/plugins/, which must exist
+      fs.mkdirSync(path.join(stage, 'plugins'), { recursive: true })
+      const beforeUnpack = await attempts(url)
       const tUnpack = Date.now()
       const gen = spawnSync(process.execPath, [input.gen, '--out', stage, '--quiet', '--scale', String(input.scale), '--update', input.plugin, '--update-seed', String(k)], { encoding: 'utf8' })
       if (gen.status !== 0) throw new Error(`unpacking update ${k} failed: ${gen.stderr}`)
@@ -508,13 +530,15 @@ export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
       // whatever the unpacking stirred up (nothing, if upgrade/ is unwatched) is over before the timed part
       await sleep(QUIET_MS + 500)
       const before = { commits: commits(journal), attempts: await attempts(url), from: d.lines.length }
+      const stirred = before.attempts.created + before.attempts.noop - beforeUnpack.created - beforeUnpack.noop
+      if (stirred) notes.push(`update ${k}: unpacking into wp-content/upgrade alone made the daemon attempt ${stirred} snapshot(s)`)
       const t0 = Date.now()
       fs.rmSync(pluginDir, { recursive: true, force: true })
       fs.renameSync(path.join(stage, pluginRel), pluginDir)
       fs.rmSync(path.join(W, 'upgrade'), { recursive: true, force: true })
       const changeMs = Date.now() - t0
       const r = await settle(d, journal, url, before, t0, changeMs, `update ${k}`)
-      // unpacking ends where the timed part starts, so the total is the sum (minus the settling wait)
+      // as if the upgrader went straight from unpacking to the swap: the bench's wait in between is left out
       r.fromUnpack = unpackMs + r.latency
       updates.push(r)
       rewritten = filesBelow(pluginDir, W).length
@@ -522,17 +546,27 @@ export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
       log(`daemon bench: update ${k}/${P.updates}: ${sec(r.latency)} (remove + rename ${r.changeMs} ms, snapshot ${r.snapshotMs} ms, ${r.snapshots} snapshot(s))`)
     }
     const rssAfter = rssMb(d.pid)
-
     const problems = d.lines.filter((l) => (l.j.level === 'warn' || l.j.level === 'error') && !/probe|health/i.test(l.j.msg))
     for (const l of problems.slice(0, 5)) notes.push(`daemon ${l.j.level}: ${l.j.msg}`)
+    await stopDaemon(d)
+
+    // a routine restart on the journal it keeps: the start-up comparison finds nothing to record. Its memory
+    // differs from the first start's, so both are measured
+    log('daemon bench: restarting the daemon on its journal')
+    const again = await startDaemon()
+    let restart: Idle
+    try {
+      restart = await idleOf(again.d, 'restart')
+    } finally {
+      await stopDaemon(again.d)
+    }
 
     return report({
-      input, P, shape, fp, treeFiles, bareIdle, bareReadyS, idle, startupS, initialMs: initial?.j.ms ?? null, edits, editRel, updates,
+      input, P, shape, fp, treeFiles, bareIdle, bareReadyS, idle, startupS, initialMs, restart, restartS: again.startupS, edits, editRel, updates,
       rewritten, rssAfter, notes,
     })
   } finally {
-    const code = await d.stop()
-    if (code !== 0) log(`daemon bench: the daemon exited with ${code} on SIGTERM; its output:\n${d.tail()}`)
+    await d.stop() // a no-op when it was stopped above; after an error, it must not outlive the bench
   }
 }
 
@@ -579,6 +613,8 @@ interface Results {
   idle: Idle
   startupS: number
   initialMs: number | null
+  restart: Idle
+  restartS: number
   edits: Round[]
   editRel: string
   updates: Round[]
@@ -594,12 +630,14 @@ function report(r: Results): string[] {
   const editP95 = pct(lat(r.edits), 0.95)
   const updP95 = pct(lat(r.updates), 0.95)
   const oneEach = r.updates.every((u) => u.snapshots === 1 && u.commits === 1)
+  const { restart } = r
   const rssRatio = idle.rssMedian / bareIdle.rssMedian
+  const rssRatioRestart = restart.rssMedian / bareIdle.rssMedian
   const fpP95 = pct(r.fp, 0.95)
   const out: string[] = []
   out.push('## peakguard daemon', '')
   out.push(
-    `Daemon: \`node dist/main.js daemon\` (${process.version}), spawned directly, its own fresh journal; default watch and poll settings ` +
+    `Daemon: \`node dist/main.js daemon\` (${process.version}), spawned directly, its own journal (empty at the first start); default watch and poll settings ` +
       '(quiet 2 s, maxWait 30 s, reconcile 5 min, poll 2 s), log level info, health probe once an hour. ' +
       `Tree: the same wp-content (${r.treeFiles} files in themes, plugins, mu-plugins). Settings: ${shape.rows} option rows, ${(shape.bytes / 1e6).toFixed(1)} MB ` +
       `(value sizes: median ${shape.median} B, p90 ${shape.p90} B; ${shape.large} rows ≥ 100 KB, the largest ${(shape.max / 1e3).toFixed(0)} KB). ` +
@@ -614,10 +652,14 @@ function report(r: Results): string[] {
     `| change → snapshot: plugin update (${r.input.plugin}: ${r.rewritten} files rewritten, 300 changed, 10 added, 10 removed) | ${sec(pct(lat(r.updates), 0.5))} | ${sec(updP95)} | ${r.updates.length} | p95 ≤ ${sec(target)} (quiet + 1 s) | ${verdict(updP95 <= target, sec(updP95))} |`,
   )
   out.push(`| snapshots per plugin update | ${r.updates.map((u) => u.snapshots).join(', ')} | | ${r.updates.length} | exactly 1 | ${verdict(oneEach, oneEach ? 'one commit each' : 'see per round')} |`)
-  out.push(`| daemon idle CPU (${idle.windowS.toFixed(0)} s, nothing changed) | ${idle.cpuPct.toFixed(2)} % | | 1 | ≤ ${IDLE_CPU_TARGET} % of a core | ${verdict(idle.cpuPct <= IDLE_CPU_TARGET, `${idle.cpuPct.toFixed(2)} %`)} |`)
-  out.push(
-    `| daemon idle RSS ÷ bare chokidar 6 (medians of 1 s samples) | ${mb(idle.rssMedian)} ÷ ${mb(bareIdle.rssMedian)} | | 1 | ≤ ${RSS_RATIO_TARGET}× | ${verdict(rssRatio <= RSS_RATIO_TARGET, `${rssRatio.toFixed(2)}×`)} |`,
-  )
+  const cpuRow = (label: string, x: Idle) =>
+    out.push(`| daemon idle CPU, ${label} (${x.windowS.toFixed(0)} s, nothing changed) | ${x.cpuPct.toFixed(2)} % | | 1 | ≤ ${IDLE_CPU_TARGET} % of a core | ${verdict(x.cpuPct <= IDLE_CPU_TARGET, `${x.cpuPct.toFixed(2)} %`)} |`)
+  const rssRow = (label: string, x: Idle, ratio: number) =>
+    out.push(`| daemon idle RSS ÷ bare chokidar 6, ${label} (medians of 1 s samples) | ${mb(x.rssMedian)} ÷ ${mb(bareIdle.rssMedian)} | | 1 | ≤ ${RSS_RATIO_TARGET}× | ${verdict(ratio <= RSS_RATIO_TARGET, `${ratio.toFixed(2)}×`)} |`)
+  cpuRow('first start', idle)
+  cpuRow('restarted', restart)
+  rssRow('first start', idle, rssRatio)
+  rssRow('restarted', restart, rssRatioRestart)
   out.push(`| settings poll: \`MysqlSettings.fingerprint()\` | ${pct(r.fp, 0.5).toFixed(2)} ms | ${fpP95.toFixed(2)} ms | ${r.fp.length} | p95 ≤ ${FINGERPRINT_TARGET_MS} ms | ${verdict(fpP95 <= FINGERPRINT_TARGET_MS, `${fpP95.toFixed(2)} ms`)} |`)
   out.push('')
 
@@ -646,18 +688,28 @@ function report(r: Results): string[] {
   out.push('')
   out.push(`Snapshot summary of update 1: ${r.updates[0]?.summary ?? '-'}. Every run was checked: the newest snapshot holds exactly the live bytes of the edited unit.`, '')
 
-  out.push('Idle, side by side (same tree, same window, one after the other; CPU of the process and its children):', '')
-  out.push('| | bare chokidar 6 | peakguard daemon |')
-  out.push('| --- | ---: | ---: |')
-  out.push(`| start → ready | ${r.bareReadyS.toFixed(1)} s (watcher ready) | ${r.startupS.toFixed(1)} s (running; start-up snapshot ${r.initialMs ?? '?'} ms) |`)
-  out.push(`| idle CPU | ${bareIdle.cpuPct.toFixed(2)} % | ${idle.cpuPct.toFixed(2)} % |`)
-  out.push(`| RSS right after ready + ${SETTLE_MS / 1000} s | ${mb(bareIdle.rssStart)} | ${mb(idle.rssStart)} |`)
-  out.push(`| RSS over the window (median / max) | ${mb(bareIdle.rssMedian)} / ${mb(bareIdle.rssMax)} | ${mb(idle.rssMedian)} / ${mb(idle.rssMax)} |`)
-  out.push(`| RSS after the latency runs | | ${mb(r.rssAfter)} |`)
-  out.push(`| threads | ${bareIdle.threads} | ${idle.threads} |`)
-  out.push(`| child processes (their RSS) | ${bareIdle.children} (${mb(bareIdle.childRssMb)}) | ${idle.children} (${mb(idle.childRssMb)}) |`)
-  out.push(`| inotify watches | ${bareIdle.watches} | ${idle.watches} |`)
-  out.push(`| MariaDB server CPU meanwhile | ${bareIdle.mariadbCpuPct === null ? 'n/a' : `${bareIdle.mariadbCpuPct.toFixed(2)} %`} | ${idle.mariadbCpuPct === null ? 'n/a' : `${idle.mariadbCpuPct.toFixed(2)} %`} |`)
+  out.push(
+    'Idle, side by side (same tree, same window length, one after the other; CPU of the process and its children). ' +
+      '"First start": the daemon on an empty journal, recording the whole tree at start-up (then the latency runs); ' +
+      '"restarted": the same daemon started again on that journal, nothing to record:',
+    '',
+  )
+  const cols = [bareIdle, idle, restart]
+  const line = (label: string, f: (x: Idle) => string) => out.push(`| ${label} | ${cols.map(f).join(' | ')} |`)
+  const dbCpu = (x: Idle) => (x.mariadbCpuPct === null ? 'n/a' : `${x.mariadbCpuPct.toFixed(2)} %`)
+  out.push('| | bare chokidar 6 | peakguard daemon, first start | peakguard daemon, restarted |')
+  out.push('| --- | ---: | ---: | ---: |')
+  out.push(
+    `| start → ready | ${r.bareReadyS.toFixed(1)} s (watcher ready) | ${r.startupS.toFixed(1)} s (running; start-up snapshot ${r.initialMs ?? '?'} ms) | ${r.restartS.toFixed(1)} s (running; nothing to record) |`,
+  )
+  line('idle CPU', (x) => `${x.cpuPct.toFixed(2)} %`)
+  line(`RSS ${SETTLE_MS / 1000} s after ready`, (x) => mb(x.rssStart))
+  line('RSS over the window (median / max)', (x) => `${mb(x.rssMedian)} / ${mb(x.rssMax)}`)
+  out.push(`| RSS after the latency runs | | ${mb(r.rssAfter)} | |`)
+  line('threads', (x) => String(x.threads))
+  line('child processes (their RSS)', (x) => `${x.children} (${mb(x.childRssMb)})`)
+  line('inotify watches', (x) => String(x.watches))
+  line('MariaDB server CPU meanwhile', dbCpu)
   out.push('')
   out.push(
     `Settings poll: fingerprint() p50 ${pct(r.fp, 0.5).toFixed(2)} ms, p95 ${fpP95.toFixed(2)} ms, max ${Math.max(...r.fp).toFixed(2)} ms over ${r.fp.length} calls ` +
