@@ -1,8 +1,9 @@
-// Computes git blob ids of files — part of the wp-files adapter, run on worker threads when many files
-// need hashing (a first scan, or one after the stat cache was lost), so reading and hashing use every core.
+// Computes git blob ids of files — part of the wp-files adapter, run in short-lived child processes when
+// many files need hashing (a first scan, a large plugin update), so reading and hashing use every core and
+// the memory that reading thousands of files leaves behind goes back to the system when they exit.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { serveBatch } from './batch.worker.ts'
 
 /**
  * The git blob id of a file's bytes, or null when the file is gone — or was swapped for a symlink since
@@ -10,23 +11,48 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads'
  * read through (the next scan records it as a link).
  */
 export function hashFile(file: string): string | null {
-  let content: Buffer
+  let fd: number
   try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
-    try {
-      content = fs.readFileSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ELOOP') return null
     throw e
   }
+  try {
+    // git's header needs the length first; the bytes then go through one buffer reused for every file:
+    // reading each file into a new Buffer left hundreds of MB of freed-but-resident heap behind (glibc
+    // keeps it in per-thread arenas), which a long-running daemon would carry for good
+    const size = fs.fstatSync(fd).size
+    const hash = createHash('sha1').update(`blob ${size}\0`)
+    let total = 0
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) break
+      hash.update(chunk.subarray(0, n))
+      total += n
+    }
+    // a file that grew or shrank while it was read: its header would lie; read as a whole again
+    if (total !== size) return hashWhole(fd)
+    return hash.digest('hex')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** One read buffer per thread, allocated outside the per-file churn. */
+const chunk = Buffer.allocUnsafeSlow(1 << 20)
+
+function hashWhole(fd: number): string {
+  const parts: Buffer[] = []
+  for (let pos = 0; ; ) {
+    const n = fs.readSync(fd, chunk, 0, chunk.length, pos)
+    if (n === 0) break
+    parts.push(Buffer.from(chunk.subarray(0, n)))
+    pos += n
+  }
+  const content = Buffer.concat(parts)
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex')
 }
 
-if (!isMainThread && parentPort) {
-  const files = workerData as string[]
-  parentPort.postMessage(files.map(hashFile))
-}
+serveBatch('file-hash', (files: string[]) => files.map(hashFile))

@@ -15,7 +15,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
-import { Worker } from 'node:worker_threads'
 import { simpleGit, type SimpleGit } from 'simple-git'
 import {
   assertSafePath,
@@ -32,6 +31,7 @@ import {
   type SiteState,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { inChild } from './batch.worker.ts'
 import { writePack, type ObjectJob, type ObjectResult } from './git-objects.worker.ts'
 
 const BRANCH = 'refs/heads/main'
@@ -417,27 +417,17 @@ export class GitJournal implements JournalPort {
     return jobs.filter((j) => !present.has(j.blob))
   }
 
-  /** Writes the objects, on worker threads when the batch is large (an initial snapshot), inline otherwise. */
+  /** Writes the objects, in child processes when the batch is large (an initial snapshot), inline otherwise. */
   private async writeObjects(jobs: ObjectJob[]): Promise<void> {
     if (jobs.length === 0) return
-    const threads = Math.min(os.availableParallelism(), 4)
+    const procs = Math.min(os.availableParallelism(), 4)
     let results: ObjectResult[]
-    if (jobs.length < 512 || threads < 2) results = [writePack(this.dir, jobs)]
+    if (jobs.length < 512 || procs < 2) results = [writePack(this.dir, jobs)]
     else {
       const here = fileURLToPath(import.meta.url)
       const url = new URL(`./git-objects.worker${path.extname(here)}`, import.meta.url)
-      const shares = Array.from({ length: threads }, (_, i) => jobs.filter((_, j) => j % threads === i))
-      results = await Promise.all(
-        shares.map(
-          (share) =>
-            new Promise<ObjectResult>((resolve, reject) => {
-              const w = new Worker(url, { workerData: { gitDir: this.dir, jobs: share } })
-              w.once('message', resolve)
-              w.once('error', reject)
-              w.once('exit', (code) => code !== 0 && reject(new Error(`object writer exited with ${code}`)))
-            }),
-        ),
-      )
+      const shares = Array.from({ length: procs }, (_, i) => jobs.filter((_, j) => j % procs === i))
+      results = await Promise.all(shares.map((share) => inChild<ObjectResult>(url, 'git-objects', { gitDir: this.dir, jobs: share })))
     }
     const changed = results.flatMap((r) => r.changed)
     if (changed.length)

@@ -1,5 +1,5 @@
-// Writes file contents into the journal as a git pack — part of the git-journal adapter, run on worker
-// threads for large batches. Node hashes with OpenSSL's SHA-1 and deflates on several cores into one
+// Writes file contents into the journal as a git pack — part of the git-journal adapter, run in child
+// processes for large batches (batch.worker.ts). Node hashes with OpenSSL's SHA-1 and deflates on several cores into one
 // sequentially written file per thread, where `git add` or `git fast-import` hash with git's slower
 // collision-detecting SHA-1, compress on one core, and (git add) create one file per object: an initial
 // snapshot of a 30k-file wp-content is several times faster this way, and leaves no loose objects.
@@ -8,8 +8,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import zlib from 'node:zlib'
+import { serveBatch } from './batch.worker.ts'
 
 export interface ObjectJob {
   /** absolute path of the live file */
@@ -203,7 +203,4 @@ function writeGroup(packDir: string, jobs: ObjectJob[], result: ObjectResult): v
   }
 }
 
-if (!isMainThread && parentPort) {
-  const { gitDir, jobs } = workerData as { gitDir: string; jobs: ObjectJob[] }
-  parentPort.postMessage(writePack(gitDir, jobs))
-}
+serveBatch('git-objects', ({ gitDir, jobs }: { gitDir: string; jobs: ObjectJob[] }) => writePack(gitDir, jobs))

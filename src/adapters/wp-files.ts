@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads'
 import {
   DROP_INS,
   ignoreRules,
+  inUnits,
   SCOPE_DIRS,
   TEMP_PREFIX,
   TEMP_SUFFIX,
@@ -22,6 +23,7 @@ import {
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { FIELDS, KIND_FILE, KIND_SYMLINK, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
+import { inChild } from './batch.worker.ts'
 import { hashFile } from './file-hash.worker.ts'
 
 type CacheRow = [size: number, mtimeMs: number, ctimeMs: number, ino: number, blob: string]
@@ -67,16 +69,19 @@ export class WpFiles implements LiveFilesPort {
   private scanning: Promise<unknown> = Promise.resolve()
 
   /** One scan at a time per site: the walker thread and the stat cache serve one reading at a time. */
-  scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
-    const next = this.scanning.then(() => this.scanOnce(), () => this.scanOnce())
+  scan(units?: ReadonlySet<string>): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+    const next = this.scanning.then(() => this.scanOnce(units ?? null), () => this.scanOnce(units ?? null))
     this.scanning = next.catch(() => undefined)
     return next
   }
 
-  private async scanOnce(): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+  private async scanOnce(only: ReadonlySet<string> | null): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
     if (!isDir(this.root)) throw new PeakguardError('FS_FAILED', `wp-content directory ${this.root} does not exist or is not a directory`)
     const old = this.loadCache()
+    // a scan of some units keeps what the cache knows about the others
     const fresh = new Map<string, CacheRow>()
+    if (only && old) for (const [p, c] of old) if (!inUnits(p, only)) fresh.set(p, c)
+    const wanted = (rel: string) => !only || inUnits(rel, only)
     const files: FileEntry[] = []
     const links: LinkedDir[] = []
     const racyAfter = Date.now() - RACY_MS
@@ -106,16 +111,17 @@ export class WpFiles implements LiveFilesPort {
     const units: string[] = []
     try {
       for (const dir of SCOPE_DIRS) {
+        if (only && !only.has(dir) && ![...only].some((u) => u.startsWith(`${dir}/`))) continue
         const abs = path.join(this.root, dir)
         const st = lstatOrNull(abs)
         if (!st) continue
         if (st.isSymbolicLink()) {
           if (!isDir(abs)) continue
-          links.push({ path: dir, target: fs.readlinkSync(abs) })
+          if (wanted(dir)) links.push({ path: dir, target: fs.readlinkSync(abs) })
         } else if (!st.isDirectory()) continue
         for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
           const rel = `${dir}/${d.name}`
-          if (isTemp(d.name) || this.ignored(rel)) continue
+          if (isTemp(d.name) || this.ignored(rel) || !wanted(rel)) continue
           const a = `${abs}/${d.name}`
           if (d.isDirectory()) units.push(rel)
           else if (d.isSymbolicLink() && isDir(a) && this.mayFollow(a)) {
@@ -126,6 +132,7 @@ export class WpFiles implements LiveFilesPort {
         }
       }
       for (const name of DROP_INS) {
+        if (!wanted(name)) continue
         const abs = path.join(this.root, name)
         const st = lstatOrNull(abs)
         if (st && !this.ignored(name)) visitStat(name, abs, st)
@@ -431,25 +438,16 @@ export class WpFiles implements LiveFilesPort {
   }
 }
 
-/** Blob ids of many files: on worker threads when there are many (a first scan), inline otherwise. */
+/** Blob ids of many files: in child processes when there are many (a first scan), inline otherwise. */
 async function hashFiles(files: string[]): Promise<(string | null)[]> {
-  const threads = Math.min(os.availableParallelism(), 4)
+  const procs = Math.min(os.availableParallelism(), 4)
   try {
-    if (files.length < 512 || threads < 2) return files.map(hashFile)
+    if (files.length < 512 || procs < 2) return files.map(hashFile)
     const here = fileURLToPath(import.meta.url)
     const url = new URL(`./file-hash.worker${path.extname(here)}`, import.meta.url)
-    const shares = Array.from({ length: threads }, (_, i) => files.filter((_, j) => j % threads === i))
-    const results = await Promise.all(
-      shares.map(
-        (share) =>
-          new Promise<(string | null)[]>((resolve, reject) => {
-            const w = new Worker(url, { workerData: share })
-            w.once('message', resolve)
-            w.once('error', reject)
-          }),
-      ),
-    )
-    return files.map((_, j) => (results[j % threads] as (string | null)[])[Math.floor(j / threads)] ?? null)
+    const shares = Array.from({ length: procs }, (_, i) => files.filter((_, j) => j % procs === i))
+    const results = await Promise.all(shares.map((share) => inChild<(string | null)[]>(url, 'file-hash', share)))
+    return files.map((_, j) => (results[j % procs] as (string | null)[])[Math.floor(j / procs)] ?? null)
   } catch (e) {
     throw fsError(e, (e as NodeJS.ErrnoException).path ?? 'wp-content')
   }
