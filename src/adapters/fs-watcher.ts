@@ -26,6 +26,8 @@ export class FsWatcher implements FileWatchPort {
     const w = watch([...SCOPE_DIRS.map((d) => path.join(root, d)), ...DROP_INS.map((f) => path.join(root, f))], {
       ignoreInitial: true,
       followSymlinks: true,
+      // atomic holds every unlink back 100 ms to merge it with a following add: the daemon needs neither
+      atomic: false,
       // no awaitWriteFinish: the daemon waits for quiet itself, without adding 2 s to every event
       ignored: (p: string) => {
         const rel = path.relative(root, p)

@@ -6,8 +6,11 @@ import type { StateDiff } from './diff.ts'
 
 /** The live wp-content directory of one site. */
 export interface LiveFilesPort {
-  /** Every file in scope with its blob id; hashes only files whose stat changed since the last scan. */
-  scan(): Promise<{ files: FileEntry[]; links: LinkedDir[] }>
+  /**
+   * Every file in scope with its blob id; hashes only files whose stat changed since the last scan. With
+   * `units` (see unitOf), only the files and links inside those units.
+   */
+  scan(units?: ReadonlySet<string>): Promise<{ files: FileEntry[]; links: LinkedDir[] }>
   /** The bytes of a live file, or a symlink's text. */
   read(path: string): Promise<Uint8Array>
   /** The absolute path of a live file. */

@@ -142,3 +142,22 @@ export function onlyIncludesOption(only: OnlyFilter | null, name: string): boole
   if (!only) return true
   return only.options.includes(name)
 }
+
+/**
+ * The unit a changed path belongs to, for a scan of only what changed: a theme or plugin directory (or a
+ * single-file plugin), a drop-in, or a whole scope directory (`plugins` itself replaced). Null for a path
+ * outside the scope: such a change needs a full scan.
+ */
+export function unitOf(path: string): string | null {
+  const parts = path.split('/')
+  if (parts.length === 1) return (SCOPE_DIRS as readonly string[]).includes(path) || (DROP_INS as readonly string[]).includes(path) ? path : null
+  if (!(SCOPE_DIRS as readonly string[]).includes(parts[0] as string) || parts.some((p) => p === '' || p === '..')) return null
+  return `${parts[0]}/${parts[1]}`
+}
+
+/** Is `path` (a file or link path) inside one of `units`? */
+export function inUnits(path: string, units: ReadonlySet<string>): boolean {
+  if (units.has(path)) return true
+  const parts = path.split('/')
+  return parts.length > 1 && (units.has(parts[0] as string) || units.has(`${parts[0]}/${parts[1]}`))
+}

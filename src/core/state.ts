@@ -1,5 +1,6 @@
 // The state of a site as a snapshot holds it. Content is referred to by its git blob id; the bytes
 // themselves live in the journal (or on disk) and are fetched only when something is written.
+import { inUnits } from './scope.ts'
 
 /** A file or symlink below wp-content; `path` is relative to wp-content with '/' separators. */
 export interface FileEntry {
@@ -66,3 +67,17 @@ export interface StateInfo {
 
 /** Why a snapshot was taken. */
 export type Trigger = 'manual' | 'pre-restore' | 'restore' | 'recovery' | 'watch' | 'scan' | 'poll' | 'baseline'
+
+/**
+ * `base` with everything inside `units` replaced by a fresh reading of those units (files and links found
+ * there): how the daemon records a change it was told about without walking the whole tree again.
+ */
+export function replaceUnits(base: SiteState, scanned: { files: FileEntry[]; links: LinkedDir[] }, units: ReadonlySet<string>, options: OptionEntry[]): SiteState {
+  const files = new Map<string, FileEntry>()
+  for (const [p, f] of base.files) if (!inUnits(p, units)) files.set(p, f)
+  for (const f of scanned.files) files.set(f.path, f)
+  const links = new Map<string, LinkedDir>()
+  for (const [p, l] of base.links) if (!inUnits(p, units)) links.set(p, l)
+  for (const l of scanned.links) links.set(l.path, l)
+  return { files, links, options: new Map(options.map((o) => [optionKey(o.table, o.name), o])) }
+}

@@ -1,6 +1,6 @@
 // Reads the live site — files and settings rows within scope — as a SiteState. Option values stay in the
 // database until something needs their bytes (a snapshot storing a changed row, a diff showing one).
-import { stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
+import { replaceUnits, stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
 import type { Site } from './site.ts'
 
 export async function readLive(site: Site): Promise<SiteState> {
@@ -19,4 +19,25 @@ export async function readLive(site: Site): Promise<SiteState> {
 export async function readLiveFiles(site: Site): Promise<SiteState> {
   const scan = await site.files.scan()
   return stateOf(scan.files, scan.links, [])
+}
+
+/**
+ * The live site read from what changed: the units the watcher reported, walked again; every other file
+ * and link as the newest snapshot holds it; the settings rows read in full (a few ms). The daemon's
+ * periodic full comparison catches anything the watcher did not report.
+ */
+export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Promise<SiteState> {
+  const rowsRead = site.settings.read()
+  const head = await site.journal.head()
+  const base = head ? await site.journal.readState(head) : null
+  if (!base) {
+    await rowsRead.catch(() => undefined)
+    return readLive(site)
+  }
+  const scan = await site.files.scan(units).catch(async (e: unknown) => {
+    await rowsRead.catch(() => undefined)
+    throw e
+  })
+  const rows = await rowsRead
+  return replaceUnits(base, scan, units, rows.filter((row) => !site.ignore.option(row.name)))
 }

@@ -1,7 +1,7 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
-import { diffStates, emptyState, isEmptyDiff, optionKey, summarize, type SiteState, type Trigger } from '../core/index.ts'
+import { diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { readLive, readLiveFiles } from './live.ts'
+import { readLive, readLiveFiles, readLiveUnits } from './live.ts'
 import type { Site } from './site.ts'
 import { finishInterruptedRestore } from './restorer.ts'
 
@@ -15,6 +15,8 @@ export interface SnapshotOptions {
    * of the newest snapshot, and say so in a trailer. 'fail' (default): the snapshot fails.
    */
   whenDbDown?: 'fail' | 'carry'
+  /** read only these units again (the daemon, from watcher events); the rest as the newest snapshot holds it */
+  units?: ReadonlySet<string> | null
 }
 
 export interface SnapshotResult {
@@ -62,16 +64,18 @@ export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise
 }
 
 async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
-  if (opts.whenDbDown !== 'carry') return recordState(site, await readLive(site), opts)
+  const units = opts.units ?? null
+  const read = () => (units ? readLiveUnits(site, units) : readLive(site))
+  if (opts.whenDbDown !== 'carry') return recordState(site, await read(), opts)
   let live: SiteState
   try {
-    live = await readLive(site)
+    live = await read()
   } catch (e) {
     if (!(e instanceof PeakguardError && DB_DOWN.has(e.code))) throw e
     const head = await site.journal.head()
     const previous = head ? await site.journal.readState(head) : emptyState()
-    const files = await readLiveFiles(site)
-    const state = { ...files, options: previous.options }
+    const options = [...previous.options.values()]
+    const state = units && head ? replaceUnits(previous, await site.files.scan(units), units, options) : { ...(await readLiveFiles(site)), options: previous.options }
     const r = await recordState(site, state, {
       ...opts,
       trailers: { ...opts.trailers, 'Peakguard-Settings': `not read (${e.code}); carried over from the previous snapshot` },

@@ -4,7 +4,7 @@
 // comparison runs at start-up (what changed while the daemon was down) and periodically (what inotify
 // missed). Without inotify (watch limit reached) the site is scanned periodically instead. With the
 // database down, files are still recorded; the first poll after it is back records what changed meanwhile.
-import type { FileWatchPort, LogPort, MetricsPort, Trigger, WatchFailure } from '../core/index.ts'
+import { unitOf, type FileWatchPort, type LogPort, type MetricsPort, type Trigger, type WatchFailure } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { snapshot, type SnapshotResult } from './recorder.ts'
 import type { Site } from './site.ts'
@@ -31,6 +31,9 @@ export interface RecordingStatus {
   db: { connected: boolean; since: string; error: string | null }
 }
 
+/** More units than this in one window (a mass update): read everything instead. */
+const MAX_UNITS = 200
+
 /** The most a DB reconnect waits between attempts. */
 const MAX_DB_BACKOFF_MS = 30_000
 
@@ -47,6 +50,8 @@ export class SiteRecording {
   private firstAt = 0
   private lastAt = 0
   private triggers = new Set<Trigger>()
+  /** the theme/plugin directories and drop-ins the watcher reported; null: read everything */
+  private units: Set<string> | null = new Set()
   private flushTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private reconcileTimer: NodeJS.Timeout | null = null
@@ -160,6 +165,12 @@ export class SiteRecording {
     this.triggers.add(trigger)
     this.metrics.pendingChanges(this.site.id, this.pending)
     if (path) this.log.debug({ site: this.site.id, path }, 'change seen')
+    // a watcher event names what to read again; a scan reads everything; a settings change no file at all
+    if (trigger === 'watch' && path !== undefined) {
+      const unit = unitOf(path)
+      if (unit === null || (this.units && this.units.size >= MAX_UNITS)) this.units = null
+      else this.units?.add(unit)
+    } else if (trigger === 'scan') this.units = null
     // a periodic scan has nothing to wait for: it is the reading
     const due = trigger === 'scan' && this.pending === 1 ? now : Math.min(this.lastAt + this.cfg.quietMs, this.firstAt + this.cfg.maxWaitMs)
     if (this.flushTimer) clearTimeout(this.flushTimer)
@@ -172,19 +183,31 @@ export class SiteRecording {
     if (this.pending === 0) return
     const trigger: Trigger = this.triggers.has('watch') ? 'watch' : this.triggers.has('poll') ? 'poll' : 'scan'
     const count = this.pending
+    const units = this.units
     // changes from now on open a new window
     this.pending = 0
     this.triggers = new Set()
+    this.units = new Set()
     this.metrics.pendingChanges(this.site.id, 0)
-    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`)
+    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units)
   }
 
-  private record(trigger: Trigger, why: string): Promise<SnapshotResult | null> {
+  /** A snapshot that could not be taken now is tried again later, reading at least what it would have. */
+  private rearm(trigger: Trigger, units: ReadonlySet<string> | null, delayMs: number): void {
+    if (this.stopping) return
+    setTimeout(() => {
+      if (units === null) this.units = null
+      else for (const u of units) this.units?.add(u)
+      this.changed(trigger)
+    }, delayMs).unref()
+  }
+
+  private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null): Promise<SnapshotResult | null> {
     return this.exclusive(async () => {
       this.recording = true
       const started = performance.now()
       try {
-        const r = await snapshot(this.site, { trigger, whenDbDown: 'carry' })
+        const r = await snapshot(this.site, { trigger, whenDbDown: 'carry', units })
         const seconds = (performance.now() - started) / 1000
         this.metrics.snapshot(this.site.id, seconds, r.created, trigger)
         this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds }
@@ -199,10 +222,10 @@ export class SiteRecording {
         if (e instanceof PeakguardError && e.code === 'BUSY') {
           // a restore or snapshot from the CLI holds the site: try again once it is done
           this.log.info({ site: this.site.id, trigger }, `snapshot postponed: ${err.message}`)
-          if (!this.stopping) setTimeout(() => this.changed(trigger), this.cfg.quietMs).unref()
+          this.rearm(trigger, units, this.cfg.quietMs)
         } else {
           this.log.error({ site: this.site.id, trigger, code: (e as PeakguardError).code }, `snapshot failed: ${err.message}`)
-          if (!this.stopping) setTimeout(() => this.changed(trigger), Math.max(this.cfg.quietMs, 5000)).unref()
+          this.rearm(trigger, units, Math.max(this.cfg.quietMs, 5000))
         }
         return null
       } finally {
