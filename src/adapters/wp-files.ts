@@ -49,6 +49,7 @@ export class WpFiles implements LiveFilesPort {
   /** the stat cache as of the last scan: a long-lived process (the daemon) reads its file only once */
   private memo: Map<string, CacheRow> | null = null
   private walker: Worker | null = null
+  private walkerIdle: NodeJS.Timeout | null = null
 
   private readonly followRoots: string[]
 
@@ -179,8 +180,13 @@ export class WpFiles implements LiveFilesPort {
     return this.followRoots.some((r) => real === r || real.startsWith(`${r}/`))
   }
 
-  /** The same walk on a worker thread that lives as long as this object (a daemon keeps it warm). */
+  /**
+   * The same walk on a worker thread, kept for a few seconds after its last walk (a restore scans twice
+   * in a row) and then ended: an idle daemon does full walks only every few minutes, and a parked V8
+   * isolate would cost it ~10 MB for nothing.
+   */
   private walkElsewhere(req: WalkRequest): Promise<WalkResult> {
+    if (this.walkerIdle) clearTimeout(this.walkerIdle)
     if (!this.walker) {
       const here = fileURLToPath(import.meta.url)
       this.walker = new Worker(new URL(`./tree-walk.worker${path.extname(here)}`, import.meta.url))
@@ -192,6 +198,11 @@ export class WpFiles implements LiveFilesPort {
         w.off('message', onMessage)
         w.off('error', onError)
         w.unref()
+        this.walkerIdle = setTimeout(() => {
+          if (this.walker === w) this.walker = null
+          void w.terminate()
+        }, WALKER_IDLE_MS)
+        this.walkerIdle.unref()
       }
       const onMessage = (r: WalkResult) => {
         done()
@@ -437,6 +448,9 @@ export class WpFiles implements LiveFilesPort {
     return n
   }
 }
+
+/** How long the walker thread waits for the next walk before it is ended. */
+const WALKER_IDLE_MS = 5_000
 
 /** Blob ids of many files: in child processes when there are many (a first scan), inline otherwise. */
 async function hashFiles(files: string[]): Promise<(string | null)[]> {
