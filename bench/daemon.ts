@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import { MysqlSettings } from '../src/adapters/mysql-settings.ts'
 import { DEFAULT_IGNORED_OPTIONS, SCOPE_DIRS } from '../src/core/scope.ts'
-import { freePort } from '../test/harness/daemon.ts'
+import { freePort } from '../test/harness/mariadb.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 

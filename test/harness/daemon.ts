@@ -3,7 +3,7 @@
 // check the journal. Each daemon gets a free port for ui.listen.
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
+import { freePort } from './mariadb.ts'
 import { MAIN, type TestSite } from './site.ts'
 
 export interface LogLine {
@@ -24,17 +24,6 @@ export interface RunningDaemon {
   /** SIGTERM (or another signal); resolves with the exit code */
   stop(signal?: NodeJS.Signals): Promise<number | null>
   exited: Promise<number | null>
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
 }
 
 /** Settings that make a test daemon react in well under a second. */

@@ -30,7 +30,8 @@ async function canConnect(port: number): Promise<boolean> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer()
     s.listen(0, '127.0.0.1', () => {
