@@ -72,7 +72,11 @@ export class WpFiles implements LiveFilesPort {
   /** One scan at a time per site: the walker thread and the stat cache serve one reading at a time. */
   scan(units?: ReadonlySet<string>): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
     const next = this.scanning.then(() => this.scanOnce(units ?? null), () => this.scanOnce(units ?? null))
-    this.scanning = next.catch(() => undefined)
+    // keep the order, not the result (30k entries)
+    this.scanning = next.then(
+      () => undefined,
+      () => undefined,
+    )
     return next
   }
 

@@ -104,7 +104,11 @@ export class SiteRecording {
   /** Runs `fn` when no snapshot of this daemon is running, and holds the next ones until it is done. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn)
-    this.queue = run.catch(() => undefined)
+    // the queue keeps no result: a snapshot's result holds a whole 30k-entry state
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    )
     return run
   }
 
