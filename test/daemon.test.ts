@@ -259,3 +259,36 @@ describe('daemon', () => {
     assert.match(offline.stdout, /daemon +not running/)
   })
 })
+
+describe('daemon with two sites', () => {
+  let a: TestSite
+  let b: TestSite
+  let daemon: RunningDaemon | null = null
+  after(async () => {
+    await daemon?.stop('SIGKILL')
+    await a?.cleanup()
+    await b?.cleanup()
+  })
+
+  it('watches every site of the config, each into its own journal', async () => {
+    a = await createSite({ id: 'shop', siteConfig: fastDaemonConfig() })
+    b = await createSite({ id: 'outlet', siteConfig: fastDaemonConfig() })
+    // one config holding both sites (the second site's block appended to the first's file)
+    const second = fs.readFileSync(b.configFile, 'utf8').split('sites:\n')[1]!
+    fs.writeFileSync(a.configFile, fs.readFileSync(a.configFile, 'utf8') + second)
+    daemon = await startDaemon(a)
+    const from = daemon.lines.length
+    writeFile(a, 'plugins/akismet/akismet.php', '<?php // shop\n')
+    writeFile(b, 'themes/storefront/style.css', 'body { color: green }\n')
+    const shop = await daemon.waitFor((l) => isSnapshot(l) && l.site === 'shop', 10_000, from)
+    const outlet = await daemon.waitFor((l) => isSnapshot(l) && l.site === 'outlet', 10_000, from)
+    assert.equal(shop.summary, 'plugins/akismet (1 file)')
+    assert.equal(outlet.summary, 'themes/storefront (1 file)')
+    for (const [site, id] of [['shop', shop.state], ['outlet', outlet.state]]) {
+      const r = await a.cli(['--site', String(site), 'status', '--json'])
+      assert.equal(r.json.latest.id, id)
+      assert.equal(r.json.daemon.site.mode, 'watch')
+    }
+    assert.equal((await (await fetch(`${daemon.url}/healthz`)).json()).ok, true)
+  })
+})
