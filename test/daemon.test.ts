@@ -209,6 +209,26 @@ describe('daemon', () => {
     assert.equal(snap.summary, 'plugins/woocommerce (1 file)')
   })
 
+  it('the periodic comparison records a change inotify never reported, and says so', async () => {
+    site = await createSite({ siteConfig: fastDaemonConfig().replace('reconcile: 1h', 'reconcile: 1500ms') })
+    // a file written through a hard link from outside wp-content: inotify reports changes per directory
+    // entry, so the watched directory hears nothing (deploy tools that hard-link releases do this)
+    const outside = path.join(site.base, 'release/akismet-extra.php')
+    fs.mkdirSync(path.dirname(outside), { recursive: true })
+    fs.writeFileSync(outside, '<?php // 1\n')
+    fs.linkSync(outside, path.join(site.wpContent, 'plugins/akismet/extra.php'))
+    daemon = await startDaemon(site)
+    await sleep(500)
+    const from = daemon.lines.length
+    fs.appendFileSync(outside, '// 2: changed through the other link\n')
+    const snap = await daemon.waitFor((l) => isSnapshot(l) && l.trigger === 'scan', 10_000, from)
+    assert.equal(snap.summary, 'plugins/akismet (1 file)')
+    assert.equal(daemon.lines.slice(from).filter((l) => isSnapshot(l) && l.trigger === 'watch').length, 0)
+    const warned = await daemon.waitFor((l) => /changes nobody reported/.test(l.msg), 5000, from)
+    assert.match(warned.msg, /fs\.inotify\.max_queued_events/)
+    assert.deepEqual(await unrecorded(site), [])
+  })
+
   for (const how of ['renames the unpacked copy into place', 'copies the new files in one by one']) {
     it(`a plugin replaced the way WordPress's upgrader does it (${how}) is exactly one snapshot`, async () => {
       site = await createSite({ siteConfig: fastDaemonConfig() })
