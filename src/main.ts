@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import { FsWatcher } from './adapters/fs-watcher.ts'
 import { GitJournal } from './adapters/git-journal.ts'
+import { V8Heap } from './adapters/heap.ts'
 import { ShellHooks } from './adapters/hooks.ts'
 import { HttpProbe } from './adapters/http-probe.ts'
 import { createLog } from './adapters/log.ts'
@@ -130,7 +131,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     reconcileMs: s.watch.reconcile,
     fallbackScanMs: s.watch.fallbackScan,
     pollMs: s.poll.interval,
-  })
+  }, new V8Heap())
   const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
     intervalMs: s.health.interval,
     goodAfterMs: s.health.goodAfter,

@@ -240,3 +240,9 @@ export interface HealthStorePort {
   readHealth(): Promise<HealthRecord>
   writeHealth(r: HealthRecord): Promise<void>
 }
+
+/** The process's memory: a long-running daemon gives back what a burst of work grew. */
+export interface HeapPort {
+  /** Returns unused heap to the system (a full collection: some tens of ms); call when quiet. */
+  release(): void
+}
