@@ -267,9 +267,9 @@ export class MysqlSettings implements SettingsPort {
     return err
   }
 
-  async reset(): Promise<void> {
+  forgetTables(): void {
+    // only the list: the connection may be in use by a poll or a snapshot right now
     this.tableList = null
-    await this.close()
   }
 
   async close(): Promise<void> {

@@ -61,8 +61,8 @@ export interface SettingsPort {
   fingerprint(): Promise<string>
   /** The site's home URL (the `home` option of the main site), for the default health probe. */
   homeUrl(): Promise<string | null>
-  /** Drops the connection and the cached table list (a blog may have been added); the next call reconnects. */
-  reset(): Promise<void>
+  /** Forgets the cached table list (a blog may have been added on multisite); the next call lists them again. */
+  forgetTables(): void
   close(): Promise<void>
 }
 

@@ -304,7 +304,7 @@ export class SiteRecording {
   /** The periodic full comparison; also retries watching after a fallback (the limit may have been raised). */
   private async reconcile(): Promise<void> {
     if (this.stopping) return
-    await this.site.settings.reset().catch(() => undefined) // a blog added on multisite brings a new table
+    this.site.settings.forgetTables() // a blog added on multisite brings a new table
     this.fingerprint = null
     if (this.mode === 'scan' && this.scanTimer) {
       // watching again if it works now; if not, watchFailed goes back to scanning (and says so again)
