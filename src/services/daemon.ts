@@ -1,6 +1,7 @@
 // The daemon: for every configured site, the recording loop (watcher + settings polls + reconciliation)
-// and the prober (health, known-good, automatic rollback). A site that cannot start is retried without
-// holding up the others. `status` is what `peakguard status` and GET /api/status show.
+// and the prober (health, known-good, automatic rollback). A site that cannot start is reported (status,
+// /healthz answers 503) without holding up the others. `status` is what `peakguard status` and
+// GET /api/status show.
 import type { LogPort } from '../core/index.ts'
 import { lastGood } from './catalog.ts'
 import type { Prober, HealthStatus } from './prober.ts'
@@ -26,15 +27,11 @@ export interface DaemonStatus {
   sites: DaemonSiteStatus[]
 }
 
-const RETRY_START_MS = 30_000
-
 export class Daemon {
   private readonly sites: DaemonSite[]
   private readonly log: LogPort
   private readonly startedAt = new Date().toISOString()
   private readonly started = new Map<string, true | string>()
-  private readonly retries = new Map<string, NodeJS.Timeout>()
-  private stopping = false
 
   constructor(sites: DaemonSite[], log: LogPort) {
     this.sites = sites
@@ -53,18 +50,17 @@ export class Daemon {
       this.started.set(s.id, true)
       this.log.info({ site: s.id, mode: s.recording.status().mode }, 'site started')
     } catch (e) {
+      // the recording loop handles its own failures (watch limit, database, journal) and retries; what
+      // reaches here is unexpected: say so where the operator looks, and let the other sites run
       const message = (e as Error).message
       this.started.set(s.id, message)
-      this.log.error({ site: s.id, retryInMs: RETRY_START_MS }, `site could not start: ${message}`)
+      this.log.error({ site: s.id }, `site could not start: ${message}; restart the daemon once it is fixed`)
       await s.recording.stop().catch(() => undefined)
-      if (!this.stopping) this.retries.set(s.id, setTimeout(() => void this.startSite(s), RETRY_START_MS))
     }
   }
 
   /** Stops probing, records pending changes, closes everything. */
   async stop(): Promise<void> {
-    this.stopping = true
-    for (const t of this.retries.values()) clearTimeout(t)
     await Promise.all(
       this.sites.map(async (s) => {
         await s.prober.stop()
