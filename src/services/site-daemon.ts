@@ -51,7 +51,6 @@ export class SiteRecording {
   private modeReason: string | null = null
   private pending = 0
   private firstAt = 0
-  private lastAt = 0
   private triggers = new Set<Trigger>()
   /** the theme/plugin directories and drop-ins the watcher reported; null: read everything */
   private units: Set<string> | null = new Set()
@@ -174,7 +173,6 @@ export class SiteRecording {
     const now = Date.now()
     if (this.pending === 0) this.firstAt = now
     this.pending++
-    this.lastAt = now
     this.triggers.add(trigger)
     this.metrics.pendingChanges(this.site.id, this.pending)
     if (path) this.log.debug({ site: this.site.id, path }, 'change seen')
@@ -185,7 +183,7 @@ export class SiteRecording {
       else this.units?.add(unit)
     } else if (trigger === 'scan') this.units = null
     // a periodic scan has nothing to wait for: it is the reading
-    const due = trigger === 'scan' && this.pending === 1 ? now : Math.min(this.lastAt + this.cfg.quietMs, this.firstAt + this.cfg.maxWaitMs)
+    const due = trigger === 'scan' && this.pending === 1 ? now : Math.min(now + this.cfg.quietMs, this.firstAt + this.cfg.maxWaitMs)
     if (this.flushTimer) clearTimeout(this.flushTimer)
     this.flushTimer = setTimeout(() => void this.flush(), Math.max(0, due - now))
   }
