@@ -39,6 +39,9 @@ const probe = z
   })
   .strict()
 
+/** The probe of a site that configures none: its home URL, with every default. */
+export const DEFAULT_PROBE = probe.parse({})
+
 const db = z
   .object({
     host: z.string().min(1).default('localhost'),
@@ -87,7 +90,7 @@ const site = z
         interval: duration('30s'),
         /** a state that stayed live with every probe passing this long is marked known-good */
         goodAfter: duration('10m'),
-        /** empty: one probe of the site's home URL */
+        /** empty: one probe of the site's home URL with the probe defaults (DEFAULT_PROBE) */
         probes: z.array(probe).default([]),
       })
       .strict()

@@ -18,7 +18,7 @@ import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
 import { runCli } from './cli/program.ts'
 import type { GlobalOptions, InitOptions, InitResult, Runtime } from './cli/runtime.ts'
-import { addSite, configPath, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
+import { addSite, configPath, DEFAULT_PROBE, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
 import { buildApp } from './http/app.ts'
@@ -135,7 +135,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
     intervalMs: s.health.interval,
     goodAfterMs: s.health.goodAfter,
-    probes: s.health.probes.map((p) => ({ url: p.url, status: [...p.status], maxLatencyMs: p.maxLatency, timeoutMs: p.timeout })),
+    probes: (s.health.probes.length ? s.health.probes : [DEFAULT_PROBE]).map((p) => ({ url: p.url, status: [...p.status], maxLatencyMs: p.maxLatency, timeoutMs: p.timeout })),
     autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },
   })
   return { id: s.id, recording, prober, close: () => site.close() }

@@ -14,6 +14,7 @@ import type { Site } from './site.ts'
 export interface ProbeSettings {
   intervalMs: number
   goodAfterMs: number
+  /** at least one; a null url is the site's home URL */
   probes: { url: string | null; status: number[]; maxLatencyMs: number; timeoutMs: number }[]
   autoRollback: { enabled: boolean; afterFailures: number; minIntervalMs: number }
 }
@@ -93,9 +94,8 @@ export class Prober {
   }
 
   private async urls(): Promise<{ url: string; status: number[]; maxLatencyMs: number; timeoutMs: number }[]> {
-    const probes = this.cfg.probes.length ? this.cfg.probes : [{ url: null, status: [200], maxLatencyMs: 3000, timeoutMs: 10_000 }]
     const out = []
-    for (const p of probes) {
+    for (const p of this.cfg.probes) {
       let url = p.url
       if (!url) {
         // the home URL rarely changes; keep the last one read for when the database is down
