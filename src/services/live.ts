@@ -27,13 +27,13 @@ export async function readLiveFiles(site: Site): Promise<SiteState> {
  * periodic full comparison catches anything the watcher did not report.
  */
 export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Promise<SiteState> {
-  const rowsRead = site.settings.read()
   const head = await site.journal.head()
-  const base = head ? await site.journal.readState(head) : null
-  if (!base) {
+  if (!head) return readLive(site)
+  const rowsRead = site.settings.read()
+  const base = await site.journal.readState(head).catch(async (e: unknown) => {
     await rowsRead.catch(() => undefined)
-    return readLive(site)
-  }
+    throw e
+  })
   const scan = await site.files.scan(units).catch(async (e: unknown) => {
     await rowsRead.catch(() => undefined)
     throw e
