@@ -33,6 +33,10 @@ export const ERRORS = {
   CHANGED_WHILE_RECORDING: { http: 503, exit: EXIT.failed, what: 'files changed while they were being recorded' },
   BUSY: { http: 409, exit: EXIT.busy, what: 'another snapshot or restore is running for this site' },
   VERIFY_FAILED: { http: 500, exit: EXIT.verifyFailed, what: 'the live site differs from the restored state' },
+  S3_FAILED: { http: 502, exit: EXIT.failed, what: 'the S3 replica cannot be reached or refused a request' },
+  REPLICA_KEY: { http: 500, exit: EXIT.usage, what: "the replica's encryption key is missing or wrong" },
+  REPLICA_INVALID: { http: 500, exit: EXIT.verifyFailed, what: 'the replica failed a check' },
+  REPLICA_NOT_CONFIGURED: { http: 400, exit: EXIT.usage, what: 'the site has no S3 replica configured' },
   INTERNAL: { http: 500, exit: EXIT.failed, what: 'internal error' },
 } as const
 

@@ -21,6 +21,7 @@ import {
   SCOPE_DIRS,
   componentOf,
   optionKey,
+  type BundlePort,
   type CommitRecord,
   type CommitRequest,
   type FileEntry,
@@ -64,7 +65,7 @@ const GIT_CONFIG = [
   'pack.compression=1',
 ]
 
-export class GitJournal implements JournalPort {
+export class GitJournal implements JournalPort, BundlePort {
   private readonly git: SimpleGit
   private readonly states = new Map<string, SiteState>()
 
@@ -585,6 +586,95 @@ export class GitJournal implements JournalPort {
     return { packsBefore: packs, looseBefore: loose, ms: Math.round(performance.now() - started) }
   }
 
+  // ── replication (BundlePort): git bundles carry new objects to the remote ───────────────────────────
+
+  async refs(): Promise<Record<string, string>> {
+    const out = await this.run(['for-each-ref', '--format=%(objectname) %(refname)'])
+    const refs: Record<string, string> = {}
+    for (const line of out.split('\n')) {
+      const sp = line.indexOf(' ')
+      if (sp > 0) refs[line.slice(sp + 1)] = line.slice(0, sp)
+    }
+    return refs
+  }
+
+  /** Every loose ref file's name, inode, size and mtime, and packed-refs': a few stat calls, no git. */
+  refsStamp(): string {
+    const parts: string[] = []
+    const walk = (dir: string, rel: string): void => {
+      let entries: fs.Dirent[]
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true })
+      } catch {
+        return
+      }
+      for (const e of entries) {
+        const p = path.join(dir, e.name)
+        if (e.isDirectory()) walk(p, `${rel}${e.name}/`)
+        else {
+          const st = fs.statSync(p, { throwIfNoEntry: false })
+          if (st) parts.push(`${rel}${e.name}:${st.ino}:${st.size}:${st.mtimeMs}`)
+        }
+      }
+    }
+    walk(path.join(this.dir, 'refs'), 'refs/')
+    const packed = fs.statSync(path.join(this.dir, 'packed-refs'), { throwIfNoEntry: false })
+    if (packed) parts.push(`packed-refs:${packed.ino}:${packed.size}:${packed.mtimeMs}`)
+    return parts.sort().join('\n')
+  }
+
+  async createBundle(file: string, include: string[], exclude: string[]): Promise<{ size: number; sha256: string; heads: Record<string, string> } | null> {
+    if (include.length === 0) return null
+    fs.rmSync(file, { force: true })
+    try {
+      await this.git.raw(['bundle', 'create', '-q', file, ...include, ...exclude.map((id) => `^${id}`)])
+    } catch (e) {
+      // every object the refs reach is on the remote already (a mark removed, a restore to an old state)
+      if (/empty bundle/i.test((e as Error).message)) return null
+      throw gitError(e, ['bundle'])
+    }
+    const heads: Record<string, string> = {}
+    for (const line of (await this.run(['bundle', 'list-heads', file])).split('\n')) {
+      const [id, name] = line.split(' ')
+      if (id && name) heads[name] = id
+    }
+    return { ...sha256File(file), heads }
+  }
+
+  async importBundle(file: string, sha256: string): Promise<void> {
+    const got = sha256File(file).sha256
+    if (got !== sha256) throw new PeakguardError('REPLICA_INVALID', `bundle ${path.basename(file)} has SHA-256 ${got}, its manifest says ${sha256}: the object was altered or damaged`)
+    await this.run(['bundle', 'verify', '-q', file])
+    await this.run(['bundle', 'unbundle', file])
+  }
+
+  async setRefs(refs: Record<string, string>): Promise<void> {
+    const now = await this.refs()
+    const lines = [
+      ...Object.keys(now).filter((r) => !(r in refs)).map((r) => `delete ${r}`),
+      ...Object.entries(refs).map(([r, id]) => `update ${r} ${id}`),
+    ]
+    if (lines.length === 0) return
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn('git', ['-c', 'safe.directory=*', '--git-dir', this.dir, 'update-ref', '--stdin'], { env: gitEnv(), stdio: ['pipe', 'ignore', 'pipe'] })
+      let err = ''
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()))
+      p.on('error', reject)
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new PeakguardError('GIT_FAILED', `setting the journal's refs failed: ${err.trim().slice(-500)}`))))
+      p.stdin.end(lines.join('\n') + '\n')
+    })
+    this.history = null
+    this.states.clear()
+    fs.rmSync(this.headStateFile, { force: true })
+  }
+
+  async firstCommitAfter(since: string | null): Promise<string | null> {
+    const range = since ? `${since}..${BRANCH}` : BRANCH
+    const out = await this.git.raw(['log', '--reverse', '--format=%cI', range]).catch(() => '')
+    const first = out.split('\n').find(Boolean)
+    return first ? new Date(first).toISOString() : null
+  }
+
   async check(): Promise<string[]> {
     try {
       const out = await this.git.raw(['fsck', '--no-progress', '--no-dangling', '--connectivity-only'])
@@ -593,6 +683,19 @@ export class GitJournal implements JournalPort {
       return [(e as Error).message.trim()]
     }
   }
+}
+
+function sha256File(file: string): { size: number; sha256: string } {
+  const hash = createHash('sha256')
+  const fd = fs.openSync(file, 'r')
+  const buf = Buffer.allocUnsafe(1 << 20)
+  let size = 0
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; size += n) hash.update(buf.subarray(0, n))
+  } finally {
+    fs.closeSync(fd)
+  }
+  return { size, sha256: hash.digest('hex') }
 }
 
 /** A file entry from a tree entry; mode, owner and group come from the meta blobs (or an older entry). */

@@ -50,6 +50,38 @@ export class PromMetrics implements MetricsPort {
     registers: [this.registry],
   })
 
+  private readonly lag = new client.Gauge({
+    name: 'peakguard_replication_lag_seconds',
+    help: 'Age of the oldest snapshot or mark not yet on the S3 replica (0 when it is up to date)',
+    labelNames: ['site'],
+    registers: [this.registry],
+  })
+  private readonly lagAlert = new client.Gauge({
+    name: 'peakguard_replication_lag_alert',
+    help: '1 while the replication lag is above s3.lagAlert',
+    labelNames: ['site'],
+    registers: [this.registry],
+  })
+  private readonly pushes = new client.Counter({
+    name: 'peakguard_replication_pushes_total',
+    help: 'Pushes to the S3 replica by result',
+    labelNames: ['site', 'result'],
+    registers: [this.registry],
+  })
+  private readonly pushedBytes = new client.Counter({
+    name: 'peakguard_replication_bytes_total',
+    help: 'Bytes written to the S3 replica (after encryption)',
+    labelNames: ['site'],
+    registers: [this.registry],
+  })
+  private readonly pushSeconds = new client.Histogram({
+    name: 'peakguard_replication_push_duration_seconds',
+    help: 'Time to write one push (bundle and manifest) to the S3 replica',
+    labelNames: ['site'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  })
+
   constructor() {
     // the event-loop-lag monitor samples every 10 ms by default: ~0.8% of a core on an idle daemon alone
     client.collectDefaultMetrics({ register: this.registry, prefix: 'peakguard_', eventLoopMonitoringPrecision: 100 })
@@ -74,6 +106,18 @@ export class PromMetrics implements MetricsPort {
   }
   pendingChanges(site: string, pending: number): void {
     this.pending.set({ site }, pending)
+  }
+
+  replicaLag(site: string, seconds: number, alert: boolean): void {
+    this.lag.set({ site }, seconds)
+    this.lagAlert.set({ site }, alert ? 1 : 0)
+  }
+  replicaPush(site: string, ok: boolean, bytes: number, seconds: number): void {
+    this.pushes.inc({ site, result: ok ? 'ok' : 'failed' })
+    if (ok) {
+      this.pushedBytes.inc({ site }, bytes)
+      this.pushSeconds.observe({ site }, seconds)
+    }
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

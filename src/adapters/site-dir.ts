@@ -1,10 +1,11 @@
 // A site's private data directory outside the web root (SiteDirPort): the single-writer lock and the
 // notes that make an interrupted restore finishable. Layout: <dataDir>/<site>/{journal/, lock,
-// restore-intent.json, last-recovery.json, health.json, files-cache.v8}, the directory itself mode 0700.
+// restore-intent.json, last-recovery.json, health.json, files-cache.v8, replica.json, replica.lock,
+// replica/ (bundles waiting for their push, scratch space)}, the directory itself mode 0700.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { HealthRecord, HealthStorePort, RecoveryNote, RestoreIntent, SiteDirPort } from '../core/index.ts'
+import type { HealthRecord, HealthStorePort, RecoveryNote, ReplicaLocalPort, ReplicaState, RestoreIntent, SiteDirPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 interface LockHolder {
@@ -24,7 +25,7 @@ function bootId(): string {
   }
 }
 
-export class SiteDir implements SiteDirPort, HealthStorePort {
+export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort {
   readonly dir: string
 
   constructor(dir: string) {
@@ -58,8 +59,8 @@ export class SiteDir implements SiteDirPort, HealthStorePort {
    * An exclusive lock file created with link(2), which is atomic. A holder that died (same host, pid
    * gone) is detected at once rather than after a timeout, so a killed restore is finished immediately.
    */
-  async lock(waitMs: number): Promise<() => Promise<void>> {
-    const lockFile = this.file('lock')
+  async lock(waitMs: number, name = 'lock', doing = 'is writing this site'): Promise<() => Promise<void>> {
+    const lockFile = this.file(name)
     const me: LockHolder = { pid: process.pid, host: os.hostname(), boot: bootId(), since: new Date().toISOString(), command: process.argv.slice(2).join(' ') }
     const deadline = Date.now() + waitMs
     for (;;) {
@@ -99,7 +100,7 @@ export class SiteDir implements SiteDirPort, HealthStorePort {
       }
       if (Date.now() >= deadline) {
         const who = holder ? `pid ${holder.pid} ('peakguard ${holder.command}', since ${holder.since})` : 'another process'
-        throw new PeakguardError('BUSY', `${who} is writing this site (lock ${lockFile}); try again when it has finished`)
+        throw new PeakguardError('BUSY', `${who} ${doing} (lock ${lockFile}); try again when it has finished`)
       }
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -132,6 +133,39 @@ export class SiteDir implements SiteDirPort, HealthStorePort {
 
   async writeHealth(r: HealthRecord): Promise<void> {
     writeDurably(this.file('health.json'), JSON.stringify(r))
+  }
+
+  // ── the replicator's files ──────────────────────────────────────────────────────────────────────────
+
+  async readReplica(): Promise<ReplicaState> {
+    return readJson<ReplicaState>(this.file('replica.json')) ?? { pushed: null, prepared: null, pendingSince: null, lastError: null }
+  }
+
+  async writeReplica(r: ReplicaState): Promise<void> {
+    writeDurably(this.file('replica.json'), JSON.stringify(r, null, 1))
+  }
+
+  lockReplica(waitMs: number): Promise<() => Promise<void>> {
+    return this.lock(waitMs, 'replica.lock', 'is pushing this site to S3')
+  }
+
+  private get replicaDir(): string {
+    const d = this.file('replica')
+    fs.mkdirSync(d, { recursive: true, mode: 0o700 })
+    return d
+  }
+
+  outgoingFile(seq: number): string {
+    return path.join(this.replicaDir, `outgoing-${seq}.bundle`)
+  }
+
+  async scratch(): Promise<{ path: string; remove(): Promise<void> }> {
+    const p = fs.mkdtempSync(path.join(this.replicaDir, 'scratch-'))
+    return { path: p, remove: async () => fs.rmSync(p, { recursive: true, force: true }) }
+  }
+
+  async removeFile(file: string): Promise<void> {
+    fs.rmSync(file, { force: true })
   }
 }
 

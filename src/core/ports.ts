@@ -3,6 +3,7 @@
 // real adapters or small in-memory ones. Bytes are Uint8Array so core needs no node types.
 import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
 import type { StateDiff } from './diff.ts'
+import type { Manifest, RemoteObject } from './replica.ts'
 
 /** The live wp-content directory of one site. */
 export interface LiveFilesPort {
@@ -213,6 +214,9 @@ export interface MetricsPort {
   watcherMode(site: string, mode: 'watch' | 'scan'): void
   dbConnected(site: string, up: boolean): void
   pendingChanges(site: string, pending: number): void
+  /** age of the oldest change not yet on the S3 replica (0 when none), and whether it is above the alert threshold */
+  replicaLag(site: string, seconds: number, alert: boolean): void
+  replicaPush(site: string, ok: boolean, bytes: number, seconds: number): void
 }
 
 /** What the prober remembers about one state's health (kept per state, across daemon restarts). */
@@ -245,4 +249,72 @@ export interface HealthStorePort {
 export interface HeapPort {
   /** Returns unused heap to the system (a full collection: some tens of ms); call when quiet. */
   release(): void
+}
+
+/** The journal as the replicator sees it: refs, and git bundles to carry new objects off the host. */
+export interface BundlePort {
+  /** Every ref of the journal (branch, known-good tags, …) → object id. */
+  refs(): Promise<Record<string, string>>
+  /** A cheap value (no git process) that changes whenever a ref does: polled every second. */
+  refsStamp(): string
+  /**
+   * Writes a bundle with the refs `include` and every object they reach except what `exclude` (object ids
+   * already on the remote) reaches; all refs and no exclusions make a full bundle. Null when there is no
+   * new object to carry (a mark removed, a ref moved back). `heads` are the refs as the bundle recorded
+   * them (a ref may have moved since `refs()` was read).
+   */
+  createBundle(file: string, include: string[], exclude: string[]): Promise<{ size: number; sha256: string; heads: Record<string, string> } | null>
+  /** Checks a bundle (its SHA-256, and its prerequisites must be here) and adds its objects; refs are left alone. */
+  importBundle(file: string, sha256: string): Promise<void>
+  /** Makes the journal's refs exactly these. */
+  setRefs(refs: Record<string, string>): Promise<void>
+  /** The time of the oldest commit on the branch after `since` (null: the first commit), null if none. */
+  firstCommitAfter(since: string | null): Promise<string | null>
+}
+
+/**
+ * One site's folder on S3 (or any S3-compatible store). Keys are relative to the folder. Content is
+ * sealed with AES-256-GCM when a key is configured; `get*` open it and fail clearly on a wrong key.
+ */
+export interface ObjectStorePort {
+  /** s3://bucket/prefix/site/ — for messages */
+  readonly location: string
+  readonly encrypted: boolean
+  /** A short name for content with this SHA-256 (keyed when encrypted, so names reveal nothing). */
+  contentId(sha256: string): string
+  /**
+   * Creates the object. With `retry`, an object already at `key` with the expected size is taken as an
+   * earlier attempt that landed (keys name their content), so it is not written twice.
+   */
+  putFile(key: string, file: string, retry: boolean): Promise<{ bytes: number }>
+  putBytes(key: string, bytes: Uint8Array, retry: boolean): Promise<{ bytes: number }>
+  getBytes(key: string): Promise<Uint8Array>
+  /** Downloads and opens the object into `file` (written only once it authenticated). */
+  getFile(key: string, file: string): Promise<void>
+  list(under: string): Promise<RemoteObject[]>
+  /** Only `peakguard prune` calls this. */
+  remove(keys: string[]): Promise<void>
+}
+
+/** What the replicator keeps on the host (in the site's data directory) between pushes and restarts. */
+export interface ReplicaState {
+  /** the newest manifest written to the remote */
+  pushed: Manifest | null
+  /** a push that was prepared (bundle written, keys chosen) and not yet confirmed: resumed with the same keys */
+  prepared: { manifest: Manifest; manifestKey: string; bundleFile: string | null } | null
+  /** when the oldest change not yet on the remote was seen */
+  pendingSince: string | null
+  lastError: { at: string; message: string; attempts: number } | null
+}
+
+export interface ReplicaLocalPort {
+  readReplica(): Promise<ReplicaState>
+  writeReplica(s: ReplicaState): Promise<void>
+  /** The replicator's own lock (never the snapshot lock: an upload must not hold up a snapshot). */
+  lockReplica(waitMs: number): Promise<() => Promise<void>>
+  /** Where the bundle of push `seq` waits until its manifest is on the remote. */
+  outgoingFile(seq: number): string
+  /** A private temporary directory; `remove` deletes it and everything in it. */
+  scratch(): Promise<{ path: string; remove(): Promise<void> }>
+  removeFile(file: string): Promise<void>
 }
