@@ -1,16 +1,19 @@
 // The daemon: for every configured site, the recording loop (watcher + settings polls + reconciliation)
-// and the prober (health, known-good, automatic rollback). A site that cannot start is reported (status,
+// the prober (health, known-good, automatic rollback) and, with an s3 block, the replicator. A site that cannot start is reported (status,
 // /healthz answers 503) without holding up the others. `status` is what `peakguard status` and
 // GET /api/status show.
 import type { LogPort } from '../core/index.ts'
 import { lastGood } from './catalog.ts'
 import type { Prober, HealthStatus } from './prober.ts'
+import type { ReplicaStatus, Replicator } from './replicator.ts'
 import type { RecordingStatus, SiteRecording } from './site-daemon.ts'
 
 export interface DaemonSite {
   id: string
   recording: SiteRecording
   prober: Prober
+  /** null: the site has no S3 replica */
+  replicator: Replicator | null
   close(): Promise<void>
 }
 
@@ -19,6 +22,7 @@ export interface DaemonSiteStatus extends RecordingStatus {
   startError: string | null
   lastGood: string | null
   health: HealthStatus
+  replica: ReplicaStatus | null
 }
 
 export interface DaemonStatus {
@@ -45,6 +49,18 @@ export class Daemon {
 
   private async startSite(s: DaemonSite): Promise<void> {
     try {
+      if (s.replicator) {
+        const replicator = s.replicator
+        // replicate right after each snapshot rather than at the next look at the journal's refs
+        s.recording.afterSnapshot = () => replicator.kick()
+        // started before recording: the start-up snapshot of a large site may take a while, and what is
+        // already in the journal should not wait for it
+        await replicator.start().catch((e: Error) => {
+          // the replica must never keep the site from being recorded
+          s.replicator = null
+          this.log.error({ site: s.id }, `replication could not start: ${e.message}; snapshots stay on this host only`)
+        })
+      }
       await s.recording.start()
       s.prober.start()
       this.started.set(s.id, true)
@@ -65,6 +81,7 @@ export class Daemon {
       this.sites.map(async (s) => {
         await s.prober.stop()
         await s.recording.stop()
+        await s.replicator?.stop()
         await s.close()
       }),
     )
@@ -83,6 +100,7 @@ export class Daemon {
             startError: typeof started === 'string' ? started : null,
             lastGood: await lastGood(s.recording.site).catch(() => null),
             health: await s.prober.status(),
+            replica: s.replicator?.status() ?? null,
           }
         }),
       ),

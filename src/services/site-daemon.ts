@@ -42,6 +42,8 @@ const MAX_DB_BACKOFF_MS = 30_000
 
 export class SiteRecording {
   readonly site: Site
+  /** called after each snapshot that created a state (the replicator pushes it) */
+  afterSnapshot: (() => void) | null = null
   private readonly watcher: FileWatchPort
   private readonly log: LogPort
   private readonly metrics: MetricsPort
@@ -222,7 +224,10 @@ export class SiteRecording {
         const seconds = (performance.now() - started) / 1000
         this.metrics.snapshot(this.site.id, seconds, r.created, trigger)
         this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds }
-        if (r.created) this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
+        if (r.created) {
+          this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
+          this.afterSnapshot?.()
+        }
         else this.log.debug({ site: this.site.id, trigger, why }, 'nothing in scope changed')
         if (r.settingsError) this.dbDown(r.settingsError)
         if (r.finishedRestore) this.log.warn({ site: this.site.id }, r.finishedRestore)

@@ -1,0 +1,176 @@
+// Reading the replica back: the newest manifest, a journal rebuilt from its bundle chain (recover onto a
+// new host, and the trial rebuild behind `verify --read-data` and `prune`), the remote checks, and
+// pruning superseded objects. Nothing here writes to the remote except `prune`, and prune deletes only
+// what a verified newer full bundle supersedes.
+import { checkManifest, parseKey, planPrune, sameRefs, type BundlePort, type JournalPort, type Manifest, type ObjectStorePort, type PrunePlan, type RemoteObject } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import type { ReplicaSite } from './replicator.ts'
+
+/** The newest manifest on the remote, checked; null when the remote holds none. */
+export async function newestManifest(store: ObjectStorePort, site: string): Promise<{ key: string; manifest: Manifest; objects: RemoteObject[] } | null> {
+  const objects = await store.list('')
+  const manifests = objects.filter((o) => parseKey(o.key)?.kind === 'manifest')
+  const newest = manifests.at(-1)
+  if (!newest) return null
+  let manifest: unknown
+  const bytes = await store.getBytes(newest.key)
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(bytes))
+  } catch (e) {
+    throw new PeakguardError('REPLICA_INVALID', `${store.location}${newest.key} is not a manifest (not JSON)`, { cause: e })
+  }
+  const problem = checkManifest(manifest, site)
+  if (problem) throw new PeakguardError('REPLICA_INVALID', `${store.location}${newest.key} cannot be used: ${problem}`)
+  return { key: newest.key, manifest: manifest as Manifest, objects }
+}
+
+export interface RebuildReport {
+  bundles: number
+  bytes: number
+  commits: number
+  head: string | null
+  marks: number
+}
+
+/**
+ * Downloads the manifest's bundle chain into `journal` (an empty one), sets its refs, and checks it:
+ * every object present and sound (git fsck), the newest state readable.
+ */
+export async function rebuild(journal: JournalPort & BundlePort, store: ObjectStorePort, manifest: Manifest, scratch: string): Promise<RebuildReport> {
+  let bytes = 0
+  for (const b of manifest.chain) {
+    const file = `${scratch}/${b.seq}.bundle`
+    await store.getFile(b.key, file)
+    await journal.importBundle(file, b.sha256)
+    bytes += b.size
+  }
+  await journal.setRefs(manifest.refs)
+  const problems = await journal.check()
+  if (problems.length) throw new PeakguardError('REPLICA_INVALID', `the journal rebuilt from ${store.location} is not sound: ${problems.slice(0, 5).join('; ')}`)
+  const head = await journal.head()
+  if (head !== manifest.head) throw new PeakguardError('REPLICA_INVALID', `the rebuilt journal's newest snapshot is ${head}, the manifest says ${manifest.head}`)
+  if (head) await journal.readState(head)
+  return { bundles: manifest.chain.length, bytes, commits: (await journal.log()).length, head, marks: (await journal.marks()).length }
+}
+
+export interface RecoverReport extends RebuildReport {
+  location: string
+  manifest: string
+  seq: number
+  pushedAt: string
+}
+
+/**
+ * Rebuilds a site's journal on a new host from the replica alone. `r.journal` must be empty; afterwards
+ * replica.json says the remote has everything, so the daemon on this host continues the chain.
+ */
+export async function recoverFromRemote(r: ReplicaSite): Promise<RecoverReport> {
+  if (await r.journal.head()) throw new PeakguardError('USAGE', `the journal of site ${r.id} is not empty: recover only rebuilds into an empty data directory`)
+  const newest = await newestManifest(r.store, r.id)
+  if (!newest) throw new PeakguardError('REPLICA_INVALID', `${r.store.location} holds no manifest: nothing was ever replicated for site ${r.id} there (check bucket, prefix and site id)`)
+  const scratch = await r.local.scratch()
+  try {
+    const report = await rebuild(r.journal, r.store, newest.manifest, scratch.path)
+    await r.local.writeReplica({ pushed: newest.manifest, prepared: null, pendingSince: null, lastError: null })
+    return { ...report, location: r.store.location, manifest: newest.key, seq: newest.manifest.seq, pushedAt: newest.manifest.time }
+  } finally {
+    await scratch.remove()
+  }
+}
+
+export interface VerifyReport {
+  local: { problems: string[]; snapshots: number; pending: boolean; lastError: string | null }
+  remote: {
+    location: string
+    manifest: string | null
+    seq: number | null
+    pushedAt: string | null
+    objects: number
+    bytes: number
+    /** snapshots on this host that the remote does not have yet */
+    behind: number
+    problems: string[]
+    /** set with --read-data: the chain was downloaded, decrypted and rebuilt into a scratch journal */
+    readData: { bundles: number; bytes: number; commits: number } | null
+  } | null
+  ok: boolean
+}
+
+/** Local journal integrity; with `remote`, that every object the newest manifest needs is there; with `readData`, that it decrypts and rebuilds into exactly the local history. */
+export async function verifyReplica(journal: JournalPort, r: ReplicaSite | null, remote: boolean, readData: boolean): Promise<VerifyReport> {
+  const problems = await journal.check()
+  const history = await journal.log()
+  const st = r ? await r.local.readReplica() : null
+  const pending = st && r ? st.prepared !== null || !sameRefs(st.pushed?.refs ?? {}, await r.journal.refs()) : false
+  const report: VerifyReport = { local: { problems, snapshots: history.length, pending, lastError: st?.lastError?.message ?? null }, remote: null, ok: problems.length === 0 }
+  if (!r || !remote) return report
+  const rp: NonNullable<VerifyReport['remote']> = { location: r.store.location, manifest: null, seq: null, pushedAt: null, objects: 0, bytes: 0, behind: 0, problems: [], readData: null }
+  report.remote = rp
+  const newest = await newestManifest(r.store, r.id)
+  if (!newest) {
+    rp.problems.push(history.length ? `no manifest at ${r.store.location}: nothing has been replicated yet` : `no manifest at ${r.store.location} (the journal is empty too)`)
+    report.ok = false
+    return report
+  }
+  const m = newest.manifest
+  Object.assign(rp, { manifest: newest.key, seq: m.seq, pushedAt: m.time, objects: newest.objects.length, bytes: newest.objects.reduce((n, o) => n + o.size, 0) })
+  const byKey = new Map(newest.objects.map((o) => [o.key, o]))
+  for (const b of m.chain) {
+    const o = byKey.get(b.key)
+    if (!o) rp.problems.push(`${b.key} is missing (manifest ${newest.key} needs it)`)
+    else if (o.size !== b.size + (m.encrypted ? 40 : 0)) rp.problems.push(`${b.key} is ${o.size} bytes, expected ${b.size + (m.encrypted ? 40 : 0)}`)
+  }
+  if (m.encrypted !== r.store.encrypted) rp.problems.push(m.encrypted ? 'the remote is encrypted but no key is configured here' : 'the remote is not encrypted but a key is configured here')
+  // the remote's history must be this host's history (or a prefix of it)
+  const pos = m.head ? history.findIndex((c) => c.id === m.head) : history.length
+  if (pos < 0) rp.problems.push(`the remote's newest snapshot ${m.head} is not in this journal: the remote belongs to another history`)
+  else rp.behind = pos
+  if (readData && rp.problems.length === 0) {
+    const scratch = await r.local.scratch()
+    try {
+      const trial = await r.openJournal(`${scratch.path}/journal`)
+      const rebuilt = await rebuild(trial, r.store, m, scratch.path)
+      const theirs = (await trial.log()).map((c) => c.id)
+      const ours = history.slice(pos).map((c) => c.id)
+      if (theirs.join() !== ours.join()) rp.problems.push(`the rebuilt history (${theirs.length} snapshots) differs from this journal's (${ours.length} up to ${m.head?.slice(0, 12)})`)
+      const localRefs = await r.journal.refs()
+      const missing = Object.entries(m.refs).filter(([name, id]) => name.startsWith('refs/tags/') && localRefs[name] !== undefined && localRefs[name] !== id)
+      if (missing.length) rp.problems.push(`marks differ from this journal's: ${missing.map(([n]) => n).join(', ')}`)
+      rp.readData = { bundles: rebuilt.bundles, bytes: rebuilt.bytes, commits: rebuilt.commits }
+    } catch (e) {
+      rp.problems.push((e as Error).message)
+    } finally {
+      await scratch.remove()
+    }
+  }
+  report.ok = report.ok && rp.problems.length === 0
+  return report
+}
+
+export interface PruneReport extends PrunePlan {
+  location: string
+  removedBytes: number
+  dryRun: boolean
+}
+
+/**
+ * Deletes superseded objects older than `keepMs`. The newest manifest's chain is first rebuilt in a
+ * scratch journal (downloaded, decrypted, fsck'd): only a verified newer full bundle supersedes anything.
+ */
+export async function pruneReplica(r: ReplicaSite, keepMs: number, dryRun: boolean): Promise<PruneReport> {
+  const newest = await newestManifest(r.store, r.id)
+  if (newest) {
+    const scratch = await r.local.scratch()
+    try {
+      await rebuild(await r.openJournal(`${scratch.path}/journal`), r.store, newest.manifest, scratch.path)
+    } catch (e) {
+      throw new PeakguardError('REPLICA_INVALID', `prune deletes nothing: the newest manifest ${newest.key} did not verify: ${(e as Error).message}`, { cause: e })
+    } finally {
+      await scratch.remove()
+    }
+  }
+  const plan = planPrune(newest?.objects ?? (await r.store.list('')), newest?.manifest ?? null, newest?.key ?? null, Date.now(), keepMs)
+  if (!dryRun && plan.remove.length) await r.store.remove(plan.remove.map((o) => o.key))
+  return { ...plan, location: r.store.location, removedBytes: plan.remove.reduce((n, o) => n + o.size, 0), dryRun }
+}
+

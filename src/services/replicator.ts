@@ -1,0 +1,319 @@
+// The replicator: carries every snapshot and mark off the host to S3. A push is a git bundle of what is
+// new since the last push (or a fresh full bundle when the chain has grown as large as the full bundle
+// it builds on) and a manifest listing every ref and the bundle chain — both new objects under keys never
+// used before. The push is prepared on disk first (bundle file and keys in replica.json), so a push cut
+// short by a crash or a network failure is resumed with the same keys, and an object that did land is
+// not written twice. Pushes take the replicator's own lock, never the snapshot lock: a slow or failing
+// upload never holds up or undoes a local snapshot.
+import { createHash } from 'node:crypto'
+import {
+  REPLICA_FORMAT,
+  bundleKey,
+  manifestKey,
+  movedRefs,
+  retryDelayMs,
+  sameRefs,
+  shouldCompact,
+  type BundlePort,
+  type JournalPort,
+  type LogPort,
+  type Manifest,
+  type MetricsPort,
+  type ObjectStorePort,
+  type RemoteBundle,
+  type ReplicaLocalPort,
+  type ReplicaState,
+} from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+
+/** Everything replication needs for one site, handed over by the composition root. */
+export interface ReplicaSite {
+  id: string
+  journal: JournalPort & BundlePort
+  store: ObjectStorePort
+  local: ReplicaLocalPort
+  /** A journal in a directory of its own (a scratch rebuild for verify and prune). */
+  openJournal(dir: string): Promise<JournalPort & BundlePort>
+  /** A chain this long is compacted into a fresh full bundle whatever its size. */
+  maxChain: number
+}
+
+export interface PushResult {
+  /** false: the remote already had every ref */
+  pushed: boolean
+  seq: number | null
+  manifestKey: string | null
+  bundle: { key: string; size: number; full: boolean } | null
+  /** bytes written (after encryption); 0 for objects found already there */
+  bytes: number
+  /** PUT requests made */
+  puts: number
+  /** whether the journal has changed again since (another push is due) */
+  more: boolean
+}
+
+/** How long a push waits for another push of the same site (the daemon's, or a CLI's) to finish. */
+const LOCK_WAIT_MS = 60_000
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+function manifestBytes(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m, null, 1))
+}
+
+/**
+ * One push: finishes a prepared push first (after a crash or a failed attempt), then pushes what changed
+ * since. `pendingSince` is kept in replica.json while changes wait, for the lag after a restart.
+ */
+export async function pushOnce(r: ReplicaSite, pendingSince: string | null = null): Promise<PushResult> {
+  const release = await r.local.lockReplica(LOCK_WAIT_MS)
+  const result: PushResult = { pushed: false, seq: null, manifestKey: null, bundle: null, bytes: 0, puts: 0, more: false }
+  let st = await r.local.readReplica()
+  try {
+    if (st.prepared) st = await upload(r, st, result, true)
+    const refs = await r.journal.refs()
+    if (!(st.pushed ? sameRefs(st.pushed.refs, refs) : Object.keys(refs).length === 0)) {
+      st = await prepare(r, st, refs)
+      if (st.prepared) st = await upload(r, st, result, false)
+    }
+    const now = await r.journal.refs()
+    result.more = !(st.pushed ? sameRefs(st.pushed.refs, now) : Object.keys(now).length === 0)
+    st = { ...st, pendingSince: result.more ? (pendingSince ?? st.pendingSince) : null, lastError: null }
+    await r.local.writeReplica(st)
+    return result
+  } catch (e) {
+    const attempts = (st.lastError?.attempts ?? 0) + 1
+    await r.local
+      .writeReplica({ ...st, pendingSince: st.pendingSince ?? pendingSince, lastError: { at: new Date().toISOString(), message: (e as Error).message, attempts } })
+      .catch(() => undefined)
+    throw e
+  } finally {
+    await release()
+  }
+}
+
+/** Writes the bundle file and chooses the keys; nothing is uploaded yet. */
+async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, string>): Promise<ReplicaState> {
+  const prev = st.pushed
+  const seq = (prev?.seq ?? 0) + 1
+  const full = !prev || shouldCompact(prev.chain, r.maxChain)
+  const file = r.local.outgoingFile(seq)
+  const include = full ? Object.keys(refs).sort() : movedRefs(prev.refs, refs)
+  const exclude = full ? [] : [...new Set(Object.values(prev.refs))]
+  const b = await r.journal.createBundle(file, include, exclude)
+  if (full && !b) return st // an empty journal: nothing to carry yet
+  let chain: RemoteBundle[] = prev?.chain ?? []
+  if (b) {
+    const bundle: RemoteBundle = { key: bundleKey(seq, r.store.contentId(b.sha256), full), seq, full, sha256: b.sha256, size: b.size }
+    chain = full ? [bundle] : [...chain, bundle]
+  }
+  // refs as the bundle recorded them (one may have moved since `refs` was read); the others are unchanged
+  // since the last push, so their objects are on the remote
+  const finalRefs = full && b ? b.heads : { ...refs, ...(b?.heads ?? {}) }
+  const manifest: Manifest = {
+    format: REPLICA_FORMAT,
+    site: r.id,
+    seq,
+    time: new Date().toISOString(),
+    head: finalRefs['refs/heads/main'] ?? null,
+    refs: finalRefs,
+    chain,
+    encrypted: r.store.encrypted,
+  }
+  const prepared = { manifest, manifestKey: manifestKey(seq, r.store.contentId(sha256(manifestBytes(manifest)))), bundleFile: b ? file : null }
+  const next = { ...st, prepared }
+  await r.local.writeReplica(next)
+  return next
+}
+
+/** Uploads a prepared push: the bundle, then the manifest that makes it part of the replica. */
+async function upload(r: ReplicaSite, st: ReplicaState, result: PushResult, retry: boolean): Promise<ReplicaState> {
+  const p = st.prepared!
+  const newest = p.manifest.chain.at(-1)
+  if (p.bundleFile && newest) {
+    const put = await r.store.putFile(newest.key, p.bundleFile, retry)
+    result.bytes += put.bytes
+    if (put.bytes) result.puts++
+    result.bundle = { key: newest.key, size: newest.size, full: newest.full }
+  }
+  const put = await r.store.putBytes(p.manifestKey, manifestBytes(p.manifest), retry)
+  result.bytes += put.bytes
+  if (put.bytes) result.puts++
+  result.pushed = true
+  result.seq = p.manifest.seq
+  result.manifestKey = p.manifestKey
+  const next: ReplicaState = { ...st, pushed: p.manifest, prepared: null }
+  await r.local.writeReplica(next)
+  if (p.bundleFile) await r.local.removeFile(p.bundleFile)
+  return next
+}
+
+export interface ReplicatorSettings {
+  /** how often the journal's refs are looked at (a few stat calls) */
+  checkMs: number
+  lagAlertMs: number
+  retryMinMs: number
+  retryMaxMs: number
+}
+
+export interface ReplicaStatus {
+  location: string
+  encrypted: boolean
+  /** age of the oldest change not on the remote yet; 0 when up to date */
+  lagSeconds: number
+  pendingSince: string | null
+  alert: boolean
+  pushing: boolean
+  lastPush: { seq: number; at: string; bytes: number; ms: number; lagMs: number } | null
+  lastError: { at: string; message: string; attempts: number } | null
+  nextRetryAt: string | null
+}
+
+/** The daemon's replication loop for one site. */
+export class Replicator {
+  private readonly r: ReplicaSite
+  private readonly log: LogPort
+  private readonly metrics: MetricsPort
+  private readonly cfg: ReplicatorSettings
+  private timer: NodeJS.Timeout | null = null
+  private stamp = ''
+  private wanted = true
+  private busy = false
+  private stopping = false
+  /** the oldest change seen and not yet in a push under way / in the push under way */
+  private dirtySince: number | null = null
+  private inflightSince: number | null = null
+  private retryAt = 0
+  private attempts = 0
+  private alerted = false
+  private lastPush: ReplicaStatus['lastPush'] = null
+  private lastError: ReplicaStatus['lastError'] = null
+
+  constructor(r: ReplicaSite, log: LogPort, metrics: MetricsPort, cfg: ReplicatorSettings) {
+    this.r = r
+    this.log = log
+    this.metrics = metrics
+    this.cfg = cfg
+  }
+
+  async start(): Promise<void> {
+    const st = await this.r.local.readReplica()
+    this.lastError = st.lastError
+    this.attempts = st.lastError?.attempts ?? 0
+    // the lag survives a restart: when the changes waiting were first seen, or the oldest unpushed snapshot
+    const refs = await this.r.journal.refs()
+    const behind = st.prepared !== null || !(st.pushed ? sameRefs(st.pushed.refs, refs) : Object.keys(refs).length === 0)
+    if (behind) {
+      const since = st.pendingSince ?? (await this.r.journal.firstCommitAfter(st.pushed?.head ?? null))
+      this.dirtySince = since ? Date.parse(since) : Date.now()
+    }
+    if (!this.r.store.encrypted) this.log.warn({ site: this.r.id, location: this.r.store.location }, 'the S3 replica is not encrypted: set s3.keyFile (or PEAKGUARD_S3_KEY) to encrypt it on this host')
+    this.log.info({ site: this.r.id, location: this.r.store.location, encrypted: this.r.store.encrypted, behind }, 'replication started')
+    this.timer = setInterval(() => void this.tick(), this.cfg.checkMs)
+    this.timer.unref()
+    void this.tick()
+  }
+
+  /** A snapshot or mark was just made: look now rather than at the next check. */
+  kick(): void {
+    if (!this.stopping) setImmediate(() => void this.tick())
+  }
+
+  /** Stops the loop; a push under way is left to finish or fail on its own (it resumes at the next start). */
+  async stop(): Promise<void> {
+    this.stopping = true
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  private lagMs(now = Date.now()): number {
+    const since = Math.min(this.dirtySince ?? Infinity, this.inflightSince ?? Infinity)
+    return Number.isFinite(since) ? Math.max(0, now - since) : 0
+  }
+
+  private updateLag(): void {
+    const lag = this.lagMs()
+    const alert = lag > this.cfg.lagAlertMs
+    if (alert && !this.alerted)
+      this.log.error(
+        { site: this.r.id, lagSeconds: Math.round(lag / 1000), lastError: this.lastError?.message ?? null },
+        `ALERT: replication lag ${Math.round(lag / 1000)} s is above s3.lagAlert: snapshots are only on this host${this.lastError ? ` (last error: ${this.lastError.message})` : ''}`,
+      )
+    if (!alert && this.alerted) this.log.info({ site: this.r.id }, 'replication lag back below s3.lagAlert')
+    this.alerted = alert
+    this.metrics.replicaLag(this.r.id, lag / 1000, alert)
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopping) return
+    const now = Date.now()
+    const stamp = this.r.journal.refsStamp()
+    if (stamp !== this.stamp) {
+      // the first look (at start) only learns the stamp: start() worked out what is behind
+      if (this.stamp) this.dirtySince ??= now
+      this.stamp = stamp
+      this.wanted = true
+    }
+    this.updateLag()
+    if (!this.wanted || this.busy || now < this.retryAt) return
+    this.busy = true
+    this.wanted = false
+    // a change seen from here on belongs to the next push
+    this.inflightSince = this.dirtySince
+    this.dirtySince = null
+    const started = performance.now()
+    try {
+      const res = await pushOnce(this.r, this.inflightSince ? new Date(this.inflightSince).toISOString() : null)
+      const ms = Math.round(performance.now() - started)
+      if (res.pushed) {
+        const lagMs = this.inflightSince ? Date.now() - this.inflightSince : 0
+        this.lastPush = { seq: res.seq!, at: new Date().toISOString(), bytes: res.bytes, ms, lagMs }
+        this.metrics.replicaPush(this.r.id, true, res.bytes, ms / 1000)
+        this.log.info(
+          { site: this.r.id, seq: res.seq, manifest: res.manifestKey, bundle: res.bundle?.key ?? null, full: res.bundle?.full ?? false, bytes: res.bytes, puts: res.puts, ms, lagMs },
+          this.attempts ? `replicated after ${this.attempts} failed attempt(s)` : 'replicated',
+        )
+      }
+      if (res.more) {
+        this.wanted = true
+        this.dirtySince ??= Date.now()
+      }
+      this.attempts = 0
+      this.retryAt = 0
+      this.lastError = null
+      if (res.more) this.kick()
+    } catch (e) {
+      this.attempts++
+      const delay = retryDelayMs(this.attempts, this.cfg.retryMinMs, this.cfg.retryMaxMs, Math.random())
+      this.retryAt = Date.now() + delay
+      this.wanted = true
+      this.dirtySince = Math.min(this.dirtySince ?? Infinity, this.inflightSince ?? Infinity)
+      if (!Number.isFinite(this.dirtySince)) this.dirtySince = null
+      this.lastError = { at: new Date().toISOString(), message: (e as Error).message, attempts: this.attempts }
+      this.metrics.replicaPush(this.r.id, false, 0, 0)
+      const level = e instanceof PeakguardError && e.code === 'BUSY' ? 'info' : 'warn'
+      this.log[level]({ site: this.r.id, attempt: this.attempts, retryInMs: delay, code: (e as PeakguardError).code }, `replication failed, will retry: ${(e as Error).message}`)
+    } finally {
+      this.inflightSince = null
+      this.busy = false
+      this.updateLag()
+    }
+  }
+
+  status(): ReplicaStatus {
+    const lag = this.lagMs()
+    const pending = Math.min(this.dirtySince ?? Infinity, this.inflightSince ?? Infinity)
+    return {
+      location: this.r.store.location,
+      encrypted: this.r.store.encrypted,
+      lagSeconds: Math.round(lag / 100) / 10,
+      pendingSince: Number.isFinite(pending) ? new Date(pending).toISOString() : null,
+      alert: lag > this.cfg.lagAlertMs,
+      pushing: this.busy,
+      lastPush: this.lastPush,
+      lastError: this.lastError,
+      nextRetryAt: this.retryAt > Date.now() ? new Date(this.retryAt).toISOString() : null,
+    }
+  }
+}
