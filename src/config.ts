@@ -55,6 +55,33 @@ const db = z
   })
   .strict()
 
+/** The site's off-host replica on S3 or an S3-compatible store (MinIO, R2, Wasabi, Ceph). */
+const s3 = z
+  .object({
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name: 3–63 lower-case letters, digits, . and -'),
+    /** objects go under <prefix>/<site id>/ */
+    prefix: z.string().regex(/^[A-Za-z0-9!_.*'()/-]*$/, 'letters, digits and !_.*\'()-/ only').default('peakguard'),
+    region: z.string().min(1).default('us-east-1'),
+    /** null: AWS; else the S3-compatible server's URL, e.g. https://minio.example.com:9000 */
+    endpoint: z.string().url().nullable().default(null),
+    /** path-style URLs (https://host/bucket/key), which most S3-compatible servers need */
+    forcePathStyle: z.boolean().default(false),
+    /** the AES-256-GCM key (32 bytes raw, hex or base64), mode 0600; null: $PEAKGUARD_S3_KEY, else unencrypted */
+    keyFile: z.string().min(1).nullable().default(null),
+    /** server-side encryption asked of S3 too: none, AES256 (SSE-S3) or aws:kms (SSE-KMS) */
+    sse: z.enum(['none', 'AES256', 'aws:kms']).default('none'),
+    kmsKeyId: z.string().min(1).nullable().default(null),
+    /** a request that stays silent this long is abandoned and retried */
+    timeout: duration('30s'),
+    /** the oldest change not yet replicated older than this is an alert (log, status, /metrics) */
+    lagAlert: duration('5m'),
+    /** the longest wait between retries (exponential backoff with jitter from 1 s) */
+    retryMax: duration('5m'),
+    /** a bundle chain this long is compacted into a fresh full bundle (it also is once the increments weigh as much as the full bundle) */
+    compactAfter: z.number().int().min(2).max(100000).default(1000),
+  })
+  .strict()
+
 const site = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
@@ -112,6 +139,8 @@ const site = z
       })
       .strict()
       .prefault({}),
+    /** null: no off-host replica */
+    s3: s3.nullable().default(null),
   })
   .strict()
 
@@ -174,6 +203,7 @@ export function loadConfig(file: string): LoadedConfig {
     wpContent: path.resolve(base, s.wpContent ?? path.join(s.wpRoot, 'wp-content')),
     dataDir: path.resolve(base, s.dataDir ?? path.join(config.dataDir, s.id)),
     followLinksInto: s.followLinksInto.map((p) => path.resolve(base, p)),
+    s3: s.s3 && { ...s.s3, keyFile: s.s3.keyFile && path.resolve(base, s.s3.keyFile) },
   }))
   return deepFreeze({ file, config, sites })
 }

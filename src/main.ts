@@ -12,17 +12,18 @@ import { ShellHooks } from './adapters/hooks.ts'
 import { HttpProbe } from './adapters/http-probe.ts'
 import { createLog } from './adapters/log.ts'
 import { PromMetrics } from './adapters/metrics.ts'
+import { parseKey as parseReplicaKey, readKeyFile, S3Store } from './adapters/s3-store.ts'
 import { MysqlSettings, type DbConfig } from './adapters/mysql-settings.ts'
 import { SiteDir } from './adapters/site-dir.ts'
 import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
 import { runCli } from './cli/program.ts'
-import type { GlobalOptions, InitOptions, InitResult, Runtime } from './cli/runtime.ts'
+import type { GlobalOptions, InitOptions, InitResult, RecoverOptions, RecoverResult, Runtime } from './cli/runtime.ts'
 import { addSite, configPath, DEFAULT_PROBE, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
 import { buildApp } from './http/app.ts'
-import { Daemon, Prober, SiteRecording, type DaemonSite, type DaemonStatus, type Site } from './services/index.ts'
+import { Daemon, Prober, recoverFromRemote, Replicator, SiteRecording, type DaemonSite, type DaemonStatus, type ReplicaSite, type Site } from './services/index.ts'
 
 /**
  * PEAKGUARD_FAULT=name[#n] kills the process (SIGKILL) the n-th time it passes checkpoint `name`: the crash
@@ -82,6 +83,63 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
   }
 }
 
+/** The replica key: the site's keyFile, else $PEAKGUARD_S3_KEY, else none (unencrypted). */
+function replicaKey(s: ResolvedSite): Buffer | null {
+  if (s.s3?.keyFile) return readKeyFile(s.s3.keyFile)
+  const env = process.env.PEAKGUARD_S3_KEY
+  return env ? parseReplicaKey(Buffer.from(env), 'PEAKGUARD_S3_KEY') : null
+}
+
+/** The site's replica: its S3 folder, its journal and its data directory; null when it has no s3 block. */
+export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise<(ReplicaSite & { close(): Promise<void> }) | null> {
+  if (!s.s3) return null
+  const store = new S3Store(
+    { bucket: s.s3.bucket, prefix: s.s3.prefix, region: s.s3.region, endpoint: s.s3.endpoint, forcePathStyle: s.s3.forcePathStyle, sse: s.s3.sse, kmsKeyId: s.s3.kmsKeyId, timeoutMs: s.s3.timeout },
+    s.id,
+    replicaKey(s),
+  )
+  const dir = new SiteDir(dataDir)
+  dir.ensure()
+  const journal = await GitJournal.open(dir.journalDir, s.id)
+  return {
+    id: s.id,
+    journal,
+    store,
+    local: dir,
+    maxChain: s.s3.compactAfter,
+    openJournal: (d) => GitJournal.open(d, s.id),
+    close: async () => store.close(),
+  }
+}
+
+function requireReplica<T>(r: T | null, s: ResolvedSite, file: string): T {
+  if (!r)
+    throw new PeakguardError('REPLICA_NOT_CONFIGURED', `site ${s.id} has no S3 replica: add an s3 block (bucket, region, …) to it in ${file}, or run 'peakguard init' with --s3-bucket`)
+  return r
+}
+
+/** `peakguard recover --from-s3`: rebuilds a site's journal on a new host into an empty data directory. */
+async function recover(o: RecoverOptions): Promise<RecoverResult> {
+  const cfg = loadConfig(configPath(o.config))
+  const s = pickSite(cfg, o.site)
+  const dataDir = o.dataDir ? path.join(path.resolve(o.dataDir), s.id) : s.dataDir
+  const journalDir = new SiteDir(dataDir).journalDir
+  if (fs.existsSync(journalDir) && fs.readdirSync(journalDir).length > 0)
+    throw new PeakguardError('USAGE', `${journalDir} is not empty: recover rebuilds only into an empty data directory, never over a journal (choose another --data-dir)`)
+  const r = requireReplica(await openReplica(s, dataDir), s, cfg.file)
+  try {
+    const report = await recoverFromRemote(r)
+    return { ...report, site: s.id, dataDir, journal: journalDir, configDataDir: s.dataDir, config: cfg.file }
+  } catch (e) {
+    // a failed rebuild leaves nothing half-made behind: the directory was empty before
+    fs.rmSync(journalDir, { recursive: true, force: true })
+    fs.rmSync(path.join(dataDir, 'replica.json'), { force: true })
+    throw e
+  } finally {
+    await r.close()
+  }
+}
+
 async function init(opts: InitOptions): Promise<InitResult> {
   const file = configPath(opts.config)
   const wp = readWpConfig(opts.wpRoot)
@@ -113,13 +171,30 @@ async function init(opts: InitOptions): Promise<InitResult> {
     ...(path.resolve(wp.wpContent) !== path.join(path.resolve(opts.wpRoot), 'wp-content') ? { wpContent: path.resolve(wp.wpContent) } : {}),
     db: { host: db.host, port: db.port, socket: db.socket, user: db.user, password: db.password, name: db.name, tablePrefix: db.tablePrefix, multisite: db.multisite },
   }
-  addSite(file, siteConfig, existing ? undefined : dataRoot)
+  const s3 = opts.s3
+    ? Object.fromEntries(
+        Object.entries({ ...opts.s3, keyFile: opts.s3.keyFile && path.resolve(opts.s3.keyFile) }).filter(([, v]) => v !== undefined),
+      )
+    : undefined
+  if (s3?.keyFile) readKeyFile(String(s3.keyFile)) // a missing, open or malformed key file stops init before the config is written
+  addSite(file, s3 ? { ...siteConfig, s3 } : siteConfig, existing ? undefined : dataRoot)
   const loaded = loadConfig(file)
   const s = pickSite(loaded, siteId)
   const dir = new SiteDir(s.dataDir)
   dir.ensure()
   await GitJournal.open(dir.journalDir, s.id)
-  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite }
+  let replica: InitResult['s3'] = null
+  const r = await openReplica(s)
+  if (r) {
+    // a listing tells whether bucket, endpoint and credentials work; put-only credentials cannot list, so it only warns
+    const check = await r.store.list('manifests/').then(
+      (l) => (l.length ? `reachable; it already holds ${l.length} manifest(s) of this site (see 'peakguard recover --from-s3')` : 'reachable'),
+      (e: Error) => `WARNING: cannot list it: ${e.message}`,
+    )
+    replica = { location: r.store.location, encrypted: r.store.encrypted, check }
+    await r.close()
+  }
+  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite, s3: replica }
 }
 
 /** The recording loop and prober of one site, with the settings from its config. */
@@ -138,7 +213,20 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     probes: (s.health.probes.length ? s.health.probes : [DEFAULT_PROBE]).map((p) => ({ url: p.url, status: [...p.status], maxLatencyMs: p.maxLatency, timeoutMs: p.timeout })),
     autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },
   })
-  return { id: s.id, recording, prober, close: () => site.close() }
+  const replica = await openReplica(s)
+  const replicator = replica
+    ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax })
+    : null
+  return {
+    id: s.id,
+    recording,
+    prober,
+    replicator,
+    close: async () => {
+      await site.close()
+      await replica?.close()
+    },
+  }
 }
 
 function hostPort(listen: string): { host: string; port: number } {
@@ -207,6 +295,16 @@ export function runtime(): Runtime {
       return openSite(cfg, pickSite(cfg, o.site))
     },
     init,
+    recover,
+    openReplica: async (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      const s = pickSite(cfg, o.site)
+      return requireReplica(await openReplica(s), s, cfg.file)
+    },
+    hasReplica: (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      return pickSite(cfg, o.site).s3 !== null
+    },
     showConfig: (o: GlobalOptions) => {
       const cfg = loadConfig(configPath(o.config))
       return { file: cfg.file, config: redact({ ...cfg.config, sites: [...cfg.sites] }) }

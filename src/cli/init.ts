@@ -1,6 +1,19 @@
 // peakguard init --wp-root DIR: reads wp-config.php, checks the database and writes a working config.
 import type { Command } from 'commander'
+import { PeakguardError } from '../errors.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
+
+interface InitFlags {
+  wpRoot: string
+  siteId: string
+  dataDir?: string
+  s3Bucket?: string
+  s3Prefix?: string
+  s3Region?: string
+  s3Endpoint?: string
+  s3PathStyle?: boolean
+  s3KeyFile?: string
+}
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
   program
@@ -9,15 +22,27 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .requiredOption('--wp-root <dir>', 'the WordPress directory (holding wp-config.php)')
     .option('--site-id <id>', 'a short name for the site', 'default')
     .option('--data-dir <dir>', 'where journals live (outside the web root)')
-    .action((flags: { wpRoot: string; siteId: string; dataDir?: string }) =>
+    .option('--s3-bucket <name>', 'replicate every snapshot to this S3 bucket')
+    .option('--s3-prefix <prefix>', 'objects go under PREFIX/<site id>/ (default: peakguard)')
+    .option('--s3-region <region>', 'the bucket\'s region (default: us-east-1)')
+    .option('--s3-endpoint <url>', 'an S3-compatible server (MinIO, R2, Wasabi, Ceph) instead of AWS')
+    .option('--s3-path-style', 'path-style URLs (most S3-compatible servers need them)')
+    .option('--s3-key-file <file>', 'encrypt the replica with this AES-256 key file (32 bytes, mode 0600)')
+    .action((flags: InitFlags) =>
       run(async (o) => {
-        const r = await rt.init({ wpRoot: flags.wpRoot, siteId: flags.siteId, dataDir: flags.dataDir, config: o.config })
+        const s3Given = flags.s3Prefix ?? flags.s3Region ?? flags.s3Endpoint ?? flags.s3PathStyle ?? flags.s3KeyFile
+        if (s3Given !== undefined && !flags.s3Bucket) throw new PeakguardError('USAGE', 'the --s3-* options need --s3-bucket')
+        const s3 = flags.s3Bucket
+          ? { bucket: flags.s3Bucket, prefix: flags.s3Prefix, region: flags.s3Region, endpoint: flags.s3Endpoint, forcePathStyle: flags.s3PathStyle, keyFile: flags.s3KeyFile }
+          : undefined
+        const r = await rt.init({ wpRoot: flags.wpRoot, siteId: flags.siteId, dataDir: flags.dataDir, config: o.config, s3 })
         print(rt, o, r, () =>
           [
             `added site ${r.site} to ${r.config}`,
             `  wp-content  ${r.wpContent}`,
             `  journal     ${r.dataDir}`,
             `  settings    ${r.tables.join(', ')}${r.multisite ? ' (multisite)' : ''}`,
+            ...(r.s3 ? [`  replica     ${r.s3.location}${r.s3.encrypted ? ', encrypted (AES-256-GCM)' : ', NOT encrypted (--s3-key-file)'}; ${r.s3.check}`] : []),
             `next: peakguard snapshot --config ${r.config}${r.site === 'default' ? '' : ` --site ${r.site}`}`,
           ].join('\n'),
         )

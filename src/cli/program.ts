@@ -10,10 +10,14 @@ import * as diff from './diff.ts'
 import * as init from './init.ts'
 import * as list from './list.ts'
 import * as marks from './marks.ts'
+import * as prune from './prune.ts'
+import * as recover from './recover.ts'
+import * as replicate from './replicate.ts'
 import * as restore from './restore.ts'
 import * as show from './show.ts'
 import * as snapshot from './snapshot.ts'
 import * as status from './status.ts'
+import * as verify from './verify.ts'
 
 /** Parses argv, runs one command, and resolves to the exit code. */
 export async function runCli(argv: string[], rt: Runtime): Promise<number> {
@@ -34,7 +38,7 @@ export async function runCli(argv: string[], rt: Runtime): Promise<number> {
       code = report(rt, o, e)
     }
   }
-  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon]) c.register(program, rt, run)
+  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon, replicate, verify, prune, recover]) c.register(program, rt, run)
   for (const c of program.commands) c.exitOverride()
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -1,6 +1,6 @@
 // What every command needs from the composition root (src/main.ts), and how results and errors are
 // printed: text for people, JSON with --json, one exit code per outcome (see src/errors.ts).
-import type { DaemonSiteStatus, Site } from '../services/index.ts'
+import type { DaemonSiteStatus, RecoverReport, ReplicaSite, Site } from '../services/index.ts'
 import { asPeakguardError } from '../errors.ts'
 
 export interface GlobalOptions {
@@ -14,6 +14,7 @@ export interface InitOptions {
   siteId?: string
   dataDir?: string
   config?: string
+  s3?: { bucket: string; prefix?: string; region?: string; endpoint?: string; forcePathStyle?: boolean; keyFile?: string }
 }
 
 export interface InitResult {
@@ -23,12 +24,35 @@ export interface InitResult {
   dataDir: string
   tables: string[]
   multisite: boolean
+  /** the replica, when --s3-bucket was given: where, and what a listing of it said */
+  s3: { location: string; encrypted: boolean; check: string } | null
+}
+
+export interface RecoverOptions {
+  site?: string
+  config?: string
+  /** the data directory root (as `dataDir` in the config); the journal goes to <dir>/<site>/journal */
+  dataDir?: string
+}
+
+export interface RecoverResult extends RecoverReport {
+  site: string
+  dataDir: string
+  journal: string
+  /** where the config says the site's data is; when it differs from dataDir, the config must be changed */
+  configDataDir: string
+  config: string
 }
 
 export interface Runtime {
   /** Opens the site named by --site (optional when the config has one site). */
   openSite(opts: GlobalOptions): Promise<Site & { close(): Promise<void> }>
   init(opts: InitOptions): Promise<InitResult>
+  /** Rebuilds the site's journal from its S3 replica into an empty data directory. */
+  recover(opts: RecoverOptions): Promise<RecoverResult>
+  /** The site's S3 replica (an error when the site has none). */
+  openReplica(opts: GlobalOptions): Promise<ReplicaSite & { close(): Promise<void> }>
+  hasReplica(opts: GlobalOptions): boolean
   /** The validated config with every default filled in and every secret redacted, and where it was read. */
   showConfig(opts: GlobalOptions): { file: string; config: unknown }
   /** Runs the daemon in the foreground for every site; resolves once it has stopped (SIGTERM/SIGINT). */

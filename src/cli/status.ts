@@ -2,7 +2,7 @@
 // what was done about an interrupted restore — and, from the running daemon (asked over ui.listen),
 // watching or scanning, pending changes, the last snapshot, the database connection and health.
 import type { Command } from 'commander'
-import { siteStatus } from '../services/index.ts'
+import { siteStatus, type DaemonSiteStatus } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -52,5 +52,16 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
     `known-good    ${s.lastGood ? s.lastGood.slice(0, 12) : '(none)'}`,
     `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${h.autoRollback.last.from.slice(0, 12)} → ${h.autoRollback.last.to.slice(0, 12)}` : ''}`,
     ...(h.lastAlert ? [`ALERT         ${h.lastAlert.at}: ${h.lastAlert.message}`] : []),
+    ...replicaLines(s.replica),
+  ]
+}
+
+function replicaLines(r: DaemonSiteStatus['replica']): string[] {
+  if (!r) return ['replica       none (no s3 block: snapshots live on this host only)']
+  const state = r.lagSeconds === 0 ? 'up to date' : `${r.alert ? 'ALERT: ' : ''}${r.lagSeconds} s behind (oldest change not on S3 since ${r.pendingSince})${r.pushing ? ', pushing now' : ''}`
+  return [
+    `replica       ${r.location}${r.encrypted ? ' (encrypted)' : ' (NOT encrypted)'}: ${state}`,
+    ...(r.lastPush ? [`last push     #${r.lastPush.seq} at ${r.lastPush.at}: ${r.lastPush.bytes} bytes in ${r.lastPush.ms} ms`] : []),
+    ...(r.lastError ? [`push error    ${r.lastError.at} (attempt ${r.lastError.attempts}): ${r.lastError.message}${r.nextRetryAt ? `; next try ${r.nextRetryAt}` : ''}`] : []),
   ]
 }

@@ -1,0 +1,54 @@
+// peakguard replicate [--wait] [--timeout D] [--json]: pushes what is not on the S3 replica yet, now.
+// With --wait it keeps retrying (backoff with jitter) until the replica has every snapshot and mark, and
+// fails if it cannot get there within --timeout.
+import type { Command } from 'commander'
+import ms from 'ms'
+import { PeakguardError } from '../errors.ts'
+import { retryDelayMs } from '../core/index.ts'
+import { pushOnce, type PushResult } from '../services/index.ts'
+import { print, type GlobalOptions, type Runtime } from './runtime.ts'
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  program
+    .command('replicate')
+    .description('push the snapshots and marks not yet on the S3 replica')
+    .option('--wait', 'retry until the replica is up to date (non-zero exit if it cannot get there)')
+    .option('--timeout <duration>', 'with --wait: give up after this long', '10m')
+    .action((flags: { wait?: boolean; timeout: string }) =>
+      run(async (o) => {
+        const timeoutMs = (ms as (s: string) => number | undefined)(flags.timeout)
+        if (typeof timeoutMs !== 'number' || timeoutMs <= 0) throw new PeakguardError('USAGE', `--timeout ${flags.timeout}: not a duration (e.g. 30s, 10m)`)
+        const r = await rt.openReplica(o)
+        const pushes: PushResult[] = []
+        const started = Date.now()
+        let attempts = 0
+        try {
+          for (;;) {
+            try {
+              const p = await pushOnce(r)
+              if (p.pushed) pushes.push(p)
+              attempts = 0
+              if (!p.more || !flags.wait) break
+            } catch (e) {
+              attempts++
+              const delay = retryDelayMs(attempts, 1000, 60_000, Math.random())
+              if (!flags.wait || Date.now() + delay - started > timeoutMs) {
+                const why = (e as Error).message
+                throw new PeakguardError((e as PeakguardError).code ?? 'S3_FAILED', flags.wait ? `the replica could not be brought up to date within ${flags.timeout} (${attempts} attempts): ${why}` : `${why} (the daemon retries by itself; 'peakguard replicate --wait' retries until it is through)`, { cause: e })
+              }
+              rt.err(`peakguard: push failed (${(e as Error).message}); retrying in ${Math.round(delay / 1000)} s`)
+              await new Promise((res) => setTimeout(res, delay))
+            }
+          }
+        } finally {
+          await r.close()
+        }
+        const bytes = pushes.reduce((n, p) => n + p.bytes, 0)
+        print(rt, o, { location: r.store.location, upToDate: true, pushes }, () =>
+          pushes.length
+            ? pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}${p.bytes ? '' : ' (already there)'}`).join('\n') + `\n${bytes} bytes written; the replica is up to date`
+            : `${r.store.location} is up to date: nothing to push`,
+        )
+      }),
+    )
+}
