@@ -61,6 +61,14 @@ $table_prefix = "wpx_";
     const c = loadConfig(path.join(REPO, 'systemd/peakguard.example.yaml'))
     const defaults = parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n', 'd.yaml')
     assert.deepEqual(c.config, defaults)
+    // the commented-out s3 block lists the replica's defaults
+    const text = fs.readFileSync(path.join(REPO, 'systemd/peakguard.example.yaml'), 'utf8')
+    const block = /^ {4}# s3:\n((?: {4}# {3}.*\n)+)/m.exec(text)
+    assert.ok(block, 'the example has a commented s3 block')
+    const s3 = block[1]!.replace(/^ {4}# {3}/gm, '      ').replace(/^ +#.*\n/gm, '').replace(/ +# .*$/gm, '')
+    const withS3 = parseConfig(`sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n    s3:\n${s3}`, 'e.yaml')
+    const s3Defaults = parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n    s3: { bucket: my-shop-peakguard }\n', 'd.yaml')
+    assert.deepEqual(withS3.sites[0]!.s3, s3Defaults.sites[0]!.s3)
   })
 
   it('redacts the database password whenever the config is shown', () => {
