@@ -199,6 +199,27 @@ describe('S3 replica', function () {
     assert.match(missing.json.remote.problems.join(), /bundles\/0000000001-[0-9a-f]+\.full\.bundle is missing \(manifest manifests\/0000000001-[0-9a-f]+\.json needs it\)/)
   })
 
+  it('never pushes another history over the replica: a second journal with the same site and prefix, or a wiped journal', async () => {
+    a = await createSite({ siteConfig: s3Config(s3.endpoint, s3.bucket, { prefix: 'onehistory' }) })
+    assert.equal((await a.cli(['snapshot'])).code, 0)
+    assert.equal((await a.cli(['replicate', '--wait'], CREDS)).code, 0)
+    const before = await s3.listKeys('onehistory/')
+
+    b = await hostB(s3Config(s3.endpoint, s3.bucket, { prefix: 'onehistory' }))
+    assert.equal((await b.cli(['snapshot'])).code, 0)
+    const other = await b.cli(['replicate'], CREDS)
+    assert.equal(other.code, 4, other.stderr)
+    assert.match(other.stderr, /already holds 1 push\(es\) that this journal did not make: refusing to mix two histories/)
+
+    // host A's journal wiped (or replaced) and started afresh
+    fs.rmSync(path.join(a.dataDir, 'shop', 'journal'), { recursive: true })
+    assert.equal((await a.cli(['snapshot'])).code, 0)
+    const wiped = await a.cli(['replicate'], CREDS)
+    assert.equal(wiped.code, 4, wiped.stderr)
+    assert.match(wiped.stderr, /this journal does not continue the history on s3:\/\/.*onehistory\/shop\/ .*refusing to push over it/)
+    assert.deepEqual(await s3.listKeys('onehistory/'), before, 'nothing was written')
+  })
+
   describe('through a faulty network', () => {
     let proxy: FaultProxy
     let daemon: RunningDaemon | null = null

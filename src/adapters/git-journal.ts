@@ -668,6 +668,13 @@ export class GitJournal implements JournalPort, BundlePort {
     fs.rmSync(this.headStateFile, { force: true })
   }
 
+  async isAncestor(ancestor: string, id: string): Promise<boolean> {
+    return this.git.raw(['merge-base', '--is-ancestor', ancestor, id]).then(
+      () => true,
+      () => false,
+    )
+  }
+
   async firstCommitAfter(since: string | null): Promise<string | null> {
     const range = since ? `${since}..${BRANCH}` : BRANCH
     const out = await this.git.raw(['log', '--reverse', '--format=%cI', range]).catch(() => '')

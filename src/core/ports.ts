@@ -268,6 +268,8 @@ export interface BundlePort {
   importBundle(file: string, sha256: string): Promise<void>
   /** Makes the journal's refs exactly these. */
   setRefs(refs: Record<string, string>): Promise<void>
+  /** Whether commit `ancestor` is `id` or one of its ancestors (false when either is unknown here). */
+  isAncestor(ancestor: string, id: string): Promise<boolean>
   /** The time of the oldest commit on the branch after `since` (null: the first commit), null if none. */
   firstCommitAfter(since: string | null): Promise<string | null>
 }

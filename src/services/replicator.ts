@@ -97,6 +97,7 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
 /** Writes the bundle file and chooses the keys; nothing is uploaded yet. */
 async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, string>): Promise<ReplicaState> {
   const prev = st.pushed
+  await assertContinues(r, prev, refs)
   const seq = (prev?.seq ?? 0) + 1
   const full = !prev || shouldCompact(prev.chain, r.maxChain)
   const file = r.local.outgoingFile(seq)
@@ -126,6 +127,32 @@ async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, st
   const next = { ...st, prepared }
   await r.local.writeReplica(next)
   return next
+}
+
+/**
+ * A push must continue the replica's history: never an empty or unrelated journal pushed over it (a
+ * journal wiped or replaced on a compromised host, or two hosts configured with the same site and
+ * prefix), which would make the newest manifest hide everything before it.
+ */
+async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Record<string, string>): Promise<void> {
+  const main = refs['refs/heads/main'] ?? null
+  if (prev?.head && (!main || !(await r.journal.isAncestor(prev.head, main))))
+    throw new PeakguardError(
+      'REPLICA_INVALID',
+      `this journal does not continue the history on ${r.store.location} (its newest pushed snapshot ${prev.head.slice(0, 12)} is ${main ? 'not an ancestor of this journal\'s newest' : 'gone, the journal is empty'}): refusing to push over it. If the journal was replaced, recover it with 'peakguard recover --from-s3' into an empty data directory; to start a new replica, choose another s3.prefix`,
+    )
+  if (!prev) {
+    // a first push from this journal: the remote folder must not hold another journal's pushes
+    const existing = await r.store.list('manifests/').catch((e: PeakguardError) => {
+      if (/HTTP 403/.test(e.message)) return [] // put-only credentials cannot list: nothing to check with
+      throw e
+    })
+    if (existing.length)
+      throw new PeakguardError(
+        'REPLICA_INVALID',
+        `${r.store.location} already holds ${existing.length} push(es) that this journal did not make: refusing to mix two histories. To continue that replica on this host, 'peakguard recover --from-s3' into an empty data directory; to start a new one, choose another s3.prefix`,
+      )
+  }
 }
 
 /** Uploads a prepared push: the bundle, then the manifest that makes it part of the replica. */
