@@ -240,7 +240,9 @@ describe('S3 replica', function () {
       await daemon.waitFor(isReplicated, 30_000)
       assert.equal(await lagMetric(daemon), 0)
 
-      const faults: (Fault | 'server down')[] = [{ kind: 'reset' }, { kind: 'status', status: 503 }, { kind: 'stall', ms: 5000 }, { kind: 'refuse' }, 'server down']
+      // reset-after-request: the server stores the object and the answer is lost, so the retry must not
+      // write that key again; stall: the held request reaches the server late, after its retry
+      const faults: (Fault | 'server down')[] = [{ kind: 'reset' }, { kind: 'reset-after-request' }, { kind: 'status', status: 503 }, { kind: 'stall', ms: 5000 }, { kind: 'refuse' }, 'server down']
       let maxLag = 0
       for (const [i, fault] of faults.entries()) {
         if (fault === 'server down') await s3.stop()
@@ -281,7 +283,10 @@ describe('S3 replica', function () {
       assert.deepEqual(gitLog(b.dataDir), gitLog(a.dataDir))
       assert.ok(gitLog(a.dataDir).length >= 1 + 2 * faults.length)
       assert.equal(proxy.requests.filter((r) => r.method === 'DELETE').length, 0)
-      for (const [k, n] of storedPuts(proxy.requests)) assert.equal(n, 1, `${k} was stored ${n} times`)
+      for (const [k, n] of storedPuts(proxy.requests)) assert.equal(n, 1, `${k} was stored ${n} times: ${JSON.stringify(proxy.requests.filter((r) => r.key === k))}`)
+      // stricter: every attempt, failed or not, used a key of its own
+      const sent = proxy.requests.filter((r) => r.method === 'PUT').map((r) => r.key)
+      assert.equal(new Set(sent).size, sent.length, 'a key was sent twice')
     })
 
     it('append-only over a long run: only new keys, never a DELETE; compaction writes a full bundle; prune deletes only what it supersedes', async () => {

@@ -15,7 +15,6 @@ import { pipeline } from 'node:stream/promises'
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   paginateListObjectsV2,
@@ -158,30 +157,15 @@ export class S3Store implements ObjectStorePort {
     return { ServerSideEncryption: this.s.sse, ...(this.s.sse === 'aws:kms' && this.s.kmsKeyId ? { SSEKMSKeyId: this.s.kmsKeyId } : {}) }
   }
 
-  /** Whether an earlier attempt already created the object (its key names its content, so size suffices). */
-  private async landed(key: string, size: number): Promise<boolean> {
-    try {
-      const h = await this.reader.send(new HeadObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
-      return h.ContentLength === size
-    } catch (e) {
-      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-      if (status === 404 || status === 403) return false // 403: put-only credentials cannot look; write again
-      throw this.fail('HeadObject', key, e)
-    }
-  }
-
-  async putBytes(key: string, bytes: Uint8Array, retry: boolean): Promise<{ bytes: number }> {
+  async putBytes(key: string, bytes: Uint8Array): Promise<{ bytes: number }> {
     const body = this.sealer ? await collect(this.sealer.seal(this.aad(key), [Buffer.from(bytes)])) : Buffer.from(bytes)
-    if (retry && (await this.landed(key, body.length))) return { bytes: 0 }
     await this.put(key, body)
     return { bytes: body.length }
   }
 
-  async putFile(key: string, file: string, retry: boolean): Promise<{ bytes: number }> {
-    const plainSize = fs.statSync(file).size
-    const size = plainSize + (this.sealer ? HEADER + TAG : 0)
-    if (retry && (await this.landed(key, size))) return { bytes: 0 }
-    if (size <= MULTIPART_AT) return this.putBytes(key, fs.readFileSync(file), false)
+  async putFile(key: string, file: string): Promise<{ bytes: number }> {
+    const size = fs.statSync(file).size + (this.sealer ? HEADER + TAG : 0)
+    if (size <= MULTIPART_AT) return this.putBytes(key, fs.readFileSync(file))
     const plain = fs.createReadStream(file, { highWaterMark: 1024 * 1024 })
     const body = this.sealer ? Readable.from(this.sealer.seal(this.aad(key), plain)) : plain
     try {
@@ -206,7 +190,9 @@ export class S3Store implements ObjectStorePort {
       await this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.root + key, Body: body, ContentLength: body.length, IfNoneMatch: '*', ...this.sse() }))
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-      if (status === 412) return // an earlier attempt of ours landed: same key, same content
+      // 412: the key exists. Keys are never reused, so it can only be ours, written by a request whose
+      // answer was lost: the content is the same
+      if (status === 412) return
       throw this.fail('PutObject', key, e)
     }
   }

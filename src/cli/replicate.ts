@@ -46,7 +46,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const bytes = pushes.reduce((n, p) => n + p.bytes, 0)
         print(rt, o, { location: r.store.location, upToDate: true, pushes }, () =>
           pushes.length
-            ? pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}${p.bytes ? '' : ' (already there)'}`).join('\n') + `\n${bytes} bytes written; the replica is up to date`
+            ? pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}`).join('\n') + `\n${bytes} bytes written; the replica is up to date`
             : `${r.store.location} is up to date: nothing to push`,
         )
       }),

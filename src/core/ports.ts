@@ -285,11 +285,11 @@ export interface ObjectStorePort {
   /** A short name for content with this SHA-256 (keyed when encrypted, so names reveal nothing). */
   contentId(sha256: string): string
   /**
-   * Creates the object. With `retry`, an object already at `key` with the expected size is taken as an
-   * earlier attempt that landed (keys name their content), so it is not written twice.
+   * Creates the object (with If-None-Match: * where the server honours it). Callers never write a key
+   * twice: a failed attempt is retried under a new key.
    */
-  putFile(key: string, file: string, retry: boolean): Promise<{ bytes: number }>
-  putBytes(key: string, bytes: Uint8Array, retry: boolean): Promise<{ bytes: number }>
+  putFile(key: string, file: string): Promise<{ bytes: number }>
+  putBytes(key: string, bytes: Uint8Array): Promise<{ bytes: number }>
   getBytes(key: string): Promise<Uint8Array>
   /** Downloads and opens the object into `file` (written only once it authenticated). */
   getFile(key: string, file: string): Promise<void>
@@ -302,8 +302,12 @@ export interface ObjectStorePort {
 export interface ReplicaState {
   /** the newest manifest written to the remote */
   pushed: Manifest | null
-  /** a push that was prepared (bundle written, keys chosen) and not yet confirmed: resumed with the same keys */
-  prepared: { manifest: Manifest; manifestKey: string; bundleFile: string | null } | null
+  /**
+   * a push that was prepared (bundle written, keys chosen) and not yet confirmed. It is resumed after a
+   * failure or a crash: what was confirmed stored is kept, the rest goes up again under new keys
+   * (`attempt` is part of them), so a request that was delayed and lands late never replaces an object
+   */
+  prepared: { manifest: Manifest; manifestKey: string; bundleFile: string | null; attempt: number; bundleStored: boolean } | null
   /** when the oldest change not yet on the remote was seen */
   pendingSince: string | null
   lastError: { at: string; message: string; attempts: number } | null

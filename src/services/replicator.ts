@@ -2,8 +2,9 @@
 // new since the last push (or a fresh full bundle when the chain has grown as large as the full bundle
 // it builds on) and a manifest listing every ref and the bundle chain — both new objects under keys never
 // used before. The push is prepared on disk first (bundle file and keys in replica.json), so a push cut
-// short by a crash or a network failure is resumed with the same keys, and an object that did land is
-// not written twice. Pushes take the replicator's own lock, never the snapshot lock: a slow or failing
+// short by a crash or a network failure is resumed: what was confirmed stored is kept, the rest goes up
+// again under a new key. A key is never written twice, so a request held up in the network that lands
+// late (after its retry) can never replace an object a manifest relies on. Pushes take the replicator's own lock, never the snapshot lock: a slow or failing
 // upload never holds up or undoes a local snapshot.
 import { createHash } from 'node:crypto'
 import {
@@ -44,7 +45,7 @@ export interface PushResult {
   seq: number | null
   manifestKey: string | null
   bundle: { key: string; size: number; full: boolean } | null
-  /** bytes written (after encryption); 0 for objects found already there */
+  /** bytes written (after encryption) */
   bytes: number
   /** PUT requests made */
   puts: number
@@ -72,11 +73,11 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
   const result: PushResult = { pushed: false, seq: null, manifestKey: null, bundle: null, bytes: 0, puts: 0, more: false }
   let st = await r.local.readReplica()
   try {
-    if (st.prepared) st = await upload(r, st, result, true)
+    if (st.prepared) st = await upload(r, await rekey(r, st), result)
     const refs = await r.journal.refs()
     if (!(st.pushed ? sameRefs(st.pushed.refs, refs) : Object.keys(refs).length === 0)) {
       st = await prepare(r, st, refs)
-      if (st.prepared) st = await upload(r, st, result, false)
+      if (st.prepared) st = await upload(r, st, result)
     }
     const now = await r.journal.refs()
     result.more = !(st.pushed ? sameRefs(st.pushed.refs, now) : Object.keys(now).length === 0)
@@ -84,9 +85,12 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
     await r.local.writeReplica(st)
     return result
   } catch (e) {
-    const attempts = (st.lastError?.attempts ?? 0) + 1
+    // what prepare/rekey/upload last wrote (keys, attempt, what is stored): never an older copy, or the
+    // next attempt would reuse this attempt's keys
+    const latest = await r.local.readReplica().catch(() => st)
+    const attempts = (latest.lastError?.attempts ?? 0) + 1
     await r.local
-      .writeReplica({ ...st, pendingSince: st.pendingSince ?? pendingSince, lastError: { at: new Date().toISOString(), message: (e as Error).message, attempts } })
+      .writeReplica({ ...latest, pendingSince: latest.pendingSince ?? pendingSince, lastError: { at: new Date().toISOString(), message: (e as Error).message, attempts } })
       .catch(() => undefined)
     throw e
   } finally {
@@ -123,7 +127,7 @@ async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, st
     chain,
     encrypted: r.store.encrypted,
   }
-  const prepared = { manifest, manifestKey: manifestKey(seq, r.store.contentId(sha256(manifestBytes(manifest)))), bundleFile: b ? file : null }
+  const prepared = { manifest, manifestKey: manifestKey(seq, r.store.contentId(sha256(manifestBytes(manifest)))), bundleFile: b ? file : null, attempt: 1, bundleStored: false }
   const next = { ...st, prepared }
   await r.local.writeReplica(next)
   return next
@@ -155,19 +159,38 @@ async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Reco
   }
 }
 
-/** Uploads a prepared push: the bundle, then the manifest that makes it part of the replica. */
-async function upload(r: ReplicaSite, st: ReplicaState, result: PushResult, retry: boolean): Promise<ReplicaState> {
+/** A new attempt at a prepared push: new keys for what is not confirmed stored yet. */
+async function rekey(r: ReplicaSite, st: ReplicaState): Promise<ReplicaState> {
   const p = st.prepared!
-  const newest = p.manifest.chain.at(-1)
-  if (p.bundleFile && newest) {
-    const put = await r.store.putFile(newest.key, p.bundleFile, retry)
-    result.bytes += put.bytes
-    if (put.bytes) result.puts++
-    result.bundle = { key: newest.key, size: newest.size, full: newest.full }
+  const attempt = (p.attempt ?? 1) + 1
+  let manifest = p.manifest
+  const last = manifest.chain.at(-1)
+  if (p.bundleFile && !p.bundleStored && last) {
+    const key = bundleKey(last.seq, r.store.contentId(`${last.sha256}#${attempt}`), last.full)
+    manifest = { ...manifest, chain: [...manifest.chain.slice(0, -1), { ...last, key }] }
   }
-  const put = await r.store.putBytes(p.manifestKey, manifestBytes(p.manifest), retry)
+  const key = manifestKey(manifest.seq, r.store.contentId(`${sha256(manifestBytes(manifest))}#${attempt}`))
+  const next: ReplicaState = { ...st, prepared: { ...p, manifest, manifestKey: key, attempt } }
+  await r.local.writeReplica(next)
+  return next
+}
+
+/** Uploads a prepared push: the bundle, then the manifest that makes it part of the replica. */
+async function upload(r: ReplicaSite, st: ReplicaState, result: PushResult): Promise<ReplicaState> {
+  let p = st.prepared!
+  const newest = p.manifest.chain.at(-1)
+  if (p.bundleFile && newest && !p.bundleStored) {
+    const put = await r.store.putFile(newest.key, p.bundleFile)
+    result.bytes += put.bytes
+    result.puts++
+    result.bundle = { key: newest.key, size: newest.size, full: newest.full }
+    p = { ...p, bundleStored: true }
+    st = { ...st, prepared: p }
+    await r.local.writeReplica(st)
+  }
+  const put = await r.store.putBytes(p.manifestKey, manifestBytes(p.manifest))
   result.bytes += put.bytes
-  if (put.bytes) result.puts++
+  result.puts++
   result.pushed = true
   result.seq = p.manifest.seq
   result.manifestKey = p.manifestKey
