@@ -131,6 +131,16 @@ describe('S3 replica', function () {
     assert.equal((await b.cli(['replicate', '--wait'], CREDS)).code, 0)
     const plain = await Promise.all((await s3.listKeys('plain/')).map((o) => s3.getBytes(o.key)))
     assert.ok(plain.some((x) => x.includes('refs/heads/main')), 'an unencrypted manifest is readable')
+    // a key added later: the next push is a fresh sealed full bundle, and prune removes the plain objects
+    fs.writeFileSync(b.configFile, fs.readFileSync(b.configFile, 'utf8').replace('      prefix: plain\n', `      prefix: plain\n      keyFile: ${key}\n`))
+    fs.writeFileSync(path.join(b.wpContent, 'plugins/akismet/akismet.php'), '<?php // 5.5\n')
+    assert.equal((await b.cli(['snapshot'])).code, 0)
+    const sealed = await b.cli(['replicate', '--wait', '--json'], CREDS)
+    assert.equal(sealed.code, 0, sealed.stderr)
+    assert.equal(sealed.json.pushes[0].bundle.full, true)
+    const pruned = await b.cli(['prune', '--keep-days', '0', '--yes', '--json'], CREDS)
+    assert.equal(pruned.code, 0, pruned.stderr)
+    for (const o of await s3.listKeys('plain/')) assert.equal((await s3.getBytes(o.key)).subarray(0, 4).toString(), 'PGS1', `${o.key} is sealed`)
     await b.cleanup()
 
     // a wrong key on recovery

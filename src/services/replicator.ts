@@ -103,7 +103,8 @@ async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, st
   const prev = st.pushed
   await assertContinues(r, prev, refs)
   const seq = (prev?.seq ?? 0) + 1
-  const full = !prev || shouldCompact(prev.chain, r.maxChain)
+  // a key added (or removed) since the last push: a fresh full bundle, so one chain is never half sealed
+  const full = !prev || prev.encrypted !== r.store.encrypted || shouldCompact(prev.chain, r.maxChain)
   const file = r.local.outgoingFile(seq)
   const include = full ? Object.keys(refs).sort() : movedRefs(prev.refs, refs)
   const exclude = full ? [] : [...new Set(Object.values(prev.refs))]
