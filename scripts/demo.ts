@@ -2,9 +2,11 @@
 // the night shift's work. init → the daemon records the launch state and, once the shop stayed healthy,
 // marks it known-good → a bad change lands (plugin broken, setting changed) while orders keep coming in →
 // recorded within seconds → the health probes see WordPress's critical-error page → automatic rollback to
-// the known-good state → every order is still there. Safe to run again: it starts from scratch in
+// the known-good state → every order is still there → and, as the host were gone, the journal is rebuilt
+// from its encrypted S3 replica (a local S3-compatible server, s3rver) alone. Safe to run again: it starts from scratch in
 // snapshots/demo/ and stops what it started (the daemon, the database, the little shop server).
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -12,9 +14,13 @@ import path from 'node:path'
 import type mysql from 'mysql2/promise'
 import { isSnapshot, startDaemon, type LogLine, type RunningDaemon } from '../test/harness/daemon.ts'
 import { mariadb, stopMariadb } from '../test/harness/mariadb.ts'
+import { S3Server } from '../test/harness/s3.ts'
 import { createSite, REPO, type TestSite } from '../test/harness/site.ts'
 
 process.env.PEAKGUARD_TEST_PRIVATE_DB = '1' // never touch a database server that was already there
+// s3rver's fixed credentials, given the way an operator gives real ones: the AWS SDK's environment chain
+process.env.AWS_ACCESS_KEY_ID = 'S3RVER'
+process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER'
 const base = path.join(REPO, 'snapshots/demo')
 const config = path.join(base, 'peakguard.yaml')
 const PLUGIN = 'plugins/akismet/akismet.php'
@@ -52,9 +58,11 @@ async function shopServer(site: TestSite): Promise<{ url: string; close(): void 
 const at = (l: LogLine) => String(l.time).slice(11, 19)
 let daemon: RunningDaemon | null = null
 let shop: { close(): void } | null = null
+let s3: S3Server | null = null
 const shutdown = async () => {
   await daemon?.stop('SIGTERM')
   shop?.close()
+  await s3?.stop()
   await stopMariadb()
 }
 process.on('SIGINT', () => void shutdown().then(() => process.exit(130)))
@@ -67,10 +75,15 @@ try {
   const site = await createSite({ base, noConfig: true })
   const front = await shopServer(site)
   shop = front
+  s3 = await S3Server.start({ dir: path.join(base, 's3'), bucket: 'shop-peakguard' })
+  const key = path.join(base, 'replica.key')
+  fs.writeFileSync(key, randomBytes(32), { mode: 0o600 })
   say(`MariaDB on 127.0.0.1:${server.port}, WordPress files in ${site.wpRoot}, the shop's front page at ${front.url}`)
+  say(`an S3-compatible server (s3rver) at ${s3.endpoint} stands in for the off-host bucket`)
 
-  step('peakguard reads wp-config.php and writes its config')
-  peakguard('init', '--wp-root', site.wpRoot, '--site-id', 'shop', '--data-dir', path.join(base, 'data'))
+  step('peakguard reads wp-config.php and writes its config, with an encrypted replica on S3')
+  peakguard('init', '--wp-root', site.wpRoot, '--site-id', 'shop', '--data-dir', path.join(base, 'data'),
+    '--s3-bucket', 'shop-peakguard', '--s3-endpoint', s3.endpoint, '--s3-path-style', '--s3-key-file', key)
   // the demo's night is short: probe every second, known-good after 5 s, roll back after 3 failed rounds
   fs.appendFileSync(
     config,
@@ -85,6 +98,8 @@ try {
   say(`daemon running, status and metrics at ${daemon.url}/api/status and ${daemon.url}/metrics`)
   const initial = await daemon.waitFor(isSnapshot)
   say(`${at(initial)} snapshot ${String(initial.state).slice(0, 12)}: ${initial.summary}`)
+  const pushed = await daemon.waitFor((l) => l.msg === 'replicated', 30_000)
+  say(`${at(pushed)} replicated to S3, encrypted: ${pushed.bundle} (${pushed.bytes} bytes, ${pushed.ms} ms)`)
   const good = await daemon.waitFor((l) => l.msg === 'state marked known-good', 30_000)
   say(`${at(good)} ${String(good.state).slice(0, 12)} stayed healthy for 5 s: marked known-good`)
 
@@ -118,6 +133,16 @@ try {
   const [name] = await site.db.query<mysql.RowDataPacket[]>(`SELECT option_value FROM wp_options WHERE option_name = 'blogname'`)
   say(`blogname: ${name[0]?.option_value}\norders: ${await orders(site.db)} (were ${before} before the rollback)`)
   say(`the broken change is kept: 'peakguard diff ${String(rolled.safetySnapshot).slice(0, 12)} latest' shows it, 'peakguard restore ${String(rolled.safetySnapshot).slice(0, 12)}' would bring it back`)
+
+  step('and if the host itself were gone: the journal comes back from S3 alone')
+  const pushes = daemon.lines.filter((l) => l.msg.startsWith('replicated')).length
+  say(`the daemon pushed ${pushes} time(s) to S3 tonight, each right after a snapshot or a known-good mark`)
+  await daemon.stop('SIGTERM')
+  daemon = null
+  peakguard('replicate', '--wait')
+  peakguard('recover', '--from-s3', '--site', 'shop', '--data-dir', path.join(base, 'new-host'))
+  say(`(on a real new host the config's dataDir is that directory; then 'peakguard restore last-good' puts the site back)`)
+  peakguard('verify', '--remote', '--read-data')
   await site.db.end()
   say(`\nThe sample site and its journal stay in ${base} (config: ${config}).`)
 } finally {

@@ -353,6 +353,11 @@ export class Replicator {
   }
 
   status(): ReplicaStatus {
+    // a change made since the last look (a restore, a CLI snapshot) is waiting already: say so
+    if (this.stamp && this.r.journal.refsStamp() !== this.stamp) {
+      this.dirtySince ??= Date.now()
+      this.kick()
+    }
     const lag = this.lagMs()
     const pending = Math.min(this.dirtySince ?? Infinity, this.inflightSince ?? Infinity)
     return {
