@@ -58,7 +58,7 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
 
 function replicaLines(r: DaemonSiteStatus['replica']): string[] {
   if (!r) return ['replica       none (no s3 block: snapshots live on this host only)']
-  const state = r.lagSeconds === 0 ? 'up to date' : `${r.alert ? 'ALERT: ' : ''}${r.lagSeconds} s behind (oldest change not on S3 since ${r.pendingSince})${r.pushing ? ', pushing now' : ''}`
+  const state = r.pendingSince === null ? 'up to date' : `${r.alert ? 'ALERT: ' : ''}${r.lagSeconds} s behind (oldest change not on S3 since ${r.pendingSince})${r.pushing ? ', pushing now' : ''}`
   return [
     `replica       ${r.location}${r.encrypted ? ' (encrypted)' : ' (NOT encrypted)'}: ${state}`,
     ...(r.lastPush ? [`last push     #${r.lastPush.seq} at ${r.lastPush.at}: ${r.lastPush.bytes} bytes in ${r.lastPush.ms} ms`] : []),
