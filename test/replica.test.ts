@@ -5,6 +5,7 @@
 // ever creates objects; a kill -9 in the middle of an upload is finished after the restart.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fastDaemonConfig, isSnapshot, startDaemon, type LogLine, type RunningDaemon } from './harness/daemon.ts'
@@ -209,6 +210,34 @@ describe('S3 replica', function () {
     assert.match(missing.json.remote.problems.join(), /bundles\/0000000001-[0-9a-f]+\.full\.bundle is missing \(manifest manifests\/0000000001-[0-9a-f]+\.json needs it\)/)
   })
 
+  it('an increment never carries content the replica already has: a rollback pushes almost nothing, and recovers byte for byte', async () => {
+    a = await createSite({ siteConfig: s3Config(s3.endpoint, s3.bucket, { prefix: 'dedup' }) })
+    const big = path.join(a.wpContent, 'plugins/akismet/vendor.js')
+    fs.writeFileSync(big, randomBytes(1 << 20).toString('base64'))
+    const v1 = await a.cli(['snapshot', '-m', 'v1', '--json'])
+    const first = await a.cli(['replicate', '--json'], CREDS)
+    assert.equal(first.code, 0, first.stderr)
+    const v1Files = treeOf(a.wpContent)
+    fs.writeFileSync(big, randomBytes(1 << 20).toString('base64'))
+    assert.equal((await a.cli(['snapshot', '-m', 'v2'])).code, 0)
+    fs.writeFileSync(path.join(a.wpContent, 'plugins/akismet/akismet.php'), '<?php // v3\n')
+    assert.equal((await a.cli(['snapshot', '-m', 'v3'])).code, 0)
+    const update = await a.cli(['replicate', '--json'], CREDS)
+    assert.ok(update.json.pushes[0].bundle.size > 1_000_000, `the update carries the new 1.3 MB file (${update.json.pushes[0].bundle.size} bytes)`)
+    // back to v1: its content was pushed two pushes ago, not by the previous one
+    assert.equal((await a.cli(['restore', v1.json.id, '--yes'])).code, 0)
+    const rollback = await a.cli(['replicate', '--json'], CREDS)
+    assert.equal(rollback.code, 0, rollback.stderr)
+    assert.ok(rollback.json.pushes[0].bundle.size < 20_000, `a rollback carries commits and trees, not the file again (${rollback.json.pushes[0].bundle.size} bytes)`)
+
+    b = await hostB(s3Config(s3.endpoint, s3.bucket, { prefix: 'dedup' }))
+    const rec = await b.cli(['recover', '--from-s3', '--site', 'shop', '--data-dir', b.dataDir, '--json'], CREDS)
+    assert.equal(rec.code, 0, rec.stderr)
+    assert.deepEqual(gitLog(b.dataDir), gitLog(a.dataDir))
+    assert.equal((await b.cli(['restore', 'latest', '--yes'])).code, 0)
+    assert.deepEqual(treeOf(b.wpContent), v1Files)
+  })
+
   it('never pushes another history over the replica: a second journal with the same site and prefix, or a wiped journal', async () => {
     a = await createSite({ siteConfig: s3Config(s3.endpoint, s3.bucket, { prefix: 'onehistory' }) })
     assert.equal((await a.cli(['snapshot'])).code, 0)
@@ -301,7 +330,7 @@ describe('S3 replica', function () {
 
     it('append-only over a long run: only new keys, never a DELETE; compaction writes a full bundle; prune deletes only what it supersedes', async () => {
       const key = writeKey(fs.mkdtempSync('/tmp/pg-key-'), 'replica.key', 4)
-      a = await createSite({ siteConfig: s3Config(proxy.endpoint, s3.bucket, { prefix: 'append', keyFile: key, compactAfter: '6' }) })
+      a = await createSite({ siteConfig: s3Config(proxy.endpoint, s3.bucket, { prefix: 'append', keyFile: key, compactAfter: '6', sse: 'AES256' }) })
       const goods: string[] = []
       for (let i = 0; i < 16; i++) {
         fs.writeFileSync(path.join(a.wpContent, `plugins/akismet/v${i % 3}.php`), `<?php // ${i}\n`)
@@ -320,6 +349,12 @@ describe('S3 replica', function () {
       assert.ok(puts.length >= 32, `${puts.length} PUTs`)
       assert.equal(new Set(puts.map((r) => r.key)).size, puts.length, 'no key written twice')
       assert.ok(puts.every((r) => r.status === 200))
+      for (const r of puts) {
+        assert.equal(r.headers['x-amz-server-side-encryption'], 'AES256', 'SSE-S3 asked for as configured')
+        assert.equal(r.headers['if-none-match'], '*', 'never overwrite, where the server honours it')
+        assert.equal(r.headers['content-encoding'], undefined, 'no aws-chunked framing (checksums only WHEN_REQUIRED)')
+        assert.ok(!Object.keys(r.headers).some((h) => h.startsWith('x-amz-checksum-')), 'no checksum the server was not asked for')
+      }
       assert.deepEqual(proxy.requests.filter((r) => !['PUT', 'GET', 'HEAD'].includes(r.method)), [], 'no DELETE (or anything else) in normal operation')
       const objects = await s3.listKeys('append/')
       const fulls = objects.filter((o) => o.key.endsWith('.full.bundle'))
@@ -357,8 +392,7 @@ describe('S3 replica', function () {
       // a plugin with a large file: its bundle goes up in parts; the network holds every byte
       await proxy.setFault({ kind: 'stall', ms: 120_000 })
       const from = daemon.lines.length
-      const big = Buffer.alloc(24 * 1024 * 1024)
-      for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i)
+      const big = randomBytes(24 * 1024 * 1024) // incompressible: the bundle stays above the 16 MB multipart threshold
       fs.mkdirSync(path.join(a.wpContent, 'plugins/big'), { recursive: true })
       fs.writeFileSync(path.join(a.wpContent, 'plugins/big/data.bin'), big)
       await daemon.waitFor((l) => isSnapshot(l), 30_000, from)
@@ -371,6 +405,7 @@ describe('S3 replica', function () {
       daemon = await startDaemon(a, CREDS)
       const done = await daemon.waitFor(isReplicated, 60_000)
       assert.ok(Number(done.bytes) > big.length, 'the big bundle went up after the restart')
+      assert.ok(proxy.requests.some((r) => r.method === 'PUT' && r.query.includes('partNumber=') && r.status === 200), 'in parts (multipart upload)')
       await daemon.stop()
       daemon = null
       const manifests = (await s3.listKeys('killed/shop/manifests/')).map((o) => Number(/(\d{10})-/.exec(o.key)![1]))

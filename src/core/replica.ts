@@ -76,14 +76,16 @@ export function movedRefs(pushed: Record<string, string>, now: Record<string, st
 }
 
 /**
- * A fresh full bundle replaces the chain once the increments together weigh as much as the full bundle
- * they build on (a recovery then downloads at most about twice the journal), or the chain is very long.
+ * A fresh full bundle replaces the chain once the increments together weigh twice as much as the full
+ * bundle they build on (a recovery then downloads at most about three times the journal), or the chain is
+ * very long. Compaction stores the whole history again until `prune` removes the old chain, so it should
+ * be rare: at 2×, a shop with a plugin update a day compacts about once a year.
  */
 export function shouldCompact(chain: readonly RemoteBundle[], maxChain: number): boolean {
   if (chain.length === 0 || !chain[0]!.full) return true
   if (chain.length >= maxChain) return true
   const increments = chain.slice(1).reduce((n, b) => n + b.size, 0)
-  return increments >= chain[0]!.size
+  return increments >= 2 * chain[0]!.size
 }
 
 /** Exponential backoff with full jitter: a random wait in [min, min·2^attempt], capped at max. */

@@ -35,10 +35,10 @@ describe('core: replica', () => {
     assert.deepEqual(movedRefs({ 'refs/heads/main': H('a'), 'refs/tags/good/x': H('b') }, { 'refs/heads/main': H('a') }), [], 'a removed mark needs no bundle')
   })
 
-  it('compacts when the increments weigh as much as the full bundle, or the chain is long', () => {
+  it('compacts when the increments weigh twice the full bundle, or the chain is long', () => {
     assert.equal(shouldCompact([], 100), true)
-    assert.equal(shouldCompact([bundle(1, 1000, true), bundle(2, 400), bundle(3, 500)], 100), false)
-    assert.equal(shouldCompact([bundle(1, 1000, true), bundle(2, 400), bundle(3, 600)], 100), true)
+    assert.equal(shouldCompact([bundle(1, 1000, true), bundle(2, 900), bundle(3, 1000)], 100), false)
+    assert.equal(shouldCompact([bundle(1, 1000, true), bundle(2, 900), bundle(3, 1100)], 100), true)
     assert.equal(shouldCompact([bundle(1, 1000, true), bundle(2, 1), bundle(3, 1)], 3), true)
   })
 

@@ -33,6 +33,8 @@ export interface ProxiedRequest {
   at: number
   /** The fault that acted on this request ('none' if it passed untouched). */
   fault: Fault['kind']
+  /** The request's headers, names in lower case (for asserting what a client asked of the server). */
+  headers: Record<string, string>
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n')
@@ -389,6 +391,7 @@ class Conn {
       status: null,
       at: Date.now(),
       fault: 'none',
+      headers: Object.fromEntries(h.headers),
     }
     this.proxy.requests.push(rec)
     const f = this.proxy.fault
