@@ -9,13 +9,20 @@
 //
 // Then the daemon (bench/daemon.ts): change → snapshot latency, idle CPU and memory against a bare chokidar
 // watcher, and the cost of one settings poll.
+// Then the S3 replica (bench/replica.ts): bytes stored on S3 and requests made for the initial state and 100
+// successive plugin updates, beside a local restic repository of the same history; snapshot → replicated
+// p50/p95, through the daemon, to s3rver on loopback behind a proxy that counts the requests.
 //
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
-//                 [--quick] [--daemon-only]
+//                 [--quick] [--daemon-only] [--replica-only] [--replica-updates N]
 // --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
 // one peakguard run per operation; --quick (or BENCH_QUICK=1) only checks that everything runs: one round
 // of each tool (unless --rounds/--initial-rounds say otherwise), few daemon runs, short idle windows;
-// --daemon-only skips the comparison with git and restic.
+// --daemon-only skips the comparison with git and restic, and the replica; --replica-only runs the replica
+// part alone (with --daemon-only too: both parts, nothing else); --replica-updates N replicates N updates
+// instead of 100 (5 with --quick). The replica part alone, as issue 4 asks for it (~13 min on 2 CPUs; dist/ is rebuilt
+// first when older than src/):
+//   npm run bench -- --replica-only        or, restic installed:   npx node bench/run.ts --replica-only
 //
 // Needs git, restic (apt-get install -y restic) and a MariaDB (the test harness's: the machine's server
 // on 127.0.0.1:3306, else a private one). PEAKGUARD_BENCH_GEN overrides the tree generator's path.
@@ -28,6 +35,7 @@ import { parseArgs } from 'node:util'
 import { rootConnection, stopMariadb, mariadb } from '../test/harness/mariadb.ts'
 import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
 import { benchDaemon } from './daemon.ts'
+import { benchReplica } from './replica.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const DIST_MAIN = path.join(REPO, 'dist/main.js')
@@ -44,11 +52,16 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     'daemon-only': { type: 'boolean', default: false },
+    'replica-only': { type: 'boolean', default: false },
+    'replica-updates': { type: 'string' },
   },
   strict: true,
 })
 const QUICK = flags.quick || process.env.BENCH_QUICK === '1'
 const DAEMON_ONLY = flags['daemon-only']
+const REPLICA_ONLY = flags['replica-only']
+const REPLICA_UPDATES = flags['replica-updates'] === undefined ? undefined : Number(flags['replica-updates'])
+if (REPLICA_UPDATES !== undefined && !(Number.isInteger(REPLICA_UPDATES) && REPLICA_UPDATES > 0)) fail('--replica-updates must be a positive integer')
 const SCALE = Number(flags.scale)
 const ROUNDS = Number(flags.rounds ?? (QUICK ? 1 : 5))
 const INITIAL_ROUNDS = Number(flags['initial-rounds'] ?? (QUICK ? 1 : 3))
@@ -421,7 +434,7 @@ async function main(): Promise<void> {
   const gitVersion = version('git', ['--version'])
   if (!gitVersion) fail("git is missing: install it with 'apt-get install -y git'")
   const resticVersion = version('restic', ['version'])
-  if (!resticVersion && !DAEMON_ONLY) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
+  if (!resticVersion && (!DAEMON_ONLY || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
 
   await ensureBuilt()
 
@@ -516,9 +529,27 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
       quick: QUICK,
       log,
     })
-  if (DAEMON_ONLY) {
-    const section = await daemon()
-    process.stdout.write(['## peakguard benchmark (daemon only)', '', machine, '', ...section].join('\n') + '\n')
+  // the replica last: it needs the daemon too, and compares with restic on its own
+  const replica = () =>
+    benchReplica({
+      T,
+      wpRoot,
+      wpContent: W,
+      db: { host: server.host, port: server.port, user: server.user, password: server.password, name: dbName, prefix },
+      gen: GEN,
+      scale: SCALE,
+      plugin: PLUGIN,
+      distMain: DIST_MAIN,
+      quick: QUICK,
+      updates: REPLICA_UPDATES,
+      log,
+    })
+  if (DAEMON_ONLY || REPLICA_ONLY) {
+    const sections: string[] = []
+    if (DAEMON_ONLY) sections.push('', ...(await daemon()))
+    if (REPLICA_ONLY) sections.push('', ...(await replica()))
+    const which = [DAEMON_ONLY ? 'daemon' : '', REPLICA_ONLY ? 'replica' : ''].filter(Boolean).join(' and ')
+    process.stdout.write([`## peakguard benchmark (${which} only)`, '', machine, ...sections].join('\n') + '\n')
     return
   }
 
@@ -762,6 +793,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   let profileReport = ''
   if (flags.profile) profileReport = await profile(T, pg, genArgs, pgBase)
   const daemonReport = await daemon()
+  const replicaReport = await replica()
 
   // ── the report ──
   const out: string[] = []
@@ -839,6 +871,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   for (const n of notes) out.push(`- ${n}`)
   if (profileReport) out.push('', profileReport)
   out.push('', ...daemonReport)
+  out.push('', ...replicaReport)
   process.stdout.write(out.join('\n') + '\n')
 }
 
