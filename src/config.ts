@@ -77,7 +77,7 @@ const s3 = z
     lagAlert: duration('5m'),
     /** the longest wait between retries (exponential backoff with jitter from 1 s) */
     retryMax: duration('5m'),
-    /** a bundle chain this long is compacted into a fresh full bundle (it also is once the increments weigh as much as the full bundle) */
+    /** a bundle chain this long is compacted into a fresh full bundle (it also is once the increments weigh twice the full bundle) */
     compactAfter: z.number().int().min(2).max(100000).default(1000),
   })
   .strict()
