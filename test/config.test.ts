@@ -7,11 +7,18 @@ import { parseDbHost, readWpConfig } from '../src/adapters/wp-config.ts'
 import { loadConfig, parseConfig, redact } from '../src/config.ts'
 import { createSite, REPO, runCli } from './harness/site.ts'
 
+const made: string[] = []
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'pg-cfg-'))
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-cfg-'))
+  made.push(d)
+  return d
 }
 
 describe('config', () => {
+  after(() => {
+    for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true })
+  })
+
   it('reads DB_HOST in its forms', () => {
     assert.deepEqual(parseDbHost('db.internal'), { host: 'db.internal', port: 3306, socket: null })
     assert.deepEqual(parseDbHost('127.0.0.1:3307'), { host: '127.0.0.1', port: 3307, socket: null })

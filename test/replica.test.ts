@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fastDaemonConfig, isSnapshot, startDaemon, type LogLine, type RunningDaemon } from './harness/daemon.ts'
 import { FaultProxy, type Fault, type ProxiedRequest } from './harness/fault-proxy.ts'
@@ -24,6 +25,14 @@ function s3Config(endpoint: string, bucket: string, extra: Record<string, string
 
 /** s3rver's fixed credentials, passed the way an operator would: the SDK's environment chain. */
 const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
+
+/** A directory for key files, removed after the test (keys live off the sites' trees, as on a host). */
+const keyDirs: string[] = []
+function keyDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-key-'))
+  keyDirs.push(d)
+  return d
+}
 
 function writeKey(dir: string, name: string, fill: number): string {
   const f = path.join(dir, name)
@@ -61,10 +70,11 @@ describe('S3 replica', function () {
     await a?.cleanup()
     await b?.cleanup()
     a = b = null
+    for (const d of keyDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
   })
 
   it('round trip: snapshots on host A, recover on an empty host B, restore last-good gives identical files and settings', async () => {
-    const key = writeKey(fs.mkdtempSync('/tmp/pg-key-'), 'replica.key', 7)
+    const key = writeKey(keyDir(), 'replica.key', 7)
     a = await createSite({ siteConfig: s3Config(s3.endpoint, s3.bucket, { prefix: 'roundtrip', keyFile: key }) })
     assert.equal((await a.cli(['snapshot', '-m', 'before the campaign'])).code, 0)
     fs.writeFileSync(path.join(a.wpContent, 'plugins/akismet/akismet.php'), `<?php // 5.4 ${SECRET_FILE}\n`)
@@ -109,7 +119,7 @@ describe('S3 replica', function () {
   })
 
   it('encryption: no object holds an option value or file content in clear text; a wrong or missing key is a clear error', async () => {
-    const keys = fs.mkdtempSync('/tmp/pg-key-')
+    const keys = keyDir()
     const key = writeKey(keys, 'replica.key', 1)
     a = await createSite({ siteConfig: s3Config(s3.endpoint, s3.bucket, { prefix: 'sealed', keyFile: key }) })
     fs.writeFileSync(path.join(a.wpContent, 'plugins/akismet/readme.txt'), `${SECRET_FILE}\n`.repeat(50))
@@ -166,7 +176,7 @@ describe('S3 replica', function () {
   })
 
   it('init --s3-* configures the replica; verify --remote notices a missing object and --read-data an altered one', async () => {
-    const key = writeKey(fs.mkdtempSync('/tmp/pg-key-'), 'replica.key', 6)
+    const key = writeKey(keyDir(), 'replica.key', 6)
     a = await createSite()
     const cfg = path.join(a.base, 'etc/peakguard.yaml')
     const bad = await runCli(['init', '--wp-root', a.wpRoot, '--site-id', 'shop', '--config', cfg, '--s3-prefix', 'x'])
@@ -273,7 +283,7 @@ describe('S3 replica', function () {
     })
 
     it('resets, 5xx answers, stalls and the server down for a while: no snapshot lost, the queue drains, the lag rose and fell', async () => {
-      const key = writeKey(fs.mkdtempSync('/tmp/pg-key-'), 'replica.key', 3)
+      const key = writeKey(keyDir(), 'replica.key', 3)
       a = await createSite({ siteConfig: fastDaemonConfig(s3Config(proxy.endpoint, s3.bucket, { prefix: 'faults', keyFile: key, timeout: '1500ms', retryMax: '2s', lagAlert: '4s' })) })
       daemon = await startDaemon(a, CREDS)
       await daemon.waitFor(isReplicated, 30_000)
@@ -329,7 +339,7 @@ describe('S3 replica', function () {
     })
 
     it('append-only over a long run: only new keys, never a DELETE; compaction writes a full bundle; prune deletes only what it supersedes', async () => {
-      const key = writeKey(fs.mkdtempSync('/tmp/pg-key-'), 'replica.key', 4)
+      const key = writeKey(keyDir(), 'replica.key', 4)
       a = await createSite({ siteConfig: s3Config(proxy.endpoint, s3.bucket, { prefix: 'append', keyFile: key, compactAfter: '6', sse: 'AES256' }) })
       const goods: string[] = []
       for (let i = 0; i < 16; i++) {
@@ -385,7 +395,7 @@ describe('S3 replica', function () {
     })
 
     it('kill -9 during an upload: after the restart the push completes, with no state missing or stored twice', async () => {
-      const key = writeKey(fs.mkdtempSync('/tmp/pg-key-'), 'replica.key', 5)
+      const key = writeKey(keyDir(), 'replica.key', 5)
       a = await createSite({ siteConfig: fastDaemonConfig(s3Config(proxy.endpoint, s3.bucket, { prefix: 'killed', keyFile: key, timeout: '60s' })) })
       daemon = await startDaemon(a, CREDS)
       await daemon.waitFor(isReplicated, 30_000)
