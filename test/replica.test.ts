@@ -159,7 +159,7 @@ describe('S3 replica', function () {
     b = await hostB(s3Config(s3.endpoint, s3.bucket, { prefix: 'sealed', keyFile: wrong }))
     const r = await b.cli(['recover', '--from-s3', '--site', 'shop', '--data-dir', b.dataDir], CREDS)
     assert.equal(r.code, 2, r.stderr)
-    assert.match(r.stderr, /wrong replica key: .*manifests\/0000000001-[0-9a-f]+\.json was encrypted with key id [0-9a-f]{16}, the configured key has id [0-9a-f]{16}/)
+    assert.match(r.stderr, /wrong replica key: .*manifests\/\d{10}-[0-9a-f]+\.json was encrypted with key id [0-9a-f]{16}, the configured key has id [0-9a-f]{16}/)
     assert.equal(fs.existsSync(path.join(b.dataDir, 'shop', 'journal')) && fs.readdirSync(path.join(b.dataDir, 'shop', 'journal')).length > 0, false, 'nothing half-made is left')
     // no key at all
     const none = await runWithout(b, s3Config(s3.endpoint, s3.bucket, { prefix: 'sealed' }))
@@ -213,11 +213,11 @@ describe('S3 replica', function () {
     assert.equal((await runCli(['verify', '--remote'], env)).code, 0, 'sizes alone look fine')
     const altered = await runCli(['verify', '--remote', '--read-data'], env)
     assert.equal(altered.code, 4, altered.stdout)
-    assert.match(altered.stdout, /PROBLEM .*bundles\/0000000001-[0-9a-f]+\.full\.bundle does not open with the configured key: it was encrypted with another key, or altered/)
+    assert.match(altered.stdout, /PROBLEM .*bundles\/\d{10}-[0-9a-f]+\.full\.bundle does not open with the configured key: it was encrypted with another key, or altered/)
     await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: obj.key }))
     const missing = await runCli(['verify', '--remote', '--json'], env)
     assert.equal(missing.code, 4)
-    assert.match(missing.json.remote.problems.join(), /bundles\/0000000001-[0-9a-f]+\.full\.bundle is missing \(manifest manifests\/0000000001-[0-9a-f]+\.json needs it\)/)
+    assert.match(missing.json.remote.problems.join(), /bundles\/\d{10}-[0-9a-f]+\.full\.bundle is missing \(manifest manifests\/\d{10}-[0-9a-f]+\.json needs it\)/)
   })
 
   it('an increment never carries content the replica already has: a rollback pushes almost nothing, and recovers byte for byte', async () => {
@@ -229,7 +229,9 @@ describe('S3 replica', function () {
     assert.equal(first.code, 0, first.stderr)
     const v1Files = treeOf(a.wpContent)
     fs.writeFileSync(big, randomBytes(1 << 20).toString('base64'))
-    assert.equal((await a.cli(['snapshot', '-m', 'v2'])).code, 0)
+    const v2 = await a.cli(['snapshot', '-m', 'v2', '--json'])
+    // a mark on a state that is not on the remote yet must not be taken for one that is
+    assert.equal((await a.cli(['mark-good', v2.json.id])).code, 0)
     fs.writeFileSync(path.join(a.wpContent, 'plugins/akismet/akismet.php'), '<?php // v3\n')
     assert.equal((await a.cli(['snapshot', '-m', 'v3'])).code, 0)
     const update = await a.cli(['replicate', '--json'], CREDS)
@@ -244,21 +246,33 @@ describe('S3 replica', function () {
     const rec = await b.cli(['recover', '--from-s3', '--site', 'shop', '--data-dir', b.dataDir, '--json'], CREDS)
     assert.equal(rec.code, 0, rec.stderr)
     assert.deepEqual(gitLog(b.dataDir), gitLog(a.dataDir))
+    assert.equal(gitRefs(b.dataDir), gitRefs(a.dataDir))
     assert.equal((await b.cli(['restore', 'latest', '--yes'])).code, 0)
     assert.deepEqual(treeOf(b.wpContent), v1Files)
   })
 
-  it('never pushes another history over the replica: a second journal with the same site and prefix, or a wiped journal', async () => {
+  it('never pushes another history over the replica (a second journal with the same site and prefix, a wiped journal); a lost replica.json is taken over', async () => {
     a = await createSite({ siteConfig: s3Config(s3.endpoint, s3.bucket, { prefix: 'onehistory' }) })
     assert.equal((await a.cli(['snapshot'])).code, 0)
     assert.equal((await a.cli(['replicate', '--wait'], CREDS)).code, 0)
-    const before = await s3.listKeys('onehistory/')
 
     b = await hostB(s3Config(s3.endpoint, s3.bucket, { prefix: 'onehistory' }))
     assert.equal((await b.cli(['snapshot'])).code, 0)
     const other = await b.cli(['replicate'], CREDS)
     assert.equal(other.code, 4, other.stderr)
-    assert.match(other.stderr, /already holds 1 push\(es\) that this journal did not make: refusing to mix two histories/)
+    assert.match(other.stderr, /already holds 1 push\(es\) of another history \(its newest snapshot [0-9a-f]{12} is not in this journal\): refusing to mix two histories/)
+
+    // replica.json lost (the journal intact): the same history, so a fresh full bundle takes over, after the others
+    fs.rmSync(path.join(a.dataDir, 'shop', 'replica.json'))
+    fs.writeFileSync(path.join(a.wpContent, 'plugins/akismet/akismet.php'), '<?php // after the loss\n')
+    assert.equal((await a.cli(['snapshot'])).code, 0)
+    const again = await a.cli(['replicate', '--json'], CREDS)
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.json.pushes[0].bundle.full, true)
+    const v = await a.cli(['verify', '--remote', '--read-data', '--json'], CREDS)
+    assert.equal(v.code, 0, v.stdout)
+    assert.equal(v.json.remote.manifest, again.json.pushes[0].manifestKey, 'the newest manifest is the new push')
+    const before = await s3.listKeys('onehistory/')
 
     // host A's journal wiped (or replaced) and started afresh
     fs.rmSync(path.join(a.dataDir, 'shop', 'journal'), { recursive: true })
@@ -419,7 +433,8 @@ describe('S3 replica', function () {
       await daemon.stop()
       daemon = null
       const manifests = (await s3.listKeys('killed/shop/manifests/')).map((o) => Number(/(\d{10})-/.exec(o.key)![1]))
-      assert.deepEqual(manifests, manifests.map((_, i) => i + 1), 'one manifest per push, numbered without gap or repeat')
+      assert.equal(manifests.length, 2, 'one manifest per push: the initial state and the big plugin')
+      assert.ok(manifests[0]! < manifests[1]!, 'numbered in push order')
       for (const [k, n] of storedPuts(proxy.requests)) assert.equal(n, 1, `${k} was stored ${n} times`)
 
       b = await hostB(s3Config(s3.endpoint, s3.bucket, { prefix: 'killed', keyFile: key }))

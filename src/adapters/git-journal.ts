@@ -641,29 +641,29 @@ export class GitJournal implements JournalPort, BundlePort {
    * leaves out every object of every excluded commit, where `git bundle create` leaves out only what the
    * newest excluded snapshot holds: a plugin update that puts files back to an earlier content, and every
    * rollback, would otherwise send those files again (measured: 2.2× restic's bytes over 100 updates).
-   * Excluded are the previous push's tips, the last HISTORY_EXCLUDED commits before them and every
-   * known-good state (the usual rollback targets); the previous tips are the bundle's prerequisites.
+   * Excluded are the previous push's tips (its known-good states, the usual rollback targets, among them)
+   * and the last HISTORY_EXCLUDED commits before them; the previous tips are the bundle's prerequisites.
    * zlib level 6 (objects recompressed: the journal's own packs are level 1 for speed), niced.
    */
-  async createBundle(file: string, include: string[], exclude: string[]): Promise<{ size: number; sha256: string; heads: Record<string, string> } | null> {
-    if (include.length === 0) return null
+  async createBundle(file: string, include: string[], exclude: string[]): Promise<{ heads: Record<string, string>; bundle: { size: number; sha256: string } | null }> {
     const now = await this.refs()
     const heads: Record<string, string> = {}
     for (const name of include) if (now[name]) heads[name] = now[name]
-    if (Object.keys(heads).length === 0) return null
+    if (Object.keys(heads).length === 0) return { heads, bundle: null }
     const tips = [...new Set(Object.values(heads))]
     let prerequisites: string[] = []
     let negatives: string[] = []
     if (exclude.length) {
-      // tag objects peeled to their commits: prerequisites must be commits
-      prerequisites = [...new Set((await this.run(['rev-parse', ...exclude.map((id) => `${id}^{commit}`)])).split('\n').filter(Boolean))]
-      const recent = (await this.run(['rev-list', `--max-count=${HISTORY_EXCLUDED}`, ...prerequisites])).split('\n').filter(Boolean)
-      const good = Object.entries(now).filter(([r]) => r.startsWith(GOOD)).map(([r]) => r.slice(GOOD.length))
-      const known = good.length ? (await this.run(['rev-list', '--no-walk', '--ignore-missing', ...good]).catch(() => '')).split('\n').filter(Boolean) : []
-      negatives = [...new Set([...prerequisites, ...recent, ...known])]
+      // the excluded tips as commits (a mark's tag object peeled; one git may have pruned since an unmark
+      // is skipped): prerequisites must be commits
+      prerequisites = [...new Set((await this.run(['rev-list', '--no-walk', '--ignore-missing', ...exclude])).split('\n').filter(Boolean))]
+      // only what the remote has: the excluded tips (every pushed known-good state among them) and their
+      // ancestors. Never a mark made since the last push: its snapshot may not be on the remote yet
+      const recent = prerequisites.length ? (await this.run(['rev-list', `--max-count=${HISTORY_EXCLUDED}`, ...prerequisites])).split('\n').filter(Boolean) : []
+      negatives = [...new Set([...prerequisites, ...recent])]
       // nothing new (a mark removed, a ref moved to something the remote has): no bundle
-      const fresh = await this.run(['rev-list', '--objects', '--max-count=1', ...tips, '--not', ...prerequisites])
-      if (!fresh.trim()) return null
+      const fresh = prerequisites.length ? await this.run(['rev-list', '--objects', '--max-count=1', ...tips, '--not', ...prerequisites]) : 'x'
+      if (!fresh.trim()) return { heads, bundle: null }
     }
     fs.rmSync(file, { force: true })
     const header = ['# v2 git bundle', ...prerequisites.map((c) => `-${c}`), ...Object.entries(heads).map(([r, id]) => `${id} ${r}`), '', ''].join('\n')
@@ -680,13 +680,20 @@ export class GitJournal implements JournalPort, BundlePort {
         p.stdin!.on('error', () => undefined) // reported through the exit code
         p.stdin!.end([...tips, ...negatives.map((c) => `^${c}`)].join('\n') + '\n')
       })
+      // durable before replica.json names it: after a power cut the push resumes from this very file
+      fs.fsyncSync(out)
     } catch (e) {
       fs.closeSync(out)
       fs.rmSync(file, { force: true })
       throw e
     }
     fs.closeSync(out)
-    return { ...sha256File(file), heads }
+    fsyncDir(path.dirname(file))
+    return { heads, bundle: sha256File(file) }
+  }
+
+  async bundleDigest(file: string): Promise<{ size: number; sha256: string } | null> {
+    return fs.existsSync(file) ? sha256File(file) : null
   }
 
   async importBundle(file: string, sha256: string): Promise<void> {
@@ -737,6 +744,15 @@ export class GitJournal implements JournalPort, BundlePort {
     } catch (e) {
       return [(e as Error).message.trim()]
     }
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r')
+  try {
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
   }
 }
 

@@ -259,11 +259,13 @@ export interface BundlePort {
   refsStamp(): string
   /**
    * Writes a bundle with the refs `include` and every object they reach except what `exclude` (object ids
-   * already on the remote) reaches; all refs and no exclusions make a full bundle. Null when there is no
-   * new object to carry (a mark removed, a ref moved back). `heads` are the refs as the bundle recorded
-   * them (a ref may have moved since `refs()` was read).
+   * already on the remote) reaches; all refs and no exclusions make a full bundle. `heads` are the
+   * included refs as they are now (one may have moved or vanished since `refs()` was read); `bundle` is
+   * null when there is no new object to carry (a mark removed, a ref moved to something the remote has).
    */
-  createBundle(file: string, include: string[], exclude: string[]): Promise<{ size: number; sha256: string; heads: Record<string, string> } | null>
+  createBundle(file: string, include: string[], exclude: string[]): Promise<{ heads: Record<string, string>; bundle: { size: number; sha256: string } | null }>
+  /** Size and SHA-256 of a bundle file written earlier, null when it is gone. */
+  bundleDigest(file: string): Promise<{ size: number; sha256: string } | null>
   /** Checks a bundle (its SHA-256, and its prerequisites must be here) and adds its objects; refs are left alone. */
   importBundle(file: string, sha256: string): Promise<void>
   /** Makes the journal's refs exactly these. */

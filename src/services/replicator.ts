@@ -12,6 +12,7 @@ import {
   bundleKey,
   manifestKey,
   movedRefs,
+  parseKey,
   retryDelayMs,
   sameRefs,
   shouldCompact,
@@ -73,6 +74,12 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
   const result: PushResult = { pushed: false, seq: null, manifestKey: null, bundle: null, bytes: 0, puts: 0, more: false }
   let st = await r.local.readReplica()
   try {
+    if (st.prepared && !(await bundleIntact(r, st))) {
+      // the bundle a prepared push names is gone or not what was prepared (a power cut before it reached
+      // the disk): nothing of this push is on the remote yet, so prepare it again from the journal
+      st = { ...st, prepared: null }
+      await r.local.writeReplica(st)
+    }
     if (st.prepared) st = await upload(r, await rekey(r, st), result)
     const refs = await r.journal.refs()
     if (!(st.pushed ? sameRefs(st.pushed.refs, refs) : Object.keys(refs).length === 0)) {
@@ -98,26 +105,45 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
   }
 }
 
+/** Whether the prepared push's bundle (if it still has to go up) is on disk as it was prepared. */
+async function bundleIntact(r: ReplicaSite, st: ReplicaState): Promise<boolean> {
+  const p = st.prepared!
+  const last = p.manifest.chain.at(-1)
+  if (!p.bundleFile || p.bundleStored || !last) return true
+  const d = await r.journal.bundleDigest(p.bundleFile)
+  return d !== null && d.size === last.size && d.sha256 === last.sha256
+}
+
+/**
+ * Push numbers: one more than the last, and never below the current Unix second, so that a chain started
+ * afresh (replica.json lost or restored from an old backup, on a host whose credentials cannot list the
+ * bucket) still sorts after everything pushed before it, and its newest manifest is the one recovery reads.
+ */
+function nextSeq(prev: Manifest | null): number {
+  return Math.max((prev?.seq ?? 0) + 1, Math.floor(Date.now() / 1000))
+}
+
 /** Writes the bundle file and chooses the keys; nothing is uploaded yet. */
 async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, string>): Promise<ReplicaState> {
   const prev = st.pushed
-  await assertContinues(r, prev, refs)
-  const seq = (prev?.seq ?? 0) + 1
+  const remoteSeq = await assertContinues(r, prev, refs)
+  const seq = Math.max(nextSeq(prev), remoteSeq + 1)
   // a key added (or removed) since the last push: a fresh full bundle, so one chain is never half sealed
   const full = !prev || prev.encrypted !== r.store.encrypted || shouldCompact(prev.chain, r.maxChain)
   const file = r.local.outgoingFile(seq)
   const include = full ? Object.keys(refs).sort() : movedRefs(prev.refs, refs)
   const exclude = full ? [] : [...new Set(Object.values(prev.refs))]
-  const b = await r.journal.createBundle(file, include, exclude)
+  const { heads, bundle: b } = await r.journal.createBundle(file, include, exclude)
   if (full && !b) return st // an empty journal: nothing to carry yet
   let chain: RemoteBundle[] = prev?.chain ?? []
   if (b) {
     const bundle: RemoteBundle = { key: bundleKey(seq, r.store.contentId(b.sha256), full), seq, full, sha256: b.sha256, size: b.size }
     chain = full ? [bundle] : [...chain, bundle]
   }
-  // refs as the bundle recorded them (one may have moved since `refs` was read); the others are unchanged
-  // since the last push, so their objects are on the remote
-  const finalRefs = full && b ? b.heads : { ...refs, ...(b?.heads ?? {}) }
+  // the refs carried as createBundle read them (one may have moved, or vanished, since `refs` was read),
+  // and the others as they were last pushed: their objects are on the remote
+  const carried = new Set(include)
+  const finalRefs = full ? heads : { ...Object.fromEntries(Object.entries(refs).filter(([name]) => !carried.has(name))), ...heads }
   const manifest: Manifest = {
     format: REPLICA_FORMAT,
     site: r.id,
@@ -139,7 +165,7 @@ async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, st
  * journal wiped or replaced on a compromised host, or two hosts configured with the same site and
  * prefix), which would make the newest manifest hide everything before it.
  */
-async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Record<string, string>): Promise<void> {
+async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Record<string, string>): Promise<number> {
   const main = refs['refs/heads/main'] ?? null
   if (prev?.head && (!main || !(await r.journal.isAncestor(prev.head, main))))
     throw new PeakguardError(
@@ -147,17 +173,30 @@ async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Reco
       `this journal does not continue the history on ${r.store.location} (its newest pushed snapshot ${prev.head.slice(0, 12)} is ${main ? 'not an ancestor of this journal\'s newest' : 'gone, the journal is empty'}): refusing to push over it. If the journal was replaced, recover it with 'peakguard recover --from-s3' into an empty data directory; to start a new replica, choose another s3.prefix`,
     )
   if (!prev) {
-    // a first push from this journal: the remote folder must not hold another journal's pushes
+    // a first push from this journal (or replica.json was lost): the remote folder may hold pushes. Ours
+    // (their newest snapshot is in this journal's history): a fresh full bundle takes over, numbered after
+    // them. Another journal's: refuse to mix two histories.
     const existing = await r.store.list('manifests/').catch((e: PeakguardError) => {
-      if (/HTTP 403/.test(e.message)) return [] // put-only credentials cannot list: nothing to check with
+      if (/HTTP 403/.test(e.message)) return [] // put-only credentials cannot list: the push numbers still sort after
       throw e
     })
-    if (existing.length)
+    const newest = existing.filter((o) => parseKey(o.key)?.kind === 'manifest').at(-1)
+    if (!newest) return 0
+    let theirs: Manifest
+    try {
+      theirs = JSON.parse(new TextDecoder().decode(await r.store.getBytes(newest.key))) as Manifest
+    } catch (e) {
+      if (e instanceof PeakguardError) throw e
+      throw new PeakguardError('REPLICA_INVALID', `${r.store.location}${newest.key} is not a manifest: refusing to push beside it`, { cause: e })
+    }
+    if (theirs.head && (!main || !(await r.journal.isAncestor(theirs.head, main))))
       throw new PeakguardError(
         'REPLICA_INVALID',
-        `${r.store.location} already holds ${existing.length} push(es) that this journal did not make: refusing to mix two histories. To continue that replica on this host, 'peakguard recover --from-s3' into an empty data directory; to start a new one, choose another s3.prefix`,
+        `${r.store.location} already holds ${existing.length} push(es) of another history (its newest snapshot ${theirs.head.slice(0, 12)} is not in this journal): refusing to mix two histories. To continue that replica on this host, 'peakguard recover --from-s3' into an empty data directory; to start a new one, choose another s3.prefix`,
       )
+    return theirs.seq
   }
+  return 0
 }
 
 /** A new attempt at a prepared push: new keys for what is not confirmed stored yet. */
