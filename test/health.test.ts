@@ -169,14 +169,16 @@ describe('known-good states and automatic rollback', () => {
 
   it('runs the post-restore hooks after a restore from the CLI and reports each result', async () => {
     site = await createSite({
-      siteConfig: `    hooks: { postRestore: ["echo opcache reset for $PEAKGUARD_SITE", "echo php-fpm not found >&2; exit 3"], timeout: 5s }\n`,
+      siteConfig: `    hooks: { postRestore: ["echo opcache reset for $PEAKGUARD_SITE", "echo php-fpm not found >&2; exit 3", "echo secrets:$PEAKGUARD_S3_KEY$AWS_SECRET_ACCESS_KEY."], timeout: 5s }\n`,
     })
     const first = (await site.cli(['snapshot', '--json'])).json.id
     fs.writeFileSync(path.join(site.wpContent, PLUGIN), '<?php // 9.5\n')
-    const r = await site.cli(['restore', first, '--yes', '--json'])
+    // the daemon's secrets (replica key, S3 credentials) are not handed to hooks, whose output is reported
+    const r = await site.cli(['restore', first, '--yes', '--json'], { PEAKGUARD_S3_KEY: 'a'.repeat(64), AWS_SECRET_ACCESS_KEY: 'hunter2' })
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.verified, true)
-    assert.equal(r.json.hooks.length, 2)
+    assert.equal(r.json.hooks.length, 3)
+    assert.equal(r.json.hooks[2].output, 'secrets:.')
     assert.equal(r.json.hooks[0].exitCode, 0)
     assert.equal(r.json.hooks[0].output, 'opcache reset for shop')
     assert.equal(r.json.hooks[1].exitCode, 3)

@@ -6,6 +6,16 @@ import type { HookResult, HooksPort } from '../core/index.ts'
 
 const OUTPUT_LIMIT = 4096
 
+/**
+ * The daemon's secrets, which a hook has no business with (its output even lands in restore reports):
+ * the replica key and the S3 credentials the unit's EnvironmentFile loads.
+ */
+const SECRET_ENV = /^(?:PEAKGUARD_S3_KEY|AWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN)|MYSQL_PWD)$/
+
+function hookEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_ENV.test(k))), ...extra }
+}
+
 export class ShellHooks implements HooksPort {
   private readonly commands: readonly string[]
   private readonly timeoutMs: number
@@ -26,7 +36,7 @@ export class ShellHooks implements HooksPort {
     return new Promise((resolve) => {
       let output = ''
       let error: string | null = null
-      const child = spawn('/bin/sh', ['-c', command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      const child = spawn('/bin/sh', ['-c', command], { env: hookEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
       const keep = (b: Buffer) => {
         output = (output + b.toString('utf8')).slice(-OUTPUT_LIMIT)
       }
