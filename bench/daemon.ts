@@ -12,35 +12,17 @@
 // the daemon's. Watch and poll settings are the defaults; the health probe goes
 // to a closed port once an hour so that probing costs nothing measurable. Log level info: at debug every
 // event is a log line, which would add work to exactly the bursts being timed.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import { MysqlSettings } from '../src/adapters/mysql-settings.ts'
 import { DEFAULT_IGNORED_OPTIONS, SCOPE_DIRS } from '../src/core/scope.ts'
 import { freePort } from '../test/harness/mariadb.ts'
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-
-export interface DaemonBenchInput {
-  /** scratch directory of this bench run (removed by run.ts) */
-  T: string
-  wpRoot: string
-  wpContent: string
-  db: { host: string; port: number; user: string; password: string; name: string; prefix: string }
-  /** gen-wp-content.js, and the arguments the tree was generated with */
-  gen: string
-  scale: number
-  plugin: string
-  distMain: string
-  quick: boolean
-  log(msg: string): void
-}
+import { assertRecorded, daemonConfig, filesBelow, git, pct, sec, SITE, startProc, verdict, type BenchInput, type Proc } from './common.ts'
 
 /** Repetitions: quick mode only checks that every part runs. */
 function plan(quick: boolean) {
@@ -57,100 +39,6 @@ const RSS_RATIO_TARGET = 1.2
 const FINGERPRINT_TARGET_MS = 5
 /** after start-up, before an idle window: the first probe, the first polls and GC after the initial scan are over */
 const SETTLE_MS = 5000
-
-// ── child processes with line-oriented output ────────────────────────────────────────────────────
-
-interface Line {
-  /** Date.now() when the line reached the bench */
-  at: number
-  /** the parsed pino line (a non-JSON line as { msg }) */
-  j: { msg: string; level?: string; time?: string; ms?: number; trigger?: string; summary?: string; state?: string; [k: string]: unknown }
-}
-
-interface Proc {
-  child: ChildProcess
-  pid: number
-  lines: Line[]
-  /** the first line from index `from` on that matches */
-  waitFor(pred: (l: Line) => boolean, from: number, timeoutMs: number): Promise<Line>
-  /** SIGTERM, SIGKILL after 30 s; resolves with the exit code */
-  stop(): Promise<number | null>
-  tail(): string
-}
-
-/** Every child still running when the bench exits (an error, Ctrl-C) is killed, never left watching. */
-const running = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of running) c.kill('SIGKILL')
-})
-
-function startProc(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
-  const child = spawn(process.execPath, args, { env: opts.env ?? process.env, cwd: opts.cwd ?? REPO, stdio: ['ignore', 'pipe', 'pipe'] })
-  if (child.pid === undefined) throw new Error(`cannot start ${process.execPath} ${args.join(' ')}`)
-  running.add(child)
-  const lines: Line[] = []
-  const waiters = new Set<() => void>()
-  let raw = ''
-  let partial = ''
-  let exited = false
-  child.stdout!.setEncoding('utf8')
-  child.stdout!.on('data', (d: string) => {
-    const at = Date.now()
-    raw = (raw + d).slice(-20_000)
-    partial += d
-    const parts = partial.split('\n')
-    partial = parts.pop() ?? ''
-    for (const p of parts) {
-      if (!p.trim()) continue
-      try {
-        lines.push({ at, j: JSON.parse(p) })
-      } catch {
-        lines.push({ at, j: { msg: p } })
-      }
-    }
-    for (const w of waiters) w()
-  })
-  child.stderr!.on('data', (d: Buffer) => (raw = (raw + d.toString()).slice(-20_000)))
-  const exit = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      exited = true
-      running.delete(child)
-      for (const w of waiters) w()
-      resolve(code)
-    }),
-  )
-  return {
-    child,
-    pid: child.pid,
-    lines,
-    tail: () => raw.slice(-4000),
-    waitFor: (pred, from, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = lines.slice(from).find(pred)
-          if (hit || exited) {
-            waiters.delete(check)
-            clearTimeout(timer)
-            if (hit) resolve(hit)
-            else reject(new Error(`${args.join(' ')} exited before the awaited line; its output:\n${raw.slice(-4000)}`))
-          }
-        }
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`no such line within ${timeoutMs} ms from ${args.join(' ')}; its output:\n${raw.slice(-4000)}`))
-        }, timeoutMs)
-        waiters.add(check)
-        check()
-      }),
-    stop: async () => {
-      if (!exited) child.kill('SIGTERM')
-      const t = setTimeout(() => child.kill('SIGKILL'), 30_000)
-      const code = await exit
-      clearTimeout(t)
-      return code
-    },
-  }
-}
 
 // ── /proc ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -279,51 +167,7 @@ async function measureIdle(pid: number, ms: number): Promise<Idle> {
 
 // ── small helpers ────────────────────────────────────────────────────────────────────────────────
 
-/** Nearest-rank percentile: with 10 runs p95 is the slowest, so the target holds for every run. */
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.max(0, Math.ceil(p * s.length) - 1)] as number
-}
-
-const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const mb = (x: number) => `${x.toFixed(0)} MB`
-const verdict = (ok: boolean, what: string) => `${ok ? 'PASS' : 'MISS'} (${what})`
-
-function gitBlobId(data: Buffer): string {
-  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex')
-}
-
-function git(journal: string, args: string[]): string {
-  const r = spawnSync('git', ['--git-dir', journal, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`)
-  return r.stdout
-}
-
-/** Files below `dir` (relative to `base`), sorted, so the same one is picked on every run. */
-function filesBelow(dir: string, base: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(base, path.join(e.parentPath, e.name)))
-    .sort()
-}
-
-/**
- * Fails unless the journal's newest snapshot holds the live bytes of every file below `unit` and nothing
- * else there: the one snapshot of a change must be all of the change, not a part caught mid-way.
- */
-function assertRecorded(journal: string, wpContent: string, unit: string, what: string): void {
-  const recorded = new Map<string, string>()
-  for (const l of git(journal, ['ls-tree', '-r', 'refs/heads/main', '--', `files/${unit}`]).split('\n')) {
-    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/.exec(l)
-    if (m) recorded.set((m[2] as string).slice('files/'.length), m[1] as string)
-  }
-  const live = filesBelow(path.join(wpContent, unit), wpContent)
-  const wrong = live.filter((rel) => recorded.get(rel) !== gitBlobId(fs.readFileSync(path.join(wpContent, rel))))
-  const extra = [...recorded.keys()].filter((rel) => !live.includes(rel))
-  if (wrong.length || extra.length)
-    throw new Error(`${what}: the newest snapshot is not the live ${unit}: ${wrong.length} files missing or differing (e.g. ${wrong.slice(0, 3).join(', ')}), ${extra.length} extra`)
-}
 
 function commits(journal: string): number {
   return Number(git(journal, ['rev-list', '--count', 'refs/heads/main']).trim())
@@ -349,7 +193,7 @@ interface OptionsShape {
   max: number
 }
 
-async function optionsShape(input: DaemonBenchInput): Promise<OptionsShape> {
+async function optionsShape(input: BenchInput): Promise<OptionsShape> {
   const { db } = input
   const c = await mysql.createConnection({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.name })
   try {
@@ -369,7 +213,7 @@ async function optionsShape(input: DaemonBenchInput): Promise<OptionsShape> {
 }
 
 /** fingerprint() as the daemon's poll calls it: the same class, the same ignore list, one kept connection. */
-async function benchFingerprint(input: DaemonBenchInput, calls: number): Promise<number[]> {
+async function benchFingerprint(input: BenchInput, calls: number): Promise<number[]> {
   const { db } = input
   const settings = new MysqlSettings(
     { host: db.host, port: db.port, socket: null, user: db.user, password: db.password, name: db.name, tablePrefix: db.prefix, multisite: false },
@@ -416,7 +260,7 @@ interface Round {
   fromUnpack?: number
 }
 
-export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
+export async function benchDaemon(input: BenchInput): Promise<string[]> {
   const { T, wpContent: W, log } = input
   const P = plan(input.quick)
   const treeFiles = SCOPE_DIRS.reduce((n, d) => n + (fs.existsSync(path.join(W, d)) ? filesBelow(path.join(W, d), W).length : 0), 0)
@@ -444,19 +288,11 @@ export async function benchDaemon(input: DaemonBenchInput): Promise<string[]> {
 
   // 2b. the daemon, on its own fresh journal
   const dataDir = path.join(T, 'data-daemon')
-  const journal = path.join(dataDir, 'shop', 'journal')
+  const journal = path.join(dataDir, SITE, 'journal')
   const configFile = path.join(T, 'peakguard-daemon.yaml')
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const { db } = input
-  fs.writeFileSync(
-    configFile,
-    `dataDir: ${dataDir}\nui: { listen: "127.0.0.1:${port}" }\nlog: { level: info }\n` +
-      `sites:\n  - id: shop\n    wpRoot: ${input.wpRoot}\n    db:\n      host: ${db.host}\n      port: ${db.port}\n` +
-      `      user: ${db.user}\n      password: "${db.password}"\n      name: ${db.name}\n      tablePrefix: ${db.prefix}\n` +
-      // port 9 (discard) refuses at once: the one probe at start-up costs nothing and never hangs
-      '    health: { interval: 1h, probes: [{ url: "http://127.0.0.1:9/" }] }\n',
-  )
+  fs.writeFileSync(configFile, daemonConfig(input, dataDir, port))
   const startDaemon = async (): Promise<{ d: Proc; startupS: number; initialMs: number | null }> => {
     const t0 = performance.now()
     const d = startProc([input.distMain, '--config', configFile, 'daemon'])
@@ -603,7 +439,7 @@ async function settle(
 // ── the report ───────────────────────────────────────────────────────────────────────────────────
 
 interface Results {
-  input: DaemonBenchInput
+  input: BenchInput
   P: ReturnType<typeof plan>
   shape: OptionsShape
   fp: number[]

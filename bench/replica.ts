@@ -21,36 +21,22 @@
 // updates), backed up after the initial state and after each update. Its size is the sum of the file
 // sizes in its repository directory; peakguard's is the sum of the object sizes under its S3 prefix
 // (what S3 bills).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import { DEFAULT_IGNORED_OPTIONS, globToRegExp } from '../src/core/scope.ts'
 import { FaultProxy, type ProxiedRequest } from '../test/harness/fault-proxy.ts'
 import { freePort } from '../test/harness/mariadb.ts'
 import { S3Server, type StoredObject } from '../test/harness/s3.ts'
+import { assertRecorded, daemonConfig, git, pct, sec, SITE, startProc, verdict, type BenchInput, type Line, type Proc } from './common.ts'
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-
-export interface ReplicaBenchInput {
-  /** scratch directory of this bench run (removed by run.ts) */
-  T: string
-  wpRoot: string
-  wpContent: string
-  db: { host: string; port: number; user: string; password: string; name: string; prefix: string }
-  /** gen-wp-content.js, and the arguments the tree was generated with */
-  gen: string
-  scale: number
-  plugin: string
-  distMain: string
-  quick: boolean
+export interface ReplicaBenchInput extends BenchInput {
   /** plugin updates to replicate (default 100; 5 in quick mode) */
   updates?: number
-  log(msg: string): void
 }
 
 const SNAPSHOT_TO_REPLICATED_TARGET_MS = 2000
@@ -60,94 +46,9 @@ const SEAL_OVERHEAD = 4 + 8 + 12 + 16
 /** update seeds far from the ones the other parts of the bench use, so no update re-creates a state the tree had */
 const SEED_BASE = 1000
 const S3_PREFIX = 'bench'
-const SITE = 'shop'
 const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
 
-// ── the daemon as a child process with parsed log lines ─────────────────────────────────────────
-
-interface Line {
-  /** Date.now() when the line reached the bench */
-  at: number
-  j: { msg: string; level?: string; time?: string; [k: string]: any }
-}
-
-interface Proc {
-  lines: Line[]
-  /** the first line from index `from` on that matches */
-  waitFor(pred: (l: Line) => boolean, from: number, timeoutMs: number): Promise<Line>
-  stop(): Promise<number | null>
-  tail(): string
-}
-
-const running = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of running) c.kill('SIGKILL')
-})
-
-function startProc(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(child)
-  const lines: Line[] = []
-  const waiters = new Set<() => void>()
-  let raw = ''
-  let partial = ''
-  let exited = false
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (d: string) => {
-    const at = Date.now()
-    raw = (raw + d).slice(-20_000)
-    partial += d
-    const parts = partial.split('\n')
-    partial = parts.pop() ?? ''
-    for (const p of parts) {
-      if (!p.trim()) continue
-      try {
-        lines.push({ at, j: JSON.parse(p) })
-      } catch {
-        lines.push({ at, j: { msg: p } })
-      }
-    }
-    for (const w of waiters) w()
-  })
-  child.stderr.on('data', (d: Buffer) => (raw = (raw + d.toString()).slice(-20_000)))
-  const exit = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      exited = true
-      running.delete(child)
-      for (const w of waiters) w()
-      resolve(code)
-    }),
-  )
-  return {
-    lines,
-    tail: () => raw.slice(-4000),
-    waitFor: (pred, from, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = lines.slice(from).find(pred)
-          if (hit || exited) {
-            waiters.delete(check)
-            clearTimeout(timer)
-            if (hit) resolve(hit)
-            else reject(new Error(`the daemon exited before the awaited line; its output:\n${raw.slice(-4000)}`))
-          }
-        }
-        const timer = setTimeout(() => {
-          waiters.delete(check)
-          reject(new Error(`no such line within ${timeoutMs} ms from the daemon; its output:\n${raw.slice(-4000)}`))
-        }, timeoutMs)
-        waiters.add(check)
-        check()
-      }),
-    stop: async () => {
-      if (!exited) child.kill('SIGTERM')
-      const t = setTimeout(() => child.kill('SIGKILL'), 30_000)
-      const code = await exit
-      clearTimeout(t)
-      return code
-    },
-  }
-}
+// ── commands ─────────────────────────────────────────────────────────────────────────────────────
 
 /** A command to its end, without blocking the event loop (the daemon's log lines keep arriving). */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; s: number }> {
@@ -168,17 +69,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 
 // ── small helpers ────────────────────────────────────────────────────────────────────────────────
 
-/** Nearest-rank percentile (as bench/daemon.ts): with 100 runs p95 is the 95th fastest. */
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.max(0, Math.ceil(p * s.length) - 1)] as number
-}
-
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
-const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const kb = (b: number) => (b < 10_000 ? `${(b / 1e3).toFixed(1)} KB` : `${(b / 1e3).toFixed(0)} KB`)
 const mb = (b: number) => (b < 100_000 ? kb(b) : `${(b / 1e6).toFixed(1)} MB`)
-const verdict = (ok: boolean, what: string) => `${ok ? 'PASS' : 'MISS'} (${what})`
 
 /** Sum of file sizes and number of files below `dir`, per top-level entry too. */
 function sizeOf(dir: string): { bytes: number; files: number; parts: Map<string, { bytes: number; files: number }> } {
@@ -198,16 +91,6 @@ function sizeOf(dir: string): { bytes: number; files: number; parts: Map<string,
     files++
   }
   return { bytes, files, parts }
-}
-
-function gitBlobId(data: Buffer): string {
-  return createHash('sha1').update(`blob ${data.length}\0`).update(data).digest('hex')
-}
-
-function git(journal: string, args: string[]): string {
-  const r = spawnSync('git', ['--git-dir', journal, ...args], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 })
-  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`)
-  return r.stdout
 }
 
 /**
@@ -265,22 +148,6 @@ async function whatIf(journal: string, n: number, log: (msg: string) => void): P
   return out
 }
 
-/** Fails unless the journal's newest snapshot holds exactly the live files of `unit` (relative to wp-content). */
-function assertRecorded(journal: string, wpContent: string, unit: string, what: string): void {
-  const recorded = new Map<string, string>()
-  for (const l of git(journal, ['ls-tree', '-r', 'refs/heads/main', '--', `files/${unit}`]).split('\n')) {
-    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/.exec(l)
-    if (m) recorded.set((m[2] as string).slice('files/'.length), m[1] as string)
-  }
-  const live = fs
-    .readdirSync(path.join(wpContent, unit), { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(wpContent, path.join(e.parentPath, e.name)))
-  const wrong = live.filter((rel) => recorded.get(rel) !== gitBlobId(fs.readFileSync(path.join(wpContent, rel))))
-  const extra = [...recorded.keys()].filter((rel) => !live.includes(rel))
-  if (wrong.length || extra.length)
-    throw new Error(`${what}: the newest snapshot is not the live ${unit}: ${wrong.length} files missing or differing (e.g. ${wrong.slice(0, 3).join(', ')}), ${extra.length} extra`)
-}
 
 /**
  * The settings rows peakguard records (the options table less the default ignore list), dumped the way
@@ -365,11 +232,7 @@ export async function benchReplica(input: ReplicaBenchInput): Promise<string[]> 
     const { db } = input
     fs.writeFileSync(
       configFile,
-      `dataDir: ${dataDir}\nui: { listen: "127.0.0.1:${port}" }\nlog: { level: info }\n` +
-        `sites:\n  - id: ${SITE}\n    wpRoot: ${input.wpRoot}\n    db:\n      host: ${db.host}\n      port: ${db.port}\n` +
-        `      user: ${db.user}\n      password: "${db.password}"\n      name: ${db.name}\n      tablePrefix: ${db.prefix}\n` +
-        // port 9 (discard) refuses at once: the one probe at start-up costs nothing and never hangs
-        '    health: { interval: 1h, probes: [{ url: "http://127.0.0.1:9/" }] }\n' +
+      daemonConfig(input, dataDir, port) +
         `    s3:\n      bucket: ${s3.bucket}\n      prefix: ${S3_PREFIX}\n      region: us-east-1\n      endpoint: ${proxy.endpoint}\n` +
         `      forcePathStyle: true\n      keyFile: ${keyFile}\n      timeout: 30s\n`,
     )
@@ -401,7 +264,7 @@ export async function benchReplica(input: ReplicaBenchInput): Promise<string[]> 
     // the initial state: the daemon records the whole tree at start-up and pushes it as a full bundle
     log(`replica bench: daemon on an empty journal, replicating to s3rver through the counting proxy (${proxy.endpoint})`)
     const t0 = performance.now()
-    d = startProc([input.distMain, '--config', configFile, 'daemon'], { ...process.env, ...CREDS })
+    d = startProc([input.distMain, '--config', configFile, 'daemon'], { env: { ...process.env, ...CREDS } })
     const daemon = d
     await daemon.waitFor((l) => l.j.msg === 'peakguard daemon running', 0, 900_000)
     const initSnap = await daemon.waitFor((l) => l.j.msg === 'snapshot', 0, 900_000)

@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { rootConnection, stopMariadb, mariadb } from '../test/harness/mariadb.ts'
 import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
+import type { BenchInput } from './common.ts'
 import { benchDaemon } from './daemon.ts'
 import { benchReplica } from './replica.ts'
 
@@ -515,35 +516,23 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   const machine =
     `Machine: ${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}; ` +
     `node ${process.version}; ${[gitVersion, resticVersion].filter(Boolean).join('; ')}; MariaDB ${mariadbVersion}${server.private ? ' (private)' : ''}.`
+  // the tree and the database, as the daemon and replica parts get them
+  const site: BenchInput = {
+    T,
+    wpRoot,
+    wpContent: W,
+    db: { host: server.host, port: server.port, user: server.user, password: server.password, name: dbName, prefix },
+    gen: GEN,
+    scale: SCALE,
+    plugin: PLUGIN,
+    distMain: DIST_MAIN,
+    quick: QUICK,
+    log,
+  }
   // the daemon runs last (or alone), when no other peakguard process is busy on the machine
-  const daemon = () =>
-    benchDaemon({
-      T,
-      wpRoot,
-      wpContent: W,
-      db: { host: server.host, port: server.port, user: server.user, password: server.password, name: dbName, prefix },
-      gen: GEN,
-      scale: SCALE,
-      plugin: PLUGIN,
-      distMain: DIST_MAIN,
-      quick: QUICK,
-      log,
-    })
+  const daemon = () => benchDaemon(site)
   // the replica last: it needs the daemon too, and compares with restic on its own
-  const replica = () =>
-    benchReplica({
-      T,
-      wpRoot,
-      wpContent: W,
-      db: { host: server.host, port: server.port, user: server.user, password: server.password, name: dbName, prefix },
-      gen: GEN,
-      scale: SCALE,
-      plugin: PLUGIN,
-      distMain: DIST_MAIN,
-      quick: QUICK,
-      updates: REPLICA_UPDATES,
-      log,
-    })
+  const replica = () => benchReplica({ ...site, updates: REPLICA_UPDATES })
   if (DAEMON_ONLY || REPLICA_ONLY) {
     const sections: string[] = []
     if (DAEMON_ONLY) sections.push('', ...(await daemon()))
