@@ -192,6 +192,14 @@ describe('S3 replica', function () {
     assert.deepEqual(init.json.s3, { location: `s3://${s3.bucket}/verify/shop/`, encrypted: true, check: 'reachable' })
     const env = { ...CREDS, PEAKGUARD_CONFIG: cfg }
     assert.equal((await runCli(['snapshot'], env)).code, 0)
+    // what waiting cannot fix fails at once, naming the fix, even with --wait
+    const wrongBucket = path.join(a.base, 'wrong-bucket.yaml')
+    fs.writeFileSync(wrongBucket, fs.readFileSync(cfg, 'utf8').replace(`bucket: ${s3.bucket}`, 'bucket: no-such-bucket'))
+    const started = Date.now()
+    const nb = await runCli(['replicate', '--wait', '--timeout', '10m'], { ...CREDS, PEAKGUARD_CONFIG: wrongBucket })
+    assert.equal(nb.code, 1, nb.stderr)
+    assert.match(nb.stderr, /NoSuchBucket.*create the bucket no-such-bucket first/)
+    assert.ok(Date.now() - started < 20_000, 'no 10-minute wait')
     assert.equal((await runCli(['replicate', '--wait'], env)).code, 0)
     const ok = await runCli(['verify', '--remote', '--read-data', '--json'], env)
     assert.equal(ok.code, 0, ok.stdout + ok.stderr)
@@ -376,6 +384,7 @@ describe('S3 replica', function () {
       for (const r of puts) {
         assert.equal(r.headers['x-amz-server-side-encryption'], 'AES256', 'SSE-S3 asked for as configured')
         assert.equal(r.headers['if-none-match'], '*', 'never overwrite, where the server honours it')
+        assert.match(r.headers['content-md5'] ?? '', /^[A-Za-z0-9+/]{22}==$/, 'an integrity checksum, which Object Lock buckets require')
         assert.equal(r.headers['content-encoding'], undefined, 'no aws-chunked framing (checksums only WHEN_REQUIRED)')
         assert.ok(!Object.keys(r.headers).some((h) => h.startsWith('x-amz-checksum-')), 'no checksum the server was not asked for')
       }
@@ -429,7 +438,12 @@ describe('S3 replica', function () {
       daemon = await startDaemon(a, CREDS)
       const done = await daemon.waitFor(isReplicated, 60_000)
       assert.ok(Number(done.bytes) > big.length, 'the big bundle went up after the restart')
-      assert.ok(proxy.requests.some((r) => r.method === 'PUT' && r.query.includes('partNumber=') && r.status === 200), 'in parts (multipart upload)')
+      const parts = proxy.requests.filter((r) => r.method === 'PUT' && r.query.includes('partNumber=') && r.status === 200)
+      assert.ok(parts.length >= 3, 'in parts (multipart upload)')
+      for (const p of parts) {
+        assert.match(p.headers['x-amz-checksum-crc32'] ?? '', /^[A-Za-z0-9+/]{6}==$/, 'each part with its checksum, as a header')
+        assert.equal(p.headers['content-encoding'], undefined, 'no aws-chunked framing')
+      }
       await daemon.stop()
       daemon = null
       const manifests = (await s3.listKeys('killed/shop/manifests/')).map((o) => Number(/(\d{10})-/.exec(o.key)![1]))

@@ -6,9 +6,10 @@
 // The master key never leaves the host; encryption, naming and the key id use separate keys derived from
 // it with HKDF, so the key id printed in errors reveals nothing about the key.
 // Writes are never retried by the SDK (maxAttempts 1): the replicator owns their retries, with backoff and
-// jitter and a look for an earlier attempt that landed. Reads (recover, verify, prune) use the SDK's
-// standard retries, since nothing else retries them.
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
+// jitter, each under a new key. Reads (recover, verify, prune) use the SDK's standard retries, since
+// nothing else retries them. Every write carries an integrity checksum (Content-MD5, or CRC32 per part):
+// a bucket with S3 Object Lock refuses uploads without one, and the server checks what arrived.
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -171,7 +172,8 @@ export class S3Store implements ObjectStorePort {
     try {
       const up = new Upload({
         client: this.client,
-        params: { Bucket: this.s.bucket, Key: this.root + key, Body: body, ...this.sse() },
+        // CRC32 of each part, sent as a header (parts are buffers): Object Lock buckets require a checksum
+        params: { Bucket: this.s.bucket, Key: this.root + key, Body: body, ChecksumAlgorithm: 'CRC32', ...this.sse() },
         partSize: PART_SIZE,
         queueSize: 4,
         leavePartsOnError: false, // a failed upload is aborted, not left to be billed
@@ -187,7 +189,8 @@ export class S3Store implements ObjectStorePort {
   private async put(key: string, body: Buffer): Promise<void> {
     try {
       // If-None-Match: where the server honours it (AWS S3 since 2024), an object is never overwritten
-      await this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.root + key, Body: body, ContentLength: body.length, IfNoneMatch: '*', ...this.sse() }))
+      const md5 = createHash('md5').update(body).digest('base64')
+      await this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.root + key, Body: body, ContentLength: body.length, ContentMD5: md5, IfNoneMatch: '*', ...this.sse() }))
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
       // 412: the key exists. Keys are never reused, so it can only be ours, written by a request whose
@@ -297,7 +300,12 @@ export class S3Store implements ObjectStorePort {
     if (err.name === 'CredentialsProviderError') hint = ': give the daemon S3 credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role)'
     else if (status === 403) hint = ': check the credentials and the bucket policy (peakguard needs s3:PutObject, and s3:GetObject/s3:ListBucket to recover and verify)'
     else if (err.name === 'NoSuchBucket') hint = `: create the bucket ${this.s.bucket} first`
-    return new PeakguardError('S3_FAILED', `S3 ${op} of ${this.location}${key} failed${what ? ` (${what})` : ''}: ${err.message || 'no answer'}${hint}${this.s.endpoint ? ` [endpoint ${this.s.endpoint}]` : ''}`, { cause: e })
+    // what retrying cannot fix until someone changes the credentials, the policy or the bucket
+    const permanent = !!hint
+    return new PeakguardError('S3_FAILED', `S3 ${op} of ${this.location}${key} failed${what ? ` (${what})` : ''}: ${err.message || 'no answer'}${hint}${this.s.endpoint ? ` [endpoint ${this.s.endpoint}]` : ''}`, {
+      cause: e,
+      details: { permanent },
+    })
   }
 
   close(): void {

@@ -8,6 +8,13 @@ import { retryDelayMs } from '../core/index.ts'
 import { pushOnce, type PushResult } from '../services/index.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
+/** A wrong key, another history, missing credentials or bucket: waiting does not help, say so at once. */
+function retryable(e: unknown): boolean {
+  const err = e as PeakguardError
+  if (err.code !== 'S3_FAILED' && err.code !== 'BUSY') return false
+  return !(err.details as { permanent?: boolean } | undefined)?.permanent
+}
+
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
   program
     .command('replicate')
@@ -22,16 +29,19 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const pushes: PushResult[] = []
         const started = Date.now()
         let attempts = 0
+        let more = false
         try {
           for (;;) {
             try {
               const p = await pushOnce(r)
               if (p.pushed) pushes.push(p)
+              more = p.more
               attempts = 0
               if (!p.more || !flags.wait) break
             } catch (e) {
               attempts++
               const delay = retryDelayMs(attempts, 1000, 60_000, Math.random())
+              if (!retryable(e)) throw e
               if (!flags.wait || Date.now() + delay - started > timeoutMs) {
                 const why = (e as Error).message
                 throw new PeakguardError((e as PeakguardError).code ?? 'S3_FAILED', flags.wait ? `the replica could not be brought up to date within ${flags.timeout} (${attempts} attempts): ${why}` : `${why} (the daemon retries by itself; 'peakguard replicate --wait' retries until it is through)`, { cause: e })
@@ -44,9 +54,10 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           await r.close()
         }
         const bytes = pushes.reduce((n, p) => n + p.bytes, 0)
-        print(rt, o, { location: r.store.location, upToDate: true, pushes }, () =>
+        print(rt, o, { location: r.store.location, upToDate: !more, pushes }, () =>
           pushes.length
-            ? pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}`).join('\n') + `\n${bytes} bytes written; the replica is up to date`
+            ? pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}`).join('\n') +
+              `\n${bytes} bytes written; ${more ? 'the journal changed meanwhile: more is waiting (--wait pushes until it is through)' : 'the replica is up to date'}`
             : `${r.store.location} is up to date: nothing to push`,
         )
       }),
