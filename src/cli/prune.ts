@@ -4,7 +4,7 @@
 // only command that deletes anything on S3; normal operation only creates objects.
 import type { Command } from 'commander'
 import { PeakguardError } from '../errors.ts'
-import { pruneReplica } from '../services/index.ts'
+import { applyPrune, planReplicaPrune } from '../services/index.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -21,12 +21,14 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         if (!flags.dryRun && !flags.yes && !rt.isInteractive()) throw new PeakguardError('CONFIRM_REQUIRED', 'prune deletes objects on S3: pass --yes to confirm (or --dry-run to see the list)')
         const r = await rt.openReplica(o)
         try {
-          if (!flags.dryRun && !flags.yes) {
-            const plan = await pruneReplica(r, days * 86_400_000, true)
-            if (!(await rt.confirm(`Delete ${plan.remove.length} objects (${plan.removedBytes} bytes) from ${plan.location}? [y/N] `)))
+          const plan = await planReplicaPrune(r, days * 86_400_000)
+          if (!flags.dryRun && !flags.yes && plan.remove.length) {
+            rt.err(plan.remove.map((x) => `  would delete ${x.key} (${x.lastModified})`).join('\n'))
+            if (!(await rt.confirm(`Delete these ${plan.remove.length} objects (${plan.removedBytes} bytes) from ${plan.location}? [y/N] `)))
               throw new PeakguardError('CONFIRM_REQUIRED', 'prune cancelled: nothing was deleted')
           }
-          const p = await pruneReplica(r, days * 86_400_000, !!flags.dryRun)
+          // exactly the plan that was shown (and confirmed): no second look that might differ
+          const p = flags.dryRun ? plan : await applyPrune(r, plan)
           print(rt, o, p, () =>
             [
               `${p.dryRun ? 'would delete' : 'deleted'} ${p.remove.length} object(s), ${p.removedBytes} bytes, from ${p.location}; kept ${p.keep.length}`,

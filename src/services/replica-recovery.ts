@@ -154,10 +154,11 @@ export interface PruneReport extends PrunePlan {
 }
 
 /**
- * Deletes superseded objects older than `keepMs`. The newest manifest's chain is first rebuilt in a
- * scratch journal (downloaded, decrypted, fsck'd): only a verified newer full bundle supersedes anything.
+ * What `prune` would delete: superseded objects older than `keepMs`. The newest manifest's chain is first
+ * rebuilt in a scratch journal (downloaded, decrypted, fsck'd): only a verified newer full bundle
+ * supersedes anything. Deletes nothing; `applyPrune` deletes exactly this plan.
  */
-export async function pruneReplica(r: ReplicaSite, keepMs: number, dryRun: boolean): Promise<PruneReport> {
+export async function planReplicaPrune(r: ReplicaSite, keepMs: number): Promise<PruneReport> {
   const newest = await newestManifest(r.store, r.id)
   if (newest) {
     const scratch = await r.local.scratch()
@@ -170,7 +171,11 @@ export async function pruneReplica(r: ReplicaSite, keepMs: number, dryRun: boole
     }
   }
   const plan = planPrune(newest?.objects ?? (await r.store.list('')), newest?.manifest ?? null, newest?.key ?? null, Date.now(), keepMs)
-  if (!dryRun && plan.remove.length) await r.store.remove(plan.remove.map((o) => o.key))
-  return { ...plan, location: r.store.location, removedBytes: plan.remove.reduce((n, o) => n + o.size, 0), dryRun }
+  return { ...plan, location: r.store.location, removedBytes: plan.remove.reduce((n, o) => n + o.size, 0), dryRun: true }
 }
 
+/** Deletes what a plan lists (the only place peakguard deletes anything on S3). */
+export async function applyPrune(r: ReplicaSite, plan: PruneReport): Promise<PruneReport> {
+  if (plan.remove.length) await r.store.remove(plan.remove.map((o) => o.key))
+  return { ...plan, dryRun: false }
+}
