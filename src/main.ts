@@ -128,7 +128,7 @@ async function recover(o: RecoverOptions): Promise<RecoverResult> {
     throw new PeakguardError('USAGE', `${journalDir} is not empty: recover rebuilds only into an empty data directory, never over a journal (choose another --data-dir)`)
   const r = requireReplica(await openReplica(s, dataDir), s, cfg.file)
   try {
-    const report = await recoverFromRemote(r)
+    const report = await recoverFromRemote(r, o.manifest)
     return { ...report, site: s.id, dataDir, journal: journalDir, configDataDir: s.dataDir, config: cfg.file }
   } catch (e) {
     // a failed rebuild leaves nothing half-made behind: the directory was empty before

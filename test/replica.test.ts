@@ -116,6 +116,18 @@ describe('S3 replica', function () {
     const v = await b.cli(['verify', '--remote', '--read-data', '--json'], CREDS)
     assert.equal(v.code, 0, v.stdout + v.stderr)
     assert.equal(v.json.remote.readData.commits, 5)
+
+    // a manifest planted with a higher number (by whoever held a host's credentials): recovery says so and
+    // names the one before it, which --manifest uses
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3')
+    await s3.client().send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'roundtrip/shop/manifests/9999999999-0123456789abcdef.json', Body: 'PGS1 not a manifest' }))
+    const planted = await b.cli(['recover', '--from-s3', '--site', 'shop', '--data-dir', fs.mkdtempSync(path.join(b.base, 'c-')), '--json'], CREDS)
+    assert.equal(planted.code, 4, planted.stderr)
+    const prev = /the one before it is (manifests\/\d{10}-[0-9a-f]{16}\.json) \(peakguard recover --from-s3 --manifest \1\)/.exec(planted.stderr)
+    assert.ok(prev, planted.stderr)
+    const chosen = await b.cli(['recover', '--from-s3', '--site', 'shop', '--data-dir', fs.mkdtempSync(path.join(b.base, 'c-')), '--manifest', prev[1]!, '--json'], CREDS)
+    assert.equal(chosen.code, 0, chosen.stderr)
+    assert.equal(chosen.json.commits, 5)
   })
 
   it('encryption: no object holds an option value or file content in clear text; a wrong or missing key is a clear error', async () => {

@@ -10,10 +10,11 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .description("rebuild a site's journal from its S3 replica into an empty data directory (disaster recovery)")
     .option('--from-s3', 'from the S3 replica configured for the site (the only source there is)')
     .option('--data-dir <dir>', "the data directory to rebuild in (the journal goes to DIR/<site>/); default: the config's")
-    .action((flags: { fromS3?: boolean; dataDir?: string }) =>
+    .option('--manifest <key>', 'rebuild from this manifest (manifests/…json) instead of the newest, e.g. when the newest is damaged')
+    .action((flags: { fromS3?: boolean; dataDir?: string; manifest?: string }) =>
       run(async (o) => {
         if (!flags.fromS3) throw new PeakguardError('USAGE', 'say where to recover from: peakguard recover --from-s3 --site ID --data-dir DIR')
-        const r = await rt.recover({ site: o.site, config: o.config, dataDir: flags.dataDir })
+        const r = await rt.recover({ site: o.site, config: o.config, dataDir: flags.dataDir, manifest: flags.manifest })
         const moved = r.dataDir !== r.configDataDir
         print(rt, o, r, () =>
           [

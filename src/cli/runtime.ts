@@ -33,6 +33,8 @@ export interface RecoverOptions {
   config?: string
   /** the data directory root (as `dataDir` in the config); the journal goes to <dir>/<site>/journal */
   dataDir?: string
+  /** a manifest key to rebuild from instead of the newest */
+  manifest?: string
 }
 
 export interface RecoverResult extends RecoverReport {

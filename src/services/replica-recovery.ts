@@ -6,22 +6,31 @@ import { checkManifest, parseKey, planPrune, sameRefs, type BundlePort, type Jou
 import { PeakguardError } from '../errors.ts'
 import type { ReplicaSite } from './replicator.ts'
 
-/** The newest manifest on the remote, checked; null when the remote holds none. */
-export async function newestManifest(store: ObjectStorePort, site: string): Promise<{ key: string; manifest: Manifest; objects: RemoteObject[] } | null> {
+/**
+ * The newest manifest on the remote (or the one named by `key`), checked; null when the remote holds
+ * none. A newest manifest that cannot be used (damaged, or planted by whoever held the host's
+ * credentials) is an error that names the one before it, for `recover --manifest`.
+ */
+export async function newestManifest(store: ObjectStorePort, site: string, key?: string): Promise<{ key: string; manifest: Manifest; objects: RemoteObject[] } | null> {
   const objects = await store.list('')
   const manifests = objects.filter((o) => parseKey(o.key)?.kind === 'manifest')
-  const newest = manifests.at(-1)
-  if (!newest) return null
+  const i = key ? manifests.findIndex((o) => o.key === key) : manifests.length - 1
+  if (key && i < 0) throw new PeakguardError('USAGE', `no manifest ${key} at ${store.location} (its manifests: ${manifests.slice(-3).map((o) => o.key).join(', ') || 'none'}${manifests.length > 3 ? ', …' : ''})`)
+  const chosen = manifests[i]
+  if (!chosen) return null
+  const before = manifests[i - 1]?.key
+  const hint = before ? `; the one before it is ${before} (peakguard recover --from-s3 --manifest ${before})` : ''
   let manifest: unknown
-  const bytes = await store.getBytes(newest.key)
   try {
-    manifest = JSON.parse(new TextDecoder().decode(bytes))
+    manifest = JSON.parse(new TextDecoder().decode(await store.getBytes(chosen.key)))
   } catch (e) {
-    throw new PeakguardError('REPLICA_INVALID', `${store.location}${newest.key} is not a manifest (not JSON)`, { cause: e })
+    // S3 unreachable, a wrong or missing key: the same for every manifest, so no hint
+    if (e instanceof PeakguardError && (e.code === 'S3_FAILED' || /wrong replica key|is encrypted: configure/.test(e.message))) throw e
+    throw new PeakguardError('REPLICA_INVALID', `${store.location}${chosen.key} cannot be used: ${e instanceof SyntaxError ? 'not JSON' : (e as Error).message}${hint}`, { cause: e })
   }
   const problem = checkManifest(manifest, site)
-  if (problem) throw new PeakguardError('REPLICA_INVALID', `${store.location}${newest.key} cannot be used: ${problem}`)
-  return { key: newest.key, manifest: manifest as Manifest, objects }
+  if (problem) throw new PeakguardError('REPLICA_INVALID', `${store.location}${chosen.key} cannot be used: ${problem}${hint}`)
+  return { key: chosen.key, manifest: manifest as Manifest, objects }
 }
 
 export interface RebuildReport {
@@ -64,13 +73,17 @@ export interface RecoverReport extends RebuildReport {
  * Rebuilds a site's journal on a new host from the replica alone. `r.journal` must be empty; afterwards
  * replica.json says the remote has everything, so the daemon on this host continues the chain.
  */
-export async function recoverFromRemote(r: ReplicaSite): Promise<RecoverReport> {
+export async function recoverFromRemote(r: ReplicaSite, manifestKey?: string): Promise<RecoverReport> {
   if (await r.journal.head()) throw new PeakguardError('USAGE', `the journal of site ${r.id} is not empty: recover only rebuilds into an empty data directory`)
-  const newest = await newestManifest(r.store, r.id)
+  const newest = await newestManifest(r.store, r.id, manifestKey)
   if (!newest) throw new PeakguardError('REPLICA_INVALID', `${r.store.location} holds no manifest: nothing was ever replicated for site ${r.id} there (check bucket, prefix and site id)`)
   const scratch = await r.local.scratch()
   try {
-    const report = await rebuild(r.journal, r.store, newest.manifest, scratch.path)
+    const report = await rebuild(r.journal, r.store, newest.manifest, scratch.path).catch((e: Error) => {
+      const before = newest.objects.filter((o) => parseKey(o.key)?.kind === 'manifest' && o.key < newest.key).at(-1)?.key
+      if (!before || !(e instanceof PeakguardError) || e.code !== 'REPLICA_INVALID') throw e
+      throw new PeakguardError('REPLICA_INVALID', `${e.message}; the manifest before ${newest.key} is ${before} (peakguard recover --from-s3 --manifest ${before})`, { cause: e })
+    })
     await r.local.writeReplica({ pushed: newest.manifest, prepared: null, pendingSince: null, lastError: null })
     return { ...report, location: r.store.location, manifest: newest.key, seq: newest.manifest.seq, pushedAt: newest.manifest.time }
   } finally {
