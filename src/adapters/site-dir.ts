@@ -198,6 +198,13 @@ function writeDurably(file: string, text: string): void {
       fs.closeSync(fd)
     }
     fs.renameSync(tmp, file)
+    // the rename itself survives a power cut only once the directory is flushed too
+    const dir = fs.openSync(path.dirname(file), 'r')
+    try {
+      fs.fsyncSync(dir)
+    } finally {
+      fs.closeSync(dir)
+    }
   } catch (e) {
     fs.rmSync(tmp, { force: true })
     const code = (e as NodeJS.ErrnoException).code
