@@ -587,14 +587,8 @@ export class GitJournal implements JournalPort, BundlePort {
     // every snapshot adds a pack or two: reading slows down as they pile up
     if (packs < MAINTAIN_PACKS && loose < MAINTAIN_LOOSE) return null
     const started = performance.now()
-    await new Promise<void>((resolve, reject) => {
-      // nice/ionice: a gc of a 30k-file journal takes half a minute and must not slow the shop
-      const p = spawn('nice', ['-n', '19', 'ionice', '-c', '3', 'git', '-c', 'safe.directory=*', '--git-dir', this.dir, 'gc', '--quiet'], { env: gitEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
-      let err = ''
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-      p.on('error', reject)
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new PeakguardError('GIT_FAILED', `git gc of the journal failed (exit ${code}): ${err.trim().slice(-500)}`))))
-    })
+    // nice/ionice: a gc of a 30k-file journal takes half a minute and must not slow the shop
+    await spawnGit(this.dir, ['gc', '--quiet'], { what: 'git gc of the journal', under: ['nice', '-n', '19', 'ionice', '-c', '3'] })
     return { packsBefore: packs, looseBefore: loose, ms: Math.round(performance.now() - started) }
   }
 
@@ -670,15 +664,11 @@ export class GitJournal implements JournalPort, BundlePort {
     const out = fs.openSync(file, 'w', 0o600)
     try {
       fs.writeSync(out, header)
-      await new Promise<void>((resolve, reject) => {
-        const args = ['-n', '10', 'git', '-c', 'safe.directory=*', '-c', 'pack.compression=6', '--git-dir', this.dir, 'pack-objects', '--stdout', '-q', '--revs', '--delta-base-offset', '--no-reuse-object', ...(negatives.length ? ['--thin', '--shallow'] : [])]
-        const p = spawn('nice', args, { env: gitEnv(), stdio: ['pipe', out, 'pipe'] })
-        let err = ''
-        p.stderr!.on('data', (d: Buffer) => (err += d.toString()))
-        p.on('error', reject)
-        p.on('close', (code) => (code === 0 ? resolve() : reject(classifyGitFailure(`git pack-objects for a bundle failed (exit ${code}): ${err.trim().slice(-500)}`, err))))
-        p.stdin!.on('error', () => undefined) // reported through the exit code
-        p.stdin!.end([...tips, ...negatives.map((c) => `^${c}`)].join('\n') + '\n')
+      await spawnGit(this.dir, ['-c', 'pack.compression=6', 'pack-objects', '--stdout', '-q', '--revs', '--delta-base-offset', '--no-reuse-object', ...(negatives.length ? ['--thin', '--shallow'] : [])], {
+        what: 'git pack-objects for a bundle',
+        under: ['nice', '-n', '10'],
+        input: [...tips, ...negatives.map((c) => `^${c}`)].join('\n') + '\n',
+        stdout: out,
       })
       // durable before replica.json names it: after a power cut the push resumes from this very file
       fs.fsyncSync(out)
@@ -710,14 +700,7 @@ export class GitJournal implements JournalPort, BundlePort {
       ...Object.entries(refs).map(([r, id]) => `update ${r} ${id}`),
     ]
     if (lines.length === 0) return
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn('git', ['-c', 'safe.directory=*', '--git-dir', this.dir, 'update-ref', '--stdin'], { env: gitEnv(), stdio: ['pipe', 'ignore', 'pipe'] })
-      let err = ''
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-      p.on('error', reject)
-      p.on('close', (code) => (code === 0 ? resolve() : reject(new PeakguardError('GIT_FAILED', `setting the journal's refs failed: ${err.trim().slice(-500)}`))))
-      p.stdin.end(lines.join('\n') + '\n')
-    })
+    await spawnGit(this.dir, ['update-ref', '--stdin'], { what: "setting the journal's refs", input: lines.join('\n') + '\n' })
     this.history = null
     this.states.clear()
     fs.rmSync(this.headStateFile, { force: true })
@@ -745,6 +728,25 @@ export class GitJournal implements JournalPort, BundlePort {
       return [(e as Error).message.trim()]
     }
   }
+}
+
+/**
+ * A git command on the journal that simple-git cannot run: one that needs stdin, its stdout in a file, or
+ * a `nice` in front. Resolves when it exits 0; otherwise rejects naming `what`, with git's stderr.
+ */
+function spawnGit(dir: string, args: string[], o: { what: string; under?: string[]; input?: string; stdout?: number }): Promise<void> {
+  const cmd = [...(o.under ?? []), 'git', '-c', 'safe.directory=*', '--git-dir', dir, ...args]
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd[0]!, cmd.slice(1), { env: gitEnv(), stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout ?? 'ignore', 'pipe'] })
+    let err = ''
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    p.on('error', reject)
+    p.on('close', (code) => (code === 0 ? resolve() : reject(classifyGitFailure(`${o.what} failed (exit ${code}): ${err.trim().slice(-500)}`, err))))
+    if (o.input !== undefined) {
+      p.stdin!.on('error', () => undefined) // reported through the exit code
+      p.stdin!.end(o.input)
+    }
+  })
 }
 
 function fsyncDir(dir: string): void {
