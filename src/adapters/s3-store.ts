@@ -145,6 +145,10 @@ export class S3Store implements ObjectStorePort {
     this.reader = client(4)
   }
 
+  storedSize(plainBytes: number): number {
+    return plainBytes + (this.sealer ? HEADER + TAG : 0)
+  }
+
   contentId(sha256: string): string {
     return this.sealer ? this.sealer.contentId(sha256) : sha256.slice(0, 16)
   }
@@ -165,7 +169,7 @@ export class S3Store implements ObjectStorePort {
   }
 
   async putFile(key: string, file: string): Promise<{ bytes: number }> {
-    const size = fs.statSync(file).size + (this.sealer ? HEADER + TAG : 0)
+    const size = this.storedSize(fs.statSync(file).size)
     if (size <= MULTIPART_AT) return this.putBytes(key, fs.readFileSync(file))
     const plain = fs.createReadStream(file, { highWaterMark: 1024 * 1024 })
     const body = this.sealer ? Readable.from(this.sealer.seal(this.aad(key), plain)) : plain
@@ -214,7 +218,7 @@ export class S3Store implements ObjectStorePort {
   private open(key: string, raw: Buffer): Buffer {
     const where = this.location + key
     if (!this.sealer) {
-      if (raw.subarray(0, 4).equals(MAGIC)) throw new PeakguardError('REPLICA_KEY', `${where} is encrypted: configure the replica key (s3.keyFile or PEAKGUARD_S3_KEY)`)
+      if (raw.subarray(0, 4).equals(MAGIC)) throw keyNeeded(where)
       return raw
     }
     if (raw.length < HEADER + TAG) throw new PeakguardError('REPLICA_INVALID', `${where} is truncated (${raw.length} bytes)`)
@@ -249,7 +253,7 @@ export class S3Store implements ObjectStorePort {
         fs.closeSync(fd)
       }
       if (!this.sealer) {
-        if (head.subarray(0, 4).equals(MAGIC)) throw new PeakguardError('REPLICA_KEY', `${where} is encrypted: configure the replica key (s3.keyFile or PEAKGUARD_S3_KEY)`)
+        if (head.subarray(0, 4).equals(MAGIC)) throw keyNeeded(where)
         fs.renameSync(sealed, file)
         return
       }
@@ -318,6 +322,10 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   const out: Buffer[] = []
   for await (const c of chunks) out.push(c)
   return Buffer.concat(out)
+}
+
+function keyNeeded(where: string): PeakguardError {
+  return new PeakguardError('REPLICA_KEY', `${where} is encrypted: configure the replica key (s3.keyFile or PEAKGUARD_S3_KEY)`)
 }
 
 function authFailure(where: string, e: unknown): PeakguardError {

@@ -284,6 +284,8 @@ export interface ObjectStorePort {
   /** s3://bucket/prefix/site/ — for messages */
   readonly location: string
   readonly encrypted: boolean
+  /** The size an object of this many plain bytes has on the remote (sealing adds a header and a tag). */
+  storedSize(plainBytes: number): number
   /** A short name for content with this SHA-256 (keyed when encrypted, so names reveal nothing). */
   contentId(sha256: string): string
   /**

@@ -128,12 +128,12 @@ export async function verifyReplica(journal: JournalPort, r: ReplicaSite | null,
   const m = newest.manifest
   Object.assign(rp, { manifest: newest.key, seq: m.seq, pushedAt: m.time, objects: newest.objects.length, bytes: newest.objects.reduce((n, o) => n + o.size, 0) })
   const byKey = new Map(newest.objects.map((o) => [o.key, o]))
+  if (m.encrypted !== r.store.encrypted) rp.problems.push(m.encrypted ? 'the remote is encrypted but no key is configured here' : 'the remote is not encrypted but a key is configured here')
   for (const b of m.chain) {
     const o = byKey.get(b.key)
     if (!o) rp.problems.push(`${b.key} is missing (manifest ${newest.key} needs it)`)
-    else if (o.size !== b.size + (m.encrypted ? 40 : 0)) rp.problems.push(`${b.key} is ${o.size} bytes, expected ${b.size + (m.encrypted ? 40 : 0)}`)
+    else if (m.encrypted === r.store.encrypted && o.size !== r.store.storedSize(b.size)) rp.problems.push(`${b.key} is ${o.size} bytes, expected ${r.store.storedSize(b.size)}`)
   }
-  if (m.encrypted !== r.store.encrypted) rp.problems.push(m.encrypted ? 'the remote is encrypted but no key is configured here' : 'the remote is not encrypted but a key is configured here')
   // the remote's history must be this host's history (or a prefix of it)
   const pos = m.head ? history.findIndex((c) => c.id === m.head) : history.length
   if (pos < 0) rp.problems.push(`the remote's newest snapshot ${m.head} is not in this journal: the remote belongs to another history`)

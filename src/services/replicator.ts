@@ -82,12 +82,12 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
     }
     if (st.prepared) st = await upload(r, await rekey(r, st), result)
     const refs = await r.journal.refs()
-    if (!(st.pushed ? sameRefs(st.pushed.refs, refs) : Object.keys(refs).length === 0)) {
+    if (!sameRefs(st.pushed?.refs ?? {}, refs)) {
       st = await prepare(r, st, refs)
       if (st.prepared) st = await upload(r, st, result)
     }
     const now = await r.journal.refs()
-    result.more = !(st.pushed ? sameRefs(st.pushed.refs, now) : Object.keys(now).length === 0)
+    result.more = !sameRefs(st.pushed?.refs ?? {}, now)
     st = { ...st, pendingSince: result.more ? (pendingSince ?? st.pendingSince) : null, lastError: null }
     await r.local.writeReplica(st)
     return result
@@ -202,7 +202,7 @@ async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Reco
 /** A new attempt at a prepared push: new keys for what is not confirmed stored yet. */
 async function rekey(r: ReplicaSite, st: ReplicaState): Promise<ReplicaState> {
   const p = st.prepared!
-  const attempt = (p.attempt ?? 1) + 1
+  const attempt = p.attempt + 1
   let manifest = p.manifest
   const last = manifest.chain.at(-1)
   if (p.bundleFile && !p.bundleStored && last) {
@@ -294,7 +294,7 @@ export class Replicator {
     this.attempts = st.lastError?.attempts ?? 0
     // the lag survives a restart: when the changes waiting were first seen, or the oldest unpushed snapshot
     const refs = await this.r.journal.refs()
-    const behind = st.prepared !== null || !(st.pushed ? sameRefs(st.pushed.refs, refs) : Object.keys(refs).length === 0)
+    const behind = st.prepared !== null || !sameRefs(st.pushed?.refs ?? {}, refs)
     if (behind) {
       const since = st.pendingSince ?? (await this.r.journal.firstCommitAfter(st.pushed?.head ?? null))
       this.dirtySince = since ? Date.parse(since) : Date.now()
