@@ -51,15 +51,19 @@ export class Daemon {
     try {
       if (s.replicator) {
         const replicator = s.replicator
-        // replicate right after each snapshot rather than at the next look at the journal's refs
-        s.recording.afterSnapshot = () => replicator.kick()
         // started before recording: the start-up snapshot of a large site may take a while, and what is
         // already in the journal should not wait for it
-        await replicator.start().catch((e: Error) => {
-          // the replica must never keep the site from being recorded
-          s.replicator = null
-          this.log.error({ site: s.id }, `replication could not start: ${e.message}; snapshots stay on this host only`)
-        })
+        const started = await replicator.start().then(
+          () => true,
+          (e: Error) => {
+            // the replica must never keep the site from being recorded
+            this.log.error({ site: s.id }, `replication could not start: ${e.message}; snapshots stay on this host only`)
+            return false
+          },
+        )
+        // replicate right after each snapshot rather than at the next look at the journal's refs
+        if (started) s.recording.afterSnapshot = () => replicator.kick()
+        else s.replicator = null
       }
       await s.recording.start()
       s.prober.start()
