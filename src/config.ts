@@ -82,6 +82,53 @@ const s3 = z
   })
   .strict()
 
+/** A freeze window in the config: one-off (start/end, with an offset or an IANA zone) or recurring (cron + duration + zone). */
+const freezeWindow = z.union([
+  z
+    .object({
+      name: z.string().min(1),
+      /** ISO date-time; with an offset (2026-11-27T00:00+01:00), or wall-clock time in `zone` */
+      start: z.string().min(1),
+      end: z.string().min(1),
+      /** IANA zone for start/end written without an offset; default UTC */
+      zone: z.string().min(1).default('UTC'),
+      reason: z.string().min(1).default('scheduled freeze'),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().min(1),
+      /** five-field cron expression in `zone`: when the window opens */
+      cron: z.string().min(1),
+      duration: duration('1h'),
+      zone: z.string().min(1).default('UTC'),
+      reason: z.string().min(1).default('scheduled freeze'),
+    })
+    .strict(),
+])
+
+const freeze = z
+  .object({
+    /** revert: put the live site back at once; hold: keep it live, flagged, until decided; alert: record and notify only */
+    policy: z.enum(['revert', 'hold', 'alert']).default('revert'),
+    windows: z.array(freezeWindow).default([]),
+    /** where people ask for an approval (shown inside WordPress during a freeze) */
+    approvalUrl: z.string().url().nullable().default(null),
+  })
+  .strict()
+  .prefault({})
+
+const webhook = z
+  .object({
+    url: z.string().url(),
+    /** json: peakguard's own document; slack: {"text": …} for Slack/Mattermost/Teams incoming webhooks */
+    format: z.enum(['json', 'slack']).default('json'),
+    /** which events; empty: all */
+    events: z.array(z.string().min(1)).default([]),
+    timeout: duration('5s'),
+  })
+  .strict()
+
 const site = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
@@ -141,12 +188,30 @@ const site = z
       .prefault({}),
     /** null: no off-host replica */
     s3: s3.nullable().default(null),
+    /** freeze windows: during one, a change needs an approval by a second person */
+    freeze,
+    /** the WordPress bridge (mu-plugin): its files outside the web root, and the loopback URL of the site */
+    bridge: z
+      .object({
+        /** state.json, events.jsonl and the shared secret; null: <dataDir>/bridge/<site id> */
+        dir: z.string().min(1).nullable().default(null),
+        /** the site's URL as seen from this host, for the cache flush; null: the site's home option */
+        url: z.string().url().nullable().default(null),
+        /** how long a restore waits for the cache flush */
+        timeout: duration('5s'),
+      })
+      .strict()
+      .prefault({}),
+    /** webhooks for freeze violations, change requests, decisions, restores, health, replication lag */
+    notify: z.object({ webhooks: z.array(webhook).default([]) }).strict().prefault({}),
   })
   .strict()
 
 const schema = z
   .object({
     dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
+    /** the peakguard users and API tokens (hashed); null: <dataDir>/users.json */
+    usersFile: z.string().min(1).nullable().default(null),
     lockWaitSeconds: z.number().min(0).max(3600).default(30),
     /** the daemon's HTTP port: /healthz, /metrics, /api (and the UI); 127.0.0.1 only unless changed */
     ui: z.object({ listen: listen.default('127.0.0.1:8087') }).strict().prefault({}),
@@ -169,12 +234,16 @@ export type SiteConfig = Config['sites'][number]
 export interface ResolvedSite extends SiteConfig {
   wpContent: string
   dataDir: string
+  /** the bridge's folder (bridge.dir, or <dataDir>/bridge/<site id>) */
+  bridgeDir: string
 }
 
 export interface LoadedConfig {
   file: string
   config: Readonly<Config>
   sites: readonly ResolvedSite[]
+  /** usersFile, or <dataDir>/users.json */
+  usersFile: string
 }
 
 export function configPath(flag: string | undefined): string {
@@ -204,8 +273,10 @@ export function loadConfig(file: string): LoadedConfig {
     dataDir: path.resolve(base, s.dataDir ?? path.join(config.dataDir, s.id)),
     followLinksInto: s.followLinksInto.map((p) => path.resolve(base, p)),
     s3: s.s3 && { ...s.s3, keyFile: s.s3.keyFile && path.resolve(base, s.s3.keyFile) },
+    bridgeDir: path.resolve(base, s.bridge.dir ?? path.join(config.dataDir, 'bridge', s.id)),
   }))
-  return deepFreeze({ file, config, sites })
+  const usersFile = path.resolve(base, config.usersFile ?? path.join(config.dataDir, 'users.json'))
+  return deepFreeze({ file, config, sites, usersFile })
 }
 
 export function parseConfig(text: string, file: string): Config {

@@ -8,6 +8,7 @@ export const EXIT = {
   usage: 2,
   busy: 3,
   verifyFailed: 4,
+  denied: 5,
 } as const
 
 export const ERRORS = {
@@ -37,6 +38,16 @@ export const ERRORS = {
   REPLICA_KEY: { http: 500, exit: EXIT.usage, what: "the replica's encryption key is missing or wrong" },
   REPLICA_INVALID: { http: 500, exit: EXIT.verifyFailed, what: 'the replica failed a check' },
   REPLICA_NOT_CONFIGURED: { http: 400, exit: EXIT.usage, what: 'the site has no S3 replica configured' },
+  AUTH_REQUIRED: { http: 401, exit: EXIT.denied, what: 'who is acting must be proved (password or token)' },
+  AUTH_FAILED: { http: 401, exit: EXIT.denied, what: 'wrong user name, password or token' },
+  FORBIDDEN: { http: 403, exit: EXIT.denied, what: "the actor's role does not allow this" },
+  TWO_PERSON_RULE: { http: 403, exit: EXIT.denied, what: 'a change must be approved by someone other than who made or requested it' },
+  FROZEN: { http: 423, exit: EXIT.denied, what: 'a freeze window is active' },
+  USER_UNKNOWN: { http: 404, exit: EXIT.usage, what: 'no such user' },
+  REQUEST_NOT_FOUND: { http: 404, exit: EXIT.usage, what: 'no such change request' },
+  REQUEST_DECIDED: { http: 409, exit: EXIT.usage, what: 'the change request was already decided' },
+  AUDIT_TAMPERED: { http: 500, exit: EXIT.verifyFailed, what: 'the audit log fails its hash chain' },
+  BRIDGE_FAILED: { http: 502, exit: EXIT.failed, what: 'the WordPress bridge failed' },
   INTERNAL: { http: 500, exit: EXIT.failed, what: 'internal error' },
 } as const
 
