@@ -1,11 +1,12 @@
 // A site's private data directory outside the web root (SiteDirPort): the single-writer lock and the
 // notes that make an interrupted restore finishable. Layout: <dataDir>/<site>/{journal/, lock,
 // restore-intent.json, last-recovery.json, health.json, files-cache.v8, replica.json, replica.lock,
-// replica/ (bundles waiting for their push, scratch space)}, the directory itself mode 0700.
+// replica/ (bundles waiting for their push, scratch space), docs/ (freeze state, change requests), audit/},
+// the directory itself mode 0700.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { HealthRecord, HealthStorePort, RecoveryNote, ReplicaLocalPort, ReplicaState, RestoreIntent, SiteDirPort } from '../core/index.ts'
+import type { DocStorePort, HealthRecord, HealthStorePort, RecoveryNote, ReplicaLocalPort, ReplicaState, RestoreIntent, SiteDirPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 interface LockHolder {
@@ -25,7 +26,7 @@ function bootId(): string {
   }
 }
 
-export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort {
+export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, DocStorePort {
   readonly dir: string
 
   constructor(dir: string) {
@@ -104,6 +105,37 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort {
       }
       await new Promise((r) => setTimeout(r, 100))
     }
+  }
+
+  /** A governance document (freeze state, a change request): docs/<name>.json. */
+  private doc(name: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/.test(name)) throw new PeakguardError('INTERNAL', `bad document name ${name}`)
+    return path.join(this.dir, 'docs', `${name}.json`)
+  }
+
+  async readDoc<T>(name: string): Promise<T | null> {
+    return readJson<T>(this.doc(name))
+  }
+
+  async writeDoc(name: string, value: unknown): Promise<void> {
+    const f = this.doc(name)
+    fs.mkdirSync(path.dirname(f), { recursive: true, mode: 0o700 })
+    writeDurably(f, JSON.stringify(value, null, 2))
+  }
+
+  /** Names (without .json) of the documents under `prefix` (a folder such as 'requests'), sorted. */
+  async listDocs(prefix: string): Promise<string[]> {
+    const d = path.join(this.dir, 'docs', prefix)
+    const names = fs.existsSync(d) ? fs.readdirSync(d).filter((n) => n.endsWith('.json')) : []
+    return names.map((n) => `${prefix}/${n.slice(0, -'.json'.length)}`).sort()
+  }
+
+  lockDocs(): Promise<() => Promise<void>> {
+    return this.lock(30_000, 'docs.lock', 'is changing the freeze state or a change request of this site')
+  }
+
+  get auditDir(): string {
+    return path.join(this.dir, 'audit')
   }
 
   async readIntent(): Promise<RestoreIntent | null> {
