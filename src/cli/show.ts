@@ -18,6 +18,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           message: d.message,
           summary: d.summary,
           knownGood: d.knownGood,
+          causedBy: d.causedBy,
           note: d.note,
           parent: d.parent,
           trailers: d.trailers,
@@ -59,6 +60,8 @@ function auditLines(t: Record<string, string>): string[] {
     lines.push(`restores ${t['Peakguard-Restore-Of']}` + (t['Peakguard-Safety-Snapshot'] ? ` (undo: peakguard restore ${t['Peakguard-Safety-Snapshot'].slice(0, 12)})` : ''))
   if (t['Peakguard-Actor']) lines.push(`by       ${t['Peakguard-Actor']}${t['Peakguard-Restore-Trigger'] ? ` (${t['Peakguard-Restore-Trigger']})` : ''}`)
   if (t['Peakguard-Reason']) lines.push(`why      ${t['Peakguard-Reason']}`)
+  if (t['Peakguard-Caused-By']) lines.push(`caused   ${t['Peakguard-Caused-By']}${t['Peakguard-Events'] ? ` [${t['Peakguard-Events']}]` : ''}`)
+  if (t['Peakguard-Freeze']) lines.push(`freeze   ${t['Peakguard-Freeze']}`)
   if (t['Peakguard-Settings']) lines.push(`settings ${t['Peakguard-Settings']}`)
   return lines
 }

@@ -158,8 +158,10 @@ export interface ChangeRequest {
   reverted: boolean
   /** the freeze it happened in */
   freeze: { source: string; end: string }
-  /** the requester: the peakguard user who asked, or the attribution's label for a detected change */
+  /** the requester: the peakguard user who asked for approval, else who made the change (attribution) */
   requester: string
+  /** why the requester wants it (peakguard request ID --reason) */
+  reason?: string
   status: RequestStatus
   decision: { by: string; at: string; note: string; breakGlass: boolean } | null
   /** what applying/reverting did after the decision */
@@ -235,7 +237,35 @@ export interface BridgePort {
   flushCaches(): Promise<{ ok: boolean; detail: string }>
 }
 
+/** Names of the host's users and groups by id, for 'file owner www-data (outside WordPress)'. */
+export interface UserNamesPort {
+  userName(uid: number): string
+}
+
 /** Outgoing notifications (webhooks); never blocks and never throws. */
 export interface NotifyPort {
   notify(n: { event: string; site: string | null; summary: string; details?: Record<string, unknown> }): void
 }
+
+/**
+ * The events peakguard notifies (a webhook's `events` filter names some of them; empty means all).
+ * freeze-violation: a change during a freeze that no approval covers; change-request: a request was
+ * opened; approval / rejection: one was decided; break-glass: an admin overrode a freeze or the two-person
+ * rule; restore: a restore from the CLI or the API; health-failure / health-recovered: the site's probes
+ * started failing / pass again; auto-rollback: an automatic rollback was done, failed, or could not be
+ * done; replication-lag / replication-lag-cleared: the S3 replica fell behind s3.lagAlert / caught up.
+ */
+export const NOTIFY_EVENTS = [
+  'freeze-violation',
+  'change-request',
+  'approval',
+  'rejection',
+  'break-glass',
+  'restore',
+  'health-failure',
+  'health-recovered',
+  'auto-rollback',
+  'replication-lag',
+  'replication-lag-cleared',
+] as const
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number]

@@ -63,6 +63,8 @@ export interface StateInfo {
   summary: string
   knownGood: boolean
   site: string
+  /** who caused it, as attribution found it ('wp:alice (#2) from 10.0.0.5', 'file owner deploy (outside WordPress)'); null when unknown */
+  causedBy: string | null
 }
 
 /** Why a snapshot was taken. */

@@ -50,6 +50,7 @@ function info(site: Site, c: CommitRecord, good: Set<string>): StateInfo {
     summary: c.trailers['Peakguard-Summary'] ?? '',
     knownGood: good.has(c.id),
     site: c.trailers['Peakguard-Site'] ?? site.id,
+    causedBy: c.trailers['Peakguard-Caused-By'] ?? c.trailers['Peakguard-Actor'] ?? null,
   }
 }
 

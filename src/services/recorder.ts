@@ -1,5 +1,5 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
-import { diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type Trigger } from '../core/index.ts'
+import { diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type StateDiff, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive, readLiveFiles, readLiveUnits } from './live.ts'
 import type { Site } from './site.ts'
@@ -17,6 +17,8 @@ export interface SnapshotOptions {
   whenDbDown?: 'fail' | 'carry'
   /** read only these units again (the daemon, from watcher events); the rest as the newest snapshot holds it */
   units?: ReadonlySet<string> | null
+  /** more trailers once the change is known (who caused it: see attribution.ts) */
+  describe?: (diff: StateDiff) => Record<string, string> | Promise<Record<string, string>>
 }
 
 export interface SnapshotResult {
@@ -111,6 +113,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
   if (moved) diff = diffStates(headState, live)
   if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live }
   const summary = head ? summarize(diff) : `initial: ${live.files.size} files, ${live.options.size} options`
+  const described = head && opts.describe ? await opts.describe(diff) : {}
   const id = await site.journal.commit({
     parent: head,
     state: live,
@@ -131,6 +134,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
       'Peakguard-Site': site.id,
       'Peakguard-Trigger': opts.trigger,
       'Peakguard-Summary': summary,
+      ...described,
       ...opts.trailers,
     },
   })

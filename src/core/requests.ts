@@ -1,0 +1,70 @@
+// The rules of change requests: what a change touches (its items), which of them an allow-window
+// covers, and the two-person rule. Pure functions over plain values.
+import { PeakguardError } from '../errors.ts'
+import type { StateDiff } from './diff.ts'
+import type { Actor, AllowWindow, ChangeRequest } from './governance.ts'
+import { unitOf } from './scope.ts'
+
+export interface ChangeItems {
+  /** theme/plugin units (plugins/x, themes/y, a single-file plugin, a drop-in) */
+  paths: string[]
+  /** option names */
+  options: string[]
+}
+
+/** What a change touches, at the granularity a revert and an allow-window work with. */
+export function changeItems(d: StateDiff): ChangeItems {
+  const paths = new Set<string>()
+  for (const f of d.files) paths.add(unitOf(f.path) ?? f.path)
+  for (const l of d.links) paths.add(unitOf(l.path) ?? l.path)
+  return { paths: [...paths].sort(), options: [...new Set(d.options.map((o) => o.name))].sort() }
+}
+
+export function isEmptyItems(i: ChangeItems): boolean {
+  return i.paths.length === 0 && i.options.length === 0
+}
+
+/**
+ * The items no allow-window covers at `now`, and the windows that covered the others. `covers` decides
+ * one item (see allowCovers in freeze.ts).
+ */
+export function uncovered(
+  items: ChangeItems,
+  covers: (item: { path: string } | { option: string }) => AllowWindow | null,
+): { rest: ChangeItems; coveredBy: AllowWindow[] } {
+  const by = new Map<string, AllowWindow>()
+  const rest: ChangeItems = { paths: [], options: [] }
+  for (const p of items.paths) {
+    const w = covers({ path: p })
+    if (w) by.set(w.id, w)
+    else rest.paths.push(p)
+  }
+  for (const o of items.options) {
+    const w = covers({ option: o })
+    if (w) by.set(w.id, w)
+    else rest.options.push(o)
+  }
+  return { rest, coveredBy: [...by.values()] }
+}
+
+/**
+ * The two-person rule: whoever decides a request is neither who requested it nor who made the change
+ * (as attribution found it). Names compare case-insensitively; an actor's OS user counts as the actor.
+ * An admin may break glass, with a reason.
+ */
+export function assertMayDecide(actor: Actor, r: ChangeRequest, breakGlass: { reason: string } | null): void {
+  const me = new Set([actor.name, actor.osUser ?? ''].filter(Boolean).map((n) => n.toLowerCase()))
+  const authors = [r.requester, r.attribution.who ?? ''].flatMap((n) => n.split(/,\s*/)).filter(Boolean)
+  const clash = authors.find((n) => me.has(n.toLowerCase().replace(/^wp:/, '')))
+  if (!clash) return
+  if (breakGlass) {
+    if (actor.role !== 'admin') throw new PeakguardError('FORBIDDEN', `only an admin may break glass; ${actor.name} is ${actor.role}`)
+    if (!breakGlass.reason.trim()) throw new PeakguardError('USAGE', 'break-glass needs --reason TEXT: it is audited and notified')
+    return
+  }
+  throw new PeakguardError(
+    'TWO_PERSON_RULE',
+    `${actor.name} cannot decide change request ${r.id}: ${clash === r.requester ? 'they requested it' : 'they made the change'} (${r.attribution.label}). ` +
+      `Ask another approver, or — an admin, in an emergency — use --break-glass --reason TEXT`,
+  )
+}

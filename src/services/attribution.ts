@@ -1,0 +1,151 @@
+// Attribution: who caused a change. The WordPress bridge reports what happened inside WordPress (user,
+// IP, WP-CLI, cron); a change with no matching WordPress event was made outside it (SFTP, a deploy
+// script, SQL), and for files the owner of the changed files is the best witness left. The result goes
+// into the snapshot's commit trailers, so `list`, `show` and the audit log all read the same answer.
+import type { Attribution, StateDiff, UserNamesPort, WpEvent, WpEventsPort } from '../core/index.ts'
+import { unitOf } from '../core/index.ts'
+
+/** Events this far before the first change seen still count (WordPress writes the option, then the hook runs). */
+const SLACK_MS = 5000
+
+/** How long events are kept for attribution: the longest a change can wait before it is recorded, and then some. */
+const KEEP_MS = 10 * 60 * 1000
+
+/** Which options an event that is not an option event touches. */
+function optionsOf(e: WpEvent): string[] {
+  switch (e.event) {
+    case 'activated_plugin':
+    case 'deactivated_plugin':
+      return ['active_plugins', 'active_sitewide_plugins']
+    case 'switch_theme':
+      return ['template', 'stylesheet', 'current_theme']
+    case 'customize_save_after':
+      return ['*theme_mods_*']
+    case 'updated_option':
+    case 'added_option':
+    case 'deleted_option':
+      return [e.subject]
+    default:
+      return []
+  }
+}
+
+/** Which wp-content units an event touches (a plugin's folder or single file, a theme). */
+function unitsOf(e: WpEvent): string[] {
+  switch (e.event) {
+    case 'deleted_plugin':
+    case 'upgrader_process_complete':
+    case 'activated_plugin':
+    case 'deactivated_plugin': {
+      // subjects such as 'woocommerce/woocommerce.php', 'hello.php', 'plugin:akismet', 'theme:twentytwentythree'
+      const s = e.subject.replace(/^(plugins?|themes?):/, '')
+      if (/^themes?:/.test(e.subject)) return [`themes/${s.split('/')[0]}`]
+      return s ? [unitOf(`plugins/${s}`) ?? `plugins/${s}`] : []
+    }
+    case 'switch_theme':
+      return [`themes/${e.subject}`]
+    default:
+      return []
+  }
+}
+
+function matches(e: WpEvent, paths: Set<string>, options: Set<string>): boolean {
+  if (e.event === 'upgrader_process_complete' && paths.size > 0) return true
+  if (unitsOf(e).some((u) => paths.has(u))) return true
+  return optionsOf(e).some((o) => (o.startsWith('*') ? [...options].some((n) => n.includes(o.replaceAll('*', ''))) : options.has(o)))
+}
+
+function label(kind: Attribution['kind'], e: WpEvent | null, owners: string[]): string {
+  if (kind === 'wordpress' && e) return `wp:${e.user ?? '?'}${e.userId ? ` (#${e.userId})` : ''}${e.ip ? ` from ${e.ip}` : ''}`
+  if (kind === 'wp-cli') return `wp-cli${e?.user ? ` as ${e.user}` : ''}`
+  if (kind === 'cron') return 'wp-cron'
+  if (kind === 'outside') return `file owner ${owners.join(', ')} (outside WordPress)`
+  return 'outside WordPress (no WordPress event: SQL, a script or a database restore)'
+}
+
+/**
+ * Who caused `diff`, from the WordPress events between `fromMs` (the first change seen) and `toMs`, and
+ * the owners of the changed files. The events that touch what changed win; among them the newest.
+ */
+export function attribute(diff: StateDiff, events: readonly WpEvent[], fromMs: number, toMs: number, names: UserNamesPort): Attribution {
+  const paths = new Set<string>()
+  const owners = new Set<string>()
+  for (const f of diff.files) {
+    paths.add(unitOf(f.path) ?? f.path)
+    const entry = f.to ?? f.from
+    if (entry) owners.add(names.userName(entry.uid))
+  }
+  for (const l of diff.links) paths.add(unitOf(l.path) ?? l.path)
+  const options = new Set(diff.options.map((o) => o.name))
+  const hits = events.filter((e) => e.time * 1000 >= fromMs - SLACK_MS && e.time * 1000 <= toMs + 1000 && matches(e, paths, options))
+  const e = hits.at(-1) ?? null
+  if (e) {
+    const kind: Attribution['kind'] = e.cli ? 'wp-cli' : e.cron ? 'cron' : e.user ? 'wordpress' : 'unknown'
+    return {
+      kind,
+      who: e.user,
+      wpUserId: e.userId,
+      ip: e.ip,
+      events: [...new Set(hits.map((h) => `${h.event} ${h.subject}`))].slice(0, 10),
+      label: kind === 'unknown' ? `WordPress (no logged-in user${e.ip ? `, from ${e.ip}` : ''})` : label(kind, e, []),
+    }
+  }
+  if (owners.size > 0) return { kind: 'outside', who: [...owners].join(', '), label: label('outside', null, [...owners].sort()) }
+  return { kind: 'unknown', who: null, label: label('unknown', null, []) }
+}
+
+/** The commit trailers that carry an attribution. */
+export function attributionTrailers(a: Attribution): Record<string, string> {
+  return {
+    'Peakguard-Caused-By': a.label,
+    'Peakguard-Caused-By-Kind': a.kind,
+    ...(a.who ? { 'Peakguard-Caused-By-Who': a.who } : {}),
+    ...(a.ip ? { 'Peakguard-Caused-By-IP': a.ip } : {}),
+    ...(a.events?.length ? { 'Peakguard-Events': a.events.join('; ') } : {}),
+  }
+}
+
+/** The attribution a snapshot's trailers hold, or null for a snapshot from before attribution. */
+export function attributionFromTrailers(t: Record<string, string>): Attribution | null {
+  const label = t['Peakguard-Caused-By']
+  if (!label) return null
+  return {
+    kind: (t['Peakguard-Caused-By-Kind'] ?? 'unknown') as Attribution['kind'],
+    who: t['Peakguard-Caused-By-Who'] ?? null,
+    ip: t['Peakguard-Caused-By-IP'] ?? null,
+    events: t['Peakguard-Events'] ? t['Peakguard-Events'].split('; ') : [],
+    label,
+  }
+}
+
+/**
+ * The daemon's memory of recent WordPress events: it tails the bridge's event file and keeps the last
+ * minutes, enough to attribute the changes still waiting for their snapshot.
+ */
+export class RecentEvents {
+  private readonly source: WpEventsPort
+  private offset = 0
+  private events: WpEvent[] = []
+  private primed = false
+
+  constructor(source: WpEventsPort) {
+    this.source = source
+  }
+
+  /** Reads what was appended since the last call. The first call starts at the end of the file's history. */
+  async refresh(now = Date.now()): Promise<void> {
+    const r = await this.source.read(this.offset)
+    this.offset = r.offset
+    const cutoff = now - KEEP_MS
+    this.events = [...this.events, ...r.events].filter((e) => e.time * 1000 >= cutoff)
+    this.primed = true
+  }
+
+  get ready(): boolean {
+    return this.primed
+  }
+
+  all(): readonly WpEvent[] {
+    return this.events
+  }
+}

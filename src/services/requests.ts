@@ -1,0 +1,117 @@
+// Change requests: a change made during a freeze that no approval covered. Each is a document in the
+// site's data directory (docs/requests/<id>.json); every step of its life is in the audit log. Deciding
+// one applies the two-person rule, then puts the live site where the decision says: an approved change
+// that was reverted is applied again, a rejected change that was kept live is reverted. Both are
+// partial restores of exactly the request's items, so whatever else changed since is left alone.
+import { randomBytes } from 'node:crypto'
+import { assertMayDecide, type Actor, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { restore, short, type RestoreReport } from './restorer.ts'
+import type { Site } from './site.ts'
+
+export interface GovernanceDeps {
+  docs: DocStorePort
+  audit: { append(input: AuditInput): Promise<unknown> }
+  notify: NotifyPort
+}
+
+/** Sortable by creation (time in base 36) and unguessable enough to be typed without collisions. */
+export function newRequestId(now = Date.now()): string {
+  return `${now.toString(36)}-${randomBytes(2).toString('hex')}`
+}
+
+const docName = (id: string) => `requests/${id}`
+
+export async function saveRequest(docs: DocStorePort, r: ChangeRequest): Promise<void> {
+  await docs.writeDoc(docName(r.id), r)
+}
+
+export async function listRequests(docs: DocStorePort, opts: { all?: boolean } = {}): Promise<ChangeRequest[]> {
+  const out: ChangeRequest[] = []
+  for (const name of await docs.listDocs('requests')) {
+    const r = await docs.readDoc<ChangeRequest>(name)
+    if (r && (opts.all || r.status === 'pending')) out.push(r)
+  }
+  return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+}
+
+/** A request by its id or an unambiguous prefix of it. */
+export async function loadRequest(docs: DocStorePort, idText: string): Promise<ChangeRequest> {
+  const id = idText.trim()
+  if (!/^[0-9a-z-]{3,40}$/.test(id)) throw new PeakguardError('USAGE', `${JSON.stringify(idText)} is not a change request id: 'peakguard requests' lists them`)
+  const names = (await docs.listDocs('requests')).filter((n) => n.slice('requests/'.length).startsWith(id))
+  if (names.length > 1) throw new PeakguardError('USAGE', `change request id ${id} matches ${names.length} requests: give more characters`)
+  const r = names[0] ? await docs.readDoc<ChangeRequest>(names[0]) : null
+  if (!r) throw new PeakguardError('REQUEST_NOT_FOUND', `no change request ${id}: 'peakguard requests --all' lists them`)
+  return r
+}
+
+/** The author of a detected change asks for its approval, with a reason (makes them its requester). */
+export async function askForApproval(deps: GovernanceDeps, site: Site, idText: string, actor: Actor, reason: string): Promise<ChangeRequest> {
+  if (!reason.trim()) throw new PeakguardError('USAGE', 'a request for approval needs --reason TEXT: the approver decides on it')
+  const release = await deps.docs.lockDocs()
+  try {
+    const r = await loadRequest(deps.docs, idText)
+    if (r.status !== 'pending') throw new PeakguardError('REQUEST_DECIDED', `change request ${r.id} was already ${r.status} by ${r.decision?.by}`)
+    const next: ChangeRequest = { ...r, requester: actor.name, reason: reason.trim() }
+    await saveRequest(deps.docs, next)
+    await deps.audit.append({ type: 'change-request', actor: actor.name, site: site.id, summary: `asked for approval of ${r.id}: ${reason.trim()}`, details: { request: r.id, asked: true } })
+    deps.notify.notify({ event: 'change-request', site: site.id, summary: `${actor.name} asks for approval of change ${r.id} (${r.summary}): ${reason.trim()}`, details: { request: r.id } })
+    return next
+  } finally {
+    await release()
+  }
+}
+
+export interface Decision {
+  request: ChangeRequest
+  /** the partial restore that applied or reverted the change; null when the live site was already right */
+  restore: RestoreReport | null
+}
+
+/**
+ * Approves or rejects a pending request. The decision is written (and audited) only after the live site
+ * was put where it says; a restore that fails leaves the request pending, with the error reported.
+ */
+export async function decide(
+  deps: GovernanceDeps,
+  site: Site,
+  o: { id: string; actor: Actor; approve: boolean; note: string; breakGlass: { reason: string } | null },
+): Promise<Decision> {
+  const release = await deps.docs.lockDocs()
+  try {
+    const r = await loadRequest(deps.docs, o.id)
+    if (r.status !== 'pending')
+      throw new PeakguardError('REQUEST_DECIDED', `change request ${r.id} was already ${r.status} by ${r.decision?.by} at ${r.decision?.at}`)
+    assertMayDecide(o.actor, r, o.breakGlass)
+    const only = { paths: r.items.paths, options: r.items.options }
+    let report: RestoreReport | null = null
+    let outcome: string
+    const why = `change request ${r.id} ${o.approve ? 'approved' : 'rejected'} by ${o.actor.name}${o.note ? `: ${o.note}` : ''}`
+    if (o.approve && r.reverted) {
+      report = await restore(site, { target: r.attempted, only, actor: o.actor.name, reason: why })
+      outcome = `applied again (state ${short(report.snapshot ?? r.attempted)}${report.verified ? ', verified' : ', NOT verified'})`
+    } else if (!o.approve && !r.reverted) {
+      report = await restore(site, { target: r.base, only, actor: o.actor.name, reason: why })
+      outcome = `reverted to ${short(r.base)} (${report.verified ? 'verified' : 'NOT verified'})`
+    } else outcome = o.approve ? 'kept live' : 'stays reverted'
+    const decided: ChangeRequest = {
+      ...r,
+      status: o.approve ? 'approved' : 'rejected',
+      reverted: o.approve ? false : true,
+      decision: { by: o.actor.name, at: new Date().toISOString(), note: o.note, breakGlass: !!o.breakGlass },
+      outcome,
+    }
+    await saveRequest(deps.docs, decided)
+    const details = { request: r.id, items: r.items, outcome, note: o.note, restore: report?.snapshot ?? null, safetySnapshot: report?.safetySnapshot ?? null }
+    if (o.breakGlass) {
+      await deps.audit.append({ type: 'break-glass', actor: o.actor.name, site: site.id, summary: `broke glass to ${o.approve ? 'approve' : 'reject'} ${r.id}: ${o.breakGlass.reason}`, details: { ...details, reason: o.breakGlass.reason } })
+      deps.notify.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${o.actor.name} on change ${r.id}: ${o.breakGlass.reason}`, details })
+    }
+    await deps.audit.append({ type: o.approve ? 'approval' : 'rejection', actor: o.actor.name, site: site.id, summary: `${why} — ${outcome}`, details })
+    deps.notify.notify({ event: o.approve ? 'approval' : 'rejection', site: site.id, summary: `${why} — ${outcome}`, details })
+    return { request: decided, restore: report }
+  } finally {
+    await release()
+  }
+}
