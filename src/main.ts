@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The composition root: config → adapters → services → CLI. The only file that knows every layer.
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +16,12 @@ import { PromMetrics } from './adapters/metrics.ts'
 import { parseKey as parseReplicaKey, readKeyFile, S3Store } from './adapters/s3-store.ts'
 import { MysqlSettings, type DbConfig } from './adapters/mysql-settings.ts'
 import { SiteDir } from './adapters/site-dir.ts'
+import { WebhookNotifier } from './adapters/webhook.ts'
+import { AuditFile } from './adapters/audit-file.ts'
+import { UsersFile } from './adapters/users-file.ts'
+import { Access, authorize } from './services/access.ts'
+import { AuditLog } from './services/audit.ts'
+import type { Action, Actor, AuditInput } from './core/index.ts'
 import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
 import { runCli } from './cli/program.ts'
@@ -197,6 +204,9 @@ async function init(opts: InitOptions): Promise<InitResult> {
   return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite, s3: replica }
 }
 
+/** How long a stopping daemon or a finished command waits for its notifications to go out. */
+const NOTIFY_CLOSE_MS = 5000
+
 /** The recording loop and prober of one site, with the settings from its config. */
 async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<typeof createLog>, metrics: PromMetrics): Promise<DaemonSite> {
   const site = await openSite(cfg, s)
@@ -207,15 +217,17 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     fallbackScanMs: s.watch.fallbackScan,
     pollMs: s.poll.interval,
   }, new V8Heap())
+  // one queue and sender per webhook: a dead one delays neither the daemon nor the other webhooks
+  const notifier = new WebhookNotifier(s.id, s.notify.webhooks, log, {}, metrics)
   const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
     intervalMs: s.health.interval,
     goodAfterMs: s.health.goodAfter,
     probes: (s.health.probes.length ? s.health.probes : [DEFAULT_PROBE]).map((p) => ({ url: p.url, status: [...p.status], maxLatencyMs: p.maxLatency, timeoutMs: p.timeout })),
     autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },
-  })
+  }, { notify: notifier })
   const replica = await openReplica(s)
   const replicator = replica
-    ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax })
+    ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax }, { notify: notifier })
     : null
   return {
     id: s.id,
@@ -223,8 +235,11 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     prober,
     replicator,
     close: async () => {
+      // what the stopping services reported last still goes out, for at most a few seconds
+      const flushed = notifier.close(NOTIFY_CLOSE_MS)
       await site.close()
       await replica?.close()
+      await flushed
     },
   }
 }
@@ -286,6 +301,105 @@ async function daemonStatus(o: GlobalOptions, siteId: string): ReturnType<Runtim
   }
 }
 
+// ── users, actors and the audit log ────────────────────────────────────────────────────────────────
+
+/** A site's audit log: <siteDataDir>/audit/, serialised across processes by <siteDataDir>/audit.lock. */
+export function auditLogFor(s: ResolvedSite, rotateBytes?: number): AuditLog {
+  const dir = new SiteDir(s.dataDir)
+  dir.ensure()
+  return new AuditLog(new AuditFile(dir.auditDir, () => dir.lock(30_000, 'audit.lock', 'is writing the audit log'), { rotateBytes }))
+}
+
+export function accessFor(cfg: LoadedConfig): Access {
+  const folder = new SiteDir(path.dirname(cfg.usersFile))
+  return new Access(new UsersFile(cfg.usersFile, () => folder.lock(30_000, `${path.basename(cfg.usersFile)}.lock`, 'is changing the peakguard users')))
+}
+
+async function auditAll(cfg: LoadedConfig, input: Omit<AuditInput, 'site'>): Promise<void> {
+  for (const s of cfg.sites) await auditLogFor(s).append({ ...input, site: s.id })
+}
+
+function osUser(): string {
+  return process.env.SUDO_USER || process.env.USER || os.userInfo().username
+}
+
+/**
+ * Who acts. Name: --as, else the user mapped from SUDO_USER, else from USER (etckeeper's order). Proof:
+ * $PEAKGUARD_TOKEN (with no --as the actor is the token's user) or the password on stdin (--password-stdin).
+ * With no users at all: the OS user as an unmanaged admin, so a single-operator install works as before.
+ */
+async function actor(o: GlobalOptions, action: Action): Promise<Actor> {
+  const cfg = loadConfig(configPath(o.config))
+  const access = accessFor(cfg)
+  const me = osUser()
+  if (!(await access.hasUsers())) return { name: me, role: 'admin', via: 'unmanaged', osUser: me }
+  const failed = async (claimed: string, via: string, e: unknown): Promise<never> => {
+    // no secret in it: who was claimed, how, and from which OS user
+    await auditAll(cfg, { type: 'login-failed', actor: claimed, summary: `failed ${via} login as ${claimed} (OS user ${me})`, details: { via, osUser: me } })
+    throw e
+  }
+  let who: Actor
+  const token = process.env.PEAKGUARD_TOKEN
+  if (token) {
+    who = await access.authenticateToken(token).catch((e: unknown) => failed(o.as ?? 'unknown', 'token', e))
+    if (o.as && o.as !== who.name)
+      await failed(o.as, 'token', new PeakguardError('AUTH_FAILED', `PEAKGUARD_TOKEN belongs to ${who.name}, not to ${o.as} (--as)`))
+  } else {
+    const name = o.as ?? (process.env.SUDO_USER ? (await access.userForOs(process.env.SUDO_USER))?.name : undefined) ?? (process.env.USER ? (await access.userForOs(process.env.USER))?.name : undefined)
+    const how = `pipe ${name ?? 'the user'}'s password into --password-stdin (printf '%s\\n' "$PW" | peakguard${name && name !== o.as ? '' : ` --as ${name ?? 'NAME'}`} --password-stdin …), or set PEAKGUARD_TOKEN to a token from 'peakguard token create'`
+    if (!o.passwordStdin) throw new PeakguardError('AUTH_REQUIRED', `peakguard has users (${access.where}): prove who you are: ${how}`)
+    if (!name) throw new PeakguardError('AUTH_REQUIRED', `no peakguard user maps to the OS user ${me}: name yourself with --as NAME (and ${how})`)
+    const password = await readStdinLine()
+    if (!password) throw new PeakguardError('AUTH_REQUIRED', `--password-stdin: stdin held no password: ${how}`)
+    who = await access.authenticatePassword(name, password).catch((e: unknown) => failed(name, 'password', e))
+  }
+  authorize(who, action)
+  return { ...who, osUser: me }
+}
+
+let stdinLine: Promise<string> | null = null
+
+/** stdin's first line; on a terminal it is read without echo. */
+function readStdinLine(): Promise<string> {
+  stdinLine ??= new Promise<string>((resolve, reject) => {
+    const input = process.stdin
+    const tty = input.isTTY
+    let buf = ''
+    const finish = (line: string) => {
+      input.off('data', onData)
+      input.off('end', onEnd)
+      input.off('error', reject)
+      if (tty) {
+        input.setRawMode(false)
+        process.stderr.write('\n')
+      }
+      input.pause()
+      resolve(line.replace(/\r$/, ''))
+    }
+    const onData = (d: Buffer) => {
+      const text = d.toString('utf8')
+      if (tty && text.includes('\u0003')) {
+        input.setRawMode(false)
+        reject(new PeakguardError('USAGE', 'cancelled'))
+        return
+      }
+      buf += tty ? text.replace(/\r/g, '\n') : text
+      const i = buf.indexOf('\n')
+      if (i >= 0) finish(buf.slice(0, i))
+    }
+    const onEnd = () => finish(buf)
+    if (tty) {
+      process.stderr.write('password: ')
+      input.setRawMode(true)
+    }
+    input.on('data', onData)
+    input.on('end', onEnd)
+    input.on('error', reject)
+    input.resume()
+  })
+  return stdinLine
+}
+
 export function runtime(): Runtime {
   return {
     runDaemon,
@@ -301,14 +415,34 @@ export function runtime(): Runtime {
       const s = pickSite(cfg, o.site)
       return requireReplica(await openReplica(s), s, cfg.file)
     },
+    docs: (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      const dir = new SiteDir(pickSite(cfg, o.site).dataDir)
+      dir.ensure()
+      return dir
+    },
     hasReplica: (o: GlobalOptions) => {
       const cfg = loadConfig(configPath(o.config))
       return pickSite(cfg, o.site).s3 !== null
+    },
+    notifier: (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      const s = pickSite(cfg, o.site)
+      // a command's delivery problems go to stderr (stdout may be --json); warnings only
+      return new WebhookNotifier(s.id, s.notify.webhooks, createLog('warn', process.stderr))
     },
     showConfig: (o: GlobalOptions) => {
       const cfg = loadConfig(configPath(o.config))
       return { file: cfg.file, config: redact({ ...cfg.config, sites: [...cfg.sites] }) }
     },
+    actor,
+    audit: async (o: GlobalOptions) => {
+      const cfg = loadConfig(configPath(o.config))
+      return auditLogFor(pickSite(cfg, o.site))
+    },
+    access: async (o: GlobalOptions) => accessFor(loadConfig(configPath(o.config))),
+    auditAll: async (o: GlobalOptions, input) => auditAll(loadConfig(configPath(o.config)), input),
+    readStdinLine,
     isInteractive: () => !!process.stdin.isTTY && !!process.stderr.isTTY,
     confirm: async (q) => {
       const rl = readline.createInterface({ input: process.stdin, output: process.stderr })

@@ -27,6 +27,8 @@ export async function runCli(argv: string[], rt: Runtime): Promise<number> {
     .option('--config <file>', 'config file (default: $PEAKGUARD_CONFIG, else /etc/peakguard/peakguard.yaml)')
     .option('--site <id>', 'which site (optional when the config has one)')
     .option('--json', 'print JSON instead of text')
+    .option('--as <name>', 'act as this peakguard user (default: the one mapped from SUDO_USER, else USER)')
+    .option('--password-stdin', "prove it with the password on stdin's first line (user add/passwd: the NEW password; prove yourself with PEAKGUARD_TOKEN there)")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => rt.out(s.trimEnd()), writeErr: (s) => rt.err(s.trimEnd()) })

@@ -1,12 +1,20 @@
 // What every command needs from the composition root (src/main.ts), and how results and errors are
 // printed: text for people, JSON with --json, one exit code per outcome (see src/errors.ts).
+import type { NotifyPort, DocStorePort } from '../core/index.ts'
 import type { DaemonSiteStatus, RecoverReport, ReplicaSite, Site } from '../services/index.ts'
 import { asPeakguardError } from '../errors.ts'
+import type { Action, Actor, AuditInput } from '../core/index.ts'
+import type { Access } from '../services/access.ts'
+import type { AuditLog } from '../services/audit.ts'
 
 export interface GlobalOptions {
   config?: string
   site?: string
   json?: boolean
+  /** the peakguard user acting (default: mapped from SUDO_USER, else USER) */
+  as?: string
+  /** the actor's password is the first line of stdin (for user add/passwd: the NEW password, see README) */
+  passwordStdin?: boolean
 }
 
 export interface InitOptions {
@@ -55,12 +63,32 @@ export interface Runtime {
   /** The site's S3 replica (an error when the site has none). */
   openReplica(opts: GlobalOptions): Promise<ReplicaSite & { close(): Promise<void> }>
   hasReplica(opts: GlobalOptions): boolean
+  /** The site's governance documents: freeze state, change requests (in its data directory). */
+  docs(opts: GlobalOptions): DocStorePort
+  /**
+   * The webhooks of the site named by --site (config `notify.webhooks`). notify() returns at once and never
+   * throws; call close(ms) before the command exits (e.g. close(5000)): it sends what it can in that time.
+   */
+  notifier(opts: GlobalOptions): NotifyPort & { close(timeoutMs: number): Promise<void> }
   /** The validated config with every default filled in and every secret redacted, and where it was read. */
   showConfig(opts: GlobalOptions): { file: string; config: unknown }
   /** Runs the daemon in the foreground for every site; resolves once it has stopped (SIGTERM/SIGINT). */
   runDaemon(opts: GlobalOptions): Promise<void>
   /** What the running daemon says about a site, or why it could not be asked. */
   daemonStatus(opts: GlobalOptions, site: string): Promise<{ running: true; url: string; site: DaemonSiteStatus | null } | { running: false; url: string; reason: string }>
+  /**
+   * Who is acting, proved ($PEAKGUARD_TOKEN, or --password-stdin) and checked against its role (AUTH_REQUIRED,
+   * AUTH_FAILED, FORBIDDEN). With no users configured: the OS user as an unmanaged admin.
+   */
+  actor(opts: GlobalOptions, action: Action): Promise<Actor>
+  /** The audit log of the site named by --site. */
+  audit(opts: GlobalOptions): Promise<AuditLog>
+  /** The users file: users and API tokens. */
+  access(opts: GlobalOptions): Promise<Access>
+  /** Appends one entry to the audit log of every configured site (user and token changes concern them all). */
+  auditAll(opts: GlobalOptions, input: Omit<AuditInput, 'site'>): Promise<void>
+  /** The first line of stdin, read once (without echo on a terminal): for --password-stdin. */
+  readStdinLine(): Promise<string>
   isInteractive(): boolean
   confirm(question: string): Promise<boolean>
   out(text: string): void

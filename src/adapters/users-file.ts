@@ -1,0 +1,68 @@
+// The users file (UsersStorePort): one JSON document holding peakguard users and API tokens, hashed only.
+// Mode 0600 (it holds password hashes), replaced atomically (temp file, fsync, rename, fsync of the
+// directory). The lock is handed in by the composition root (a link(2) lock file beside it).
+import fs from 'node:fs'
+import path from 'node:path'
+import type { UsersDoc, UsersStorePort } from '../core/access.ts'
+import { PeakguardError } from '../errors.ts'
+
+export class UsersFile implements UsersStorePort {
+  readonly where: string
+  private readonly takeLock: () => Promise<() => Promise<void>>
+
+  constructor(file: string, lock: () => Promise<() => Promise<void>>) {
+    this.where = file
+    this.takeLock = lock
+  }
+
+  async read(): Promise<UsersDoc> {
+    let text: string
+    try {
+      text = fs.readFileSync(this.where, 'utf8')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, users: [], tokens: [] }
+      throw new PeakguardError('FS_FAILED', `cannot read the users file ${this.where}: ${(e as NodeJS.ErrnoException).code}`, { cause: e })
+    }
+    let doc: UsersDoc
+    try {
+      doc = JSON.parse(text) as UsersDoc
+    } catch (e) {
+      throw new PeakguardError('CONFIG_INVALID', `the users file ${this.where} is not valid JSON: ${(e as Error).message}`, { cause: e })
+    }
+    if (doc?.version !== 1 || !Array.isArray(doc.users) || !Array.isArray(doc.tokens))
+      throw new PeakguardError('CONFIG_INVALID', `the users file ${this.where} is not a peakguard users file (version 1 with users and tokens)`)
+    return doc
+  }
+
+  async write(doc: UsersDoc): Promise<void> {
+    const dir = path.dirname(this.where)
+    const tmp = `${this.where}.tmp.${process.pid}`
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+      const fd = fs.openSync(tmp, 'w', 0o600)
+      try {
+        fs.fchmodSync(fd, 0o600) // the umask cannot widen it, and a leftover temp file is narrowed too
+        fs.writeSync(fd, `${JSON.stringify(doc, null, 2)}\n`)
+        fs.fsyncSync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+      fs.renameSync(tmp, this.where)
+      const d = fs.openSync(dir, 'r')
+      try {
+        fs.fsyncSync(d)
+      } finally {
+        fs.closeSync(d)
+      }
+    } catch (e) {
+      fs.rmSync(tmp, { force: true })
+      const code = (e as NodeJS.ErrnoException).code
+      throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot write the users file ${this.where}: ${code ?? (e as Error).message}`, { cause: e })
+    }
+  }
+
+  lock(): Promise<() => Promise<void>> {
+    fs.mkdirSync(path.dirname(this.where), { recursive: true, mode: 0o700 })
+    return this.takeLock()
+  }
+}
