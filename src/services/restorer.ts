@@ -51,12 +51,18 @@ export interface RestoreReport {
   recovered: string | null
   /** the post-restore commands and how each ended (empty for a dry run) */
   hooks: HookResult[]
+  /** the WordPress bridge's cache flush (opcache, object cache); null without the bridge or for a dry run */
+  caches: { ok: boolean; detail: string } | null
 }
 
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   const r = await restoreLocked(site, opts)
   // outside the lock: a slow `systemctl reload` must not hold up the next snapshot
-  if (!r.dryRun) r.hooks = await runHooks(site, r)
+  if (!r.dryRun) {
+    // PHP may serve the old code from opcache and the old settings from the object cache until flushed
+    r.caches = site.bridge ? await site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message })) : null
+    r.hooks = await runHooks(site, r)
+  }
   return r
 }
 
@@ -297,6 +303,7 @@ function report(r: {
     plan: r.plan,
     recovered: r.recovered,
     hooks: [],
+    caches: null,
   }
 }
 

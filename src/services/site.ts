@@ -1,5 +1,5 @@
 // Everything a service needs for one site, handed over by the composition root.
-import type { Checkpoint, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
+import type { BridgePort, Checkpoint, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
 
 export interface Site {
   id: string
@@ -15,6 +15,8 @@ export interface Site {
   hooks: HooksPort
   /** the daemon's health history per state */
   health: HealthStorePort
+  /** the WordPress bridge, when its mu-plugin is installed: restores flush caches through it */
+  bridge?: BridgePort | null
   /** Finds which other configured site has a state with this id prefix (for a clear error). */
   siteOwning(idPrefix: string): Promise<string | null>
 }
