@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-want=(git mariadb-server util-linux "$@")
+# wordpress + themes + php-cli + php-mysql: the real WordPress of test/harness/wordpress.ts
+want=(git mariadb-server util-linux wordpress wordpress-theme-twentytwentythree wordpress-theme-twentytwentyone php-cli php-mysql "$@")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
