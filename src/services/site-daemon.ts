@@ -7,6 +7,7 @@
 import { unitOf, type FileWatchPort, type HeapPort, type LogPort, type MetricsPort, type Trigger, type WatchFailure } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { snapshot, type SnapshotResult } from './recorder.ts'
+import type { SiteGovernance } from './site-governance.ts'
 import type { Site } from './site.ts'
 
 export interface RecordingSettings {
@@ -44,6 +45,8 @@ export class SiteRecording {
   readonly site: Site
   /** called after each snapshot that created a state (the replicator pushes it) */
   afterSnapshot: (() => void) | null = null
+  /** attribution, audit and the freeze gate (set by the composition root) */
+  governance: SiteGovernance | null = null
   private readonly watcher: FileWatchPort
   private readonly log: LogPort
   private readonly metrics: MetricsPort
@@ -202,7 +205,7 @@ export class SiteRecording {
     this.triggers = new Set()
     this.units = new Set()
     this.metrics.pendingChanges(this.site.id, 0)
-    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units)
+    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units, this.firstAt)
   }
 
   /** A snapshot that could not be taken now is tried again later, reading at least what it would have. */
@@ -215,12 +218,13 @@ export class SiteRecording {
     }, delayMs).unref()
   }
 
-  private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null): Promise<SnapshotResult | null> {
+  private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null, sinceMs = Date.now()): Promise<SnapshotResult | null> {
     return this.exclusive(async () => {
       this.recording = true
       const started = performance.now()
+      const gov = this.governance
       try {
-        const r = await snapshot(this.site, { trigger, whenDbDown: 'carry', units })
+        const r = await snapshot(this.site, { trigger, whenDbDown: 'carry', units, describe: gov ? (d) => gov.describe(d, sinceMs) : undefined })
         const seconds = (performance.now() - started) / 1000
         this.metrics.snapshot(this.site.id, seconds, r.created, trigger)
         this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds }
@@ -231,6 +235,8 @@ export class SiteRecording {
         else this.log.debug({ site: this.site.id, trigger, why }, 'nothing in scope changed')
         if (r.settingsError) this.dbDown(r.settingsError)
         if (r.finishedRestore) this.log.warn({ site: this.site.id }, r.finishedRestore)
+        // inside the queue: a revert by the freeze gate runs before the next snapshot
+        await gov?.afterRecord(r, trigger)
         return r
       } catch (e) {
         const err = e as Error

@@ -1,0 +1,134 @@
+// The daemon's governance of one site, beside its recording loop: it names who caused each snapshot
+// (WordPress events from the bridge, file owners), audits it, runs the gate while a freeze is on, keeps
+// the bridge's state file current (so WordPress enforces the freeze even while the daemon is down) and
+// records the state at each freeze's start as its baseline.
+import type { AllowWindow, AuditInput, BridgePort, BridgeState, DocStorePort, FreezePolicy, FreezeSpan, LogPort, NotifyPort, StateDiff, UserNamesPort, WpEventsPort } from '../core/index.ts'
+import { allowCovers } from '../core/freeze.ts'
+import { attribute, attributionTrailers, RecentEvents } from './attribution.ts'
+import { Gate } from './gate.ts'
+import type { SnapshotResult } from './recorder.ts'
+import type { Site } from './site.ts'
+
+/** The freeze as the daemon needs it; composed from the freeze service by main.ts. */
+export interface FreezeSource {
+  /** the freeze governing `now`, or null */
+  at(now: number): Promise<FreezeSpan | null>
+  allows(now: number): Promise<AllowWindow[]>
+  bridgeState(now: number): Promise<BridgeState>
+  /** records `head` as the baseline of `span` unless one is recorded; true when it recorded one */
+  recordBaseline(span: FreezeSpan, head: string | null): Promise<boolean>
+}
+
+export interface SiteGovernanceDeps {
+  site: Site
+  docs: DocStorePort
+  audit: { append(input: AuditInput): Promise<unknown> }
+  notify: NotifyPort
+  log: LogPort
+  policy: FreezePolicy
+  freeze: FreezeSource
+  /** the bridge's event file; null when the bridge is not installed */
+  events: WpEventsPort | null
+  /** the bridge (state file, cache flush); null when not installed */
+  bridge: BridgePort | null
+  names: UserNamesPort
+  /** how often the bridge state and baselines are brought up to date */
+  tickMs: number
+}
+
+export class SiteGovernance {
+  readonly gate: Gate
+  private readonly d: SiteGovernanceDeps
+  private readonly recent: RecentEvents | null
+  private timer: NodeJS.Timeout | null = null
+  private lastBridgeState = ''
+  private lastBridgeWrite = 0
+  private lastCausedBy: Record<string, string> = {}
+  private ticking = false
+
+  constructor(deps: SiteGovernanceDeps) {
+    this.d = deps
+    this.recent = deps.events ? new RecentEvents(deps.events) : null
+    this.gate = new Gate({
+      site: deps.site,
+      docs: deps.docs,
+      audit: deps.audit,
+      notify: deps.notify,
+      log: deps.log,
+      policy: deps.policy,
+      freezeAt: (now) => deps.freeze.at(now),
+      coverage: async (now) => {
+        const allows = await deps.freeze.allows(now)
+        return (item) => allowCovers(allows, item, now)
+      },
+    })
+  }
+
+  async start(): Promise<void> {
+    await this.recent?.refresh().catch((e: Error) => this.d.log.warn({ site: this.d.site.id }, `bridge events unreadable: ${e.message}`))
+    await this.tick()
+    this.timer = setInterval(() => void this.tick(), this.d.tickMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+  }
+
+  /** The trailers of a snapshot about to be written: who caused `diff` (seen since `sinceMs`), and the freeze. */
+  async describe(diff: StateDiff, sinceMs: number): Promise<Record<string, string>> {
+    await this.recent?.refresh().catch(() => undefined)
+    const now = Date.now()
+    const a = attribute(diff, this.recent?.all() ?? [], sinceMs, now, this.d.names)
+    const freeze = await this.d.freeze.at(now).catch(() => null)
+    this.lastCausedBy = attributionTrailers(a)
+    return { ...this.lastCausedBy, ...(freeze ? { 'Peakguard-Freeze': `${freeze.source} until ${new Date(freeze.end).toISOString()}` } : {}) }
+  }
+
+  /** After each snapshot of the daemon: audit it, then let the gate look at it. */
+  async afterRecord(r: SnapshotResult, trigger: string): Promise<void> {
+    if (r.created) {
+      const by = this.lastCausedBy
+      await this.d.audit
+        .append({
+          type: 'snapshot',
+          actor: by['Peakguard-Caused-By-Who'] ?? by['Peakguard-Caused-By'] ?? 'unknown',
+          site: this.d.site.id,
+          summary: `${r.summary} — by ${by['Peakguard-Caused-By'] ?? 'unknown'}`,
+          details: { state: r.id, trigger, causedBy: by['Peakguard-Caused-By'] ?? null, kind: by['Peakguard-Caused-By-Kind'] ?? null, ip: by['Peakguard-Caused-By-IP'] ?? null, events: by['Peakguard-Events'] ?? null },
+        })
+        .catch((e: Error) => this.d.log.error({ site: this.d.site.id }, `audit log: ${e.message}`))
+      this.lastCausedBy = {}
+    }
+    try {
+      await this.gate.check()
+    } catch (e) {
+      this.d.log.error({ site: this.d.site.id }, `freeze gate failed: ${(e as Error).message}`)
+    }
+  }
+
+  /** Keeps the bridge's state file current and records the baseline of a freeze that has begun. */
+  async tick(now = Date.now()): Promise<void> {
+    if (this.ticking) return
+    this.ticking = true
+    try {
+      const freeze = await this.d.freeze.at(now)
+      if (freeze && (await this.d.freeze.recordBaseline(freeze, await this.d.site.journal.head())))
+        this.d.log.info({ site: this.d.site.id, freeze: freeze.source }, 'freeze began: baseline recorded')
+      if (this.d.bridge && (await this.d.bridge.installed())) {
+        const state = await this.d.freeze.bridgeState(now)
+        const text = JSON.stringify({ ...state, writtenAt: 0 })
+        // rewritten when it changes, and every minute so its age shows the daemon is alive
+        if (text !== this.lastBridgeState || now - this.lastBridgeWrite > 60_000) {
+          await this.d.bridge.writeState(state)
+          this.lastBridgeState = text
+          this.lastBridgeWrite = now
+        }
+      }
+    } catch (e) {
+      this.d.log.warn({ site: this.d.site.id }, `freeze upkeep failed: ${(e as Error).message}`)
+    } finally {
+      this.ticking = false
+    }
+  }
+}
