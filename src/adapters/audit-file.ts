@@ -54,7 +54,7 @@ export class AuditFile implements AuditStorePort {
         size = 0
       }
       const created = size === 0 && !fs.existsSync(this.current)
-      const fd = fs.openSync(this.current, 'a', 0o600)
+      const fd = fs.openSync(this.current, 'a+', 0o600) // a+: the last byte is read to spot a torn line
       try {
         // a torn last line (a crash mid-write) stays a line of its own, which verify reports, instead of
         // swallowing the start of this entry

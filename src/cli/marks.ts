@@ -10,9 +10,11 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('--note <text>', 'why it is known to be good')
     .action((idText: string, flags: { note?: string }) =>
       run(async (o) => {
+        const actor = await rt.actor(o, 'mark')
         const id = await withSite(rt, o, async (site) => {
           const id = await resolveState(site, idText)
           await markGood(site, id, flags.note ?? '')
+          await (await rt.audit(o)).append({ type: 'mark-good', actor: actor.name, site: site.id, summary: `${actor.name} marked ${id.slice(0, 12)} known-good`, details: { state: id, note: flags.note ?? '' } })
           return id
         })
         print(rt, o, { id, knownGood: true }, () => `marked ${id} known-good`)
@@ -23,9 +25,11 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .description('remove the known-good mark of a state')
     .action((idText: string) =>
       run(async (o) => {
+        const actor = await rt.actor(o, 'mark')
         const id = await withSite(rt, o, async (site) => {
           const id = await resolveState(site, idText)
           await unmarkGood(site, id)
+          await (await rt.audit(o)).append({ type: 'unmark-good', actor: actor.name, site: site.id, summary: `${actor.name} removed the known-good mark of ${id.slice(0, 12)}`, details: { state: id } })
           return id
         })
         print(rt, o, { id, knownGood: false }, () => `${id} is no longer marked known-good`)

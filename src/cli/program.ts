@@ -13,11 +13,17 @@ import * as marks from './marks.ts'
 import * as prune from './prune.ts'
 import * as recover from './recover.ts'
 import * as replicate from './replicate.ts'
+import * as requests from './requests.ts'
 import * as restore from './restore.ts'
 import * as show from './show.ts'
 import * as snapshot from './snapshot.ts'
 import * as status from './status.ts'
 import * as verify from './verify.ts'
+import * as audit from './audit.ts'
+import * as token from './token.ts'
+import * as user from './user.ts'
+import * as freeze from './freeze.ts'
+import * as allow from './allow.ts'
 
 /** Parses argv, runs one command, and resolves to the exit code. */
 export async function runCli(argv: string[], rt: Runtime): Promise<number> {
@@ -40,7 +46,7 @@ export async function runCli(argv: string[], rt: Runtime): Promise<number> {
       code = report(rt, o, e)
     }
   }
-  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon, replicate, verify, prune, recover]) c.register(program, rt, run)
+  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon, replicate, verify, prune, recover, requests, user, token, audit, freeze, allow]) c.register(program, rt, run)
   for (const c of program.commands) c.exitOverride()
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -26,6 +26,8 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           if (!rt.isInteractive())
             throw new PeakguardError('CONFIRM_REQUIRED', 'restore writes to the live site: pass --yes to confirm (or --dry-run to see the plan)')
         }
+        // a dry run writes nothing, so it needs no proof and leaves no audit entry
+        const actor = flags.dryRun ? null : await rt.actor(o, 'restore')
         const r = await withSite(rt, o, async (site) => {
           const target = await resolveState(site, idText)
           if (!flags.dryRun && !flags.yes) {
@@ -34,7 +36,26 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             if (!(await rt.confirm(`Restore site ${site.id} to ${target.slice(0, 12)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
               throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
           }
-          return restore(site, { target, dryRun: !!flags.dryRun, only })
+          if (!actor) return restore(site, { target, dryRun: true, only })
+          const log = await rt.audit(o)
+          const started = Date.now()
+          const entry = (from: string | null, result: 'verified' | 'failed', message?: string) =>
+            log.append({
+              type: 'restore',
+              actor: actor.name,
+              site: site.id,
+              summary: `${actor.name} restored ${target.slice(0, 12)}: ${result}${message ? ` (${message})` : ''}`,
+              details: { from, to: target, result, ...(message ? { message } : {}), durationMs: Date.now() - started, ...(flags.only.length ? { only: flags.only } : {}) },
+            })
+          let done: RestoreReport
+          try {
+            done = await restore(site, { target, dryRun: false, only, actor: actor.name })
+          } catch (e) {
+            await entry(null, 'failed', (e as Error).message)
+            throw e
+          }
+          await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
+          return done
         })
         print(rt, o, json(r), () => text(r))
         if (r.verified === false) throw verifyError(r)

@@ -10,7 +10,13 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('-m, --message <text>', 'a message for the journal')
     .action((cmd: { message?: string }) =>
       run(async (o) => {
-        const r = await withSite(rt, o, (site) => snapshot(site, { trigger: 'manual', message: cmd.message }))
+        const actor = await rt.actor(o, 'snapshot')
+        const r = await withSite(rt, o, async (site) => {
+          const r = await snapshot(site, { trigger: 'manual', message: cmd.message, trailers: { 'Peakguard-Actor': actor.name } })
+          if (r.created)
+            await (await rt.audit(o)).append({ type: 'snapshot', actor: actor.name, site: site.id, summary: `${actor.name} recorded ${r.id.slice(0, 12)}: ${r.summary}`, details: { state: r.id, summary: r.summary, trigger: 'manual' } })
+          return r
+        })
         print(rt, o, { id: r.id, created: r.created, summary: r.summary }, () =>
           r.created ? `recorded ${r.id}\n  ${r.summary}` : `no change since ${r.id}: nothing recorded`,
         )

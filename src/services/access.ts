@@ -115,12 +115,14 @@ export class Access {
   }
 
   /** Adds a user. The first user of all must be an admin (bootstrap: see README). */
-  async addUser(u: { name: string; role: string; password: string; osUsers?: string[] }): Promise<PublicUser> {
+  async addUser(u: { name: string; role: string; password: string; osUsers?: string[] }, opts: { bootstrap?: boolean } = {}): Promise<PublicUser> {
     if (!NAME.test(u.name)) throw new PeakguardError('USAGE', `bad user name ${JSON.stringify(u.name)}: letters, digits, _ . - (up to 64), starting with a letter or _`)
     const role = checkRole(u.role)
     checkNewPassword(u.password)
     const passwordHash = await hashPassword(u.password)
     return this.change((doc) => {
+      // checked again under the lock: of two unauthenticated first adds, only one is the bootstrap
+      if (opts.bootstrap && doc.users.length > 0) throw new PeakguardError('AUTH_REQUIRED', `users were added meanwhile (${this.store.where}): prove who you are with PEAKGUARD_TOKEN`)
       if (doc.users.some((x) => x.name === u.name)) throw new PeakguardError('USAGE', `user ${u.name} already exists (change the password with 'peakguard user passwd')`)
       if (doc.users.length === 0 && role !== 'admin')
         throw new PeakguardError('USAGE', `the first user must be an admin (--role admin): once users exist, only an admin can manage them`)

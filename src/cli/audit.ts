@@ -1,0 +1,86 @@
+// peakguard audit [--since T] [--until T] [--actor A] [--type T] [--json|--csv]: the site's audit log.
+// peakguard audit verify: walks the hash chain; exit 4 naming the first edited, removed or reordered entry.
+import type { Command } from 'commander'
+import ms from 'ms'
+import type { AuditEntry } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { print, type GlobalOptions, type Runtime } from './runtime.ts'
+
+interface AuditFlags {
+  since?: string
+  until?: string
+  actor?: string
+  type?: string
+  csv?: boolean
+}
+
+/** An ISO time, or a duration meaning that long ago ("2h" = two hours ago). */
+export function parseWhen(text: string, flag: string, now = Date.now()): number {
+  const d = ms(text as ms.StringValue) as number | undefined
+  if (typeof d === 'number' && Number.isFinite(d) && /^\d/.test(text.trim())) return now - d
+  const t = Date.parse(text)
+  if (Number.isNaN(t)) throw new PeakguardError('USAGE', `${flag} ${text}: give an ISO time (2025-06-01T12:00:00Z) or a duration ago (30m, 2h, 7d)`)
+  return t
+}
+
+function csvCell(v: unknown): string {
+  let s = v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v)
+  // a cell a spreadsheet would run as a formula (a WordPress login can be anything) is kept as text
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+const CSV_COLUMNS = ['seq', 'time', 'type', 'actor', 'site', 'summary', 'details', 'prev', 'hash'] as const
+
+export function toCsv(entries: AuditEntry[]): string {
+  const rows = entries.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c])).join(','))
+  return [CSV_COLUMNS.join(','), ...rows].join('\r\n')
+}
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  const audit = program
+    .command('audit')
+    .description("the site's audit log: who did what, when (hash-chained; see 'audit verify')")
+    .option('--since <time>', 'entries at or after: an ISO time or a duration ago (2h, 7d)')
+    .option('--until <time>', 'entries at or before: an ISO time or a duration ago')
+    .option('--actor <name>', 'only this actor')
+    .option('--type <type>', 'only this type (restore, mark-good, snapshot, user, token, login-failed, …)')
+    .option('--csv', 'print CSV (with a header) instead of text')
+    .action((flags: AuditFlags) =>
+      run(async (o) => {
+        if (flags.csv && o.json) throw new PeakguardError('USAGE', 'choose one of --json and --csv')
+        const now = Date.now()
+        const log = await rt.audit(o)
+        const entries = await log.query({
+          since: flags.since === undefined ? undefined : parseWhen(flags.since, '--since', now),
+          until: flags.until === undefined ? undefined : parseWhen(flags.until, '--until', now),
+          actor: flags.actor,
+          type: flags.type,
+        })
+        if (flags.csv) {
+          rt.out(toCsv(entries))
+          return
+        }
+        print(rt, o, { entries }, () =>
+          entries.length ? entries.map((e) => `${e.time}  #${e.seq}  ${e.type.padEnd(13)} ${e.actor.padEnd(12)} ${e.summary}`).join('\n') : 'no audit entries match',
+        )
+      }),
+    )
+
+  audit
+    .command('verify')
+    .description('check the hash chain: exit 0 when intact, 4 naming the first edited, removed or reordered entry')
+    .action(() =>
+      run(async (o) => {
+        const r = await (await rt.audit(o)).verify()
+        print(rt, o, r, () =>
+          r.ok
+            ? r.first && r.last
+              ? `audit log intact: ${r.entries} entries, chain from #${r.first.seq} (${r.first.time}) to #${r.last.seq} (${r.last.time})`
+              : 'audit log intact: 0 entries (nothing recorded yet)'
+            : `audit log TAMPERED: first bad entry at ${r.firstBad?.where}${r.firstBad?.seq !== null ? ` (seq ${r.firstBad?.seq})` : ''}: ${r.firstBad?.problem}`,
+        )
+        if (!r.ok) throw new PeakguardError('AUDIT_TAMPERED', r.firstBad?.message ?? 'the audit log fails its hash chain', { details: { printed: true } })
+      }),
+    )
+}
