@@ -7,6 +7,7 @@ import { lastGood } from './catalog.ts'
 import type { Prober, HealthStatus } from './prober.ts'
 import type { ReplicaStatus, Replicator } from './replicator.ts'
 import type { RecordingStatus, SiteRecording } from './site-daemon.ts'
+import type { SiteGovernance } from './site-governance.ts'
 
 export interface DaemonSite {
   id: string
@@ -14,6 +15,8 @@ export interface DaemonSite {
   prober: Prober
   /** null: the site has no S3 replica */
   replicator: Replicator | null
+  /** attribution, audit and the freeze (gate, bridge state, baselines) */
+  governance: SiteGovernance | null
   close(): Promise<void>
 }
 
@@ -65,6 +68,11 @@ export class Daemon {
         if (started) s.recording.afterSnapshot = () => replicator.kick()
         else s.replicator = null
       }
+      if (s.governance) {
+        // before recording: the first snapshots are already attributed, audited and gated
+        await s.governance.start()
+        s.recording.governance = s.governance
+      }
       await s.recording.start()
       s.prober.start()
       this.started.set(s.id, true)
@@ -85,6 +93,7 @@ export class Daemon {
       this.sites.map(async (s) => {
         await s.prober.stop()
         await s.recording.stop()
+        s.governance?.stop()
         await s.replicator?.stop()
         await s.close()
       }),

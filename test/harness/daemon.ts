@@ -36,7 +36,7 @@ export function fastDaemonConfig(extra = ''): string {
 }
 
 /** Adds `ui.listen` on a free port to the site's config and starts `peakguard daemon`. */
-export async function startDaemon(site: TestSite, env: Record<string, string> = {}, wrap: string[] = []): Promise<RunningDaemon> {
+export async function startDaemon(site: Pick<TestSite, 'configFile'>, env: Record<string, string> = {}, wrap: string[] = []): Promise<RunningDaemon> {
   const port = await freePort()
   const cfg = fs.readFileSync(site.configFile, 'utf8').replace(/^ui:.*\n/m, '')
   fs.writeFileSync(site.configFile, `ui: { listen: "127.0.0.1:${port}" }\nlog: { level: debug }\n${cfg.replace(/^log:.*\n/m, '')}`)
