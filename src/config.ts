@@ -6,6 +6,7 @@ import path from 'node:path'
 import ms from 'ms'
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
 import { z } from 'zod'
+import { NOTIFY_EVENTS } from './core/governance.ts'
 import { PeakguardError } from './errors.ts'
 
 export const DEFAULT_CONFIG_PATH = '/etc/peakguard/peakguard.yaml'
@@ -124,7 +125,7 @@ const webhook = z
     /** json: peakguard's own document; slack: {"text": …} for Slack/Mattermost/Teams incoming webhooks */
     format: z.enum(['json', 'slack']).default('json'),
     /** which events; empty: all */
-    events: z.array(z.string().min(1)).default([]),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default([]),
     timeout: duration('5s'),
   })
   .strict()
@@ -322,7 +323,20 @@ function lineOf(doc: Document, lc: LineCounter, keyPath: string[]): number | nul
 
 /** The config as it may be shown: every secret replaced. */
 export function redact(c: Config): Config {
-  return { ...c, sites: c.sites.map((s) => ({ ...s, db: { ...s.db, password: s.db.password ? '********' : '' } })) }
+  return {
+    ...c,
+    sites: c.sites.map((s) => ({
+      ...s,
+      db: { ...s.db, password: s.db.password ? '********' : '' },
+      // a webhook URL is its own credential (Slack's carries the token in its path): only the host is shown
+      notify: { ...s.notify, webhooks: s.notify.webhooks.map((w) => ({ ...w, url: redactUrl(w.url) })) },
+    })),
+  }
+}
+
+function redactUrl(url: string): string {
+  const u = new URL(url)
+  return `${u.protocol}//${u.host}/********`
 }
 
 /** Adds a site to the config file (creating it, mode 0600, since it holds the DB password). */

@@ -74,6 +74,12 @@ export class PromMetrics implements MetricsPort {
     labelNames: ['site'],
     registers: [this.registry],
   })
+  private readonly notifications = new client.Counter({
+    name: 'peakguard_notifications_total',
+    help: 'Webhook notifications by result: delivered, failed (given up after retries) or dropped (queue full)',
+    labelNames: ['site', 'result'],
+    registers: [this.registry],
+  })
   private readonly pushSeconds = new client.Histogram({
     name: 'peakguard_replication_push_duration_seconds',
     help: 'Time to write one push (bundle and manifest) to the S3 replica',
@@ -118,6 +124,10 @@ export class PromMetrics implements MetricsPort {
       this.pushedBytes.inc({ site }, bytes)
       this.pushSeconds.observe({ site }, seconds)
     }
+  }
+
+  notification(site: string, result: 'delivered' | 'failed' | 'dropped'): void {
+    this.notifications.inc({ site, result })
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

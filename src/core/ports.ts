@@ -217,6 +217,8 @@ export interface MetricsPort {
   /** age of the oldest change not yet on the S3 replica (0 when none), and whether it is above the alert threshold */
   replicaLag(site: string, seconds: number, alert: boolean): void
   replicaPush(site: string, ok: boolean, bytes: number, seconds: number): void
+  /** a webhook notification delivered, given up after its attempts, or dropped from a full queue */
+  notification(site: string, result: 'delivered' | 'failed' | 'dropped'): void
 }
 
 /** What the prober remembers about one state's health (kept per state, across daemon restarts). */

@@ -4,7 +4,7 @@
 // known-good. With automatic rollback on, `afterFailures` failed rounds in a row after a change restore
 // the last known-good state — at most once per `minInterval`, never while another restore runs, and
 // never in a loop: if the state rolled back to fails too, it stops and alerts.
-import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type ProbePort, type ProbeVerdict, type StateHealth } from '../core/index.ts'
+import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { lastGood } from './catalog.ts'
 import { restore, short, type RestoreReport } from './restorer.ts'
@@ -39,6 +39,7 @@ export class Prober {
   private readonly log: LogPort
   private readonly metrics: MetricsPort
   private readonly cfg: ProbeSettings
+  private readonly notifier: NotifyPort | null
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
   private stopped = false
@@ -49,14 +50,17 @@ export class Prober {
   private record: HealthRecord | null = null
   private alerted: string | null = null
   private lastAlert: { at: string; message: string } | null = null
+  /** whether the last round failed: a notification goes out when that changes, not every round */
+  private failing = false
 
-  constructor(site: Site, recording: SiteRecording, http: ProbePort, log: LogPort, metrics: MetricsPort, cfg: ProbeSettings) {
+  constructor(site: Site, recording: SiteRecording, http: ProbePort, log: LogPort, metrics: MetricsPort, cfg: ProbeSettings, opts: { notify?: NotifyPort } = {}) {
     this.site = site
     this.recording = recording
     this.http = http
     this.log = log
     this.metrics = metrics
     this.cfg = cfg
+    this.notifier = opts.notify ?? null
   }
 
   start(): void {
@@ -118,7 +122,13 @@ export class Prober {
     this.lastRound = { at: new Date(now).toISOString(), ok, probes: verdicts }
     this.metrics.probe(this.site.id, ok)
     if (ok) this.alerted = null
-    if (!ok) this.log.warn({ site: this.site.id, failures: verdicts.filter((v) => !v.ok).map((v) => ({ url: v.url, reason: v.reason })) }, 'health probe failed')
+    const failures = verdicts.filter((v) => !v.ok).map((v) => ({ url: v.url, reason: v.reason }))
+    if (!ok) this.log.warn({ site: this.site.id, failures }, 'health probe failed')
+    // people are told when the health changes, not every round
+    if (!ok && !this.failing)
+      this.notifier?.notify({ event: 'health-failure', site: this.site.id, summary: `health probes failing: ${failures.map((f) => `${f.url}: ${f.reason}`).join('; ')}`, details: { failures } })
+    if (ok && this.failing) this.notifier?.notify({ event: 'health-recovered', site: this.site.id, summary: 'health probes pass again', details: { probes: verdicts.length } })
+    this.failing = !ok
 
     // a round counts for a state only while the live site is that state (no unrecorded change)
     const state = this.recording.settled() ? await this.site.journal.head() : null
@@ -205,7 +215,9 @@ export class Prober {
     } catch (e) {
       const busy = e instanceof PeakguardError && e.code === 'BUSY'
       this.metrics.restore(site, 'auto-rollback', false)
-      this.log.error({ site, to: good }, busy ? `automatic rollback not started: ${(e as Error).message}` : `automatic rollback failed: ${(e as Error).message}`)
+      const message = busy ? `automatic rollback not started: ${(e as Error).message}` : `automatic rollback failed: ${(e as Error).message}`
+      this.log.error({ site, to: good }, message)
+      this.notifier?.notify({ event: 'auto-rollback', site, summary: message, details: { rolledBack: false, from: state, to: good } })
       return
     }
     this.metrics.restore(site, 'auto-rollback', report.verified === true)
@@ -217,6 +229,12 @@ export class Prober {
       { site, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, hooks: report.hooks.map((x) => ({ command: x.command, exitCode: x.exitCode, error: x.error })) },
       `automatic rollback done: the site is back on ${short(good)}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
     )
+    this.notifier?.notify({
+      event: 'auto-rollback',
+      site,
+      summary: `automatic rollback: health probes failed after a change (${why}); the site is back on known-good ${short(good)}${report.verified === true ? '' : ' (NOT verified)'}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
+      details: { rolledBack: true, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, reason: why },
+    })
   }
 
   /** An alert a person must act on, logged once per state and reason (not every round). */
@@ -226,5 +244,7 @@ export class Prober {
     this.alerted = key
     this.lastAlert = { at: new Date().toISOString(), message }
     this.log.error({ site: this.site.id, state, alert: true }, `ALERT: ${message}`)
+    // every alert is about an automatic rollback that did not happen: a person must act
+    this.notifier?.notify({ event: 'auto-rollback', site: this.site.id, summary: `ALERT: ${message}`, details: { rolledBack: false, state } })
   }
 }

@@ -21,6 +21,7 @@ import {
   type LogPort,
   type Manifest,
   type MetricsPort,
+  type NotifyPort,
   type ObjectStorePort,
   type RemoteBundle,
   type ReplicaLocalPort,
@@ -267,6 +268,7 @@ export class Replicator {
   private readonly log: LogPort
   private readonly metrics: MetricsPort
   private readonly cfg: ReplicatorSettings
+  private readonly notifier: NotifyPort | null
   private timer: NodeJS.Timeout | null = null
   private stamp = ''
   private wanted = true
@@ -281,11 +283,12 @@ export class Replicator {
   private lastPush: ReplicaStatus['lastPush'] = null
   private lastError: ReplicaStatus['lastError'] = null
 
-  constructor(r: ReplicaSite, log: LogPort, metrics: MetricsPort, cfg: ReplicatorSettings) {
+  constructor(r: ReplicaSite, log: LogPort, metrics: MetricsPort, cfg: ReplicatorSettings, opts: { notify?: NotifyPort } = {}) {
     this.r = r
     this.log = log
     this.metrics = metrics
     this.cfg = cfg
+    this.notifier = opts.notify ?? null
   }
 
   async start(): Promise<void> {
@@ -325,12 +328,16 @@ export class Replicator {
   private updateLag(): void {
     const lag = this.lagMs()
     const alert = lag > this.cfg.lagAlertMs
-    if (alert && !this.alerted)
-      this.log.error(
-        { site: this.r.id, lagSeconds: Math.round(lag / 1000), lastError: this.lastError?.message ?? null },
-        `ALERT: replication lag ${Math.round(lag / 1000)} s is above s3.lagAlert: snapshots are only on this host${this.lastError ? ` (last error: ${this.lastError.message})` : ''}`,
-      )
-    if (!alert && this.alerted) this.log.info({ site: this.r.id }, 'replication lag back below s3.lagAlert')
+    if (alert && !this.alerted) {
+      const message = `ALERT: replication lag ${Math.round(lag / 1000)} s is above s3.lagAlert: snapshots are only on this host${this.lastError ? ` (last error: ${this.lastError.message})` : ''}`
+      const details = { lagSeconds: Math.round(lag / 1000), lastError: this.lastError?.message ?? null }
+      this.log.error({ site: this.r.id, ...details }, message)
+      this.notifier?.notify({ event: 'replication-lag', site: this.r.id, summary: message, details })
+    }
+    if (!alert && this.alerted) {
+      this.log.info({ site: this.r.id }, 'replication lag back below s3.lagAlert')
+      this.notifier?.notify({ event: 'replication-lag-cleared', site: this.r.id, summary: 'replication lag back below s3.lagAlert: the S3 replica has caught up', details: { lagSeconds: Math.round(lag / 1000) } })
+    }
     this.alerted = alert
     this.metrics.replicaLag(this.r.id, lag / 1000, alert)
   }
