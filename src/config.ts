@@ -8,6 +8,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
 import { z } from 'zod'
 import { NOTIFY_EVENTS } from './core/governance.ts'
 import { PeakguardError } from './errors.ts'
+import { isZone, windowProblems } from './services/freeze-calendar.ts'
 
 export const DEFAULT_CONFIG_PATH = '/etc/peakguard/peakguard.yaml'
 export const DEFAULT_DATA_DIR = '/var/lib/peakguard'
@@ -115,8 +116,20 @@ const freeze = z
     windows: z.array(freezeWindow).default([]),
     /** where people ask for an approval (shown inside WordPress during a freeze) */
     approvalUrl: z.string().url().nullable().default(null),
+    /** the IANA zone times are shown in and `freeze start --until` is read in; null: the host's */
+    zone: z.string().min(1).nullable().default(null),
   })
   .strict()
+  // a window that cannot be computed (bad cron, unknown zone, unreadable date, end before start) is a config error naming it
+  .superRefine((f, ctx) => {
+    if (f.zone !== null && !isZone(f.zone)) ctx.addIssue({ code: 'custom', path: ['zone'], message: `unknown time zone ${JSON.stringify(f.zone)} (an IANA name such as Europe/Amsterdam)` })
+    const seen = new Set<string>()
+    f.windows.forEach((w, i) => {
+      for (const p of windowProblems(w)) ctx.addIssue({ code: 'custom', path: ['windows', i, p.field], message: p.message })
+      if (seen.has(w.name) || w.name === 'manual') ctx.addIssue({ code: 'custom', path: ['windows', i, 'name'], message: `freeze window name ${JSON.stringify(w.name)} is used twice (or is 'manual', the name of a manual freeze)` })
+      seen.add(w.name)
+    })
+  })
   .prefault({})
 
 const webhook = z

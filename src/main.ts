@@ -421,6 +421,10 @@ export function runtime(): Runtime {
       dir.ensure()
       return dir
     },
+    freezeSettings: (o: GlobalOptions) => {
+      const s = pickSite(loadConfig(configPath(o.config)), o.site)
+      return { site: s.id, freeze: s.freeze }
+    },
     hasReplica: (o: GlobalOptions) => {
       const cfg = loadConfig(configPath(o.config))
       return pickSite(cfg, o.site).s3 !== null

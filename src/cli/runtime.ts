@@ -6,6 +6,7 @@ import { asPeakguardError } from '../errors.ts'
 import type { Action, Actor, AuditInput } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
+import type { FreezeSettings } from '../services/freeze-calendar.ts'
 
 export interface GlobalOptions {
   config?: string
@@ -65,6 +66,8 @@ export interface Runtime {
   hasReplica(opts: GlobalOptions): boolean
   /** The site's governance documents: freeze state, change requests (in its data directory). */
   docs(opts: GlobalOptions): DocStorePort
+  /** The id and the `freeze` config section (windows, policy, approvalUrl, zone) of the site named by --site. */
+  freezeSettings(opts: GlobalOptions): { site: string; freeze: FreezeSettings }
   /**
    * The webhooks of the site named by --site (config `notify.webhooks`). notify() returns at once and never
    * throws; call close(ms) before the command exits (e.g. close(5000)): it sends what it can in that time.

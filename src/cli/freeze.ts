@@ -1,0 +1,146 @@
+// peakguard freeze start (--until T | --for DURATION) --reason TEXT | freeze stop --reason TEXT | freeze
+// status: the manual freeze, and what governs the site now (configured windows included). Starting and
+// stopping need role approver; every step is audited. The journal's head at the start is the baseline.
+import type { Command } from 'commander'
+import ms from 'ms'
+import type { AllowWindow, FreezeSpan } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { formatInZone, parseTime, siteZone } from '../services/freeze-calendar.ts'
+import { freezeStatus, requireReason, startManual, stopManual, type FreezeDeps, type FreezeStatus } from '../services/freeze.ts'
+import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+
+/** A duration as people write it (10m, 2h, 1d); USAGE naming the flag otherwise. */
+export function parseDuration(text: string, flag: string): number {
+  const v = (ms as (s: string) => number | undefined)(text.trim())
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new PeakguardError('USAGE', `${flag} ${JSON.stringify(text)} is not a duration: write e.g. 30m, 2h or 1d`)
+  return v
+}
+
+export async function freezeDeps(rt: Runtime, o: GlobalOptions): Promise<FreezeDeps> {
+  const { site } = rt.freezeSettings(o)
+  return { site, docs: rt.docs(o), audit: await rt.audit(o), now: () => Date.now() }
+}
+
+/** Both the site's zone and UTC: people read the first, logs and other hosts the second. */
+export function when(t: number, zone: string): string {
+  return `${formatInZone(t, zone)} · ${new Date(t).toISOString().replace('.000Z', 'Z')}`
+}
+
+function left(t: number, now: number): string {
+  const d = t - now
+  return d <= 0 ? 'now' : `in ${ms(Math.max(1000, Math.round(d / 60_000) * 60_000), { long: false })}`
+}
+
+function spanJson(s: FreezeSpan | null) {
+  return s && { source: s.source, start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString(), reason: s.reason }
+}
+
+function allowJson(w: AllowWindow) {
+  return { ...w, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() }
+}
+
+const POLICY: Record<string, string> = {
+  revert: 'revert — a change no approval covers is undone at once and waits as a change request',
+  hold: 'hold — a change no approval covers stays live, flagged, until approved or rejected',
+  alert: 'alert — changes are recorded and notified only',
+}
+
+function statusText(s: FreezeStatus, zone: string, now: number): string {
+  const lines: string[] = []
+  const name = (f: FreezeSpan) => (f.source === 'manual' ? 'manual freeze' : `freeze window '${f.source}'`)
+  if (s.active) {
+    lines.push(`FROZEN: ${name(s.active)}: ${s.active.reason}`)
+    lines.push(`  since     ${when(s.active.start, zone)}`)
+    lines.push(`  ends      ${when(s.active.end, zone)} (${left(s.active.end, now)})`)
+    for (const o of s.open.filter((x) => x !== s.active)) lines.push(`  also      ${name(o)} until ${when(o.end, zone)}`)
+    lines.push(`  baseline  ${s.baseline ? (s.baseline.state ?? 'empty journal') : 'not recorded yet'}`)
+    lines.push(`  policy    ${POLICY[s.policy] ?? s.policy}`)
+    if (s.approvalUrl) lines.push(`  approvals ${s.approvalUrl}`)
+  } else lines.push(`not frozen (policy during a freeze: ${s.policy})`)
+  if (s.allowed.length)
+    for (const w of s.allowed) lines.push(`  allowed   ${w.scope} until ${when(w.end, zone)} — ${w.actor}: ${w.reason} (${w.id})`)
+  else if (s.active) lines.push('  allowed   nothing pre-approved (peakguard allow --scope S --for 30m --reason TEXT)')
+  lines.push(s.next ? `next: ${name(s.next)} ${when(s.next.start, zone)} → ${when(s.next.end, zone)}: ${s.next.reason}` : 'next: no freeze planned')
+  return lines.join('\n')
+}
+
+export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
+  const freeze = program.command('freeze').description('manual freezes, and what freeze governs the site now')
+
+  freeze
+    .command('start')
+    .description('freeze the site now, until a time or for a duration (role approver); the state now is its baseline')
+    .option('--until <time>', "end: ISO date-time, with an offset or in the site's zone (freeze.zone), e.g. 2026-11-30T08:00")
+    .option('--for <duration>', 'length, e.g. 10m, 2h, 1d (at most 7 days)')
+    .option('--reason <text>', 'why (required): audited and shown to everyone the freeze stops')
+    .action((c: { until?: string; for?: string; reason?: string }) =>
+      run(async (o) => {
+        const reason = requireReason(c.reason, 'a manual freeze')
+        if (!!c.until === !!c.for) throw new PeakguardError('USAGE', 'give exactly one of --until TIME or --for DURATION')
+        const { freeze: settings } = rt.freezeSettings(o)
+        const zone = siteZone(settings)
+        const until = c.until ? parseTime(c.until, zone) : undefined
+        const forMs = c.for ? parseDuration(c.for, '--for') : undefined
+        const actor = await rt.actor(o, 'freeze')
+        const deps = await freezeDeps(rt, o)
+        const head = await withSite(rt, o, (site) => site.journal.head())
+        const r = await startManual(deps, { until, forMs, reason, actor: actor.name, baseline: head })
+        print(rt, o, { freeze: spanJson(r.freeze), replaced: r.replaced, baseline: { ...r.baseline, start: new Date(r.baseline.start).toISOString(), recordedAt: new Date(r.baseline.recordedAt).toISOString() }, zone }, () =>
+          [
+            `${r.replaced ? 'manual freeze changed' : 'frozen'} until ${when(r.freeze.end, zone)}: ${r.freeze.reason}`,
+            `baseline: ${r.baseline.state ?? 'empty journal'} (the state at the freeze's start)`,
+          ].join('\n'),
+        )
+      }),
+    )
+
+  freeze
+    .command('stop')
+    .description('end the manual freeze now (role approver); a configured window is not stopped by this')
+    .option('--reason <text>', 'why (required): audited')
+    .action((c: { reason?: string }) =>
+      run(async (o) => {
+        const reason = requireReason(c.reason, 'stopping a freeze')
+        const { freeze: settings } = rt.freezeSettings(o)
+        const actor = await rt.actor(o, 'freeze')
+        const r = await stopManual(await freezeDeps(rt, o), settings.windows, { reason, actor: actor.name })
+        const zone = siteZone(settings)
+        print(rt, o, { stopped: spanJson(r.stopped), stillFrozen: spanJson(r.stillFrozen) }, () =>
+          `manual freeze stopped (it would have lasted until ${when(r.stopped.end, zone)})` +
+          (r.stillFrozen ? `\nstill FROZEN by freeze window '${r.stillFrozen.source}' until ${when(r.stillFrozen.end, zone)}` : ''),
+        )
+      }),
+    )
+
+  freeze
+    .command('status')
+    .description('the freeze on now (its source and end, in the site zone and UTC), what is allowed, the policy, the next window')
+    .action(() =>
+      run(async (o) => {
+        await rt.actor(o, 'view')
+        const { site, freeze: settings } = rt.freezeSettings(o)
+        const zone = siteZone(settings)
+        const now = Date.now()
+        const s = await freezeStatus(rt.docs(o), settings, now)
+        print(
+          rt,
+          o,
+          {
+            site,
+            now: new Date(now).toISOString(),
+            zone,
+            frozen: !!s.active,
+            active: spanJson(s.active),
+            endsAt: s.endsAt === null ? null : new Date(s.endsAt).toISOString(),
+            open: s.open.map(spanJson),
+            next: spanJson(s.next),
+            allowed: s.allowed.map(allowJson),
+            policy: s.policy,
+            baseline: s.baseline && { ...s.baseline, start: new Date(s.baseline.start).toISOString(), recordedAt: new Date(s.baseline.recordedAt).toISOString() },
+            approvalUrl: s.approvalUrl,
+          },
+          () => statusText(s, zone, now),
+        )
+      }),
+    )
+}
