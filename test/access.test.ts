@@ -1,0 +1,197 @@
+// Users, roles and tokens through the real CLI (a child process with no terminal): the bootstrap admin,
+// proof by password on stdin or PEAKGUARD_TOKEN, role checks, and that no secret is ever stored or printed.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { createSite, MAIN, type CliResult, type TestSite } from './harness/site.ts'
+
+/** `peakguard ARGS` with `stdin` piped in (no terminal), like a script or a CI job would run it. */
+function cliIn(site: TestSite, args: string[], stdin: string | null, env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    // no PEAKGUARD_TOKEN from the caller's environment leaks into a test that does not set one
+    const base = { ...process.env }
+    delete base.PEAKGUARD_TOKEN
+    delete base.SUDO_USER
+    const p = spawn(process.execPath, [MAIN, '--config', site.configFile, ...args], { env: { ...base, USER: 'ops', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    p.stdin.on('error', () => undefined) // a command that never reads stdin may exit before we finish writing
+    p.stdin.end(stdin ?? '')
+    p.on('close', (code) => {
+      let json: unknown = null
+      try {
+        json = JSON.parse(stdout)
+      } catch {
+        /* text */
+      }
+      resolve({ code: code ?? 1, stdout, stderr, json })
+    })
+  })
+}
+
+/** Every byte under a directory, as text, to look for secrets in. */
+function allFiles(dir: string): string {
+  let out = ''
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) out += fs.readFileSync(p, 'latin1')
+    }
+  }
+  walk(dir)
+  return out
+}
+
+const ADMIN_PW = 'correct horse battery'
+const OP_PW = 'operator-pass-42'
+const VIEW_PW = 'viewer-pass-42'
+
+describe('users, roles and tokens', () => {
+  let site: TestSite
+  const outputs: string[] = []
+  const run = async (args: string[], stdin: string | null = null, env: Record<string, string> = {}) => {
+    const r = await cliIn(site, args, stdin, env)
+    outputs.push(r.stdout, r.stderr)
+    return r
+  }
+  const usersFile = () => path.join(site.dataDir, 'users.json')
+  const auditEntries = async () => (await run(['audit', '--json'])).json.entries as any[]
+
+  beforeEach(async () => {
+    site = await createSite()
+    outputs.length = 0
+  })
+  afterEach(async () => site.cleanup())
+
+  it('bootstraps the first admin from stdin without a terminal; the password is stored as a salted scrypt hash only', async () => {
+    const viewerFirst = await run(['user', 'add', 'vera', '--role', 'viewer', '--password-stdin'], `${VIEW_PW}\n`)
+    assert.equal(viewerFirst.code, 2)
+    assert.match(viewerFirst.stderr, /first user must be an admin/)
+    const add = await run(['user', 'add', 'alice', '--role', 'admin', '--os-user', 'ops', '--password-stdin'], `${ADMIN_PW}\n`)
+    assert.equal(add.code, 0, add.stderr)
+    assert.match(add.stdout, /added user alice \(role admin\)/)
+    assert.equal(fs.statSync(usersFile()).mode & 0o777, 0o600)
+    const doc = JSON.parse(fs.readFileSync(usersFile(), 'utf8'))
+    assert.match(doc.users[0].passwordHash, /^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/)
+    // a second bootstrap is not possible: users exist, so proof is needed
+    const again = await run(['user', 'add', 'mallory', '--role', 'admin', '--password-stdin'], 'mallory-pass\n')
+    assert.equal(again.code, 5)
+    assert.match(again.stderr, /PEAKGUARD_TOKEN/)
+    // the same password for a second user gets another salt, so another hash
+    const tok = (await run(['--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token
+    assert.equal((await run(['user', 'add', 'bob', '--role', 'operator', '--password-stdin'], `${ADMIN_PW}\n`, { PEAKGUARD_TOKEN: tok })).code, 0)
+    const users = JSON.parse(fs.readFileSync(usersFile(), 'utf8')).users
+    assert.notEqual(users[0].passwordHash, users[1].passwordHash)
+    const list = await run(['user', 'list', '--json'], null, { PEAKGUARD_TOKEN: tok })
+    assert.deepEqual(list.json.users.map((u: any) => [u.name, u.role]), [['alice', 'admin'], ['bob', 'operator']])
+    assert.ok(!list.stdout.includes('scrypt'), 'user list never prints a hash')
+    for (const text of [...outputs, allFiles(site.dataDir)]) assert.ok(!text.includes(ADMIN_PW), 'the password appears in clear')
+  })
+
+  it('once users exist every acting command needs proof; a wrong password exits 5 and is audited without the secret', async () => {
+    assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
+    const none = await run(['snapshot'])
+    assert.equal(none.code, 5)
+    assert.match(none.stderr, /--password-stdin/)
+    assert.match(none.stderr, /PEAKGUARD_TOKEN/)
+    const wrong = await run(['--as', 'alice', '--password-stdin', 'snapshot'], 'not-the-password\n')
+    assert.equal(wrong.code, 5)
+    assert.match(wrong.stderr, /wrong user name or password/)
+    const nobody = await run(['--as', 'ghost', '--password-stdin', 'snapshot'], 'whatever-pass\n')
+    assert.equal(nobody.code, 5)
+    const right = await run(['--as', 'alice', '--password-stdin', 'snapshot', '--json'], `${ADMIN_PW}\n`)
+    assert.equal(right.code, 0, right.stderr)
+    assert.equal(right.json.created, true)
+    const entries = await auditEntries()
+    const failed = entries.filter((e) => e.type === 'login-failed')
+    assert.deepEqual(failed.map((e) => [e.actor, e.details.via]), [['alice', 'password'], ['ghost', 'password']])
+    assert.equal(entries.find((e) => e.type === 'snapshot')?.actor, 'alice')
+    const all = allFiles(site.dataDir)
+    assert.ok(!all.includes('not-the-password') && !all.includes('whatever-pass'), 'a tried password was written somewhere')
+    assert.ok(!all.includes(ADMIN_PW))
+  })
+
+  it('token create --json prints the token once; it is stored hashed, works as PEAKGUARD_TOKEN, and stops working when revoked', async () => {
+    assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
+    const made = await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--note', 'ci deploys', '--json'], `${ADMIN_PW}\n`)
+    assert.equal(made.code, 0, made.stderr)
+    const { token, id } = made.json
+    assert.match(token, /^pgt_[A-Za-z0-9_-]{43}$/)
+    assert.ok(!fs.readFileSync(usersFile(), 'utf8').includes(token), 'the users file holds the token in clear')
+    assert.ok(!fs.readFileSync(usersFile(), 'utf8').includes(token.slice(4, 20)))
+    const snap = await run(['snapshot', '--json'], null, { PEAKGUARD_TOKEN: token })
+    assert.equal(snap.code, 0, snap.stderr)
+    const listed = await run(['token', 'list', '--json'], null, { PEAKGUARD_TOKEN: token })
+    assert.deepEqual(listed.json.tokens.map((t: any) => [t.id, t.user, t.note]), [[id, 'alice', 'ci deploys']])
+    assert.ok(listed.json.tokens[0].lastUsedAt, 'lastUsedAt is kept')
+    assert.ok(!listed.stdout.includes(token) && !('hash' in listed.json.tokens[0]))
+    // a token and --as for someone else do not mix
+    assert.equal((await run(['--as', 'bob', 'snapshot'], null, { PEAKGUARD_TOKEN: token })).code, 5)
+    assert.equal((await run(['token', 'revoke', id], null, { PEAKGUARD_TOKEN: token })).code, 0)
+    const after = await run(['snapshot'], null, { PEAKGUARD_TOKEN: token })
+    assert.equal(after.code, 5)
+    assert.match(after.stderr, /token is not valid/)
+    const types = (await run(['--as', 'alice', '--password-stdin', 'audit', '--json'], `${ADMIN_PW}\n`)).json.entries.map((e: any) => [e.type, e.details?.action ?? null])
+    assert.deepEqual(types.filter((t: any) => t[0] === 'token'), [['token', 'create'], ['token', 'revoke']])
+    for (const text of [...outputs.filter((o) => o !== made.stdout), allFiles(site.dataDir)]) assert.ok(!text.includes(token), 'the token appears after its creation')
+  })
+
+  it('a viewer cannot restore (exit 5, FORBIDDEN names the role needed); an operator can, and the OS user maps to them', async () => {
+    assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
+    const admin = (await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token
+    assert.equal((await run(['user', 'add', 'vera', '--role', 'viewer', '--password-stdin'], `${VIEW_PW}\n`, { PEAKGUARD_TOKEN: admin })).code, 0)
+    assert.equal((await run(['user', 'add', 'otto', '--role', 'operator', '--os-user', 'deploy', '--password-stdin'], `${OP_PW}\n`, { PEAKGUARD_TOKEN: admin })).code, 0)
+    const a = (await run(['snapshot', '--json'], null, { PEAKGUARD_TOKEN: admin })).json.id
+    const hello = path.join(site.wpContent, 'plugins/hello.php')
+    const original = fs.readFileSync(hello, 'utf8')
+    fs.writeFileSync(hello, '<?php // changed')
+    const denied = await run(['--as', 'vera', '--password-stdin', 'restore', a, '--yes'], `${VIEW_PW}\n`)
+    assert.equal(denied.code, 5)
+    assert.match(denied.stderr, /vera has role viewer; restore needs role operator or higher/)
+    assert.equal(fs.readFileSync(hello, 'utf8'), '<?php // changed', 'a refused restore wrote something')
+    // a viewer may still look (dry run)
+    assert.equal((await run(['restore', a, '--dry-run'])).code, 0)
+    // sudo -u root by OS user deploy: SUDO_USER maps to otto, who proves it with the password
+    const ok = await run(['--password-stdin', 'restore', a, '--yes', '--json'], `${OP_PW}\n`, { SUDO_USER: 'deploy', USER: 'root' })
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(ok.json.verified, true)
+    assert.equal(fs.readFileSync(hello, 'utf8'), original)
+    const restoreEntry = (await auditEntries()).find((e) => e.type === 'restore')
+    assert.equal(restoreEntry.actor, 'otto')
+    // the operator may not manage users
+    const forbidden = await run(['--as', 'otto', '--password-stdin', 'user', 'remove', 'vera'], `${OP_PW}\n`)
+    assert.equal(forbidden.code, 5)
+    assert.match(forbidden.stderr, /users needs role admin/)
+  })
+
+  it('refuses removing the last admin, an unknown role, a short password and a duplicate user', async () => {
+    assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
+    const tok = (await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token
+    const env = { PEAKGUARD_TOKEN: tok }
+    const last = await run(['user', 'remove', 'alice'], null, env)
+    assert.equal(last.code, 2)
+    assert.match(last.stderr, /alice is the last admin/)
+    const role = await run(['user', 'add', 'bob', '--role', 'root', '--password-stdin'], 'long-enough-pw\n', env)
+    assert.equal(role.code, 2)
+    assert.match(role.stderr, /unknown role root: use one of viewer, operator, approver, admin/)
+    const short = await run(['user', 'add', 'bob', '--role', 'viewer', '--password-stdin'], 'short\n', env)
+    assert.equal(short.code, 2)
+    assert.match(short.stderr, /at least 8 characters/)
+    const empty = await run(['user', 'add', 'bob', '--role', 'viewer', '--password-stdin'], '', env)
+    assert.equal(empty.code, 2)
+    const dup = await run(['user', 'add', 'alice', '--role', 'viewer', '--password-stdin'], 'long-enough-pw\n', env)
+    assert.equal(dup.code, 2)
+    assert.match(dup.stderr, /user alice already exists/)
+    // with a second admin the first can go, and their token with them
+    assert.equal((await run(['user', 'add', 'carol', '--role', 'admin', '--password-stdin'], 'carol-pass-1\n', env)).code, 0)
+    const gone = await run(['user', 'remove', 'alice', '--json'], null, env)
+    assert.equal(gone.code, 0, gone.stderr)
+    assert.deepEqual(gone.json, { removed: 'alice', tokensRevoked: 1 })
+    assert.equal((await run(['snapshot'], null, env)).code, 5)
+    assert.equal((await run(['--as', 'carol', '--password-stdin', 'user', 'list'], 'carol-pass-1\n')).code, 0)
+  })
+})
