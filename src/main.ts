@@ -21,6 +21,9 @@ import { AuditFile } from './adapters/audit-file.ts'
 import { UsersFile } from './adapters/users-file.ts'
 import { Access, authorize } from './services/access.ts'
 import { AuditLog } from './services/audit.ts'
+import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from './services/freeze.ts'
+import { SiteGovernance } from './services/site-governance.ts'
+import { OsUsers } from './adapters/os-users.ts'
 import type { Action, Actor, AuditInput } from './core/index.ts'
 import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
@@ -97,6 +100,25 @@ function replicaKey(s: ResolvedSite): Buffer | null {
   return env ? parseReplicaKey(Buffer.from(env), 'PEAKGUARD_S3_KEY') : null
 }
 
+/** The ref the audit log's segments are kept on inside the journal (so the replica carries them). */
+const AUDIT_REF = 'refs/peakguard/audit'
+
+/** Names, sizes and mtimes of a folder's files: changes whenever one is appended to or added. */
+function folderStamp(dir: string): string {
+  try {
+    return fs
+      .readdirSync(dir)
+      .sort()
+      .map((n) => {
+        const st = fs.statSync(path.join(dir, n), { throwIfNoEntry: false })
+        return st ? `${n}:${st.size}:${st.mtimeMs}` : n
+      })
+      .join(',')
+  } catch {
+    return ''
+  }
+}
+
 /** The site's replica: its S3 folder, its journal and its data directory; null when it has no s3 block. */
 export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise<(ReplicaSite & { close(): Promise<void> }) | null> {
   if (!s.s3) return null
@@ -114,6 +136,11 @@ export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise
     store,
     local: dir,
     maxChain: s.s3.compactAfter,
+    // the audit log travels in the journal, on a ref of its own
+    extras: {
+      stamp: () => folderStamp(dir.auditDir),
+      store: async () => void (await journal.storeFolder(AUDIT_REF, dir.auditDir, 'audit log')),
+    },
     openJournal: (d) => GitJournal.open(d, s.id),
     close: async () => store.close(),
   }
@@ -136,6 +163,13 @@ async function recover(o: RecoverOptions): Promise<RecoverResult> {
   const r = requireReplica(await openReplica(s, dataDir), s, cfg.file)
   try {
     const report = await recoverFromRemote(r, o.manifest)
+    // the audit log came with the journal: put its segments back where the site keeps them
+    const audit = await (r.journal as GitJournal).readFolder(AUDIT_REF)
+    const auditDir = new SiteDir(dataDir).auditDir
+    if (audit && !fs.existsSync(auditDir)) {
+      fs.mkdirSync(auditDir, { recursive: true, mode: 0o700 })
+      for (const [name, bytes] of audit) fs.writeFileSync(path.join(auditDir, name), bytes, { mode: 0o600 })
+    }
     return { ...report, site: s.id, dataDir, journal: journalDir, configDataDir: s.dataDir, config: cfg.file }
   } catch (e) {
     // a failed rebuild leaves nothing half-made behind: the directory was empty before
@@ -229,11 +263,13 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   const replicator = replica
     ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax }, { notify: notifier })
     : null
+  const governance = siteGovernance(s, site, notifier, log)
   return {
     id: s.id,
     recording,
     prober,
     replicator,
+    governance,
     close: async () => {
       // what the stopping services reported last still goes out, for at most a few seconds
       const flushed = notifier.close(NOTIFY_CLOSE_MS)
@@ -242,6 +278,38 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
       await flushed
     },
   }
+}
+
+/** The freeze of a site as its services read it (from the config and the site's freeze document). */
+function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
+  const settings = { policy: s.freeze.policy, windows: s.freeze.windows, approvalUrl: s.freeze.approvalUrl }
+  return {
+    at: async (now: number) => activeFreeze(s.freeze.windows, await readFreezeDoc(docs), now),
+    allows: async () => (await readFreezeDoc(docs)).allows,
+    bridgeState: (now: number) =>
+      bridgeState(docs, { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options] }, now),
+    recordBaseline: async (span: { source: string; start: number }, head: string | null) =>
+      (await recordBaseline({ site: s.id, docs, audit, now: Date.now }, { source: span.source, start: span.start, state: head, actor: 'peakguard' })).recorded,
+  }
+}
+
+/** Attribution, audit and the freeze gate of one site, for the daemon. */
+function siteGovernance(s: ResolvedSite, site: Site, notify: WebhookNotifier, log: ReturnType<typeof createLog>): SiteGovernance {
+  const docs = new SiteDir(s.dataDir)
+  const audit = auditLogFor(s)
+  return new SiteGovernance({
+    site,
+    docs,
+    audit,
+    notify,
+    log,
+    policy: s.freeze.policy,
+    freeze: freezeSource(s, docs, audit),
+    events: null,
+    bridge: null,
+    names: new OsUsers(),
+    tickMs: 2000,
+  })
 }
 
 function hostPort(listen: string): { host: string; port: number } {

@@ -592,6 +592,42 @@ export class GitJournal implements JournalPort, BundlePort {
     return { packsBefore: packs, looseBefore: loose, ms: Math.round(performance.now() - started) }
   }
 
+  // ── folders kept beside the snapshots (the audit log) ──────────────────────────────────────────────
+
+  /**
+   * Keeps the files of `dir` (flat: the audit log's segments) as the tree of a new commit on `ref` when
+   * they changed since the last one; false when nothing changed. The replicator carries every ref, so
+   * they leave the host with the snapshots, and `recover --from-s3` brings them back.
+   */
+  async storeFolder(ref: string, dir: string, message: string): Promise<boolean> {
+    const names = (fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : [])
+      .filter((e) => e.isFile() && !e.name.endsWith('.tmp') && !e.name.startsWith('.'))
+      .map((e) => e.name)
+      .sort()
+    if (names.length === 0) return false
+    const ids = lines(await this.run(['hash-object', '-w', '--no-filters', '--', ...names.map((n) => path.join(dir, n))]))
+    const tree = (await gitCapture(this.dir, ['mktree'], names.map((n, i) => `100644 blob ${ids[i]}\t${n}`).join('\n') + '\n')).trim()
+    const old = (await this.git.raw(['rev-parse', '--verify', '-q', ref]).catch(() => '')).trim()
+    if (old && (await this.run(['rev-parse', `${old}^{tree}`])).trim() === tree) return false
+    const commit = (await this.run(['-c', `user.name=${IDENT_NAME}`, '-c', `user.email=${IDENT_NAME}@localhost`, 'commit-tree', tree, ...(old ? ['-p', old] : []), '-m', message])).trim()
+    // compare-and-swap: of two processes storing at once, the second fails rather than losing the first
+    await this.run(['update-ref', ref, commit, old || '0'.repeat(40)])
+    return true
+  }
+
+  /** The files stored on `ref` by storeFolder, by name; null when the ref does not exist. */
+  async readFolder(ref: string): Promise<Map<string, Buffer> | null> {
+    const old = (await this.git.raw(['rev-parse', '--verify', '-q', ref]).catch(() => '')).trim()
+    if (!old) return null
+    const out = new Map<string, Buffer>()
+    for (const line of lines(await this.run(['ls-tree', old]))) {
+      const [meta, name] = line.split('\t') as [string, string]
+      const blob = meta.split(' ')[2] as string
+      out.set(name, Buffer.from(await gitCapture(this.dir, ['cat-file', 'blob', blob]), 'binary'))
+    }
+    return out
+  }
+
   // ── replication (BundlePort): git bundles carry new objects to the remote ───────────────────────────
 
   async refs(): Promise<Record<string, string>> {
@@ -734,6 +770,23 @@ export class GitJournal implements JournalPort, BundlePort {
  * A git command on the journal that simple-git cannot run: one that needs stdin, its stdout in a file, or
  * a `nice` in front. Resolves when it exits 0; otherwise rejects naming `what`, with git's stderr.
  */
+/** A git command's stdout (as binary-safe latin1 text), with `input` on its stdin. */
+function gitCapture(dir: string, args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('git', ['-c', 'safe.directory=*', '--git-dir', dir, ...args], { env: gitEnv(), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    let err = ''
+    p.stdout!.on('data', (d: Buffer) => out.push(d))
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    p.on('error', reject)
+    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('binary')) : reject(classifyGitFailure(`git ${args[0]} failed (exit ${code}): ${err.trim().slice(-500)}`, err))))
+    if (input !== undefined) {
+      p.stdin!.on('error', () => undefined)
+      p.stdin!.end(input)
+    }
+  })
+}
+
 function spawnGit(dir: string, args: string[], o: { what: string; under?: string[]; input?: string; stdout?: number }): Promise<void> {
   const cmd = [...(o.under ?? []), 'git', '-c', 'safe.directory=*', '--git-dir', dir, ...args]
   return new Promise((resolve, reject) => {

@@ -39,6 +39,11 @@ export interface ReplicaSite {
   openJournal(dir: string): Promise<JournalPort & BundlePort>
   /** A chain this long is compacted into a fresh full bundle whatever its size. */
   maxChain: number
+  /**
+   * What else goes off the host inside the journal (the audit log, kept on a ref of its own): `store`
+   * commits it before each push; `stamp` changes whenever it does, so the loop notices.
+   */
+  extras?: { stamp(): string; store(): Promise<void> } | null
 }
 
 export interface PushResult {
@@ -75,6 +80,7 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
   const result: PushResult = { pushed: false, seq: null, manifestKey: null, bundle: null, bytes: 0, puts: 0, more: false }
   let st = await r.local.readReplica()
   try {
+    await r.extras?.store()
     if (st.prepared && !(await bundleIntact(r, st))) {
       // the bundle a prepared push names is gone or not what was prepared (a power cut before it reached
       // the disk): nothing of this push is on the remote yet, so prepare it again from the journal
@@ -345,7 +351,7 @@ export class Replicator {
   private async tick(): Promise<void> {
     if (this.stopping) return
     const now = Date.now()
-    const stamp = this.r.journal.refsStamp()
+    const stamp = this.stampNow()
     if (stamp !== this.stamp) {
       // the first look (at start) only learns the stamp: start() worked out what is behind
       if (this.stamp) this.dirtySince ??= now
@@ -398,9 +404,14 @@ export class Replicator {
     }
   }
 
+  /** The journal's refs and the extras (the audit log): a change to either is something to push. */
+  private stampNow(): string {
+    return `${this.r.journal.refsStamp()}\n${this.r.extras?.stamp() ?? ''}`
+  }
+
   status(): ReplicaStatus {
     // a change made since the last look (a restore, a CLI snapshot) is waiting already: say so
-    if (this.stamp && this.r.journal.refsStamp() !== this.stamp) {
+    if (this.stamp && this.stampNow() !== this.stamp) {
       this.dirtySince ??= Date.now()
       this.kick()
     }
