@@ -23,7 +23,7 @@ export async function freezeDeps(rt: Runtime, o: GlobalOptions): Promise<FreezeD
 
 /** Both the site's zone and UTC: people read the first, logs and other hosts the second. */
 export function when(t: number, zone: string): string {
-  return `${formatInZone(t, zone)} · ${new Date(t).toISOString().replace('.000Z', 'Z')}`
+  return `${formatInZone(t, zone)} · ${new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')}`
 }
 
 function left(t: number, now: number): string {

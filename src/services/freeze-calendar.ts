@@ -112,8 +112,12 @@ export function windowProblems(w: FreezeWindowConfig): { field: string; message:
     } catch (e) {
       out.push({ field: 'cron', message: `${name}: not a five-field cron expression (${(e as Error).message.replace(/^CronPattern: /, '')})` })
     }
-    if (c && !c.nextRun(new Date()) && c.previousRuns(1, new Date()).length === 0) out.push({ field: 'cron', message: `${name}: ${JSON.stringify(w.cron)} never fires` })
+    const first = c?.nextRun(new Date()) ?? null
+    if (c && !first) out.push({ field: 'cron', message: `${name}: ${JSON.stringify(w.cron)} never fires` })
     if (!(w.duration > 0)) out.push({ field: 'duration', message: `${name}: the duration must be longer than zero` })
+    // a window whose occurrences overlap without end is a freeze forever, with no start to take a baseline at
+    else if (c && first && mergedSpan(c, w.duration, first.getTime()).endless)
+      out.push({ field: 'duration', message: `${name}: its occurrences overlap one another without end (every ${JSON.stringify(w.cron)} for ${w.duration / 60_000} min): it would never end; shorten the duration` })
     return out
   }
   const zone = isZone(w.zone) ? w.zone : 'UTC'
@@ -142,22 +146,24 @@ const MAX_STEPS = 1000
  * or touches it (a daily window of 24 h is one long freeze, not many): so a span's start and end are the
  * same whatever the question that found it.
  */
-function mergedSpan(c: Cron, dur: number, run: number): { start: number; end: number } {
+function mergedSpan(c: Cron, dur: number, run: number): { start: number; end: number; endless: boolean } {
   let start = run
   let end = run + dur
-  for (let i = 0; i < MAX_STEPS; i++) {
+  let back = 0
+  for (; back < MAX_STEPS; back++) {
     const p = c.previousRuns(1, new Date(start))[0]
     if (!p || p.getTime() + dur < start) break
     start = p.getTime()
   }
   let cursor = run
-  for (let i = 0; i < MAX_STEPS; i++) {
+  let ahead = 0
+  for (; ahead < MAX_STEPS; ahead++) {
     const n = c.nextRun(new Date(cursor))
     if (!n || n.getTime() > end) break
     cursor = n.getTime()
     end = Math.max(end, cursor + dur)
   }
-  return { start, end }
+  return { start, end, endless: back === MAX_STEPS || ahead === MAX_STEPS }
 }
 
 function spanOf(w: FreezeWindowConfig, s: { start: number; end: number }): FreezeSpan {

@@ -1,0 +1,358 @@
+// Freeze windows: the calendar across DST changes (Europe/Amsterdam and America/New_York, 2026), one-off
+// windows with an offset and in a zone, config validation, and the CLI on a real site (MariaDB, git):
+// freeze start/status/stop, allow, baselines, and the audit entry every action leaves.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { parseConfig } from '../src/config.ts'
+import { nextSpan, parseTime, spansAt, spansBetween, type FreezeWindowConfig } from '../src/services/freeze-calendar.ts'
+import { createSite, REPO, type CliResult, type TestSite } from './harness/site.ts'
+
+const H = 3600_000
+const Z = (iso: string) => Date.parse(iso)
+const iso = (ms: number) => new Date(ms).toISOString()
+const spanIso = (s: { start: number; end: number }) => [iso(s.start), iso(s.end)]
+
+/** The wall-clock time of an instant in a zone, as "YYYY-MM-DD HH:MM". */
+function wall(ms: number, zone: string): string {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(ms))
+      .map((x) => [x.type, x.value]),
+  )
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
+}
+
+const rec = (cron: string, duration: number, zone: string, name = 'w'): FreezeWindowConfig => ({ name, cron, duration, zone, reason: `${name} freeze` })
+
+describe('freeze calendar: recurring windows across DST', () => {
+  const AMS = 'Europe/Amsterdam'
+  const NY = 'America/New_York'
+
+  it('Amsterdam, spring forward 2026-03-29 (02:00 CET → 03:00 CEST at 01:00Z): a Sunday 02:00 window opens at 03:00', () => {
+    const w = rec('0 2 * * 0', 2 * H, AMS)
+    const spans = spansBetween([w], Z('2026-03-21T00:00Z'), Z('2026-04-06T00:00Z')).map(spanIso)
+    assert.deepEqual(spans, [
+      // 03-22: 02:00 CET (+01) = 01:00Z, two hours
+      ['2026-03-22T01:00:00.000Z', '2026-03-22T03:00:00.000Z'],
+      // 03-29: 02:00 does not exist; the first valid time after the gap is 03:00 CEST (+02) = 01:00Z;
+      // elapsed 2 h later is 03:00Z = 05:00 CEST
+      ['2026-03-29T01:00:00.000Z', '2026-03-29T03:00:00.000Z'],
+      // 04-05: 02:00 CEST (+02) = 00:00Z
+      ['2026-04-05T00:00:00.000Z', '2026-04-05T02:00:00.000Z'],
+    ])
+    const gap = spansBetween([w], Z('2026-03-28T00:00Z'), Z('2026-03-30T00:00Z'))[0]!
+    assert.equal(wall(gap.start, AMS), '2026-03-29 03:00')
+    assert.equal(wall(gap.end, AMS), '2026-03-29 05:00')
+  })
+
+  it('Amsterdam, fall back 2026-10-25 (03:00 CEST → 02:00 CET at 01:00Z): a 02:30 window opens once, at the first 02:30', () => {
+    const w = rec('30 2 * * *', H, AMS)
+    assert.deepEqual(spansBetween([w], Z('2026-10-24T12:00Z'), Z('2026-10-26T12:00Z')).map(spanIso), [
+      // 02:30 CEST (+02) = 00:30Z — the first of the two 02:30s; the second (01:30Z, CET) opens nothing.
+      // One elapsed hour later is 01:30Z, which the clocks show as 02:30 again (CET)
+      ['2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
+      // 10-26: 02:30 CET (+01) = 01:30Z
+      ['2026-10-26T01:30:00.000Z', '2026-10-26T02:30:00.000Z'],
+    ])
+    assert.deepEqual(spansAt([w], Z('2026-10-25T01:29Z')).map(spanIso), [['2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z']])
+    assert.deepEqual(spansAt([w], Z('2026-10-25T01:30Z')), [], 'no second opening at the repeated 02:30 (01:30Z)')
+  })
+
+  it('Amsterdam: a 22:00 window of 8 h lasts 8 real hours across either change, and is still open the next morning', () => {
+    const w = rec('0 22 * * *', 8 * H, AMS)
+    // 10-24 22:00 CEST (+02) = 20:00Z; + 8 h = 04:00Z = 05:00 CET (the clocks went back an hour at 01:00Z)
+    const fall = spansAt([w], Z('2026-10-25T03:59Z'))
+    assert.deepEqual(fall.map(spanIso), [['2026-10-24T20:00:00.000Z', '2026-10-25T04:00:00.000Z']])
+    assert.equal(wall(fall[0]!.end, AMS), '2026-10-25 05:00')
+    assert.deepEqual(spansAt([w], Z('2026-10-25T04:00Z')), [], 'ended at 04:00Z')
+    // 03-28 22:00 CET (+01) = 21:00Z; + 8 h = 05:00Z = 07:00 CEST (the clocks jumped ahead at 01:00Z)
+    const spring = spansAt([w], Z('2026-03-29T04:30Z'))
+    assert.deepEqual(spring.map(spanIso), [['2026-03-28T21:00:00.000Z', '2026-03-29T05:00:00.000Z']])
+    assert.equal(wall(spring[0]!.end, AMS), '2026-03-29 07:00')
+  })
+
+  it('New York, spring forward 2026-03-08 (02:00 EST → 03:00 EDT at 07:00Z): a Sunday 02:00 window opens at 03:00 EDT', () => {
+    const w = rec('0 2 * * 0', H, NY)
+    assert.deepEqual(spansBetween([w], Z('2026-02-28T00:00Z'), Z('2026-03-16T00:00Z')).map(spanIso), [
+      // 03-01: 02:00 EST (-05) = 07:00Z
+      ['2026-03-01T07:00:00.000Z', '2026-03-01T08:00:00.000Z'],
+      // 03-08: 02:00 does not exist; 03:00 EDT (-04) = 07:00Z
+      ['2026-03-08T07:00:00.000Z', '2026-03-08T08:00:00.000Z'],
+      // 03-15: 02:00 EDT (-04) = 06:00Z
+      ['2026-03-15T06:00:00.000Z', '2026-03-15T07:00:00.000Z'],
+    ])
+  })
+
+  it('New York, fall back 2026-11-01 (02:00 EDT → 01:00 EST at 06:00Z): a 01:30 window opens once, at 01:30 EDT', () => {
+    const w = rec('30 1 * * *', 30 * 60_000, NY)
+    assert.deepEqual(spansBetween([w], Z('2026-10-31T12:00Z'), Z('2026-11-02T12:00Z')).map(spanIso), [
+      // 01:30 EDT (-04) = 05:30Z; the second 01:30 (EST, 06:30Z) opens nothing
+      ['2026-11-01T05:30:00.000Z', '2026-11-01T06:00:00.000Z'],
+      // 11-02: 01:30 EST (-05) = 06:30Z
+      ['2026-11-02T06:30:00.000Z', '2026-11-02T07:00:00.000Z'],
+    ])
+    // 10-31 22:00 EDT (-04) = 11-01 02:00Z; 8 elapsed hours = 10:00Z = 05:00 EST
+    const night = spansAt([rec('0 22 * * *', 8 * H, NY)], Z('2026-11-01T09:59Z'))
+    assert.deepEqual(night.map(spanIso), [['2026-11-01T02:00:00.000Z', '2026-11-01T10:00:00.000Z']])
+    assert.equal(wall(night[0]!.end, NY), '2026-11-01 05:00')
+  })
+
+  it('occurrences that overlap or touch are one freeze, whatever the question; the next one is found', () => {
+    // weekdays from 00:00 for 24 h: one freeze from Monday 00:00 to Saturday 00:00, not five
+    const weekdays = rec('0 0 * * 1-5', 24 * H, 'UTC', 'weekdays')
+    const a = spansAt([weekdays], Z('2026-11-25T12:00Z')) // a Wednesday
+    assert.deepEqual(a.map(spanIso), [['2026-11-23T00:00:00.000Z', '2026-11-28T00:00:00.000Z']])
+    assert.deepEqual(spansAt([weekdays], Z('2026-11-27T23:59Z')).map(spanIso), a.map(spanIso), 'the same span from another moment')
+    assert.deepEqual(spansAt([weekdays], Z('2026-11-28T00:00Z')), [])
+    assert.deepEqual(spanIso(nextSpan([weekdays], Z('2026-11-25T12:00Z'))!), ['2026-11-30T00:00:00.000Z', '2026-12-05T00:00:00.000Z'])
+    // weekdays 09:00–17:00 Amsterdam: on Friday evening the next one is Monday 09:00 CET = 08:00Z
+    const office = rec('0 9 * * 1-5', 8 * H, AMS, 'office')
+    assert.deepEqual(spanIso(nextSpan([office], Z('2026-11-27T18:00Z'))!), ['2026-11-30T08:00:00.000Z', '2026-11-30T16:00:00.000Z'])
+  })
+})
+
+describe('freeze calendar: one-off windows', () => {
+  it('with an offset: that instant, whatever the zone', () => {
+    const w: FreezeWindowConfig = { name: 'black-friday', start: '2026-11-27T00:00+01:00', end: '2026-11-30T08:00:00+01:00', zone: 'America/New_York', reason: 'BF' }
+    assert.deepEqual(spansBetween([w], Z('2026-11-01T00:00Z'), Z('2026-12-31T00:00Z')).map(spanIso), [['2026-11-26T23:00:00.000Z', '2026-11-30T07:00:00.000Z']])
+    assert.deepEqual(spansAt([w], Z('2026-11-30T07:00Z')), [], 'the end is exclusive')
+    assert.equal(spansAt([w], Z('2026-11-26T23:00Z')).length, 1, 'the start is inclusive')
+  })
+
+  it('wall-clock in a zone: standard and summer time; a time in a gap moves forward, a repeated one is the first', () => {
+    const ny: FreezeWindowConfig = { name: 'launch', start: '2026-11-27T00:00', end: '2026-11-30T08:00', zone: 'America/New_York', reason: 'launch' }
+    // EST (-05): 05:00Z and 13:00Z
+    assert.deepEqual(spansBetween([ny], 0, Z('2027-01-01T00:00Z')).map(spanIso), [['2026-11-27T05:00:00.000Z', '2026-11-30T13:00:00.000Z']])
+    // EDT (-04) in summer
+    assert.equal(iso(parseTime('2026-07-04T09:00', 'America/New_York')), '2026-07-04T13:00:00.000Z')
+    // 02:30 on 2026-03-29 does not exist in Amsterdam: moved forward by the gap, 03:30 CEST = 01:30Z
+    assert.equal(iso(parseTime('2026-03-29T02:30', 'Europe/Amsterdam')), '2026-03-29T01:30:00.000Z')
+    // 02:30 on 2026-10-25 happens twice in Amsterdam: the first, 02:30 CEST = 00:30Z
+    assert.equal(iso(parseTime('2026-10-25T02:30', 'Europe/Amsterdam')), '2026-10-25T00:30:00.000Z')
+    // 01:30 on 2026-11-01 happens twice in New York: the first, 01:30 EDT = 05:30Z
+    assert.equal(iso(parseTime('2026-11-01T01:30', 'America/New_York')), '2026-11-01T05:30:00.000Z')
+    // a date alone is its midnight
+    assert.equal(iso(parseTime('2026-12-24', 'Europe/Amsterdam')), '2026-12-23T23:00:00.000Z')
+  })
+})
+
+describe('freeze config: a window that cannot be computed is CONFIG_INVALID, naming it', () => {
+  const cfg = (windows: string, extra = '') =>
+    `sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n    freeze:\n${extra}      windows:\n${windows}`
+  const invalid = (text: string, ...want: RegExp[]) =>
+    assert.throws(
+      () => parseConfig(text, 'p.yaml'),
+      (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && want.every((r) => r.test(e.message)),
+      `expected CONFIG_INVALID matching ${want.join(' ')}`,
+    )
+
+  it('accepts good windows, with their defaults', () => {
+    const c = parseConfig(
+      cfg('        - { name: bf, start: "2026-11-27T00:00+01:00", end: "2026-11-30T08:00+01:00" }\n        - { name: nightly, cron: "0 22 * * *", duration: 8h, zone: Europe/Amsterdam }\n', '      zone: Europe/Amsterdam\n'),
+      'p.yaml',
+    )
+    const f = c.sites[0]!.freeze
+    assert.equal(f.zone, 'Europe/Amsterdam')
+    assert.deepEqual(f.windows[1], { name: 'nightly', cron: '0 22 * * *', duration: 8 * H, zone: 'Europe/Amsterdam', reason: 'scheduled freeze' })
+    assert.equal(f.windows[0]!.zone, 'UTC')
+  })
+
+  it('the commented example windows in systemd/peakguard.example.yaml are valid', () => {
+    const text = fs.readFileSync(path.join(REPO, 'systemd/peakguard.example.yaml'), 'utf8')
+    const block = /^ {6}# windows:\n((?: {6}# {3}.*\n)+)/m.exec(text)
+    assert.ok(block, 'the example has a commented windows block')
+    const windows = block[1]!.replace(/^ {6}# {3}/gm, '        ')
+    const f = parseConfig(cfg(windows), 'example.yaml').sites[0]!.freeze
+    assert.deepEqual(f.windows.map((w) => w.name), ['black-friday', 'launch', 'nightly'])
+  })
+  it('a bad cron expression', () =>
+    invalid(cfg('        - { name: nightly, cron: "0 25 * * *", duration: 8h }\n'), /p\.yaml:\d+: sites\.0\.freeze\.windows\.0\.cron/, /freeze window "nightly"/, /hour/))
+  it('six fields', () => invalid(cfg('        - { name: secs, cron: "0 0 22 * * *" }\n'), /freeze window "secs"/, /five-field cron/))
+  it('a cron that never fires', () => invalid(cfg('        - { name: feb31, cron: "0 0 31 2 *" }\n'), /freeze window "feb31".*never fires/))
+  it('an unknown zone', () => invalid(cfg('        - { name: nightly, cron: "0 22 * * *", zone: Europe/Amsterdan }\n'), /freeze window "nightly": unknown time zone "Europe\/Amsterdan"/))
+  it('an end before the start', () =>
+    invalid(cfg('        - { name: bf, start: "2026-11-30T00:00Z", end: "2026-11-27T00:00Z" }\n'), /windows\.0\.end/, /freeze window "bf": ends \(2026-11-27T00:00:00\.000Z\) before it starts/))
+  it('an unparseable or impossible date', () => {
+    invalid(cfg('        - { name: bf, start: "next friday", end: "2026-11-27T00:00Z" }\n'), /freeze window "bf": start "next friday" is not an ISO date-time/)
+    invalid(cfg('        - { name: bf, start: "2026-02-30T00:00", end: "2026-03-27T00:00Z" }\n'), /freeze window "bf": start "2026-02-30T00:00" is not a real date/)
+  })
+  it('a window that never ends (its occurrences overlap without end)', () =>
+    invalid(cfg('        - { name: always, cron: "0 0 * * *", duration: 24h }\n'), /windows\.0\.duration/, /freeze window "always": its occurrences overlap one another without end/))
+  it('a zero duration, a name used twice, a bad site zone', () => {
+    invalid(cfg('        - { name: n, cron: "0 22 * * *", duration: 0 }\n'), /freeze window "n": the duration must be longer than zero/)
+    invalid(cfg('        - { name: n, cron: "0 22 * * *" }\n        - { name: n, cron: "0 23 * * *" }\n'), /windows\.1\.name/, /"n" is used twice/)
+    invalid(cfg('        - { name: manual, cron: "0 22 * * *" }\n'), /'manual'/)
+    invalid(cfg('        []\n', '      zone: Mars/Olympus\n'), /sites\.0\.freeze\.zone: unknown time zone "Mars\/Olympus"/)
+  })
+})
+
+describe('peakguard freeze and allow on a site', function () {
+  this.timeout(180_000)
+  let site: TestSite
+  const ok = (r: CliResult, what: string) => assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`)
+  const auditOf = async () => {
+    const a = await site.cli(['--json', 'audit'])
+    ok(a, 'audit')
+    return a.json.entries as { type: string; actor: string; summary: string; details: Record<string, unknown> }[]
+  }
+
+  before(async () => {
+    site = await createSite({ siteConfig: '    freeze:\n      zone: Europe/Amsterdam\n      approvalUrl: https://chat.example.com/approvals\n' })
+  })
+  after(async () => {
+    await site?.cleanup()
+  })
+
+  it('freeze start --for 10m: frozen until then, with the state now as its baseline; status shows it in the site zone and UTC', async () => {
+    const snap = await site.cli(['--json', 'snapshot'])
+    ok(snap, 'snapshot')
+    const t0 = Date.now()
+    const r = await site.cli(['--json', 'freeze', 'start', '--for', '10m', '--reason', 'campaign launch'])
+    ok(r, 'freeze start')
+    const t1 = Date.now()
+    assert.equal(r.json.baseline.state, snap.json.id, 'the baseline is the journal head at the start')
+
+    const s = await site.cli(['--json', 'freeze', 'status'])
+    ok(s, 'status')
+    assert.equal(s.json.frozen, true)
+    assert.equal(s.json.active.source, 'manual')
+    assert.equal(s.json.active.reason, 'campaign launch')
+    const end = Date.parse(s.json.endsAt)
+    assert.ok(end >= t0 + 10 * 60_000 && end <= t1 + 10 * 60_000, `ends 10 minutes after the start: ${s.json.endsAt}`)
+    assert.equal(s.json.baseline.state, snap.json.id)
+    assert.equal(s.json.policy, 'revert')
+    assert.equal(s.json.zone, 'Europe/Amsterdam')
+
+    const text = await site.cli(['freeze', 'status'])
+    ok(text, 'status text')
+    assert.match(text.stdout, /FROZEN: manual freeze: campaign launch/)
+    assert.match(text.stdout, new RegExp(`ends +${wall(end, 'Europe/Amsterdam')}(:\\d\\d)? CES?T \\(Europe/Amsterdam\\) · ${new Date(end).toISOString().slice(0, 16)}`))
+    assert.match(text.stdout, /https:\/\/chat\.example\.com\/approvals/)
+
+    const audit = await auditOf()
+    const start = audit.find((e) => e.type === 'freeze-start')
+    assert.ok(start, 'a freeze-start entry')
+    assert.equal(start.details.reason, 'campaign launch')
+    const base = audit.find((e) => e.type === 'freeze-baseline')
+    assert.ok(base, 'a freeze-baseline entry')
+    assert.equal(base.details.state, snap.json.id)
+    assert.equal(base.details.source, 'manual')
+  })
+
+  it('refuses a freeze or a stop without a reason, saying why a reason is needed', async () => {
+    for (const args of [
+      ['freeze', 'start', '--for', '10m'],
+      ['freeze', 'start', '--for', '10m', '--reason', '  '],
+      ['freeze', 'stop'],
+      ['allow', '--scope', 'plugins/hello.php', '--for', '30m'],
+    ]) {
+      const r = await site.cli(args)
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, /needs --reason TEXT: the reason is recorded in the audit log and shown to everyone the freeze stops/, args.join(' '))
+    }
+    const both = await site.cli(['freeze', 'start', '--for', '10m', '--until', '2030-01-01T00:00Z', '--reason', 'x'])
+    assert.equal(both.code, 2)
+    assert.match(both.stderr, /exactly one of --until TIME or --for DURATION/)
+    const long = await site.cli(['freeze', 'start', '--for', '8d', '--reason', 'x'])
+    assert.equal(long.code, 2)
+    assert.match(long.stderr, /at most 7 days/)
+    const past = await site.cli(['freeze', 'start', '--until', '2020-01-01T00:00Z', '--reason', 'x'])
+    assert.equal(past.code, 2)
+    assert.match(past.stderr, /not in the future/)
+  })
+
+  it('allow --scope plugins/hello.php --for 30m opens an allow-window; a bad scope is refused', async () => {
+    const t0 = Date.now()
+    const r = await site.cli(['--json', 'allow', '--scope', 'plugins/hello.php', '--for', '30m', '--reason', 'hotfix for the banner'])
+    ok(r, 'allow')
+    assert.equal(r.json.allow.scope, 'plugins/hello.php')
+    const s = await site.cli(['--json', 'freeze', 'status'])
+    ok(s, 'status')
+    assert.equal(s.json.allowed.length, 1)
+    assert.equal(s.json.allowed[0].scope, 'plugins/hello.php')
+    assert.equal(s.json.allowed[0].reason, 'hotfix for the banner')
+    const end = Date.parse(s.json.allowed[0].end)
+    assert.ok(end >= t0 + 30 * 60_000 && end <= Date.now() + 30 * 60_000, s.json.allowed[0].end)
+    const theme = await site.cli(['--json', 'allow', '--scope', 'theme:storefront', '--for', '5m', '--reason', 'css fix'])
+    ok(theme, 'allow theme:')
+    assert.equal(theme.json.allow.scope, 'themes/storefront')
+
+    for (const [scope, why] of [
+      ['uploads/2026', /outside themes, plugins, mu-plugins/],
+      ['plugins', /too broad/],
+      ['option:', /give an option name/],
+    ] as const) {
+      const bad = await site.cli(['allow', '--scope', scope, '--for', '30m', '--reason', 'x'])
+      assert.equal(bad.code, 2, `${scope}: ${bad.stderr}`)
+      assert.match(bad.stderr, why, scope)
+      assert.match(bad.stderr, /write plugins\/NAME, themes\/NAME/)
+    }
+    const long = await site.cli(['allow', '--scope', 'plugins/akismet', '--for', '2d', '--reason', 'x'])
+    assert.equal(long.code, 2)
+    assert.match(long.stderr, /at most 24h/)
+
+    const audit = (await auditOf()).filter((e) => e.type === 'allow-window')
+    assert.deepEqual(audit.map((e) => e.details.scope), ['plugins/hello.php', 'themes/storefront'])
+  })
+
+  it('freeze stop ends the manual freeze, audited with its reason; a second stop has nothing to stop', async () => {
+    const r = await site.cli(['freeze', 'stop', '--reason', 'launch went fine'])
+    ok(r, 'stop')
+    assert.match(r.stdout, /manual freeze stopped/)
+    const s = await site.cli(['--json', 'freeze', 'status'])
+    assert.equal(s.json.frozen, false)
+    assert.equal(s.json.active, null)
+    const again = await site.cli(['freeze', 'stop', '--reason', 'again'])
+    assert.equal(again.code, 2)
+    assert.match(again.stderr, /no freeze is on/)
+    const stop = (await auditOf()).find((e) => e.type === 'freeze-stop')
+    assert.ok(stop, 'a freeze-stop entry')
+    assert.equal(stop.details.reason, 'launch went fine')
+    assert.match(stop.summary, /launch went fine/)
+  })
+
+  it('--until is read in the site zone unless it has an offset', async () => {
+    // tomorrow 09:00 in Amsterdam, written as wall-clock time
+    const tomorrow = new Date(Date.now() + 24 * H)
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Amsterdam' }).format(tomorrow) // YYYY-MM-DD
+    const r = await site.cli(['--json', 'freeze', 'start', '--until', `${day}T09:00`, '--reason', 'morning release'])
+    ok(r, 'freeze start --until')
+    assert.equal(wall(Date.parse(r.json.freeze.end), 'Europe/Amsterdam'), `${day} 09:00`)
+    ok(await site.cli(['freeze', 'stop', '--reason', 'done']), 'stop')
+  })
+
+  it('a configured window is not stopped by freeze stop: it says how to override it', async () => {
+    const other = await createSite({
+      siteConfig:
+        '    freeze:\n      policy: hold\n      windows:\n' +
+        `        - { name: black-friday, start: "${new Date(Date.now() - H).toISOString()}", end: "${new Date(Date.now() + H).toISOString()}", reason: "Black Friday" }\n` +
+        '        - { name: nightly, cron: "0 22 * * *", duration: 8h, zone: Europe/Amsterdam }\n',
+    })
+    try {
+      const s = await other.cli(['--json', 'freeze', 'status'])
+      ok(s, 'status')
+      assert.equal(s.json.active.source, 'black-friday')
+      assert.equal(s.json.policy, 'hold')
+      assert.ok(s.json.next, 'the next window is shown')
+      const r = await other.cli(['freeze', 'stop', '--reason', 'we are done'])
+      assert.equal(r.code, 5, r.stderr)
+      assert.match(r.stderr, /configured freeze window black-friday .* cannot be stopped with 'freeze stop'/)
+      assert.match(r.stderr, /peakguard allow --scope/)
+      assert.match(r.stderr, /--break-glass/)
+    } finally {
+      await other.cleanup()
+    }
+  })
+
+  it('a config with a bad window stops every command, naming the window', async () => {
+    const bad = await createSite({ siteConfig: '    freeze:\n      windows:\n        - { name: sale, cron: "0 22 * *", duration: 8h }\n' })
+    try {
+      const r = await bad.cli(['freeze', 'status'])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /sites\.0\.freeze\.windows\.0\.cron: freeze window "sale": not a five-field cron expression/)
+    } finally {
+      await bad.cleanup()
+    }
+  })
+})
