@@ -83,8 +83,9 @@ export default defineConfig(
     files: ['src/adapters/**/*.ts'],
     rules: restrict(
       wall(
-        // an adapter's own *.worker.ts (the same outside system, run on another thread) is part of it
-        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$))',
+        // an adapter's own *.worker.ts (the same outside system, run on another thread) is part of it, and so
+        // is its *-php.ts (the PHP source it writes into WordPress, e.g. wp-bridge-php.ts)
+        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$))',
         'adapters never import each other: one outside system per file; share code through core (ARCHITECTURE.md)',
       ),
       wall(

@@ -24,6 +24,7 @@ import { AuditLog } from './services/audit.ts'
 import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from './services/freeze.ts'
 import { SiteGovernance } from './services/site-governance.ts'
 import { OsUsers } from './adapters/os-users.ts'
+import { WpBridge } from './adapters/wp-bridge.ts'
 import type { Action, Actor, AuditInput } from './core/index.ts'
 import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
@@ -60,6 +61,45 @@ function pickSite(cfg: LoadedConfig, id: string | undefined): ResolvedSite {
 
 function dbConfig(s: ResolvedSite): DbConfig {
   return { ...s.db }
+}
+
+/** The WordPress bridge of a site for `peakguard wp …`, with the freeze state it should hold now. */
+function bridgeControl(s: ResolvedSite): Awaited<ReturnType<Runtime['bridge']>> {
+  const b = new WpBridge({
+    site: s.id,
+    wpContent: s.wpContent,
+    bridgeDir: s.bridgeDir,
+    url: s.bridge.url,
+    timeoutMs: s.bridge.timeout,
+    homeUrl: async () => {
+      const db = new MysqlSettings(dbConfig(s))
+      try {
+        return await db.homeUrl()
+      } finally {
+        await db.close()
+      }
+    },
+    ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
+  })
+  const current = () =>
+    bridgeState(new SiteDir(s.dataDir), { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options] }, Date.now())
+  return {
+    site: s.id,
+    file: b.file,
+    dir: b.dir,
+    installed: () => b.installed(),
+    writeState: (st) => b.writeState(st),
+    flushCaches: () => b.flushCaches(),
+    install: async () => b.install(await current()),
+    uninstall: () => b.uninstall(),
+    status: () => b.status(),
+    currentState: current,
+    syncState: async () => {
+      if (!(await b.installed())) return false
+      await b.writeState(await current())
+      return true
+    },
+  }
 }
 
 export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site & { close(): Promise<void> }> {
@@ -514,6 +554,7 @@ export function runtime(): Runtime {
     },
     access: async (o: GlobalOptions) => accessFor(loadConfig(configPath(o.config))),
     auditAll: async (o: GlobalOptions, input) => auditAll(loadConfig(configPath(o.config)), input),
+    bridge: async (o: GlobalOptions) => bridgeControl(pickSite(loadConfig(configPath(o.config)), o.site)),
     readStdinLine,
     isInteractive: () => !!process.stdin.isTTY && !!process.stderr.isTTY,
     confirm: async (q) => {

@@ -24,6 +24,7 @@ import * as token from './token.ts'
 import * as user from './user.ts'
 import * as freeze from './freeze.ts'
 import * as allow from './allow.ts'
+import * as wp from './wp.ts'
 
 /** Parses argv, runs one command, and resolves to the exit code. */
 export async function runCli(argv: string[], rt: Runtime): Promise<number> {
@@ -46,7 +47,7 @@ export async function runCli(argv: string[], rt: Runtime): Promise<number> {
       code = report(rt, o, e)
     }
   }
-  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon, replicate, verify, prune, recover, requests, user, token, audit, freeze, allow]) c.register(program, rt, run)
+  for (const c of [init, config, snapshot, list, show, diff, restore, marks, status, daemon, replicate, verify, prune, recover, requests, user, token, audit, freeze, allow, wp]) c.register(program, rt, run)
   for (const c of program.commands) c.exitOverride()
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -7,6 +7,7 @@ import type { Action, Actor, AuditInput } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
 import type { FreezeSettings } from '../services/freeze-calendar.ts'
+import type { BridgePort, BridgeState } from '../core/index.ts'
 
 export interface GlobalOptions {
   config?: string
@@ -55,6 +56,33 @@ export interface RecoverResult extends RecoverReport {
   config: string
 }
 
+/** The WordPress bridge of one site, as the CLI drives it (src/adapters/wp-bridge.ts). */
+export interface BridgeControl extends BridgePort {
+  site: string
+  /** wp-content/mu-plugins/peakguard-bridge.php */
+  file: string
+  /** the bridge folder: state.json, events.jsonl, secret */
+  dir: string
+  /** Writes the mu-plugin, the secret (kept when there is one), the event file and the current freeze state. */
+  install(): Promise<{ file: string; dir: string; version: number; previous: number | null; createdSecret: boolean; warnings: string[] }>
+  /** Removes the mu-plugin; the bridge folder stays. */
+  uninstall(): Promise<{ file: string; removed: boolean }>
+  status(): Promise<{
+    site: string
+    file: string
+    dir: string
+    installed: { version: number } | null
+    current: number
+    state: { readable: boolean; writtenAt: string | null; ageSeconds: number | null; freezes: number; activeFreeze: boolean }
+    events: { count: number; bytes: number }
+    secret: boolean
+  }>
+  /** The state file as the site's freeze config and documents say now (what syncState writes). */
+  currentState(): Promise<BridgeState>
+  /** Writes the current freeze state to state.json when the bridge is installed (after freeze start/stop, allow); false when it is not. */
+  syncState(): Promise<boolean>
+}
+
 export interface Runtime {
   /** Opens the site named by --site (optional when the config has one site). */
   openSite(opts: GlobalOptions): Promise<Site & { close(): Promise<void> }>
@@ -90,6 +118,8 @@ export interface Runtime {
   access(opts: GlobalOptions): Promise<Access>
   /** Appends one entry to the audit log of every configured site (user and token changes concern them all). */
   auditAll(opts: GlobalOptions, input: Omit<AuditInput, 'site'>): Promise<void>
+  /** The WordPress bridge (mu-plugin, bridge folder, cache flush) of the site named by --site. */
+  bridge(opts: GlobalOptions): Promise<BridgeControl>
   /** The first line of stdin, read once (without echo on a terminal): for --password-stdin. */
   readStdinLine(): Promise<string>
   isInteractive(): boolean

@@ -34,8 +34,11 @@ export const DEFAULT_IGNORED_OPTIONS = [
   'wc_*_lock',
 ] as const
 
-/** Files that are never state wherever they are (editor droppings, VCS metadata). */
-export const DEFAULT_IGNORED_FILES = ['**/.git/**', '**/.DS_Store', '**/*.swp', '**/.~pg-*.tmp'] as const
+/**
+ * Files that are never state wherever they are (editor droppings, VCS metadata), and peakguard's own
+ * WordPress bridge: installing it is no change, and a restore never removes it.
+ */
+export const DEFAULT_IGNORED_FILES = ['**/.git/**', '**/.DS_Store', '**/*.swp', '**/.~pg-*.tmp', 'mu-plugins/peakguard-bridge.php'] as const
 
 /** Temporary files the restorer writes before renaming them into place. */
 export const TEMP_PREFIX = '.~pg-'

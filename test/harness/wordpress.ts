@@ -107,20 +107,33 @@ export class WpClient {
   }
 }
 
-/** The hidden inputs of the form that posts to `action` (e.g. 'options.php') on a wp-admin page. */
+/** An attribute of an HTML tag, in either quote style. */
+function attr(tag: string, name: string): string | undefined {
+  const m = new RegExp(`\\s${name}=(?:"([^"]*)"|'([^']*)')`).exec(tag)
+  return m ? (m[1] ?? m[2]) : undefined
+}
+
+/** The fields a browser would post from the form whose action is `action` (e.g. 'options.php') on a wp-admin page. */
 export function formFields(html: string, action: string): Record<string, string> {
   const forms = html.match(/<form\b[\s\S]*?<\/form>/g) ?? []
-  const form = forms.find((f) => new RegExp(`action="[^"]*${action.replace(/[.?]/g, '\\$&')}"`).test(f))
+  const form = forms.find((f) => (attr(/<form\b[^>]*>/.exec(f)?.[0] ?? '', 'action') ?? '').endsWith(action))
   if (!form) throw new Error(`no form posting to ${action} on the page`)
   const out: Record<string, string> = {}
   for (const m of form.matchAll(/<input\b[^>]*>/g)) {
     const tag = m[0]
-    const name = /name="([^"]*)"/.exec(tag)?.[1]
+    const name = attr(tag, 'name')
     if (!name) continue
-    const type = /type="([^"]*)"/.exec(tag)?.[1] ?? 'text'
+    const type = attr(tag, 'type') ?? 'text'
     if ((type === 'checkbox' || type === 'radio') && !/\schecked/.test(tag)) continue
-    if (type === 'submit') continue
-    out[name] = decodeEntities(/value="([^"]*)"/.exec(tag)?.[1] ?? '')
+    if (type === 'submit' || type === 'button') continue
+    out[name] = decodeEntities(attr(tag, 'value') ?? '')
+  }
+  for (const m of form.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/g)) {
+    const name = attr(`<select ${m[1]}>`, 'name')
+    if (!name) continue
+    const options = [...(m[2] as string).matchAll(/<option\b[^>]*>/g)].map((o) => o[0])
+    const chosen = options.find((o) => /\sselected/.test(o)) ?? options[0]
+    if (chosen) out[name] = decodeEntities(attr(chosen, 'value') ?? '')
   }
   return out
 }
