@@ -312,6 +312,21 @@ describe('peakguard freeze and allow on a site', function () {
     assert.match(stop.summary, /launch went fine/)
   })
 
+  it("hands each change to the WordPress bridge's state file at once, in epoch seconds", async () => {
+    ok(await site.cli(['wp', 'install-bridge']), 'install-bridge')
+    const state = () => JSON.parse(fs.readFileSync(path.join(site.dataDir, 'bridge', 'shop', 'state.json'), 'utf8'))
+    const r = await site.cli(['--json', 'freeze', 'start', '--for', '15m', '--reason', 'bridge check'])
+    ok(r, 'freeze start')
+    const manual = state().freezes.find((f: { source: string }) => f.source === 'manual')
+    assert.ok(manual, `the manual freeze is in state.json: ${JSON.stringify(state())}`)
+    assert.equal(manual.end, Math.ceil(Date.parse(r.json.freeze.end) / 1000))
+    ok(await site.cli(['allow', '--scope', 'plugins/akismet', '--for', '10m', '--reason', 'update']), 'allow')
+    assert.ok(state().allows.some((a: { scope: string }) => a.scope === 'plugins/akismet'), 'the allow-window is in state.json')
+    ok(await site.cli(['freeze', 'stop', '--reason', 'checked']), 'stop')
+    assert.ok(!state().freezes.some((f: { source: string }) => f.source === 'manual'), 'the stopped freeze is gone from state.json')
+    ok(await site.cli(['wp', 'uninstall-bridge']), 'uninstall-bridge')
+  })
+
   it('--until is read in the site zone unless it has an offset', async () => {
     // tomorrow 09:00 in Amsterdam, written as wall-clock time
     const tomorrow = new Date(Date.now() + 24 * H)

@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { normalizeAllowScope } from '../core/index.ts'
 import { siteZone } from '../services/freeze-calendar.ts'
 import { openAllow, requireReason } from '../services/freeze.ts'
-import { freezeDeps, parseDuration, when } from './freeze.ts'
+import { freezeDeps, parseDuration, syncBridge, when } from './freeze.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -22,6 +22,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const forMs = parseDuration(c.for, '--for')
         const actor = await rt.actor(o, 'freeze')
         const w = await openAllow(await freezeDeps(rt, o), { scope, forMs, reason, actor: actor.name })
+        await syncBridge(rt, o)
         const zone = siteZone(rt.freezeSettings(o).freeze)
         print(rt, o, { allow: { ...w, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() } }, () =>
           `allowed: changes to ${w.scope} until ${when(w.end, zone)} (${w.id}): ${w.reason}`,

@@ -21,6 +21,19 @@ export async function freezeDeps(rt: Runtime, o: GlobalOptions): Promise<FreezeD
   return { site, docs: rt.docs(o), audit: await rt.audit(o), now: () => Date.now() }
 }
 
+/**
+ * Hands the new freeze state to the WordPress bridge at once (when installed), so WordPress enforces it even
+ * with the daemon down. The change is recorded and audited already: a failure here is a warning, and the
+ * daemon writes the state again on its next round.
+ */
+export async function syncBridge(rt: Runtime, o: GlobalOptions): Promise<void> {
+  try {
+    await (await rt.bridge(o)).syncState()
+  } catch (e) {
+    rt.err(`peakguard: warning: the WordPress bridge's state file was not updated (${(e as Error).message}); the daemon updates it on its next round`)
+  }
+}
+
 /** Both the site's zone and UTC: people read the first, logs and other hosts the second. */
 export function when(t: number, zone: string): string {
   return `${formatInZone(t, zone)} · ${new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z')}`
@@ -85,6 +98,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const deps = await freezeDeps(rt, o)
         const head = await withSite(rt, o, (site) => site.journal.head())
         const r = await startManual(deps, { until, forMs, reason, actor: actor.name, baseline: head })
+        await syncBridge(rt, o)
         print(rt, o, { freeze: spanJson(r.freeze), replaced: r.replaced, baseline: { ...r.baseline, start: new Date(r.baseline.start).toISOString(), recordedAt: new Date(r.baseline.recordedAt).toISOString() }, zone }, () =>
           [
             `${r.replaced ? 'manual freeze changed' : 'frozen'} until ${when(r.freeze.end, zone)}: ${r.freeze.reason}`,
@@ -104,6 +118,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const { freeze: settings } = rt.freezeSettings(o)
         const actor = await rt.actor(o, 'freeze')
         const r = await stopManual(await freezeDeps(rt, o), settings.windows, { reason, actor: actor.name })
+        await syncBridge(rt, o)
         const zone = siteZone(settings)
         print(rt, o, { stopped: spanJson(r.stopped), stillFrozen: spanJson(r.stillFrozen) }, () =>
           `manual freeze stopped (it would have lasted until ${when(r.stopped.end, zone)})` +
