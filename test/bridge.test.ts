@@ -195,6 +195,10 @@ describe('WordPress bridge (real WordPress)', function () {
     assert.ok(!active.includes(DEMO_BANNER.file), 'the other one is not')
     await wp.php(`require_once ABSPATH . 'wp-admin/includes/plugin.php'; deactivate_plugins( '${DEMO_HELLO.file}' );`)
     assert.ok(!(await wp.activePlugins()).includes(DEMO_HELLO.file))
+    // a glob scope for options: blogdescription may change, blogname may not
+    await bridge.writeState(state(freezeNow().freezes, [{ scope: 'option:blogdesc*', start: now() - 10, end: now() + 600 }]))
+    assert.equal((await wp.php(`var_export( update_option( 'blogdescription', 'Allowed tagline' ) ); echo '|'; var_export( update_option( 'blogname', 'Not allowed' ) );`)).trim(), 'true|false')
+    await wp.php(`update_option( 'blogdescription', '' );`)
     await newEvents()
   })
 

@@ -110,11 +110,19 @@ final class Peakguard_Bridge {
 		}
 		$now = microtime( true );
 		foreach ( $s['allows'] as $a ) {
-			if ( $a['scope'] === $scope && $a['start'] <= $now && $now < $a['end'] ) {
+			if ( $a['start'] <= $now && $now < $a['end'] && self::scope_matches( $a['scope'], $scope ) ) {
 				return true;
 			}
 		}
 		return false;
+	}
+
+	/** An allow's scope against a unit: exact, or a * glob (option:woocommerce_*). */
+	private static function scope_matches( $pattern, $scope ) {
+		if ( false === strpos( $pattern, '*' ) ) {
+			return $pattern === $scope;
+		}
+		return 1 === preg_match( '/^' . str_replace( '\*', '.*', preg_quote( $pattern, '/' ) ) . '$/s', $scope );
 	}
 
 	/** Whether any allow window whose scope starts with $prefix is open now. */
