@@ -25,6 +25,7 @@ import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from './serv
 import { SiteGovernance } from './services/site-governance.ts'
 import { OsUsers } from './adapters/os-users.ts'
 import { WpBridge } from './adapters/wp-bridge.ts'
+import { WpEventsFile } from './adapters/wp-events.ts'
 import type { Action, Actor, AuditInput } from './core/index.ts'
 import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
@@ -119,6 +120,15 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
     ignore,
     lockWaitMs: cfg.config.lockWaitSeconds * 1000,
     checkpoint: faultHook(process.env.PEAKGUARD_FAULT),
+    bridge: new WpBridge({
+      site: s.id,
+      wpContent: s.wpContent,
+      bridgeDir: s.bridgeDir,
+      url: s.bridge.url,
+      timeoutMs: s.bridge.timeout,
+      homeUrl: () => settings.homeUrl(),
+      ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
+    }),
     siteOwning: async (prefix) => {
       for (const other of cfg.sites) {
         if (other.id === s.id) continue
@@ -345,8 +355,8 @@ function siteGovernance(s: ResolvedSite, site: Site, notify: WebhookNotifier, lo
     log,
     policy: s.freeze.policy,
     freeze: freezeSource(s, docs, audit),
-    events: null,
-    bridge: null,
+    events: new WpEventsFile(path.join(s.bridgeDir, 'events.jsonl')),
+    bridge: site.bridge ?? null,
     names: new OsUsers(),
     tickMs: 2000,
   })

@@ -5,9 +5,6 @@
 import type { Attribution, StateDiff, UserNamesPort, WpEvent, WpEventsPort } from '../core/index.ts'
 import { unitOf } from '../core/index.ts'
 
-/** Events this far before the first change seen still count (WordPress writes the option, then the hook runs). */
-const SLACK_MS = 5000
-
 /** How long events are kept for attribution: the longest a change can wait before it is recorded, and then some. */
 const KEEP_MS = 10 * 60 * 1000
 
@@ -64,8 +61,9 @@ function label(kind: Attribution['kind'], e: WpEvent | null, owners: string[]): 
 }
 
 /**
- * Who caused `diff`, from the WordPress events between `fromMs` (the first change seen) and `toMs`, and
- * the owners of the changed files. The events that touch what changed win; among them the newest.
+ * Who caused `diff`, from the WordPress events between `fromMs` and `toMs`, and the owners of the changed
+ * files. The events that touch what changed win; among them the newest. The caller chooses `fromMs`: a
+ * little before the first change was seen, never before the previous snapshot began (its events are its).
  */
 export function attribute(diff: StateDiff, events: readonly WpEvent[], fromMs: number, toMs: number, names: UserNamesPort): Attribution {
   const paths = new Set<string>()
@@ -77,7 +75,7 @@ export function attribute(diff: StateDiff, events: readonly WpEvent[], fromMs: n
   }
   for (const l of diff.links) paths.add(unitOf(l.path) ?? l.path)
   const options = new Set(diff.options.map((o) => o.name))
-  const hits = events.filter((e) => e.time * 1000 >= fromMs - SLACK_MS && e.time * 1000 <= toMs + 1000 && matches(e, paths, options))
+  const hits = events.filter((e) => e.time * 1000 >= fromMs && e.time * 1000 <= toMs + 1000 && matches(e, paths, options))
   const e = hits.at(-1) ?? null
   if (e) {
     const kind: Attribution['kind'] = e.cli ? 'wp-cli' : e.cron ? 'cron' : e.user ? 'wordpress' : 'unknown'

@@ -60,7 +60,7 @@ export async function restore(site: Site, opts: RestoreOptions): Promise<Restore
   // outside the lock: a slow `systemctl reload` must not hold up the next snapshot
   if (!r.dryRun) {
     // PHP may serve the old code from opcache and the old settings from the object cache until flushed
-    r.caches = site.bridge ? await site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message })) : null
+    r.caches = site.bridge && (await site.bridge.installed().catch(() => null)) ? await site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message })) : null
     r.hooks = await runHooks(site, r)
   }
   return r

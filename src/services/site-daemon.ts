@@ -65,6 +65,8 @@ export class SiteRecording {
   private scanTimer: NodeJS.Timeout | null = null
   private stopping = false
   private recording = false
+  /** when the newest snapshot began reading: WordPress events before it belong to that snapshot */
+  private lastRecordStart = 0
   private maintaining = false
   /** snapshots, restores and marks by this daemon for this site, one at a time */
   private queue: Promise<unknown> = Promise.resolve()
@@ -205,7 +207,9 @@ export class SiteRecording {
     this.triggers = new Set()
     this.units = new Set()
     this.metrics.pendingChanges(this.site.id, 0)
-    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units, this.firstAt)
+    // the change happened at most a poll interval (or a watcher's delay) before it was seen
+    const since = Math.max(this.lastRecordStart, this.firstAt - Math.max(this.cfg.pollMs, 1000) - 1000)
+    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units, since)
   }
 
   /** A snapshot that could not be taken now is tried again later, reading at least what it would have. */
@@ -221,6 +225,7 @@ export class SiteRecording {
   private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null, sinceMs = Date.now()): Promise<SnapshotResult | null> {
     return this.exclusive(async () => {
       this.recording = true
+      this.lastRecordStart = Date.now()
       const started = performance.now()
       const gov = this.governance
       try {
