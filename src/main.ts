@@ -472,7 +472,9 @@ async function actor(o: GlobalOptions, action: Action): Promise<Actor> {
     who = await access.authenticatePassword(name, password).catch((e: unknown) => failed(name, 'password', e))
   }
   authorize(who, action)
-  return { ...who, osUser: me }
+  // the OS users mapped to this person count as them for the two-person rule (a file they own is theirs)
+  const aliases = (await access.getUser(who.name))?.osUsers ?? []
+  return { ...who, osUser: me, ...(aliases.length ? { aliases: [...aliases] } : {}) }
 }
 
 let stdinLine: Promise<string> | null = null

@@ -3,35 +3,12 @@
 // done in SQL is reverted within 2 s and becomes a change request naming who did it); the two-person
 // rule decides the request; everything is in the audit log, whose chain verifies.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fastDaemonConfig, startDaemon, type RunningDaemon } from './harness/daemon.ts'
-import { MAIN, phpSerialize, type CliResult } from './harness/site.ts'
+import { phpSerialize } from './harness/site.ts'
+import { makeUsers, ok } from './harness/users.ts'
 import { createWordPress, DEMO_BANNER, DEMO_HELLO, type TestWordPress } from './harness/wordpress.ts'
-
-/** The CLI with `input` on stdin (for --password-stdin). */
-function cliIn(configFile: string, args: string[], input: string, env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, '--config', configFile, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    p.stdin.end(input)
-    p.on('close', (code) => {
-      let json: unknown = null
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        /* text */
-      }
-      resolve({ code: code ?? 1, stdout, stderr, json })
-    })
-  })
-}
-
-const ok = (r: CliResult, what: string) => assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`)
 
 describe('freeze on a real WordPress: bridge, gate, change requests, two-person rule', function () {
   this.timeout(300_000)
@@ -43,17 +20,7 @@ describe('freeze on a real WordPress: bridge, gate, change requests, two-person 
 
   before(async () => {
     wp = await createWordPress({ siteConfig: fastDaemonConfig('    freeze:\n      policy: revert\n      approvalUrl: https://chat.example.com/launch-approvals\n') })
-    ok(await cliIn(wp.configFile, ['user', 'add', 'boss', '--role', 'admin', '--password-stdin'], 'boss-password-1\n'), 'bootstrap admin')
-    const t = await cliIn(wp.configFile, ['--as', 'boss', '--password-stdin', '--json', 'token', 'create', '--user', 'boss'], 'boss-password-1\n')
-    ok(t, 'token for boss')
-    tokens.boss = (t.json as { token: string }).token
-    for (const [u, role] of [['alice', 'approver'], ['bob', 'approver'], ['vera', 'viewer']] as const)
-      ok(await cliIn(wp.configFile, ['user', 'add', u, '--role', role, '--password-stdin'], `${u}-password-1\n`, as('boss')), `user add ${u}`)
-    for (const u of ['alice', 'bob', 'vera']) {
-      const tu = await cliIn(wp.configFile, ['--json', 'token', 'create', '--user', u], '', as('boss'))
-      ok(tu, `token for ${u}`)
-      tokens[u] = (tu.json as { token: string }).token
-    }
+    Object.assign(tokens, await makeUsers(wp.configFile, 'boss', { alice: 'approver', bob: 'approver', vera: 'viewer' }))
     ok(await wp.cli(['wp', 'install-bridge'], as('boss')), 'install the bridge')
     daemon = await startDaemon(wp)
   })

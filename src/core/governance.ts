@@ -45,8 +45,10 @@ export interface Actor {
   name: string
   role: Role
   via: 'password' | 'token' | 'session' | 'daemon' | 'unmanaged'
-  /** the OS user who ran the command, when known */
+  /** the OS user who ran the command, when known (a shared root shell says nothing about who it is) */
   osUser?: string
+  /** the OS users mapped to this peakguard user in the users file: changes made as them are theirs */
+  aliases?: string[]
 }
 
 /** The daemon itself (automatic reverts, rollbacks, baselines). */

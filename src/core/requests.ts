@@ -49,14 +49,18 @@ export function uncovered(
 
 /**
  * The two-person rule: whoever decides a request is neither who requested it nor who made the change
- * (as attribution found it). Names compare case-insensitively; an actor's OS user counts as the actor.
- * An admin may break glass, with a reason.
+ * (as attribution found it: a WordPress login, a file owner). Names compare case-insensitively; the OS
+ * users mapped to the actor in the users file count as the actor, and so does the OS user of an
+ * unmanaged install (no users: the OS user is all the identity there is). The OS user a proved user
+ * happens to run the CLI as does not: night shifts share root shells. An admin may break glass, with a
+ * reason.
  */
 export function assertMayDecide(actor: Actor, r: ChangeRequest, breakGlass: { reason: string } | null): void {
-  const me = new Set([actor.name, actor.osUser ?? ''].filter(Boolean).map((n) => n.toLowerCase()))
-  const authors = [r.requester, r.attribution.who ?? ''].flatMap((n) => n.split(/,\s*/)).filter(Boolean)
-  const clash = authors.find((n) => me.has(n.toLowerCase().replace(/^wp:/, '')))
-  if (!clash) return
+  const names = [actor.name, ...(actor.aliases ?? []), actor.via === 'unmanaged' ? (actor.osUser ?? '') : '']
+  const me = new Set(names.filter(Boolean).map((n) => n.toLowerCase()))
+  const mine = (names: string) => names.split(/,\s*/).some((n) => n && me.has(n.toLowerCase()))
+  const made = mine(r.attribution.who ?? '')
+  if (!made && !mine(r.requester)) return
   if (breakGlass) {
     if (actor.role !== 'admin') throw new PeakguardError('FORBIDDEN', `only an admin may break glass; ${actor.name} is ${actor.role}`)
     if (!breakGlass.reason.trim()) throw new PeakguardError('USAGE', 'break-glass needs --reason TEXT: it is audited and notified')
@@ -64,7 +68,7 @@ export function assertMayDecide(actor: Actor, r: ChangeRequest, breakGlass: { re
   }
   throw new PeakguardError(
     'TWO_PERSON_RULE',
-    `${actor.name} cannot decide change request ${r.id}: ${clash === r.requester ? 'they requested it' : 'they made the change'} (${r.attribution.label}). ` +
+    `${actor.name} cannot decide change request ${r.id}: ${made ? `they made the change (${r.attribution.label})` : `they requested it (${r.requester})`}. ` +
       `Ask another approver, or — an admin, in an emergency — use --break-glass --reason TEXT`,
   )
 }

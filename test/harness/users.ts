@@ -1,0 +1,56 @@
+// peakguard users for tests: the bootstrap admin, then users with roles, each with an API token, made
+// through the real CLI (passwords on stdin, as an operator would pipe them).
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { MAIN, type CliResult } from './site.ts'
+
+/** `peakguard --config FILE ARGS` with `input` on stdin (for --password-stdin). */
+export function cliWithInput(configFile: string, args: string[], input: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [MAIN, '--config', configFile, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    p.stdin.on('error', () => undefined)
+    p.stdin.end(input)
+    p.on('close', (code) => {
+      let json: unknown = null
+      try {
+        json = JSON.parse(stdout)
+      } catch {
+        /* text */
+      }
+      resolve({ code: code ?? 1, stdout, stderr, json })
+    })
+  })
+}
+
+export function ok(r: CliResult, what: string): void {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`)
+}
+
+/**
+ * Makes `admin` (role admin, the bootstrap; `adminOsUsers` are OS users mapped to it) and the given users; returns each one's API token, to be
+ * passed as PEAKGUARD_TOKEN.
+ */
+export async function makeUsers(
+  configFile: string,
+  admin: string,
+  users: Record<string, 'viewer' | 'operator' | 'approver' | 'admin'>,
+  adminOsUsers: string[] = [],
+): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {}
+  const aliases = adminOsUsers.flatMap((u) => ['--os-user', u])
+  ok(await cliWithInput(configFile, ['user', 'add', admin, '--role', 'admin', ...aliases, '--password-stdin'], `${admin}-password-1\n`), 'bootstrap admin')
+  const t = await cliWithInput(configFile, ['--as', admin, '--password-stdin', '--json', 'token', 'create', '--user', admin], `${admin}-password-1\n`)
+  ok(t, `token for ${admin}`)
+  tokens[admin] = (t.json as { token: string }).token
+  for (const [u, role] of Object.entries(users)) {
+    ok(await cliWithInput(configFile, ['user', 'add', u, '--role', role, '--password-stdin'], `${u}-password-1\n`, { PEAKGUARD_TOKEN: tokens[admin] as string }), `user add ${u}`)
+    const tu = await cliWithInput(configFile, ['--json', 'token', 'create', '--user', u], '', { PEAKGUARD_TOKEN: tokens[admin] as string })
+    ok(tu, `token for ${u}`)
+    tokens[u] = (tu.json as { token: string }).token
+  }
+  return tokens
+}
