@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The composition root: config → adapters → services → CLI. The only file that knows every layer.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -367,6 +368,27 @@ function hostPort(listen: string): { host: string; port: number } {
   return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) }
 }
 
+/**
+ * The config the daemon runs with, in each site's audit log when it differs from the last one the daemon
+ * ran with (its digest: the file holds the database password). The daemon reads its config once, at
+ * start, so a start with a changed file is when a config change takes effect.
+ */
+async function auditConfig(cfg: LoadedConfig, s: ResolvedSite): Promise<void> {
+  const sha256 = createHash('sha256').update(fs.readFileSync(cfg.file)).digest('hex')
+  const docs = new SiteDir(s.dataDir)
+  docs.ensure()
+  const last = await docs.readDoc<{ sha256: string; file: string }>('config')
+  if (last?.sha256 === sha256) return
+  await auditLogFor(s).append({
+    type: 'config-reload',
+    actor: 'peakguard',
+    site: s.id,
+    summary: last ? `the daemon started with a changed config ${cfg.file} (sha256 ${sha256.slice(0, 12)}, was ${last.sha256.slice(0, 12)})` : `the daemon started with config ${cfg.file} (sha256 ${sha256.slice(0, 12)})`,
+    details: { file: cfg.file, sha256, previous: last?.sha256 ?? null },
+  })
+  await docs.writeDoc('config', { sha256, file: cfg.file })
+}
+
 /** `peakguard daemon`: every site of the config (or the one given with --site) until SIGTERM/SIGINT. */
 async function runDaemon(o: GlobalOptions): Promise<void> {
   const cfg = loadConfig(configPath(o.config))
@@ -377,6 +399,7 @@ async function runDaemon(o: GlobalOptions): Promise<void> {
     process.once('SIGINT', () => resolve('SIGINT'))
   })
   const chosen = o.site ? [pickSite(cfg, o.site)] : cfg.sites
+  for (const s of chosen) await auditConfig(cfg, s)
   const daemon = new Daemon(await Promise.all(chosen.map((s) => daemonSite(cfg, s, log, metrics))), log)
   const app = buildApp({ status: () => daemon.status(), metrics: () => metrics.render() })
   const { host, port } = hostPort(cfg.config.ui.listen)

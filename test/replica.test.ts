@@ -102,6 +102,12 @@ describe('S3 replica', function () {
     assert.equal(rec.json.marks, 1)
     assert.deepEqual(gitLog(b.dataDir), gitLog(a.dataDir), 'B has the same commits')
     assert.equal(gitRefs(b.dataDir), gitRefs(a.dataDir), 'B has the same refs (snapshots and known-good marks)')
+    // the audit log came along (refs/peakguard/audit): the same entries, and its chain verifies on B
+    const hashes = async (site: { cli: TestSite["cli"] }) => ((await site.cli(['--json', 'audit'], CREDS)).json.entries as { hash: string }[]).map((e) => e.hash)
+    const auditA = await hashes(a)
+    assert.ok(auditA.length >= 4, `A's audit log has the snapshots and the mark (${auditA.length})`)
+    assert.deepEqual(await hashes(b), auditA)
+    assert.equal((await b.cli(['audit', 'verify'], CREDS)).code, 0)
 
     const restored = await b.cli(['restore', 'last-good', '--yes', '--json'], CREDS)
     assert.equal(restored.code, 0, restored.stderr)

@@ -75,8 +75,9 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           try {
             const before = await loadRequest(g.docs, id)
             const d = await withSite(rt, o, (site) => decide(g, site, { id: before.id, actor, approve: verb === 'approve', note: c.note, breakGlass: c.breakGlass ? { reason: c.reason ?? '' } : null }))
-            print(rt, o, { request: d.request, restore: d.restore && { snapshot: d.restore.snapshot, safetySnapshot: d.restore.safetySnapshot, verified: d.restore.verified, hooks: d.restore.hooks } }, () =>
+            print(rt, o, { request: d.request, restore: d.restore && { snapshot: d.restore.snapshot, safetySnapshot: d.restore.safetySnapshot, verified: d.restore.verified, caches: d.restore.caches, hooks: d.restore.hooks } }, () =>
               `${verb === 'approve' ? 'approved' : 'rejected'}: ${d.request.outcome}\n${lines(d.request)}` +
+              (d.restore?.caches ? `\ncaches ${d.restore.caches.ok ? 'flushed' : `NOT flushed: ${d.restore.caches.detail}`}` : '') +
               (d.restore?.safetySnapshot ? `\nundo: peakguard restore ${d.restore.safetySnapshot.slice(0, 12)}` : ''),
             )
           } finally {

@@ -55,6 +55,14 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             throw e
           }
           await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
+          const notifier = rt.notifier(o)
+          notifier.notify({
+            event: 'restore',
+            site: site.id,
+            summary: `${actor.name} restored ${target.slice(0, 12)}: ${done.verified ? 'verified' : 'NOT verified'}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${done.safetySnapshot?.slice(0, 12)})`,
+            details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
+          })
+          await notifier.close(5000)
           return done
         })
         print(rt, o, json(r), () => text(r))
@@ -84,7 +92,7 @@ function json(r: RestoreReport) {
       ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`) } }
       : {}),
     ...(r.recovered ? { recovered: r.recovered } : {}),
-    ...(r.dryRun ? {} : { hooks: r.hooks }),
+    ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches }),
   }
 }
 
@@ -99,6 +107,8 @@ function text(r: RestoreReport): string {
   lines.push(`restored ${r.target.slice(0, 12)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
   lines.push(`safety snapshot (undo with 'peakguard restore ${r.safetySnapshot?.slice(0, 12)}'): ${r.safetySnapshot}`)
   lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
+  if (r.caches)
+    lines.push(r.caches.ok ? `caches flushed through the WordPress bridge (${r.caches.detail})` : `caches NOT flushed: ${r.caches.detail} — PHP may serve old code until opcache expires; reload php-fpm`)
   for (const h of r.hooks)
     lines.push(
       h.exitCode === 0
