@@ -401,7 +401,11 @@ async function runDaemon(o: GlobalOptions): Promise<void> {
   const chosen = o.site ? [pickSite(cfg, o.site)] : cfg.sites
   for (const s of chosen) await auditConfig(cfg, s)
   const daemon = new Daemon(await Promise.all(chosen.map((s) => daemonSite(cfg, s, log, metrics))), log)
-  const app = buildApp({ status: () => daemon.status(), metrics: () => metrics.render() })
+  const app = buildApp({
+    status: () => daemon.status(),
+    metrics: () => metrics.render(),
+    auth: { open: async () => !(await accessFor(cfg).hasUsers()), token: (t) => accessFor(cfg).authenticateToken(t) },
+  })
   const { host, port } = hostPort(cfg.config.ui.listen)
   const server = await new Promise<Server>((resolve, reject) => {
     const srv = app.listen(port, host, () => resolve(srv))
@@ -432,7 +436,9 @@ async function daemonStatus(o: GlobalOptions, siteId: string): ReturnType<Runtim
   if (host === '::') host = '::1'
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   try {
-    const res = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(3000) })
+    const token = process.env.PEAKGUARD_TOKEN
+    const res = await fetch(`${url}/api/status`, { signal: AbortSignal.timeout(3000), headers: token ? { authorization: `Bearer ${token}` } : {} })
+    if (res.status === 401) return { running: false, url, reason: `the daemon at ${url} answers, but its API needs a token: set PEAKGUARD_TOKEN (peakguard token create)` }
     if (!res.ok) return { running: false, url, reason: `${url} answered HTTP ${res.status}` }
     const body = (await res.json()) as DaemonStatus
     return { running: true, url, site: body.sites.find((x) => x.site === siteId) ?? null }

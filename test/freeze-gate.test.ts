@@ -119,6 +119,17 @@ describe('freeze on a real WordPress: bridge, gate, change requests, two-person 
     assert.deepEqual((await wp.activePlugins()).sort(), [DEMO_BANNER.file, DEMO_HELLO.file].sort())
   })
 
+  it("the daemon's API needs a Bearer token once there are users", async () => {
+    const none = await fetch(`${daemon.url}/api/status`)
+    assert.equal(none.status, 401)
+    assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/)
+    assert.equal((await fetch(`${daemon.url}/api/status`, { headers: { authorization: 'Bearer pgt_not-a-token' } })).status, 401)
+    const ok200 = await fetch(`${daemon.url}/api/status`, { headers: { authorization: `Bearer ${tokens.vera}` } })
+    assert.equal(ok200.status, 200)
+    assert.equal(((await ok200.json()) as { sites: { site: string }[] }).sites[0]?.site, wp.siteId)
+    assert.equal((await fetch(`${daemon.url}/healthz`)).status, 200, 'monitoring needs no token')
+  })
+
   it('every step is in the audit log, and its chain verifies', async () => {
     const a = await wp.cli(['--json', 'audit'], as('vera'))
     ok(a, 'audit')

@@ -1,14 +1,41 @@
 // http: the Express app the daemon serves (built here, never listened on here). Routes call services;
 // adapters are wired in by src/main.ts. Must never import adapters, main, mysql2 or simple-git.
 // For now: GET /healthz (is the daemon up, is every site recording), GET /metrics (Prometheus) and
-// GET /api/status (what `peakguard status` shows). Bound to 127.0.0.1 by default (ui.listen).
+// GET /api/status (what `peakguard status` shows). Bound to 127.0.0.1 by default (ui.listen). Once
+// peakguard has users, /api needs `Authorization: Bearer TOKEN` (peakguard token create) and a role.
 import express, { type NextFunction, type Request, type Response } from 'express'
-import { asPeakguardError } from '../errors.ts'
+import { roleAllows, type Action, type Actor } from '../core/index.ts'
+import { asPeakguardError, PeakguardError } from '../errors.ts'
 import type { DaemonStatus } from '../services/index.ts'
 
 export interface AppDeps {
   status(): Promise<DaemonStatus>
   metrics(): Promise<{ contentType: string; body: string }>
+  /** API tokens: `open` while there are no users (a single-operator install), `token` proves one */
+  auth?: { open(): Promise<boolean>; token(token: string): Promise<Actor> }
+}
+
+/** /api routes: the Bearer token's user, checked against the role the action needs (401, 403). */
+function requireRole(deps: AppDeps, action: Action) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      if (!deps.auth || (await deps.auth.open())) return next()
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')
+      if (!m) {
+        res.set('WWW-Authenticate', 'Bearer realm="peakguard"')
+        throw new PeakguardError('AUTH_REQUIRED', "send 'Authorization: Bearer TOKEN' (a token from 'peakguard token create --user NAME')")
+      }
+      const actor = await deps.auth.token(m[1] as string).catch(() => {
+        res.set('WWW-Authenticate', 'Bearer realm="peakguard", error="invalid_token"')
+        throw new PeakguardError('AUTH_FAILED', 'the token is not valid (revoked, or never issued)')
+      })
+      if (!roleAllows(actor.role, action)) throw new PeakguardError('FORBIDDEN', `${actor.name} has role ${actor.role}, which may not do this`)
+      res.locals.actor = actor
+      next()
+    } catch (e) {
+      next(e)
+    }
+  }
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -27,7 +54,7 @@ export function buildApp(deps: AppDeps): express.Express {
     res.type(m.contentType).send(m.body)
   })
 
-  app.get('/api/status', async (_req, res) => {
+  app.get('/api/status', requireRole(deps, 'view'), async (_req, res) => {
     res.json(await deps.status())
   })
 

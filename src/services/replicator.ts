@@ -89,12 +89,14 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
     }
     if (st.prepared) st = await upload(r, await rekey(r, st), result)
     const refs = await r.journal.refs()
-    if (!sameRefs(st.pushed?.refs ?? {}, refs)) {
+    // a journal without a snapshot has nothing a recovery could use: its audit log goes with the first one
+    const snapshots = Object.keys(refs).some((k) => k.startsWith('refs/heads/'))
+    if (snapshots && !sameRefs(st.pushed?.refs ?? {}, refs)) {
       st = await prepare(r, st, refs)
       if (st.prepared) st = await upload(r, st, result)
     }
     const now = await r.journal.refs()
-    result.more = !sameRefs(st.pushed?.refs ?? {}, now)
+    result.more = snapshots && !sameRefs(st.pushed?.refs ?? {}, now)
     st = { ...st, pendingSince: result.more ? (pendingSince ?? st.pendingSince) : null, lastError: null }
     await r.local.writeReplica(st)
     return result

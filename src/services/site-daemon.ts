@@ -235,13 +235,14 @@ export class SiteRecording {
         this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds }
         if (r.created) {
           this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
-          this.afterSnapshot?.()
         }
         else this.log.debug({ site: this.site.id, trigger, why }, 'nothing in scope changed')
         if (r.settingsError) this.dbDown(r.settingsError)
         if (r.finishedRestore) this.log.warn({ site: this.site.id }, r.finishedRestore)
         // inside the queue: a revert by the freeze gate runs before the next snapshot
         await gov?.afterRecord(r, trigger)
+        // then one push carries the snapshot, its audit entry and a revert of it, if any
+        if (r.created) this.afterSnapshot?.()
         return r
       } catch (e) {
         const err = e as Error
