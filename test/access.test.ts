@@ -168,6 +168,81 @@ describe('users, roles and tokens', () => {
     assert.match(forbidden.stderr, /users needs role admin/)
   })
 
+  it('maps WordPress logins to a user (add --wp-user, set replaces them), one person each, and the two-person rule counts them', async () => {
+    assert.equal((await run(['user', 'add', 'root', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
+    const admin = { PEAKGUARD_TOKEN: (await run(['--as', 'root', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token }
+    const add = await run(['user', 'add', 'alice', '--role', 'approver', '--wp-user', 'alice.smith', '--wp-user', 'asmith', '--password-stdin'], 'alice-pass-42\n', admin)
+    assert.equal(add.code, 0, add.stderr)
+    assert.match(add.stdout, /added user alice \(role approver\), WordPress logins alice\.smith, asmith/)
+    const list = await run(['user', 'list', '--json'], null, admin)
+    assert.deepEqual(list.json.users.find((u: any) => u.name === 'alice').wpUsers, ['alice.smith', 'asmith'])
+    assert.match((await run(['user', 'list'], null, admin)).stdout, /^alice\s+approver .*wp: alice\.smith, asmith$/m)
+
+    // a login is one person's: not another user's WordPress login, nor their OS user (the rule compares names case-insensitively)
+    const taken = await run(['user', 'add', 'bob', '--role', 'approver', '--wp-user', 'Alice.Smith', '--password-stdin'], 'bob-pass-4242\n', admin)
+    assert.equal(taken.code, 2, taken.stderr)
+    assert.match(taken.stderr, /WordPress login Alice\.Smith cannot map to bob: it is already alice's/)
+    const asOs = await run(['user', 'add', 'bob', '--role', 'approver', '--os-user', 'asmith', '--password-stdin'], 'bob-pass-4242\n', admin)
+    assert.equal(asOs.code, 2, asOs.stderr)
+    assert.match(asOs.stderr, /OS user asmith cannot map to bob: it is already alice's/)
+    const asName = await run(['user', 'add', 'asmith', '--role', 'viewer', '--password-stdin'], 'asmith-pass-42\n', admin)
+    assert.equal(asName.code, 2)
+    assert.match(asName.stderr, /asmith cannot be a user name: it is an OS user or WordPress login of alice/)
+    const comma = await run(['user', 'add', 'bob', '--role', 'approver', '--wp-user', 'bob,jones', '--password-stdin'], 'bob-pass-4242\n', admin)
+    assert.equal(comma.code, 2)
+    assert.match(comma.stderr, /bad WordPress login "bob,jones": .*no comma .*repeating --wp-user/)
+    assert.equal((await run(['user', 'add', 'bob', '--role', 'approver', '--password-stdin'], 'bob-pass-4242\n', admin)).code, 0)
+    const bob = { PEAKGUARD_TOKEN: (await run(['--as', 'bob', '--password-stdin', 'token', 'create', '--json'], 'bob-pass-4242\n')).json.token }
+    const setTaken = await run(['user', 'set', 'bob', '--wp-user', 'asmith'], null, admin)
+    assert.equal(setTaken.code, 2)
+    assert.match(setTaken.stderr, /it is already alice's .*peakguard user set alice --wp-user/)
+    const notAdmin = await run(['user', 'set', 'bob', '--wp-user', 'bob.jones'], null, bob)
+    assert.equal(notAdmin.code, 5)
+    assert.match(notAdmin.stderr, /users needs role admin/)
+
+    // a change made in wp-admin as alice.smith, held as a change request (as the freeze gate records it)
+    const base = (await run(['snapshot', '--json'], null, admin)).json.id
+    fs.appendFileSync(path.join(site.wpContent, 'plugins/hello.php'), '// from wp-admin\n')
+    const attempted = (await run(['snapshot', '--json'], null, admin)).json.id
+    const id = 'mg0abc12-beef'
+    const who = 'Alice.Smith'
+    fs.mkdirSync(path.join(site.dataDir, 'shop/docs/requests'), { recursive: true })
+    fs.writeFileSync(
+      path.join(site.dataDir, 'shop/docs/requests', `${id}.json`),
+      JSON.stringify({
+        id, site: 'shop', createdAt: new Date().toISOString(), base, attempted, items: { paths: ['plugins/hello.php'], options: [] },
+        summary: 'plugins/hello.php changed', attribution: { kind: 'wordpress', who, wpUserId: 2, ip: '127.0.0.1', label: `wp:${who} (#2) from 127.0.0.1` },
+        policy: 'hold', reverted: false, freeze: { source: 'manual', end: new Date(Date.now() + 3600_000).toISOString() },
+        requester: who, status: 'pending', decision: null, outcome: null,
+      }),
+    )
+    const own = await run(['approve', id], null, { PEAKGUARD_TOKEN: (await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], 'alice-pass-42\n')).json.token })
+    assert.equal(own.code, 5, own.stderr)
+    assert.match(own.stderr, /alice cannot decide change request .*they made the change \(wp:Alice\.Smith/)
+
+    // user set replaces the lists it is given (and frees the old logins for someone else)
+    const set = await run(['user', 'set', 'alice', '--wp-user', 'a.smith2', '--os-user', 'alice'], null, admin)
+    assert.equal(set.code, 0, set.stderr)
+    assert.match(set.stdout, /alice: OS users alice \(were none\), WordPress logins a\.smith2 \(were alice\.smith, asmith\)/)
+    const after = (await run(['user', 'list', '--json'], null, admin)).json.users.find((u: any) => u.name === 'alice')
+    assert.deepEqual([after.osUsers, after.wpUsers], [['alice'], ['a.smith2']])
+    assert.equal((await run(['user', 'set', 'bob', '--wp-user', 'alice.smith'], null, admin)).code, 0)
+    assert.equal((await run(['user', 'set', 'alice', '--no-os-user'], null, admin)).code, 0)
+    assert.deepEqual((await run(['user', 'list', '--json'], null, admin)).json.users.find((u: any) => u.name === 'alice').osUsers, undefined)
+    // alice.smith is bob's now: alice may decide the change, bob may not
+    const bobOwn = await run(['approve', id], null, bob)
+    assert.equal(bobOwn.code, 5)
+    assert.match(bobOwn.stderr, /bob cannot decide .*they made the change/)
+    const ok = await run(['--as', 'alice', '--password-stdin', '--json', 'approve', id], 'alice-pass-42\n')
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(ok.json.request.decision.by, 'alice')
+
+    const sets = (await auditEntries()).filter((e) => e.type === 'user' && e.details.action === 'set')
+    assert.deepEqual(sets[0].details, { action: 'set', user: 'alice', osUsers: ['alice'], wpUsers: ['a.smith2'], before: { osUsers: [], wpUsers: ['alice.smith', 'asmith'] } })
+    assert.equal(sets[0].actor, 'root')
+    assert.equal(sets.length, 3)
+  })
+
   it('refuses removing the last admin, an unknown role, a short password and a duplicate user', async () => {
     assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
     const tok = (await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token

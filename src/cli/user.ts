@@ -1,4 +1,5 @@
-// peakguard user add|remove|passwd|list: the peakguard users and their roles. Managing users needs role
+// peakguard user add|set|remove|passwd|list: the peakguard users, their roles, and the OS users and
+// WordPress logins that are them (the two-person rule counts a change made as one of those as theirs). Managing users needs role
 // admin, except the bootstrap: while the users file is empty, the first `user add` (role admin) needs no
 // proof — whoever can read the config (mode 0600, it holds the database password) already controls the site.
 // For add and passwd, --password-stdin carries the NEW password; the acting admin proves itself with
@@ -13,6 +14,17 @@ const STDIN_HELP = `
 The new password is read from stdin's first line with --password-stdin (works without a terminal):
   printf '%s\\n' "$NEW_PASSWORD" | peakguard user add alice --role operator --password-stdin
 Once users exist, the acting admin proves itself with PEAKGUARD_TOKEN for these two commands.`
+
+const repeat = (v: string, acc: string[] | boolean | undefined): string[] => [...(Array.isArray(acc) ? acc : []), v]
+const OS_HELP = 'an OS user (SUDO_USER/USER, a file owner) that is this person (repeatable)'
+const WP_HELP = 'a WordPress login of this person (repeatable): changes made as it count as theirs for the two-person rule'
+
+function identities(u: { osUsers?: string[]; wpUsers?: string[] }): string {
+  return `${u.osUsers?.length ? `  os: ${u.osUsers.join(', ')}` : ''}${u.wpUsers?.length ? `  wp: ${u.wpUsers.join(', ')}` : ''}`
+}
+
+/** --os-user X … replaces the list, --no-os-user clears it, neither keeps it. */
+const listOption = (v: string[] | boolean | undefined): string[] | undefined => (Array.isArray(v) ? v : v === false ? [] : undefined)
 
 /** The actor of a command whose stdin holds a new password: proved by token only (or the bootstrap). */
 function managerOf(rt: Runtime, o: GlobalOptions, action: 'users' | 'view'): Promise<Actor> {
@@ -33,21 +45,50 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .command('add <name>')
     .description('add a user; the password comes from stdin (--password-stdin)')
     .requiredOption('--role <role>', 'viewer, operator, approver or admin')
-    .option('--os-user <user>', 'an OS user (SUDO_USER/USER) that maps to this user on the CLI (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--os-user <user>', OS_HELP, repeat, [])
+    .option('--wp-user <login>', WP_HELP, repeat, [])
     .addHelpText('after', STDIN_HELP)
-    .action((name: string, flags: { role: string; osUser: string[] }) =>
+    .action((name: string, flags: { role: string; osUser: string[]; wpUser: string[] }) =>
       run(async (o) => {
         const access = await rt.access(o)
         const by = await managerOf(rt, o, 'users')
         const password = await newPassword(rt, o)
-        const u = await access.addUser({ name, role: flags.role, password, osUsers: flags.osUser }, { bootstrap: by.via === 'unmanaged' })
+        const u = await access.addUser({ name, role: flags.role, password, osUsers: flags.osUser, wpUsers: flags.wpUser }, { bootstrap: by.via === 'unmanaged' })
         await rt.auditAll(o, {
           type: 'user',
           actor: by.name,
           summary: `${by.name} added user ${u.name} (role ${u.role})${by.via === 'unmanaged' ? ' (bootstrap: the first user)' : ''}`,
-          details: { action: 'add', user: u.name, role: u.role, osUsers: u.osUsers ?? [], via: by.via },
+          details: { action: 'add', user: u.name, role: u.role, osUsers: u.osUsers ?? [], wpUsers: u.wpUsers ?? [], via: by.via },
         })
-        print(rt, o, { user: u }, () => `added user ${u.name} (role ${u.role})${u.osUsers?.length ? `, OS users ${u.osUsers.join(', ')}` : ''}`)
+        print(rt, o, { user: u }, () => `added user ${u.name} (role ${u.role})${u.osUsers?.length ? `, OS users ${u.osUsers.join(', ')}` : ''}${u.wpUsers?.length ? `, WordPress logins ${u.wpUsers.join(', ')}` : ''}`)
+      }),
+    )
+
+  user
+    .command('set <name>')
+    .description("replace a user's OS users and/or WordPress logins (a list not given is kept)")
+    .option('--os-user <user>', OS_HELP, repeat)
+    .option('--no-os-user', 'clear the OS users')
+    .option('--wp-user <login>', WP_HELP, repeat)
+    .option('--no-wp-user', 'clear the WordPress logins')
+    .action((name: string, flags: { osUser?: string[] | boolean; wpUser?: string[] | boolean }) =>
+      run(async (o) => {
+        const by = await rt.actor(o, 'users')
+        const osUsers = listOption(flags.osUser)
+        const wpUsers = listOption(flags.wpUser)
+        const r = await (await rt.access(o)).setIdentities(name, { ...(osUsers ? { osUsers } : {}), ...(wpUsers ? { wpUsers } : {}) })
+        const shown = (l: string[]) => (l.length ? l.join(', ') : 'none')
+        const changed = [
+          ...(osUsers ? [`OS users ${shown(r.after.osUsers)} (were ${shown(r.before.osUsers)})`] : []),
+          ...(wpUsers ? [`WordPress logins ${shown(r.after.wpUsers)} (were ${shown(r.before.wpUsers)})`] : []),
+        ].join(', ')
+        await rt.auditAll(o, {
+          type: 'user',
+          actor: by.name,
+          summary: `${by.name} set the identities of ${name}: ${changed}`,
+          details: { action: 'set', user: name, osUsers: r.after.osUsers, wpUsers: r.after.wpUsers, before: r.before },
+        })
+        print(rt, o, { user: name, ...r.after, before: r.before }, () => `${name}: ${changed}`)
       }),
     )
 
@@ -88,7 +129,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const users = await access.listUsers()
         print(rt, o, { file: access.where, users }, () =>
           users.length
-            ? users.map((u) => `${u.name.padEnd(16)} ${u.role.padEnd(9)} since ${u.createdAt}${u.osUsers?.length ? `  os: ${u.osUsers.join(', ')}` : ''}`).join('\n')
+            ? users.map((u) => `${u.name.padEnd(16)} ${u.role.padEnd(9)} since ${u.createdAt}${identities(u)}`).join('\n')
             : `no users in ${access.where}: peakguard runs unmanaged (every OS user who can read the config acts as admin); add the first admin with 'peakguard user add NAME --role admin --password-stdin'`,
         )
       }),

@@ -9,6 +9,8 @@ export interface UserRecord {
   passwordHash: string
   /** OS users (SUDO_USER, USER) that map to this peakguard user on the CLI */
   osUsers?: string[]
+  /** WordPress logins of this person: a change attributed to one of them is theirs (two-person rule) */
+  wpUsers?: string[]
   createdAt: string
 }
 

@@ -61,6 +61,66 @@ function checkNewPassword(password: string): void {
   if (password.length < MIN_PASSWORD) throw new PeakguardError('USAGE', `the password is too short: at least ${MIN_PASSWORD} characters`)
 }
 
+/** The identities a person has outside peakguard: the OS users and WordPress logins that are them. */
+export interface Identities {
+  osUsers?: readonly string[]
+  wpUsers?: readonly string[]
+}
+
+export interface IdentityLists {
+  osUsers: string[]
+  wpUsers: string[]
+}
+
+const KIND = { osUsers: 'OS user', wpUsers: 'WordPress login' } as const
+const FLAG = { osUsers: '--os-user', wpUsers: '--wp-user' } as const
+
+/**
+ * A list of OS users or WordPress logins, trimmed and without repeats. No comma or control character: an
+ * attribution lists several names comma-separated, so a comma inside one could not be told apart.
+ */
+function checkIdentities(field: keyof typeof KIND, list: readonly string[]): string[] {
+  const out: string[] = []
+  for (const raw of list) {
+    const v = raw.trim()
+    if (!v || v.length > 100 || /[\u0000-\u001f\u007f,]/.test(v))
+      throw new PeakguardError('USAGE', `bad ${KIND[field]} ${JSON.stringify(raw)}: 1 to 100 characters, no comma or control character (give several by repeating ${FLAG[field]})`)
+    if (!out.some((x) => x.toLowerCase() === v.toLowerCase())) out.push(v)
+  }
+  return out
+}
+
+/**
+ * An OS user or WordPress login is one person's: the two-person rule compares names case-insensitively
+ * with whoever made a change, so a name claimed by two users (or another user's own name) would make one
+ * of them count as the other. Checked under the users file's lock.
+ */
+function assertUnclaimed(doc: UsersDoc, self: string, ids: IdentityLists): void {
+  for (const field of ['osUsers', 'wpUsers'] as const) {
+    for (const id of ids[field]) {
+      const k = id.toLowerCase()
+      for (const u of doc.users) {
+        if (u.name === self) continue
+        const where = u.name.toLowerCase() === k ? 'their user name' : (['osUsers', 'wpUsers'] as const).find((f) => u[f]?.some((x) => x.toLowerCase() === k))
+        if (where)
+          throw new PeakguardError(
+            'USAGE',
+            `the ${KIND[field]} ${id} cannot map to ${self}: it is already ${u.name}'s (${where === 'their user name' ? where : `one of their ${KIND[where]}s`}); ` +
+              `an OS user or WordPress login belongs to one peakguard user only${where === 'their user name' ? '' : ` (change theirs with 'peakguard user set ${u.name} ${FLAG[where]} …')`}`,
+          )
+      }
+    }
+  }
+}
+
+/** The identity lists of a record, only the non-empty ones (the file stays as it was for users without them). */
+function withIdentities(rec: UserRecord, ids: IdentityLists): void {
+  for (const field of ['osUsers', 'wpUsers'] as const) {
+    if (ids[field].length) rec[field] = [...ids[field]]
+    else delete rec[field]
+  }
+}
+
 export class Access {
   private readonly store: UsersStorePort
   private readonly now: () => Date
@@ -115,9 +175,10 @@ export class Access {
   }
 
   /** Adds a user. The first user of all must be an admin (bootstrap: see README). */
-  async addUser(u: { name: string; role: string; password: string; osUsers?: string[] }, opts: { bootstrap?: boolean } = {}): Promise<PublicUser> {
+  async addUser(u: { name: string; role: string; password: string } & Identities, opts: { bootstrap?: boolean } = {}): Promise<PublicUser> {
     if (!NAME.test(u.name)) throw new PeakguardError('USAGE', `bad user name ${JSON.stringify(u.name)}: letters, digits, _ . - (up to 64), starting with a letter or _`)
     const role = checkRole(u.role)
+    const ids = { osUsers: checkIdentities('osUsers', u.osUsers ?? []), wpUsers: checkIdentities('wpUsers', u.wpUsers ?? []) }
     checkNewPassword(u.password)
     const passwordHash = await hashPassword(u.password)
     return this.change((doc) => {
@@ -126,7 +187,12 @@ export class Access {
       if (doc.users.some((x) => x.name === u.name)) throw new PeakguardError('USAGE', `user ${u.name} already exists (change the password with 'peakguard user passwd')`)
       if (doc.users.length === 0 && role !== 'admin')
         throw new PeakguardError('USAGE', `the first user must be an admin (--role admin): once users exist, only an admin can manage them`)
-      const rec: UserRecord = { name: u.name, role, passwordHash, ...(u.osUsers?.length ? { osUsers: [...u.osUsers] } : {}), createdAt: this.now().toISOString() }
+      assertUnclaimed(doc, u.name, ids)
+      const claimedBy = doc.users.find((x) => [...(x.osUsers ?? []), ...(x.wpUsers ?? [])].some((i) => i.toLowerCase() === u.name.toLowerCase()))
+      if (claimedBy)
+        throw new PeakguardError('USAGE', `${u.name} cannot be a user name: it is an OS user or WordPress login of ${claimedBy.name} (an identity belongs to one peakguard user only)`)
+      const rec: UserRecord = { name: u.name, role, passwordHash, createdAt: this.now().toISOString() }
+      withIdentities(rec, ids)
       doc.users.push(rec)
       const { passwordHash: _h, ...pub } = rec
       return pub
@@ -155,6 +221,27 @@ export class Access {
       if (u.role === 'admin' && r !== 'admin' && doc.users.filter((x) => x.role === 'admin').length === 1)
         throw new PeakguardError('USAGE', `${name} is the last admin: add another admin before demoting them`)
       u.role = r
+    })
+  }
+
+  /**
+   * Replaces a user's OS users and/or WordPress logins (a list left undefined is kept; an empty one
+   * clears it). Returns the lists before and after, for the audit log.
+   */
+  async setIdentities(name: string, change: Identities): Promise<{ before: IdentityLists; after: IdentityLists }> {
+    if (!change.osUsers && !change.wpUsers) throw new PeakguardError('USAGE', 'nothing to change: give --os-user/--wp-user (repeatable), or --no-os-user/--no-wp-user to clear a list')
+    const given = {
+      ...(change.osUsers ? { osUsers: checkIdentities('osUsers', change.osUsers) } : {}),
+      ...(change.wpUsers ? { wpUsers: checkIdentities('wpUsers', change.wpUsers) } : {}),
+    }
+    return this.change((doc) => {
+      const u = doc.users.find((x) => x.name === name)
+      if (!u) throw new PeakguardError('USER_UNKNOWN', `no user ${name} in ${this.store.where}`)
+      const before = { osUsers: [...(u.osUsers ?? [])], wpUsers: [...(u.wpUsers ?? [])] }
+      const after = { ...before, ...given }
+      assertUnclaimed(doc, name, after)
+      withIdentities(u, after)
+      return { before, after }
     })
   }
 
