@@ -214,6 +214,8 @@ export interface DocStorePort {
 export interface WpEventsPort {
   /** Events appended since `offset` (bytes); the new offset. Resets to 0 when the file was rotated. */
   read(offset: number): Promise<{ events: WpEvent[]; offset: number }>
+  /** The file's current size in bytes (0 when there is none): start with read(await end()) to skip the backlog. */
+  end?(): Promise<number>
 }
 
 /** What the bridge needs to enforce a freeze inside WordPress while the daemon is down. */
