@@ -46,6 +46,7 @@ export const ERRORS = {
   USER_UNKNOWN: { http: 404, exit: EXIT.usage, what: 'no such user' },
   REQUEST_NOT_FOUND: { http: 404, exit: EXIT.usage, what: 'no such change request' },
   REQUEST_DECIDED: { http: 409, exit: EXIT.usage, what: 'the change request was already decided' },
+  REQUEST_STALE: { http: 409, exit: EXIT.usage, what: 'what the change request touches has changed since' },
   AUDIT_TAMPERED: { http: 500, exit: EXIT.verifyFailed, what: 'the audit log fails its hash chain' },
   BRIDGE_FAILED: { http: 502, exit: EXIT.failed, what: 'the WordPress bridge failed' },
   INTERNAL: { http: 500, exit: EXIT.failed, what: 'internal error' },

@@ -16,11 +16,15 @@ describe('freeze gate: hold, reject, allow-windows, break-glass', function () {
   let tokens: Record<string, string>
   const as = (u: string) => ({ PEAKGUARD_TOKEN: tokens[u] as string })
   const file = (p: string) => path.join(site.wpContent, p)
-  /** waits until the gate has looked at a snapshot taken after log line `from` */
-  const gateAfter = async (from: number) => {
-    await daemon.waitFor((l) => l.msg === 'snapshot', 20_000, from)
-    await new Promise((r) => setTimeout(r, 500))
+  /** polls `cond` until it holds */
+  const until = async (cond: () => Promise<boolean>, what: string, ms = 20_000) => {
+    const deadline = Date.now() + ms
+    while (!(await cond())) {
+      if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
   }
+  const pending = async () => (await site.cli(['--json', 'requests'], as('otto'))).json as { id: string; items: { paths: string[] } }[]
 
   before(async () => {
     site = await createSite({ siteConfig: fastDaemonConfig('    freeze: { policy: hold }\n') })
@@ -66,16 +70,14 @@ describe('freeze gate: hold, reject, allow-windows, break-glass', function () {
 
   it('an allow-window lets exactly its scope through, and the audit log names it', async () => {
     ok(await site.cli(['allow', '--scope', 'plugins/woocommerce', '--for', '30m', '--reason', 'WooCommerce hot fix'], as('alice')), 'allow')
-    let from = daemon.lines.length
     fs.appendFileSync(file('plugins/woocommerce/woocommerce.php'), '// patched under the allow-window\n')
-    await gateAfter(from)
-    assert.deepEqual((await site.cli(['--json', 'requests'], as('otto'))).json, [], 'covered: no request')
-    const audit = await site.cli(['--json', 'audit', '--type', 'snapshot'], as('otto'))
-    assert.ok(
-      audit.json.entries.some((e: { summary: string }) => /accepted under allow-window plugins\/woocommerce \(WooCommerce hot fix, by alice\)/.test(e.summary)),
-      audit.stdout,
-    )
-    from = daemon.lines.length
+    const accepted = async () =>
+      ((await site.cli(['--json', 'audit', '--type', 'snapshot'], as('otto'))).json.entries as { summary: string }[]).some((e) =>
+        /accepted under allow-window plugins\/woocommerce \(WooCommerce hot fix, by alice\)/.test(e.summary),
+      )
+    await until(accepted, 'the audit log names the allow-window')
+    assert.deepEqual(await pending(), [], 'covered: no request')
+    const from = daemon.lines.length
     fs.appendFileSync(file('plugins/hello.php'), '// not covered\n')
     await daemon.waitFor((l) => l.msg === 'freeze: change held for approval', 20_000, from)
     const list = (await site.cli(['--json', 'requests'], as('otto'))).json
@@ -102,5 +104,43 @@ describe('freeze gate: hold, reject, allow-windows, break-glass', function () {
     assert.equal(audit.json.entries.length, 1)
     assert.match(audit.json.entries[0].summary, /checkout is down without it/)
     ok(await site.cli(['audit', 'verify'], as('otto')), 'audit verify')
+  })
+
+  it('during a freeze a restore goes back only to a state from before it, unless an admin breaks glass', async () => {
+    const before = (await site.cli(['--json', 'freeze', 'status'], as('otto'))).json.baseline.state as string
+    const during = (await site.cli(['--json', 'list'], as('otto'))).json[0].id as string
+    const frozen = await site.cli(['restore', during, '--yes'], as('otto'))
+    assert.equal(frozen.code, 5, frozen.stderr)
+    assert.match(frozen.stderr, /was recorded during it/)
+    // the rollback the night shift needs: to the state at the freeze's start (here with --only, to keep the rest)
+    ok(await site.cli(['restore', before, '--yes', '--only', 'plugins/woocommerce'], as('otto')), 'restore to the baseline')
+    const glass = await site.cli(['--json', 'restore', during, '--yes', '--only', 'plugins/woocommerce', '--break-glass', '--reason', 'the hot fix is needed after all'], as('root'))
+    ok(glass, 'break-glass restore')
+    const audit = (await site.cli(['--json', 'audit', '--type', 'break-glass'], as('otto'))).json.entries as { summary: string }[]
+    assert.ok(audit.some((e) => /restore of|broke glass to restore/.test(e.summary)), JSON.stringify(audit))
+    await until(async () => (await pending()).length === 0, 'restores open no request')
+  })
+
+  it("a decision never overwrites a newer state; a change only a restore's safety snapshot recorded is still gated", async () => {
+    const f = file('plugins/akismet/class.akismet.php')
+    const original = fs.readFileSync(f, 'utf8')
+    fs.writeFileSync(f, `${original}// first\n`)
+    await until(async () => (await pending()).length === 1, 'the first change is held')
+    fs.writeFileSync(f, `${original}// second\n`)
+    await until(async () => (await pending()).length === 2, 'the second change is held')
+    const [second, first] = await pending() // newest first
+    const stale = await site.cli(['reject', first!.id], as('bob'))
+    assert.equal(stale.code, 2, stale.stderr)
+    assert.match(stale.stderr, new RegExp(`changed since it was opened.*newer request ${second!.id}`))
+    assert.match(fs.readFileSync(f, 'utf8'), /second/, 'nothing was overwritten')
+    // the daemon is stopped, a file changes unseen, then a decision's restore records it in its safety snapshot
+    await daemon.stop()
+    fs.appendFileSync(file('plugins/hello.php'), '// unseen while the daemon was down\n')
+    ok(await site.cli(['reject', second!.id], as('bob')), 'reject the newer change')
+    assert.match(fs.readFileSync(f, 'utf8'), /first/, 'back to the first change')
+    daemon = await startDaemon(site)
+    await until(async () => (await pending()).some((r) => r.items.paths.includes('plugins/hello.php')), 'the unseen change became a request')
+    ok(await site.cli(['reject', first!.id], as('bob')), 'now the first change can be rejected')
+    assert.equal(fs.readFileSync(f, 'utf8'), original)
   })
 })

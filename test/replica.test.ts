@@ -123,6 +123,17 @@ describe('S3 replica', function () {
     assert.equal(v.code, 0, v.stdout + v.stderr)
     assert.equal(v.json.remote.readData.commits, 5)
 
+    // an audit entry rewritten on A — even with every later hash recomputed, which the chain alone cannot
+    // see — no longer matches the copy already stored: replication stops and says so
+    const auditFile = path.join(a.dataDir, 'shop', 'audit', 'audit.jsonl')
+    const entries = fs.readFileSync(auditFile, 'utf8').split('\n').filter(Boolean)
+    entries[0] = entries[0]!.replace(/"actor":"[^"]*"/, '"actor":"someone-else"')
+    fs.writeFileSync(auditFile, `${entries.join('\n')}\n`)
+    assert.equal((await a.cli(['snapshot', '-m', 'after the edit'])).code, 0)
+    const refused = await a.cli(['replicate'], CREDS)
+    assert.notEqual(refused.code, 0)
+    assert.match(refused.stderr, /no longer holds audit\.jsonl as it was stored/)
+
     // a manifest planted with a higher number (by whoever held a host's credentials): recovery says so and
     // names the one before it, which --manifest uses
     const { PutObjectCommand } = await import('@aws-sdk/client-s3')

@@ -39,6 +39,8 @@ const BRANCH = 'refs/heads/main'
 const GOOD = 'refs/tags/good/'
 const FORMAT = '1'
 const IDENT_NAME = 'peakguard'
+/** where storeFolder keeps the audit log, for messages */
+const AUDIT_HINT = 'refs/peakguard/audit (git --git-dir JOURNAL show refs/peakguard/audit:FILE)'
 const IDENT_EMAIL = 'peakguard@localhost'
 
 /** The environment git runs with: only what we mean to pass (simple-git refuses unknown GIT_* variables). */
@@ -322,8 +324,11 @@ export class GitJournal implements JournalPort, BundlePort {
       await write('\n')
     }
 
-    const message = `${req.subject}\n\n${Object.entries(req.trailers)
-      .map(([k, v]) => `${k}: ${v.replace(/\s+/g, ' ')}`)
+    // control characters never reach the message: \x1e/\x1f separate records and fields when the log is
+    // parsed, and a trailer value can come from outside (a WordPress login in the bridge's event file)
+    const clean = (t: string) => t.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/\s+/g, ' ')
+    const message = `${clean(req.subject)}\n\n${Object.entries(req.trailers)
+      .map(([k, v]) => `${k}: ${clean(v)}`)
       .join('\n')}\n`
     const when = Math.floor(Date.now() / 1000)
     try {
@@ -609,10 +614,44 @@ export class GitJournal implements JournalPort, BundlePort {
     const tree = (await gitCapture(this.dir, ['mktree'], names.map((n, i) => `100644 blob ${ids[i]}\t${n}`).join('\n') + '\n')).trim()
     const old = (await this.git.raw(['rev-parse', '--verify', '-q', ref]).catch(() => '')).trim()
     if (old && (await this.run(['rev-parse', `${old}^{tree}`])).trim() === tree) return false
+    if (old) await this.assertAppendOnly(old, dir, names)
     const commit = (await this.run(['-c', `user.name=${IDENT_NAME}`, '-c', `user.email=${IDENT_NAME}@localhost`, 'commit-tree', tree, ...(old ? ['-p', old] : []), '-m', message])).trim()
     // compare-and-swap: of two processes storing at once, the second fails rather than losing the first
     await this.run(['update-ref', ref, commit, old || '0'.repeat(40)])
     return true
+  }
+
+  /**
+   * The folder is append-only (the audit log): every file stored before must still be there as the start
+   * of a file now — under its name, or under another after a rotation renamed it. A hash chain alone
+   * cannot tell an entry rewritten together with every later hash; this copy (replicated off the host)
+   * can, so storing stops with AUDIT_TAMPERED and replication says so until someone looks.
+   */
+  private async assertAppendOnly(commit: string, dir: string, names: string[]): Promise<void> {
+    for (const line of lines(await this.run(['ls-tree', '-l', commit]))) {
+      const [meta, name] = line.split('\t') as [string, string]
+      const [, , blob, size] = meta.split(/\s+/) as [string, string, string, string]
+      const n = Number(size)
+      const candidates = [name, ...names.filter((x) => x !== name)]
+      const kept = candidates.some((c) => {
+        const file = path.join(dir, c)
+        const st = fs.statSync(file, { throwIfNoEntry: false })
+        if (!st || st.size < n) return false
+        const head = Buffer.alloc(n)
+        const fd = fs.openSync(file, 'r')
+        try {
+          fs.readSync(fd, head, 0, n, 0)
+        } finally {
+          fs.closeSync(fd)
+        }
+        return createHash('sha1').update(`blob ${n}\0`).update(head).digest('hex') === blob
+      })
+      if (!kept)
+        throw new PeakguardError(
+          'AUDIT_TAMPERED',
+          `the audit log in ${dir} no longer holds ${name} as it was stored (${n} bytes, in the journal's ${AUDIT_HINT}): an entry was edited, removed or reordered; 'peakguard audit verify' names it, and the stored copy shows what it was`,
+        )
+    }
   }
 
   /** The files stored on `ref` by storeFolder, by name; null when the ref does not exist. */

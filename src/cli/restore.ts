@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { parseOnly } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { resolveState, restore, type RestoreReport } from '../services/index.ts'
+import { activeFreeze, readFreezeDoc } from '../services/freeze.ts'
 import { changeLines } from './diff.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -10,6 +11,20 @@ interface RestoreFlags {
   dryRun?: boolean
   only: string[]
   yes?: boolean
+  breakGlass?: boolean
+  reason?: string
+}
+
+/**
+ * During a freeze a restore goes back to a state recorded before the freeze began (the rollback the night
+ * shift needs); a state recorded during it would bring back a change no second person approved — that
+ * takes an approval (peakguard approve) or an admin breaking glass.
+ */
+async function frozenTarget(rt: Runtime, o: GlobalOptions, site: { journal: { log(): Promise<{ id: string; time: string }[]> } }, target: string) {
+  const freeze = activeFreeze(rt.freezeSettings(o).freeze.windows, await readFreezeDoc(rt.docs(o)), Date.now())
+  if (!freeze) return null
+  const at = (await site.journal.log()).find((c) => c.id === target)?.time
+  return at && Date.parse(at) < freeze.start ? null : freeze
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -19,6 +34,8 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('--dry-run', 'show what would be written, write nothing')
     .option('--only <item>', 'restore only this plugin/theme directory, file or option:NAME (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
+    .option('--break-glass', 'admin only, during a freeze: restore a state recorded during the freeze (audited and notified)')
+    .option('--reason <text>', 'why glass is broken (required with --break-glass)')
     .action((idText: string, flags: RestoreFlags) =>
       run(async (o) => {
         const only = parseOnly(flags.only)
@@ -26,10 +43,24 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           if (!rt.isInteractive())
             throw new PeakguardError('CONFIRM_REQUIRED', 'restore writes to the live site: pass --yes to confirm (or --dry-run to see the plan)')
         }
+        if (flags.breakGlass && !flags.reason?.trim()) throw new PeakguardError('USAGE', '--break-glass needs --reason TEXT: breaking glass is audited and notified, with its reason')
         // a dry run writes nothing, so it needs no proof and leaves no audit entry
-        const actor = flags.dryRun ? null : await rt.actor(o, 'restore')
+        const actor = flags.dryRun ? null : await rt.actor(o, flags.breakGlass ? 'break-glass' : 'restore')
         const r = await withSite(rt, o, async (site) => {
           const target = await resolveState(site, idText)
+          const frozen = actor ? await frozenTarget(rt, o, site, target) : null
+          if (frozen && !flags.breakGlass)
+            throw new PeakguardError(
+              'FROZEN',
+              `freeze '${frozen.source}' is on until ${new Date(frozen.end).toISOString()} (${frozen.reason}): ${target.slice(0, 12)} was recorded during it, so restoring it would bring back a change nobody approved. ` +
+                `Restore a state from before the freeze (peakguard list; the freeze's baseline: peakguard freeze status), approve the change request, or — an admin, in an emergency — add --break-glass --reason TEXT`,
+            )
+          if (frozen && actor) {
+            await (await rt.audit(o)).append({ type: 'break-glass', actor: actor.name, site: site.id, summary: `broke glass to restore ${target.slice(0, 12)} during freeze '${frozen.source}': ${flags.reason}`, details: { target, freeze: frozen.source, reason: flags.reason } })
+            const n = rt.notifier(o)
+            n.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${actor.name}: restore of ${target.slice(0, 12)} during freeze '${frozen.source}': ${flags.reason}` })
+            await n.close(5000)
+          }
           if (!flags.dryRun && !flags.yes) {
             const plan = await restore(site, { target, dryRun: true, only })
             rt.err(changeLines(plan.plan).join('\n'))

@@ -28,6 +28,8 @@ export function parseAllowScope(raw: string): AllowScope {
     // WordPress option names are at most 191 characters and never hold whitespace in practice
     if (!pattern || pattern.length > 191 || /\s/.test(pattern)) bad('give an option name after option:')
     if (/^\*+$/.test(pattern)) bad('option:* would allow every setting, which is no longer a freeze')
+    // a glob keeps a literal prefix of 3+ characters (woocommerce_*): 'a*' would open most settings
+    if (pattern.includes('*') && !/^[^*]{3,}/.test(pattern)) bad('a glob needs at least 3 literal characters before its first * (e.g. option:woocommerce_*)')
     return { kind: 'option', pattern }
   }
   let p = text

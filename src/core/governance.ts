@@ -164,6 +164,8 @@ export interface ChangeRequest {
   requester: string
   /** why the requester wants it (peakguard request ID --reason) */
   reason?: string
+  /** everyone who asked for its approval: none of them may decide it */
+  askedBy?: string[]
   status: RequestStatus
   decision: { by: string; at: string; note: string; breakGlass: boolean } | null
   /** what applying/reverting did after the decision */

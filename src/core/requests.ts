@@ -1,7 +1,8 @@
 // The rules of change requests: what a change touches (its items), which of them an allow-window
 // covers, and the two-person rule. Pure functions over plain values.
 import { PeakguardError } from '../errors.ts'
-import type { StateDiff } from './diff.ts'
+import { diffStates, filterDiff, isEmptyDiff, type StateDiff } from './diff.ts'
+import type { SiteState } from './state.ts'
 import type { Actor, AllowWindow, ChangeRequest } from './governance.ts'
 import { unitOf } from './scope.ts'
 
@@ -22,6 +23,16 @@ export function changeItems(d: StateDiff): ChangeItems {
 
 export function isEmptyItems(i: ChangeItems): boolean {
   return i.paths.length === 0 && i.options.length === 0
+}
+
+/** Items in `a` but not in `b`. */
+export function minusItems(a: ChangeItems, b: ChangeItems): ChangeItems {
+  return { paths: a.paths.filter((p) => !b.paths.includes(p)), options: a.options.filter((o) => !b.options.includes(o)) }
+}
+
+/** Whether two states agree on these items (files below the units, option rows by name). */
+export function sameItems(a: SiteState, b: SiteState, items: ChangeItems): boolean {
+  return isEmptyDiff(filterDiff(diffStates(a, b), { paths: items.paths, options: items.options }))
 }
 
 /**
@@ -60,7 +71,8 @@ export function assertMayDecide(actor: Actor, r: ChangeRequest, breakGlass: { re
   const me = new Set(names.filter(Boolean).map((n) => n.toLowerCase()))
   const mine = (names: string) => names.split(/,\s*/).some((n) => n && me.has(n.toLowerCase()))
   const made = mine(r.attribution.who ?? '')
-  if (!made && !mine(r.requester)) return
+  const asked = [r.requester, ...(r.askedBy ?? [])].find(mine)
+  if (!made && !asked) return
   if (breakGlass) {
     if (actor.role !== 'admin') throw new PeakguardError('FORBIDDEN', `only an admin may break glass; ${actor.name} is ${actor.role}`)
     if (!breakGlass.reason.trim()) throw new PeakguardError('USAGE', 'break-glass needs --reason TEXT: it is audited and notified')
@@ -68,7 +80,7 @@ export function assertMayDecide(actor: Actor, r: ChangeRequest, breakGlass: { re
   }
   throw new PeakguardError(
     'TWO_PERSON_RULE',
-    `${actor.name} cannot decide change request ${r.id}: ${made ? `they made the change (${r.attribution.label})` : `they requested it (${r.requester})`}. ` +
+    `${actor.name} cannot decide change request ${r.id}: ${made ? `they made the change (${r.attribution.label})` : `they requested it (${asked})`}. ` +
       `Ask another approver, or — an admin, in an emergency — use --break-glass --reason TEXT`,
   )
 }

@@ -70,6 +70,7 @@ export class Daemon {
       }
       if (s.governance) {
         // before recording: the first snapshots are already attributed, audited and gated
+        s.governance.exclusive = (fn) => s.recording.exclusive(fn)
         await s.governance.start()
         s.recording.governance = s.governance
       }

@@ -1,22 +1,32 @@
-// The gate: the freeze enforced outside WordPress. After every snapshot the daemon asks it whether the
-// newest state moved away from the last state it accepted while a freeze is on. A change that no
-// allow-window covers becomes a change request and, under the default policy, is reverted at once (a
-// partial restore of exactly what it touched); under `hold` it stays live, flagged; under `alert` it is
-// only recorded and notified. Restores are authorized on their own (role-checked, audited), so a restore
-// commit is accepted as it is.
+// The gate: the freeze enforced outside WordPress. After every snapshot (and every few seconds) the
+// daemon asks it whether the journal moved away from the last state it accepted while a freeze is on. A
+// change that no allow-window covers becomes a change request and, under the default policy, is reverted
+// at once (a partial restore of exactly what it touched); under `hold` it stays live, flagged; under
+// `alert` it is only recorded and notified.
+//
+// Restores are authorized on their own (role-checked, audited; during a freeze only to states from before
+// it), but only for what they restored: a restore's safety snapshot also records whatever else changed
+// unnoticed just before it, and that is gated like any change. So the gate walks the journal from the
+// last accepted state restore by restore: the changes up to a restore's safety snapshot that the restore
+// did not put back are gated; what the restore wrote is accepted; then on to the next one.
 import {
   changeItems,
   diffStates,
   isEmptyItems,
+  minusItems,
+  sameItems,
   uncovered,
   type AllowWindow,
+  type Attribution,
+  type ChangeItems,
   type ChangeRequest,
+  type CommitRecord,
   type FreezePolicy,
   type FreezeSpan,
   type LogPort,
 } from '../core/index.ts'
 import { attributionFromTrailers } from './attribution.ts'
-import { newRequestId, saveRequest, type GovernanceDeps } from './requests.ts'
+import { listRequests, newRequestId, saveRequest, type GovernanceDeps } from './requests.ts'
 import { restore, short } from './restorer.ts'
 import type { Site } from './site.ts'
 
@@ -36,6 +46,9 @@ interface GateDoc {
   at: string
 }
 
+/** How many restores one check walks past before it leaves the rest to the next check. */
+const MAX_STEPS = 20
+
 export class Gate {
   private readonly d: GateDeps
 
@@ -44,48 +57,96 @@ export class Gate {
   }
 
   /**
-   * Looks at what changed since the last accepted state. Returns the change request it opened, or null.
-   * Call it after each snapshot, inside the daemon's one-at-a-time queue for the site.
+   * Looks at what changed since the last accepted state; returns the change requests it opened. Call it
+   * inside the daemon's one-at-a-time queue for the site. Holds the governance documents' lock, so a
+   * decision from the CLI never interleaves with it.
    */
-  async check(now = Date.now()): Promise<ChangeRequest | null> {
+  async check(now = Date.now()): Promise<ChangeRequest[]> {
+    const release = await this.d.docs.lockDocs()
+    try {
+      const opened: ChangeRequest[] = []
+      for (let step = 0; step < MAX_STEPS; step++) {
+        const r = await this.step(now)
+        if (r === 'done') break
+        if (r) opened.push(r)
+      }
+      return opened
+    } finally {
+      await release()
+    }
+  }
+
+  private async accept(id: string, now: number): Promise<'done'> {
+    await this.d.docs.writeDoc('gate', { checked: id, at: new Date(now).toISOString() } satisfies GateDoc)
+    return 'done'
+  }
+
+  /** One segment: up to the next restore (or the head). 'done' when the head is accepted. */
+  private async step(now: number): Promise<ChangeRequest | null | 'done'> {
     const { site, docs } = this.d
     const head = await site.journal.head()
-    if (!head) return null
+    if (!head) return 'done'
     const doc = await docs.readDoc<GateDoc>('gate')
-    if (doc?.checked === head) return null
-    const accept = async (id: string) => docs.writeDoc('gate', { checked: id, at: new Date(now).toISOString() } satisfies GateDoc)
-    if (!doc) return accept(head).then(() => null)
+    if (doc?.checked === head) return 'done'
+    // the first look, or a journal rebuilt without the accepted state: start from here
+    const log = doc ? await site.journal.log() : []
+    const at = doc ? log.findIndex((c) => c.id === doc.checked) : -1
+    if (!doc || at < 0) return this.accept(head, now)
     const freeze = await this.d.freezeAt(now)
-    // the commits since the last accepted state, newest first; a restore among them is the new base
-    const log = await site.journal.log()
-    const since = log.slice(0, Math.max(0, log.findIndex((c) => c.id === doc.checked)))
-    const top = since[0]
-    if (!freeze || !top || top.trailers['Peakguard-Restore-Of']) return accept(head).then(() => null)
-    const restoreCommit = since.find((c) => c.trailers['Peakguard-Restore-Of'])
-    const base = restoreCommit?.id ?? (log.some((c) => c.id === doc.checked) ? doc.checked : (since.at(-1)?.id ?? head))
-    if (base === head) return accept(head).then(() => null)
-    const diff = diffStates(await site.journal.readState(base), await site.journal.readState(head))
-    const { rest, coveredBy } = uncovered(changeItems(diff), await this.d.coverage(now))
-    if (isEmptyItems(rest)) {
-      if (coveredBy.length)
-        await this.d.audit.append({
-          type: 'snapshot',
-          actor: top.trailers['Peakguard-Caused-By-Who'] ?? top.trailers['Peakguard-Caused-By'] ?? 'unknown',
-          site: site.id,
-          summary: `change during the freeze accepted under allow-window ${coveredBy.map((w) => `${w.scope} (${w.reason}, by ${w.actor})`).join(', ')}`,
-          details: { state: head, allowWindows: coveredBy.map((w) => w.id) },
-        })
-      return accept(head).then(() => null)
+    if (!freeze) return this.accept(head, now)
+    const since = log.slice(0, at).reverse() // oldest first
+    const restoreAt = since.findIndex((c) => c.trailers['Peakguard-Restore-Of'])
+    const checked = doc.checked
+    if (restoreAt >= 0) {
+      const r = since[restoreAt] as CommitRecord
+      const safety = r.trailers['Peakguard-Safety-Snapshot'] ?? checked
+      // what the restore wrote is authorized; what changed before it and survived it is not
+      const restored = changeItems(diffStates(await site.journal.readState(safety), await site.journal.readState(r.id)))
+      const before = changeItems(diffStates(await site.journal.readState(checked), await site.journal.readState(safety)))
+      const authors = since.slice(0, restoreAt + 1)
+      const opened = await this.gate(freeze, checked, safety, minusItems(before, restored), authors, now)
+      // accept the restore; a revert by the gate just now is a restore after it, walked in the next step
+      await this.accept(r.id, now)
+      return opened
     }
-    const attribution = attributionFromTrailers(top.trailers) ?? { kind: 'unknown' as const, who: null, label: 'unknown (recorded before attribution)' }
+    const opened = await this.gate(freeze, checked, head, changeItems(diffStates(await site.journal.readState(checked), await site.journal.readState(head))), since, now)
+    if (!opened || opened.policy !== 'revert') return (await this.accept(head, now), opened)
+    // the revert (a restore commit after head) is walked in the next step: what changed meanwhile is gated there
+    await this.accept(head, now)
+    return opened
+  }
+
+  /** Gates the change `items` made between `base` and `attempted`; returns the request, or null when all is covered. */
+  private async gate(freeze: FreezeSpan, base: string, attempted: string, items: ChangeItems, commits: CommitRecord[], now: number): Promise<ChangeRequest | null> {
+    const { site, docs } = this.d
+    if (isEmptyItems(items)) return null
+    const attribution = attributionOf(commits)
+    const covers = await this.d.coverage(now)
+    const who = (attribution.who ?? '').toLowerCase()
+    // an allow-window never covers a change by whoever opened it: that would be approving your own change
+    const { rest, coveredBy } = uncovered(items, (item) => {
+      const w = covers(item)
+      return w && w.actor.toLowerCase() !== who ? w : null
+    })
+    if (coveredBy.length)
+      await this.d.audit.append({
+        type: 'snapshot',
+        actor: attribution.who ?? attribution.label,
+        site: site.id,
+        summary: `change during the freeze accepted under allow-window ${coveredBy.map((w) => `${w.scope} (${w.reason}, by ${w.actor})`).join(', ')}`,
+        details: { state: attempted, allowWindows: coveredBy.map((w) => w.id) },
+      })
+    if (isEmptyItems(rest)) return null
     const policy = this.d.policy
-    const summary = [rest.paths.length ? rest.paths.join(', ') : '', rest.options.length ? `options ${rest.options.join(', ')}` : ''].filter(Boolean).join('; ')
-    let request: ChangeRequest = {
+    const summary = [rest.paths.join(', '), rest.options.length ? `options ${rest.options.join(', ')}` : ''].filter(Boolean).join('; ')
+    // a request opened before a crash (or a failed revert) is resumed, never opened twice
+    const existing = (await listRequests(docs)).find((x) => x.attempted === attempted && x.base === base)
+    let request: ChangeRequest = existing ?? {
       id: newRequestId(now),
       site: site.id,
       createdAt: new Date(now).toISOString(),
       base,
-      attempted: head,
+      attempted,
       items: rest,
       summary,
       attribution,
@@ -97,15 +158,14 @@ export class Gate {
       decision: null,
       outcome: null,
     }
-    const release = await docs.lockDocs()
-    try {
+    if (!existing) {
       await saveRequest(docs, request)
       await this.d.audit.append({
         type: 'change-request',
         actor: attribution.who ?? attribution.label,
         site: site.id,
         summary: `change during freeze '${freeze.source}' without approval: ${summary} — by ${attribution.label}; policy ${policy}`,
-        details: { request: request.id, base, attempted: head, items: rest, attribution, policy, freeze: request.freeze },
+        details: { request: request.id, base, attempted, items: rest, attribution, policy, freeze: request.freeze },
       })
       this.d.notify.notify({
         event: 'freeze-violation',
@@ -113,24 +173,41 @@ export class Gate {
         summary: `change during freeze '${freeze.source}': ${summary} by ${attribution.label} — ${policy === 'revert' ? 'reverted, waiting for approval' : policy === 'hold' ? 'kept live, held for approval' : 'recorded'} (request ${request.id})`,
         details: { request: request.id, policy },
       })
-      if (policy === 'revert') {
-        const started = Date.now()
-        const r = await restore(site, { target: base, only: { paths: rest.paths, options: rest.options }, actor: 'peakguard', reason: `freeze '${freeze.source}': change request ${request.id} reverted until approved` })
-        request = { ...request, reverted: true, outcome: `reverted to ${short(base)} (${r.verified ? 'verified' : 'NOT verified'})` }
-        await saveRequest(docs, request)
-        await this.d.audit.append({
-          type: 'revert',
-          actor: 'peakguard',
-          site: site.id,
-          summary: `reverted change request ${request.id} (${summary}) to ${short(base)}: ${r.verified ? 'verified' : 'NOT verified'}`,
-          details: { request: request.id, from: r.safetySnapshot, to: base, result: r.verified ? 'verified' : 'not verified', durationMs: Date.now() - started, snapshot: r.snapshot },
-        })
-        this.d.log.warn({ site: site.id, request: request.id, items: rest, ms: Date.now() - started }, 'freeze: change reverted, waiting for approval')
-      } else this.d.log.warn({ site: site.id, request: request.id, items: rest, policy }, 'freeze: change held for approval')
-      await accept((await site.journal.head()) ?? head)
-      return request
-    } finally {
-      await release()
     }
+    if (policy !== 'revert' || request.status !== 'pending') {
+      if (!existing) this.d.log.warn({ site: site.id, request: request.id, items: rest, policy }, 'freeze: change held for approval')
+      return request
+    }
+    // revert what is still as attempted (what changed again since is the next step's business)
+    const live = await site.journal.readState((await site.journal.head()) ?? attempted)
+    if (!sameItems(live, await site.journal.readState(attempted), rest)) return request
+    const started = Date.now()
+    const r = await restore(site, {
+      target: base,
+      only: { paths: rest.paths, options: rest.options },
+      actor: 'peakguard',
+      request: request.id,
+      reason: `freeze '${freeze.source}': change request ${request.id} reverted until approved`,
+    })
+    request = { ...request, reverted: true, outcome: `reverted to ${short(base)} (${r.verified ? 'verified' : 'NOT verified'})` }
+    await saveRequest(docs, request)
+    await this.d.audit.append({
+      type: 'revert',
+      actor: 'peakguard',
+      site: site.id,
+      summary: `reverted change request ${request.id} (${summary}) to ${short(base)}: ${r.verified ? 'verified' : 'NOT verified'}`,
+      details: { request: request.id, from: r.safetySnapshot, to: base, result: r.verified ? 'verified' : 'not verified', durationMs: Date.now() - started, snapshot: r.snapshot },
+    })
+    this.d.log.warn({ site: site.id, request: request.id, items: rest, ms: Date.now() - started }, 'freeze: change reverted, waiting for approval')
+    return request
   }
+}
+
+/** Who caused the changes in these commits: the newest attributed one (a snapshot before attribution: unknown). */
+function attributionOf(commits: CommitRecord[]): Attribution {
+  for (const c of [...commits].reverse()) {
+    const a = attributionFromTrailers(c.trailers)
+    if (a) return a
+  }
+  return { kind: 'unknown', who: null, label: 'unknown (no attribution recorded)' }
 }

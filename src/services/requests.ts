@@ -4,8 +4,9 @@
 // that was reverted is applied again, a rejected change that was kept live is reverted. Both are
 // partial restores of exactly the request's items, so whatever else changed since is left alone.
 import { randomBytes } from 'node:crypto'
-import { assertMayDecide, type Actor, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
+import { assertMayDecide, sameItems, type Actor, type ChangeItems, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { readLive } from './live.ts'
 import { restore, short, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
 
@@ -13,6 +14,10 @@ export interface GovernanceDeps {
   docs: DocStorePort
   audit: { append(input: AuditInput): Promise<unknown> }
   notify: NotifyPort
+}
+
+function overlaps(a: ChangeItems, b: ChangeItems): boolean {
+  return a.paths.some((p) => b.paths.includes(p)) || a.options.some((o) => b.options.includes(o))
 }
 
 /** Sortable by creation (time in base 36) and unguessable enough to be typed without collisions. */
@@ -53,7 +58,9 @@ export async function askForApproval(deps: GovernanceDeps, site: Site, idText: s
   try {
     const r = await loadRequest(deps.docs, idText)
     if (r.status !== 'pending') throw new PeakguardError('REQUEST_DECIDED', `change request ${r.id} was already ${r.status} by ${r.decision?.by}`)
-    const next: ChangeRequest = { ...r, requester: actor.name, reason: reason.trim() }
+    // the first to ask becomes the requester; everyone who asked stays barred from deciding it
+    const askedBy = [...new Set([...(r.askedBy ?? []), actor.name])]
+    const next: ChangeRequest = { ...r, requester: r.askedBy?.length ? r.requester : actor.name, askedBy, reason: reason.trim() }
     await saveRequest(deps.docs, next)
     await deps.audit.append({ type: 'change-request', actor: actor.name, site: site.id, summary: `asked for approval of ${r.id}: ${reason.trim()}`, details: { request: r.id, asked: true } })
     deps.notify.notify({ event: 'change-request', site: site.id, summary: `${actor.name} asks for approval of change ${r.id} (${r.summary}): ${reason.trim()}`, details: { request: r.id } })
@@ -88,17 +95,31 @@ export async function decide(
     let report: RestoreReport | null = null
     let outcome: string
     const why = `change request ${r.id} ${o.approve ? 'approved' : 'rejected'} by ${o.actor.name}${o.note ? `: ${o.note}` : ''}`
-    if (o.approve && r.reverted) {
-      report = await restore(site, { target: r.attempted, only, actor: o.actor.name, reason: why })
-      outcome = `applied again (state ${short(report.snapshot ?? r.attempted)}${report.verified ? ', verified' : ', NOT verified'})`
-    } else if (!o.approve && !r.reverted) {
-      report = await restore(site, { target: r.base, only, actor: o.actor.name, reason: why })
-      outcome = `reverted to ${short(r.base)} (${report.verified ? 'verified' : 'NOT verified'})`
-    } else outcome = o.approve ? 'kept live' : 'stays reverted'
+    // what the live site holds decides what to do, not what the request remembers: a revert may have been
+    // cut short, and a later change or decision may have moved these items since
+    const live = await readLive(site)
+    const [base, attempted] = [await site.journal.readState(r.base), await site.journal.readState(r.attempted)]
+    const want = o.approve ? attempted : base
+    const from = o.approve ? base : attempted
+    if (sameItems(live, want, r.items)) outcome = o.approve ? 'kept live' : 'stays reverted'
+    else if (sameItems(live, from, r.items)) {
+      report = await restore(site, { target: o.approve ? r.attempted : r.base, only, actor: o.actor.name, reason: why, request: r.id })
+      outcome = o.approve
+        ? `applied again (state ${short(report.snapshot ?? r.attempted)}${report.verified ? ', verified' : ', NOT verified'})`
+        : `reverted to ${short(r.base)} (${report.verified ? 'verified' : 'NOT verified'})`
+    } else {
+      const newer = (await listRequests(deps.docs)).filter((x) => x.id !== r.id && x.createdAt > r.createdAt && overlaps(x.items, r.items)).map((x) => x.id)
+      throw new PeakguardError(
+        'REQUEST_STALE',
+        `change request ${r.id}: ${[...r.items.paths, ...r.items.options.map((n) => `option:${n}`)].join(', ')} changed since it was opened, so ${o.approve ? 'applying' : 'reverting'} it would overwrite a newer state` +
+          (newer.length ? ` (see the newer request${newer.length > 1 ? 's' : ''} ${newer.join(', ')})` : '') +
+          `; decide the newer one, or restore explicitly ('peakguard diff ${short(r.attempted)} live' shows the difference)`,
+      )
+    }
     const decided: ChangeRequest = {
       ...r,
       status: o.approve ? 'approved' : 'rejected',
-      reverted: o.approve ? false : true,
+      reverted: !o.approve,
       decision: { by: o.actor.name, at: new Date().toISOString(), note: o.note, breakGlass: !!o.breakGlass },
       outcome,
     }

@@ -31,6 +31,8 @@ export interface RestoreOptions {
   trigger?: 'manual' | 'auto-rollback'
   actor?: string
   reason?: string
+  /** the change request this restore applies or reverts (the freeze gate accepts it as decided) */
+  request?: string
 }
 
 export interface RestoreReport {
@@ -114,6 +116,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
         ...(opts.trigger ? { 'Peakguard-Restore-Trigger': opts.trigger } : {}),
         ...(opts.actor ? { 'Peakguard-Actor': opts.actor } : {}),
         ...(opts.reason ? { 'Peakguard-Reason': oneLine(opts.reason) } : {}),
+        ...(opts.request ? { 'Peakguard-Request': opts.request } : {}),
       },
     })
     await site.dir.clearIntent()

@@ -45,6 +45,10 @@ export class SiteGovernance {
   private lastBridgeWrite = 0
   private lastCausedBy: Record<string, string> = {}
   private ticking = false
+  /** the head the gate last looked at without failing (a CLI snapshot or a failed check makes it look again) */
+  private gateSaw: string | null = null
+  /** runs the gate inside the recording loop's one-at-a-time queue (set by the daemon) */
+  exclusive: (<T>(fn: () => Promise<T>) => Promise<T>) | null = null
 
   constructor(deps: SiteGovernanceDeps) {
     this.d = deps
@@ -100,10 +104,18 @@ export class SiteGovernance {
         .catch((e: Error) => this.d.log.error({ site: this.d.site.id }, `audit log: ${e.message}`))
       this.lastCausedBy = {}
     }
+    await this.runGate()
+  }
+
+  /** The gate's check; a failure is logged and the check is tried again at the next tick. */
+  private async runGate(): Promise<void> {
     try {
+      const head = await this.d.site.journal.head()
       await this.gate.check()
+      this.gateSaw = head
     } catch (e) {
-      this.d.log.error({ site: this.d.site.id }, `freeze gate failed: ${(e as Error).message}`)
+      this.gateSaw = null
+      this.d.log.error({ site: this.d.site.id }, `freeze gate failed (tried again in a few seconds): ${(e as Error).message}`)
     }
   }
 
@@ -112,6 +124,9 @@ export class SiteGovernance {
     if (this.ticking) return
     this.ticking = true
     try {
+      // a snapshot from the CLI, or a check that failed: the gate looks (again)
+      const head = await this.d.site.journal.head()
+      if (this.exclusive && head !== this.gateSaw) await this.exclusive(() => this.runGate())
       const freeze = await this.d.freeze.at(now)
       if (freeze && (await this.d.freeze.recordBaseline(freeze, await this.d.site.journal.head())))
         this.d.log.info({ site: this.d.site.id, freeze: freeze.source }, 'freeze began: baseline recorded')

@@ -36,6 +36,8 @@ describe('core: freeze scopes and allow-windows', () => {
       ['plugins/*', /globs are allowed in option names only/],
       ['option:', /give an option name/],
       ['option:*', /every setting/],
+      ['option:a*', /at least 3 literal characters/],
+      ['option:*_key', /at least 3 literal characters/],
       ['theme:', /theme directory name/],
       ['theme:a/b', /theme directory name/],
     ] as const)
