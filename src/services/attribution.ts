@@ -5,6 +5,9 @@
 import type { Attribution, StateDiff, UserNamesPort, WpEvent, WpEventsPort } from '../core/index.ts'
 import { unitOf } from '../core/index.ts'
 
+/** How far back from the end of the event file the daemon starts reading (a few thousand events). */
+const START_BACK_BYTES = 2 * 1024 * 1024
+
 /** How long events are kept for attribution: the longest a change can wait before it is recorded, and then some. */
 const KEEP_MS = 10 * 60 * 1000
 
@@ -130,8 +133,12 @@ export class RecentEvents {
     this.source = source
   }
 
-  /** Reads what was appended since the last call. The first call starts at the end of the file's history. */
+  /**
+   * Reads what was appended since the last call. The first call starts near the end: only the last minutes
+   * count, and a long history would hold the daemon up (a line cut at the start is skipped).
+   */
   async refresh(now = Date.now()): Promise<void> {
+    if (!this.primed && this.source.end) this.offset = Math.max(0, (await this.source.end()) - START_BACK_BYTES)
     const r = await this.source.read(this.offset)
     this.offset = r.offset
     const cutoff = now - KEEP_MS
