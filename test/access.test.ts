@@ -243,6 +243,26 @@ describe('users, roles and tokens', () => {
     assert.equal(sets.length, 3)
   })
 
+  it("a post-restore hook run by the CLI never gets the caller's PEAKGUARD_TOKEN, nor another PEAKGUARD_* secret", async () => {
+    fs.appendFileSync(
+      site.configFile,
+      '    hooks: { postRestore: ["echo token:$PEAKGUARD_TOKEN. key:$PEAKGUARD_S3_KEY. other:$PEAKGUARD_API_SECRET. site:$PEAKGUARD_SITE"], timeout: 5s }\n',
+    )
+    assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
+    const made = await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)
+    const token = made.json.token
+    const env = { PEAKGUARD_TOKEN: token, PEAKGUARD_S3_KEY: 'b'.repeat(64), PEAKGUARD_API_SECRET: 'hunter2-secret' }
+    const a = (await run(['snapshot', '--json'], null, env)).json.id
+    fs.appendFileSync(path.join(site.wpContent, 'plugins/hello.php'), '// changed\n')
+    const r = await run(['restore', a, '--yes', '--json'], null, env)
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.hooks.length, 1)
+    assert.equal(r.json.hooks[0].exitCode, 0)
+    // the hook ran with what a restore hands it, and without the caller's secrets
+    assert.equal(r.json.hooks[0].output, 'token:. key:. other:. site:shop')
+    for (const text of [...outputs.filter((o) => o !== made.stdout), allFiles(site.dataDir)]) assert.ok(!text.includes(token), 'the token reached a hook, a report or the data directory')
+  })
+
   it('refuses removing the last admin, an unknown role, a short password and a duplicate user', async () => {
     assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
     const tok = (await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token

@@ -7,11 +7,15 @@ import type { HookResult, HooksPort } from '../core/index.ts'
 const OUTPUT_LIMIT = 4096
 
 /**
- * The daemon's secrets, which a hook has no business with (its output even lands in restore reports):
- * the replica key and the S3 credentials the unit's EnvironmentFile loads.
+ * Secrets a hook has no business with (its output even lands in restore reports): the replica key and
+ * the S3 credentials the unit's EnvironmentFile loads, and — for a restore run from the CLI — the
+ * caller's API token (PEAKGUARD_TOKEN: a hook that kept it could act as that user). Any other
+ * PEAKGUARD_* variable named like a secret (…TOKEN, …KEY, …SECRET, …PASSWORD) goes too, so a secret
+ * added later is not handed on by default.
  */
-const SECRET_ENV = /^(?:PEAKGUARD_S3_KEY|AWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN)|MYSQL_PWD)$/
+const SECRET_ENV = /^(?:PEAKGUARD_\w*(?:TOKEN|KEY|SECRET|PASSWORD|PASS|PWD)|AWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN)|MYSQL_PWD)$/
 
+/** The environment of a hook: ours without the secrets, plus what the restore hands it (PEAKGUARD_SITE, …). */
 function hookEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !SECRET_ENV.test(k))), ...extra }
 }
