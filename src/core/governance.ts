@@ -47,7 +47,7 @@ export interface Actor {
   via: 'password' | 'token' | 'session' | 'daemon' | 'unmanaged'
   /** the OS user who ran the command, when known (a shared root shell says nothing about who it is) */
   osUser?: string
-  /** the OS users mapped to this peakguard user in the users file: changes made as them are theirs */
+  /** the OS users and WordPress logins mapped to this peakguard user in the users file: changes made as them are theirs */
   aliases?: string[]
 }
 
