@@ -1,13 +1,19 @@
 // The WordPress bridge on a real WordPress (Debian's 6.1 served by php -S as www-data): installed with
 // `peakguard wp install-bridge`, it refuses plugin activations and settings changes during a freeze and
-// says why on the page, lets them through outside one, records who changed what (never a value), keeps a
-// site working when its state file is gone, and flushes caches only for loopback callers with the secret.
+// says why on the page (as text: a reason with HTML in it stays text), lets them through outside one,
+// records who changed what (never a value, no control characters) in a file that rotates past 64 MB, keeps
+// a site working when its state file is gone, prints no PHP warning for odd request input, and flushes
+// caches only for loopback callers with the secret and no forwarding header — and peakguard sends the secret
+// to a loopback address only.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
+import { crc32 } from 'node:zlib'
 import { WpBridge } from '../src/adapters/wp-bridge.ts'
+import { BRIDGE_VERSION } from '../src/adapters/wp-bridge-php.ts'
 import { WpEventsFile } from '../src/adapters/wp-events.ts'
 import type { BridgeState, WpEvent } from '../src/core/index.ts'
 import { DEFAULT_IGNORED_OPTIONS } from '../src/core/index.ts'
@@ -32,6 +38,58 @@ function externalAddress(): string {
   const ip = [...fromHostname, ...fromOs].find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && !a.startsWith('127.'))
   if (!ip) throw new Error('this machine has no non-loopback IPv4 address (hostname -I is empty): the flush endpoint test needs one to call from')
   return ip
+}
+
+/** A zip file with the files stored uncompressed (all that WordPress's unzip needs). */
+function storedZip(files: Record<string, string>): Buffer {
+  const local: Buffer[] = []
+  const central: Buffer[] = []
+  let offset = 0
+  for (const [name, text] of Object.entries(files)) {
+    const data = Buffer.from(text)
+    const nameBuf = Buffer.from(name)
+    const crc = crc32(data)
+    const head = Buffer.alloc(30)
+    head.writeUInt32LE(0x04034b50, 0)
+    head.writeUInt16LE(20, 4)
+    head.writeUInt16LE(0x21, 12) // 1980-01-01
+    head.writeUInt32LE(crc, 14)
+    head.writeUInt32LE(data.length, 18)
+    head.writeUInt32LE(data.length, 22)
+    head.writeUInt16LE(nameBuf.length, 26)
+    const dir = Buffer.alloc(46)
+    dir.writeUInt32LE(0x02014b50, 0)
+    dir.writeUInt16LE(20, 4)
+    dir.writeUInt16LE(20, 6)
+    dir.writeUInt16LE(0x21, 14)
+    dir.writeUInt32LE(crc, 16)
+    dir.writeUInt32LE(data.length, 20)
+    dir.writeUInt32LE(data.length, 24)
+    dir.writeUInt16LE(nameBuf.length, 28)
+    dir.writeUInt32LE(offset, 42)
+    local.push(head, nameBuf, data)
+    central.push(dir, nameBuf)
+    offset += head.length + nameBuf.length + data.length
+  }
+  const cd = Buffer.concat(central)
+  const end = Buffer.alloc(22)
+  end.writeUInt32LE(0x06054b50, 0)
+  end.writeUInt16LE(Object.keys(files).length, 8)
+  end.writeUInt16LE(Object.keys(files).length, 10)
+  end.writeUInt32LE(cd.length, 12)
+  end.writeUInt32LE(offset, 16)
+  return Buffer.concat([...local, cd, end])
+}
+
+/** An HTTP server on all addresses that counts the requests it gets (none may arrive). */
+async function listener(): Promise<{ port: number; requests: http.IncomingMessage[]; close(): Promise<void> }> {
+  const requests: http.IncomingMessage[] = []
+  const server = http.createServer((req, res) => {
+    requests.push(req)
+    res.end('{"ok":true}')
+  })
+  await new Promise<void>((r) => server.listen(0, '0.0.0.0', r))
+  return { port: (server.address() as { port: number }).port, requests, close: () => new Promise((r) => server.close(() => r())) }
 }
 
 describe('WordPress bridge (real WordPress)', function () {
@@ -84,7 +142,7 @@ describe('WordPress bridge (real WordPress)', function () {
 
     const r = await wp.cli(['wp', 'install-bridge', '--json'])
     assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.json.version, 1)
+    assert.equal(r.json.version, BRIDGE_VERSION)
     assert.equal(r.json.check.ok, true, `WordPress answers the flush, so it loads the bridge and reads its secret: ${r.json.check.detail}`)
 
     const after = treeOf(wp.wpContent)
@@ -105,7 +163,11 @@ describe('WordPress bridge (real WordPress)', function () {
     assert.equal(secret.gid, wp.gid)
     assert.match(fs.readFileSync(path.join(wp.bridgeDir, 'secret'), 'utf8').trim(), /^[0-9a-f]{64}$/)
     assert.equal(fs.statSync(wp.bridgeDir).mode & 0o777, 0o750)
-    assert.equal(fs.statSync(path.join(wp.bridgeDir, 'events.jsonl')).mode & 0o777, 0o660)
+    for (const f of ['events.jsonl', 'events.jsonl.1']) {
+      const ev = fs.statSync(path.join(wp.bridgeDir, f))
+      assert.equal(ev.mode & 0o777, 0o660, `${f}: PHP appends to it (and rotates into .1)`)
+      assert.equal(ev.gid, wp.gid)
+    }
     const written = JSON.parse(fs.readFileSync(stateFile(), 'utf8')) as BridgeState
     assert.deepEqual(written.freezes, [], 'no freeze configured')
     assert.equal(written.approvalUrl, APPROVALS)
@@ -117,12 +179,12 @@ describe('WordPress bridge (real WordPress)', function () {
 
     const status = await wp.cli(['wp', 'bridge-status', '--json'])
     assert.equal(status.code, 0, status.stderr)
-    assert.deepEqual(status.json.installed, { version: 1 })
+    assert.deepEqual(status.json.installed, { version: BRIDGE_VERSION })
     assert.equal(status.json.state.readable, true)
     assert.ok(status.json.state.ageSeconds < 60)
     assert.equal(status.json.secret, true)
     const text = await wp.cli(['wp', 'bridge-status'])
-    assert.match(text.stdout, /installed: version 1/)
+    assert.match(text.stdout, new RegExp(`installed: version ${BRIDGE_VERSION}`))
     offset = (await events.read(0)).offset
   })
 
@@ -202,6 +264,109 @@ describe('WordPress bridge (real WordPress)', function () {
     await newEvents()
   })
 
+  it('a freeze reason (and approval URL) with HTML in it is shown as text on every page: the notice, a refused activation, the installer', async () => {
+    const reason = `<script>alert(1)</script> "><img src=x onerror=alert(1)>`
+    const approvalUrl = `https://approvals.shop.example/x?"><script>alert(2)</script>`
+    const evil = (allows: BridgeState['allows'] = []): BridgeState => ({ ...state([{ source: 'manual', start: now() - 60, end: now() + 3600, reason }], allows), approvalUrl })
+    const escaped = '&lt;script&gt;alert(1)&lt;/script&gt; &quot;&gt;&lt;img src=x onerror=alert(1)&gt;'
+    const clean = (what: string, body: string) => {
+      for (const raw of ['<script>alert(', '<img src=x', 'onerror=alert(1)>']) assert.ok(!body.includes(raw), `${what}: no raw ${raw} in the page`)
+      assert.ok(body.includes(escaped), `${what}: the reason is shown, escaped`)
+    }
+    await bridge.writeState(state([]))
+    const link = await wp.activateLink(admin, DEMO_BANNER.file)
+    await bridge.writeState(evil())
+
+    const plugins = await admin.get('/wp-admin/plugins.php')
+    assert.equal(plugins.status, 200)
+    assert.match(plugins.body, /peakguard-freeze/)
+    clean('plugins.php', plugins.body)
+    const refused = await wp.activatePluginViaAdmin(admin, DEMO_BANNER.file, link)
+    assert.equal(refused.status, 403)
+    clean('the refused activation', refused.body)
+    assert.ok(!(await wp.activePlugins()).includes(DEMO_BANNER.file))
+
+    // an upload of a plugin while an allow window is open for another one: the installer prints the refusal
+    await bridge.writeState(evil([{ scope: 'plugins/some-other-plugin', start: now() - 10, end: now() + 600 }]))
+    const upgrade = path.join(wp.wpContent, 'upgrade')
+    const hadUpgrade = fs.existsSync(upgrade)
+    const uploads = treeOf(path.join(wp.wpContent, 'uploads'))
+    const page = await admin.get('/wp-admin/plugin-install.php?tab=upload')
+    assert.equal(page.status, 200, 'the upload page is open while plugins/ has an allow window')
+    const fields = formFields(page.body, 'update.php?action=upload-plugin')
+    const form = new FormData()
+    for (const [k, v] of Object.entries(fields)) if (k !== 'pluginzip') form.append(k, v)
+    form.append('install-plugin-submit', 'Install Now')
+    const zip = storedZip({ 'pg-evil/pg-evil.php': '<?php\n/**\n * Plugin Name: PG Evil\n */\n' })
+    form.append('pluginzip', new Blob([new Uint8Array(zip)], { type: 'application/zip' }), 'pg-evil.zip')
+    const cookie = [...admin.cookies].map(([k, v]) => `${k}=${v}`).join('; ')
+    const res = await fetch(`${wp.url}/wp-admin/update.php?action=upload-plugin`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' })
+    const body = await res.text()
+    try {
+      assert.equal(res.status, 200)
+      assert.match(body, /Plugin installation failed/, body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 800))
+      clean('the installer', body)
+      assert.ok(!fs.existsSync(path.join(wp.wpContent, 'plugins/pg-evil')), 'nothing was installed')
+    } finally {
+      // what the installer left in wp-content (its working folder, the upload's month folder)
+      if (!hadUpgrade) fs.rmSync(upgrade, { recursive: true, force: true })
+      for (const [k] of treeOf(path.join(wp.wpContent, 'uploads'))) if (!uploads.has(k)) fs.rmSync(path.join(wp.wpContent, 'uploads', k), { force: true })
+    }
+    await newEvents()
+  })
+
+  it('request input that is not a string (action[]=x, plugin[]=x, …) prints no PHP warning into a page or the log', async () => {
+    const config = path.join(wp.wpRoot, 'wp-config.php')
+    const original = fs.readFileSync(config, 'utf8')
+    const logDir = fs.mkdtempSync(path.join(wp.base, 'debug-'))
+    fs.chownSync(logDir, wp.uid, wp.gid)
+    const log = path.join(logDir, 'debug.log')
+    assert.ok(original.includes("define( 'WP_DEBUG', false );"))
+    // WP_DEBUG with display on: a warning from the bridge would be in the page. The probe shows when php -S
+    // (whose opcache looks at a file's time every 2 s) runs this wp-config.php, and that messages are shown.
+    const probe = '/?pg-debug-probe=1'
+    const debugging = async () => (await wp.client().get(probe)).body.includes('pg-debug-probe-notice')
+    const until = async (want: boolean, what: string) => {
+      for (let i = 0; i < 50 && (await debugging()) !== want; i++) await new Promise((r) => setTimeout(r, 200))
+      assert.equal(await debugging(), want, what)
+    }
+    fs.writeFileSync(
+      config,
+      original.replace("define( 'WP_DEBUG', false );", `define( 'WP_DEBUG', true );\ndefine( 'WP_DEBUG_DISPLAY', true );\ndefine( 'WP_DEBUG_LOG', '${log}' );`) +
+        "if ( isset( $_GET['pg-debug-probe'] ) ) {\n\ttrigger_error( 'pg-debug-probe-notice', E_USER_NOTICE );\n}\n",
+    )
+    try {
+      await until(true, 'WordPress runs with WP_DEBUG and shows PHP messages in pages')
+      await bridge.writeState(freezeNow()) // the admin screens' guard reads request input during a freeze
+      const pages: [WpClient, string][] = [
+        [wp.client(), '/?peakguard-bridge[]=flush'],
+        [wp.client(), '/?peakguard-bridge[flush]=1'],
+        [admin, '/wp-admin/plugins.php?action[]=activate'],
+        [admin, '/wp-admin/plugins.php?action=-1&action2[]=activate-selected'],
+        [admin, `/wp-admin/plugins.php?action=activate&plugin[]=${encodeURIComponent(DEMO_BANNER.file)}`],
+        [admin, `/wp-admin/plugins.php?action=activate-selected&checked[0][]=x&checked[1]=${encodeURIComponent(DEMO_BANNER.file)}`],
+        [admin, '/wp-admin/themes.php?action=activate&stylesheet[]=twentytwentyone'],
+      ]
+      for (const [client, url] of pages) {
+        const r = await client.get(url)
+        assert.ok(r.status < 500, `${url}: HTTP ${r.status}`)
+        // a PHP message names its file with the path (WordPress 6.1 itself warns about action[] in admin.php
+        // and, on PHP 8.2, prints deprecations with WP_DEBUG: those are not the bridge's)
+        assert.ok(!r.body.includes(bridge.file), `${url}: a PHP message from the bridge in the page: ${/[^>]*mu-plugins\/peakguard-bridge\.php[^<]*/.exec(r.body)?.[0]}`)
+      }
+      const logged = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''
+      const ours = logged.split('\n').filter((l) => l.includes(bridge.file))
+      assert.deepEqual(ours, [], 'no PHP message from the bridge in the debug log')
+      assert.ok(!(await wp.activePlugins()).includes(DEMO_BANNER.file), 'and still nothing was activated')
+    } finally {
+      fs.writeFileSync(config, original)
+      await until(false, 'WordPress runs without WP_DEBUG again')
+      fs.rmSync(logDir, { recursive: true, force: true })
+    }
+    await bridge.writeState(state([]))
+    await newEvents()
+  })
+
   it('without a freeze the same activation works, and the event names the user, id and address', async () => {
     await bridge.writeState(state([]))
     const r = await wp.activatePluginViaAdmin(admin, DEMO_BANNER.file)
@@ -225,6 +390,16 @@ describe('WordPress bridge (real WordPress)', function () {
     assert.ok(ev.some((e) => e.event === 'updated_option' && e.subject === 'blogdescription' && e.user === 'admin'), JSON.stringify(ev))
     assert.ok(!fs.readFileSync(path.join(wp.bridgeDir, 'events.jsonl'), 'utf8').includes('Secret-Tagline-4711'), 'no option value in the event file')
     assert.ok(!ev.some((e) => e.subject.startsWith('_transient')), 'ignored options are not events')
+  })
+
+  it('strips control characters from what it records (they would end up in git commit trailers)', async () => {
+    const before = fs.statSync(path.join(wp.bridgeDir, 'events.jsonl')).size
+    await wp.php(`add_option( "pg_probe\\x1e\\x1fname\\x00\\x7f", 'v' ); delete_option( "pg_probe\\x1e\\x1fname\\x00\\x7f" );`)
+    const raw = fs.readFileSync(path.join(wp.bridgeDir, 'events.jsonl')).subarray(before).toString('utf8')
+    assert.match(raw, /"subject":"pg_probename"/, raw)
+    assert.ok(!/\\u00(1e|1f|00|7f)|[\x00-\x09\x0b-\x1f\x7f]/i.test(raw), `no control character in the event file: ${JSON.stringify(raw)}`)
+    const ev = await newEvents()
+    assert.deepEqual(ev.filter((e) => e.subject.startsWith('pg_probe')).map((e) => `${e.event} ${e.subject}`), ['added_option pg_probename', 'deleted_option pg_probename'])
   })
 
   it('an activation from a PHP script on the command line is recorded with cli=false, cron=false and no user', async () => {
@@ -265,18 +440,79 @@ describe('WordPress bridge (real WordPress)', function () {
     const ip = externalAddress()
     const outside = await flush(`http://${ip}:${wp.port}`, { 'x-peakguard-secret': secret })
     assert.equal(outside.status, 403, `a caller from ${ip} is refused even with the secret`)
+    // a proxy's header: REMOTE_ADDR may be one a wp-config.php copied from it, so no flush whatever it says
+    for (const [h, v] of [['x-forwarded-for', '127.0.0.1'], ['forwarded', 'for=127.0.0.1'], ['x-real-ip', '127.0.0.1'], ['x-client-ip', '127.0.0.1']] as const) {
+      const proxied = await flush(wp.url, { 'x-peakguard-secret': secret, [h]: v })
+      assert.equal(proxied.status, 403, `from loopback with the secret and ${h}: ${v}`)
+    }
     const ok = await flush(wp.url, { 'x-peakguard-secret': secret })
     assert.equal(ok.status, 200)
     const body = (await ok.json()) as { ok: boolean; opcache: boolean; objectCache: boolean }
     assert.equal(body.ok, true)
     assert.equal(body.objectCache, true)
     assert.deepEqual(await bridge.flushCaches(), { ok: true, detail: `opcache ${body.opcache ? 'reset' : 'not reset (off in this PHP)'}, object cache flushed` })
-    // a bridge URL that is not loopback as PHP sees it: the port says why
-    const far = new WpBridge({ site: 'shop', wpContent: wp.wpContent, bridgeDir: wp.bridgeDir, url: `http://${ip}:${wp.port}`, timeoutMs: 5000, homeUrl: async () => null, ignoredOptions: [] })
-    const farResult = await far.flushCaches()
-    assert.equal(farResult.ok, false)
-    assert.match(farResult.detail, /HTTP 403/)
-    assert.ok(!farResult.detail.includes(secret))
+  })
+
+  it('peakguard sends the flush secret to a loopback address only: a public home option or bridge.url is refused before any request', async () => {
+    const secret = fs.readFileSync(path.join(wp.bridgeDir, 'secret'), 'utf8').trim()
+    const ip = externalAddress()
+    const trap = await listener()
+    try {
+      const port = (url: string | null, home: string | null) =>
+        new WpBridge({ site: 'shop', wpContent: wp.wpContent, bridgeDir: wp.bridgeDir, url, timeoutMs: 5000, homeUrl: async () => home, ignoredOptions: [] })
+      // no bridge.url: the home option, here a public address (often a CDN in front of the site)
+      const viaHome = await port(null, `http://${ip}:${trap.port}`).flushCaches()
+      assert.equal(viaHome.ok, false)
+      assert.match(viaHome.detail, /loopback/)
+      assert.match(viaHome.detail, /set bridge\.url for site shop to the site's loopback URL, e\.g\. http:\/\/127\.0\.0\.1/)
+      assert.match(viaHome.detail, /the home option \(bridge\.url is not set\)/)
+      const viaUrl = await port(`http://${ip}:${trap.port}`, null).flushCaches()
+      assert.equal(viaUrl.ok, false)
+      assert.match(viaUrl.detail, new RegExp(`bridge\\.url is ${ip.replace(/\./g, '\\.')}`))
+      const named = await port(`http://shop.example:${trap.port}`, null).flushCaches()
+      assert.equal(named.ok, false)
+      assert.equal(trap.requests.length, 0, 'no request left peakguard')
+      for (const r of [viaHome, viaUrl, named]) assert.ok(!r.detail.includes(secret))
+      // loopback works, by address or as localhost, from the home option as from bridge.url
+      assert.equal((await port(null, wp.url).flushCaches()).ok, true, 'the home option on 127.0.0.1')
+      const local = await port(`http://localhost:${wp.port}`, null).flushCaches()
+      assert.equal(local.ok, true, local.detail)
+    } finally {
+      await trap.close()
+    }
+  })
+
+  it('past 64 MB the event file is copied to events.jsonl.1 (replacing the older copy) and emptied; the tail loses nothing', async () => {
+    const file = path.join(wp.bridgeDir, 'events.jsonl')
+    const rotated = `${file}.1`
+    const ev = (event: string, subject: string) => `${JSON.stringify({ time: Date.now() / 1000, event, subject, user: 'admin', userId: 1, ip: '127.0.0.1', cli: false, cron: false })}\n`
+    const fill = (tag: string) => {
+      const chunk = Array.from({ length: 4096 }, (_, i) => ev('updated_option', `${tag}_${i}_${'x'.repeat(180)}`)).join('')
+      while (fs.statSync(file).size <= 64 * 1024 * 1024) fs.appendFileSync(file, chunk)
+    }
+    await newEvents()
+    fill('first')
+    offset = await events.end() // a daemon that starts now skips the backlog
+    assert.equal(offset, fs.statSync(file).size)
+    fs.appendFileSync(file, ev('activated_plugin', 'unread-1.php') + ev('activated_plugin', 'unread-2.php')) // not read before the rotation
+    const full = fs.statSync(file).size
+    await wp.php(`update_option( 'blogdescription', 'rotation one' );`)
+    assert.equal(fs.statSync(rotated).size, full, 'events.jsonl.1 holds the whole old file')
+    const fresh = fs.readFileSync(file, 'utf8')
+    assert.equal(fresh.split('\n').length, 2, `only the new event is in events.jsonl: ${fresh.slice(0, 300)}`)
+    assert.match(fresh, /"subject":"blogdescription"/)
+    for (const f of [file, rotated]) assert.equal(fs.statSync(f).mode & 0o777, 0o660, `${f} keeps its mode`)
+    const got = await newEvents()
+    assert.deepEqual(got.map((e) => `${e.event} ${e.subject}`), ['activated_plugin unread-1.php', 'activated_plugin unread-2.php', 'updated_option blogdescription'])
+    // the next rotation replaces the older copy
+    fill('second')
+    offset = await events.end()
+    const second = fs.statSync(file).size
+    await wp.php(`update_option( 'blogdescription', '' );`)
+    assert.equal(fs.statSync(rotated).size, second)
+    assert.ok(fs.readFileSync(rotated, 'utf8').slice(0, 2000).includes('"subject":"blogdescription"'), 'the copy starts where the previous rotation left events.jsonl')
+    assert.deepEqual((await newEvents()).map((e) => `${e.event} ${e.subject}`), ['updated_option blogdescription'])
+    fs.truncateSync(rotated, 0)
   })
 
   it('a restore to a state from before the install leaves the bridge in place', async () => {

@@ -4,11 +4,13 @@
 // is silenced and checked, so a missing or broken state file never prints into a page or stops one.
 // During a freeze it refuses installs, updates, file edits, (de)activations, theme switches, the customizer
 // and changes to settings that are state; always it appends what changed (never an option's value) to
-// events.jsonl; `?peakguard-bridge=flush` from loopback with the shared secret flushes opcache and the
-// object cache.
+// events.jsonl, copied to events.jsonl.1 and emptied past 64 MB; `?peakguard-bridge=flush` from loopback,
+// with the shared secret and no forwarding header, flushes opcache and the object cache. Every string from
+// state.json is escaped on its way into a page (the freeze reason is an approver's free text), and request
+// input is read only when it is a string (`action[]=x` must not print PHP warnings into pages).
 
 /** Bumped whenever the generated PHP changes; `peakguard wp bridge-status` compares it with the installed one. */
-export const BRIDGE_VERSION = 1
+export const BRIDGE_VERSION = 2
 
 export const BRIDGE_FILE = 'peakguard-bridge.php'
 
@@ -48,6 +50,10 @@ final class Peakguard_Bridge {
 	const SITE = ${phpLit(o.site)};
 	/** options that are not state, for when state.json cannot be read */
 	const FALLBACK_IGNORED = array( ${o.ignoredOptions.map(phpLit).join(', ')} );
+	/** past this size events.jsonl is copied to events.jsonl.1 and emptied before the next line */
+	const ROTATE_BYTES = 67108864;
+	/** headers a proxy sets (and wp-config.php files copy into REMOTE_ADDR): the flush refuses any request with one */
+	const FORWARDING_HEADERS = array( 'x-forwarded-for', 'forwarded', 'x-real-ip', 'x-client-ip', 'client-ip', 'x-forwarded', 'forwarded-for', 'x-cluster-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-original-forwarded-for' );
 
 	/** @var array|false|null the parsed state.json; false when unreadable; null before the first read */
 	private static $state = null;
@@ -140,6 +146,11 @@ final class Peakguard_Bridge {
 		return false;
 	}
 
+	/** A request parameter when it is a string (unslashed), else ''; 'action[]=x' is no string and no warning. */
+	private static function input( $key ) {
+		return ( isset( $_REQUEST[ $key ] ) && is_string( $_REQUEST[ $key ] ) ) ? wp_unslash( $_REQUEST[ $key ] ) : '';
+	}
+
 	/** The scope of a plugin file: plugins/<dir> or plugins/<file.php> for a single-file plugin. */
 	public static function plugin_scope( $plugin ) {
 		$plugin = (string) $plugin;
@@ -198,7 +209,8 @@ final class Peakguard_Bridge {
 			return $response;
 		}
 		self::record( 'freeze_refused', 'upgrade ' . ( isset( $extra['plugin'] ) ? $extra['plugin'] : ( isset( $extra['theme'] ) ? $extra['theme'] : 'unknown' ) ) );
-		return new WP_Error( 'peakguard_freeze', self::freeze_text() );
+		// the upgrader skins and the Ajax updater print an error's message as HTML
+		return new WP_Error( 'peakguard_freeze', self::freeze_html() );
 	}
 
 	public static function map_meta_cap( $caps, $cap, $user_id, $args ) {
@@ -298,20 +310,20 @@ final class Peakguard_Bridge {
 			return;
 		}
 		global $pagenow;
-		$action = isset( $_REQUEST['action'] ) ? (string) $_REQUEST['action'] : '';
-		if ( '-1' === $action && isset( $_REQUEST['action2'] ) ) {
-			$action = (string) $_REQUEST['action2'];
+		$action = self::input( 'action' );
+		if ( '-1' === $action ) {
+			$action = self::input( 'action2' );
 		}
 		$what = null;
 		switch ( $pagenow ) {
 			case 'plugins.php':
 				if ( in_array( $action, array( 'activate', 'deactivate', 'resume' ), true ) ) {
-					$plugin = isset( $_REQUEST['plugin'] ) ? wp_unslash( (string) $_REQUEST['plugin'] ) : '';
+					$plugin = self::input( 'plugin' );
 					if ( ! self::plugin_allowed( $plugin ) ) {
 						$what = $action . ' ' . $plugin;
 					}
 				} elseif ( in_array( $action, array( 'activate-selected', 'deactivate-selected', 'delete-selected', 'update-selected', 'enable-auto-update', 'disable-auto-update', 'enable-auto-update-selected', 'disable-auto-update-selected' ), true ) ) {
-					$list = isset( $_REQUEST['checked'] ) ? (array) wp_unslash( $_REQUEST['checked'] ) : ( isset( $_REQUEST['plugin'] ) ? array( wp_unslash( (string) $_REQUEST['plugin'] ) ) : array() );
+					$list = isset( $_REQUEST['checked'] ) ? array_filter( (array) wp_unslash( $_REQUEST['checked'] ), 'is_string' ) : array( self::input( 'plugin' ) );
 					foreach ( $list as $p ) {
 						if ( ! self::plugin_allowed( $p ) ) {
 							$what = $action . ' ' . $p;
@@ -322,7 +334,7 @@ final class Peakguard_Bridge {
 				break;
 			case 'themes.php':
 				if ( in_array( $action, array( 'activate', 'delete', 'enable-auto-update', 'disable-auto-update' ), true ) ) {
-					$theme = isset( $_REQUEST['stylesheet'] ) ? wp_unslash( (string) $_REQUEST['stylesheet'] ) : '';
+					$theme = self::input( 'stylesheet' );
 					if ( ! self::theme_allowed( $theme ) ) {
 						$what = 'theme ' . $action . ' ' . $theme;
 					}
@@ -354,6 +366,7 @@ final class Peakguard_Bridge {
 			case 'options.php':
 				if ( 'POST' === ( isset( $_SERVER['REQUEST_METHOD'] ) ? $_SERVER['REQUEST_METHOD'] : '' ) ) {
 					foreach ( array_keys( $_POST ) as $name ) {
+						$name = (string) $name;
 						if ( ! in_array( $name, array( 'option_page', 'action', '_wpnonce', '_wp_http_referer', 'submit' ), true ) && self::option_locked( $name ) ) {
 							$what = 'option:' . $name;
 							break;
@@ -375,27 +388,35 @@ final class Peakguard_Bridge {
 
 	// ---- what people see ---------------------------------------------------------------------------
 
-	public static function freeze_text() {
+	/**
+	 * The freeze as plain text: array( sentence, approval URL or null ), or null when there is none. The reason
+	 * is an approver's free text and the URL comes from state.json: plain text, escaped by freeze_html().
+	 */
+	private static function freeze_parts() {
 		$f = self::freeze();
 		if ( ! $f ) {
-			return '';
+			return null;
 		}
 		$s      = self::state();
 		$end    = (int) $f['end'];
 		$local  = function_exists( 'wp_date' ) ? wp_date( 'Y-m-d H:i', $end ) . ' ' . wp_timezone_string() : gmdate( 'Y-m-d H:i', $end );
 		$reason = ( isset( $f['reason'] ) && is_string( $f['reason'] ) && '' !== $f['reason'] ) ? $f['reason'] : 'no reason given';
-		return 'Change freeze until ' . $local . ' (' . gmdate( 'Y-m-d H:i', $end ) . ' UTC) (' . $reason . '). Changes need an approval: '
-			. ( $s['approvalUrl'] ? $s['approvalUrl'] : 'ask your peakguard approver' );
+		return array( 'Change freeze until ' . $local . ' (' . gmdate( 'Y-m-d H:i', $end ) . ' UTC) (' . $reason . '). Changes need an approval: ', $s['approvalUrl'] );
 	}
 
-	private static function freeze_html() {
-		$s    = self::state();
-		$text = esc_html( self::freeze_text() );
-		if ( $s && $s['approvalUrl'] ) {
-			$url  = esc_html( $s['approvalUrl'] );
-			$text = str_replace( $url, '<a href="' . esc_url( $s['approvalUrl'] ) . '">' . $url . '</a>', $text );
+	/** The freeze as plain text (never for a page: see freeze_html()). */
+	public static function freeze_text() {
+		$p = self::freeze_parts();
+		return $p ? $p[0] . ( $p[1] ? $p[1] : 'ask your peakguard approver' ) : '';
+	}
+
+	/** The freeze as HTML: every part escaped, the approval URL a link (esc_url drops a javascript: one). */
+	public static function freeze_html() {
+		$p = self::freeze_parts();
+		if ( ! $p ) {
+			return '';
 		}
-		return $text;
+		return esc_html( $p[0] ) . ( $p[1] ? '<a href="' . esc_url( $p[1] ) . '">' . esc_html( $p[1] ) . '</a>' : esc_html( 'ask your peakguard approver' ) );
 	}
 
 	public static function admin_notice() {
@@ -423,23 +444,65 @@ final class Peakguard_Bridge {
 		self::record( $event, $subject );
 	}
 
+	/** A string for the event file without control characters (they end up in git commit trailers). */
+	private static function clean( $s ) {
+		return preg_replace( '/[\x00-\x1f\x7f]/', '', is_scalar( $s ) ? (string) $s : '' );
+	}
+
 	/** Appends one event line; never the value of an option, never fails the request. */
 	public static function record( $event, $subject ) {
 		$user = ( function_exists( 'wp_get_current_user' ) && did_action( 'plugins_loaded' ) ) ? wp_get_current_user() : null;
 		$line = array(
 			'time'    => microtime( true ),
-			'event'   => (string) $event,
-			'subject' => (string) $subject,
-			'user'    => ( $user && $user->ID ) ? (string) $user->user_login : null,
+			'event'   => self::clean( $event ),
+			'subject' => self::clean( $subject ),
+			'user'    => ( $user && $user->ID ) ? self::clean( $user->user_login ) : null,
 			'userId'  => ( $user && $user->ID ) ? (int) $user->ID : null,
-			'ip'      => isset( $_SERVER['REMOTE_ADDR'] ) ? (string) $_SERVER['REMOTE_ADDR'] : null,
+			'ip'      => isset( $_SERVER['REMOTE_ADDR'] ) ? self::clean( $_SERVER['REMOTE_ADDR'] ) : null,
 			'cli'     => defined( 'WP_CLI' ) && WP_CLI,
 			'cron'    => function_exists( 'wp_doing_cron' ) && wp_doing_cron(),
 		);
 		$json = function_exists( 'wp_json_encode' ) ? wp_json_encode( $line ) : json_encode( $line );
-		if ( is_string( $json ) ) {
-			@file_put_contents( self::DIR . '/events.jsonl', $json . "\n", FILE_APPEND | LOCK_EX );
+		if ( ! is_string( $json ) ) {
+			return;
 		}
+		$file = self::DIR . '/events.jsonl';
+		$h    = @fopen( $file, 'ab' );
+		if ( false === $h ) {
+			return;
+		}
+		// the same lock as every other request's append: the rotation and the line are one step
+		if ( @flock( $h, LOCK_EX ) ) {
+			$st = @fstat( $h );
+			if ( $st && $st['size'] > self::ROTATE_BYTES ) {
+				self::rotate( $h, $file );
+			}
+			@fwrite( $h, $json . "\n" );
+			@fflush( $h );
+			@flock( $h, LOCK_UN );
+		}
+		@fclose( $h );
+	}
+
+	/**
+	 * Copies the event file to events.jsonl.1 (replacing the older copy) and empties it, under the append lock.
+	 * Not a rename: the bridge folder is not writable by the web server, on purpose (peakguard writes there as
+	 * root), so install-bridge makes events.jsonl.1 for PHP to write into. Without it the file is just emptied.
+	 */
+	private static function rotate( $h, $file ) {
+		$copy = @fopen( $file . '.1', 'r+b' );
+		$src  = @fopen( $file, 'rb' );
+		if ( $copy && $src && @ftruncate( $copy, 0 ) ) {
+			@stream_copy_to_stream( $src, $copy );
+			@fflush( $copy );
+		}
+		if ( $src ) {
+			@fclose( $src );
+		}
+		if ( $copy ) {
+			@fclose( $copy );
+		}
+		@ftruncate( $h, 0 );
 	}
 
 	public static function activated_plugin( $plugin ) {
@@ -498,13 +561,44 @@ final class Peakguard_Bridge {
 
 	// ---- cache flush ---------------------------------------------------------------------------------
 
-	/** ?peakguard-bridge=flush: only from this host, only with the shared secret; 403 with no detail otherwise. */
+	/**
+	 * Whether the request passed a proxy (or says so): many wp-config.php files copy X-Forwarded-For into
+	 * REMOTE_ADDR before any plugin loads, so with one of these headers REMOTE_ADDR proves nothing.
+	 */
+	private static function forwarded() {
+		foreach ( self::FORWARDING_HEADERS as $name ) {
+			if ( isset( $_SERVER[ 'HTTP_' . strtoupper( str_replace( '-', '_', $name ) ) ] ) ) {
+				return true;
+			}
+		}
+		// the raw headers too, in case wp-config.php unset the $_SERVER copy after using it
+		$raw = function_exists( 'getallheaders' ) ? @getallheaders() : false;
+		foreach ( is_array( $raw ) ? array_keys( $raw ) : array() as $name ) {
+			if ( in_array( strtolower( (string) $name ), self::FORWARDING_HEADERS, true ) ) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** REMOTE_ADDR on this host's loopback: 127.0.0.0/8, ::1 or IPv4-mapped 127.x. */
+	private static function loopback( $ip ) {
+		if ( '::1' === $ip ) {
+			return true;
+		}
+		if ( 0 === stripos( $ip, '::ffff:' ) ) {
+			$ip = substr( $ip, 7 );
+		}
+		return false !== filter_var( $ip, FILTER_VALIDATE_IP, FILTER_FLAG_IPV4 ) && 0 === strpos( $ip, '127.' );
+	}
+
+	/** ?peakguard-bridge=flush: only from this host, not through a proxy, only with the shared secret; 403 with no detail otherwise. */
 	public static function flush() {
-		$ip     = isset( $_SERVER['REMOTE_ADDR'] ) ? (string) $_SERVER['REMOTE_ADDR'] : '';
-		$given  = isset( $_SERVER['HTTP_X_PEAKGUARD_SECRET'] ) ? (string) $_SERVER['HTTP_X_PEAKGUARD_SECRET'] : '';
+		$ip     = ( isset( $_SERVER['REMOTE_ADDR'] ) && is_string( $_SERVER['REMOTE_ADDR'] ) ) ? $_SERVER['REMOTE_ADDR'] : '';
+		$given  = ( isset( $_SERVER['HTTP_X_PEAKGUARD_SECRET'] ) && is_string( $_SERVER['HTTP_X_PEAKGUARD_SECRET'] ) ) ? $_SERVER['HTTP_X_PEAKGUARD_SECRET'] : '';
 		$secret = @file_get_contents( self::DIR . '/secret' );
 		$secret = is_string( $secret ) ? trim( $secret ) : '';
-		$ok     = in_array( $ip, array( '127.0.0.1', '::1', '::ffff:127.0.0.1' ), true ) && strlen( $secret ) >= 32 && hash_equals( $secret, $given );
+		$ok     = self::loopback( $ip ) && ! self::forwarded() && strlen( $secret ) >= 32 && hash_equals( $secret, $given );
 		header( 'Cache-Control: no-store' );
 		if ( ! $ok ) {
 			http_response_code( 403 );
@@ -522,7 +616,7 @@ final class Peakguard_Bridge {
 
 	public static function boot() {
 		// before any plugin is loaded: a flush after a restore must work even when a plugin is broken
-		if ( isset( $_GET['peakguard-bridge'] ) && 'flush' === $_GET['peakguard-bridge'] ) {
+		if ( isset( $_GET['peakguard-bridge'] ) && is_string( $_GET['peakguard-bridge'] ) && 'flush' === $_GET['peakguard-bridge'] ) {
 			self::flush();
 		}
 		add_filter( 'file_mod_allowed', array( __CLASS__, 'file_mod_allowed' ), PHP_INT_MAX, 2 );

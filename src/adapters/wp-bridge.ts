@@ -1,7 +1,8 @@
 // The WordPress bridge (BridgePort): installs and removes the generated mu-plugin
 // wp-content/mu-plugins/peakguard-bridge.php, keeps the bridge folder (outside the web root) that it reads
-// and writes — state.json (freeze windows, written here), events.jsonl (appended by PHP), secret (the cache
-// flush endpoint's shared secret) — and calls that endpoint. The folder must be reachable by the web
+// and writes — state.json (freeze windows, written here), events.jsonl (appended by PHP) and events.jsonl.1
+// (its rotated copy, written by PHP), secret (the cache flush endpoint's shared secret) — and calls that
+// endpoint, on loopback only: the request carries the secret. The folder must be reachable by the web
 // server's user (wp-content's owner and group): install checks every directory on the way and refuses
 // when PHP could not get there, instead of leaving a bridge that silently enforces nothing.
 import { randomBytes } from 'node:crypto'
@@ -63,6 +64,17 @@ function canEnter(st: fs.Stats, uid: number, gid: number): boolean {
   if (st.uid === uid) return (st.mode & 0o100) !== 0
   if (st.gid === gid) return (st.mode & 0o010) !== 0
   return (st.mode & 0o001) !== 0
+}
+
+/** Whether a URL's hostname is this host's loopback: 127.0.0.0/8, ::1 (also IPv4-mapped) or localhost. */
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1')
+  if (h === 'localhost') return true
+  // WHATWG URL has already turned 0x7f.1, 2130706433 and the like into dotted decimal
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true
+  // ::ffff:127.x.y.z, which URL writes as ::ffff:7fxx:yyzz
+  return /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(h)
 }
 
 /** Writes a file atomically (temp file in the same directory, fsync, rename, fsync of the directory). */
@@ -156,26 +168,38 @@ export class WpBridge implements BridgePort {
     } catch (e) {
       return { ok: false, detail: `cannot read the home URL: ${(e as Error).message}` }
     }
-    if (!base) return { ok: false, detail: `no URL for the cache flush: set bridge.url for site ${this.o.site}` }
-    let secret: string
-    try {
-      secret = fs.readFileSync(path.join(this.o.bridgeDir, SECRET), 'utf8').trim()
-    } catch (e) {
-      return { ok: false, detail: `no bridge secret in ${this.o.bridgeDir} (${(e as NodeJS.ErrnoException).code}): is the bridge installed?` }
-    }
+    if (!base) return { ok: false, detail: `no URL for the cache flush: set bridge.url for site ${this.o.site} to the site's loopback URL, e.g. http://127.0.0.1` }
     let url: URL
     try {
       url = new URL(base)
     } catch {
       return { ok: false, detail: `not a URL: ${base}` }
     }
-    url.searchParams.set('peakguard-bridge', 'flush')
     const where = `${url.origin}${url.pathname}`
+    // the request carries the secret: never to an address that leaves this host (home is often a CDN)
+    if (!isLoopbackHost(url.hostname))
+      return {
+        ok: false,
+        detail: `not flushing through ${where}: the flush request carries the bridge secret, so it goes to a loopback address only (127.0.0.0/8, ::1, localhost); ${
+          this.o.url ? 'bridge.url' : `the home option (bridge.url is not set)`
+        } is ${url.hostname}: set bridge.url for site ${this.o.site} to the site's loopback URL, e.g. http://127.0.0.1 (with the port the web server listens on)`,
+      }
+    let secret: string
+    try {
+      secret = fs.readFileSync(path.join(this.o.bridgeDir, SECRET), 'utf8').trim()
+    } catch (e) {
+      return { ok: false, detail: `no bridge secret in ${this.o.bridgeDir} (${(e as NodeJS.ErrnoException).code}): is the bridge installed?` }
+    }
+    url.searchParams.set('peakguard-bridge', 'flush')
     try {
       // no redirects: the secret goes to this address only
       const res = await fetch(url, { headers: { 'x-peakguard-secret': secret }, redirect: 'manual', signal: AbortSignal.timeout(this.o.timeoutMs) })
       const text = await res.text()
-      if (res.status === 403) return { ok: false, detail: `${where} refused the flush (HTTP 403): the request must come from 127.0.0.1/::1 with the secret of ${this.o.bridgeDir}; set bridge.url to a loopback address` }
+      if (res.status === 403)
+        return {
+          ok: false,
+          detail: `${where} refused the flush (HTTP 403): the request must reach PHP from 127.0.0.1/::1 with the secret of ${this.o.bridgeDir} and no forwarding header (X-Forwarded-For, Forwarded, X-Real-IP, X-Client-IP): point bridge.url at the web server itself, not at a proxy in front of it`,
+        }
       if (res.status !== 200) return { ok: false, detail: `${where} answered HTTP ${res.status}${res.headers.get('location') ? ` (redirect to ${res.headers.get('location')})` : ''}` }
       let body: { ok?: unknown; opcache?: unknown; objectCache?: unknown }
       try {
@@ -221,10 +245,12 @@ export class WpBridge implements BridgePort {
       fs.chownSync(secretFile, me, web.gid)
       fs.chmodSync(secretFile, 0o640)
     }
-    const events = this.eventsFile
-    fs.closeSync(fs.openSync(events, 'a', 0o660))
-    fs.chownSync(events, fs.statSync(events).uid, web.gid)
-    fs.chmodSync(events, 0o660)
+    // PHP appends to events.jsonl and, past 64 MB, copies it into events.jsonl.1: it cannot create files here
+    for (const events of [this.eventsFile, `${this.eventsFile}.1`]) {
+      fs.closeSync(fs.openSync(events, 'a', 0o660))
+      fs.chownSync(events, fs.statSync(events).uid, web.gid)
+      fs.chmodSync(events, 0o660)
+    }
     // before the mu-plugin exists: WordPress never sees the bridge without a state to enforce
     await this.writeState(state)
 
