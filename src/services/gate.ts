@@ -88,12 +88,14 @@ export class Gate {
     if (!head) return 'done'
     const doc = await docs.readDoc<GateDoc>('gate')
     if (doc?.checked === head) return 'done'
-    // the first look, or a journal rebuilt without the accepted state: start from here
-    const log = doc ? await site.journal.log() : []
-    const at = doc ? log.findIndex((c) => c.id === doc.checked) : -1
-    if (!doc || at < 0) return this.accept(head, now)
+    // the first look: start from here; no freeze: everything is accepted (without reading the history)
+    if (!doc) return this.accept(head, now)
     const freeze = await this.d.freezeAt(now)
     if (!freeze) return this.accept(head, now)
+    const log = await site.journal.log()
+    const at = log.findIndex((c) => c.id === doc.checked)
+    // a journal rebuilt without the accepted state (recover --from-s3 of an older chain): start from here
+    if (at < 0) return this.accept(head, now)
     const since = log.slice(0, at).reverse() // oldest first
     const restoreAt = since.findIndex((c) => c.trailers['Peakguard-Restore-Of'])
     const checked = doc.checked
