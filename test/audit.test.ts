@@ -114,7 +114,7 @@ describe('audit log', () => {
     assert.equal(restore.details.result, 'verified')
     assert.match(restore.details.from, /^[0-9a-f]{40}$/)
     assert.ok(Number.isInteger(restore.details.durationMs) && restore.details.durationMs >= 0)
-    assert.deepEqual(entries[5].details, { action: 'add', user: 'alice', role: 'admin', osUsers: [], via: 'unmanaged' })
+    assert.deepEqual(entries[5].details, { action: 'add', user: 'alice', role: 'admin', osUsers: [], wpUsers: [], via: 'unmanaged' })
     // a chain: each entry's prev is the hash before it
     assert.equal(entries[0].prev, '')
     for (let i = 1; i < entries.length; i++) assert.equal(entries[i].prev, entries[i - 1].hash)
