@@ -1,35 +1,14 @@
 // Users, roles and tokens through the real CLI (a child process with no terminal): the bootstrap admin,
 // proof by password on stdin or PEAKGUARD_TOKEN, role checks, and that no secret is ever stored or printed.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createSite, MAIN, type CliResult, type TestSite } from './harness/site.ts'
+import { createSite, type CliResult, type TestSite } from './harness/site.ts'
+import { cliWithInput } from './harness/users.ts'
 
-/** `peakguard ARGS` with `stdin` piped in (no terminal), like a script or a CI job would run it. */
-function cliIn(site: TestSite, args: string[], stdin: string | null, env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    // no PEAKGUARD_TOKEN from the caller's environment leaks into a test that does not set one
-    const base = { ...process.env }
-    delete base.PEAKGUARD_TOKEN
-    delete base.SUDO_USER
-    const p = spawn(process.execPath, [MAIN, '--config', site.configFile, ...args], { env: { ...base, USER: 'ops', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    p.stdin.on('error', () => undefined) // a command that never reads stdin may exit before we finish writing
-    p.stdin.end(stdin ?? '')
-    p.on('close', (code) => {
-      let json: unknown = null
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        /* text */
-      }
-      resolve({ code: code ?? 1, stdout, stderr, json })
-    })
-  })
+/** `peakguard ARGS` as the OS user ops, with `stdin` piped in (no terminal). */
+function cliIn(site: TestSite, args: string[], stdin: string | null = null, env: Record<string, string> = {}): Promise<CliResult> {
+  return cliWithInput(site.configFile, args, stdin ?? '', { USER: 'ops', ...env })
 }
 
 /** Every byte under a directory, as text, to look for secrets in. */

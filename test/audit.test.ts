@@ -2,36 +2,17 @@
 // tokens; `audit verify` passes on an untouched log and names the first edited, removed or reordered line;
 // rotation keeps the chain across files; filters and CSV.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { AuditFile } from '../src/adapters/audit-file.ts'
 import { SiteDir } from '../src/adapters/site-dir.ts'
 import { AuditLog } from '../src/services/audit.ts'
-import { createSite, MAIN, type CliResult, type TestSite } from './harness/site.ts'
+import { createSite, type CliResult, type TestSite } from './harness/site.ts'
+import { cliWithInput } from './harness/users.ts'
 
+/** `peakguard ARGS` as the OS user ops, with `stdin` piped in (no terminal). */
 function cliIn(site: TestSite, args: string[], stdin: string | null = null, env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const base = { ...process.env }
-    delete base.PEAKGUARD_TOKEN
-    delete base.SUDO_USER
-    const p = spawn(process.execPath, [MAIN, '--config', site.configFile, ...args], { env: { ...base, USER: 'ops', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    p.stdin.on('error', () => undefined)
-    p.stdin.end(stdin ?? '')
-    p.on('close', (code) => {
-      let json: unknown = null
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        /* text */
-      }
-      resolve({ code: code ?? 1, stdout, stderr, json })
-    })
-  })
+  return cliWithInput(site.configFile, args, stdin ?? '', { USER: 'ops', ...env })
 }
 
 /** RFC 4180 rows (quoted cells with doubled quotes, CRLF or LF line ends). */

@@ -4,10 +4,16 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { MAIN, type CliResult } from './site.ts'
 
-/** `peakguard --config FILE ARGS` with `input` on stdin (for --password-stdin). */
+/**
+ * `peakguard --config FILE ARGS` with `input` on stdin (for --password-stdin), no terminal — as a script or
+ * a CI job runs it. The caller's PEAKGUARD_TOKEN and SUDO_USER never leak in: a test passes them in `env`.
+ */
 export function cliWithInput(configFile: string, args: string[], input: string, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, '--config', configFile, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const base = { ...process.env }
+    delete base.PEAKGUARD_TOKEN
+    delete base.SUDO_USER
+    const p = spawn(process.execPath, [MAIN, '--config', configFile, ...args], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
