@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { AuditStorePort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { syncDir } from './durable-file.ts'
 
 export const DEFAULT_ROTATE_BYTES = 8 * 1024 * 1024
 const CURRENT = 'audit.jsonl'
@@ -105,15 +106,6 @@ export class AuditFile implements AuditStorePort {
       if (l !== null) return l
     }
     return null
-  }
-}
-
-function syncDir(dir: string): void {
-  const d = fs.openSync(dir, 'r')
-  try {
-    fs.fsyncSync(d)
-  } finally {
-    fs.closeSync(d)
   }
 }
 

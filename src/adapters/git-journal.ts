@@ -32,6 +32,7 @@ import {
   type SiteState,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { syncDir } from './durable-file.ts'
 import { inChild } from './batch.worker.ts'
 import { writePack, type ObjectJob, type ObjectResult } from './git-objects.worker.ts'
 
@@ -753,7 +754,7 @@ export class GitJournal implements JournalPort, BundlePort {
       throw e
     }
     fs.closeSync(out)
-    fsyncDir(path.dirname(file))
+    syncDir(path.dirname(file))
     return { heads, bundle: sha256File(file) }
   }
 
@@ -839,15 +840,6 @@ function spawnGit(dir: string, args: string[], o: { what: string; under?: string
       p.stdin!.end(o.input)
     }
   })
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r')
-  try {
-    fs.fsyncSync(fd)
-  } finally {
-    fs.closeSync(fd)
-  }
 }
 
 function sha256File(file: string): { size: number; sha256: string } {

@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type { DocStorePort, HealthRecord, HealthStorePort, RecoveryNote, ReplicaLocalPort, ReplicaState, RestoreIntent, SiteDirPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { writeFileDurably } from './durable-file.ts'
 
 interface LockHolder {
   pid: number
@@ -218,27 +219,11 @@ function readJson<T>(file: string): T | null {
   }
 }
 
-/** Written, flushed and renamed into place: after a crash the file is either old or new, never torn. */
+/** Written durably (see durable-file.ts), mode 0600; a failure is named for the operator. */
 function writeDurably(file: string, text: string): void {
-  const tmp = `${file}.tmp`
   try {
-    const fd = fs.openSync(tmp, 'w', 0o600)
-    try {
-      fs.writeSync(fd, text)
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-    fs.renameSync(tmp, file)
-    // the rename itself survives a power cut only once the directory is flushed too
-    const dir = fs.openSync(path.dirname(file), 'r')
-    try {
-      fs.fsyncSync(dir)
-    } finally {
-      fs.closeSync(dir)
-    }
+    writeFileDurably(file, text, { mode: 0o600 })
   } catch (e) {
-    fs.rmSync(tmp, { force: true })
     const code = (e as NodeJS.ErrnoException).code
     throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot write ${file}: ${code ?? (e as Error).message}`, { cause: e })
   }

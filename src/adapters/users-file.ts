@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { UsersDoc, UsersStorePort } from '../core/access.ts'
 import { PeakguardError } from '../errors.ts'
+import { writeFileDurably } from './durable-file.ts'
 
 export class UsersFile implements UsersStorePort {
   readonly where: string
@@ -35,27 +36,10 @@ export class UsersFile implements UsersStorePort {
   }
 
   async write(doc: UsersDoc): Promise<void> {
-    const dir = path.dirname(this.where)
-    const tmp = `${this.where}.tmp.${process.pid}`
     try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-      const fd = fs.openSync(tmp, 'w', 0o600)
-      try {
-        fs.fchmodSync(fd, 0o600) // the umask cannot widen it, and a leftover temp file is narrowed too
-        fs.writeSync(fd, `${JSON.stringify(doc, null, 2)}\n`)
-        fs.fsyncSync(fd)
-      } finally {
-        fs.closeSync(fd)
-      }
-      fs.renameSync(tmp, this.where)
-      const d = fs.openSync(dir, 'r')
-      try {
-        fs.fsyncSync(d)
-      } finally {
-        fs.closeSync(d)
-      }
+      fs.mkdirSync(path.dirname(this.where), { recursive: true, mode: 0o700 })
+      writeFileDurably(this.where, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600, tmp: `${this.where}.tmp.${process.pid}` })
     } catch (e) {
-      fs.rmSync(tmp, { force: true })
       const code = (e as NodeJS.ErrnoException).code
       throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot write the users file ${this.where}: ${code ?? (e as Error).message}`, { cause: e })
     }

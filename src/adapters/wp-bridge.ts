@@ -8,8 +8,9 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { BridgePort, BridgeState } from '../core/index.ts'
+import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { writeFileDurably } from './durable-file.ts'
 import { BRIDGE_FILE, BRIDGE_VERSION, bridgePhp } from './wp-bridge-php.ts'
 
 export interface WpBridgeOptions {
@@ -23,29 +24,6 @@ export interface WpBridgeOptions {
   homeUrl: () => Promise<string | null>
   /** the site's full option ignore list (baked into the PHP for when state.json is unreadable) */
   ignoredOptions: readonly string[]
-}
-
-export interface BridgeInstallReport {
-  file: string
-  dir: string
-  version: number
-  /** the version that was there before (null: a fresh install) */
-  previous: number | null
-  createdSecret: boolean
-  /** things the operator should know (e.g. the web server user could not be determined) */
-  warnings: string[]
-}
-
-export interface BridgeStatusReport {
-  site: string
-  file: string
-  dir: string
-  installed: { version: number } | null
-  /** the version this peakguard would install */
-  current: number
-  state: { readable: boolean; writtenAt: string | null; ageSeconds: number | null; freezes: number; activeFreeze: boolean }
-  events: { count: number; bytes: number }
-  secret: boolean
 }
 
 const STATE = 'state.json'
@@ -77,28 +55,11 @@ function isLoopbackHost(hostname: string): boolean {
   return /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(h)
 }
 
-/** Writes a file atomically (temp file in the same directory, fsync, rename, fsync of the directory). */
+/** Writes a file durably (see durable-file.ts) with its mode and owner; a hidden temporary name in mu-plugins. */
 function atomicWrite(file: string, data: string, mode: number, uid: number, gid: number): void {
-  const tmp = path.join(path.dirname(file), `.~pg-${path.basename(file)}.${process.pid}.tmp`)
   try {
-    const fd = fs.openSync(tmp, 'w', mode)
-    try {
-      fs.writeFileSync(fd, data)
-      fs.fchmodSync(fd, mode)
-      fs.fchownSync(fd, uid, gid)
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-    fs.renameSync(tmp, file)
-    const dfd = fs.openSync(path.dirname(file), 'r')
-    try {
-      fs.fsyncSync(dfd)
-    } finally {
-      fs.closeSync(dfd)
-    }
+    writeFileDurably(file, data, { mode, owner: { uid, gid }, tmp: path.join(path.dirname(file), `.~pg-${path.basename(file)}.${process.pid}.tmp`) })
   } catch (e) {
-    fs.rmSync(tmp, { force: true })
     const code = (e as NodeJS.ErrnoException).code
     throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : code === 'EROFS' ? 'READ_ONLY' : 'BRIDGE_FAILED', `cannot write ${file}: ${code ?? (e as Error).message}`, { cause: e })
   }
