@@ -7,7 +7,7 @@ import type { Action, Actor, AuditInput } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
 import type { FreezeSettings } from '../services/freeze-calendar.ts'
-import type { BridgePort, BridgeState } from '../core/index.ts'
+import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport } from '../core/index.ts'
 
 export interface GlobalOptions {
   config?: string
@@ -64,19 +64,10 @@ export interface BridgeControl extends BridgePort {
   /** the bridge folder: state.json, events.jsonl, secret */
   dir: string
   /** Writes the mu-plugin, the secret (kept when there is one), the event file and the current freeze state. */
-  install(): Promise<{ file: string; dir: string; version: number; previous: number | null; createdSecret: boolean; warnings: string[] }>
+  install(): Promise<BridgeInstallReport>
   /** Removes the mu-plugin; the bridge folder stays. */
   uninstall(): Promise<{ file: string; removed: boolean }>
-  status(): Promise<{
-    site: string
-    file: string
-    dir: string
-    installed: { version: number } | null
-    current: number
-    state: { readable: boolean; writtenAt: string | null; ageSeconds: number | null; freezes: number; activeFreeze: boolean }
-    events: { count: number; bytes: number }
-    secret: boolean
-  }>
+  status(): Promise<BridgeStatusReport>
   /** The state file as the site's freeze config and documents say now (what syncState writes). */
   currentState(): Promise<BridgeState>
   /** Writes the current freeze state to state.json when the bridge is installed (after freeze start/stop, allow); false when it is not. */

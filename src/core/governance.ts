@@ -51,9 +51,6 @@ export interface Actor {
   aliases?: string[]
 }
 
-/** The daemon itself (automatic reverts, rollbacks, baselines). */
-export const DAEMON_ACTOR: Actor = { name: 'peakguard', role: 'admin', via: 'daemon' }
-
 // ---- audit ----------------------------------------------------------------------------------------
 
 export const AUDIT_TYPES = [
@@ -241,6 +238,31 @@ export interface BridgePort {
   writeState(state: BridgeState): Promise<void>
   /** Asks WordPress (loopback, shared secret) to flush opcache and the object cache. */
   flushCaches(): Promise<{ ok: boolean; detail: string }>
+}
+
+/** What `peakguard wp install-bridge` did. */
+export interface BridgeInstallReport {
+  file: string
+  dir: string
+  version: number
+  /** the version that was there before (null: a fresh install) */
+  previous: number | null
+  createdSecret: boolean
+  /** things the operator should know (e.g. the web server user could not be determined) */
+  warnings: string[]
+}
+
+/** What `peakguard wp bridge-status` shows. */
+export interface BridgeStatusReport {
+  site: string
+  file: string
+  dir: string
+  installed: { version: number } | null
+  /** the version this peakguard would install */
+  current: number
+  state: { readable: boolean; writtenAt: string | null; ageSeconds: number | null; freezes: number; activeFreeze: boolean }
+  events: { count: number; bytes: number }
+  secret: boolean
 }
 
 /** Names of the host's users and groups by id, for 'file owner www-data (outside WordPress)'. */

@@ -146,10 +146,6 @@ export class RecentEvents {
     this.primed = true
   }
 
-  get ready(): boolean {
-    return this.primed
-  }
-
   all(): readonly WpEvent[] {
     return this.events
   }

@@ -128,6 +128,7 @@ export class SiteGovernance {
       const head = await this.d.site.journal.head()
       if (this.exclusive && head !== this.gateSaw) await this.exclusive(() => this.runGate())
       const freeze = await this.d.freeze.at(now)
+      // the gate may have reverted something just now: the baseline is the state after that
       if (freeze && (await this.d.freeze.recordBaseline(freeze, await this.d.site.journal.head())))
         this.d.log.info({ site: this.d.site.id, freeze: freeze.source }, 'freeze began: baseline recorded')
       if (this.d.bridge && (await this.d.bridge.installed())) {
