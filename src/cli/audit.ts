@@ -1,9 +1,9 @@
 // peakguard audit [--since T] [--until T] [--actor A] [--type T] [--json|--csv]: the site's audit log.
 // peakguard audit verify: walks the hash chain; exit 4 naming the first edited, removed or reordered entry.
 import type { Command } from 'commander'
-import ms from 'ms'
-import type { AuditEntry } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { parseWhen } from '../services/inputs.ts'
+import { toCsv } from '../services/reports.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
 interface AuditFlags {
@@ -12,29 +12,6 @@ interface AuditFlags {
   actor?: string
   type?: string
   csv?: boolean
-}
-
-/** An ISO time, or a duration meaning that long ago ("2h" = two hours ago). */
-export function parseWhen(text: string, flag: string, now = Date.now()): number {
-  const d = ms(text as ms.StringValue) as number | undefined
-  if (typeof d === 'number' && Number.isFinite(d) && /^\d/.test(text.trim())) return now - d
-  const t = Date.parse(text)
-  if (Number.isNaN(t)) throw new PeakguardError('USAGE', `${flag} ${text}: give an ISO time (2025-06-01T12:00:00Z) or a duration ago (30m, 2h, 7d)`)
-  return t
-}
-
-function csvCell(v: unknown): string {
-  let s = v === undefined || v === null ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v)
-  // a cell a spreadsheet would run as a formula (a WordPress login can be anything) is kept as text
-  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
-}
-
-const CSV_COLUMNS = ['seq', 'time', 'type', 'actor', 'site', 'summary', 'details', 'prev', 'hash'] as const
-
-export function toCsv(entries: AuditEntry[]): string {
-  const rows = entries.map((e) => CSV_COLUMNS.map((c) => csvCell(e[c])).join(','))
-  return [CSV_COLUMNS.join(','), ...rows].join('\r\n')
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {

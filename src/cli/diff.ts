@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { createTwoFilesPatch } from 'diff'
 import type { StateDiff } from '../core/index.ts'
 import { diffStatesOf, LIVE, type DiffSide } from '../services/index.ts'
+import { diffJson } from '../services/reports.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -14,12 +15,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
       run(async (o) => {
         await withSite(rt, o, async (site) => {
           const r = await diffStatesOf(site, from, to ?? LIVE)
-          const json = {
-            from: r.from.label,
-            to: r.to.label,
-            files: r.diff.files.map((f) => ({ path: f.path, change: f.change })),
-            options: r.diff.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
-          }
+          const json = diffJson(r)
           if (o.json) return print(rt, o, json, () => '')
           rt.out(await unified(r.diff, r.from, r.to))
         })

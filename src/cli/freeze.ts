@@ -3,18 +3,15 @@
 // stopping need role approver; every step is audited. The journal's head at the start is the baseline.
 import type { Command } from 'commander'
 import ms from 'ms'
-import type { AllowWindow, FreezeSpan } from '../core/index.ts'
+import type { FreezeSpan } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { parseDuration } from '../services/inputs.ts'
+import { freezeStartJson, freezeStatusJson, freezeStopJson } from '../services/reports.ts'
 import { formatInZone, parseTime, siteZone } from '../services/freeze-calendar.ts'
 import { freezeStatus, requireReason, startManual, stopManual, type FreezeDeps, type FreezeStatus } from '../services/freeze.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
-/** A duration as people write it (10m, 2h, 1d); USAGE naming the flag otherwise. */
-export function parseDuration(text: string, flag: string): number {
-  const v = (ms as (s: string) => number | undefined)(text.trim())
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new PeakguardError('USAGE', `${flag} ${JSON.stringify(text)} is not a duration: write e.g. 30m, 2h or 1d`)
-  return v
-}
+export { parseDuration }
 
 export async function freezeDeps(rt: Runtime, o: GlobalOptions): Promise<FreezeDeps> {
   const { site } = rt.freezeSettings(o)
@@ -42,14 +39,6 @@ export function when(t: number, zone: string): string {
 function left(t: number, now: number): string {
   const d = t - now
   return d <= 0 ? 'now' : `in ${ms(Math.max(1000, Math.round(d / 60_000) * 60_000), { long: false })}`
-}
-
-function spanJson(s: FreezeSpan | null) {
-  return s && { source: s.source, start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString(), reason: s.reason }
-}
-
-function allowJson(w: AllowWindow) {
-  return { ...w, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() }
 }
 
 const POLICY: Record<string, string> = {
@@ -99,7 +88,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const head = await withSite(rt, o, (site) => site.journal.head())
         const r = await startManual(deps, { until, forMs, reason, actor: actor.name, baseline: head })
         await syncBridge(rt, o)
-        print(rt, o, { freeze: spanJson(r.freeze), replaced: r.replaced, baseline: { ...r.baseline, start: new Date(r.baseline.start).toISOString(), recordedAt: new Date(r.baseline.recordedAt).toISOString() }, zone }, () =>
+        print(rt, o, freezeStartJson(r, zone), () =>
           [
             `${r.replaced ? 'manual freeze changed' : 'frozen'} until ${when(r.freeze.end, zone)}: ${r.freeze.reason}`,
             `baseline: ${r.baseline.state ?? 'empty journal'} (the state at the freeze's start)`,
@@ -120,7 +109,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const r = await stopManual(await freezeDeps(rt, o), settings.windows, { reason, actor: actor.name })
         await syncBridge(rt, o)
         const zone = siteZone(settings)
-        print(rt, o, { stopped: spanJson(r.stopped), stillFrozen: spanJson(r.stillFrozen) }, () =>
+        print(rt, o, freezeStopJson(r), () =>
           `manual freeze stopped (it would have lasted until ${when(r.stopped.end, zone)})` +
           (r.stillFrozen ? `\nstill FROZEN by freeze window '${r.stillFrozen.source}' until ${when(r.stillFrozen.end, zone)}` : ''),
         )
@@ -140,20 +129,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         print(
           rt,
           o,
-          {
-            site,
-            now: new Date(now).toISOString(),
-            zone,
-            frozen: !!s.active,
-            active: spanJson(s.active),
-            endsAt: s.endsAt === null ? null : new Date(s.endsAt).toISOString(),
-            open: s.open.map(spanJson),
-            next: spanJson(s.next),
-            allowed: s.allowed.map(allowJson),
-            policy: s.policy,
-            baseline: s.baseline && { ...s.baseline, start: new Date(s.baseline.start).toISOString(), recordedAt: new Date(s.baseline.recordedAt).toISOString() },
-            approvalUrl: s.approvalUrl,
-          },
+          freezeStatusJson(site, s, zone, now),
           () => statusText(s, zone, now),
         )
       }),

@@ -1,6 +1,7 @@
 // peakguard list: every recorded state, newest first.
 import type { Command } from 'commander'
 import { listStates } from '../services/index.ts'
+import { stateJson } from '../services/reports.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -13,7 +14,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         print(
           rt,
           o,
-          states.map(({ id, time, trigger, message, summary, knownGood, causedBy }) => ({ id, time, trigger, message, summary, knownGood, causedBy })),
+          states.map(stateJson),
           () =>
             states.length === 0
               ? "no states yet: run 'peakguard snapshot'"

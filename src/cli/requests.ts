@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import type { ChangeRequest } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { askForApproval, decide, listRequests, loadRequest, type GovernanceDeps } from '../services/index.ts'
+import { decisionJson } from '../services/reports.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
 async function governance(rt: Runtime, o: GlobalOptions): Promise<GovernanceDeps & { close(): Promise<void> }> {
@@ -75,7 +76,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           try {
             const before = await loadRequest(g.docs, id)
             const d = await withSite(rt, o, (site) => decide(g, site, { id: before.id, actor, approve: verb === 'approve', note: c.note, breakGlass: c.breakGlass ? { reason: c.reason ?? '' } : null }))
-            print(rt, o, { request: d.request, restore: d.restore && { snapshot: d.restore.snapshot, safetySnapshot: d.restore.safetySnapshot, verified: d.restore.verified, caches: d.restore.caches, hooks: d.restore.hooks } }, () =>
+            print(rt, o, decisionJson(d), () =>
               `${verb === 'approve' ? 'approved' : 'rejected'}: ${d.request.outcome}\n${lines(d.request)}` +
               (d.restore?.caches ? `\ncaches ${d.restore.caches.ok ? 'flushed' : `NOT flushed: ${d.restore.caches.detail}`}` : '') +
               (d.restore?.safetySnapshot ? `\nundo: peakguard restore ${d.restore.safetySnapshot.slice(0, 12)}` : ''),

@@ -3,7 +3,8 @@ import type { Command } from 'commander'
 import { parseOnly } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { resolveState, restore, type RestoreReport } from '../services/index.ts'
-import { activeFreeze, readFreezeDoc } from '../services/freeze.ts'
+import { assertMayRestore, restoreAs, type OperateDeps } from '../services/operate.ts'
+import { restoreJson } from '../services/reports.ts'
 import { changeLines } from './diff.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -13,18 +14,6 @@ interface RestoreFlags {
   yes?: boolean
   breakGlass?: boolean
   reason?: string
-}
-
-/**
- * During a freeze a restore goes back to a state recorded before the freeze began (the rollback the night
- * shift needs); a state recorded during it would bring back a change no second person approved — that
- * takes an approval (peakguard approve) or an admin breaking glass.
- */
-async function frozenTarget(rt: Runtime, o: GlobalOptions, site: { journal: { log(): Promise<{ id: string; time: string }[]> } }, target: string) {
-  const freeze = activeFreeze(rt.freezeSettings(o).freeze.windows, await readFreezeDoc(rt.docs(o)), Date.now())
-  if (!freeze) return null
-  const at = (await site.journal.log()).find((c) => c.id === target)?.time
-  return at && Date.parse(at) < freeze.start ? null : freeze
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -48,83 +37,26 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const actor = flags.dryRun ? null : await rt.actor(o, flags.breakGlass ? 'break-glass' : 'restore')
         const r = await withSite(rt, o, async (site) => {
           const target = await resolveState(site, idText)
-          const frozen = actor ? await frozenTarget(rt, o, site, target) : null
-          if (frozen && !flags.breakGlass)
-            throw new PeakguardError(
-              'FROZEN',
-              `freeze '${frozen.source}' is on until ${new Date(frozen.end).toISOString()} (${frozen.reason}): ${target.slice(0, 12)} was recorded during it, so restoring it would bring back a change nobody approved. ` +
-                `Restore a state from before the freeze (peakguard list; the freeze's baseline: peakguard freeze status), approve the change request, or — an admin, in an emergency — add --break-glass --reason TEXT`,
-            )
-          if (frozen && actor) {
-            await (await rt.audit(o)).append({ type: 'break-glass', actor: actor.name, site: site.id, summary: `broke glass to restore ${target.slice(0, 12)} during freeze '${frozen.source}': ${flags.reason}`, details: { target, freeze: frozen.source, reason: flags.reason } })
-            const n = rt.notifier(o)
-            n.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${actor.name}: restore of ${target.slice(0, 12)} during freeze '${frozen.source}': ${flags.reason}` })
-            await n.close(5000)
-          }
-          if (!flags.dryRun && !flags.yes) {
-            const plan = await restore(site, { target, dryRun: true, only })
-            rt.err(changeLines(plan.plan).join('\n'))
-            if (!(await rt.confirm(`Restore site ${site.id} to ${target.slice(0, 12)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
-              throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
-          }
-          if (!actor) return restore(site, { target, dryRun: true, only })
-          const log = await rt.audit(o)
-          const started = Date.now()
-          const entry = (from: string | null, result: 'verified' | 'failed', message?: string) =>
-            log.append({
-              type: 'restore',
-              actor: actor.name,
-              site: site.id,
-              summary: `${actor.name} restored ${target.slice(0, 12)}: ${result}${message ? ` (${message})` : ''}`,
-              details: { from, to: target, result, ...(message ? { message } : {}), durationMs: Date.now() - started, ...(flags.only.length ? { only: flags.only } : {}) },
-            })
-          let done: RestoreReport
+          const notify = rt.notifier(o)
+          const deps: OperateDeps = { site, docs: rt.docs(o), audit: await rt.audit(o), notify, windows: rt.freezeSettings(o).freeze.windows }
           try {
-            done = await restore(site, { target, dryRun: false, only, actor: actor.name })
-          } catch (e) {
-            await entry(null, 'failed', (e as Error).message)
-            throw e
+            // refused before anything is asked: a restore the freeze forbids needs no confirmation
+            if (actor) await assertMayRestore(deps, target, !!flags.breakGlass)
+            if (!flags.dryRun && !flags.yes) {
+              const plan = await restore(site, { target, dryRun: true, only })
+              rt.err(changeLines(plan.plan).join('\n'))
+              if (!(await rt.confirm(`Restore site ${site.id} to ${target.slice(0, 12)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
+                throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
+            }
+            return await restoreAs(deps, actor, { target, only, onlyText: flags.only, dryRun: flags.dryRun, breakGlass: flags.breakGlass ? { reason: flags.reason ?? '' } : null })
+          } finally {
+            await notify.close(5000)
           }
-          await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
-          const notifier = rt.notifier(o)
-          notifier.notify({
-            event: 'restore',
-            site: site.id,
-            summary: `${actor.name} restored ${target.slice(0, 12)}: ${done.verified ? 'verified' : 'NOT verified'}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${done.safetySnapshot?.slice(0, 12)})`,
-            details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
-          })
-          await notifier.close(5000)
-          return done
         })
-        print(rt, o, json(r), () => text(r))
+        print(rt, o, restoreJson(r), () => text(r))
         if (r.verified === false) throw verifyError(r)
       }),
     )
-}
-
-function json(r: RestoreReport) {
-  return {
-    safetySnapshot: r.safetySnapshot,
-    target: r.target,
-    snapshot: r.snapshot,
-    dryRun: r.dryRun,
-    files: r.files,
-    options: r.options,
-    verified: r.verified,
-    ...(r.dryRun
-      ? {
-          plan: {
-            files: r.plan.files.map((f) => ({ path: f.path, change: f.change })),
-            options: r.plan.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
-          },
-        }
-      : {}),
-    ...(r.mismatches
-      ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`) } }
-      : {}),
-    ...(r.recovered ? { recovered: r.recovered } : {}),
-    ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches }),
-  }
 }
 
 function text(r: RestoreReport): string {

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { resolveState, showState } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 import { changeLines } from './diff.ts'
+import { stateDetailJson } from '../services/reports.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
   program
@@ -11,24 +12,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .action((idText: string) =>
       run(async (o) => {
         const d = await withSite(rt, o, async (site) => showState(site, await resolveState(site, idText)))
-        const json = {
-          id: d.id,
-          time: d.time,
-          trigger: d.trigger,
-          message: d.message,
-          summary: d.summary,
-          knownGood: d.knownGood,
-          causedBy: d.causedBy,
-          note: d.note,
-          parent: d.parent,
-          trailers: d.trailers,
-          counts: d.counts,
-          health: d.health,
-          changes: {
-            files: d.changes.files.map((f) => ({ path: f.path, change: f.change })),
-            options: d.changes.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
-          },
-        }
+        const json = stateDetailJson(d)
         print(rt, o, json, () =>
           [
             `state    ${d.id}${d.knownGood ? '  (known-good' + (d.note ? `: ${d.note}` : '') + ')' : ''}`,

@@ -1,0 +1,105 @@
+// A restore as a person asks for it — from the CLI or the web UI — with everything around it: the freeze
+// rule (during a freeze, only states recorded before it began, unless an admin breaks glass), the audit
+// entries (break-glass, restore with its result and duration) and the notification. One place, so the
+// two front ends can never disagree about what a restore by a person means.
+import type { Actor, AuditInput, NotifyPort, OnlyFilter } from '../core/index.ts'
+import type { FreezeWindowConfig } from './freeze-calendar.ts'
+import { PeakguardError } from '../errors.ts'
+import { activeFreeze, readFreezeDoc } from './freeze.ts'
+import { restore, type RestoreReport } from './restorer.ts'
+import type { Site } from './site.ts'
+import type { DocStorePort } from '../core/index.ts'
+
+export interface OperateDeps {
+  site: Site
+  docs: DocStorePort
+  audit: { append(input: AuditInput): Promise<unknown> }
+  notify: NotifyPort
+  /** the site's configured freeze windows (freeze.windows) */
+  windows: readonly FreezeWindowConfig[]
+  now?: () => number
+}
+
+export interface RestoreRequest {
+  /** a full state id (resolveState first) */
+  target: string
+  only?: OnlyFilter | null
+  /** the raw --only items, kept in the audit entry */
+  onlyText?: string[]
+  dryRun?: boolean
+  /** admin only, during a freeze: restore a state recorded during it */
+  breakGlass?: { reason: string } | null
+}
+
+/**
+ * During a freeze a restore goes back to a state recorded before the freeze began (the rollback the night
+ * shift needs); a state recorded during it would bring back a change no second person approved — that
+ * takes an approval (peakguard approve) or an admin breaking glass. Returns the freeze that forbids it.
+ */
+export async function freezeForbidding(deps: OperateDeps, target: string) {
+  const now = deps.now?.() ?? Date.now()
+  const freeze = activeFreeze(deps.windows, await readFreezeDoc(deps.docs), now)
+  if (!freeze) return null
+  const at = (await deps.site.journal.log()).find((c) => c.id === target)?.time
+  return at && Date.parse(at) < freeze.start ? null : freeze
+}
+
+/** What the web UI shows beside a Restore button: may this state be restored now, and if not, why. */
+export async function restoreBlocker(deps: OperateDeps, target: string): Promise<string | null> {
+  const f = await freezeForbidding(deps, target)
+  return f ? `freeze '${f.source}' is on until ${new Date(f.end).toISOString()} (${f.reason}) and this state was recorded during it` : null
+}
+
+/** Throws FROZEN when a freeze forbids restoring `target` and glass is not broken; the freeze otherwise. */
+export async function assertMayRestore(deps: OperateDeps, target: string, breakGlass: boolean) {
+  const frozen = await freezeForbidding(deps, target)
+  if (frozen && !breakGlass)
+    throw new PeakguardError(
+      'FROZEN',
+      `freeze '${frozen.source}' is on until ${new Date(frozen.end).toISOString()} (${frozen.reason}): ${target.slice(0, 12)} was recorded during it, so restoring it would bring back a change nobody approved. ` +
+        `Restore a state from before the freeze (peakguard list; the freeze's baseline: peakguard freeze status), approve the change request, or — an admin, in an emergency — break glass with a reason`,
+    )
+  return frozen
+}
+
+/**
+ * A dry run (actor may be null: it writes nothing and leaves no audit entry) or a real restore by `actor`,
+ * whose role the caller has checked ('restore', or 'break-glass' with breakGlass).
+ */
+export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: RestoreRequest): Promise<RestoreReport> {
+  const { site, target } = { site: deps.site, target: req.target }
+  if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null })
+  if (req.breakGlass && !req.breakGlass.reason.trim())
+    throw new PeakguardError('USAGE', 'breaking glass needs a reason: it is audited and notified, with its reason')
+  const frozen = await assertMayRestore(deps, target, !!req.breakGlass)
+  if (frozen && req.breakGlass) {
+    const reason = req.breakGlass.reason
+    await deps.audit.append({ type: 'break-glass', actor: actor.name, site: site.id, summary: `broke glass to restore ${target.slice(0, 12)} during freeze '${frozen.source}': ${reason}`, details: { target, freeze: frozen.source, reason } })
+    deps.notify.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${actor.name}: restore of ${target.slice(0, 12)} during freeze '${frozen.source}': ${reason}` })
+  }
+  const started = Date.now()
+  const only = req.onlyText?.length ? { only: req.onlyText } : {}
+  const entry = (from: string | null, result: 'verified' | 'failed', message?: string) =>
+    deps.audit.append({
+      type: 'restore',
+      actor: actor.name,
+      site: site.id,
+      summary: `${actor.name} restored ${target.slice(0, 12)}: ${result}${message ? ` (${message})` : ''}`,
+      details: { from, to: target, result, ...(message ? { message } : {}), durationMs: Date.now() - started, ...only },
+    })
+  let done: RestoreReport
+  try {
+    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name })
+  } catch (e) {
+    await entry(null, 'failed', (e as Error).message)
+    throw e
+  }
+  await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
+  deps.notify.notify({
+    event: 'restore',
+    site: site.id,
+    summary: `${actor.name} restored ${target.slice(0, 12)}: ${done.verified ? 'verified' : 'NOT verified'}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${done.safetySnapshot?.slice(0, 12)})`,
+    details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
+  })
+  return done
+}
