@@ -228,7 +228,15 @@ const schema = z
     usersFile: z.string().min(1).nullable().default(null),
     lockWaitSeconds: z.number().min(0).max(3600).default(30),
     /** the daemon's HTTP port: /healthz, /metrics, /api (and the UI); 127.0.0.1 only unless changed */
-    ui: z.object({ listen: listen.default('127.0.0.1:8087') }).strict().prefault({}),
+    ui: z
+      .object({
+        listen: listen.default('127.0.0.1:8087'),
+        // Express's 'trust proxy': the address(es) of a TLS proxy in front (e.g. loopback), so that its
+        // X-Forwarded-Proto makes the session cookie Secure; false (default) trusts no proxy header
+        trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+      })
+      .strict()
+      .prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().prefault({}),
     sites: z.array(site).min(1, 'at least one site is needed (peakguard init adds one)'),
   })

@@ -35,7 +35,8 @@ import type { GlobalOptions, InitOptions, InitResult, RecoverOptions, RecoverRes
 import { addSite, configPath, DEFAULT_PROBE, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
-import { buildApp } from './http/app.ts'
+import { buildApp, type UiSite } from './http/app.ts'
+import { siteZone } from './services/freeze-calendar.ts'
 import { Daemon, Prober, recoverFromRemote, Replicator, SiteRecording, type DaemonSite, type DaemonStatus, type ReplicaSite, type Site } from './services/index.ts'
 
 /**
@@ -50,6 +51,9 @@ function faultHook(spec: string | undefined): Checkpoint {
     if (at === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL')
   }
 }
+
+/** web/ (templates and static files): beside src/ and dist/ in the repository and in the package */
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web')
 
 function pickSite(cfg: LoadedConfig, id: string | undefined): ResolvedSite {
   if (id) {
@@ -293,7 +297,7 @@ async function init(opts: InitOptions): Promise<InitResult> {
 const NOTIFY_CLOSE_MS = 5000
 
 /** The recording loop and prober of one site, with the settings from its config. */
-async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<typeof createLog>, metrics: PromMetrics): Promise<DaemonSite> {
+async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<typeof createLog>, metrics: PromMetrics): Promise<{ daemon: DaemonSite; ui: UiSite }> {
   const site = await openSite(cfg, s)
   const recording = new SiteRecording(site, new FsWatcher(s.wpContent, [...DEFAULT_IGNORED_FILES, ...s.ignore.files]), log, metrics, {
     quietMs: s.watch.quiet,
@@ -315,7 +319,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax }, { notify: notifier })
     : null
   const governance = siteGovernance(s, site, notifier, log)
-  return {
+  const daemon: DaemonSite = {
     id: s.id,
     recording,
     prober,
@@ -329,6 +333,20 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
       await flushed
     },
   }
+  const bridge = bridgeControl(s)
+  const ui: UiSite = {
+    id: s.id,
+    zone: siteZone(s.freeze),
+    freeze: s.freeze,
+    site,
+    docs: new SiteDir(s.dataDir),
+    audit: auditLogFor(s),
+    notify: notifier,
+    syncBridge: () => bridge.syncState(),
+    // restores and decisions from the UI wait for the snapshot in progress, and the gate waits for them
+    exclusive: (fn) => recording.exclusive(fn),
+  }
+  return { daemon, ui }
 }
 
 /** The freeze of a site as its services read it (from the config and the site's freeze document). */
@@ -402,11 +420,19 @@ async function runDaemon(o: GlobalOptions): Promise<void> {
   })
   const chosen = o.site ? [pickSite(cfg, o.site)] : cfg.sites
   for (const s of chosen) await auditConfig(cfg, s)
-  const daemon = new Daemon(await Promise.all(chosen.map((s) => daemonSite(cfg, s, log, metrics))), log)
+  const sites = await Promise.all(chosen.map((s) => daemonSite(cfg, s, log, metrics)))
+  const daemon = new Daemon(
+    sites.map((x) => x.daemon),
+    log,
+  )
   const app = buildApp({
     status: () => daemon.status(),
     metrics: () => metrics.render(),
-    auth: { open: async () => !(await accessFor(cfg).hasUsers()), token: (t) => accessFor(cfg).authenticateToken(t) },
+    sites: sites.map((x) => x.ui),
+    access: accessFor(cfg),
+    auditAll: (input) => auditAll(cfg, input),
+    trustProxy: cfg.config.ui.trustProxy,
+    webDir: WEB_DIR,
   })
   const { host, port } = hostPort(cfg.config.ui.listen)
   const server = await new Promise<Server>((resolve, reject) => {

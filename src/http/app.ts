@@ -1,40 +1,48 @@
-// http: the Express app the daemon serves (built here, never listened on here). Routes call services;
-// adapters are wired in by src/main.ts. Must never import adapters, main, mysql2 or simple-git.
-// For now: GET /healthz (is the daemon up, is every site recording), GET /metrics (Prometheus) and
-// GET /api/status (what `peakguard status` shows). Bound to 127.0.0.1 by default (ui.listen). Once
-// peakguard has users, /api needs `Authorization: Bearer TOKEN` (peakguard token create) and a role.
+// http: the Express app the daemon serves on ui.listen (built here, never listened on here). Routes call
+// services; adapters are wired in by src/main.ts. Must never import adapters, main, mysql2 or simple-git.
+//   /healthz, /metrics       open (bound to 127.0.0.1 by default): is the daemon up; Prometheus
+//   /api/…                   JSON (api.ts): Bearer token, or the session with its CSRF token
+//   /login, /, /sites/…      the pages (pages.ts), rendered from web/templates
+//   /static/…                web/static: CSS and a little JavaScript (no inline script: see the CSP)
+import path from 'node:path'
 import express, { type NextFunction, type Request, type Response } from 'express'
-import { roleAllows, type Action, type Actor } from '../core/index.ts'
+import helmet from 'helmet'
 import { asPeakguardError, PeakguardError } from '../errors.ts'
-import type { DaemonStatus } from '../services/index.ts'
+import { apiRouter } from './api.ts'
+import { csrf, identify, sessions } from './auth.ts'
+import type { AppDeps } from './deps.ts'
+import { pageRouter } from './pages.ts'
+import { Views } from './render.ts'
 
-export interface AppDeps {
-  status(): Promise<DaemonStatus>
-  metrics(): Promise<{ contentType: string; body: string }>
-  /** API tokens: `open` while there are no users (a single-operator install), `token` proves one */
-  auth?: { open(): Promise<boolean>; token(token: string): Promise<Actor> }
+export type { AppDeps, UiSite } from './deps.ts'
+
+/** What to do next, for each kind of failure: every error page says what happened and what to do. */
+function advice(code: string): string {
+  switch (code) {
+    case 'AUTH_REQUIRED':
+    case 'AUTH_FAILED':
+      return 'Log in again.'
+    case 'FORBIDDEN':
+    case 'TWO_PERSON_RULE':
+      return 'Ask a colleague with the needed role to do it.'
+    case 'CSRF_INVALID':
+      return 'Go back, reload the page and submit it again.'
+    case 'FROZEN':
+      return 'Restore a state from before the freeze, or ask an approver.'
+    case 'LOCKED':
+      return 'Wait, then try again.'
+    default:
+      return 'Go back and check what you entered; the message above names the problem.'
+  }
 }
 
-/** /api routes: the Bearer token's user, checked against the role the action needs (401, 403). */
-function requireRole(deps: AppDeps, action: Action) {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      if (!deps.auth || (await deps.auth.open())) return next()
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')
-      if (!m) {
-        res.set('WWW-Authenticate', 'Bearer realm="peakguard"')
-        throw new PeakguardError('AUTH_REQUIRED', "send 'Authorization: Bearer TOKEN' (a token from 'peakguard token create --user NAME')")
-      }
-      const actor = await deps.auth.token(m[1] as string).catch(() => {
-        res.set('WWW-Authenticate', 'Bearer realm="peakguard", error="invalid_token"')
-        throw new PeakguardError('AUTH_FAILED', 'the token is not valid (revoked, or never issued)')
-      })
-      if (!roleAllows(actor.role, action)) throw new PeakguardError('FORBIDDEN', `${actor.name} has role ${actor.role}, which may not do this`)
-      res.locals.actor = actor
-      next()
-    } catch (e) {
-      next(e)
-    }
+/** The page the error came from, when it is one of ours (never a link to elsewhere). */
+function sameOriginPath(req: Request): string {
+  try {
+    const u = new URL(req.get('referer') ?? '', `http://${req.get('host') ?? 'localhost'}`)
+    return u.host === req.get('host') ? `${u.pathname}${u.search}` : '/'
+  } catch {
+    return '/'
   }
 }
 
@@ -42,6 +50,27 @@ export function buildApp(deps: AppDeps): express.Express {
   const app = express()
   app.disable('x-powered-by')
   app.set('json spaces', 2)
+  app.set('trust proxy', deps.trustProxy ?? false)
+  const views = new Views(deps.webDir)
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          // the UI is served over plain http on 127.0.0.1 by default: no upgrade to an https that is not there
+          upgradeInsecureRequests: null,
+        },
+      },
+      // a TLS proxy in front sets its own; on plain http HSTS would only confuse
+      strictTransportSecurity: false,
+    }),
+  )
 
   app.get('/healthz', async (_req, res) => {
     const s = await deps.status()
@@ -54,17 +83,34 @@ export function buildApp(deps: AppDeps): express.Express {
     res.type(m.contentType).send(m.body)
   })
 
-  app.get('/api/status', requireRole(deps, 'view'), async (_req, res) => {
-    res.json(await deps.status())
-  })
+  app.use('/static', express.static(path.join(deps.webDir, 'static'), { index: false, maxAge: '1h', fallthrough: false }))
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such page: try /healthz, /metrics or /api/status' } })
+  app.use(express.urlencoded({ extended: false, limit: '64kb' }))
+  app.use(express.json({ limit: '64kb' }))
+  app.use(sessions())
+  app.use(identify(deps))
+  app.use((req, res, next) => {
+    res.locals.siteIds = deps.sites.map((s) => s.id)
+    // every page's forms carry the session's token; an API client with a session reads it from the header
+    if (req.session && !req.get('authorization')) res.locals.csrf = csrf.generateToken(req)
+    next()
   })
-  // one error → status mapping (errors.ts), with a message that never holds a value
-  app.use((e: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const err = asPeakguardError(e)
-    res.status(err.httpStatus).json({ error: { code: err.code, message: err.message } })
+  app.use(csrf.csrfSynchronisedProtection)
+
+  app.use('/api', apiRouter(deps))
+  app.use(pageRouter(deps, views))
+
+  app.use((_req, _res, next) => next(new PeakguardError('NOT_FOUND', 'no such page: start from the overview at /')))
+  // one error → status mapping (errors.ts), with a message that never holds a value; pages get HTML
+  app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const csrfError = (e as { code?: string }).code === 'CSRF_INVALID'
+    const err = csrfError ? new PeakguardError('CSRF_INVALID', (e as Error).message) : asPeakguardError(e)
+    if (req.originalUrl.startsWith('/api/') || req.get('authorization') || !req.accepts('html')) {
+      res.status(err.httpStatus).json({ error: { code: err.code, message: err.message } })
+      return
+    }
+    if (err.code === 'AUTH_REQUIRED' && !res.locals.open && req.method === 'GET') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
+    views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code), back: sameOriginPath(req) }, err.httpStatus)
   })
   return app
 }

@@ -1,0 +1,39 @@
+// What the web UI needs from the composition root (src/main.ts): each site with its journal, governance
+// documents, audit log and the daemon's queue, and the users file. Types only.
+import type { AuditInput, DocStorePort, NotifyPort } from '../core/index.ts'
+import type { Access } from '../services/access.ts'
+import type { AuditLog } from '../services/audit.ts'
+import type { FreezeSettings } from '../services/freeze-calendar.ts'
+import type { DaemonSiteStatus, DaemonStatus, Site } from '../services/index.ts'
+
+/** One site as the UI drives it. */
+export interface UiSite {
+  id: string
+  /** the site's zone (freeze.zone): times are shown in it, with UTC on hover */
+  zone: string
+  freeze: FreezeSettings
+  site: Site
+  docs: DocStorePort
+  audit: AuditLog
+  notify: NotifyPort
+  /** hands the current freeze state to the WordPress bridge (after a freeze change); false without a bridge */
+  syncBridge(): Promise<boolean>
+  /** runs a write (restore, decision) in the daemon's one-at-a-time queue of this site, never beside a snapshot */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>
+}
+
+export interface AppDeps {
+  status(): Promise<DaemonStatus>
+  metrics(): Promise<{ contentType: string; body: string }>
+  sites: UiSite[]
+  /** the users file (logins, API tokens, roles) */
+  access: Access
+  /** an entry in every site's audit log (logins that failed, user and token changes concern them all) */
+  auditAll(input: Omit<AuditInput, 'site'>): Promise<void>
+  /** Express's 'trust proxy' (ui.trustProxy): set when a TLS proxy in front sets X-Forwarded-Proto */
+  trustProxy?: string | boolean
+  /** where the templates and static files are (web/) */
+  webDir: string
+}
+
+export type SiteView = DaemonSiteStatus

@@ -1,0 +1,115 @@
+// The diff between two sides (states or the live site) as the state page shows it: unified text diffs of
+// files and option values (the `diff` package), binary or huge files named with their sizes, and option
+// values in PHP's serialize() format shown unserialized, as an indented structure, so that one changed
+// key of a 4 kB array reads as one changed line. Display only: a restore always writes the stored bytes.
+import { structuredPatch } from 'diff'
+import { isSerialized, unserialize } from 'php-serialize'
+import type { StateDiff } from '../core/index.ts'
+import type { DiffSide } from '../services/index.ts'
+
+/** Bigger than this (either side) is not diffed as text. */
+const MAX_TEXT = 512 * 1024
+/** A diff with more lines than this is collapsed until opened. */
+const COLLAPSE_LINES = 120
+
+export interface DiffLine {
+  kind: 'add' | 'del' | 'ctx' | 'hunk'
+  text: string
+}
+
+export interface DiffItem {
+  /** plugins/x/y.php, or option:wp_options.blogname */
+  name: string
+  /** the plugin, theme or option a "restore just this" acts on (restore --only) */
+  unit: string
+  change: 'added' | 'removed' | 'modified'
+  /** text: `lines`; binary: sizes only; meta: only mode, owner or autoload changed */
+  kind: 'text' | 'binary' | 'meta'
+  /** the option value is PHP-serialized and shown unserialized */
+  unserialized: boolean
+  lines: DiffLine[]
+  sizes: { before: number; after: number }
+  collapsed: boolean
+}
+
+function asText(bytes: Uint8Array | undefined): string | null {
+  if (!bytes) return ''
+  if (bytes.length > MAX_TEXT || bytes.subarray(0, 8000).includes(0)) return null
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    return null
+  }
+}
+
+/** PHP classes become plain objects named by their class: enough to read, never to run. */
+function readable(v: unknown, depth = 0): unknown {
+  if (depth > 20 || v === null || typeof v !== 'object') return v
+  if (Array.isArray(v)) return v.map((x) => readable(x, depth + 1))
+  const name = (v as object).constructor?.name
+  const out: Record<string, unknown> = name && name !== 'Object' ? { __class: name } : {}
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = readable(x, depth + 1)
+  return out
+}
+
+/** A PHP-serialized value as indented JSON; null when it is not one (or cannot be read). */
+export function phpUnserialized(text: string): string | null {
+  const t = text.trim()
+  if (!/^(a|O|s|i|d|b|N|C):/.test(t) || !isSerialized(t)) return null
+  try {
+    return JSON.stringify(readable(unserialize(t, {}, { strict: false })), null, 2)
+  } catch {
+    return null
+  }
+}
+
+function lines(before: string, after: string): DiffLine[] {
+  const p = structuredPatch('a', 'b', before, after, '', '', { context: 3 })
+  const out: DiffLine[] = []
+  for (const h of p.hunks) {
+    out.push({ kind: 'hunk', text: `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@` })
+    for (const l of h.lines) {
+      if (l.startsWith('\\')) continue // "\ No newline at end of file"
+      out.push({ kind: l[0] === '+' ? 'add' : l[0] === '-' ? 'del' : 'ctx', text: l.slice(1) })
+    }
+  }
+  return out
+}
+
+function item(name: string, unit: string, change: DiffItem['change'], contentChanged: boolean, before: Uint8Array | undefined, after: Uint8Array | undefined, isOption: boolean): DiffItem {
+  const sizes = { before: before?.length ?? 0, after: after?.length ?? 0 }
+  const base = { name, unit, change, sizes, unserialized: false, collapsed: false }
+  if (!contentChanged) return { ...base, kind: 'meta', lines: [] }
+  let x = asText(before)
+  let y = asText(after)
+  if (x === null || y === null) return { ...base, kind: 'binary', lines: [] }
+  let unserialized = false
+  if (isOption) {
+    const ux = x ? phpUnserialized(x) : ''
+    const uy = y ? phpUnserialized(y) : ''
+    if (ux !== null && uy !== null && (ux || uy)) {
+      x = ux
+      y = uy
+      unserialized = true
+    }
+  }
+  const l = lines(x, y)
+  return { ...base, kind: 'text', unserialized, lines: l, collapsed: l.length > COLLAPSE_LINES }
+}
+
+/** The restore --only item of a file: its plugin or theme directory, a single-file plugin, or the file. */
+export function unitOf(p: string): string {
+  const parts = p.split('/')
+  if ((parts[0] === 'plugins' || parts[0] === 'themes' || parts[0] === 'mu-plugins') && parts.length > 2) return parts.slice(0, 2).join('/')
+  return p
+}
+
+export async function diffItems(d: StateDiff, from: DiffSide, to: DiffSide): Promise<DiffItem[]> {
+  const oldBlobs = [...d.files.map((f) => f.from?.blob), ...d.options.map((x) => x.from?.blob)].filter((b): b is string => !!b)
+  const newBlobs = [...d.files.map((f) => f.to?.blob), ...d.options.map((x) => x.to?.blob)].filter((b): b is string => !!b)
+  const [a, b] = await Promise.all([from.load(oldBlobs), to.load(newBlobs)])
+  return [
+    ...d.files.map((f) => item(f.path, unitOf(f.path), f.change, !!f.content, f.from && a.get(f.from.blob), f.to && b.get(f.to.blob), false)),
+    ...d.options.map((x) => item(`option:${x.table}.${x.name}`, `option:${x.name}`, x.change, !!x.value, x.from && a.get(x.from.blob), x.to && b.get(x.to.blob), true)),
+  ]
+}

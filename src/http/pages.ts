@@ -1,0 +1,281 @@
+// The pages: server-rendered HTML forms that work without JavaScript (web/static/app.js only adds progress
+// and confirmation niceties). Every POST carries the session's CSRF token; every route checks the role here,
+// whatever the page showed.
+import { Router, type Request } from 'express'
+import { ROLES, type Actor } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { diffStatesOf, listRequests, listStates, LIVE, resolveState, showState, type RestoreReport } from '../services/index.ts'
+import { freezeStatus } from '../services/freeze.ts'
+import { restoreBlocker } from '../services/operate.ts'
+import { toCsv } from '../services/reports.ts'
+import { demand, LoginGuard } from './auth.ts'
+import { siteOf } from './api.ts'
+import type { AppDeps } from './deps.ts'
+import { diffItems } from './diff-view.ts'
+import type { Views } from './render.ts'
+import { allow, auditQuery, decideRequest, mayDecide, onlyOf, operateDeps, overview, PAGE_SIZE, runRestore, startFreeze, stopFreeze, timeline } from './site-actions.ts'
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+const form = (req: Request) => (req.body ?? {}) as Record<string, unknown>
+
+export function pageRouter(deps: AppDeps, views: Views): Router {
+  const r = Router()
+  const guard = new LoginGuard(deps)
+  const site = (req: Request) => siteOf(deps, req.params.site)
+  const flash = (req: Request, text: string) => void (req.session.flash = text)
+  const takeFlash = (req: Request) => {
+    const f = req.session?.flash
+    if (f) req.session.flash = undefined
+    return f ?? null
+  }
+
+  r.get('/login', async (req, res) => {
+    if (res.locals.actor) return res.redirect(303, '/')
+    views.render(res, 'login', { title: 'Log in', error: null, name: '', open: res.locals.open, next: safeNext(str(req.query.next)) })
+  })
+
+  r.post('/login', async (req, res) => {
+    const name = (str(form(req).name) ?? '').trim()
+    const password = str(form(req).password) ?? ''
+    const next = safeNext(str(form(req).next))
+    try {
+      if (!name || !password) throw new PeakguardError('AUTH_FAILED', 'give your peakguard user name and password')
+      const actor = await guard.login(name, password, req.ip ?? 'unknown')
+      // a new session id at login: a session id planted before it is worth nothing after it
+      await new Promise<void>((ok, fail) => req.session.regenerate((e) => (e ? fail(e) : ok())))
+      req.session.user = actor.name
+      res.redirect(303, next)
+    } catch (e) {
+      const err = e instanceof PeakguardError ? e : new PeakguardError('INTERNAL', 'login failed', { cause: e })
+      views.render(res, 'login', { title: 'Log in', error: err.message, name, open: res.locals.open, next }, err.httpStatus)
+    }
+  })
+
+  r.post('/logout', async (req, res) => {
+    await new Promise<void>((ok) => req.session.destroy(() => ok()))
+    res.clearCookie('peakguard.sid')
+    res.redirect(303, '/login')
+  })
+
+  r.get('/', async (req, res) => {
+    demand(req, res, 'view')
+    const st = await deps.status()
+    const sites = await Promise.all(deps.sites.map((s) => overview(s, st.sites.find((x) => x.site === s.id) ?? null)))
+    views.render(res, 'overview', { title: 'Overview', list: sites, flash: takeFlash(req) })
+  })
+
+  r.get('/sites/:site/states', async (req, res) => {
+    demand(req, res, 'view')
+    const s = site(req)
+    const f = { actor: str(req.query.actor), kind: str(req.query.kind), since: str(req.query.since), until: str(req.query.until), page: Number(req.query.page) || 1 }
+    let t: Awaited<ReturnType<typeof timeline>>
+    let error: string | null = null
+    try {
+      t = await timeline(s, f)
+    } catch (e) {
+      if (!(e instanceof PeakguardError) || e.code !== 'USAGE') throw e
+      error = e.message
+      t = await timeline(s, { page: 1 })
+    }
+    views.render(res, 'timeline', { title: `Timeline · ${s.id}`, site: s.id, zone: s.zone, f, t, error, pageSize: PAGE_SIZE })
+  })
+
+  r.get('/sites/:site/states/:id', async (req, res) => {
+    demand(req, res, 'view')
+    const s = site(req)
+    const id = await resolveState(s.site, String(req.params.id))
+    const d = await showState(s.site, id)
+    const against = str(req.query.against) || LIVE
+    // the state against the live site (what a restore of it would change) or against another state
+    const r = await diffStatesOf(s.site, against, id)
+    const items = await diffItems(r.diff, r.from, r.to)
+    const states = (await listStates(s.site)).slice(0, 200)
+    views.render(res, 'state', { title: `State ${id.slice(0, 12)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, states, blocker: await restoreBlocker(operateDeps(s), id) })
+  })
+
+  r.get('/sites/:site/restore', async (req, res) => {
+    const actor = demand(req, res, 'view')
+    const s = site(req)
+    const target = str(req.query.target) ?? ''
+    const only = onlyOf(req.query.only)
+    const plan = await runRestore(s, null, { target, only, dryRun: true, breakGlass: null })
+    views.render(res, 'restore-preview', {
+      title: `Restore ${plan.target.slice(0, 12)} · ${s.id}`,
+      site: s.id,
+      zone: s.zone,
+      plan,
+      only,
+      state: await showState(s.site, plan.target),
+      blocker: await restoreBlocker(operateDeps(s), plan.target),
+      mayRestore: !!actor && ['operator', 'approver', 'admin'].includes(actor.role),
+      isAdmin: actor?.role === 'admin',
+    })
+  })
+
+  r.post('/sites/:site/restores', async (req, res) => {
+    const f = form(req)
+    const breakGlass = f.breakGlass === 'on' ? { reason: str(f.reason) ?? '' } : null
+    const actor = demand(req, res, breakGlass ? 'break-glass' : 'restore') as Actor
+    const s = site(req)
+    const report = await runRestore(s, actor, { target: str(f.target) ?? '', only: onlyOf(f.only), dryRun: false, breakGlass })
+    // shown once on the result page (post, redirect, get: a reload does not restore again)
+    req.session.restore = { site: s.id, report: { ...report, plan: undefined, mismatches: report.mismatches && { files: report.mismatches.files.map((x) => x.path), options: report.mismatches.options.map((x) => x.name) } } }
+    res.redirect(303, `/sites/${encodeURIComponent(s.id)}/restores/${report.snapshot ?? report.target}`)
+  })
+
+  r.get('/sites/:site/restores/:id', async (req, res) => {
+    demand(req, res, 'view')
+    const s = site(req)
+    const held = req.session?.restore
+    const report = held && held.site === s.id && (held.report as RestoreReport).snapshot === req.params.id ? (held.report as RestoreReport) : null
+    const d = await showState(s.site, await resolveState(s.site, String(req.params.id)))
+    const st = (await deps.status()).sites.find((x) => x.site === s.id) ?? null
+    views.render(res, 'restore-result', { title: `Restored · ${s.id}`, site: s.id, zone: s.zone, report, d, health: st?.health ?? null })
+  })
+
+  r.get('/sites/:site/requests', async (req, res) => {
+    const actor = demand(req, res, 'view')
+    const s = site(req)
+    const all = await listRequests(s.docs, { all: true })
+    const pending = await Promise.all(
+      all
+        .filter((x) => x.status === 'pending')
+        .map(async (x) => {
+          const d = await diffStatesOf(s.site, x.base, x.attempted)
+          return { r: x, may: mayDecide(actor, x), items: await diffItems(d.diff, d.from, d.to) }
+        }),
+    )
+    views.render(res, 'requests', {
+      title: `Change requests · ${s.id}`,
+      site: s.id,
+      zone: s.zone,
+      pending,
+      decided: all.filter((x) => x.status !== 'pending').slice(0, 30),
+      canApprove: !!actor && ['approver', 'admin'].includes(actor.role),
+      flash: takeFlash(req),
+    })
+  })
+
+  for (const verb of ['approve', 'reject'] as const)
+    r.post(`/sites/:site/requests/:id/${verb}`, async (req, res) => {
+      const f = form(req)
+      const breakGlass = f.breakGlass === 'on' ? { reason: str(f.reason) ?? '' } : null
+      const actor = demand(req, res, breakGlass ? 'break-glass' : 'approve') as Actor
+      const s = site(req)
+      const d = await decideRequest(s, actor, String(req.params.id), verb === 'approve', str(f.note) ?? '', breakGlass)
+      flash(req, `${verb === 'approve' ? 'Approved' : 'Rejected'} ${d.request.id}: ${d.request.outcome}${d.restore?.caches ? `; caches ${d.restore.caches.ok ? 'flushed' : `NOT flushed (${d.restore.caches.detail})`}` : ''}`)
+      res.redirect(303, `/sites/${encodeURIComponent(s.id)}/requests`)
+    })
+
+  r.get('/sites/:site/freeze', async (req, res) => {
+    const actor = demand(req, res, 'view')
+    const s = site(req)
+    const status = await freezeStatus(s.docs, s.freeze, Date.now())
+    views.render(res, 'freeze', { title: `Freeze · ${s.id}`, site: s.id, zone: s.zone, status, canFreeze: !!actor && ['approver', 'admin'].includes(actor.role), flash: takeFlash(req), now: Date.now() })
+  })
+
+  r.post('/sites/:site/freeze/start', async (req, res) => {
+    const actor = demand(req, res, 'freeze') as Actor
+    const f = form(req)
+    const s = site(req)
+    const r2 = await startFreeze(s, actor, { until: str(f.until) || undefined, for: str(f.for) || undefined, reason: str(f.reason) })
+    flash(req, `Frozen until ${new Date(r2.freeze.end).toISOString()}: ${r2.freeze.reason}`)
+    res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
+  })
+
+  r.post('/sites/:site/freeze/stop', async (req, res) => {
+    const actor = demand(req, res, 'freeze') as Actor
+    const s = site(req)
+    const r2 = await stopFreeze(s, actor, str(form(req).reason))
+    flash(req, `Manual freeze stopped.${r2.stillFrozen ? ` Still frozen by window '${r2.stillFrozen.source}'.` : ''}`)
+    res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
+  })
+
+  r.post('/sites/:site/allows', async (req, res) => {
+    const actor = demand(req, res, 'freeze') as Actor
+    const f = form(req)
+    const s = site(req)
+    const w = await allow(s, actor, { scope: str(f.scope), for: str(f.for), reason: str(f.reason) })
+    flash(req, `Allowed changes to ${w.scope} until ${new Date(w.end).toISOString()}`)
+    res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
+  })
+
+  r.get('/sites/:site/audit', async (req, res) => {
+    demand(req, res, 'view')
+    const s = site(req)
+    const f = { since: str(req.query.since) ?? '', until: str(req.query.until) ?? '', actor: str(req.query.actor) ?? '', type: str(req.query.type) ?? '' }
+    let error: string | null = null
+    let entries: Awaited<ReturnType<typeof s.audit.query>> = []
+    try {
+      entries = (await s.audit.query(auditQuery(f))).reverse()
+    } catch (e) {
+      if (!(e instanceof PeakguardError) || e.code !== 'USAGE') throw e
+      error = e.message
+    }
+    if (req.query.format === 'csv') return void res.type('text/csv').attachment(`peakguard-audit-${s.id}.csv`).send(toCsv([...entries].reverse()))
+    if (req.query.format === 'json') return void res.attachment(`peakguard-audit-${s.id}.json`).json({ entries: [...entries].reverse() })
+    const pages = Math.max(1, Math.ceil(entries.length / PAGE_SIZE))
+    const page = Math.min(Math.max(1, Number(req.query.page) || 1), pages)
+    const verify = await s.audit.verify()
+    const query = new URLSearchParams(Object.entries(f).filter(([, v]) => v)).toString()
+    views.render(res, 'audit', { title: `Audit · ${s.id}`, site: s.id, zone: s.zone, f, error, entries: entries.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: entries.length, page, pages, verify, query })
+  })
+
+  r.get('/users', async (req, res) => {
+    demand(req, res, 'users')
+    const newToken = req.session.newToken ?? null
+    req.session.newToken = undefined
+    views.render(res, 'users', { title: 'Users and tokens', users: await deps.access.listUsers(), tokens: await deps.access.listTokens(), roles: ROLES, newToken, flash: takeFlash(req) })
+  })
+
+  r.post('/users', async (req, res) => {
+    const actor = demand(req, res, 'users') as Actor
+    const f = form(req)
+    const name = (str(f.name) ?? '').trim()
+    const u = await deps.access.addUser({ name, role: str(f.role) ?? '', password: str(f.password) ?? '', wpUsers: splitList(f.wpUsers), osUsers: splitList(f.osUsers) })
+    await deps.auditAll({ type: 'user', actor: actor.name, summary: `${actor.name} added user ${u.name} (${u.role})`, details: { action: 'add', user: u.name, role: u.role, wpUsers: u.wpUsers ?? [], osUsers: u.osUsers ?? [] } })
+    flash(req, `Added ${u.name} (${u.role}).`)
+    res.redirect(303, '/users')
+  })
+
+  r.post('/users/:name/remove', async (req, res) => {
+    const actor = demand(req, res, 'users') as Actor
+    const name = String(req.params.name)
+    if (name === actor.name) throw new PeakguardError('USAGE', 'you cannot remove yourself here: another admin can, or use peakguard user remove')
+    const r2 = await deps.access.removeUser(name)
+    await deps.auditAll({ type: 'user', actor: actor.name, summary: `${actor.name} removed user ${name}`, details: { action: 'remove', user: name, tokensRevoked: r2.tokensRevoked } })
+    flash(req, `Removed ${name}${r2.tokensRevoked ? ` and revoked ${r2.tokensRevoked} token(s)` : ''}.`)
+    res.redirect(303, '/users')
+  })
+
+  r.post('/tokens', async (req, res) => {
+    const actor = demand(req, res, 'users') as Actor
+    const f = form(req)
+    const t = await deps.access.createToken((str(f.user) ?? '').trim(), (str(f.note) ?? '').trim())
+    await deps.auditAll({ type: 'token', actor: actor.name, summary: `${actor.name} created token ${t.id} for ${t.user}`, details: { action: 'create', id: t.id, user: t.user } })
+    req.session.newToken = t
+    res.redirect(303, '/users')
+  })
+
+  r.post('/tokens/:id/revoke', async (req, res) => {
+    const actor = demand(req, res, 'users') as Actor
+    const t = await deps.access.revokeToken(String(req.params.id))
+    await deps.auditAll({ type: 'token', actor: actor.name, summary: `${actor.name} revoked token ${t.id} of ${t.user}`, details: { action: 'revoke', id: t.id, user: t.user } })
+    flash(req, `Revoked token ${t.id} of ${t.user}.`)
+    res.redirect(303, '/users')
+  })
+
+  return r
+}
+
+function splitList(v: unknown): string[] {
+  return (str(v) ?? '')
+    .split(/[\s,]+/)
+    .map((x) => x.trim())
+    .filter(Boolean)
+}
+
+/** Where to go after logging in: only a path on this server (never an open redirect). */
+function safeNext(v: string | undefined): string {
+  return v && /^\/(?!\/)[^\s\\]*$/.test(v) ? v : '/'
+}

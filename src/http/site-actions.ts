@@ -1,0 +1,151 @@
+// What the pages and the JSON API do for one site, written once: both front ends of the UI call these, and
+// they call the same services as the CLI. Writes to the live site run in the daemon's per-site queue.
+import { assertMayDecide, normalizeAllowScope, parseOnly, type Actor, type ChangeRequest } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import type { AuditQuery } from '../services/audit.ts'
+import { parseTime, siteZone } from '../services/freeze-calendar.ts'
+import { freezeStatus, openAllow, requireReason, startManual, stopManual, type FreezeDeps } from '../services/freeze.ts'
+import { decide, diffStatesOf, lastGood, listRequests, listStates, LIVE, resolveState, type DaemonSiteStatus } from '../services/index.ts'
+import { parseDuration, parseWhen } from '../services/inputs.ts'
+import { restoreAs, restoreBlocker, type OperateDeps } from '../services/operate.ts'
+import type { StateInfo } from '../core/index.ts'
+import type { UiSite } from './deps.ts'
+
+export function operateDeps(s: UiSite): OperateDeps {
+  return { site: s.site, docs: s.docs, audit: s.audit, notify: s.notify, windows: s.freeze.windows }
+}
+
+function freezeDeps(s: UiSite): FreezeDeps {
+  return { site: s.id, docs: s.docs, audit: s.audit, now: () => Date.now() }
+}
+
+/** The overview of one site: health, freeze, the live state, what changed since the last known-good and by whom. */
+export async function overview(s: UiSite, status: DaemonSiteStatus | null) {
+  const now = Date.now()
+  const [states, freeze, good, pending] = await Promise.all([listStates(s.site), freezeStatus(s.docs, s.freeze, now), lastGood(s.site), listRequests(s.docs)])
+  const goodIndex = good ? states.findIndex((x) => x.id === good) : -1
+  // newest first: everything recorded after the last known-good is what may have broken the site
+  const since = goodIndex >= 0 ? states.slice(0, goodIndex) : states
+  const live = good ? await diffStatesOf(s.site, good, LIVE).then((r) => r.diff, () => null) : null
+  const round = status?.health.lastRound ?? null
+  return {
+    id: s.id,
+    zone: s.zone,
+    now,
+    status,
+    healthy: round ? round.ok : null,
+    health: status?.health ?? null,
+    latest: states[0] ?? null,
+    good: goodIndex >= 0 ? states[goodIndex] : null,
+    since: since.slice(0, 20),
+    sinceCount: since.length,
+    liveDiff: live && { files: live.files.length, options: live.options.length, items: [...live.files.map((f) => f.path), ...live.options.map((o) => `option:${o.name}`)].slice(0, 12) },
+    freeze,
+    pending: pending.length,
+    blocker: good ? await restoreBlocker(operateDeps(s), good) : null,
+  }
+}
+
+export interface TimelineFilter {
+  actor?: string
+  kind?: string
+  since?: string
+  until?: string
+  page?: number
+}
+
+export const PAGE_SIZE = 50
+
+export async function timeline(s: UiSite, f: TimelineFilter) {
+  const now = Date.now()
+  const since = f.since ? parseWhen(f.since, 'since', now) : undefined
+  const until = f.until ? parseWhen(f.until, 'until', now) : undefined
+  const all = await listStates(s.site)
+  const kinds = [...new Set(all.map((x) => x.trigger))].sort()
+  const match = (x: StateInfo) =>
+    (!f.kind || x.trigger === f.kind) &&
+    (!f.actor || (x.causedBy ?? '').toLowerCase().includes(f.actor.toLowerCase())) &&
+    (since === undefined || Date.parse(x.time) >= since) &&
+    (until === undefined || Date.parse(x.time) <= until)
+  const hits = all.filter(match)
+  const pages = Math.max(1, Math.ceil(hits.length / PAGE_SIZE))
+  const page = Math.min(Math.max(1, f.page ?? 1), pages)
+  return { states: hits.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: hits.length, page, pages, kinds }
+}
+
+/** Parses the restore --only items a form or the API sent ("plugins/akismet", "option:blogname"). */
+export function onlyOf(v: unknown): string[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' && v ? [v] : []
+  if (!list.every((x) => typeof x === 'string')) throw new PeakguardError('USAGE', 'only: give plugin/theme paths or option:NAME as strings')
+  return list as string[]
+}
+
+export interface RestoreInput {
+  target: string
+  only: string[]
+  dryRun: boolean
+  breakGlass: { reason: string } | null
+}
+
+/** A restore (or its dry run) by `actor`; the caller checked the role. */
+export async function runRestore(s: UiSite, actor: Actor | null, input: RestoreInput) {
+  if (typeof input.target !== 'string' || !input.target.trim()) throw new PeakguardError('USAGE', 'target: give the id of the state to restore (GET /api/sites/SITE/states lists them)')
+  const only = parseOnly(input.only)
+  const target = await resolveState(s.site, input.target)
+  const req = { target, only, onlyText: input.only, dryRun: input.dryRun, breakGlass: input.breakGlass }
+  // a dry run writes nothing and may run beside a snapshot; a restore waits for its turn in the queue
+  return input.dryRun ? restoreAs(operateDeps(s), null, req) : s.exclusive(() => restoreAs(operateDeps(s), actor, req))
+}
+
+/** Whether `actor` may decide `r`, and if not, why (the two-person rule, shown before anyone clicks). */
+export function mayDecide(actor: Actor | null, r: ChangeRequest): { ok: boolean; why: string | null } {
+  if (!actor) return { ok: false, why: 'log in to decide' }
+  try {
+    assertMayDecide(actor, r, null)
+    return { ok: true, why: null }
+  } catch (e) {
+    return { ok: false, why: (e as Error).message.replace(/--break-glass --reason TEXT/, 'break glass with a reason') }
+  }
+}
+
+export async function decideRequest(s: UiSite, actor: Actor, id: string, approve: boolean, note: string, breakGlass: { reason: string } | null) {
+  return s.exclusive(() => decide({ docs: s.docs, audit: s.audit, notify: s.notify }, s.site, { id, actor, approve, note: note.slice(0, 2000), breakGlass }))
+}
+
+export async function startFreeze(s: UiSite, actor: Actor, input: { until?: string; for?: string; reason?: string }) {
+  const reason = requireReason(input.reason, 'a manual freeze')
+  if (!!input.until === !!input.for) throw new PeakguardError('USAGE', 'give exactly one of: until (a time) or for (a duration such as 2h)')
+  const zone = siteZone(s.freeze)
+  const until = input.until ? parseTime(input.until, zone) : undefined
+  const forMs = input.for ? parseDuration(input.for, 'for') : undefined
+  const head = await s.site.journal.head()
+  const r = await startManual(freezeDeps(s), { until, forMs, reason, actor: actor.name, baseline: head })
+  await s.syncBridge().catch(() => false) // the daemon writes it again on its next round
+  return r
+}
+
+export async function stopFreeze(s: UiSite, actor: Actor, reasonText: string | undefined) {
+  const reason = requireReason(reasonText, 'stopping a freeze')
+  const r = await stopManual(freezeDeps(s), s.freeze.windows, { reason, actor: actor.name })
+  await s.syncBridge().catch(() => false)
+  return r
+}
+
+export async function allow(s: UiSite, actor: Actor, input: { scope?: string; for?: string; reason?: string }) {
+  const reason = requireReason(input.reason, 'an allow-window')
+  if (!input.scope?.trim()) throw new PeakguardError('USAGE', 'scope: give plugins/NAME, themes/NAME, theme:NAME, a drop-in or option:NAME')
+  const forMs = parseDuration(input.for ?? '', 'for')
+  const w = await openAllow(freezeDeps(s), { scope: normalizeAllowScope(input.scope), forMs, reason, actor: actor.name })
+  await s.syncBridge().catch(() => false)
+  return w
+}
+
+export function auditQuery(q: { since?: string; until?: string; actor?: string; type?: string }): AuditQuery {
+  const now = Date.now()
+  return {
+    since: q.since ? parseWhen(q.since, 'since', now) : undefined,
+    until: q.until ? parseWhen(q.until, 'until', now) : undefined,
+    actor: q.actor || undefined,
+    type: q.type || undefined,
+  }
+}

@@ -1,0 +1,21 @@
+// The only script of peakguard's UI (the CSP forbids inline script): progress text on long forms and a
+// confirmation on destructive ones. Every form works without it.
+document.addEventListener('submit', (ev) => {
+  const form = ev.target
+  if (!(form instanceof HTMLFormElement)) return
+  const question = form.dataset.confirm
+  if (question && !window.confirm(question)) {
+    ev.preventDefault()
+    return
+  }
+  const text = form.dataset.progress
+  if (text) {
+    const p = form.querySelector('.progress')
+    if (p) {
+      p.hidden = false
+      p.textContent = text
+    }
+    // one submit only: a second click must not queue a second restore
+    for (const b of form.querySelectorAll('button[type=submit]')) b.disabled = true
+  }
+})
