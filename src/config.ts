@@ -361,7 +361,7 @@ function redactUrl(url: string): string {
 }
 
 /** Adds a site to the config file (creating it, mode 0600, since it holds the DB password). */
-export function addSite(file: string, siteConfig: Record<string, unknown>, dataDir: string | undefined): void {
+export function addSite(file: string, siteConfig: Record<string, unknown>, dataDir: string | undefined, uiListen?: string): void {
   let doc: Document
   if (fs.existsSync(file)) {
     doc = parseDocument(fs.readFileSync(file, 'utf8'))
@@ -374,6 +374,8 @@ export function addSite(file: string, siteConfig: Record<string, unknown>, dataD
     doc = new (parseDocument('').constructor as new () => Document)()
     doc.contents = doc.createNode({ ...(dataDir ? { dataDir } : {}), sites: [siteConfig] }) as never
   }
+  // where the daemon serves the web UI: one address for the whole config
+  if (uiListen !== undefined) doc.setIn(['ui', 'listen'], uiListen)
   const text = doc.toString()
   parseConfig(text, file) // never write a config we would refuse to read
   fs.mkdirSync(path.dirname(file), { recursive: true })

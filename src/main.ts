@@ -273,7 +273,7 @@ async function init(opts: InitOptions): Promise<InitResult> {
       )
     : undefined
   if (s3?.keyFile) readKeyFile(String(s3.keyFile)) // a missing, open or malformed key file stops init before the config is written
-  addSite(file, s3 ? { ...siteConfig, s3 } : siteConfig, existing ? undefined : dataRoot)
+  addSite(file, s3 ? { ...siteConfig, s3 } : siteConfig, existing ? undefined : dataRoot, opts.uiListen)
   const loaded = loadConfig(file)
   const s = pickSite(loaded, siteId)
   const dir = new SiteDir(s.dataDir)
@@ -290,7 +290,7 @@ async function init(opts: InitOptions): Promise<InitResult> {
     replica = { location: r.store.location, encrypted: r.store.encrypted, check }
     await r.close()
   }
-  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite, s3: replica }
+  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite, s3: replica, uiListen: loaded.config.ui.listen }
 }
 
 /** How long a stopping daemon or a finished command waits for its notifications to go out. */

@@ -117,6 +117,16 @@ $table_prefix = "wpx_";
       const again = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'campaign', '--config', cfg])
       assert.equal(again.code, 2)
       assert.match(again.stderr, /already has a site campaign/)
+      assert.equal(loaded.config.ui.listen, '127.0.0.1:8087', 'the UI listens on loopback unless told otherwise')
+      // --ui-listen sets where the daemon serves the UI; a malformed address changes nothing
+      const bad = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'second', '--config', cfg, '--ui-listen', 'everywhere'])
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /HOST:PORT/)
+      assert.equal(loadConfig(cfg).sites.length, 1)
+      const second = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'second', '--config', cfg, '--ui-listen', '127.0.0.1:9187', '--json'])
+      assert.equal(second.code, 0, second.stderr)
+      assert.equal(second.json.uiListen, '127.0.0.1:9187')
+      assert.equal(loadConfig(cfg).config.ui.listen, '127.0.0.1:9187')
     } finally {
       await site.cleanup()
     }

@@ -13,6 +13,7 @@ interface InitFlags {
   s3Endpoint?: string
   s3PathStyle?: boolean
   s3KeyFile?: string
+  uiListen?: string
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -28,6 +29,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('--s3-endpoint <url>', 'an S3-compatible server (MinIO, R2, Wasabi, Ceph) instead of AWS')
     .option('--s3-path-style', 'path-style URLs (most S3-compatible servers need them)')
     .option('--s3-key-file <file>', 'encrypt the replica with this AES-256 key file (32 bytes, mode 0600)')
+    .option('--ui-listen <host:port>', 'where the daemon serves the web UI (default 127.0.0.1:8087; keep it on loopback behind a TLS proxy)')
     .action((flags: InitFlags) =>
       run(async (o) => {
         const s3Given = flags.s3Prefix ?? flags.s3Region ?? flags.s3Endpoint ?? flags.s3PathStyle ?? flags.s3KeyFile
@@ -35,7 +37,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const s3 = flags.s3Bucket
           ? { bucket: flags.s3Bucket, prefix: flags.s3Prefix, region: flags.s3Region, endpoint: flags.s3Endpoint, forcePathStyle: flags.s3PathStyle, keyFile: flags.s3KeyFile }
           : undefined
-        const r = await rt.init({ wpRoot: flags.wpRoot, siteId: flags.siteId, dataDir: flags.dataDir, config: o.config, s3 })
+        const r = await rt.init({ wpRoot: flags.wpRoot, siteId: flags.siteId, dataDir: flags.dataDir, config: o.config, s3, uiListen: flags.uiListen })
         print(rt, o, r, () =>
           [
             `added site ${r.site} to ${r.config}`,
@@ -43,6 +45,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `  journal     ${r.dataDir}`,
             `  settings    ${r.tables.join(', ')}${r.multisite ? ' (multisite)' : ''}`,
             ...(r.s3 ? [`  replica     ${r.s3.location}${r.s3.encrypted ? ', encrypted (AES-256-GCM)' : ', NOT encrypted (--s3-key-file)'}; ${r.s3.check}`] : []),
+            `  web UI      http://${r.uiListen} (served by 'peakguard daemon'; create the first user with 'peakguard user add NAME --role admin --password-stdin')`,
             `next: peakguard snapshot --config ${r.config}${r.site === 'default' ? '' : ` --site ${r.site}`}`,
           ].join('\n'),
         )

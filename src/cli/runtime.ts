@@ -25,6 +25,8 @@ export interface InitOptions {
   dataDir?: string
   config?: string
   s3?: { bucket: string; prefix?: string; region?: string; endpoint?: string; forcePathStyle?: boolean; keyFile?: string }
+  /** HOST:PORT the daemon serves the web UI on (ui.listen) */
+  uiListen?: string
 }
 
 export interface InitResult {
@@ -36,6 +38,8 @@ export interface InitResult {
   multisite: boolean
   /** the replica, when --s3-bucket was given: where, and what a listing of it said */
   s3: { location: string; encrypted: boolean; check: string } | null
+  /** where the daemon serves the web UI */
+  uiListen: string
 }
 
 export interface RecoverOptions {
