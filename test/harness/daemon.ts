@@ -1,6 +1,6 @@
 // The real daemon as a child process (`peakguard daemon` from the TypeScript source), with its pino log
 // lines parsed as they arrive, so a test can wait for "snapshot" or "database unreachable" and then
-// check the journal. Each daemon gets a free port for ui.listen.
+// check the journal. Each daemon gets a free port for ui.listen, or the one it is given (the demo's 8087).
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import { freePort } from './mariadb.ts'
@@ -35,11 +35,21 @@ export function fastDaemonConfig(extra = ''): string {
   )
 }
 
-/** Adds `ui.listen` on a free port to the site's config and starts `peakguard daemon`. */
-export async function startDaemon(site: Pick<TestSite, 'configFile'>, env: Record<string, string> = {}, wrap: string[] = []): Promise<RunningDaemon> {
-  const port = await freePort()
+export interface DaemonOptions {
+  /** ui.listen as HOST:PORT (default 127.0.0.1 and a free port) */
+  listen?: string
+}
+
+/** Adds `ui.listen` (a free port on 127.0.0.1 unless `opts.listen`) to the site's config and starts `peakguard daemon`. */
+export async function startDaemon(
+  site: Pick<TestSite, 'configFile'>,
+  env: Record<string, string> = {},
+  wrap: string[] = [],
+  opts: DaemonOptions = {},
+): Promise<RunningDaemon> {
+  const listen = opts.listen ?? `127.0.0.1:${await freePort()}`
   const cfg = fs.readFileSync(site.configFile, 'utf8').replace(/^ui:.*\n/m, '')
-  fs.writeFileSync(site.configFile, `ui: { listen: "127.0.0.1:${port}" }\nlog: { level: debug }\n${cfg.replace(/^log:.*\n/m, '')}`)
+  fs.writeFileSync(site.configFile, `ui: { listen: "${listen}" }\nlog: { level: debug }\n${cfg.replace(/^log:.*\n/m, '')}`)
   const cmd = [...wrap, process.execPath, MAIN, '--config', site.configFile, 'daemon']
   const proc = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: LogLine[] = []
@@ -90,7 +100,7 @@ export async function startDaemon(site: Pick<TestSite, 'configFile'>, env: Recor
     })
   const d: RunningDaemon = {
     proc,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${listen}`,
     lines,
     output: () => raw,
     waitFor,

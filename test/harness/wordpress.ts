@@ -2,10 +2,12 @@
 // a temporary directory, our own wp-config.php (distinct salts, its own database), installed with
 // wp_install(), served by `php -S` with four workers (one deadlocks on WP-Cron's loopback request) in a
 // process group of its own, which stop() ends whole. PHP runs as www-data, who owns wp-content, as on a
-// Debian host: what the bridge needs to be readable by the web server is tested for real.
+// Debian host: what the bridge needs to be readable by the web server is tested for real. The demo
+// (scripts/demo-stack.ts) builds the same site on a fixed port in a folder of its own.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type mysql from 'mysql2/promise'
@@ -34,6 +36,12 @@ export interface WpOptions {
   /** extra YAML for the site entry of the peakguard config (indented 4 spaces, like `    freeze:\n …`) */
   siteConfig?: string
   server?: Server
+  /** a fixed port for php -S (the demo's 8080); default a free one. A port in use is an error naming it. */
+  port?: number
+  /** build the site in this folder, which must be empty or absent (the demo's snapshots/demo); default a new temporary one */
+  base?: string
+  /** the site title, the blogname option (default Peakguard Test Shop) */
+  title?: string
 }
 
 export interface HttpResult {
@@ -191,7 +199,12 @@ export function requireWordPress(): void {
   const php = spawnSync('php', ['-r', 'echo extension_loaded("mysqli") ? "ok" : "no-mysqli";'], { encoding: 'utf8' })
   if (php.error) missing.push('php (package php-cli)')
   else if (php.stdout !== 'ok') missing.push('the mysqli extension (package php-mysql)')
-  if (missing.length) throw new Error(`a real WordPress is needed for this test but ${missing.join(', ')} is missing: install it with '${WP_PACKAGES}'`)
+  if (missing.length) throw new Error(`a real WordPress is needed here (tests, demo) but ${missing.join(', ')} is missing: install it with '${WP_PACKAGES}'`)
+}
+
+/** A PHP single-quoted string literal. */
+function phpString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 }
 
 function salt(): string {
@@ -220,6 +233,38 @@ add_action( 'wp_footer', function () {
 } );
 `
 
+/** Throws, naming the port, when something listens on host:port already (php -S would fail less clearly, or a stale server would answer for it). */
+export async function requirePortFree(port: number, host = '127.0.0.1'): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use: is another demo running? stop it with Ctrl-C` : `cannot listen on ${host}:${port}: ${e.message}`)),
+    )
+    s.listen(port, host, () => s.close(() => resolve()))
+  })
+}
+
+/** A site's own folder: the given one (made if absent, refused unless empty: the harness never builds over files) or a new temporary one. */
+function siteBase(given: string | undefined, id: string): string {
+  if (!given) return fs.mkdtempSync(path.join(os.tmpdir(), `pg-wp-${id}-`))
+  fs.mkdirSync(given, { recursive: true })
+  if (fs.readdirSync(given).length) throw new Error(`${given} is not empty: the WordPress harness builds a site only in an empty folder`)
+  return given
+}
+
+/** Throws, naming the folder, when `uid` cannot pass through one of the folders above `dir` (a home directory of mode 0700, say): PHP runs as that user. */
+function requireReachable(dir: string, uid: number, gid: number): void {
+  const chain: string[] = []
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    chain.unshift(d)
+    if (d === path.dirname(d)) break
+  }
+  for (const d of chain) {
+    if (spawnSync('test', ['-x', d], { uid, gid }).status !== 0)
+      throw new Error(`PHP runs as uid ${uid}, who cannot pass through ${d}: allow it with 'chmod o+x ${d}', or build the site in a folder elsewhere`)
+  }
+}
+
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.stdout || r.error}`)
@@ -227,6 +272,9 @@ function run(cmd: string, args: string[]): void {
 
 export async function createWordPress(opts: WpOptions = {}): Promise<TestWordPress> {
   requireWordPress()
+  // before anything is made: a taken port is the likeliest failure (a demo still running)
+  const bind = opts.bind ?? '127.0.0.1'
+  if (opts.port !== undefined) await requirePortFree(opts.port, bind)
   const server = opts.server ?? (await mariadb())
   const prefix = opts.prefix ?? 'wp_'
   const siteId = opts.id ?? 'shop'
@@ -234,9 +282,10 @@ export async function createWordPress(opts: WpOptions = {}): Promise<TestWordPre
   const gid = opts.gid ?? (opts.uid === 0 ? 0 : WWW)
   const id = randomBytes(4).toString('hex')
   const dbName = `pg_wp_${id}`
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), `pg-wp-${id}-`))
+  const base = siteBase(opts.base, id)
   // the web server user must be able to reach the site (and the bridge dir below it)
   fs.chmodSync(base, 0o755)
+  requireReachable(base, uid, gid)
   const wpRoot = path.join(base, 'www')
   const wpContent = path.join(wpRoot, 'wp-content')
   const dataDir = path.join(base, 'data')
@@ -258,7 +307,7 @@ export async function createWordPress(opts: WpOptions = {}): Promise<TestWordPre
   await root.end()
   const db = await rootConnection(dbName, server)
 
-  const port = await freePort()
+  const port = opts.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
   const saltNames = ['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY', 'AUTH_SALT', 'SECURE_AUTH_SALT', 'LOGGED_IN_SALT', 'NONCE_SALT']
   fs.writeFileSync(
@@ -299,14 +348,13 @@ export async function createWordPress(opts: WpOptions = {}): Promise<TestWordPre
 define( 'WP_INSTALLING', true );
 require '${wpRoot}/wp-load.php';
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
-$r = wp_install( 'Peakguard Test Shop', '${ADMIN_USER}', 'admin@shop.example', true, '', '${ADMIN_PASS}' );
+$r = wp_install( ${phpString(opts.title ?? 'Peakguard Test Shop')}, '${ADMIN_USER}', 'admin@shop.example', true, '', '${ADMIN_PASS}' );
 update_option( 'siteurl', '${url}' );
 update_option( 'home', '${url}' );
 echo $r['user_id'];
 `, { load: false })
 
   let proc: ChildProcess | null = null
-  const bind = opts.bind ?? '127.0.0.1'
   let serverLog = ''
   const startServer = async (): Promise<void> => {
     const p = spawn('php', ['-S', `${bind}:${port}`, '-t', wpRoot], {
