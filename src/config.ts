@@ -115,7 +115,8 @@ const freeze = z
     policy: z.enum(['revert', 'hold', 'alert']).default('revert'),
     windows: z.array(freezeWindow).default([]),
     /** where people ask for an approval (shown inside WordPress during a freeze) */
-    approvalUrl: z.string().url().nullable().default(null),
+    // shown as a link in wp-admin and the web UI: http(s) only, never javascript: or data:
+    approvalUrl: z.string().url().regex(/^https?:\/\//i, 'an http:// or https:// URL').nullable().default(null),
     /** the IANA zone times are shown in and `freeze start --until` is read in; null: the host's */
     zone: z.string().min(1).nullable().default(null),
   })

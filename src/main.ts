@@ -433,6 +433,7 @@ async function runDaemon(o: GlobalOptions): Promise<void> {
     auditAll: (input) => auditAll(cfg, input),
     trustProxy: cfg.config.ui.trustProxy,
     webDir: WEB_DIR,
+    log,
   })
   const { host, port } = hostPort(cfg.config.ui.listen)
   const server = await new Promise<Server>((resolve, reject) => {

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fastDaemonConfig, isSnapshot, startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { createSite, phpSerialize, type TestSite } from './harness/site.ts'
-import { makeUsers } from './harness/users.ts'
+import { cliWithInput, makeUsers } from './harness/users.ts'
 import { WpClient } from './harness/wordpress.ts'
 
 const PLUGIN = 'plugins/akismet/akismet.php'
@@ -39,12 +39,13 @@ describe('web UI and API (sample site, real daemon)', function () {
 
   before(async () => {
     site = await createSite({ siteConfig: fastDaemonConfig('    freeze: { zone: Europe/Amsterdam, policy: hold }\n') })
-    tokens = await makeUsers(site.configFile, 'ada', { olga: 'operator', vic: 'viewer', paul: 'approver', lou: 'viewer' })
+    tokens = await makeUsers(site.configFile, 'ada', { olga: 'operator', vic: 'viewer', paul: 'approver', lou: 'viewer', ivy: 'viewer', nina: 'viewer' })
     const snap = await site.cli(['--json', 'snapshot', '--message', 'launch state'], { PEAKGUARD_TOKEN: tokens.ada as string })
     assert.equal(snap.code, 0, snap.stderr)
     good = (snap.json as { id: string }).id
     assert.equal((await site.cli(['mark-good', good, '--note', 'launch'], { PEAKGUARD_TOKEN: tokens.ada as string })).code, 0)
-    daemon = await startDaemon(site)
+    // as behind a TLS proxy on this host: its X-Forwarded-Proto decides the cookie's Secure flag
+    daemon = await startDaemon(site, {}, [], { trustProxy: 'loopback' })
     await daemon.waitFor((l) => l.msg === 'peakguard daemon running', 60_000)
   })
 
@@ -60,6 +61,16 @@ describe('web UI and API (sample site, real daemon)', function () {
     assert.equal(res.status, 200)
     const cli = await site.cli(['--json', 'list'], { PEAKGUARD_TOKEN: tokens.vic as string })
     assert.deepEqual(await res.json(), cli.json, 'GET /api/sites/shop/states is `peakguard list --json`')
+    const show = await (await api(`/api/sites/shop/states/${good.slice(0, 8)}`, tokens.vic as string)).json()
+    assert.deepEqual(show, (await site.cli(['--json', 'show', good], { PEAKGUARD_TOKEN: tokens.vic as string })).json, 'GET …/states/ID is `peakguard show --json`')
+    const diff = await (await api(`/api/sites/shop/diff?from=${good}`, tokens.vic as string)).json()
+    assert.deepEqual(diff, (await site.cli(['--json', 'diff', good], { PEAKGUARD_TOKEN: tokens.vic as string })).json, 'GET …/diff is `peakguard diff --json`')
+    const freeze = (await (await api('/api/sites/shop/freeze', tokens.vic as string)).json()) as Record<string, unknown>
+    const cliFreeze = (await site.cli(['--json', 'freeze', 'status'], { PEAKGUARD_TOKEN: tokens.vic as string })).json as Record<string, unknown>
+    assert.deepEqual(Object.keys(freeze).sort(), Object.keys(cliFreeze).sort(), 'GET …/freeze has the fields of `peakguard freeze status --json`')
+    assert.equal((await api('/API/sites/shop/states', tokens.vic as string)).status, 200, 'the API path in any case takes the token')
+    const page = await fetch(`${daemon.url}/sites/shop/states`, { headers: { authorization: `Bearer ${tokens.vic}` }, redirect: 'manual' })
+    assert.equal(page.status, 401, 'an API token is for /api, not the pages')
     const denied = await api('/api/sites/shop/restores', tokens.vic as string, { method: 'POST', body: JSON.stringify({ target: good, dryRun: false }) })
     assert.equal(denied.status, 403)
     assert.equal(((await denied.json()) as { error: { code: string } }).error.code, 'FORBIDDEN')
@@ -113,7 +124,16 @@ describe('web UI and API (sample site, real daemon)', function () {
     assert.ok(cookie, 'a session cookie')
     assert.match(cookie, /HttpOnly/i)
     assert.match(cookie, /SameSite=Strict/i)
-    assert.doesNotMatch(cookie, /Secure/i, 'plain http on 127.0.0.1: not Secure (no TLS, no trusted proxy)')
+    assert.doesNotMatch(cookie, /Secure/i, 'plain http on 127.0.0.1: not Secure')
+    const viaTls = await fetch(`${daemon.url}/login`, { headers: { 'x-forwarded-proto': 'https' } })
+    assert.match(viaTls.headers.getSetCookie().find((x) => x.startsWith('peakguard.sid=')) ?? '', /;\s*Secure/i, 'Secure behind the trusted TLS proxy')
+    assert.equal(form.headers.get('cache-control'), 'no-store')
+    // the login never sends anyone elsewhere afterwards
+    const away = new WpClient(daemon.url)
+    const awayForm = await away.get('/login')
+    const gone = await away.post('/login', { _csrf: csrfOf(awayForm.body), name: 'olga', password: 'olga-password-1', next: '//evil.example/x' }, { follow: false })
+    assert.equal(gone.status, 303)
+    assert.equal(gone.headers.get('location'), '/')
 
     const { c: olga, page } = await login(daemon.url, 'olga', 'olga-password-1')
     assert.match(page, /Site shop/)
@@ -129,6 +149,27 @@ describe('web UI and API (sample site, real daemon)', function () {
     // the same through the API with the session cookie but no X-CSRF-Token
     const apiForged = await olga.request('POST', '/api/sites/shop/restores', { headers: { 'content-type': 'application/json' } })
     assert.equal(apiForged.status, 403)
+  })
+
+  it('counts parallel login guesses before checking them: no more than 5 are ever tried', async () => {
+    const c = new WpClient(daemon.url)
+    const f = await c.get('/login')
+    const token = csrfOf(f.body)
+    const tries = await Promise.all(Array.from({ length: 12 }, (_, i) => c.post('/login', { _csrf: token, name: 'ivy', password: i === 11 ? 'ivy-password-1' : `guess-${i}`, next: '/' })))
+    assert.equal(tries.filter((r) => r.status === 401).length + tries.filter((r) => r.status === 303 || r.status === 200).length <= 5, true, tries.map((r) => r.status).join(' '))
+    assert.ok(tries.filter((r) => r.status === 429).length >= 7, tries.map((r) => r.status).join(' '))
+    const audit = await site.cli(['--json', 'audit', '--type', 'login-failed', '--actor', 'ivy'], { PEAKGUARD_TOKEN: tokens.vic as string })
+    assert.ok((audit.json as { entries: unknown[] }).entries.length <= 5)
+    // another address is not locked out with it: ivy logs in through the proxy from elsewhere
+    const other = new WpClient(daemon.url)
+    const of = await other.get('/login', { headers: { 'x-forwarded-for': '203.0.113.7' } })
+    const fine = await other.post('/login', { _csrf: csrfOf(of.body), name: 'ivy', password: 'ivy-password-1', next: '/' }, { headers: { 'x-forwarded-for': '203.0.113.7' } })
+    assert.equal(fine.status, 200, fine.body.slice(0, 300))
+    // a name nobody has is audited without it (a password typed into the name field stays out of the log)
+    const g = await c.post('/login', { _csrf: token, name: 'Tr0ub4dor&3', password: 'x', next: '/' }, { headers: { 'x-forwarded-for': '203.0.113.8' } })
+    assert.equal(g.status, 401)
+    const all = await site.cli(['--json', 'audit', '--type', 'login-failed'], { PEAKGUARD_TOKEN: tokens.vic as string })
+    assert.doesNotMatch(JSON.stringify(all.json), /Tr0ub4dor/)
   })
 
   it('locks a name out after repeated failed logins, and audits each failure', async () => {
@@ -161,6 +202,17 @@ describe('web UI and API (sample site, real daemon)', function () {
     assert.equal(r.status, 403)
     assert.match(r.body, /vic has role viewer/)
     assert.equal((await c.get('/users')).status, 403)
+    assert.equal((await c.post('/logout', {})).status, 403, 'logging out takes the CSRF token too')
+  })
+
+  it('a changed password ends the sessions opened with the old one', async () => {
+    const { c: nina } = await login(daemon.url, 'nina', 'nina-password-1')
+    assert.equal((await nina.get('/')).status, 200)
+    const changed = await cliWithInput(site.configFile, ['user', 'passwd', 'nina', '--password-stdin'], 'nina-password-2\n', { PEAKGUARD_TOKEN: tokens.ada as string })
+    assert.equal(changed.code, 0, changed.stderr)
+    const after = await nina.get('/', { follow: false })
+    assert.equal(after.status, 303)
+    assert.match(after.headers.get('location') ?? '', /^\/login/)
   })
 
   it('an operator restores in two clicks from the overview, and can undo it', async () => {
@@ -175,6 +227,12 @@ describe('web UI and API (sample site, real daemon)', function () {
 
     const { c } = await login(daemon.url, 'olga', 'olga-password-1')
     const home = await c.get('/')
+    const latest = (await (await api('/api/sites/shop/states', tokens.vic as string)).json()) as { id: string }[]
+    const bad = await c.get(`/sites/shop/states/${latest[0]?.id}?against=${good}`)
+    assert.match(bad.body, /woocommerce_stripe_settings/)
+    assert.match(bad.body, /&quot;enabled&quot;: &quot;no&quot;/, 'the changed setting is shown')
+    assert.match(bad.body, /secret, hidden/, 'the API key in it is masked')
+    assert.doesNotMatch(bad.body, /sk_live_SECRET123/)
     const link = /href="(\/sites\/shop\/restore\?target=[0-9a-f]{40})" data-testid="restore-last-good"/.exec(home.body)
     assert.ok(link, 'a Restore button on the last known-good')
     const preview = await c.get((link[1] as string).replace(/&amp;/g, '&'))

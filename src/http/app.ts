@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet'
 import { asPeakguardError, PeakguardError } from '../errors.ts'
 import { apiRouter } from './api.ts'
-import { csrf, identify, sessions } from './auth.ts'
+import { bearer, csrf, identify, isApi, sessions } from './auth.ts'
 import type { AppDeps } from './deps.ts'
 import { pageRouter } from './pages.ts'
 import { Views } from './render.ts'
@@ -36,14 +36,13 @@ function advice(code: string): string {
   }
 }
 
-/** The page the error came from, when it is one of ours (never a link to elsewhere). */
-function sameOriginPath(req: Request): string {
-  try {
-    const u = new URL(req.get('referer') ?? '', `http://${req.get('host') ?? 'localhost'}`)
-    return u.host === req.get('host') ? `${u.pathname}${u.search}` : '/'
-  } catch {
-    return '/'
-  }
+/** A failure Express or a body parser raised (http-errors: 400 bad JSON, 413 too large, 404 no such file) in words. */
+function fromHttpError(e: unknown): PeakguardError | null {
+  const status = (e as { status?: unknown }).status
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null
+  if (status === 404) return new PeakguardError('NOT_FOUND', 'no such file: start from the overview at /')
+  if (status === 413) return new PeakguardError('USAGE', 'the request is too large (at most 64 kB): send less')
+  return new PeakguardError('USAGE', `the request could not be read (HTTP ${status}): send a form or a JSON object`)
 }
 
 export function buildApp(deps: AppDeps): express.Express {
@@ -83,16 +82,28 @@ export function buildApp(deps: AppDeps): express.Express {
     res.type(m.contentType).send(m.body)
   })
 
-  app.use('/static', express.static(path.join(deps.webDir, 'static'), { index: false, maxAge: '1h', fallthrough: false }))
+  app.use('/static', express.static(path.join(deps.webDir, 'static'), { index: false, maxAge: '1h' }))
 
+  // nothing peakguard serves to a logged-in person may stay in a shared browser's cache (tokens, diffs)
+  let warnedProxy = false
+  app.use((req, res, next) => {
+    res.set('Cache-Control', 'no-store')
+    if (!deps.trustProxy && req.get('x-forwarded-for') && !warnedProxy) {
+      warnedProxy = true
+      // behind a proxy every request seems to come from the proxy: one address for everybody's login limit
+      deps.log?.warn({}, 'requests arrive through a proxy (X-Forwarded-For) but ui.trustProxy is not set: set it to the proxy\'s address (e.g. loopback), or the login limits count everyone as one address and the session cookie is not marked Secure')
+    }
+    next()
+  })
   app.use(express.urlencoded({ extended: false, limit: '64kb' }))
   app.use(express.json({ limit: '64kb' }))
   app.use(sessions())
   app.use(identify(deps))
   app.use((req, res, next) => {
     res.locals.siteIds = deps.sites.map((s) => s.id)
-    // every page's forms carry the session's token; an API client with a session reads it from the header
-    if (req.session && !req.get('authorization')) res.locals.csrf = csrf.generateToken(req)
+    // a page's forms carry the session's token, made when a page is rendered (not for every request: each
+    // token lives in a session, and a session in memory); an API client with a session reads it from a page
+    if (req.session && !bearer(req)) res.locals.csrfFor = () => csrf.generateToken(req)
     next()
   })
   app.use(csrf.csrfSynchronisedProtection)
@@ -104,13 +115,14 @@ export function buildApp(deps: AppDeps): express.Express {
   // one error → status mapping (errors.ts), with a message that never holds a value; pages get HTML
   app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
     const csrfError = (e as { code?: string }).code === 'CSRF_INVALID'
-    const err = csrfError ? new PeakguardError('CSRF_INVALID', (e as Error).message) : asPeakguardError(e)
-    if (req.originalUrl.startsWith('/api/') || req.get('authorization') || !req.accepts('html')) {
+    const err = csrfError ? new PeakguardError('CSRF_INVALID', (e as Error).message) : (fromHttpError(e) ?? asPeakguardError(e))
+    if (err.code === 'INTERNAL') deps.log?.error({ path: req.path, err: err.cause instanceof Error ? err.cause.stack : String(err.cause) }, `web UI: ${err.message}`)
+    if (isApi(req) || bearer(req) || !req.accepts('html')) {
       res.status(err.httpStatus).json({ error: { code: err.code, message: err.message } })
       return
     }
     if (err.code === 'AUTH_REQUIRED' && !res.locals.open && req.method === 'GET') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
-    views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code), back: sameOriginPath(req) }, err.httpStatus)
+    views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code) }, err.httpStatus)
   })
   return app
 }

@@ -16,6 +16,10 @@ import type { AppDeps } from './deps.ts'
 declare module 'express-session' {
   interface SessionData {
     user?: string
+    /** Access.sessionStamp at login: a changed password ends the session */
+    stamp?: string
+    /** epoch ms of the login: no session lives longer than MAX_AGE_MS, however active */
+    since?: number
     /** the last restore's report, shown once on its result page */
     restore?: { site: string; report: unknown }
     /** a token just created: shown once, on the next page */
@@ -26,6 +30,10 @@ declare module 'express-session' {
 
 /** Sessions end after this long without a request (a phone left on the desk at 3 a.m.). */
 export const IDLE_MS = 8 * 3600_000
+/** …and this long after the login, however active. */
+export const MAX_AGE_MS = 24 * 3600_000
+/** At most this many sessions are kept (oldest dropped first): a flood of logins cannot exhaust memory. */
+const MAX_SESSIONS = 10_000
 /** Failed logins per name and address before a lockout; its length. */
 export const LOCKOUT = { failures: 5, seconds: 15 * 60 }
 /** Failed logins per address per hour before that address must wait. */
@@ -40,7 +48,7 @@ export function sessions(): RequestHandler {
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    store: new MemoryStore({ checkPeriod: 10 * 60_000 }),
+    store: new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS }),
     // Secure whenever the request came over TLS (directly, or through a trusted proxy: ui.trustProxy)
     cookie: { httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: IDLE_MS, path: '/' },
   })
@@ -60,7 +68,12 @@ export const csrf = csrfSync({
   },
 })
 
-function bearer(req: Request): string | null {
+/** Whether the request is for /api (Express matches routes case-insensitively, so this does too). */
+export function isApi(req: Request): boolean {
+  return req.originalUrl.toLowerCase().startsWith('/api/')
+}
+
+export function bearer(req: Request): string | null {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')
   return m ? (m[1] as string) : null
 }
@@ -78,23 +91,35 @@ export class LoginGuard {
     return e instanceof RateLimiterRes ? Math.ceil(e.msBeforeNext / 60_000) : null
   }
 
-  /** The user, or AUTH_FAILED/LOCKED with what to do; every failure is audited (name, address, never the password). */
+  /**
+   * The user, or AUTH_FAILED/LOCKED with what to do. Each attempt is counted before the password is checked,
+   * so that parallel guesses cannot slip past the count; a success clears the name's count. Every failure is
+   * audited (the address, and the name only when such a user exists: a password typed into the name field
+   * must not be kept forever), never the password.
+   */
   async login(name: string, password: string, ip: string): Promise<Actor> {
     const key = `${name.toLowerCase()}|${ip}`
-    const [a, n] = await Promise.all([this.byAddress.get(ip), this.byName.get(key)])
-    const blocked = [a, n].find((r) => r && r.remainingPoints <= 0 && r.msBeforeNext > 0)
-    if (blocked)
-      throw new PeakguardError('LOCKED', `too many failed logins: try again in ${Math.ceil(blocked.msBeforeNext / 60_000)} min, or ask an admin to check the audit log (type login-failed)`)
+    const locked = (e: unknown): never => {
+      const min = LoginGuard.wait(e)
+      if (min === null) throw e
+      throw new PeakguardError('LOCKED', `too many failed logins: try again in ${min} min, or ask an admin to check the audit log (type login-failed)`)
+    }
+    await this.byName.consume(key).catch(locked)
+    await this.byAddress.consume(ip).catch(async (e: unknown) => {
+      await this.byName.reward(key, 1)
+      locked(e)
+    })
     try {
       const actor = await this.deps.access.authenticatePassword(name, password)
       await this.byName.delete(key)
+      await this.byAddress.reward(ip, 1)
       return actor
     } catch (e) {
-      const waits = await Promise.all([this.byAddress.consume(ip).then(() => null, LoginGuard.wait), this.byName.consume(key).then(() => null, LoginGuard.wait)])
-      await this.deps.auditAll({ type: 'login-failed', actor: name.slice(0, 64) || 'unknown', summary: `failed web login as ${name.slice(0, 64)} from ${ip}`, details: { via: 'web', ip } })
-      const wait = waits.find((w) => w !== null)
-      if (wait) throw new PeakguardError('LOCKED', `too many failed logins: try again in ${wait} min, or ask an admin to check the audit log (type login-failed)`)
-      throw e instanceof PeakguardError && e.code !== 'INTERNAL' ? new PeakguardError('AUTH_FAILED', 'wrong name or password') : e
+      if (!(e instanceof PeakguardError) || e.code !== 'AUTH_FAILED') throw e
+      const known = (await this.deps.access.getUser(name).catch(() => null)) !== null
+      const who = known ? name : 'unknown'
+      await this.deps.auditAll({ type: 'login-failed', actor: who, summary: `failed web login as ${known ? name : `an unknown name (${name.length} characters)`} from ${ip}`, details: { via: 'web', ip } })
+      throw new PeakguardError('AUTH_FAILED', 'wrong name or password')
     }
   }
 }
@@ -104,7 +129,9 @@ async function sessionActor(deps: AppDeps, req: Request): Promise<Actor | null> 
   const name = req.session?.user
   if (!name) return null
   const u = await deps.access.getUser(name)
-  if (!u) {
+  const stamp = u ? await deps.access.sessionStamp(name) : null
+  if (!u || stamp !== req.session.stamp || Date.now() - (req.session.since ?? 0) > MAX_AGE_MS) {
+    // removed, its password changed, or simply too old: log in again
     req.session.user = undefined
     return null
   }
@@ -117,7 +144,7 @@ export function identify(deps: AppDeps): RequestHandler {
     try {
       const token = bearer(req)
       if (token) {
-        if (!req.originalUrl.startsWith('/api/')) throw new PeakguardError('AUTH_FAILED', 'API tokens are for /api only; log in at /login for the pages')
+        if (!isApi(req)) throw new PeakguardError('AUTH_FAILED', 'API tokens are for /api only; log in at /login for the pages')
         const actor = await deps.access.authenticateToken(token).catch(() => {
           res.set('WWW-Authenticate', 'Bearer realm="peakguard", error="invalid_token"')
           throw new PeakguardError('AUTH_FAILED', 'the token is not valid (revoked, or never issued): create one with peakguard token create --user NAME')
@@ -135,14 +162,15 @@ export function identify(deps: AppDeps): RequestHandler {
 
 /**
  * Throws unless the request's actor may do `action`: AUTH_REQUIRED (401) without one, FORBIDDEN (403) for a
- * role too low. With no users at all (a fresh install) reading is open on the UI's address, as `peakguard
- * status` always was, and acting needs the first admin user (peakguard user add).
+ * role too low. With no users at all (a fresh install) reading /api is open on the UI's address, as
+ * `peakguard status` always was; the pages and every action need the first admin user (peakguard user add).
  */
 export function demand(req: Request, res: Response, action: Action): Actor | null {
   const actor = res.locals.actor as Actor | null
-  const api = req.originalUrl.startsWith('/api/')
+  const api = isApi(req)
   if (!actor) {
-    if (res.locals.open && action === 'view') return null
+    // `peakguard status` and scripts read /api with no users set up; the pages, which show option values, never
+    if (res.locals.open && action === 'view' && api) return null
     if (api) res.set('WWW-Authenticate', 'Bearer realm="peakguard"')
     throw new PeakguardError(
       'AUTH_REQUIRED',

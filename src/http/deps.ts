@@ -34,6 +34,8 @@ export interface AppDeps {
   trustProxy?: string | boolean
   /** where the templates and static files are (web/) */
   webDir: string
+  /** the daemon's log: errors the UI cannot explain to the person at the page (never a request body) */
+  log?: { error(fields: Record<string, unknown>, msg: string): void; warn(fields: Record<string, unknown>, msg: string): void }
 }
 
 export type SiteView = DaemonSiteStatus

@@ -2,6 +2,7 @@
 // files and option values (the `diff` package), binary or huge files named with their sizes, and option
 // values in PHP's serialize() format shown unserialized, as an indented structure, so that one changed
 // key of a 4 kB array reads as one changed line. Display only: a restore always writes the stored bytes.
+import { createHash } from 'node:crypto'
 import { structuredPatch } from 'diff'
 import { isSerialized, unserialize } from 'php-serialize'
 import type { StateDiff } from '../core/index.ts'
@@ -11,6 +12,20 @@ import type { DiffSide } from '../services/index.ts'
 const MAX_TEXT = 512 * 1024
 /** A diff with more lines than this is collapsed until opened. */
 const COLLAPSE_LINES = 120
+/**
+ * The diff runs on the daemon's one thread: a whole 10k-line file rewritten takes seconds, so each diff gets
+ * a time and edit budget, and a page at most this many items and lines (the CLI's `peakguard diff` has all).
+ */
+const DIFF_BUDGET = { timeout: 200, maxEditLength: 5000 }
+export const MAX_ITEMS = 200
+const MAX_LINES = 20_000
+/**
+ * Option names and keys inside option values that hold secrets (API keys live in options): their values
+ * are never sent to a browser, only that they changed. Restores are unaffected.
+ */
+const SECRET = /key|secret|pass|token|salt|auth|credential|private/i
+/** A secret as shown: hidden, with 16 bits of its hash, enough to see that it changed and far too few to confirm a guess. */
+const mask = (v: unknown) => `•••••• (secret, hidden; #${createHash('sha256').update(String(v)).digest('hex').slice(0, 4)})`
 
 export interface DiffLine {
   kind: 'add' | 'del' | 'ctx' | 'hunk'
@@ -27,6 +42,10 @@ export interface DiffItem {
   kind: 'text' | 'binary' | 'meta'
   /** the option value is PHP-serialized and shown unserialized */
   unserialized: boolean
+  /** a secret's value (by its option or key name) is hidden: only that it changed is shown */
+  masked: boolean
+  /** too large or too different to diff as text within the budget */
+  tooLarge: boolean
   lines: DiffLine[]
   sizes: { before: number; after: number }
   collapsed: boolean
@@ -42,13 +61,13 @@ function asText(bytes: Uint8Array | undefined): string | null {
   }
 }
 
-/** PHP classes become plain objects named by their class: enough to read, never to run. */
+/** PHP classes become plain objects named by their class: enough to read, never to run. Secrets are masked. */
 function readable(v: unknown, depth = 0): unknown {
   if (depth > 20 || v === null || typeof v !== 'object') return v
   if (Array.isArray(v)) return v.map((x) => readable(x, depth + 1))
   const name = (v as object).constructor?.name
   const out: Record<string, unknown> = name && name !== 'Object' ? { __class: name } : {}
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = readable(x, depth + 1)
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = SECRET.test(k) && x !== '' && x !== null ? mask(JSON.stringify(x)) : readable(x, depth + 1)
   return out
 }
 
@@ -63,8 +82,9 @@ export function phpUnserialized(text: string): string | null {
   }
 }
 
-function lines(before: string, after: string): DiffLine[] {
-  const p = structuredPatch('a', 'b', before, after, '', '', { context: 3 })
+function lines(before: string, after: string): DiffLine[] | null {
+  const p = structuredPatch('a', 'b', before, after, '', '', { context: 3, ...DIFF_BUDGET })
+  if (!p) return null
   const out: DiffLine[] = []
   for (const h of p.hunks) {
     out.push({ kind: 'hunk', text: `@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@` })
@@ -78,8 +98,9 @@ function lines(before: string, after: string): DiffLine[] {
 
 function item(name: string, unit: string, change: DiffItem['change'], contentChanged: boolean, before: Uint8Array | undefined, after: Uint8Array | undefined, isOption: boolean): DiffItem {
   const sizes = { before: before?.length ?? 0, after: after?.length ?? 0 }
-  const base = { name, unit, change, sizes, unserialized: false, collapsed: false }
+  const base = { name, unit, change, sizes, unserialized: false, collapsed: false, masked: false, tooLarge: false }
   if (!contentChanged) return { ...base, kind: 'meta', lines: [] }
+  if (isOption && SECRET.test(unit)) return { ...base, kind: 'text', masked: true, lines: [] }
   let x = asText(before)
   let y = asText(after)
   if (x === null || y === null) return { ...base, kind: 'binary', lines: [] }
@@ -94,6 +115,7 @@ function item(name: string, unit: string, change: DiffItem['change'], contentCha
     }
   }
   const l = lines(x, y)
+  if (!l) return { ...base, kind: 'binary', unserialized, tooLarge: true, lines: [] }
   return { ...base, kind: 'text', unserialized, lines: l, collapsed: l.length > COLLAPSE_LINES }
 }
 
@@ -104,12 +126,22 @@ export function unitOf(p: string): string {
   return p
 }
 
-export async function diffItems(d: StateDiff, from: DiffSide, to: DiffSide): Promise<DiffItem[]> {
+/** The first MAX_ITEMS changes as display items, within MAX_LINES lines in all; `more` counts the rest. */
+export async function diffItems(whole: StateDiff, from: DiffSide, to: DiffSide): Promise<{ items: DiffItem[]; more: number }> {
+  const total = whole.files.length + whole.options.length
+  const files = whole.files.slice(0, MAX_ITEMS)
+  const d = { ...whole, files, options: whole.options.slice(0, MAX_ITEMS - files.length) }
   const oldBlobs = [...d.files.map((f) => f.from?.blob), ...d.options.map((x) => x.from?.blob)].filter((b): b is string => !!b)
   const newBlobs = [...d.files.map((f) => f.to?.blob), ...d.options.map((x) => x.to?.blob)].filter((b): b is string => !!b)
   const [a, b] = await Promise.all([from.load(oldBlobs), to.load(newBlobs)])
-  return [
-    ...d.files.map((f) => item(f.path, unitOf(f.path), f.change, !!f.content, f.from && a.get(f.from.blob), f.to && b.get(f.to.blob), false)),
-    ...d.options.map((x) => item(`option:${x.table}.${x.name}`, `option:${x.name}`, x.change, !!x.value, x.from && a.get(x.from.blob), x.to && b.get(x.to.blob), true)),
-  ]
+  const items: DiffItem[] = []
+  let budget = MAX_LINES
+  const add = (i: DiffItem) => {
+    // past the page's line budget the rest are named, not diffed
+    items.push(budget > 0 ? i : { ...i, kind: i.kind === 'text' && !i.masked ? 'binary' : i.kind, lines: [], tooLarge: i.kind === 'text' && !i.masked })
+    budget -= i.lines.length
+  }
+  for (const f of d.files) add(item(f.path, unitOf(f.path), f.change, !!f.content, f.from && a.get(f.from.blob), f.to && b.get(f.to.blob), false))
+  for (const x of d.options) add(item(`option:${x.table}.${x.name}`, `option:${x.name}`, x.change, !!x.value, x.from && a.get(x.from.blob), x.to && b.get(x.to.blob), true))
+  return { items, more: total - items.length }
 }

@@ -5,6 +5,7 @@ import { Router, type Request } from 'express'
 import { ROLES, type Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { diffStatesOf, listRequests, listStates, LIVE, resolveState, showState, type RestoreReport } from '../services/index.ts'
+import { formatInZone } from '../services/freeze-calendar.ts'
 import { freezeStatus } from '../services/freeze.ts'
 import { restoreBlocker } from '../services/operate.ts'
 import { toCsv } from '../services/reports.ts'
@@ -44,9 +45,14 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
       // a new session id at login: a session id planted before it is worth nothing after it
       await new Promise<void>((ok, fail) => req.session.regenerate((e) => (e ? fail(e) : ok())))
       req.session.user = actor.name
+      req.session.stamp = (await deps.access.sessionStamp(actor.name)) ?? undefined
+      req.session.since = Date.now()
       res.redirect(303, next)
     } catch (e) {
-      const err = e instanceof PeakguardError ? e : new PeakguardError('INTERNAL', 'login failed', { cause: e })
+      const known = e instanceof PeakguardError && ['AUTH_FAILED', 'LOCKED'].includes(e.code)
+      // anything else (the users file unreadable…) is for the daemon's log, not for whoever is at the login page
+      if (!known) deps.log?.error({ err: (e as Error).message }, 'web login failed')
+      const err = known ? (e as PeakguardError) : new PeakguardError('INTERNAL', 'login is unavailable right now: see the daemon log (journalctl -u peakguard)')
       views.render(res, 'login', { title: 'Log in', error: err.message, name, open: res.locals.open, next }, err.httpStatus)
     }
   })
@@ -88,9 +94,9 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const against = str(req.query.against) || LIVE
     // the state against the live site (what a restore of it would change) or against another state
     const r = await diffStatesOf(s.site, against, id)
-    const items = await diffItems(r.diff, r.from, r.to)
+    const { items, more } = await diffItems(r.diff, r.from, r.to)
     const states = (await listStates(s.site)).slice(0, 200)
-    views.render(res, 'state', { title: `State ${id.slice(0, 12)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, states, blocker: await restoreBlocker(operateDeps(s), id) })
+    views.render(res, 'state', { title: `State ${id.slice(0, 12)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(operateDeps(s), id) })
   })
 
   r.get('/sites/:site/restore', async (req, res) => {
@@ -141,8 +147,11 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
       all
         .filter((x) => x.status === 'pending')
         .map(async (x) => {
-          const d = await diffStatesOf(s.site, x.base, x.attempted)
-          return { r: x, may: mayDecide(actor, x), items: await diffItems(d.diff, d.from, d.to) }
+          // one request whose states cannot be read (pruned, damaged) must not take the page down with it
+          const diff = await diffStatesOf(s.site, x.base, x.attempted)
+            .then((d) => diffItems(d.diff, d.from, d.to))
+            .catch((e: Error) => ({ items: [], more: 0, error: e.message }))
+          return { r: x, may: mayDecide(actor, x), diff }
         }),
     )
     views.render(res, 'requests', {
@@ -179,7 +188,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const f = form(req)
     const s = site(req)
     const r2 = await startFreeze(s, actor, { until: str(f.until) || undefined, for: str(f.for) || undefined, reason: str(f.reason) })
-    flash(req, `Frozen until ${new Date(r2.freeze.end).toISOString()}: ${r2.freeze.reason}`)
+    flash(req, `Frozen until ${formatInZone(r2.freeze.end, s.zone)}: ${r2.freeze.reason}`)
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
   })
 
@@ -196,7 +205,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const f = form(req)
     const s = site(req)
     const w = await allow(s, actor, { scope: str(f.scope), for: str(f.for), reason: str(f.reason) })
-    flash(req, `Allowed changes to ${w.scope} until ${new Date(w.end).toISOString()}`)
+    flash(req, `Allowed changes to ${w.scope} until ${formatInZone(w.end, s.zone)}`)
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
   })
 

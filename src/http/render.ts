@@ -16,7 +16,9 @@ export function timeHtml(t: string | number | null | undefined, zone: string): s
   const ms = typeof t === 'number' ? t : Date.parse(t)
   if (Number.isNaN(ms)) return escapeHtml(t)
   const utc = new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  return `<time datetime="${utc}" title="${utc.replace('T', ' ').replace('Z', ' UTC')}">${escapeHtml(formatInZone(ms, zone))}</time>`
+  const text = utc.replace('T', ' ').replace('Z', ' UTC')
+  // hover (title) for a mouse; the hidden text for screen readers and touch, where there is no hover
+  return `<time datetime="${utc}" title="${text}">${escapeHtml(formatInZone(ms, zone))}<span class="sr-only"> (${text})</span></time>`
 }
 
 /** "in 2 h 5 min" / "3 min ago": how far a time is from now, to the minute. */
@@ -42,7 +44,7 @@ export class Views {
     const html = this.eta.render(name, {
       ...data,
       actor,
-      csrf: (res.locals.csrf as string | undefined) ?? '',
+      csrf: (res.locals.csrfFor as (() => string) | undefined)?.() ?? '',
       sites: res.locals.siteIds ?? [],
       h: { time: timeHtml, relative, short, escape: escapeHtml },
     })

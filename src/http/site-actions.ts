@@ -93,8 +93,9 @@ export async function runRestore(s: UiSite, actor: Actor | null, input: RestoreI
   const only = parseOnly(input.only)
   const target = await resolveState(s.site, input.target)
   const req = { target, only, onlyText: input.only, dryRun: input.dryRun, breakGlass: input.breakGlass }
-  // a dry run writes nothing and may run beside a snapshot; a restore waits for its turn in the queue
-  return input.dryRun ? restoreAs(operateDeps(s), null, req) : s.exclusive(() => restoreAs(operateDeps(s), actor, req))
+  // both take the site's lock (a dry run reads the live site under it): they wait for their turn in the
+  // daemon's queue instead of racing a snapshot or the freeze gate for the lock
+  return s.exclusive(() => restoreAs(operateDeps(s), input.dryRun ? null : actor, req))
 }
 
 /** Whether `actor` may decide `r`, and if not, why (the two-person rule, shown before anyone clicks). */

@@ -153,6 +153,15 @@ export class Access {
     return pub
   }
 
+  /**
+   * What a web session was opened against: the user's role and a digest of their password hash. A session
+   * whose stamp no longer matches (password changed, user removed and added again) is over.
+   */
+  async sessionStamp(name: string): Promise<string | null> {
+    const u = (await this.store.read()).users.find((x) => x.name === name)
+    return u ? createHash('sha256').update(`${u.createdAt}\n${u.passwordHash}`).digest('hex').slice(0, 32) : null
+  }
+
   /** The user a CLI run maps to: by name, or listed in osUsers. */
   async userForOs(osUser: string): Promise<PublicUser | null> {
     const users = (await this.store.read()).users
