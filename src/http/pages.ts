@@ -2,7 +2,7 @@
 // and confirmation niceties). Every POST carries the session's CSRF token; every route checks the role here,
 // whatever the page showed.
 import { Router, type Request } from 'express'
-import { ROLES, type Actor } from '../core/index.ts'
+import { roleAllows, ROLES, type Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { diffStatesOf, listRequests, listStates, LIVE, resolveState, showState, type RestoreReport } from '../services/index.ts'
 import { formatInZone } from '../services/freeze-calendar.ts'
@@ -11,7 +11,7 @@ import { restoreBlocker } from '../services/operate.ts'
 import { toCsv } from '../services/reports.ts'
 import { demand, LoginGuard } from './auth.ts'
 import { siteOf } from './api.ts'
-import type { AppDeps } from './deps.ts'
+import type { AppDeps, UiSite } from './deps.ts'
 import { diffItems } from './diff-view.ts'
 import type { Views } from './render.ts'
 import { allow, auditQuery, decideRequest, mayDecide, onlyOf, operateDeps, overview, PAGE_SIZE, runRestore, startFreeze, stopFreeze, timeline } from './site-actions.ts'
@@ -19,8 +19,20 @@ import { allow, auditQuery, decideRequest, mayDecide, onlyOf, operateDeps, overv
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 const form = (req: Request) => (req.body ?? {}) as Record<string, unknown>
 
+/** How long the audit page reuses a verification of the chain (it hashes every entry). */
+const VERIFY_TTL_MS = 30_000
+
 export function pageRouter(deps: AppDeps, views: Views): Router {
   const r = Router()
+  const verifications = new Map<string, { at: number; report: Promise<Awaited<ReturnType<UiSite['audit']['verify']>>> }>()
+  const verified = (s: UiSite) => {
+    const hit = verifications.get(s.id)
+    if (hit && Date.now() - hit.at < VERIFY_TTL_MS) return hit.report
+    const report = s.audit.verify()
+    verifications.set(s.id, { at: Date.now(), report })
+    report.catch(() => verifications.delete(s.id))
+    return report
+  }
   const guard = new LoginGuard(deps)
   const site = (req: Request) => siteOf(deps, req.params.site)
   const flash = (req: Request, text: string) => void (req.session.flash = text)
@@ -113,8 +125,8 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
       only,
       state: await showState(s.site, plan.target),
       blocker: await restoreBlocker(operateDeps(s), plan.target),
-      mayRestore: !!actor && ['operator', 'approver', 'admin'].includes(actor.role),
-      isAdmin: actor?.role === 'admin',
+      mayRestore: !!actor && roleAllows(actor.role, 'restore'),
+      isAdmin: !!actor && roleAllows(actor.role, 'break-glass'),
     })
   })
 
@@ -160,7 +172,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
       zone: s.zone,
       pending,
       decided: all.filter((x) => x.status !== 'pending').slice(0, 30),
-      canApprove: !!actor && ['approver', 'admin'].includes(actor.role),
+      canApprove: !!actor && roleAllows(actor.role, 'approve'),
       flash: takeFlash(req),
     })
   })
@@ -180,7 +192,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const actor = demand(req, res, 'view')
     const s = site(req)
     const status = await freezeStatus(s.docs, s.freeze, Date.now())
-    views.render(res, 'freeze', { title: `Freeze · ${s.id}`, site: s.id, zone: s.zone, status, canFreeze: !!actor && ['approver', 'admin'].includes(actor.role), flash: takeFlash(req), now: Date.now() })
+    views.render(res, 'freeze', { title: `Freeze · ${s.id}`, site: s.id, zone: s.zone, status, canFreeze: !!actor && roleAllows(actor.role, 'freeze'), flash: takeFlash(req), now: Date.now() })
   })
 
   r.post('/sites/:site/freeze/start', async (req, res) => {
@@ -225,7 +237,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     if (req.query.format === 'json') return void res.attachment(`peakguard-audit-${s.id}.json`).json({ entries: [...entries].reverse() })
     const pages = Math.max(1, Math.ceil(entries.length / PAGE_SIZE))
     const page = Math.min(Math.max(1, Number(req.query.page) || 1), pages)
-    const verify = await s.audit.verify()
+    const verify = await verified(s)
     const query = new URLSearchParams(Object.entries(f).filter(([, v]) => v)).toString()
     views.render(res, 'audit', { title: `Audit · ${s.id}`, site: s.id, zone: s.zone, f, error, entries: entries.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE), total: entries.length, page, pages, verify, query })
   })

@@ -3,7 +3,7 @@
 import path from 'node:path'
 import type { Response } from 'express'
 import { Eta } from 'eta'
-import type { Actor } from '../core/index.ts'
+import { roleAllows, type Action, type Actor } from '../core/index.ts'
 import { formatInZone } from '../services/freeze-calendar.ts'
 
 export function escapeHtml(s: unknown): string {
@@ -47,6 +47,8 @@ export class Views {
       csrf: (res.locals.csrfFor as (() => string) | undefined)?.() ?? '',
       sites: res.locals.siteIds ?? [],
       h: { time: timeHtml, relative, short, escape: escapeHtml },
+      // what the page offers follows the same rule the server enforces (core roleAllows)
+      can: (action: Action) => !!actor && roleAllows(actor.role, action),
     })
     res.status(status).type('html').send(html)
   }
