@@ -7,14 +7,12 @@ import path from 'node:path'
 import readline from 'node:readline/promises'
 import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
-import { FsWatcher } from './adapters/fs-watcher.ts'
 import { GitJournal } from './adapters/git-journal.ts'
 import { V8Heap } from './adapters/heap.ts'
 import { ShellHooks } from './adapters/hooks.ts'
 import { HttpProbe } from './adapters/http-probe.ts'
 import { createLog } from './adapters/log.ts'
-import { PromMetrics } from './adapters/metrics.ts'
-import { parseKey as parseReplicaKey, readKeyFile, S3Store } from './adapters/s3-store.ts'
+import type { PromMetrics } from './adapters/metrics.ts'
 import { MysqlSettings, type DbConfig } from './adapters/mysql-settings.ts'
 import { SiteDir } from './adapters/site-dir.ts'
 import { WebhookNotifier } from './adapters/webhook.ts'
@@ -35,7 +33,7 @@ import type { GlobalOptions, InitOptions, InitResult, RecoverOptions, RecoverRes
 import { addSite, configPath, DEFAULT_PROBE, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
-import { buildApp, type UiSite } from './http/app.ts'
+import type { UiSite } from './http/app.ts'
 import { siteZone } from './services/freeze-calendar.ts'
 import { Daemon, Prober, recoverFromRemote, Replicator, SiteRecording, type DaemonSite, type DaemonStatus, type ReplicaSite, type Site } from './services/index.ts'
 
@@ -51,6 +49,11 @@ function faultHook(spec: string | undefined): Checkpoint {
     if (at === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL')
   }
 }
+
+// What only the daemon (chokidar, prom-client, Express and the UI) or only the replica commands (the AWS
+// SDK) need is loaded when they run: at the top it cost every other command ~1 s of start-up, which the
+// night shift feels at each `peakguard list` and the test suite at each of its hundreds of CLI runs.
+const s3Adapter = () => import('./adapters/s3-store.ts')
 
 /** web/ (templates and static files): beside src/ and dist/ in the repository and in the package */
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web')
@@ -149,10 +152,11 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
 }
 
 /** The replica key: the site's keyFile, else $PEAKGUARD_S3_KEY, else none (unencrypted). */
-function replicaKey(s: ResolvedSite): Buffer | null {
+async function replicaKey(s: ResolvedSite): Promise<Buffer | null> {
+  const { readKeyFile, parseKey } = await s3Adapter()
   if (s.s3?.keyFile) return readKeyFile(s.s3.keyFile)
   const env = process.env.PEAKGUARD_S3_KEY
-  return env ? parseReplicaKey(Buffer.from(env), 'PEAKGUARD_S3_KEY') : null
+  return env ? parseKey(Buffer.from(env), 'PEAKGUARD_S3_KEY') : null
 }
 
 /** The ref the audit log's segments are kept on inside the journal (so the replica carries them). */
@@ -177,10 +181,11 @@ function folderStamp(dir: string): string {
 /** The site's replica: its S3 folder, its journal and its data directory; null when it has no s3 block. */
 export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise<(ReplicaSite & { close(): Promise<void> }) | null> {
   if (!s.s3) return null
+  const { S3Store } = await s3Adapter()
   const store = new S3Store(
     { bucket: s.s3.bucket, prefix: s.s3.prefix, region: s.s3.region, endpoint: s.s3.endpoint, forcePathStyle: s.s3.forcePathStyle, sse: s.s3.sse, kmsKeyId: s.s3.kmsKeyId, timeoutMs: s.s3.timeout },
     s.id,
-    replicaKey(s),
+    await replicaKey(s),
   )
   const dir = new SiteDir(dataDir)
   dir.ensure()
@@ -272,7 +277,7 @@ async function init(opts: InitOptions): Promise<InitResult> {
         Object.entries({ ...opts.s3, keyFile: opts.s3.keyFile && path.resolve(opts.s3.keyFile) }).filter(([, v]) => v !== undefined),
       )
     : undefined
-  if (s3?.keyFile) readKeyFile(String(s3.keyFile)) // a missing, open or malformed key file stops init before the config is written
+  if (s3?.keyFile) (await s3Adapter()).readKeyFile(String(s3.keyFile)) // a missing, open or malformed key file stops init before the config is written
   addSite(file, s3 ? { ...siteConfig, s3 } : siteConfig, existing ? undefined : dataRoot, opts.uiListen)
   const loaded = loadConfig(file)
   const s = pickSite(loaded, siteId)
@@ -299,6 +304,7 @@ const NOTIFY_CLOSE_MS = 5000
 /** The recording loop and prober of one site, with the settings from its config. */
 async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<typeof createLog>, metrics: PromMetrics): Promise<{ daemon: DaemonSite; ui: UiSite }> {
   const site = await openSite(cfg, s)
+  const { FsWatcher } = await import('./adapters/fs-watcher.ts')
   const recording = new SiteRecording(site, new FsWatcher(s.wpContent, [...DEFAULT_IGNORED_FILES, ...s.ignore.files]), log, metrics, {
     quietMs: s.watch.quiet,
     maxWaitMs: s.watch.maxWait,
@@ -413,6 +419,7 @@ async function auditConfig(cfg: LoadedConfig, s: ResolvedSite): Promise<void> {
 async function runDaemon(o: GlobalOptions): Promise<void> {
   const cfg = loadConfig(configPath(o.config))
   const log = createLog(cfg.config.log.level)
+  const { PromMetrics } = await import('./adapters/metrics.ts')
   const metrics = new PromMetrics()
   const stop = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'))
@@ -425,6 +432,9 @@ async function runDaemon(o: GlobalOptions): Promise<void> {
     sites.map((x) => x.daemon),
     log,
   )
+  // loaded here, not at the top: Express, sessions, templates and the rest cost every CLI command ~0.7 s of
+  // start-up, and only the daemon serves HTTP
+  const { buildApp } = await import('./http/app.ts')
   const app = buildApp({
     status: () => daemon.status(),
     metrics: () => metrics.render(),
