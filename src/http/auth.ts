@@ -78,6 +78,24 @@ export function bearer(req: Request): string | null {
   return m ? (m[1] as string) : null
 }
 
+/**
+ * The address a login limit counts: an IPv4 address, or an IPv6 client's /64 (one host usually holds a whole
+ * /64, and could otherwise take a fresh address for every guess).
+ */
+export function addressKey(ip: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
+  if (v4) return v4[1] as string
+  if (!ip.includes(':')) return ip
+  const [head = '', tail = ''] = ip.split('::')
+  const h = head ? head.split(':') : []
+  const t = tail ? tail.split(':') : []
+  const groups = ip.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
+}
+
 export class LoginGuard {
   private readonly byAddress = new RateLimiterMemory({ points: PER_ADDRESS.failures, duration: PER_ADDRESS.seconds, blockDuration: PER_ADDRESS.seconds })
   private readonly byName = new RateLimiterMemory({ points: LOCKOUT.failures, duration: LOCKOUT.seconds, blockDuration: LOCKOUT.seconds })
@@ -97,7 +115,8 @@ export class LoginGuard {
    * audited (the address, and the name only when such a user exists: a password typed into the name field
    * must not be kept forever), never the password.
    */
-  async login(name: string, password: string, ip: string): Promise<Actor> {
+  async login(name: string, password: string, remote: string): Promise<Actor> {
+    const ip = addressKey(remote)
     const key = `${name.toLowerCase()}|${ip}`
     const locked = (e: unknown): never => {
       const min = LoginGuard.wait(e)
@@ -118,7 +137,7 @@ export class LoginGuard {
       if (!(e instanceof PeakguardError) || e.code !== 'AUTH_FAILED') throw e
       const known = (await this.deps.access.getUser(name).catch(() => null)) !== null
       const who = known ? name : 'unknown'
-      await this.deps.auditAll({ type: 'login-failed', actor: who, summary: `failed web login as ${known ? name : `an unknown name (${name.length} characters)`} from ${ip}`, details: { via: 'web', ip } })
+      await this.deps.auditAll({ type: 'login-failed', actor: who, summary: `failed web login as ${known ? name : `an unknown name (${name.length} characters)`} from ${remote}`, details: { via: 'web', ip: remote } })
       throw new PeakguardError('AUTH_FAILED', 'wrong name or password')
     }
   }
