@@ -18,7 +18,7 @@ import { SiteDir } from './adapters/site-dir.ts'
 import { WebhookNotifier } from './adapters/webhook.ts'
 import { AuditFile } from './adapters/audit-file.ts'
 import { UsersFile } from './adapters/users-file.ts'
-import { Access, authorize } from './services/access.ts'
+import { Access, aliasesOf, authorize } from './services/access.ts'
 import { AuditLog } from './services/audit.ts'
 import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from './services/freeze.ts'
 import { SiteGovernance } from './services/site-governance.ts'
@@ -324,7 +324,10 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   const replicator = replica
     ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax }, { notify: notifier })
     : null
-  const governance = siteGovernance(s, site, notifier, log)
+  // the gate and the UI share the site's governance documents and audit log
+  const docs = new SiteDir(s.dataDir)
+  const audit = auditLogFor(s)
+  const governance = siteGovernance(s, site, docs, audit, notifier, log)
   const daemon: DaemonSite = {
     id: s.id,
     recording,
@@ -345,8 +348,8 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     zone: siteZone(s.freeze),
     freeze: s.freeze,
     site,
-    docs: new SiteDir(s.dataDir),
-    audit: auditLogFor(s),
+    docs,
+    audit,
     notify: notifier,
     syncBridge: () => bridge.syncState(),
     // restores and decisions from the UI wait for the snapshot in progress, and the gate waits for them
@@ -369,9 +372,7 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
 }
 
 /** Attribution, audit and the freeze gate of one site, for the daemon. */
-function siteGovernance(s: ResolvedSite, site: Site, notify: WebhookNotifier, log: ReturnType<typeof createLog>): SiteGovernance {
-  const docs = new SiteDir(s.dataDir)
-  const audit = auditLogFor(s)
+function siteGovernance(s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: WebhookNotifier, log: ReturnType<typeof createLog>): SiteGovernance {
   return new SiteGovernance({
     site,
     docs,
@@ -543,8 +544,7 @@ async function actor(o: GlobalOptions, action: Action): Promise<Actor> {
   // the OS users and WordPress logins mapped to this person count as them for the two-person rule
   // (a file they own, a change made in wp-admin as their login, is theirs)
   const rec = await access.getUser(who.name)
-  const aliases = [...(rec?.osUsers ?? []), ...(rec?.wpUsers ?? [])]
-  return { ...who, osUser: me, ...(aliases.length ? { aliases: [...aliases] } : {}) }
+  return { ...who, osUser: me, ...aliasesOf(rec) }
 }
 
 let stdinLine: Promise<string> | null = null

@@ -2,7 +2,7 @@
 // or PEAKGUARD_TOKEN on the CLI). A token is shown once, when it is made; only its hash is kept. Anyone may
 // manage their own tokens; another user's need role admin.
 import type { Command } from 'commander'
-import { authorize } from '../services/access.ts'
+import { accessAudit, authorize } from '../services/access.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -19,7 +19,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const user = flags.user ?? by.name
         if (user !== by.name) authorize(by, 'users')
         const t = await (await rt.access(o)).createToken(user, flags.note)
-        await rt.auditAll(o, { type: 'token', actor: by.name, summary: `${by.name} created token ${t.id} for ${user}`, details: { action: 'create', id: t.id, user, note: flags.note } })
+        await rt.auditAll(o, accessAudit.tokenCreated(by, { id: t.id, user }, flags.note))
         print(rt, o, { token: t.token, id: t.id, user }, () =>
           [`token ${t.id} for ${user} (shown only now: store it, e.g. in PEAKGUARD_TOKEN):`, t.token].join('\n'),
         )
@@ -58,7 +58,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const mine = (await access.listTokens()).find((t) => t.id === id)
         if (!mine || mine.user !== by.name) authorize(by, 'users') // another's token, or an unknown id: say no before saying "no such token"
         const t = await access.revokeToken(id)
-        await rt.auditAll(o, { type: 'token', actor: by.name, summary: `${by.name} revoked token ${t.id} of ${t.user}`, details: { action: 'revoke', id: t.id, user: t.user } })
+        await rt.auditAll(o, accessAudit.tokenRevoked(by, t))
         print(rt, o, { revoked: t.id, user: t.user }, () => `revoked token ${t.id} of ${t.user}`)
       }),
     )

@@ -7,7 +7,7 @@
 import type { Command } from 'commander'
 import type { Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { authorize } from '../services/access.ts'
+import { accessAudit, authorize } from '../services/access.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
 const STDIN_HELP = `
@@ -54,12 +54,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const by = await managerOf(rt, o, 'users')
         const password = await newPassword(rt, o)
         const u = await access.addUser({ name, role: flags.role, password, osUsers: flags.osUser, wpUsers: flags.wpUser }, { bootstrap: by.via === 'unmanaged' })
-        await rt.auditAll(o, {
-          type: 'user',
-          actor: by.name,
-          summary: `${by.name} added user ${u.name} (role ${u.role})${by.via === 'unmanaged' ? ' (bootstrap: the first user)' : ''}`,
-          details: { action: 'add', user: u.name, role: u.role, osUsers: u.osUsers ?? [], wpUsers: u.wpUsers ?? [], via: by.via },
-        })
+        await rt.auditAll(o, accessAudit.userAdded(by, u))
         print(rt, o, { user: u }, () => `added user ${u.name} (role ${u.role})${u.osUsers?.length ? `, OS users ${u.osUsers.join(', ')}` : ''}${u.wpUsers?.length ? `, WordPress logins ${u.wpUsers.join(', ')}` : ''}`)
       }),
     )
@@ -99,7 +94,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
       run(async (o) => {
         const by = await rt.actor(o, 'users')
         const r = await (await rt.access(o)).removeUser(name)
-        await rt.auditAll(o, { type: 'user', actor: by.name, summary: `${by.name} removed user ${name}`, details: { action: 'remove', user: name, tokensRevoked: r.tokensRevoked } })
+        await rt.auditAll(o, accessAudit.userRemoved(by, name, r.tokensRevoked))
         print(rt, o, { removed: name, tokensRevoked: r.tokensRevoked }, () => `removed user ${name}${r.tokensRevoked ? ` and revoked ${r.tokensRevoked} token(s)` : ''}`)
       }),
     )

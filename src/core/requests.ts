@@ -81,6 +81,6 @@ export function assertMayDecide(actor: Actor, r: ChangeRequest, breakGlass: { re
   throw new PeakguardError(
     'TWO_PERSON_RULE',
     `${actor.name} cannot decide change request ${r.id}: ${made ? `they made the change (${r.attribution.label})` : `they requested it (${asked})`}. ` +
-      `Ask another approver, or — an admin, in an emergency — use --break-glass --reason TEXT`,
+      `Ask another approver, or — an admin, in an emergency — break glass with a reason (--break-glass --reason TEXT, or the break-glass form on the requests page)`,
   )
 }

@@ -11,6 +11,7 @@ import { csrfSync } from 'csrf-sync'
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
 import { roleAllows, type Action, type Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { aliasesOf } from '../services/access.ts'
 import type { AppDeps } from './deps.ts'
 
 declare module 'express-session' {
@@ -147,14 +148,14 @@ export class LoginGuard {
 async function sessionActor(deps: AppDeps, req: Request): Promise<Actor | null> {
   const name = req.session?.user
   if (!name) return null
-  const u = await deps.access.getUser(name)
-  const stamp = u ? await deps.access.sessionStamp(name) : null
-  if (!u || stamp !== req.session.stamp || Date.now() - (req.session.since ?? 0) > MAX_AGE_MS) {
+  const found = await deps.access.sessionUser(name)
+  const u = found?.user
+  if (!u || found.stamp !== req.session.stamp || Date.now() - (req.session.since ?? 0) > MAX_AGE_MS) {
     // removed, its password changed, or simply too old: log in again
     req.session.user = undefined
     return null
   }
-  return { name: u.name, role: u.role, via: 'session', ...(u.osUsers?.length || u.wpUsers?.length ? { aliases: [...(u.osUsers ?? []), ...(u.wpUsers ?? [])] } : {}) }
+  return { name: u.name, role: u.role, via: 'session', ...aliasesOf(u) }
 }
 
 /** Finds who is asking and keeps it in res.locals.actor (null: nobody). */
@@ -169,9 +170,10 @@ export function identify(deps: AppDeps): RequestHandler {
           throw new PeakguardError('AUTH_FAILED', 'the token is not valid (revoked, or never issued): create one with peakguard token create --user NAME')
         })
         const u = await deps.access.getUser(actor.name)
-        res.locals.actor = { ...actor, via: 'token', ...(u && (u.osUsers?.length || u.wpUsers?.length) ? { aliases: [...(u.osUsers ?? []), ...(u.wpUsers ?? [])] } : {}) }
+        res.locals.actor = { ...actor, via: 'token', ...aliasesOf(u) }
       } else res.locals.actor = await sessionActor(deps, req)
-      res.locals.open = !(await deps.access.hasUsers())
+      // someone proved who they are: there are users; otherwise ask the users file
+      res.locals.open = res.locals.actor ? false : !(await deps.access.hasUsers())
       next()
     } catch (e) {
       next(e)

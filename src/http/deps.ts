@@ -4,7 +4,7 @@ import type { AuditInput, DocStorePort, NotifyPort } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
 import type { FreezeSettings } from '../services/freeze-calendar.ts'
-import type { DaemonSiteStatus, DaemonStatus, Site } from '../services/index.ts'
+import type { DaemonStatus, Site } from '../services/index.ts'
 
 /** One site as the UI drives it. */
 export interface UiSite {
@@ -38,4 +38,3 @@ export interface AppDeps {
   log?: { error(fields: Record<string, unknown>, msg: string): void; warn(fields: Record<string, unknown>, msg: string): void }
 }
 
-export type SiteView = DaemonSiteStatus

@@ -2,11 +2,12 @@
 // and confirmation niceties). Every POST carries the session's CSRF token; every route checks the role here,
 // whatever the page showed.
 import { Router, type Request } from 'express'
-import { roleAllows, ROLES, type Actor } from '../core/index.ts'
+import { ROLES, type Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { diffStatesOf, listRequests, listStates, LIVE, resolveState, showState, type RestoreReport } from '../services/index.ts'
 import { formatInZone } from '../services/freeze-calendar.ts'
 import { freezeStatus } from '../services/freeze.ts'
+import { accessAudit } from '../services/access.ts'
 import { restoreBlocker } from '../services/operate.ts'
 import { toCsv } from '../services/reports.ts'
 import { demand, LoginGuard } from './auth.ts'
@@ -108,25 +109,24 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const r = await diffStatesOf(s.site, against, id)
     const { items, more } = await diffItems(r.diff, r.from, r.to)
     const states = (await listStates(s.site)).slice(0, 200)
-    views.render(res, 'state', { title: `State ${id.slice(0, 12)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(operateDeps(s), id) })
+    views.render(res, 'state', { title: `State ${id.slice(0, 12)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(operateDeps(s), id, d.time) })
   })
 
   r.get('/sites/:site/restore', async (req, res) => {
-    const actor = demand(req, res, 'view')
+    demand(req, res, 'view')
     const s = site(req)
     const target = str(req.query.target) ?? ''
     const only = onlyOf(req.query.only)
     const plan = await runRestore(s, null, { target, only, dryRun: true, breakGlass: null })
+    const state = await showState(s.site, plan.target)
     views.render(res, 'restore-preview', {
       title: `Restore ${plan.target.slice(0, 12)} · ${s.id}`,
       site: s.id,
       zone: s.zone,
       plan,
       only,
-      state: await showState(s.site, plan.target),
-      blocker: await restoreBlocker(operateDeps(s), plan.target),
-      mayRestore: !!actor && roleAllows(actor.role, 'restore'),
-      isAdmin: !!actor && roleAllows(actor.role, 'break-glass'),
+      state,
+      blocker: await restoreBlocker(operateDeps(s), plan.target, state.time),
     })
   })
 
@@ -172,7 +172,6 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
       zone: s.zone,
       pending,
       decided: all.filter((x) => x.status !== 'pending').slice(0, 30),
-      canApprove: !!actor && roleAllows(actor.role, 'approve'),
       flash: takeFlash(req),
     })
   })
@@ -189,10 +188,10 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     })
 
   r.get('/sites/:site/freeze', async (req, res) => {
-    const actor = demand(req, res, 'view')
+    demand(req, res, 'view')
     const s = site(req)
     const status = await freezeStatus(s.docs, s.freeze, Date.now())
-    views.render(res, 'freeze', { title: `Freeze · ${s.id}`, site: s.id, zone: s.zone, status, canFreeze: !!actor && roleAllows(actor.role, 'freeze'), flash: takeFlash(req), now: Date.now() })
+    views.render(res, 'freeze', { title: `Freeze · ${s.id}`, site: s.id, zone: s.zone, status, flash: takeFlash(req) })
   })
 
   r.post('/sites/:site/freeze/start', async (req, res) => {
@@ -228,13 +227,15 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     let error: string | null = null
     let entries: Awaited<ReturnType<typeof s.audit.query>> = []
     try {
-      entries = (await s.audit.query(auditQuery(f))).reverse()
+      entries = await s.audit.query(auditQuery(f))
     } catch (e) {
       if (!(e instanceof PeakguardError) || e.code !== 'USAGE') throw e
       error = e.message
     }
-    if (req.query.format === 'csv') return void res.type('text/csv').attachment(`peakguard-audit-${s.id}.csv`).send(toCsv([...entries].reverse()))
-    if (req.query.format === 'json') return void res.attachment(`peakguard-audit-${s.id}.json`).json({ entries: [...entries].reverse() })
+    // exports oldest first, as `peakguard audit` prints them; the page newest first
+    if (req.query.format === 'csv') return void res.type('text/csv').attachment(`peakguard-audit-${s.id}.csv`).send(toCsv(entries))
+    if (req.query.format === 'json') return void res.attachment(`peakguard-audit-${s.id}.json`).json({ entries })
+    entries.reverse()
     const pages = Math.max(1, Math.ceil(entries.length / PAGE_SIZE))
     const page = Math.min(Math.max(1, Number(req.query.page) || 1), pages)
     const verify = await verified(s)
@@ -254,7 +255,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const f = form(req)
     const name = (str(f.name) ?? '').trim()
     const u = await deps.access.addUser({ name, role: str(f.role) ?? '', password: str(f.password) ?? '', wpUsers: splitList(f.wpUsers), osUsers: splitList(f.osUsers) })
-    await deps.auditAll({ type: 'user', actor: actor.name, summary: `${actor.name} added user ${u.name} (${u.role})`, details: { action: 'add', user: u.name, role: u.role, wpUsers: u.wpUsers ?? [], osUsers: u.osUsers ?? [] } })
+    await deps.auditAll(accessAudit.userAdded(actor, u))
     flash(req, `Added ${u.name} (${u.role}).`)
     res.redirect(303, '/users')
   })
@@ -264,7 +265,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const name = String(req.params.name)
     if (name === actor.name) throw new PeakguardError('USAGE', 'you cannot remove yourself here: another admin can, or use peakguard user remove')
     const r2 = await deps.access.removeUser(name)
-    await deps.auditAll({ type: 'user', actor: actor.name, summary: `${actor.name} removed user ${name}`, details: { action: 'remove', user: name, tokensRevoked: r2.tokensRevoked } })
+    await deps.auditAll(accessAudit.userRemoved(actor, name, r2.tokensRevoked))
     flash(req, `Removed ${name}${r2.tokensRevoked ? ` and revoked ${r2.tokensRevoked} token(s)` : ''}.`)
     res.redirect(303, '/users')
   })
@@ -272,8 +273,9 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
   r.post('/tokens', async (req, res) => {
     const actor = demand(req, res, 'users') as Actor
     const f = form(req)
-    const t = await deps.access.createToken((str(f.user) ?? '').trim(), (str(f.note) ?? '').trim())
-    await deps.auditAll({ type: 'token', actor: actor.name, summary: `${actor.name} created token ${t.id} for ${t.user}`, details: { action: 'create', id: t.id, user: t.user } })
+    const note = (str(f.note) ?? '').trim()
+    const t = await deps.access.createToken((str(f.user) ?? '').trim(), note)
+    await deps.auditAll(accessAudit.tokenCreated(actor, t, note))
     req.session.newToken = t
     res.redirect(303, '/users')
   })
@@ -281,7 +283,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
   r.post('/tokens/:id/revoke', async (req, res) => {
     const actor = demand(req, res, 'users') as Actor
     const t = await deps.access.revokeToken(String(req.params.id))
-    await deps.auditAll({ type: 'token', actor: actor.name, summary: `${actor.name} revoked token ${t.id} of ${t.user}`, details: { action: 'revoke', id: t.id, user: t.user } })
+    await deps.auditAll(accessAudit.tokenRevoked(actor, t))
     flash(req, `Revoked token ${t.id} of ${t.user}.`)
     res.redirect(303, '/users')
   })

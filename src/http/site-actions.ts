@@ -5,7 +5,7 @@ import { PeakguardError } from '../errors.ts'
 import type { AuditQuery } from '../services/audit.ts'
 import { parseTime, siteZone } from '../services/freeze-calendar.ts'
 import { freezeStatus, openAllow, requireReason, startManual, stopManual, type FreezeDeps } from '../services/freeze.ts'
-import { decide, diffStatesOf, lastGood, listRequests, listStates, LIVE, resolveState, type DaemonSiteStatus } from '../services/index.ts'
+import { decide, diffStatesOf, listRequests, listStates, LIVE, resolveState, type DaemonSiteStatus } from '../services/index.ts'
 import { parseDuration, parseWhen } from '../services/inputs.ts'
 import { restoreAs, restoreBlocker, type OperateDeps } from '../services/operate.ts'
 import type { StateInfo } from '../core/index.ts'
@@ -22,11 +22,12 @@ function freezeDeps(s: UiSite): FreezeDeps {
 /** The overview of one site: health, freeze, the live state, what changed since the last known-good and by whom. */
 export async function overview(s: UiSite, status: DaemonSiteStatus | null) {
   const now = Date.now()
-  const [states, freeze, good, pending] = await Promise.all([listStates(s.site), freezeStatus(s.docs, s.freeze, now), lastGood(s.site), listRequests(s.docs)])
-  const goodIndex = good ? states.findIndex((x) => x.id === good) : -1
-  // newest first: everything recorded after the last known-good is what may have broken the site
-  const since = goodIndex >= 0 ? states.slice(0, goodIndex) : states
-  const live = good ? await diffStatesOf(s.site, good, LIVE).then((r) => r.diff, () => null) : null
+  const [states, freeze, pending] = await Promise.all([listStates(s.site), freezeStatus(s.docs, s.freeze, now), listRequests(s.docs)])
+  // newest first: the last known-good is the first marked one, and what came after it may have broken the site
+  const goodIndex = states.findIndex((x) => x.knownGood)
+  const good = goodIndex >= 0 ? (states[goodIndex] as StateInfo) : null
+  const since = good ? states.slice(0, goodIndex) : states
+  const live = good ? await diffStatesOf(s.site, good.id, LIVE).then((r) => r.diff, () => null) : null
   const round = status?.health.lastRound ?? null
   return {
     id: s.id,
@@ -36,13 +37,13 @@ export async function overview(s: UiSite, status: DaemonSiteStatus | null) {
     healthy: round ? round.ok : null,
     health: status?.health ?? null,
     latest: states[0] ?? null,
-    good: goodIndex >= 0 ? states[goodIndex] : null,
+    good,
     since: since.slice(0, 20),
     sinceCount: since.length,
     liveDiff: live && { files: live.files.length, options: live.options.length, items: [...live.files.map((f) => f.path), ...live.options.map((o) => `option:${o.name}`)].slice(0, 12) },
     freeze,
     pending: pending.length,
-    blocker: good ? await restoreBlocker(operateDeps(s), good) : null,
+    blocker: good ? await restoreBlocker(operateDeps(s), good.id, good.time) : null,
   }
 }
 
@@ -105,7 +106,7 @@ export function mayDecide(actor: Actor | null, r: ChangeRequest): { ok: boolean;
     assertMayDecide(actor, r, null)
     return { ok: true, why: null }
   } catch (e) {
-    return { ok: false, why: (e as Error).message.replace(/--break-glass --reason TEXT/, 'break glass with a reason') }
+    return { ok: false, why: (e as Error).message }
   }
 }
 

@@ -6,7 +6,7 @@
 // does not force) and it ships with Node (node:crypto), so no native package is needed.
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import type { TokenRecord, UserRecord, UsersDoc, UsersStorePort } from '../core/access.ts'
-import { leastRoleFor, roleAllows, ROLES, type Action, type Actor, type Role } from '../core/index.ts'
+import { leastRoleFor, roleAllows, ROLES, type Action, type Actor, type AuditInput, type Role } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 /** N=2^15, r=8, p=1: about 32 MiB and ~0.1 s per hash here; the values are kept in each hash, so they can grow later. */
@@ -158,8 +158,15 @@ export class Access {
    * whose stamp no longer matches (password changed, user removed and added again) is over.
    */
   async sessionStamp(name: string): Promise<string | null> {
+    return (await this.sessionUser(name))?.stamp ?? null
+  }
+
+  /** The user of a web session and its current stamp, in one read of the users file (null: no such user). */
+  async sessionUser(name: string): Promise<{ user: PublicUser; stamp: string } | null> {
     const u = (await this.store.read()).users.find((x) => x.name === name)
-    return u ? createHash('sha256').update(`${u.createdAt}\n${u.passwordHash}`).digest('hex').slice(0, 32) : null
+    if (!u) return null
+    const { passwordHash, ...user } = u
+    return { user, stamp: createHash('sha256').update(`${u.createdAt}\n${passwordHash}`).digest('hex').slice(0, 32) }
   }
 
   /** The user a CLI run maps to: by name, or listed in osUsers. */
@@ -318,4 +325,37 @@ export class Access {
       if (x) x.lastUsedAt = now.toISOString()
     }).catch(() => undefined) // a read-only users file must not stop a valid token from working
   }
+}
+
+/**
+ * The OS users and WordPress logins mapped to a user, as an Actor carries them: changes made as any of them
+ * are that person's (the two-person rule).
+ */
+export function aliasesOf(u: Pick<PublicUser, 'osUsers' | 'wpUsers'> | null | undefined): { aliases?: string[] } {
+  const aliases = [...(u?.osUsers ?? []), ...(u?.wpUsers ?? [])]
+  return aliases.length ? { aliases } : {}
+}
+
+/**
+ * The audit entries of user and token changes, the same from the CLI and the web UI (each goes into every
+ * site's log: users concern them all). Never a password or a token.
+ */
+export const accessAudit = {
+  userAdded(by: Actor, u: PublicUser): Omit<AuditInput, 'site'> {
+    return {
+      type: 'user',
+      actor: by.name,
+      summary: `${by.name} added user ${u.name} (role ${u.role})${by.via === 'unmanaged' ? ' (bootstrap: the first user)' : ''}`,
+      details: { action: 'add', user: u.name, role: u.role, osUsers: u.osUsers ?? [], wpUsers: u.wpUsers ?? [], via: by.via },
+    }
+  },
+  userRemoved(by: Actor, name: string, tokensRevoked: number): Omit<AuditInput, 'site'> {
+    return { type: 'user', actor: by.name, summary: `${by.name} removed user ${name}`, details: { action: 'remove', user: name, tokensRevoked } }
+  },
+  tokenCreated(by: Actor, t: { id: string; user: string }, note: string): Omit<AuditInput, 'site'> {
+    return { type: 'token', actor: by.name, summary: `${by.name} created token ${t.id} for ${t.user}`, details: { action: 'create', id: t.id, user: t.user, note } }
+  },
+  tokenRevoked(by: Actor, t: { id: string; user: string }): Omit<AuditInput, 'site'> {
+    return { type: 'token', actor: by.name, summary: `${by.name} revoked token ${t.id} of ${t.user}`, details: { action: 'revoke', id: t.id, user: t.user } }
+  },
 }

@@ -36,17 +36,18 @@ export interface RestoreRequest {
  * shift needs); a state recorded during it would bring back a change no second person approved — that
  * takes an approval (peakguard approve) or an admin breaking glass. Returns the freeze that forbids it.
  */
-export async function freezeForbidding(deps: OperateDeps, target: string) {
+export async function freezeForbidding(deps: OperateDeps, target: string, recordedAt?: string) {
   const now = deps.now?.() ?? Date.now()
   const freeze = activeFreeze(deps.windows, await readFreezeDoc(deps.docs), now)
   if (!freeze) return null
-  const at = (await deps.site.journal.log()).find((c) => c.id === target)?.time
+  // the caller usually has the state's time already (a listing); the journal's log otherwise
+  const at = recordedAt ?? (await deps.site.journal.log()).find((c) => c.id === target)?.time
   return at && Date.parse(at) < freeze.start ? null : freeze
 }
 
 /** What the web UI shows beside a Restore button: may this state be restored now, and if not, why. */
-export async function restoreBlocker(deps: OperateDeps, target: string): Promise<string | null> {
-  const f = await freezeForbidding(deps, target)
+export async function restoreBlocker(deps: OperateDeps, target: string, recordedAt?: string): Promise<string | null> {
+  const f = await freezeForbidding(deps, target, recordedAt)
   return f ? `freeze '${f.source}' is on until ${new Date(f.end).toISOString()} (${f.reason}) and this state was recorded during it` : null
 }
 
@@ -57,7 +58,7 @@ export async function assertMayRestore(deps: OperateDeps, target: string, breakG
     throw new PeakguardError(
       'FROZEN',
       `freeze '${frozen.source}' is on until ${new Date(frozen.end).toISOString()} (${frozen.reason}): ${target.slice(0, 12)} was recorded during it, so restoring it would bring back a change nobody approved. ` +
-        `Restore a state from before the freeze (peakguard list; the freeze's baseline: peakguard freeze status), approve the change request, or — an admin, in an emergency — break glass with a reason`,
+        `Restore a state from before the freeze (peakguard list; the freeze's baseline: peakguard freeze status), approve the change request, or — an admin, in an emergency — break glass with a reason (--break-glass --reason TEXT, or the break-glass box on the restore page)`,
     )
   return frozen
 }
@@ -67,7 +68,8 @@ export async function assertMayRestore(deps: OperateDeps, target: string, breakG
  * whose role the caller has checked ('restore', or 'break-glass' with breakGlass).
  */
 export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: RestoreRequest): Promise<RestoreReport> {
-  const { site, target } = { site: deps.site, target: req.target }
+  const { site } = deps
+  const { target } = req
   if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null })
   if (req.breakGlass && !req.breakGlass.reason.trim())
     throw new PeakguardError('USAGE', 'breaking glass needs a reason: it is audited and notified, with its reason')
