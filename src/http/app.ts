@@ -17,7 +17,7 @@ import { Views } from './render.ts'
 export type { AppDeps, UiSite } from './deps.ts'
 
 /** What to do next, for each kind of failure: every error page says what happened and what to do. */
-function advice(code: string): string {
+function advice(code: string, status: number): string {
   switch (code) {
     case 'AUTH_REQUIRED':
     case 'AUTH_FAILED':
@@ -31,8 +31,14 @@ function advice(code: string): string {
       return 'Restore a state from before the freeze, or ask an approver.'
     case 'LOCKED':
       return 'Wait, then try again.'
+    case 'BUSY':
+    case 'CHANGED_WHILE_RECORDING':
+      return 'Another snapshot or restore is running for this site: wait a few seconds and try again.'
     default:
-      return 'Go back and check what you entered; the message above names the problem.'
+      // a server-side failure (database, disk, journal) is not the person's input: say so, and that nothing was lost
+      return status >= 500
+        ? "Nothing was lost: a restore records the live site before it writes, and an interrupted one is finished by the next. Fix what the message names (database, disk, permissions), then try again; 'peakguard status' on the server shows where things stand."
+        : 'Go back and check what you entered; the message above names the problem.'
   }
 }
 
@@ -122,7 +128,7 @@ export function buildApp(deps: AppDeps): express.Express {
       return
     }
     if (err.code === 'AUTH_REQUIRED' && !res.locals.open && req.method === 'GET') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
-    views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code) }, err.httpStatus)
+    views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code, err.httpStatus) }, err.httpStatus)
   })
   return app
 }
