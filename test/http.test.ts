@@ -7,25 +7,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fastDaemonConfig, isSnapshot, startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { createSite, phpSerialize, type TestSite } from './harness/site.ts'
-import { cliWithInput, makeUsers } from './harness/users.ts'
+import { cliWithInput, csrfOf, login, makeUsers } from './harness/users.ts'
 import { WpClient } from './harness/wordpress.ts'
 
 const PLUGIN = 'plugins/akismet/akismet.php'
-
-/** The CSRF token of the first form on a page. */
-function csrfOf(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html)
-  assert.ok(m, `no CSRF token on the page:\n${html.slice(0, 500)}`)
-  return m[1] as string
-}
-
-async function login(url: string, name: string, password: string): Promise<{ c: WpClient; page: string }> {
-  const c = new WpClient(url)
-  const form = await c.get('/login')
-  const r = await c.post('/login', { _csrf: csrfOf(form.body), name, password, next: '/' })
-  assert.equal(r.status, 200, `login as ${name}: HTTP ${r.status} ${r.body.slice(0, 300)}`)
-  return { c, page: r.body }
-}
 
 describe('web UI and API (sample site, real daemon)', function () {
   this.timeout(240_000)

@@ -10,7 +10,7 @@
 // input is read only when it is a string (`action[]=x` must not print PHP warnings into pages).
 
 /** Bumped whenever the generated PHP changes; `peakguard wp bridge-status` compares it with the installed one. */
-export const BRIDGE_VERSION = 2
+export const BRIDGE_VERSION = 3
 
 export const BRIDGE_FILE = 'peakguard-bridge.php'
 
@@ -397,11 +397,35 @@ final class Peakguard_Bridge {
 		if ( ! $f ) {
 			return null;
 		}
-		$s      = self::state();
-		$end    = (int) $f['end'];
-		$local  = function_exists( 'wp_date' ) ? wp_date( 'Y-m-d H:i', $end ) . ' ' . wp_timezone_string() : gmdate( 'Y-m-d H:i', $end );
-		$reason = ( isset( $f['reason'] ) && is_string( $f['reason'] ) && '' !== $f['reason'] ) ? $f['reason'] : 'no reason given';
-		return array( 'Change freeze until ' . $local . ' (' . gmdate( 'Y-m-d H:i', $end ) . ' UTC) (' . $reason . '). Changes need an approval: ', $s['approvalUrl'] );
+		// as 'peakguard freeze status' says it: every freeze open now, and the end of them all joined with each
+		// freeze that opens before they end (then changes are free again)
+		$s    = self::state();
+		$now  = microtime( true );
+		$end  = $f['end'];
+		$open = array();
+		foreach ( $s['freezes'] as $x ) {
+			if ( $x['start'] <= $now && $now < $x['end'] ) {
+				$open[] = $x;
+			}
+		}
+		for ( $grew = true, $i = 0; $grew && $i < 1000; $i++ ) {
+			$grew = false;
+			foreach ( $s['freezes'] as $x ) {
+				if ( $x['start'] <= $end && $x['end'] > $end ) {
+					$end  = $x['end'];
+					$grew = true;
+				}
+			}
+		}
+		$reasons = array();
+		foreach ( $open as $x ) {
+			$reason    = ( isset( $x['reason'] ) && is_string( $x['reason'] ) && '' !== $x['reason'] ) ? $x['reason'] : 'no reason given';
+			$source    = ( isset( $x['source'] ) && is_string( $x['source'] ) ) ? $x['source'] : 'freeze';
+			$reasons[] = count( $open ) > 1 ? ( 'manual' === $source ? 'manual freeze' : $source ) . ': ' . $reason : $reason;
+		}
+		$end   = (int) $end;
+		$local = function_exists( 'wp_date' ) ? wp_date( 'Y-m-d H:i', $end ) . ' ' . wp_timezone_string() : gmdate( 'Y-m-d H:i', $end );
+		return array( 'Change freeze until ' . $local . ' (' . gmdate( 'Y-m-d H:i', $end ) . ' UTC) (' . implode( '; ', $reasons ) . '). Changes need an approval: ', $s['approvalUrl'] );
 	}
 
 	/** The freeze as plain text (never for a page: see freeze_html()). */

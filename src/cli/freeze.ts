@@ -51,10 +51,13 @@ function statusText(s: FreezeStatus, zone: string, now: number): string {
   const lines: string[] = []
   const name = (f: FreezeSpan) => (f.source === 'manual' ? 'manual freeze' : `freeze window '${f.source}'`)
   if (s.active) {
+    // every open freeze is named; 'ends' is when changes are free again, whichever freeze holds longest
+    const endsAt = s.endsAt ?? s.active.end
     lines.push(`FROZEN: ${name(s.active)}: ${s.active.reason}`)
     lines.push(`  since     ${when(s.active.start, zone)}`)
-    lines.push(`  ends      ${when(s.active.end, zone)} (${left(s.active.end, now)})`)
-    for (const o of s.open.filter((x) => x !== s.active)) lines.push(`  also      ${name(o)} until ${when(o.end, zone)}`)
+    lines.push(`  ends      ${when(endsAt, zone)} (${left(endsAt, now)})${s.open.length + s.following.length > 1 ? ': changes are free again then' : ''}`)
+    for (const o of s.open.filter((x) => x !== s.active)) lines.push(`  also      ${name(o)}: ${o.reason} (until ${when(o.end, zone)})`)
+    for (const o of s.following) lines.push(`  then      ${name(o)}: ${o.reason} (${when(o.start, zone)} → ${when(o.end, zone)})`)
     lines.push(`  baseline  ${s.baseline ? (s.baseline.state ?? 'empty journal') : 'not recorded yet'}`)
     lines.push(`  policy    ${POLICY[s.policy] ?? s.policy}`)
     if (s.approvalUrl) lines.push(`  approvals ${s.approvalUrl}`)

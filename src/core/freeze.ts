@@ -119,3 +119,26 @@ export function governingSpan(spans: readonly FreezeSpan[], now: number): Freeze
   }
   return best
 }
+
+/**
+ * When changes are free again after `now`, and what holds the site frozen until then: the freezes open at
+ * `now`, joined with every span that overlaps or touches them — a window that opens the moment another ends
+ * keeps the site frozen — so `end` is the end of the whole chain, which can be later than any open span's
+ * end. `after` are the spans not open yet that push the end further, by start. Null when none is open.
+ * `spans` must hold every span that may start before the chain ends.
+ */
+export function freezeChain(spans: readonly FreezeSpan[], now: number): { end: number; open: FreezeSpan[]; after: FreezeSpan[] } | null {
+  const open = spans.filter((s) => spanOpen(s, now))
+  if (!open.length) return null
+  let end = Math.max(...open.map((s) => s.end))
+  const after: FreezeSpan[] = []
+  for (;;) {
+    // of the spans that start before the end and last beyond it, the earliest (then the longest) first
+    let pick: FreezeSpan | null = null
+    for (const s of spans)
+      if (s.start <= end && s.end > end && (!pick || s.start < pick.start || (s.start === pick.start && s.end > pick.end))) pick = s
+    if (!pick) return { end, open, after }
+    after.push(pick)
+    end = pick.end
+  }
+}

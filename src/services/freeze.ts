@@ -4,6 +4,7 @@
 // its collaborators as parameters, so the CLI and the daemon share them. Every change is audited.
 import { randomBytes } from 'node:crypto'
 import {
+  freezeChain,
   governingSpan,
   spanOpen,
   normalizeAllowScope,
@@ -244,14 +245,37 @@ export async function openAllow(deps: FreezeDeps, input: { scope: string; forMs:
   return w
 }
 
+/**
+ * When changes are free again after `now` (null when no freeze is open), and the freezes not open yet that
+ * keep the site frozen until then (freezeChain). Looks further ahead until the chain stops growing, at most
+ * MAX_CHAIN_LOOKS times (config validation already refuses a window whose occurrences never end).
+ */
+export function freeAgain(windows: readonly FreezeWindowConfig[], doc: FreezeDoc, now: number): { end: number; after: FreezeSpan[] } | null {
+  const m = manualSpan(doc.manual)
+  let chain = freezeChain(activeSpans(windows, doc, now), now)
+  for (let i = 0; chain && i < MAX_CHAIN_LOOKS; i++) {
+    const ahead = [...spansBetween(windows, now, chain.end + 1), ...(m && m.end > now ? [m] : [])]
+    const next = freezeChain(ahead, now)
+    if (!next || next.end <= chain.end) break
+    chain = next
+  }
+  return chain && { end: chain.end, after: chain.after }
+}
+const MAX_CHAIN_LOOKS = 50
+
 export interface FreezeStatus {
-  /** the governing freeze, or null */
+  /** the governing freeze (of several open, the one ending last: its baseline is shown), or null */
   active: FreezeSpan | null
-  /** when changes are free again (the governing freeze's end), epoch ms */
+  /**
+   * when changes are free again, epoch ms: the end of every open freeze joined with the windows that open
+   * before it ends — never earlier than the latest end in `open`
+   */
   endsAt: number | null
-  /** every freeze open now (several can overlap) */
+  /** every freeze open now (several can overlap), sorted by start */
   open: FreezeSpan[]
-  /** the next freeze that starts after the active one ends (or after now) */
+  /** freezes not open yet that open before the open ones end and keep the site frozen longer, by start */
+  following: FreezeSpan[]
+  /** the next freeze that starts once changes are free again (or after now) */
   next: FreezeSpan | null
   /** allow-windows open now */
   allowed: AllowWindow[]
@@ -264,14 +288,17 @@ export interface FreezeStatus {
 /** What `freeze status` shows: the freeze on now, its end, the next one, the allow-windows, policy, baseline. */
 export async function freezeStatus(docs: DocStorePort, freeze: FreezeSettings, now: number): Promise<FreezeStatus> {
   const doc = await readFreezeDoc(docs)
-  const open = activeSpans(freeze.windows, doc, now)
+  const open = activeSpans(freeze.windows, doc, now).sort((a, b) => a.start - b.start || a.source.localeCompare(b.source))
   const active = governingSpan(open, now)
-  const after = active ? Math.max(...open.map((s) => s.end)) - 1 : now
+  const free = freeAgain(freeze.windows, doc, now)
+  const endsAt = free?.end ?? null
+  const following = free?.after ?? []
+  const after = endsAt === null ? now : endsAt - 1
   const manual = manualSpan(doc.manual)
   const candidates = [nextSpan(freeze.windows, after), manual && manual.start > after ? manual : null].filter((s): s is FreezeSpan => !!s)
   const next = candidates.sort((a, b) => a.start - b.start)[0] ?? null
   const baseline = active ? (doc.baselines.find((b) => b.source === active.source && b.start === active.start) ?? null) : null
-  return { active, endsAt: active?.end ?? null, open, next, allowed: openAllows(doc.allows, now), policy: freeze.policy, baseline, approvalUrl: freeze.approvalUrl }
+  return { active, endsAt, open, following, next, allowed: openAllows(doc.allows, now), policy: freeze.policy, baseline, approvalUrl: freeze.approvalUrl }
 }
 
 /** How far ahead the bridge's state file lists freezes: enough to keep enforcing through a long daemon outage. */

@@ -91,6 +91,7 @@ export function freezeStatusJson(site: string, s: FreezeStatus, zone: string, no
     active: spanJson(s.active),
     endsAt: s.endsAt === null ? null : new Date(s.endsAt).toISOString(),
     open: s.open.map(spanJson),
+    following: s.following.map(spanJson),
     next: spanJson(s.next),
     allowed: s.allowed.map(allowJson),
     policy: s.policy,

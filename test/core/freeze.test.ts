@@ -1,7 +1,7 @@
 // The pure freeze rules in src/core/freeze.ts: what an allow-window's scope may say and what it covers,
 // which freeze governs when several are open, and how long finished allow-windows are kept.
 import assert from 'node:assert/strict'
-import { allowCovers, governingSpan, normalizeAllowScope, parseAllowScope, pruneAllows, type AllowWindow, type FreezeSpan } from '../../src/core/index.ts'
+import { allowCovers, freezeChain, governingSpan, normalizeAllowScope, parseAllowScope, pruneAllows, type AllowWindow, type FreezeSpan } from '../../src/core/index.ts'
 
 const T = Date.parse('2026-11-27T12:00:00Z')
 const MIN = 60_000
@@ -105,5 +105,21 @@ describe('core: freeze scopes and allow-windows', () => {
     assert.equal(governingSpan([a], T + 60 * MIN), null)
     assert.equal(governingSpan([later], T), null)
     assert.equal(governingSpan([span('x', T, T + MIN), span('manual', T, T + MIN)], T)?.source, 'manual')
+  })
+  it('changes are free again when the open freezes and every freeze opening before they end are over', () => {
+    const span = (source: string, start: number, end: number): FreezeSpan => ({ source, start, end, reason: source })
+    const bf = span('black-friday', T - 60 * MIN, T + 60 * MIN)
+    const night = span('nightly', T - 10 * MIN, T + 30 * MIN)
+    const inside = span('inside', T + 10 * MIN, T + 20 * MIN) // opens and ends within black-friday: extends nothing
+    const touching = span('touching', T + 60 * MIN, T + 90 * MIN) // opens the moment black-friday ends
+    const overlapping = span('overlapping', T + 80 * MIN, T + 120 * MIN)
+    const apart = span('apart', T + 121 * MIN, T + 200 * MIN) // a minute of freedom before it
+    const c = freezeChain([apart, overlapping, touching, inside, night, bf], T)!
+    assert.deepEqual(c.open.map((s) => s.source).sort(), ['black-friday', 'nightly'])
+    assert.deepEqual(c.after.map((s) => s.source), ['touching', 'overlapping'])
+    assert.equal(c.end, T + 120 * MIN)
+    assert.equal(freezeChain([bf, night], T)!.end, T + 60 * MIN, 'no window after: the latest open end')
+    assert.equal(freezeChain([apart, touching], T), null, 'nothing open now')
+    assert.equal(freezeChain([bf], T + 60 * MIN), null, 'the end is exclusive')
   })
 })

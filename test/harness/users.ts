@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { MAIN, type CliResult } from './site.ts'
+import { WpClient } from './wordpress.ts'
 
 /**
  * `peakguard --config FILE ARGS` with `input` on stdin (for --password-stdin), no terminal — as a script or
@@ -59,4 +60,20 @@ export async function makeUsers(
     tokens[u] = (tu.json as { token: string }).token
   }
   return tokens
+}
+
+/** The CSRF token of the first form on a page. */
+export function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html)
+  assert.ok(m, `no CSRF token on the page:\n${html.slice(0, 500)}`)
+  return m[1] as string
+}
+
+/** Logs in to the web UI at `url` through its login form, as a browser would; returns the client (its cookies) and the first page. */
+export async function login(url: string, name: string, password: string): Promise<{ c: WpClient; page: string }> {
+  const c = new WpClient(url)
+  const form = await c.get('/login')
+  const r = await c.post('/login', { _csrf: csrfOf(form.body), name, password, next: '/' })
+  assert.equal(r.status, 200, `login as ${name}: HTTP ${r.status} ${r.body.slice(0, 300)}`)
+  return { c, page: r.body }
 }
