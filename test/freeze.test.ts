@@ -4,9 +4,15 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
+import os from 'node:os'
+import { SiteDir } from '../src/adapters/site-dir.ts'
 import { parseConfig } from '../src/config.ts'
-import { nextSpan, parseTime, spansAt, spansBetween, type FreezeWindowConfig } from '../src/services/freeze-calendar.ts'
+import { nextSpan, parseTime, spansAt, spansBetween, windowProblems, type FreezeSettings, type FreezeWindowConfig } from '../src/services/freeze-calendar.ts'
+import { bridgeState, freezeStatus, startManual } from '../src/services/freeze.ts'
+import { clockAt } from './harness/clock.ts'
+import { startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { createSite, REPO, type CliResult, type TestSite } from './harness/site.ts'
+import { login, makeUsers } from './harness/users.ts'
 
 const H = 3600_000
 const Z = (iso: string) => Date.parse(iso)
@@ -137,6 +143,80 @@ describe('freeze calendar: one-off windows', () => {
   })
 })
 
+// Two freezes open at once, at fixed instants (never the machine's clock): Friday 2026-11-27 23:30 UTC is
+// inside the Black Friday window (until Monday 08:00 CET) and the nightly Amsterdam window (22:00 CET for
+// 8 h); a 'deploy-hold' window opens Monday 07:00 CET, before Black Friday ends, and holds until 10:00.
+const OVERLAP_WINDOWS = [
+  '        - { name: black-friday, start: "2026-11-27T00:00+01:00", end: "2026-11-30T08:00+01:00", reason: "Black Friday" }',
+  '        - { name: nightly, cron: "0 22 * * *", duration: 8h, zone: Europe/Amsterdam, reason: "nightly batch" }',
+  '        - { name: deploy-hold, start: "2026-11-30T07:00", end: "2026-11-30T10:00", zone: Europe/Amsterdam, reason: "deploy review" }',
+].join('\n')
+const FRIDAY_NIGHT = '2026-11-27T23:30:00Z'
+
+describe('freeze: two freezes open at once (fixed instants)', () => {
+  const settings = (): FreezeSettings => {
+    const cfg = parseConfig(`sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n    freeze:\n      zone: Europe/Amsterdam\n      windows:\n${OVERLAP_WINDOWS}\n`, 'p.yaml')
+    return cfg.sites[0]!.freeze
+  }
+  let dir: string
+  let docs: SiteDir
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-overlap-'))
+    docs = new SiteDir(dir)
+  })
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  it('status names every open freeze; it ends when changes are free again, across a window that opens before the others end', async () => {
+    const now = Z(FRIDAY_NIGHT)
+    const s = await freezeStatus(docs, settings(), now)
+    assert.deepEqual(s.open.map((x) => x.source), ['black-friday', 'nightly'], 'both open freezes, by start')
+    assert.equal(s.active?.source, 'black-friday', 'the one ending last governs (its baseline is shown)')
+    assert.deepEqual(s.following.map((x) => x.source), ['deploy-hold'], 'deploy-hold opens before Black Friday ends')
+    assert.equal(iso(s.endsAt!), '2026-11-30T09:00:00.000Z', 'free again at 10:00 CET on Monday, when deploy-hold ends')
+    assert.equal(s.next?.source, 'nightly', 'the next freeze after that is Monday night')
+    assert.equal(iso(s.next!.start), '2026-11-30T21:00:00.000Z')
+
+    // Monday 06:30 UTC (07:30 CET): nightly is over; Black Friday and deploy-hold are open
+    const monday = await freezeStatus(docs, settings(), Z('2026-11-30T06:30:00Z'))
+    assert.deepEqual(monday.open.map((x) => x.source), ['black-friday', 'deploy-hold'])
+    assert.equal(monday.active?.source, 'deploy-hold', 'deploy-hold ends last now')
+    assert.deepEqual(monday.following, [])
+    assert.equal(iso(monday.endsAt!), '2026-11-30T09:00:00.000Z')
+
+    // one open freeze: ends is its end
+    const tuesday = await freezeStatus(docs, settings(), Z('2026-12-01T22:00:00Z'))
+    assert.deepEqual(tuesday.open.map((x) => x.source), ['nightly'])
+    assert.equal(iso(tuesday.endsAt!), '2026-12-02T05:00:00.000Z')
+    assert.equal((await freezeStatus(docs, settings(), Z('2026-12-02T12:00:00Z'))).endsAt, null, 'free at noon')
+  })
+
+  it('a manual freeze beside a window: both are named; the later end is when changes are free again', async () => {
+    const now = Z(FRIDAY_NIGHT)
+    const deps = { site: 'shop', docs, audit: { append: async () => null }, now: () => now }
+    await startManual(deps, { forMs: 10 * H, reason: 'payment provider incident', actor: 'ada', baseline: null })
+    const s = await freezeStatus(docs, settings(), now)
+    assert.deepEqual(s.open.map((x) => x.source), ['black-friday', 'nightly', 'manual'])
+    assert.equal(s.active?.source, 'black-friday')
+    assert.equal(iso(s.endsAt!), '2026-11-30T09:00:00.000Z')
+    // without the configured windows the manual freeze governs, and its end is the end
+    const alone = await freezeStatus(docs, { ...settings(), windows: [] }, now)
+    assert.deepEqual(alone.open.map((x) => x.source), ['manual'])
+    assert.equal(iso(alone.endsAt!), '2026-11-28T09:30:00.000Z')
+  })
+
+  it("the bridge's state file lists every freeze of the next days, so WordPress can say the same", async () => {
+    const st = await bridgeState(docs, { id: 'shop', freeze: settings(), protectedOptions: [], ignoredOptions: [] }, Z(FRIDAY_NIGHT))
+    const byName = st.freezes.map((f) => `${f.source} ${new Date(f.start * 1000).toISOString()} ${new Date(f.end * 1000).toISOString()}`)
+    assert.deepEqual(byName.slice(0, 4), [
+      'black-friday 2026-11-26T23:00:00.000Z 2026-11-30T07:00:00.000Z',
+      'nightly 2026-11-27T21:00:00.000Z 2026-11-28T05:00:00.000Z',
+      'nightly 2026-11-28T21:00:00.000Z 2026-11-29T05:00:00.000Z',
+      'nightly 2026-11-29T21:00:00.000Z 2026-11-30T05:00:00.000Z',
+    ])
+    assert.ok(byName.includes('deploy-hold 2026-11-30T06:00:00.000Z 2026-11-30T09:00:00.000Z'), byName.join('\n'))
+  })
+})
+
 describe('freeze config: a window that cannot be computed is CONFIG_INVALID, naming it', () => {
   const cfg = (windows: string, extra = '') =>
     `sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n    freeze:\n${extra}      windows:\n${windows}`
@@ -178,7 +258,19 @@ describe('freeze config: a window that cannot be computed is CONFIG_INVALID, nam
     invalid(cfg('        - { name: bf, start: "2026-02-30T00:00", end: "2026-03-27T00:00Z" }\n'), /freeze window "bf": start "2026-02-30T00:00" is not a real date/)
   })
   it('a window that never ends (its occurrences overlap without end)', () =>
-    invalid(cfg('        - { name: always, cron: "0 0 * * *", duration: 24h }\n'), /windows\.0\.duration/, /freeze window "always": its occurrences overlap one another without end/))
+    invalid(cfg('        - { name: always, cron: "0 0 * * *", duration: 24h }\n'), /windows\.0\.duration/, /freeze window "always": its occurrences .* overlap one another 1000 times or more in a row: it would never end/))
+  it('a daily 24 h window in a zone with DST joins into a freeze of a year: refused, naming its length', () =>
+    invalid(cfg('        - { name: daily, cron: "0 22 * * *", duration: 24h, zone: Europe/Amsterdam }\n'), /windows\.0\.duration/, /freeze window "daily": its occurrences .* join into one freeze of 3\d\d days/))
+  it('whether a window is valid does not depend on the day it is checked (fixed instants through a week)', () => {
+    // every 5 minutes for 10, Monday to Thursday: 1152 occurrences in a row, the same from any day
+    const w = rec('*/5 * * * 1-4', 10 * 60_000, 'Europe/Amsterdam', 'chatty')
+    // a weekday window of 8 h at 09:00: fine on every day
+    const office = rec('0 9 * * 1-5', 8 * H, 'America/St_Johns', 'office')
+    for (const at of ['2026-11-30T00:01Z', '2026-12-02T12:00Z', '2026-12-03T23:59Z', '2026-12-05T12:00Z', '2026-10-25T01:30Z', '2027-03-14T07:30Z']) {
+      assert.deepEqual(windowProblems(w, Z(at)).map((p) => p.field), ['duration'], at)
+      assert.deepEqual(windowProblems(office, Z(at)), [], at)
+    }
+  })
   it('a zero duration, a name used twice, a bad site zone', () => {
     invalid(cfg('        - { name: n, cron: "0 22 * * *", duration: 0 }\n'), /freeze window "n": the duration must be longer than zero/)
     invalid(cfg('        - { name: n, cron: "0 22 * * *" }\n        - { name: n, cron: "0 23 * * *" }\n'), /windows\.1\.name/, /"n" is used twice/)
@@ -337,25 +429,48 @@ describe('peakguard freeze and allow on a site', function () {
     ok(await site.cli(['freeze', 'stop', '--reason', 'done']), 'stop')
   })
 
-  it('a configured window is not stopped by freeze stop: it says how to override it', async () => {
-    const other = await createSite({
-      siteConfig:
-        '    freeze:\n      policy: hold\n      windows:\n' +
-        `        - { name: black-friday, start: "${new Date(Date.now() - H).toISOString()}", end: "${new Date(Date.now() + H).toISOString()}", reason: "Black Friday" }\n` +
-        '        - { name: nightly, cron: "0 22 * * *", duration: 8h, zone: Europe/Amsterdam }\n',
-    })
+  it('two windows open at once (fixed instant): status, the UI banner name both and when changes are free again; freeze stop cannot end them', async () => {
+    const at = clockAt(FRIDAY_NIGHT)
+    const other = await createSite({ siteConfig: `    freeze:\n      policy: hold\n      zone: Europe/Amsterdam\n      windows:\n${OVERLAP_WINDOWS}\n` })
+    let daemon: RunningDaemon | null = null
     try {
-      const s = await other.cli(['--json', 'freeze', 'status'])
+      const s = await other.cli(['--json', 'freeze', 'status'], at)
       ok(s, 'status')
+      assert.equal(s.json.now.slice(0, 16), FRIDAY_NIGHT.slice(0, 16), 'the CLI ran at the chosen instant')
+      assert.equal(s.json.frozen, true)
       assert.equal(s.json.active.source, 'black-friday')
+      assert.deepEqual(s.json.open.map((x: { source: string }) => x.source), ['black-friday', 'nightly'])
+      assert.deepEqual(s.json.following.map((x: { source: string }) => x.source), ['deploy-hold'])
+      assert.equal(s.json.endsAt, '2026-11-30T09:00:00.000Z')
       assert.equal(s.json.policy, 'hold')
-      assert.ok(s.json.next, 'the next window is shown')
-      const r = await other.cli(['freeze', 'stop', '--reason', 'we are done'])
+      assert.equal(s.json.next.source, 'nightly')
+
+      const text = await other.cli(['freeze', 'status'], at)
+      ok(text, 'status text')
+      assert.match(text.stdout, /FROZEN: freeze window 'black-friday': Black Friday/)
+      assert.match(text.stdout, /ends +2026-11-30 10:00 CET \(Europe\/Amsterdam\) · 2026-11-30T09:00:00Z \(in \d+[hd]\): changes are free again then/)
+      assert.match(text.stdout, /also +freeze window 'nightly': nightly batch \(until 2026-11-28 06:00 CET/)
+      assert.match(text.stdout, /then +freeze window 'deploy-hold': deploy review \(2026-11-30 07:00 CET/)
+
+      const r = await other.cli(['freeze', 'stop', '--reason', 'we are done'], at)
       assert.equal(r.code, 5, r.stderr)
       assert.match(r.stderr, /configured freeze window black-friday .* cannot be stopped with 'freeze stop'/)
       assert.match(r.stderr, /peakguard allow --scope/)
       assert.match(r.stderr, /--break-glass/)
+
+      // the UI's banner, from a daemon whose clock is at the same instant
+      await makeUsers(other.configFile, 'ada', {})
+      daemon = await startDaemon(other, at)
+      const { c } = await login(daemon.url, 'ada', 'ada-password-1')
+      const page = await c.get('/sites/shop/freeze')
+      assert.equal(page.status, 200)
+      const banner = /<div class="banner frozen"[\s\S]*?<\/div>/.exec(page.body)?.[0].replace(/<[^>]+>/g, '').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ') ?? ''
+      assert.match(banner, /FROZEN — freeze window 'black-friday': Black Friday\./, banner)
+      assert.match(banner, /Also freeze window 'nightly': nightly batch \(until 2026-11-28 06:00 CET/, banner)
+      assert.match(banner, /Then freeze window 'deploy-hold': deploy review \(2026-11-30 07:00 CET/, banner)
+      assert.match(banner, /Changes are free again 2026-11-30 10:00 CET \(Europe\/Amsterdam\)/, banner)
     } finally {
+      await daemon?.stop()
       await other.cleanup()
     }
   })

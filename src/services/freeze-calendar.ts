@@ -12,6 +12,7 @@
 // - a duration is elapsed time: a 22:00 window of 8 h on the fall-back night ends at 05:00 wall-clock, on
 //   the spring-forward night at 07:00 — always 8 real hours.
 import { Cron, CronDate } from 'croner'
+import ms from 'ms'
 import type { FreezePolicy, FreezeSpan } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
@@ -101,7 +102,7 @@ function cronOf(w: RecurringWindow): Cron {
  * cron expression croner refuses or that never fires, an unreadable date, an end not after its start, a
  * duration of zero.
  */
-export function windowProblems(w: FreezeWindowConfig): { field: string; message: string }[] {
+export function windowProblems(w: FreezeWindowConfig, now = Date.now()): { field: string; message: string }[] {
   const out: { field: string; message: string }[] = []
   const name = `freeze window ${JSON.stringify(w.name)}`
   if (!isZone(w.zone)) out.push({ field: 'zone', message: `${name}: unknown time zone ${JSON.stringify(w.zone)} (an IANA name such as Europe/Amsterdam)` })
@@ -112,12 +113,22 @@ export function windowProblems(w: FreezeWindowConfig): { field: string; message:
     } catch (e) {
       out.push({ field: 'cron', message: `${name}: not a five-field cron expression (${(e as Error).message.replace(/^CronPattern: /, '')})` })
     }
-    const first = c?.nextRun(new Date()) ?? null
+    const first = c?.nextRun(new Date(now)) ?? null
     if (c && !first) out.push({ field: 'cron', message: `${name}: ${JSON.stringify(w.cron)} never fires` })
     if (!(w.duration > 0)) out.push({ field: 'duration', message: `${name}: the duration must be longer than zero` })
-    // a window whose occurrences overlap without end is a freeze forever, with no start to take a baseline at
-    else if (c && first && mergedSpan(c, w.duration, first.getTime()).endless)
-      out.push({ field: 'duration', message: `${name}: its occurrences overlap one another without end (every ${JSON.stringify(w.cron)} for ${w.duration / 60_000} min): it would never end; shorten the duration` })
+    else if (c && first) {
+      // Occurrences that overlap or touch join into one freeze. One that never ends is a freeze forever with no
+      // start to take a baseline at; one of more than MAX_JOINED_MS (a daily 24 h window in a zone with DST
+      // joins into a year, broken only when the clocks go back) is a mistake. Both rules look at the whole
+      // joined freeze around the next occurrence, whatever part of it 'now' falls in: the same config is
+      // valid or not on any day.
+      const s = mergedSpan(c, w.duration, first.getTime())
+      const what = `every ${JSON.stringify(w.cron)} for ${ms(w.duration, { long: true })}`
+      if (s.endless)
+        out.push({ field: 'duration', message: `${name}: its occurrences (${what}) overlap one another ${MAX_STEPS} times or more in a row: it would never end, or be computed only in part; shorten the duration or write fewer, longer occurrences` })
+      else if (s.end - s.start > MAX_JOINED_MS)
+        out.push({ field: 'duration', message: `${name}: its occurrences (${what}) join into one freeze of ${Math.round((s.end - s.start) / 86_400_000)} days (${new Date(s.start).toISOString()} → ${new Date(s.end).toISOString()}), more than ${MAX_JOINED_MS / 86_400_000}; shorten the duration` })
+    }
     return out
   }
   const zone = isZone(w.zone) ? w.zone : 'UTC'
@@ -138,8 +149,10 @@ export function windowProblems(w: FreezeWindowConfig): { field: string; message:
   return out
 }
 
-/** Occurrences walked at most when merging overlapping ones (a window that is open around the clock). */
+/** Occurrences joined at most into one freeze; a window whose occurrences overlap more often is refused. */
 const MAX_STEPS = 1000
+/** The longest freeze a recurring window may join into (a one-off window is as long as it says). */
+const MAX_JOINED_MS = 31 * 86_400_000
 
 /**
  * The span opened by the occurrence at `run`, merged with every earlier and later occurrence that overlaps
@@ -163,7 +176,8 @@ function mergedSpan(c: Cron, dur: number, run: number): { start: number; end: nu
     cursor = n.getTime()
     end = Math.max(end, cursor + dur)
   }
-  return { start, end, endless: back === MAX_STEPS || ahead === MAX_STEPS }
+  // back + ahead + 1 occurrences are joined; at MAX_STEPS or more the walk may have stopped short
+  return { start, end, endless: back + ahead + 1 >= MAX_STEPS }
 }
 
 function spanOf(w: FreezeWindowConfig, s: { start: number; end: number }): FreezeSpan {
