@@ -3,6 +3,7 @@
 import type { Command } from 'commander'
 import { PeakguardError } from '../errors.ts'
 import { parseWhen } from '../services/inputs.ts'
+import { siteZone } from '../services/freeze-calendar.ts'
 import { toCsv } from '../services/reports.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -27,10 +28,11 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
       run(async (o) => {
         if (flags.csv && o.json) throw new PeakguardError('USAGE', 'choose one of --json and --csv')
         const now = Date.now()
+        const zone = siteZone(rt.freezeSettings(o).freeze)
         const log = await rt.audit(o)
         const entries = await log.query({
-          since: flags.since === undefined ? undefined : parseWhen(flags.since, '--since', now),
-          until: flags.until === undefined ? undefined : parseWhen(flags.until, '--until', now),
+          since: flags.since === undefined ? undefined : parseWhen(flags.since, '--since', now, zone),
+          until: flags.until === undefined ? undefined : parseWhen(flags.until, '--until', now, zone),
           actor: flags.actor,
           type: flags.type,
         })

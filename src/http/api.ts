@@ -105,7 +105,7 @@ export function apiRouter(deps: AppDeps): Router {
   })
 
   r.get('/sites/:site/audit', requireRole('view'), async (req, res) => {
-    const entries = await site(req).audit.query(auditQuery({ since: str(req.query.since), until: str(req.query.until), actor: str(req.query.actor), type: str(req.query.type) }))
+    const entries = await site(req).audit.query(auditQuery({ since: str(req.query.since), until: str(req.query.until), actor: str(req.query.actor), type: str(req.query.type) }, site(req).zone))
     if (req.query.format === 'csv') {
       res.type('text/csv').attachment(`peakguard-audit-${site(req).id}.csv`).send(toCsv(entries))
       return

@@ -227,7 +227,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     let error: string | null = null
     let entries: Awaited<ReturnType<typeof s.audit.query>> = []
     try {
-      entries = await s.audit.query(auditQuery(f))
+      entries = await s.audit.query(auditQuery(f, s.zone))
     } catch (e) {
       if (!(e instanceof PeakguardError) || e.code !== 'USAGE') throw e
       error = e.message

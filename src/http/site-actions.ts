@@ -59,8 +59,8 @@ export const PAGE_SIZE = 50
 
 export async function timeline(s: UiSite, f: TimelineFilter) {
   const now = Date.now()
-  const since = f.since ? parseWhen(f.since, 'since', now) : undefined
-  const until = f.until ? parseWhen(f.until, 'until', now) : undefined
+  const since = f.since ? parseWhen(f.since, 'since', now, s.zone) : undefined
+  const until = f.until ? parseWhen(f.until, 'until', now, s.zone) : undefined
   const all = await listStates(s.site)
   const kinds = [...new Set(all.map((x) => x.trigger))].sort()
   const match = (x: StateInfo) =>
@@ -142,11 +142,11 @@ export async function allow(s: UiSite, actor: Actor, input: { scope?: string; fo
   return w
 }
 
-export function auditQuery(q: { since?: string; until?: string; actor?: string; type?: string }): AuditQuery {
+export function auditQuery(q: { since?: string; until?: string; actor?: string; type?: string }, zone: string): AuditQuery {
   const now = Date.now()
   return {
-    since: q.since ? parseWhen(q.since, 'since', now) : undefined,
-    until: q.until ? parseWhen(q.until, 'until', now) : undefined,
+    since: q.since ? parseWhen(q.since, 'since', now, zone) : undefined,
+    until: q.until ? parseWhen(q.until, 'until', now, zone) : undefined,
     actor: q.actor || undefined,
     type: q.type || undefined,
   }
