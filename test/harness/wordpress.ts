@@ -11,6 +11,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type mysql from 'mysql2/promise'
+import { inheritedClock } from './clock.ts'
 import { freePort, mariadb, rootConnection, type Server } from './mariadb.ts'
 import { runCli, WWW, type CliResult } from './site.ts'
 
@@ -330,7 +331,7 @@ export async function createWordPress(opts: WpOptions = {}): Promise<TestWordPre
     const body = code.replace(/^\s*<\?php\s*/, '')
     fs.writeFileSync(file, `${prelude}${o.load === false ? '' : `require '${wpRoot}/wp-load.php';\n`}${body}\n`, { mode: 0o644 })
     return new Promise((resolve, reject) => {
-      const p = spawn('php', ['-d', 'display_errors=stderr', file], { uid, gid, cwd: wpRoot, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: base, ...(o.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] })
+      const p = spawn('php', ['-d', 'display_errors=stderr', file], { uid, gid, cwd: wpRoot, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: base, ...inheritedClock(), ...(o.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
       let err = ''
       p.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -362,7 +363,7 @@ echo $r['user_id'];
       uid,
       gid,
       detached: true, // its own process group: the workers outlive the master, stop() ends the group
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: base, PHP_CLI_SERVER_WORKERS: '4' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: base, PHP_CLI_SERVER_WORKERS: '4', ...inheritedClock() },
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     proc = p
