@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # wordpress + themes + php-cli + php-mysql: the real WordPress of test/harness/wordpress.ts (and the demo);
-# chromium: the browser the end-to-end test drives (playwright-core launches /usr/bin/chromium)
-want=(git mariadb-server util-linux wordpress wordpress-theme-twentytwentythree wordpress-theme-twentytwentyone php-cli php-mysql chromium "$@")
+# chromium: the browser the end-to-end test drives (playwright-core launches /usr/bin/chromium);
+# faketime: libfaketime, which sets the process clock for the clock-shifted test runs (scripts/test-clocks.ts)
+want=(git mariadb-server util-linux wordpress wordpress-theme-twentytwentythree wordpress-theme-twentytwentyone php-cli php-mysql chromium faketime "$@")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
