@@ -8,7 +8,8 @@ import os from 'node:os'
 import { SiteDir } from '../src/adapters/site-dir.ts'
 import { parseConfig } from '../src/config.ts'
 import { nextSpan, parseTime, spansAt, spansBetween, windowProblems, type FreezeSettings, type FreezeWindowConfig } from '../src/services/freeze-calendar.ts'
-import { bridgeState, freezeStatus, startManual } from '../src/services/freeze.ts'
+import { bridgeState, freezeStatus, recordBaseline, startManual } from '../src/services/freeze.ts'
+import { freezeForbidding } from '../src/services/operate.ts'
 import { clockAt } from './harness/clock.ts'
 import { startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { createSite, REPO, type CliResult, type TestSite } from './harness/site.ts'
@@ -202,6 +203,22 @@ describe('freeze: two freezes open at once (fixed instants)', () => {
     const alone = await freezeStatus(docs, { ...settings(), windows: [] }, now)
     assert.deepEqual(alone.open.map((x) => x.source), ['manual'])
     assert.equal(iso(alone.endsAt!), '2026-11-28T09:30:00.000Z')
+  })
+
+  it("a manual freeze started inside the nightly window: 'the freeze began' is when the nightly one began, for restores and the baseline", async () => {
+    const now = Z(FRIDAY_NIGHT)
+    const nightly = settings().windows.filter((w) => w.name === 'nightly')
+    const deps = { site: 'shop', docs, audit: { append: async () => null }, now: () => Z('2026-11-27T23:00:00Z') }
+    await recordBaseline(deps, { source: 'nightly', start: Z('2026-11-27T21:00:00Z'), state: 'aaaa', actor: 'peakguard' })
+    await startManual(deps, { forMs: 8 * H, reason: 'payment provider incident', actor: 'ada', baseline: 'bbbb' })
+    const s = await freezeStatus(docs, { ...settings(), windows: nightly }, now)
+    assert.equal(s.active?.source, 'manual', 'the manual freeze ends last (07:00 UTC)')
+    assert.equal(s.baseline?.state, 'aaaa', 'the baseline is the state before the site froze, at 21:00 UTC')
+    const op = { site: null as never, docs, audit: deps.audit, notify: null as never, windows: nightly, now: () => now }
+    const during = await freezeForbidding(op, 'cccc', '2026-11-27T22:30:00Z')
+    assert.equal(during?.source, 'nightly', 'a state from 22:30, inside the nightly window, is not restored without an approval')
+    assert.equal(await freezeForbidding(op, 'dddd', '2026-11-27T20:59:00Z'), null, 'a state from before 21:00 is')
+    assert.equal((await freezeForbidding(op, 'eeee', '2026-11-27T23:10:00Z'))?.source, 'nightly', 'the first freeze it was recorded in is named')
   })
 
   it("the bridge's state file lists every freeze of the next days, so WordPress can say the same", async () => {

@@ -280,7 +280,7 @@ export interface FreezeStatus {
   /** allow-windows open now */
   allowed: AllowWindow[]
   policy: FreezePolicy
-  /** the active freeze's baseline, when recorded */
+  /** the baseline of the first open freeze to begin (the state before the site froze), when recorded */
   baseline: FreezeBaseline | null
   approvalUrl: string | null
 }
@@ -297,7 +297,8 @@ export async function freezeStatus(docs: DocStorePort, freeze: FreezeSettings, n
   const manual = manualSpan(doc.manual)
   const candidates = [nextSpan(freeze.windows, after), manual && manual.start > after ? manual : null].filter((s): s is FreezeSpan => !!s)
   const next = candidates.sort((a, b) => a.start - b.start)[0] ?? null
-  const baseline = active ? (doc.baselines.find((b) => b.source === active.source && b.start === active.start) ?? null) : null
+  // the state before the site froze: of the open freezes, the baseline of the first to begin that has one
+  const baseline = open.map((f) => doc.baselines.find((b) => b.source === f.source && b.start === f.start)).find((b) => !!b) ?? null
   return { active, endsAt, open, following, next, allowed: openAllows(doc.allows, now), policy: freeze.policy, baseline, approvalUrl: freeze.approvalUrl }
 }
 

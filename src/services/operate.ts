@@ -5,7 +5,7 @@
 import type { Actor, AuditInput, NotifyPort, OnlyFilter } from '../core/index.ts'
 import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
-import { activeFreeze, readFreezeDoc } from './freeze.ts'
+import { activeSpans, readFreezeDoc } from './freeze.ts'
 import { restore, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
 import type { DocStorePort } from '../core/index.ts'
@@ -34,15 +34,17 @@ export interface RestoreRequest {
 /**
  * During a freeze a restore goes back to a state recorded before the freeze began (the rollback the night
  * shift needs); a state recorded during it would bring back a change no second person approved — that
- * takes an approval (peakguard approve) or an admin breaking glass. Returns the freeze that forbids it.
+ * takes an approval (peakguard approve) or an admin breaking glass. With several freezes open, 'the freeze
+ * began' is when the first of them began. Returns the freeze that forbids it: the first open one the state
+ * was recorded in (every open one when its time is unknown).
  */
 export async function freezeForbidding(deps: OperateDeps, target: string, recordedAt?: string) {
   const now = deps.now?.() ?? Date.now()
-  const freeze = activeFreeze(deps.windows, await readFreezeDoc(deps.docs), now)
-  if (!freeze) return null
+  const open = activeSpans(deps.windows, await readFreezeDoc(deps.docs), now)
+  if (!open.length) return null
   // the caller usually has the state's time already (a listing); the journal's log otherwise
-  const at = recordedAt ?? (await deps.site.journal.log()).find((c) => c.id === target)?.time
-  return at && Date.parse(at) < freeze.start ? null : freeze
+  const at = Date.parse(recordedAt ?? (await deps.site.journal.log()).find((c) => c.id === target)?.time ?? '')
+  return open.filter((f) => !(at < f.start)).sort((a, b) => a.start - b.start)[0] ?? null
 }
 
 /** What the web UI shows beside a Restore button: may this state be restored now, and if not, why. */
