@@ -360,7 +360,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
 
 /** The freeze of a site as its services read it (from the config and the site's freeze document). */
 function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
-  const settings = { policy: s.freeze.policy, windows: s.freeze.windows, approvalUrl: s.freeze.approvalUrl }
+  const settings = { policy: s.freeze.policy, windows: s.freeze.windows, approvalUrl: s.freeze.approvalUrl, zone: s.freeze.zone }
   return {
     at: async (now: number) => activeFreeze(s.freeze.windows, await readFreezeDoc(docs), now),
     allows: async () => (await readFreezeDoc(docs)).allows,

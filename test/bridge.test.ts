@@ -222,6 +222,28 @@ describe('WordPress bridge (real WordPress)', function () {
     assert.equal(refused.subject, `activate ${DEMO_BANNER.file}`)
   })
 
+  it('two freezes open at once and one opening before they end: the notice names both, and its end is when changes are free again', async () => {
+    const t = now()
+    // in the site's zone (freeze.zone), as the CLI and the UI show it: St John's is 3 h 30 min behind UTC
+    await bridge.writeState({
+      ...state([
+        { source: 'black-friday', start: t - 3600, end: t + 3600, reason: 'Black Friday campaign' },
+        { source: 'manual', start: t - 60, end: t + 1800, reason: 'payment incident' },
+        { source: 'deploy-hold', start: t + 3600, end: t + 7200, reason: 'deploy review' }, // opens as Black Friday ends
+        { source: 'later', start: t + 7300, end: t + 9000, reason: 'not joined: 100 s of freedom before it' },
+      ]),
+      zone: 'America/St_Johns',
+    })
+    const dash = await admin.get('/wp-admin/')
+    const end = new Date((t + 7200) * 1000)
+    const utc = end.toISOString().slice(0, 16).replace('T', ' ')
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'America/St_Johns', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(end).map((x) => [x.type, x.value]))
+    const local = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
+    const notice = /peakguard-freeze[^>]*><p><strong>([^<]*)/.exec(dash.body)?.[1] ?? ''
+    assert.match(notice, new RegExp(`^Change freeze until ${local} N[DS]T \\(America/St_Johns\\) \\(${utc} UTC\\) \\(black-friday: Black Friday campaign; manual freeze: payment incident\\)\\. Changes need an approval`), notice)
+    await bridge.writeState(freezeNow()) // the freeze the next tests expect
+  })
+
   it('during a freeze: activate_plugin() from a PHP script is stopped at the option (the hard stop)', async () => {
     await wp.php(`require_once ABSPATH . 'wp-admin/includes/plugin.php'; activate_plugin( '${DEMO_HELLO.file}' );`)
     assert.ok(!(await wp.activePlugins()).includes(DEMO_HELLO.file))

@@ -423,8 +423,16 @@ final class Peakguard_Bridge {
 			$source    = ( isset( $x['source'] ) && is_string( $x['source'] ) ) ? $x['source'] : 'freeze';
 			$reasons[] = count( $open ) > 1 ? ( 'manual' === $source ? 'manual freeze' : $source ) . ': ' . $reason : $reason;
 		}
-		$end   = (int) $end;
-		$local = function_exists( 'wp_date' ) ? wp_date( 'Y-m-d H:i', $end ) . ' ' . wp_timezone_string() : gmdate( 'Y-m-d H:i', $end );
+		$end = (int) $end;
+		// in the zone peakguard shows times in (freeze.zone), else WordPress's own
+		$zone = ( isset( $s['zone'] ) && is_string( $s['zone'] ) && in_array( $s['zone'], timezone_identifiers_list(), true ) ) ? $s['zone'] : null;
+		if ( $zone ) {
+			$at = new DateTime( '@' . $end );
+			$at->setTimezone( new DateTimeZone( $zone ) );
+			$local = $at->format( 'Y-m-d H:i T' ) . ' (' . $zone . ')';
+		} else {
+			$local = function_exists( 'wp_date' ) ? wp_date( 'Y-m-d H:i', $end ) . ' ' . wp_timezone_string() : gmdate( 'Y-m-d H:i', $end );
+		}
 		return array( 'Change freeze until ' . $local . ' (' . gmdate( 'Y-m-d H:i', $end ) . ' UTC) (' . implode( '; ', $reasons ) . '). Changes need an approval: ', $s['approvalUrl'] );
 	}
 

@@ -226,6 +226,8 @@ export interface BridgeState {
   allows: { scope: string; start: number; end: number }[]
   /** where to ask for an approval (shown in the admin notice) */
   approvalUrl: string | null
+  /** the zone the notice shows times in (freeze.zone, else peakguard's host's), as the CLI and the UI do */
+  zone?: string
   /** options WordPress must refuse to change during a freeze */
   protectedOptions: string[]
   ignoredOptions: string[]

@@ -18,7 +18,7 @@ import {
   type FreezeSpan,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { nextSpan, spansAt, spansBetween, type FreezeSettings, type FreezeWindowConfig } from './freeze-calendar.ts'
+import { nextSpan, siteZone, spansAt, spansBetween, type FreezeSettings, type FreezeWindowConfig } from './freeze-calendar.ts'
 
 export const FREEZE_DOC = 'freeze'
 
@@ -327,6 +327,7 @@ export async function bridgeState(
     // an allow-window shortens nothing: its end is rounded down, its start up
     allows: doc.allows.filter((w) => w.end > now).map((w) => ({ scope: w.scope, start: secs(w.start, true), end: secs(w.end, false) })),
     approvalUrl: site.freeze.approvalUrl,
+    zone: siteZone(site.freeze),
     protectedOptions: [...site.protectedOptions],
     ignoredOptions: [...site.ignoredOptions],
     writtenAt: secs(now, false),
