@@ -475,15 +475,18 @@ describe('peakguard freeze and allow on a site', function () {
       assert.match(r.stderr, /peakguard allow --scope/)
       assert.match(r.stderr, /--break-glass/)
 
-      // the UI's banner, from a daemon whose clock is at the same instant
-      await makeUsers(other.configFile, 'ada', {})
+      // a manual freeze beside them, then the UI from a daemon whose clock is at the same instant
+      const tokens = await makeUsers(other.configFile, 'ada', {})
+      ok(await other.cli(['freeze', 'start', '--for', '2h', '--reason', 'payment incident'], { ...at, PEAKGUARD_TOKEN: tokens.ada as string }), 'freeze start')
       daemon = await startDaemon(other, at)
       const { c } = await login(daemon.url, 'ada', 'ada-password-1')
       const page = await c.get('/sites/shop/freeze')
       assert.equal(page.status, 200)
+      assert.match(page.body, /Stop the manual freeze/, 'the manual freeze can be stopped though a window ends later')
       const banner = /<div class="banner frozen"[\s\S]*?<\/div>/.exec(page.body)?.[0].replace(/<[^>]+>/g, '').replace(/&#39;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ') ?? ''
       assert.match(banner, /FROZEN — freeze window 'black-friday': Black Friday\./, banner)
       assert.match(banner, /Also freeze window 'nightly': nightly batch \(until 2026-11-28 06:00 CET/, banner)
+      assert.match(banner, /Also manual freeze: payment incident \(until 2026-11-28 02:30 CET/, banner)
       assert.match(banner, /Then freeze window 'deploy-hold': deploy review \(2026-11-30 07:00 CET/, banner)
       assert.match(banner, /Changes are free again 2026-11-30 10:00 CET \(Europe\/Amsterdam\)/, banner)
     } finally {

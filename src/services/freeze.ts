@@ -250,9 +250,14 @@ export async function openAllow(deps: FreezeDeps, input: { scope: string; forMs:
  * keep the site frozen until then (freezeChain). Looks further ahead until the chain stops growing, at most
  * MAX_CHAIN_LOOKS times (config validation already refuses a window whose occurrences never end).
  */
-export function freeAgain(windows: readonly FreezeWindowConfig[], doc: FreezeDoc, now: number): { end: number; after: FreezeSpan[] } | null {
+export function freeAgain(
+  windows: readonly FreezeWindowConfig[],
+  doc: FreezeDoc,
+  now: number,
+  open: readonly FreezeSpan[] = activeSpans(windows, doc, now),
+): { end: number; after: FreezeSpan[] } | null {
   const m = manualSpan(doc.manual)
-  let chain = freezeChain(activeSpans(windows, doc, now), now)
+  let chain = freezeChain(open, now)
   for (let i = 0; chain && i < MAX_CHAIN_LOOKS; i++) {
     const ahead = [...spansBetween(windows, now, chain.end + 1), ...(m && m.end > now ? [m] : [])]
     const next = freezeChain(ahead, now)
@@ -290,7 +295,7 @@ export async function freezeStatus(docs: DocStorePort, freeze: FreezeSettings, n
   const doc = await readFreezeDoc(docs)
   const open = activeSpans(freeze.windows, doc, now).sort((a, b) => a.start - b.start || a.source.localeCompare(b.source))
   const active = governingSpan(open, now)
-  const free = freeAgain(freeze.windows, doc, now)
+  const free = freeAgain(freeze.windows, doc, now, open)
   const endsAt = free?.end ?? null
   const following = free?.after ?? []
   const after = endsAt === null ? now : endsAt - 1
