@@ -30,6 +30,7 @@ import { readWpConfig } from './adapters/wp-config.ts'
 import { WpFiles } from './adapters/wp-files.ts'
 import { runCli } from './cli/program.ts'
 import type { GlobalOptions, InitOptions, InitResult, RecoverOptions, RecoverResult, Runtime } from './cli/runtime.ts'
+import { report } from './cli/runtime.ts'
 import { addSite, configPath, DEFAULT_PROBE, loadConfig, redact, type LoadedConfig, type ResolvedSite } from './config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type Checkpoint } from './core/index.ts'
 import { PeakguardError } from './errors.ts'
@@ -656,4 +657,12 @@ export { loadConfig, pickSite }
 
 // run the CLI when this file is the program (not when a test imports the composition)
 const entry = process.argv[1] ? fs.realpathSync(process.argv[1]) : ''
-if (entry === fs.realpathSync(fileURLToPath(import.meta.url))) process.exitCode = await runCli(process.argv.slice(2), runtime())
+if (entry === fs.realpathSync(fileURLToPath(import.meta.url))) {
+  const rt = runtime()
+  // the last guard: a failure nobody awaited still goes through the error table (message, exit code, JSON),
+  // never a bare stack trace; the daemon exits with it and systemd starts it again
+  process.on('unhandledRejection', (e) => {
+    process.exit(report(rt, { json: process.argv.includes('--json') } as GlobalOptions, e))
+  })
+  process.exitCode = await runCli(process.argv.slice(2), rt)
+}

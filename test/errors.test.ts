@@ -73,6 +73,38 @@ describe('bad input', () => {
     assert.match(r.json.error.message, /cannot reach the database at 127\.0\.0\.1:1/)
   })
 
+  it('an unreachable database with many plugin directories (the walk runs on a worker): every command says so through the error table, and the daemon records files', async () => {
+    // with 8+ unit directories the file walk runs on a worker thread, and the failed settings query used to
+    // reject while nobody awaited it: a stack trace and exit, the daemon gone 60 ms after its start
+    for (let i = 0; i < 12; i++) {
+      fs.mkdirSync(path.join(site.wpContent, `plugins/extra-${i}`), { recursive: true })
+      fs.writeFileSync(path.join(site.wpContent, `plugins/extra-${i}/extra-${i}.php`), `<?php\n/* Plugin Name: Extra ${i} */\n`)
+    }
+    assert.equal((await site.cli(['snapshot'])).code, 0)
+    fs.writeFileSync(site.configFile, fs.readFileSync(site.configFile, 'utf8').replace(/port: \d+/, 'port: 1'))
+    for (const args of [['snapshot'], ['diff', 'latest']]) {
+      const r = await site.cli([...args, '--json'])
+      assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`)
+      assert.doesNotMatch(r.stderr, /^\s+at /m, `${args.join(' ')}: no stack trace\n${r.stderr}`)
+      assert.equal(r.json?.error?.code, 'DB_UNREACHABLE', `${args.join(' ')}: ${r.stdout}`)
+    }
+    // status reports what it can, and says why it cannot compare the live site
+    const st = await site.cli(['status', '--json'])
+    assert.equal(st.code, 0, st.stderr)
+    assert.doesNotMatch(st.stderr, /^\s+at /m, st.stderr)
+    assert.match(st.json.liveError, /cannot reach the database at 127\.0\.0\.1:1/)
+    const { startDaemon, isSnapshot } = await import('./harness/daemon.ts')
+    const daemon = await startDaemon(site)
+    try {
+      const from = daemon.lines.length
+      fs.writeFileSync(path.join(site.wpContent, 'plugins/extra-3/extra-3.php'), '<?php\n/* Plugin Name: Extra 3, changed with the database down */\n')
+      const snap = await daemon.waitFor((l) => isSnapshot(l) && String(l.summary).includes('plugins/extra-3'), 20_000, from)
+      assert.ok(snap.state, 'the file change is recorded while the database is down')
+    } finally {
+      assert.equal(await daemon.stop(), 0, `the daemon stopped cleanly:\n${daemon.output().slice(-2000)}`)
+    }
+  })
+
   it('a table prefix that matches no table is named, with the prefixes that exist', async () => {
     fs.writeFileSync(site.configFile, fs.readFileSync(site.configFile, 'utf8').replace('tablePrefix: wp_', 'tablePrefix: shop_'))
     const r = await site.cli(['snapshot', '--json'])

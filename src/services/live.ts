@@ -3,13 +3,20 @@
 import { replaceUnits, stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
 import type { Site } from './site.ts'
 
+/**
+ * Starts `p` and keeps its failure for whoever awaits it later. A promise that rejects while nobody awaits it
+ * yet (the settings query failing while the file walk runs on a worker) is an unhandled rejection, which
+ * ends the process with a stack trace instead of the error the caller would have reported.
+ */
+function started<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined)
+  return p
+}
+
 export async function readLive(site: Site): Promise<SiteState> {
   // start the query first: the file walk is mostly synchronous, and the rows arrive meanwhile
-  const rowsRead = site.settings.read()
-  const scan = await site.files.scan().catch(async (e: unknown) => {
-    await rowsRead.catch(() => undefined)
-    throw e
-  })
+  const rowsRead = started(site.settings.read())
+  const scan = await site.files.scan()
   const rows = await rowsRead
   const options: OptionEntry[] = rows.filter((row) => !site.ignore.option(row.name))
   return stateOf(scan.files, scan.links, options)
@@ -29,15 +36,9 @@ export async function readLiveFiles(site: Site): Promise<SiteState> {
 export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Promise<SiteState> {
   const head = await site.journal.head()
   if (!head) return readLive(site)
-  const rowsRead = site.settings.read()
-  const base = await site.journal.readState(head).catch(async (e: unknown) => {
-    await rowsRead.catch(() => undefined)
-    throw e
-  })
-  const scan = await site.files.scan(units).catch(async (e: unknown) => {
-    await rowsRead.catch(() => undefined)
-    throw e
-  })
+  const rowsRead = started(site.settings.read())
+  const base = await site.journal.readState(head)
+  const scan = await site.files.scan(units)
   const rows = await rowsRead
   return replaceUnits(base, scan, units, rows.filter((row) => !site.ignore.option(row.name)))
 }
