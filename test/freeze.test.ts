@@ -360,6 +360,19 @@ describe('peakguard freeze and allow on a site', function () {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
       assert.match(r.stderr, /needs --reason TEXT: the reason is recorded in the audit log and shown to everyone the freeze stops/, args.join(' '))
     }
+    // one printable line: a newline would forge a line in the audit log, ESC would reach the next terminal
+    for (const reason of ['launch\n2026-12-06T03:00:00Z #99 freeze-stop ada FAKE', '\u001b]0;pwned\u0007', 'x\u202Etxet'])
+      for (const args of [
+        ['freeze', 'start', '--for', '10m', '--reason', reason],
+        ['allow', '--scope', 'plugins/hello.php', '--for', '30m', '--reason', reason],
+        ['snapshot', '-m', reason],
+      ]) {
+        const r = await site.cli(args)
+        assert.equal(r.code, 2, `${JSON.stringify(args)}: ${r.stderr}`)
+        assert.match(r.stderr, /holds a control character \(U\+[0-9A-F]{4}\): write it on one line, printable characters only/)
+      }
+    const after = JSON.stringify((await site.cli(['--json', 'freeze', 'status'])).json)
+    assert.ok(!/FAKE|pwned|txet/.test(after), `no freeze or allow-window was opened with such a reason: ${after}`)
     const both = await site.cli(['freeze', 'start', '--for', '10m', '--until', '2030-01-01T00:00Z', '--reason', 'x'])
     assert.equal(both.code, 2)
     assert.match(both.stderr, /exactly one of --until TIME or --for DURATION/)

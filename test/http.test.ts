@@ -78,6 +78,42 @@ describe('web UI and API (sample site, real daemon)', function () {
     assert.equal(fs.readFileSync(file, 'utf8'), '<?php fatal_error_here(', 'a dry run writes nothing')
     const bad = await api('/api/sites/shop/restores', tokens.olga as string, { method: 'POST', body: JSON.stringify({ target: 'zzzz', dryRun: false }) })
     assert.equal(bad.status, 400, 'a target that is no state id is a clear 400')
+    // bodies of the wrong shape are refused, naming the field, and nothing is restored: "true" is not a dry
+    // run, 123 or {} is not a list of units, an unknown field is no field
+    const headBefore = (await site.cli(['--json', 'list'], { PEAKGUARD_TOKEN: tokens.vic as string })).json as { id: string }[]
+    for (const [body, field] of [
+      [{ target: good, dryRun: 'true' }, /dryRun: expected boolean/],
+      [{ target: good, dryRun: false, only: 123 }, /only: expected array/],
+      [{ target: good, dryRun: false, only: {} }, /only: expected array/],
+      [{ target: good, dryRun: false, only: [true] }, /only\.0: expected string/],
+      [{ target: good, dryRun: false, only: [''] }, /only\.0: missing or empty/],
+      [{ target: good, dryRun: false, breakGlass: 'yes' }, /breakGlass: expected object/],
+      [{ target: good, dryRun: false, dryrun: true }, /"dryrun": no such field/],
+      [{ target: [good], dryRun: false }, /target: expected string/],
+      [[good], /the body: expected object/],
+    ] as const) {
+      const r = await api('/api/sites/shop/restores', tokens.olga as string, { method: 'POST', body: JSON.stringify(body) })
+      assert.equal(r.status, 400, JSON.stringify(body))
+      const e = ((await r.json()) as { error: { code: string; message: string } }).error
+      assert.equal(e.code, 'USAGE')
+      assert.match(e.message, field, JSON.stringify(body))
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), '<?php fatal_error_here(', 'no body of the wrong shape restored anything')
+    const headAfter = (await site.cli(['--json', 'list'], { PEAKGUARD_TOKEN: tokens.vic as string })).json as { id: string }[]
+    assert.equal(headAfter.length, headBefore.length, 'not even a safety snapshot was taken')
+    // free text on one printable line: a newline would forge an audit line, ESC would reach a terminal
+    for (const reason of ['launch\nFAKE audit line', '\u001b[2J', '\u0000', 'a\u202ereversed'])
+      for (const [route, body] of [
+        ['/api/sites/shop/freeze', { for: '1h', reason }],
+        ['/api/sites/shop/allows', { scope: 'plugins/akismet', for: '10m', reason }],
+      ] as const) {
+        const r = await api(route, tokens.paul as string, { method: 'POST', body: JSON.stringify(body) })
+        assert.equal(r.status, 400, `${route} ${JSON.stringify(reason)}`)
+        assert.match(((await r.json()) as { error: { message: string } }).error.message, /holds a control character \(U\+[0-9A-F]{4}\): write it on one line/)
+      }
+    const st = (await (await api('/api/sites/shop/freeze', tokens.vic as string)).json()) as { frozen: boolean; allowed: unknown[] }
+    assert.equal(st.frozen, false, 'no freeze was started')
+    assert.deepEqual(st.allowed, [], 'no allow-window was opened')
     const done = await api('/api/sites/shop/restores', tokens.olga as string, { method: 'POST', body: JSON.stringify({ target: good, dryRun: false }) })
     assert.equal(done.status, 201)
     const r = (await done.json()) as { verified: boolean; safetySnapshot: string; target: string; caches: unknown }

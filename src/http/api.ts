@@ -10,7 +10,8 @@ import { freezeStatus } from '../services/freeze.ts'
 import { allowJson, decisionJson, diffJson, freezeStartJson, freezeStatusJson, freezeStopJson, restoreJson, stateDetailJson, stateJson, toCsv } from '../services/reports.ts'
 import { demand, requireRole } from './auth.ts'
 import type { AppDeps, UiSite } from './deps.ts'
-import { allow, auditQuery, decideRequest, onlyOf, runRestore, startFreeze, stopFreeze } from './site-actions.ts'
+import { allowBody, decideBody, freezeBody, parseBody, restoreBody, stopBody } from './bodies.ts'
+import { allow, auditQuery, decideRequest, runRestore, startFreeze, stopFreeze } from './site-actions.ts'
 
 export function siteOf(deps: AppDeps, id: string | string[] | undefined): UiSite {
   const s = deps.sites.find((x) => x.id === id)
@@ -20,14 +21,6 @@ export function siteOf(deps: AppDeps, id: string | string[] | undefined): UiSite
 
 const actorOf = (res: Response) => res.locals.actor as Actor
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>
-
-function breakGlassOf(v: unknown): { reason: string } | null {
-  if (v === undefined || v === null || v === false) return null
-  const reason = typeof v === 'object' ? str((v as { reason?: unknown }).reason) : undefined
-  if (!reason?.trim()) throw new PeakguardError('USAGE', 'breakGlass: give { "reason": TEXT }: breaking glass is audited and notified, with its reason')
-  return { reason }
-}
 
 export function apiRouter(deps: AppDeps): Router {
   const r = Router()
@@ -59,12 +52,12 @@ export function apiRouter(deps: AppDeps): Router {
 
   r.post('/sites/:site/restores', async (req, res) => {
     // a dry run writes nothing: a viewer may see the plan; a restore needs operator (break-glass: admin)
-    const b = body(req)
-    const dryRun = b.dryRun === true
-    const breakGlass = dryRun ? null : breakGlassOf(b.breakGlass)
-    const actor = demand(req, res, dryRun ? 'view' : breakGlass ? 'break-glass' : 'restore')
-    const report = await runRestore(site(req), actor, { target: str(b.target) ?? '', only: onlyOf(b.only), dryRun, breakGlass })
-    res.status(dryRun ? 200 : 201).json(restoreJson(report))
+    demand(req, res, 'view')
+    const b = parseBody(restoreBody, req.body)
+    const breakGlass = b.dryRun ? null : (b.breakGlass ?? null)
+    const actor = demand(req, res, b.dryRun ? 'view' : breakGlass ? 'break-glass' : 'restore')
+    const report = await runRestore(site(req), actor, { target: b.target, only: b.only ?? [], dryRun: b.dryRun, breakGlass })
+    res.status(b.dryRun ? 200 : 201).json(restoreJson(report))
   })
 
   r.get('/sites/:site/requests', requireRole('view'), async (req, res) => {
@@ -77,10 +70,11 @@ export function apiRouter(deps: AppDeps): Router {
 
   for (const verb of ['approve', 'reject'] as const)
     r.post(`/sites/:site/requests/:id/${verb}`, async (req, res) => {
-      const b = body(req)
-      const breakGlass = breakGlassOf(b.breakGlass)
+      demand(req, res, 'view')
+      const b = parseBody(decideBody, req.body)
+      const breakGlass = b.breakGlass ?? null
       const actor = demand(req, res, breakGlass ? 'break-glass' : 'approve') as Actor
-      res.json(decisionJson(await decideRequest(site(req), actor, String(req.params.id), verb === 'approve', str(b.note) ?? '', breakGlass)))
+      res.json(decisionJson(await decideRequest(site(req), actor, String(req.params.id), verb === 'approve', b.note ?? '', breakGlass)))
     })
 
   r.get('/sites/:site/freeze', requireRole('view'), async (req, res) => {
@@ -90,18 +84,17 @@ export function apiRouter(deps: AppDeps): Router {
   })
 
   r.post('/sites/:site/freeze', requireRole('freeze'), async (req, res) => {
-    const b = body(req)
+    const b = parseBody(freezeBody, req.body)
     const s = site(req)
-    res.status(201).json(freezeStartJson(await startFreeze(s, actorOf(res), { until: str(b.until), for: str(b.for), reason: str(b.reason) }), siteZone(s.freeze)))
+    res.status(201).json(freezeStartJson(await startFreeze(s, actorOf(res), b), siteZone(s.freeze)))
   })
 
   r.post('/sites/:site/freeze/stop', requireRole('freeze'), async (req, res) => {
-    res.json(freezeStopJson(await stopFreeze(site(req), actorOf(res), str(body(req).reason))))
+    res.json(freezeStopJson(await stopFreeze(site(req), actorOf(res), parseBody(stopBody, req.body).reason)))
   })
 
   r.post('/sites/:site/allows', requireRole('freeze'), async (req, res) => {
-    const b = body(req)
-    res.status(201).json({ allow: allowJson(await allow(site(req), actorOf(res), { scope: str(b.scope), for: str(b.for), reason: str(b.reason) })) })
+    res.status(201).json({ allow: allowJson(await allow(site(req), actorOf(res), parseBody(allowBody, req.body))) })
   })
 
   r.get('/sites/:site/audit', requireRole('view'), async (req, res) => {

@@ -15,10 +15,10 @@ import { siteOf } from './api.ts'
 import type { AppDeps, UiSite } from './deps.ts'
 import { diffItems } from './diff-view.ts'
 import type { Views } from './render.ts'
+import { allowForm, decideForm, emptyForm, freezeForm, loginForm, logoutForm, parseBody, restoreForm, stopForm, tokenForm, userForm } from './bodies.ts'
 import { allow, auditQuery, decideRequest, mayDecide, onlyOf, operateDeps, overview, PAGE_SIZE, runRestore, startFreeze, stopFreeze, timeline } from './site-actions.ts'
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-const form = (req: Request) => (req.body ?? {}) as Record<string, unknown>
 
 /** How long the audit page reuses a verification of the chain (it hashes every entry). */
 const VERIFY_TTL_MS = 30_000
@@ -49,9 +49,10 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
   })
 
   r.post('/login', async (req, res) => {
-    const name = (str(form(req).name) ?? '').trim()
-    const password = str(form(req).password) ?? ''
-    const next = safeNext(str(form(req).next))
+    const f = parseBody(loginForm, req.body)
+    const name = f.name.trim()
+    const password = f.password
+    const next = safeNext(f.next)
     try {
       if (!name || !password) throw new PeakguardError('AUTH_FAILED', 'give your peakguard user name and password')
       const actor = await guard.login(name, password, req.ip ?? 'unknown')
@@ -71,6 +72,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
   })
 
   r.post('/logout', async (req, res) => {
+    parseBody(logoutForm, req.body)
     await new Promise<void>((ok) => req.session.destroy(() => ok()))
     res.clearCookie('peakguard.sid')
     res.redirect(303, '/login')
@@ -131,11 +133,12 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
   })
 
   r.post('/sites/:site/restores', async (req, res) => {
-    const f = form(req)
-    const breakGlass = f.breakGlass === 'on' ? { reason: str(f.reason) ?? '' } : null
+    demand(req, res, 'view')
+    const f = parseBody(restoreForm, req.body)
+    const breakGlass = f.breakGlass === 'on' ? { reason: f.reason ?? '' } : null
     const actor = demand(req, res, breakGlass ? 'break-glass' : 'restore') as Actor
     const s = site(req)
-    const report = await runRestore(s, actor, { target: str(f.target) ?? '', only: onlyOf(f.only), dryRun: false, breakGlass })
+    const report = await runRestore(s, actor, { target: f.target, only: onlyOf(f.only), dryRun: false, breakGlass })
     // shown once on the result page (post, redirect, get: a reload does not restore again)
     req.session.restore = { site: s.id, report: { ...report, plan: undefined, mismatches: report.mismatches && { files: report.mismatches.files.map((x) => x.path), options: report.mismatches.options.map((x) => x.name) } } }
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/restores/${report.snapshot ?? report.target}`)
@@ -178,11 +181,12 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
 
   for (const verb of ['approve', 'reject'] as const)
     r.post(`/sites/:site/requests/:id/${verb}`, async (req, res) => {
-      const f = form(req)
-      const breakGlass = f.breakGlass === 'on' ? { reason: str(f.reason) ?? '' } : null
+      demand(req, res, 'view')
+      const f = parseBody(decideForm, req.body)
+      const breakGlass = f.breakGlass === 'on' ? { reason: f.reason ?? '' } : null
       const actor = demand(req, res, breakGlass ? 'break-glass' : 'approve') as Actor
       const s = site(req)
-      const d = await decideRequest(s, actor, String(req.params.id), verb === 'approve', str(f.note) ?? '', breakGlass)
+      const d = await decideRequest(s, actor, String(req.params.id), verb === 'approve', f.note ?? '', breakGlass)
       flash(req, `${verb === 'approve' ? 'Approved' : 'Rejected'} ${d.request.id}: ${d.request.outcome}${d.restore?.caches ? `; caches ${d.restore.caches.ok ? 'flushed' : `NOT flushed (${d.restore.caches.detail})`}` : ''}`)
       res.redirect(303, `/sites/${encodeURIComponent(s.id)}/requests`)
     })
@@ -196,9 +200,9 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
 
   r.post('/sites/:site/freeze/start', async (req, res) => {
     const actor = demand(req, res, 'freeze') as Actor
-    const f = form(req)
+    const f = parseBody(freezeForm, req.body)
     const s = site(req)
-    const r2 = await startFreeze(s, actor, { until: str(f.until) || undefined, for: str(f.for) || undefined, reason: str(f.reason) })
+    const r2 = await startFreeze(s, actor, { until: f.until || undefined, for: f.for || undefined, reason: f.reason })
     flash(req, `Frozen until ${formatInZone(r2.freeze.end, s.zone)}: ${r2.freeze.reason}`)
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
   })
@@ -206,16 +210,16 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
   r.post('/sites/:site/freeze/stop', async (req, res) => {
     const actor = demand(req, res, 'freeze') as Actor
     const s = site(req)
-    const r2 = await stopFreeze(s, actor, str(form(req).reason))
+    const r2 = await stopFreeze(s, actor, parseBody(stopForm, req.body).reason)
     flash(req, `Manual freeze stopped.${r2.stillFrozen ? ` Still frozen by window '${r2.stillFrozen.source}'.` : ''}`)
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
   })
 
   r.post('/sites/:site/allows', async (req, res) => {
     const actor = demand(req, res, 'freeze') as Actor
-    const f = form(req)
+    const f = parseBody(allowForm, req.body)
     const s = site(req)
-    const w = await allow(s, actor, { scope: str(f.scope), for: str(f.for), reason: str(f.reason) })
+    const w = await allow(s, actor, f)
     flash(req, `Allowed changes to ${w.scope} until ${formatInZone(w.end, s.zone)}`)
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
   })
@@ -252,9 +256,8 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
 
   r.post('/users', async (req, res) => {
     const actor = demand(req, res, 'users') as Actor
-    const f = form(req)
-    const name = (str(f.name) ?? '').trim()
-    const u = await deps.access.addUser({ name, role: str(f.role) ?? '', password: str(f.password) ?? '', wpUsers: splitList(f.wpUsers), osUsers: splitList(f.osUsers) })
+    const f = parseBody(userForm, req.body)
+    const u = await deps.access.addUser({ name: f.name.trim(), role: f.role, password: f.password, wpUsers: splitList(f.wpUsers), osUsers: splitList(f.osUsers) })
     await deps.auditAll(accessAudit.userAdded(actor, u))
     flash(req, `Added ${u.name} (${u.role}).`)
     res.redirect(303, '/users')
@@ -262,6 +265,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
 
   r.post('/users/:name/remove', async (req, res) => {
     const actor = demand(req, res, 'users') as Actor
+    parseBody(emptyForm, req.body)
     const name = String(req.params.name)
     if (name === actor.name) throw new PeakguardError('USAGE', 'you cannot remove yourself here: another admin can, or use peakguard user remove')
     const r2 = await deps.access.removeUser(name)
@@ -272,9 +276,9 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
 
   r.post('/tokens', async (req, res) => {
     const actor = demand(req, res, 'users') as Actor
-    const f = form(req)
-    const note = (str(f.note) ?? '').trim()
-    const t = await deps.access.createToken((str(f.user) ?? '').trim(), note)
+    const f = parseBody(tokenForm, req.body)
+    const note = (f.note ?? '').trim()
+    const t = await deps.access.createToken(f.user.trim(), note)
     await deps.auditAll(accessAudit.tokenCreated(actor, t, note))
     req.session.newToken = t
     res.redirect(303, '/users')
@@ -282,6 +286,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
 
   r.post('/tokens/:id/revoke', async (req, res) => {
     const actor = demand(req, res, 'users') as Actor
+    parseBody(emptyForm, req.body)
     const t = await deps.access.revokeToken(String(req.params.id))
     await deps.auditAll(accessAudit.tokenRevoked(actor, t))
     flash(req, `Revoked token ${t.id} of ${t.user}.`)

@@ -6,7 +6,7 @@
 // does not force) and it ships with Node (node:crypto), so no native package is needed.
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import type { TokenRecord, UserRecord, UsersDoc, UsersStorePort } from '../core/access.ts'
-import { leastRoleFor, roleAllows, ROLES, type Action, type Actor, type AuditInput, type Role } from '../core/index.ts'
+import { cleanText, leastRoleFor, roleAllows, ROLES, type Action, type Actor, type AuditInput, type Role } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 /** N=2^15, r=8, p=1: about 32 MiB and ~0.1 s per hash here; the values are kept in each hash, so they can grow later. */
@@ -273,6 +273,7 @@ export class Access {
 
   /** Makes a token for a user; the clear token is returned here and nowhere else, ever. */
   async createToken(user: string, note: string): Promise<{ id: string; token: string; user: string }> {
+    note = cleanText(note, 'the token note', { max: 200 })
     const token = `pgt_${randomBytes(32).toString('base64url')}`
     const id = `tok_${randomBytes(6).toString('hex')}`
     await this.change((doc) => {

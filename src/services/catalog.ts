@@ -1,6 +1,6 @@
 // The catalog: browsing the journal — resolving state ids, listing and showing states, diffs between
 // states or against the live site, known-good marks and the site's status.
-import { diffStates, optionKey, type CommitRecord, type StateHealth, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
+import { cleanText, diffStates, optionKey, type CommitRecord, type StateHealth, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
 import { withSiteLock } from './recorder.ts'
@@ -143,7 +143,7 @@ export async function diffStatesOf(site: Site, from: string, to: string): Promis
 }
 
 export async function markGood(site: Site, id: string, note: string): Promise<void> {
-  await site.journal.mark(id, note)
+  await site.journal.mark(id, cleanText(note, 'the note'))
 }
 
 export async function unmarkGood(site: Site, id: string): Promise<void> {

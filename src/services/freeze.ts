@@ -4,6 +4,7 @@
 // its collaborators as parameters, so the CLI and the daemon share them. Every change is audited.
 import { randomBytes } from 'node:crypto'
 import {
+  cleanText,
   freezeChain,
   governingSpan,
   spanOpen,
@@ -100,10 +101,10 @@ export function activeFreeze(windows: readonly FreezeWindowConfig[], doc: Freeze
 
 /** The reason a freeze action needs (USAGE saying why when it is missing); the CLI asks before any password. */
 export function requireReason(reason: string | undefined, what: string): string {
-  const r = (reason ?? '').trim()
-  if (!r)
-    throw new PeakguardError('USAGE', `${what} needs --reason TEXT: the reason is recorded in the audit log and shown to everyone the freeze stops, so they know why and whom to ask`)
-  return r
+  return cleanText(reason, `the reason for ${what}`, {
+    required: true,
+    why: `${what} needs --reason TEXT: the reason is recorded in the audit log and shown to everyone the freeze stops, so they know why and whom to ask`,
+  })
 }
 
 export interface StartManualInput {

@@ -2,7 +2,7 @@
 // rule (during a freeze, only states recorded before it began, unless an admin breaks glass), the audit
 // entries (break-glass, restore with its result and duration) and the notification. One place, so the
 // two front ends can never disagree about what a restore by a person means.
-import type { Actor, AuditInput, NotifyPort, OnlyFilter } from '../core/index.ts'
+import { cleanText, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
 import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
 import { activeSpans, readFreezeDoc } from './freeze.ts'
@@ -73,8 +73,8 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   const { site } = deps
   const { target } = req
   if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null })
-  if (req.breakGlass && !req.breakGlass.reason.trim())
-    throw new PeakguardError('USAGE', 'breaking glass needs a reason: it is audited and notified, with its reason')
+  if (req.breakGlass)
+    req = { ...req, breakGlass: { reason: cleanText(req.breakGlass.reason, 'the break-glass reason', { required: true, why: 'breaking glass needs a reason: it is audited and notified, with its reason' }) } }
   const frozen = await assertMayRestore(deps, target, !!req.breakGlass)
   if (frozen && req.breakGlass) {
     const reason = req.breakGlass.reason

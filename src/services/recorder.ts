@@ -1,5 +1,5 @@
 // The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
-import { diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type StateDiff, type Trigger } from '../core/index.ts'
+import { cleanText, diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type StateDiff, type Trigger } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive, readLiveFiles, readLiveUnits } from './live.ts'
 import type { Site } from './site.ts'
@@ -35,6 +35,8 @@ export interface SnapshotResult {
 
 /** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
 export async function snapshot(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+  // a bad message is refused before the site is read, changed or not
+  cleanText(opts.message, 'the message')
   return withSiteLock(site, async () => {
     // an interrupted restore is finished first; if it cannot be, the live state is still recorded and
     // `status` tells what is pending
@@ -129,7 +131,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
       if (!v) throw new PeakguardError('INTERNAL', `option ${table}.${name} vanished while recording`)
       return v.value
     },
-    subject: opts.message?.trim() || summary,
+    subject: cleanText(opts.message, 'the message') || summary,
     trailers: {
       'Peakguard-Site': site.id,
       'Peakguard-Trigger': opts.trigger,

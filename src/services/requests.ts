@@ -4,7 +4,7 @@
 // that was reverted is applied again, a rejected change that was kept live is reverted. Both are
 // partial restores of exactly the request's items, so whatever else changed since is left alone.
 import { randomBytes } from 'node:crypto'
-import { assertMayDecide, sameItems, type Actor, type ChangeItems, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
+import { assertMayDecide, cleanText, sameItems, type Actor, type ChangeItems, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
 import { restore, short, type RestoreReport } from './restorer.ts'
@@ -53,7 +53,7 @@ export async function loadRequest(docs: DocStorePort, idText: string): Promise<C
 
 /** The author of a detected change asks for its approval, with a reason (makes them its requester). */
 export async function askForApproval(deps: GovernanceDeps, site: Site, idText: string, actor: Actor, reason: string): Promise<ChangeRequest> {
-  if (!reason.trim()) throw new PeakguardError('USAGE', 'a request for approval needs --reason TEXT: the approver decides on it')
+  reason = cleanText(reason, 'the reason', { required: true, why: 'a request for approval needs --reason TEXT: the approver decides on it' })
   const release = await deps.docs.lockDocs()
   try {
     const r = await loadRequest(deps.docs, idText)
@@ -85,6 +85,11 @@ export async function decide(
   site: Site,
   o: { id: string; actor: Actor; approve: boolean; note: string; breakGlass: { reason: string } | null },
 ): Promise<Decision> {
+  o = {
+    ...o,
+    note: cleanText(o.note, 'the note'),
+    breakGlass: o.breakGlass && { reason: cleanText(o.breakGlass.reason, 'the break-glass reason', { required: true, why: 'breaking glass needs a reason: it is audited and notified, with its reason' }) },
+  }
   const release = await deps.docs.lockDocs()
   try {
     const r = await loadRequest(deps.docs, o.id)

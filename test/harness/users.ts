@@ -74,6 +74,6 @@ export async function login(url: string, name: string, password: string): Promis
   const c = new WpClient(url)
   const form = await c.get('/login')
   const r = await c.post('/login', { _csrf: csrfOf(form.body), name, password, next: '/' })
-  assert.equal(r.status, 200, `login as ${name}: HTTP ${r.status} ${r.body.slice(0, 300)}`)
+  assert.equal(r.status, 200, `login as ${name}: HTTP ${r.status} ${r.body.replace(/[\s\S]*<main/, "").slice(0, 600)}`)
   return { c, page: r.body }
 }
