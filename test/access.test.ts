@@ -242,7 +242,7 @@ describe('users, roles and tokens', () => {
     for (const text of [...outputs.filter((o) => o !== made.stdout), allFiles(site.dataDir)]) assert.ok(!text.includes(token), 'the token reached a hook, a report or the data directory')
   })
 
-  it('refuses removing the last admin, an unknown role, a short password and a duplicate user', async () => {
+  it('refuses removing the last admin, an unknown role, a short password and a duplicate user (also one differing only in case)', async () => {
     assert.equal((await run(['user', 'add', 'alice', '--role', 'admin', '--password-stdin'], `${ADMIN_PW}\n`)).code, 0)
     const tok = (await run(['--as', 'alice', '--password-stdin', 'token', 'create', '--json'], `${ADMIN_PW}\n`)).json.token
     const env = { PEAKGUARD_TOKEN: tok }
@@ -260,6 +260,11 @@ describe('users, roles and tokens', () => {
     const dup = await run(['user', 'add', 'alice', '--role', 'viewer', '--password-stdin'], 'long-enough-pw\n', env)
     assert.equal(dup.code, 2)
     assert.match(dup.stderr, /user alice already exists/)
+    for (const name of ['ALICE', 'Alice', 'aLiCe']) {
+      const alike = await run(['user', 'add', name, '--role', 'admin', '--password-stdin'], 'long-enough-pw\n', env)
+      assert.equal(alike.code, 2, `${name}: ${alike.stderr}`)
+      assert.match(alike.stderr, new RegExp(`user ${name} would differ from the existing user alice only in case`))
+    }
     // with a second admin the first can go, and their token with them
     assert.equal((await run(['user', 'add', 'carol', '--role', 'admin', '--password-stdin'], 'carol-pass-1\n', env)).code, 0)
     const gone = await run(['user', 'remove', 'alice', '--json'], null, env)

@@ -201,6 +201,9 @@ export class Access {
       // checked again under the lock: of two unauthenticated first adds, only one is the bootstrap
       if (opts.bootstrap && doc.users.length > 0) throw new PeakguardError('AUTH_REQUIRED', `users were added meanwhile (${this.store.where}): prove who you are with PEAKGUARD_TOKEN`)
       if (doc.users.some((x) => x.name === u.name)) throw new PeakguardError('USAGE', `user ${u.name} already exists (change the password with 'peakguard user passwd')`)
+      // ADMIN beside admin would be two users whom people, logs and the two-person rule's name checks cannot tell apart
+      const alike = doc.users.find((x) => x.name.toLowerCase() === u.name.toLowerCase())
+      if (alike) throw new PeakguardError('USAGE', `user ${u.name} would differ from the existing user ${alike.name} only in case: choose another name`)
       if (doc.users.length === 0 && role !== 'admin')
         throw new PeakguardError('USAGE', `the first user must be an admin (--role admin): once users exist, only an admin can manage them`)
       assertUnclaimed(doc, u.name, ids)
