@@ -235,6 +235,9 @@ const schema = z
         // Express's 'trust proxy': the address(es) of a TLS proxy in front (e.g. loopback), so that its
         // X-Forwarded-Proto makes the session cookie Secure; false (default) trusts no proxy header
         trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+        // the host names the UI answers to besides its listen address and localhost (a proxy's public name):
+        // a request naming any other host is refused, so a DNS-rebinding page cannot drive the UI
+        hosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name (letters, digits, dots, hyphens), without a port').max(253)).default([]),
       })
       .strict()
       .prefault({}),

@@ -44,6 +44,7 @@ export const ERRORS = {
   LOCKED: { http: 429, exit: EXIT.denied, what: 'too many failed logins: locked out for a while' },
   CSRF_INVALID: { http: 403, exit: EXIT.denied, what: 'a form without a valid CSRF token' },
   NOT_FOUND: { http: 404, exit: EXIT.usage, what: 'no such page' },
+  HOST_UNKNOWN: { http: 421, exit: EXIT.usage, what: 'a request for a host name peakguard does not answer to (ui.hosts)' },
   TWO_PERSON_RULE: { http: 403, exit: EXIT.denied, what: 'a change must be approved by someone other than who made or requested it' },
   FROZEN: { http: 423, exit: EXIT.denied, what: 'a freeze window is active' },
   USER_UNKNOWN: { http: 404, exit: EXIT.usage, what: 'no such user' },

@@ -444,6 +444,7 @@ async function runDaemon(o: GlobalOptions): Promise<void> {
     access: accessFor(cfg),
     auditAll: (input) => auditAll(cfg, input),
     trustProxy: cfg.config.ui.trustProxy,
+    hosts: { listen: hostPort(cfg.config.ui.listen).host, names: cfg.config.ui.hosts },
     webDir: WEB_DIR,
     log,
   })

@@ -4,6 +4,7 @@
 // test/e2e.test.ts.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import http from 'node:http'
 import path from 'node:path'
 import { fastDaemonConfig, isSnapshot, startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { createSite, phpSerialize, type TestSite } from './harness/site.ts'
@@ -30,7 +31,7 @@ describe('web UI and API (sample site, real daemon)', function () {
     good = (snap.json as { id: string }).id
     assert.equal((await site.cli(['mark-good', good, '--note', 'launch'], { PEAKGUARD_TOKEN: tokens.ada as string })).code, 0)
     // as behind a TLS proxy on this host: its X-Forwarded-Proto decides the cookie's Secure flag
-    daemon = await startDaemon(site, {}, [], { trustProxy: 'loopback' })
+    daemon = await startDaemon(site, {}, [], { trustProxy: 'loopback', hosts: ['peakguard.shop.example'] })
     await daemon.waitFor((l) => l.msg === 'peakguard daemon running', 60_000)
   })
 
@@ -123,6 +124,28 @@ describe('web UI and API (sample site, real daemon)', function () {
     assert.equal(fs.readFileSync(file, 'utf8'), before)
     const audit = await site.cli(['--json', 'audit', '--type', 'restore'], { PEAKGUARD_TOKEN: tokens.vic as string })
     assert.ok((audit.json as { entries: { actor: string }[] }).entries.some((e) => e.actor === 'olga'), 'the restore is audited as olga')
+  })
+
+  it('answers only requests for its own host names: a DNS-rebinding Host is refused on every route', async () => {
+    const port = Number(new URL(daemon.url).port)
+    const get = (p: string, host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const rq = http.request({ host: '127.0.0.1', port, path: p, headers: { host, authorization: `Bearer ${tokens.vic}` } }, (res) => {
+          let body = ''
+          res.on('data', (d: Buffer) => (body += d.toString()))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        })
+        rq.on('error', reject)
+        rq.end()
+      })
+    for (const p of ['/', '/login', '/healthz', '/metrics', '/api/status', '/static/app.css'])
+      for (const host of ['attacker.example', `attacker.example:${port}`, '127.0.0.1.attacker.example', 'localhost.attacker.example']) {
+        const r = await get(p, host)
+        assert.equal(r.status, 421, `${p} with Host ${host}`)
+        assert.match(r.body, /does not answer to the host .* add the name to ui\.hosts/, `${p} with Host ${host}`)
+      }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `peakguard.shop.example:${port}`])
+      assert.equal((await get('/healthz', host)).status, 200, `Host ${host}`)
   })
 
   it('logs in with a session cookie (HttpOnly, SameSite=Strict), sends security headers, refuses a POST without the CSRF token', async () => {

@@ -4,6 +4,7 @@
 //   /api/…                   JSON (api.ts): Bearer token, or the session with its CSRF token
 //   /login, /, /sites/…      the pages (pages.ts), rendered from web/templates
 //   /static/…                web/static: CSS and a little JavaScript (no inline script: see the CSP)
+import net from 'node:net'
 import path from 'node:path'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
@@ -77,6 +78,11 @@ export function buildApp(deps: AppDeps): express.Express {
     }),
   )
 
+  // DNS rebinding: a page on attacker.example whose name now points at 127.0.0.1 reaches this port from
+  // the victim's browser with 'Host: attacker.example'. Such a request never names an address or a name
+  // peakguard was given, so answering only those stops it, for every route.
+  if (deps.hosts) app.use(hostGuard(deps.hosts))
+
   app.get('/healthz', async (_req, res) => {
     const s = await deps.status()
     const failing = s.sites.filter((x) => !x.started).map((x) => ({ site: x.site, error: x.startError }))
@@ -131,4 +137,21 @@ export function buildApp(deps: AppDeps): express.Express {
     views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code, err.httpStatus) }, err.httpStatus)
   })
   return app
+}
+
+/**
+ * Refuses (421) a request whose Host names anything but the listen address, localhost, or a name in
+ * ui.hosts; on a wildcard listen address (0.0.0.0, ::) any IP address is accepted, since a rebinding page
+ * always comes by a name.
+ */
+function hostGuard(hosts: NonNullable<AppDeps['hosts']>): express.RequestHandler {
+  const names = new Set(['localhost', hosts.listen.toLowerCase(), ...hosts.names.map((n) => n.toLowerCase())])
+  const wildcard = hosts.listen === '0.0.0.0' || hosts.listen === '::'
+  return (req, _res, next) => {
+    const raw = (req.headers.host ?? '').trim().toLowerCase()
+    // host[:port], or [v6]:port
+    const name = raw.startsWith('[') ? raw.slice(1, raw.indexOf(']')) : raw.replace(/:\d+$/, '')
+    if (names.has(name) || (wildcard && net.isIP(name) !== 0)) return next()
+    next(new PeakguardError('HOST_UNKNOWN', `this peakguard does not answer to the host ${JSON.stringify(raw.slice(0, 100))}: use ${[...names].join(' or ')}, or add the name to ui.hosts in the config`))
+  }
 }

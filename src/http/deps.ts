@@ -32,6 +32,8 @@ export interface AppDeps {
   auditAll(input: Omit<AuditInput, 'site'>): Promise<void>
   /** Express's 'trust proxy' (ui.trustProxy): set when a TLS proxy in front sets X-Forwarded-Proto */
   trustProxy?: string | boolean
+  /** the host the UI listens on (ui.listen's host) and the other names it answers to (ui.hosts) */
+  hosts?: { listen: string; names: readonly string[] }
   /** where the templates and static files are (web/) */
   webDir: string
   /** the daemon's log: errors the UI cannot explain to the person at the page (never a request body) */

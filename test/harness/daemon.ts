@@ -40,6 +40,8 @@ export interface DaemonOptions {
   listen?: string
   /** ui.trustProxy (default: not set) */
   trustProxy?: string
+  /** ui.hosts (default: not set) */
+  hosts?: string[]
 }
 
 /** Adds `ui.listen` (a free port on 127.0.0.1 unless `opts.listen`) to the site's config and starts `peakguard daemon`. */
@@ -51,7 +53,7 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const listen = opts.listen ?? `127.0.0.1:${await freePort()}`
   const cfg = fs.readFileSync(site.configFile, 'utf8').replace(/^ui:.*\n/m, '')
-  fs.writeFileSync(site.configFile, `ui: { listen: "${listen}"${opts.trustProxy ? `, trustProxy: ${opts.trustProxy}` : ''} }\nlog: { level: debug }\n${cfg.replace(/^log:.*\n/m, '')}`)
+  fs.writeFileSync(site.configFile, `ui: { listen: "${listen}"${opts.trustProxy ? `, trustProxy: ${opts.trustProxy}` : ''}${opts.hosts ? `, hosts: ${JSON.stringify(opts.hosts)}` : ''} }\nlog: { level: debug }\n${cfg.replace(/^log:.*\n/m, '')}`)
   const cmd = [...wrap, process.execPath, MAIN, '--config', site.configFile, 'daemon']
   const proc = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: LogLine[] = []
