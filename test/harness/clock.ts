@@ -19,7 +19,7 @@ export function requireFaketime(): string {
  * optionally in the time zone `tz`. Epoch seconds are handed over (FAKETIME_FMT=%s), so the instant does
  * not depend on the zone the process runs in.
  */
-export function clockAt(iso: string, tz?: string): Record<string, string> {
+export function clockAt(iso: string, tz?: string): NodeJS.ProcessEnv {
   const ms = Date.parse(iso)
   if (!/(Z|[+-]\d\d:?\d\d)$/.test(iso) || Number.isNaN(ms)) throw new Error(`clockAt: ${iso} is not an ISO instant with an offset`)
   const preload = [requireFaketime(), ...(process.env.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== LIBFAKETIME)].join(':')
@@ -29,6 +29,9 @@ export function clockAt(iso: string, tz?: string): Record<string, string> {
     FAKETIME_FMT: '%s',
     FAKETIME_DONT_RESET: '1',
     FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    // libfaketime keeps the clock's starting point in shared memory named here; inherited from a test run
+    // that itself runs under libfaketime, the child would start from that run's beginning, not at `iso`
+    FAKETIME_SHARED: undefined,
     ...(tz ? { TZ: tz } : {}),
   }
 }

@@ -47,7 +47,7 @@ export interface DaemonOptions {
 /** Adds `ui.listen` (a free port on 127.0.0.1 unless `opts.listen`) to the site's config and starts `peakguard daemon`. */
 export async function startDaemon(
   site: Pick<TestSite, 'configFile'>,
-  env: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
   wrap: string[] = [],
   opts: DaemonOptions = {},
 ): Promise<RunningDaemon> {

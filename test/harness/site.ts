@@ -49,7 +49,7 @@ export interface TestSite {
   dbName: string
   prefix: string
   db: mysql.Connection
-  cli(args: string[], env?: Record<string, string>): Promise<CliResult>
+  cli(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>
   cleanup(): Promise<void>
 }
 
@@ -210,7 +210,7 @@ export async function createSite(opts: SiteOptions = {}): Promise<TestSite> {
 }
 
 /** Runs `peakguard ARGS` (the TypeScript source, on this Node) with no terminal attached. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''

@@ -9,7 +9,7 @@ import { WpClient } from './wordpress.ts'
  * `peakguard --config FILE ARGS` with `input` on stdin (for --password-stdin), no terminal — as a script or
  * a CI job runs it. The caller's PEAKGUARD_TOKEN and SUDO_USER never leak in: a test passes them in `env`.
  */
-export function cliWithInput(configFile: string, args: string[], input: string, env: Record<string, string> = {}): Promise<CliResult> {
+export function cliWithInput(configFile: string, args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const base = { ...process.env }
     delete base.PEAKGUARD_TOKEN
