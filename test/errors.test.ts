@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { rootConnection } from './harness/mariadb.ts'
 import { createSite, optionRows, randomBytesSeeded, runCli, treeOf, type TestSite } from './harness/site.ts'
@@ -185,6 +186,33 @@ describe('bad input', () => {
       assert.deepEqual(treeOf(site.wpContent), before)
     } finally {
       await other.cleanup()
+    }
+  })
+
+  it('plugins/ itself linked out of wp-content is recorded as a link: nothing behind it is read, diffed or touched', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-outside-'))
+    try {
+      const SECRET = 'sk_live_outside_secret_7f3a'
+      fs.mkdirSync(path.join(outside, 'vault'))
+      fs.writeFileSync(path.join(outside, 'vault/credentials.php'), `<?php // ${SECRET}\n`, { mode: 0o600 })
+      fs.writeFileSync(path.join(outside, 'notes.peakguard-tmp-1.tmp'), 'not ours to delete')
+      const plugins = path.join(site.wpContent, 'plugins')
+      fs.renameSync(plugins, `${plugins}.real`)
+      fs.symlinkSync(outside, plugins)
+      const r = await site.cli(['snapshot', '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      const show = await site.cli(['show', r.json.id, '--json'])
+      assert.doesNotMatch(JSON.stringify(show.json), /vault|credentials/, 'no file behind the link is in the state')
+      const found = spawnSync('git', ['--git-dir', path.join(site.dataDir, 'shop/journal'), 'grep', '-l', SECRET, 'refs/heads/main'], { encoding: 'utf8' })
+      assert.equal(found.status, 1, `the secret is in no blob of the journal: ${found.stdout}`)
+      const diff = await site.cli(['diff', r.json.id, '--json'])
+      assert.doesNotMatch(JSON.stringify(diff.json), new RegExp(SECRET))
+      assert.ok(fs.existsSync(path.join(outside, 'notes.peakguard-tmp-1.tmp')), 'nothing behind the link was removed')
+      assert.equal(fs.readlinkSync(plugins), outside, 'the link itself is left as it is')
+    } finally {
+      fs.rmSync(path.join(site.wpContent, 'plugins'), { force: true })
+      if (fs.existsSync(path.join(site.wpContent, 'plugins.real'))) fs.renameSync(path.join(site.wpContent, 'plugins.real'), path.join(site.wpContent, 'plugins'))
+      fs.rmSync(outside, { recursive: true, force: true })
     }
   })
 

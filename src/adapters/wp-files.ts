@@ -123,6 +123,10 @@ export class WpFiles implements LiveFilesPort {
         if (st.isSymbolicLink()) {
           if (!isDir(abs)) continue
           if (wanted(dir)) links.push({ path: dir, target: fs.readlinkSync(abs) })
+          // plugins/ (or themes/, mu-plugins/) itself linked elsewhere is read only where a theme or plugin
+          // link may lead: wp-content or a followLinksInto place. Planted to /root or /etc it is recorded
+          // as a link, and nothing behind it is read
+          if (!this.mayFollow(abs)) continue
         } else if (!st.isDirectory()) continue
         for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
           const rel = `${dir}/${d.name}`
@@ -444,10 +448,14 @@ export class WpFiles implements LiveFilesPort {
         if (isTemp(d.name) && d.name.endsWith(TEMP_SUFFIX)) {
           fs.rmSync(p, { force: true })
           n++
-        } else if (d.isDirectory() || (depth === 0 && d.isSymbolicLink() && isDir(p))) walk(p, depth + 1)
+        } else if (d.isDirectory() || (depth === 0 && d.isSymbolicLink() && isDir(p) && this.mayFollow(p))) walk(p, depth + 1)
       }
     }
-    for (const dir of SCOPE_DIRS) if (isDir(path.join(this.root, dir))) walk(path.join(this.root, dir), 0)
+    // never into a place a scan would not read (a scope directory or unit linked out of the confinement)
+    for (const dir of SCOPE_DIRS) {
+      const abs = path.join(this.root, dir)
+      if (isDir(abs) && (!lstatOrNull(abs)?.isSymbolicLink() || this.mayFollow(abs))) walk(abs, 0)
+    }
     for (const d of safeReaddir(this.root)) if (isTemp(d.name) && d.name.endsWith(TEMP_SUFFIX)) fs.rmSync(path.join(this.root, d.name), { force: true })
     return n
   }
