@@ -328,7 +328,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   // the gate and the UI share the site's governance documents and audit log
   const docs = new SiteDir(s.dataDir)
   const audit = auditLogFor(s)
-  const governance = siteGovernance(s, site, docs, audit, notifier, log)
+  const governance = siteGovernance(cfg, s, site, docs, audit, notifier, log)
   const daemon: DaemonSite = {
     id: s.id,
     recording,
@@ -373,7 +373,7 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
 }
 
 /** Attribution, audit and the freeze gate of one site, for the daemon. */
-function siteGovernance(s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: WebhookNotifier, log: ReturnType<typeof createLog>): SiteGovernance {
+function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: WebhookNotifier, log: ReturnType<typeof createLog>): SiteGovernance {
   return new SiteGovernance({
     site,
     docs,
@@ -385,6 +385,10 @@ function siteGovernance(s: ResolvedSite, site: Site, docs: SiteDir, audit: Audit
     events: new WpEventsFile(path.join(s.bridgeDir, 'events.jsonl')),
     bridge: site.bridge ?? null,
     names: new OsUsers(),
+    identities: async () => {
+      const users = await accessFor(cfg).listUsers()
+      return (name) => [name, ...(aliasesOf(users.find((u) => u.name === name)).aliases ?? [])]
+    },
     tickMs: 2000,
   })
 }

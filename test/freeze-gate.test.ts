@@ -119,6 +119,27 @@ describe('freeze on a real WordPress: bridge, gate, change requests, two-person 
     assert.deepEqual((await wp.activePlugins()).sort(), [DEMO_BANNER.file, DEMO_HELLO.file].sort())
   })
 
+  it("an allow-window never covers its opener's own change, made under their WordPress login", async () => {
+    // alice is mapped to the WordPress login 'admin'; she opens a window for the tagline, then changes it in wp-admin
+    ok(await wp.cli(['user', 'set', 'alice', '--wp-user', 'admin'], as('boss')), 'map alice to the WordPress login admin')
+    ok(await wp.cli(['allow', '--scope', 'option:blogdescription', '--for', '10m', '--reason', 'tagline for the launch'], as('alice')), 'alice opens an allow-window')
+    const stateFile = path.join(wp.bridgeDir, 'state.json')
+    const deadline = Date.now() + 10_000
+    while (!JSON.parse(fs.readFileSync(stateFile, 'utf8')).allows?.some((a: { scope: string }) => a.scope === 'option:blogdescription') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    await new Promise((r) => setTimeout(r, 1100)) // the bridge's copy of the window starts at the next whole second
+    const from = daemon.lines.length
+    // as WordPress's user admin (the settings screen as a whole stays refused during a freeze; the option itself is let through)
+    assert.equal((await wp.php(`wp_set_current_user( 1 ); var_export( update_option( 'blogdescription', 'Approved by myself' ) );`)).trim(), 'true')
+    await daemon.waitFor((l) => l.msg === 'freeze: change reverted, waiting for approval', 20_000, from)
+    const list = await wp.cli(['--json', 'requests'], as('vera'))
+    ok(list, 'requests')
+    const req = (list.json as { items: { options: string[] }; attribution: { who: string | null } }[]).find((r) => r.items.options.includes('blogdescription'))
+    assert.ok(req, `the change waits as a request instead of passing under alice's own window: ${list.stdout}`)
+    assert.equal(req.attribution.who, 'admin')
+    const [rows] = await wp.db.query(`SELECT option_value AS v FROM ${wp.prefix}options WHERE option_name = 'blogdescription'`)
+    assert.notEqual((rows as { v: string }[])[0]?.v, 'Approved by myself', 'reverted (policy revert)')
+  })
+
   it("the daemon's API needs a Bearer token once there are users", async () => {
     const none = await fetch(`${daemon.url}/api/status`)
     assert.equal(none.status, 401)

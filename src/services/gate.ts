@@ -38,6 +38,8 @@ export interface GateDeps extends GovernanceDeps {
   freezeAt(now: number): Promise<FreezeSpan | null>
   /** which allow-window covers an item at `now` */
   coverage(now: number): Promise<(item: { path: string } | { option: string }) => AllowWindow | null>
+  /** every name a peakguard user acts under: theirs, and the OS users and WordPress logins mapped to them */
+  identities(): Promise<(user: string) => readonly string[]>
 }
 
 /** What the gate remembers: the newest state it accepted. */
@@ -125,10 +127,12 @@ export class Gate {
     const attribution = attributionOf(commits)
     const covers = await this.d.coverage(now)
     const who = (attribution.who ?? '').toLowerCase()
-    // an allow-window never covers a change by whoever opened it: that would be approving your own change
+    const namesOf = await this.d.identities()
+    // an allow-window never covers a change by whoever opened it — by their peakguard name, their OS user or
+    // their WordPress login: that would be approving your own change
     const { rest, coveredBy } = uncovered(items, (item) => {
       const w = covers(item)
-      return w && w.actor.toLowerCase() !== who ? w : null
+      return w && !namesOf(w.actor).some((n) => n.toLowerCase() === who) ? w : null
     })
     if (coveredBy.length)
       await this.d.audit.append({

@@ -32,6 +32,8 @@ export interface SiteGovernanceDeps {
   /** the bridge (state file, cache flush); null when not installed */
   bridge: BridgePort | null
   names: UserNamesPort
+  /** every name a peakguard user acts under (users file: their OS users and WordPress logins) */
+  identities(): Promise<(user: string) => readonly string[]>
   /** how often the bridge state and baselines are brought up to date */
   tickMs: number
 }
@@ -65,6 +67,7 @@ export class SiteGovernance {
         const allows = await deps.freeze.allows(now)
         return (item) => allowCovers(allows, item, now)
       },
+      identities: () => deps.identities(),
     })
   }
 
