@@ -3,7 +3,7 @@
 // rate limited per address and locked out for a while per name and address after repeated failures
 // (rate-limiter-flexible); state-changing requests from a session carry a CSRF token (csrf-sync). The role
 // is checked on the server for every route, whatever the page showed.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import session from 'express-session'
 import createMemoryStore from 'memorystore'
@@ -40,8 +40,52 @@ export const LOCKOUT = { failures: 5, seconds: 15 * 60 }
 /** Failed logins per address per hour before that address must wait. */
 export const PER_ADDRESS = { failures: 30, seconds: 3600 }
 
+/**
+ * Sessions of people who logged in and sessions of anonymous visitors (a login form's CSRF token) in two
+ * stores, each with its own cap: ten thousand anonymous GET /login can push out only other anonymous
+ * sessions, never a logged-in operator's.
+ */
+class SplitStore extends session.Store {
+  private readonly people: session.Store
+  private readonly anonymous: session.Store
+
+  constructor() {
+    super()
+    const MemoryStore = createMemoryStore(session)
+    this.people = new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS })
+    this.anonymous = new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS, ttl: ANONYMOUS_TTL_MS })
+  }
+
+  private storeOf(sess: session.SessionData): session.Store {
+    return sess.user ? this.people : this.anonymous
+  }
+
+  get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
+    this.people.get(sid, (err, sess) => (err || sess ? cb(err, sess) : this.anonymous.get(sid, cb)))
+  }
+
+  set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    const into = this.storeOf(sess)
+    // a session that logged in or out moves: it is never in both
+    const other = into === this.people ? this.anonymous : this.people
+    other.destroy(sid, () => into.set(sid, sess, cb))
+  }
+
+  destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.people.destroy(sid, () => this.anonymous.destroy(sid, cb))
+  }
+
+  override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
+    const into = this.storeOf(sess)
+    if (into.touch) into.touch(sid, sess, cb ?? (() => undefined))
+    else cb?.()
+  }
+}
+
+/** An anonymous session (a login form not yet sent) is kept this long. */
+const ANONYMOUS_TTL_MS = 30 * 60_000
+
 export function sessions(): RequestHandler {
-  const MemoryStore = createMemoryStore(session)
   return session({
     name: 'peakguard.sid',
     // a new secret each start: sessions do not outlive the daemon, and no secret sits in a file
@@ -49,7 +93,7 @@ export function sessions(): RequestHandler {
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    store: new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS }),
+    store: new SplitStore(),
     // Secure whenever the request came over TLS (directly, or through a trusted proxy: ui.trustProxy)
     cookie: { httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: IDLE_MS, path: '/' },
   })
@@ -118,12 +162,16 @@ export class LoginGuard {
    */
   async login(name: string, password: string, remote: string): Promise<Actor> {
     const ip = addressKey(remote)
-    const key = `${name.toLowerCase()}|${ip}`
     const locked = (e: unknown): never => {
       const min = LoginGuard.wait(e)
       if (min === null) throw e
       throw new PeakguardError('LOCKED', `too many failed logins: try again in ${min} min, or ask an admin to check the audit log (type login-failed)`)
     }
+    // a locked address is answered before anything is kept for the name it sends: a flood of new names from
+    // one address must not grow memory. The name is kept as a fixed-size digest, whatever its length.
+    const addr = await this.byAddress.get(ip)
+    if (addr && addr.consumedPoints >= PER_ADDRESS.failures) locked(addr)
+    const key = `${createHash('sha256').update(name.toLowerCase()).digest('base64url').slice(0, 22)}|${ip}`
     await this.byName.consume(key).catch(locked)
     await this.byAddress.consume(ip).catch(async (e: unknown) => {
       await this.byName.reward(key, 1)
