@@ -43,6 +43,19 @@ export function clockAt(iso: string, tz?: string): NodeJS.ProcessEnv {
  */
 export function inheritedClock(): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (k === 'LD_PRELOAD' || k === 'TZ' || k.startsWith('FAKETIME'))) out[k] = v
+  // not FAKETIME_SHARED: its semaphore belongs to root, and php runs as www-data (a relative offset needs no
+  // shared starting point)
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && (k === 'LD_PRELOAD' || k === 'TZ' || (k.startsWith('FAKETIME') && k !== 'FAKETIME_SHARED'))) out[k] = v
+  return out
+}
+
+/** This process's environment without libfaketime (for a child that must run on the machine's clock). */
+export function withoutFaketime(): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FAKETIME')) out[k] = v
+  const preload = (out.LD_PRELOAD ?? '').split(/[: ]/).filter((p) => p && p !== LIBFAKETIME)
+  if (preload.length) out.LD_PRELOAD = preload.join(':')
+  else delete out.LD_PRELOAD
   return out
 }

@@ -261,7 +261,7 @@ function requireReachable(dir: string, uid: number, gid: number): void {
     if (d === path.dirname(d)) break
   }
   for (const d of chain) {
-    if (spawnSync('test', ['-x', d], { uid, gid }).status !== 0)
+    if (spawnSync('test', ['-x', d], { uid, gid, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...inheritedClock() } }).status !== 0)
       throw new Error(`PHP runs as uid ${uid}, who cannot pass through ${d}: allow it with 'chmod o+x ${d}', or build the site in a folder elsewhere`)
   }
 }
