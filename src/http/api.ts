@@ -86,7 +86,7 @@ export function apiRouter(deps: AppDeps): Router {
   r.post('/sites/:site/freeze', requireRole('freeze'), async (req, res) => {
     const b = parseBody(freezeBody, req.body)
     const s = site(req)
-    res.status(201).json(freezeStartJson(await startFreeze(s, actorOf(res), b), siteZone(s.freeze)))
+    res.status(201).json(freezeStartJson(await startFreeze(s, actorOf(res), { until: b.until, for: b.for, reason: b.reason }), siteZone(s.freeze)))
   })
 
   r.post('/sites/:site/freeze/stop', requireRole('freeze'), async (req, res) => {
@@ -94,7 +94,8 @@ export function apiRouter(deps: AppDeps): Router {
   })
 
   r.post('/sites/:site/allows', requireRole('freeze'), async (req, res) => {
-    res.status(201).json({ allow: allowJson(await allow(site(req), actorOf(res), parseBody(allowBody, req.body))) })
+    const b = parseBody(allowBody, req.body)
+    res.status(201).json({ allow: allowJson(await allow(site(req), actorOf(res), { scope: b.scope, for: b.for, reason: b.reason })) })
   })
 
   r.get('/sites/:site/audit', requireRole('view'), async (req, res) => {

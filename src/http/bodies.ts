@@ -10,9 +10,12 @@ const text = (max: number) => z.string().max(max)
 const id = z.string().min(1).max(200)
 const onlyItem = z.string().min(1).max(1000)
 const breakGlass = z.strictObject({ reason: text(1000) })
+/** a session's CSRF token: a form's hidden field, or (besides the X-CSRF-Token header) a JSON body's field */
+const csrf = { _csrf: z.string().max(1000).optional() }
 
 /** POST /api/sites/:site/restores */
 export const restoreBody = z.strictObject({
+  ...csrf,
   target: id,
   dryRun: z.boolean().default(false),
   only: z.array(onlyItem).max(500).optional(),
@@ -20,18 +23,17 @@ export const restoreBody = z.strictObject({
 })
 
 /** POST /api/sites/:site/requests/:id/approve|reject */
-export const decideBody = z.strictObject({ note: text(1000).optional(), breakGlass: breakGlass.nullable().optional() })
+export const decideBody = z.strictObject({ ...csrf, note: text(1000).optional(), breakGlass: breakGlass.nullable().optional() })
 
 /** POST /api/sites/:site/freeze */
-export const freezeBody = z.strictObject({ until: text(100).optional(), for: text(50).optional(), reason: text(1000) })
+export const freezeBody = z.strictObject({ ...csrf, until: text(100).optional(), for: text(50).optional(), reason: text(1000) })
 
 /** POST /api/sites/:site/freeze/stop */
-export const stopBody = z.strictObject({ reason: text(1000) })
+export const stopBody = z.strictObject({ ...csrf, reason: text(1000) })
 
 /** POST /api/sites/:site/allows */
-export const allowBody = z.strictObject({ scope: text(300), for: text(50), reason: text(1000) })
+export const allowBody = z.strictObject({ ...csrf, scope: text(300), for: text(50), reason: text(1000) })
 
-const csrf = { _csrf: z.string().max(1000).optional() }
 const checkbox = z.literal('on').optional()
 
 export const loginForm = z.strictObject({ ...csrf, name: text(200).default(''), password: text(1024).default(''), next: text(2000).optional() })

@@ -219,7 +219,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const actor = demand(req, res, 'freeze') as Actor
     const f = parseBody(allowForm, req.body)
     const s = site(req)
-    const w = await allow(s, actor, f)
+    const w = await allow(s, actor, { scope: f.scope, for: f.for, reason: f.reason })
     flash(req, `Allowed changes to ${w.scope} until ${formatInZone(w.end, s.zone)}`)
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/freeze`)
   })
