@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startDemoStack, type DemoLogin, type DemoStack } from '../scripts/demo-stack.ts'
+import { withoutFaketime } from './harness/clock.ts'
 import { isSnapshot } from './harness/daemon.ts'
 import { REPO } from './harness/site.ts'
 import { formFields } from './harness/wordpress.ts'
@@ -65,7 +66,10 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     stack = await startDemoStack({ siteConfig: '    freeze: { zone: Europe/Amsterdam, policy: hold }\n' })
     site = stack.wp.siteId
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    // the browser keeps the machine's own clock in a clock-shifted run (under libfaketime its timed waits
+    // crawl: a page load took seconds): what is tested is the server's clock, and a browser's clock may be
+    // anything — the session cookie carries no expiry for it to judge
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, env: withoutFaketime() })
   })
 
   after(async () => {

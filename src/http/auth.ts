@@ -52,7 +52,7 @@ class SplitStore extends session.Store {
   constructor() {
     super()
     const MemoryStore = createMemoryStore(session)
-    this.people = new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS })
+    this.people = new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS, ttl: IDLE_MS })
     this.anonymous = new MemoryStore({ checkPeriod: 10 * 60_000, max: MAX_SESSIONS, ttl: ANONYMOUS_TTL_MS })
   }
 
@@ -95,7 +95,10 @@ export function sessions(): RequestHandler {
     rolling: true,
     store: new SplitStore(),
     // Secure whenever the request came over TLS (directly, or through a trusted proxy: ui.trustProxy)
-    cookie: { httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: IDLE_MS, path: '/' },
+    // no Expires or Max-Age: the cookie lasts until the browser closes, and the server alone decides when a
+    // session ends (8 idle hours: the stores' TTL, renewed by each request; 24 h after login) — so a browser
+    // whose clock is wrong can neither keep a session alive nor lose it early
+    cookie: { httpOnly: true, sameSite: 'strict', secure: 'auto', path: '/' },
   })
 }
 
