@@ -139,12 +139,16 @@ export function planPrune(objects: readonly RemoteObject[], newest: Manifest | n
   const needed = new Set([newestKey, ...newest.chain.map((b) => b.key)])
   // only what came before the full bundle the newest chain starts from is superseded by it
   const supersededBelow = base ? base.seq : newest.seq
+  // an object's age by the store's clock as much as the host's: never later than the newest write the store
+  // recorded, so a host clock running ahead (or set wrong) cannot make a young object look old
+  const storeNow = Math.max(...objects.map((o) => Date.parse(o.lastModified)).filter((t) => !Number.isNaN(t)))
+  const ref = Math.min(now, storeNow)
   let young = 0
   for (const o of objects) {
     const k = parseKey(o.key)
     const superseded = k !== null && !needed.has(o.key) && k.seq < supersededBelow
     if (!superseded) keep.push(o)
-    else if (now - Date.parse(o.lastModified) < keepMs) {
+    else if (!(ref - Date.parse(o.lastModified) >= keepMs)) {
       young++
       keep.push(o)
     } else remove.push(o)
