@@ -139,10 +139,12 @@ export function planPrune(objects: readonly RemoteObject[], newest: Manifest | n
   const needed = new Set([newestKey, ...newest.chain.map((b) => b.key)])
   // only what came before the full bundle the newest chain starts from is superseded by it
   const supersededBelow = base ? base.seq : newest.seq
-  // an object's age by the store's clock as much as the host's: never later than the newest write the store
-  // recorded, so a host clock running ahead (or set wrong) cannot make a young object look old
-  const storeNow = Math.max(...objects.map((o) => Date.parse(o.lastModified)).filter((t) => !Number.isNaN(t)))
-  const ref = Math.min(now, storeNow)
+  // an object's age by the store's own clock: counted back from the newest write it recorded, so a host clock
+  // that runs ahead (or is set wrong) can never make a young object look old, nor one behind hide an old one;
+  // `now` only when the store shows no time at all. Since the last push is usually recent, this can only
+  // understate an age: it keeps more, never less
+  const times = objects.map((o) => Date.parse(o.lastModified)).filter((t) => !Number.isNaN(t))
+  const ref = times.length ? Math.max(...times) : now
   let young = 0
   for (const o of objects) {
     const k = parseKey(o.key)

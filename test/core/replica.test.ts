@@ -87,9 +87,11 @@ describe('core: replica', () => {
     assert.ok(plan.keep.some((x) => x.key === 'notes/by-someone-else.txt'), 'a key peakguard did not write is never deleted')
     assert.match(plan.notes.join(), /1 superseded object\(s\) are younger/)
     assert.deepEqual(planPrune(objects, null, null, now, 0).remove, [], 'no manifest: nothing is superseded')
-    // a host clock 90 days fast (or set wrong): ages go by the store's newest write, and the young object stays
-    const fast = planPrune(objects, newest, manifestKey(6, '66'.repeat(8)), now + 90 * day, 7 * day)
-    assert.deepEqual(fast.remove.map((x) => x.key), plan.remove.map((x) => x.key))
-    assert.ok(fast.keep.some((x) => x.key === objects[3]!.key), 'the 3-day-old superseded manifest is still kept')
+    // a host clock 90 days fast or 90 days slow: ages go by the store's newest write, and nothing changes
+    for (const skew of [90 * day, -90 * day]) {
+      const skewed = planPrune(objects, newest, manifestKey(6, '66'.repeat(8)), now + skew, 7 * day)
+      assert.deepEqual(skewed.remove.map((x) => x.key), plan.remove.map((x) => x.key), `skew ${skew / day} days`)
+      assert.ok(skewed.keep.some((x) => x.key === objects[3]!.key), 'the 3-day-old superseded manifest is still kept')
+    }
   })
 })
