@@ -1,10 +1,11 @@
 // The WordPress bridge on a real WordPress (Debian's 6.1 served by php -S as www-data): installed with
-// `peakguard wp install-bridge`, it refuses plugin activations and settings changes during a freeze and
-// says why on the page (as text: a reason with HTML in it stays text), lets them through outside one,
-// records who changed what (never a value, no control characters) in a file that rotates past 64 MB, keeps
-// a site working when its state file is gone, prints no PHP warning for odd request input, and flushes
-// caches only for loopback callers with the secret and no forwarding header — and peakguard sends the secret
-// to a loopback address only.
+// `peakguard wp install-bridge`, it refuses plugin activations and settings changes during a freeze — and
+// deletions, edits and updates of any plugin or theme that no allow window names exactly, on every path
+// (screens, admin-ajax, REST, bulk actions) — and says why on the page (as text: a reason with HTML in it
+// stays text), lets them through outside one, records who changed what (never a value, no control
+// characters) in a file that rotates past 64 MB, keeps a site working when its state file is gone, prints no
+// PHP warning for odd request input, and flushes caches only for loopback callers with the secret and no
+// forwarding header — and peakguard sends the secret to a loopback address only.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -286,7 +287,203 @@ describe('WordPress bridge (real WordPress)', function () {
     await newEvents()
   })
 
-  it('a freeze reason (and approval URL) with HTML in it is shown as text on every page: the notice, a refused activation, the installer', async () => {
+  // Allow windows are per unit: a window for plugin A opens A, never another plugin or theme. A and B are
+  // plugins made for these tests (each test plants them and removes them again); twentytwentythree has a window
+  // (themes/NAME, or theme:NAME, the same unit), twentytwentyone none. The bridge knows no freeze policy: what it
+  // refuses is refused alike under revert, hold and alert (those only decide what the daemon does with a change
+  // that got through).
+  const A = { file: 'pg-allowed/pg-allowed.php', slug: 'pg-allowed', rest: 'pg-allowed/pg-allowed' }
+  const B = { file: 'pg-other/pg-other.php', slug: 'pg-other', rest: 'pg-other/pg-other' }
+  const pluginFile = (p: { file: string }) => path.join(wp.wpContent, 'plugins', p.file)
+  const themeFile = (theme: string) => path.join(wp.wpContent, 'themes', theme, 'style.css')
+  const source = (p: { slug: string }) => `<?php\n/**\n * Plugin Name: PG ${p.slug}\n */\n// ${p.slug}-original-source\n`
+  const plant = (p: { file: string; slug: string }) => {
+    fs.mkdirSync(path.dirname(pluginFile(p)), { recursive: true })
+    fs.writeFileSync(pluginFile(p), source(p))
+    fs.chownSync(path.dirname(pluginFile(p)), wp.uid, wp.gid)
+    fs.chownSync(pluginFile(p), wp.uid, wp.gid)
+  }
+  const themes: Record<string, string> = {}
+  const windowForA = (freezes = freezeNow().freezes, theme = 'themes/twentytwentythree') =>
+    state(freezes, [
+      { scope: `plugins/${A.slug}`, start: now() - 10, end: now() + 600 },
+      { scope: theme, start: now() - 10, end: now() + 600 },
+    ])
+  const ajax = async (form: Record<string, string>) => {
+    const r = await admin.post('/wp-admin/admin-ajax.php', form)
+    try {
+      return { status: r.status, json: JSON.parse(r.body) as { success: boolean; data: Record<string, unknown> } }
+    } catch {
+      throw new Error(`admin-ajax ${form.action}: HTTP ${r.status}, no JSON: ${r.body.slice(0, 400)}`)
+    }
+  }
+  const rest = async (method: string, route: string) => {
+    const r = await admin.request(method, `/?rest_route=${encodeURIComponent(route)}`, { headers: { 'X-WP-Nonce': await wp.nonce(admin, 'wp_rest') } })
+    return { status: r.status, json: JSON.parse(r.body) as Record<string, unknown> }
+  }
+  const editPlugin = async (p: { file: string }, plugin = p.file) =>
+    ajax({ action: 'edit-theme-plugin-file', nonce: await wp.nonce(admin, `edit-plugin_${p.file}`), plugin, file: p.file, newcontent: '<?php\n// defaced during the freeze\n' })
+  const editTheme = async (theme: string, text: string) =>
+    ajax({ action: 'edit-theme-plugin-file', nonce: await wp.nonce(admin, `edit-theme_${theme}_style.css`), theme, file: 'style.css', newcontent: text })
+  const refusedJson = (what: string, r: { json: { success: boolean; data: Record<string, unknown> } }) => {
+    assert.equal(r.json.success, false, `${what}: refused`)
+    assert.equal(r.json.data.errorCode ?? r.json.data.code, 'peakguard_freeze', `${what}: refused by the freeze: ${JSON.stringify(r.json.data)}`)
+  }
+
+  /** Runs a test with A and B planted and a window for A open; leaves wp-content as it found it. */
+  const perUnit = async (test: () => Promise<void>) => {
+    plant(A)
+    plant(B)
+    for (const t of ['twentytwentythree', 'twentytwentyone']) themes[t] = fs.readFileSync(themeFile(t), 'utf8')
+    await bridge.writeState(windowForA())
+    try {
+      await test()
+    } finally {
+      for (const p of [A, B]) fs.rmSync(path.dirname(pluginFile(p)), { recursive: true, force: true })
+      // (a theme deleted by a failing test cannot be put back from here: its folder is gone)
+      for (const [t, text] of Object.entries(themes)) if (fs.existsSync(path.dirname(themeFile(t)))) fs.writeFileSync(themeFile(t), text)
+      await bridge.writeState(freezeNow())
+      await newEvents()
+    }
+  }
+
+  it('per unit: admin-ajax delete-plugin of B is refused and its files stay; of A it works', () =>
+    perUnit(async () => {
+      const updates = await wp.nonce(admin, 'updates')
+      const refused = await ajax({ action: 'delete-plugin', plugin: B.file, slug: B.slug, _ajax_nonce: updates })
+      refusedJson('delete-plugin B', refused)
+      assert.match(String(refused.json.data.errorMessage), /Change freeze until/)
+      assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B), "B's files are still there")
+      // the same plugin named another way WordPress accepts (a path inside the plugins folder): still B
+      const sneaky = await ajax({ action: 'delete-plugin', plugin: `${path.join(wp.wpContent, 'plugins')}/${B.file}`, slug: B.slug, _ajax_nonce: updates })
+      refusedJson('delete-plugin B by its full path', sneaky)
+      assert.ok(fs.existsSync(pluginFile(B)))
+
+      const ok = await ajax({ action: 'delete-plugin', plugin: A.file, slug: A.slug, _ajax_nonce: updates })
+      assert.equal(ok.json.success, true, `A has a window: ${JSON.stringify(ok.json.data)}`)
+      assert.ok(!fs.existsSync(path.dirname(pluginFile(A))), 'A is deleted')
+      const ev = await newEvents()
+      assert.ok(ev.some((e) => e.event === 'freeze_refused' && e.subject === `delete-plugin ${B.file}`), JSON.stringify(ev))
+      assert.ok(ev.some((e) => e.event === 'deleted_plugin' && e.subject === A.file), JSON.stringify(ev))
+      plant(A)
+    }))
+
+  it('per unit: REST DELETE /wp/v2/plugins/B is refused (in any letter case); of A it works', () =>
+    perUnit(async () => {
+      for (const route of [`/wp/v2/plugins/${B.rest}`, `/WP/V2/Plugins/${B.rest}`]) {
+        const r = await rest('DELETE', route)
+        assert.equal(r.status, 403, `${route}: ${JSON.stringify(r.json)}`)
+        assert.equal(r.json.code, 'peakguard_freeze')
+        assert.match(String(r.json.message), /Change freeze until/)
+        assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B), "B's files are still there")
+      }
+      // an update through REST (activation) of B is refused the same way
+      const activate = await rest('POST', `/wp/v2/plugins/${B.rest}`)
+      assert.equal(activate.status, 403, JSON.stringify(activate.json))
+
+      const ok = await rest('DELETE', `/wp/v2/plugins/${A.rest}`)
+      assert.equal(ok.status, 200, `A has a window: ${JSON.stringify(ok.json)}`)
+      assert.equal(ok.json.deleted, true)
+      assert.ok(!fs.existsSync(path.dirname(pluginFile(A))), 'A is deleted')
+      const ev = await newEvents()
+      assert.ok(ev.some((e) => e.event === 'freeze_refused' && e.subject.startsWith('DELETE /wp/v2/plugins/')), JSON.stringify(ev))
+      plant(A)
+    }))
+
+  it('per unit: edit-theme-plugin-file on B or on a theme without a window is refused and the file is unchanged; on A and the allowed theme it works', () =>
+    perUnit(async () => {
+      refusedJson('edit B', await editPlugin(B))
+      assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B))
+      // A's name with B's file: B is written, so B decides
+      refusedJson("edit B's file under A's name", await editPlugin(B, A.file))
+      assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B))
+      // the form of the editor without JavaScript posts to plugin-editor.php
+      const form = await admin.post('/wp-admin/plugin-editor.php', { action: 'update', plugin: B.file, file: B.file, nonce: await wp.nonce(admin, `edit-plugin_${B.file}`), newcontent: '<?php // defaced' })
+      assert.equal(form.status, 403)
+      assert.match(form.body, /Change freeze until/)
+      assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B))
+      refusedJson('edit twentytwentyone', await editTheme('twentytwentyone', '/* defaced */'))
+      assert.equal(fs.readFileSync(themeFile('twentytwentyone'), 'utf8'), themes.twentytwentyone)
+
+      const ok = await editPlugin(A)
+      assert.equal(ok.json.success, true, `A has a window: ${JSON.stringify(ok.json.data)}`)
+      assert.equal(fs.readFileSync(pluginFile(A), 'utf8'), '<?php\n// defaced during the freeze\n')
+      const theme = await editTheme('twentytwentythree', `${themes.twentytwentythree}\n/* allowed */\n`)
+      assert.equal(theme.json.success, true, `twentytwentythree has a window: ${JSON.stringify(theme.json.data)}`)
+      assert.ok(fs.readFileSync(themeFile('twentytwentythree'), 'utf8').endsWith('/* allowed */\n'))
+      fs.writeFileSync(themeFile('twentytwentythree'), themes.twentytwentythree as string)
+      plant(A)
+      const ev = await newEvents()
+      assert.ok(ev.some((e) => e.event === 'freeze_refused' && e.subject === `edit-theme-plugin-file ${B.file}`), JSON.stringify(ev))
+    }))
+
+  it('per unit: a bulk action naming A and B is refused whole (plugins screen, Updates screen); naming only A it works', () =>
+    perUnit(async () => {
+      const bulk = await wp.nonce(admin, 'bulk-plugins')
+      const both = await admin.post('/wp-admin/plugins.php', { action: 'delete-selected', 'verify-delete': '1', 'checked[0]': A.file, 'checked[1]': B.file, _wpnonce: bulk })
+      assert.equal(both.status, 403)
+      assert.match(both.body, /Change freeze until/)
+      assert.ok(fs.existsSync(pluginFile(A)) && fs.existsSync(pluginFile(B)), 'neither is deleted')
+      const upgrade = await admin.post('/wp-admin/update-core.php?action=do-plugin-upgrade', { 'checked[0]': A.file, 'checked[1]': B.file, _wpnonce: await wp.nonce(admin, 'upgrade-core'), upgrade: 'Update Plugins' })
+      assert.equal(upgrade.status, 403)
+      assert.match(upgrade.body, /Change freeze until/)
+      // the plugins' own unit is also checked where the files are removed, whoever calls delete_plugins()
+      await wp.php(`require_once ABSPATH . 'wp-admin/includes/plugin.php'; require_once ABSPATH . 'wp-admin/includes/file.php'; delete_plugins( array( '${B.file}' ) );`)
+      assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B), 'delete_plugins() from a script leaves B')
+
+      const onlyA = await admin.post('/wp-admin/plugins.php', { action: 'delete-selected', 'verify-delete': '1', 'checked[0]': A.file, _wpnonce: bulk })
+      assert.equal(onlyA.status, 200, onlyA.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 400))
+      assert.ok(!fs.existsSync(path.dirname(pluginFile(A))), 'A is deleted')
+      assert.ok(fs.existsSync(pluginFile(B)))
+      plant(A)
+      const ev = await newEvents()
+      assert.ok(ev.some((e) => e.event === 'freeze_refused' && e.subject === `delete-selected ${B.file}`), JSON.stringify(ev))
+    }))
+
+  it('per unit: themes: deleting one without a window is refused through Ajax and the themes screen, whichever name the window of another one has', () =>
+    perUnit(async () => {
+      for (const name of ['themes/twentytwentythree', 'theme:twentytwentythree']) {
+        await bridge.writeState(windowForA(freezeNow().freezes, name))
+        const refused = await ajax({ action: 'delete-theme', slug: 'twentytwentyone', _ajax_nonce: await wp.nonce(admin, 'updates') })
+        refusedJson(`delete-theme twentytwentyone (window ${name})`, refused)
+        const screen = await admin.get(`/wp-admin/themes.php?action=delete&stylesheet=twentytwentyone&_wpnonce=${await wp.nonce(admin, 'delete-theme_twentytwentyone')}`)
+        assert.equal(screen.status, 403)
+        assert.match(screen.body, /Change freeze until/)
+        assert.ok(fs.existsSync(themeFile('twentytwentyone')), 'the theme is still there')
+        // the theme the window names is open under either name
+        const ok = await editTheme('twentytwentythree', `${themes.twentytwentythree}\n/* allowed */\n`)
+        assert.equal(ok.json.success, true, `twentytwentythree has a window as ${name}: ${JSON.stringify(ok.json.data)}`)
+        fs.writeFileSync(themeFile('twentytwentythree'), themes.twentytwentythree as string)
+      }
+      await newEvents()
+    }))
+
+  it('per unit: the same holds whichever freeze is on (a configured window, a manual freeze, both), and a window that has not opened yet opens nothing', () =>
+    perUnit(async () => {
+      const t = now()
+      for (const freezes of [
+        [{ source: 'manual', start: t - 60, end: t + 1800, reason: 'payment incident' }],
+        [
+          { source: 'black-friday', start: t - 3600, end: t + 3600, reason: 'Black Friday campaign' },
+          { source: 'manual', start: t - 60, end: t + 1800, reason: 'payment incident' },
+        ],
+      ]) {
+        await bridge.writeState(windowForA(freezes))
+        refusedJson(`delete-plugin B under ${freezes.map((f) => f.source).join('+')}`, await ajax({ action: 'delete-plugin', plugin: B.file, slug: B.slug, _ajax_nonce: await wp.nonce(admin, 'updates') }))
+        assert.equal((await rest('DELETE', `/wp/v2/plugins/${B.rest}`)).status, 403)
+        refusedJson('edit B', await editPlugin(B))
+        assert.equal(fs.readFileSync(pluginFile(B), 'utf8'), source(B))
+        const ok = await editPlugin(A)
+        assert.equal(ok.json.success, true, `A has a window: ${JSON.stringify(ok.json.data)}`)
+        plant(A)
+      }
+      await bridge.writeState(state(freezeNow().freezes, [{ scope: `plugins/${A.slug}`, start: now() + 300, end: now() + 900 }]))
+      refusedJson('edit A before its window opens', await editPlugin(A))
+      assert.equal(fs.readFileSync(pluginFile(A), 'utf8'), source(A))
+      await newEvents()
+    }))
+
+  it('a freeze reason (and approval URL) with HTML in it is shown as text on every page: the notice, a refused activation, a refused upload, the installer', async () => {
     const reason = `<script>alert(1)</script> "><img src=x onerror=alert(1)>`
     const approvalUrl = `https://approvals.shop.example/x?"><script>alert(2)</script>`
     const evil = (allows: BridgeState['allows'] = []): BridgeState => ({ ...state([{ source: 'manual', start: now() - 60, end: now() + 3600, reason }], allows), approvalUrl })
@@ -308,7 +505,8 @@ describe('WordPress bridge (real WordPress)', function () {
     clean('the refused activation', refused.body)
     assert.ok(!(await wp.activePlugins()).includes(DEMO_BANNER.file))
 
-    // an upload of a plugin while an allow window is open for another one: the installer prints the refusal
+    // an upload of a plugin while an allow window is open for another one: the upload page is shown (it changes
+    // nothing), the upload is refused before WordPress unpacks it (which folder it writes is not known before)
     await bridge.writeState(evil([{ scope: 'plugins/some-other-plugin', start: now() - 10, end: now() + 600 }]))
     const upgrade = path.join(wp.wpContent, 'upgrade')
     const hadUpgrade = fs.existsSync(upgrade)
@@ -325,10 +523,13 @@ describe('WordPress bridge (real WordPress)', function () {
     const res = await fetch(`${wp.url}/wp-admin/update.php?action=upload-plugin`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' })
     const body = await res.text()
     try {
-      assert.equal(res.status, 200)
-      assert.match(body, /Plugin installation failed/, body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 800))
-      clean('the installer', body)
+      assert.equal(res.status, 403, body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 800))
+      assert.match(body, /This change was refused/)
+      clean('the refused upload', body)
       assert.ok(!fs.existsSync(path.join(wp.wpContent, 'plugins/pg-evil')), 'nothing was installed')
+      // what the installer and the Ajax updater print when an update of another unit reaches them
+      const installer = await wp.php(`$r = apply_filters( 'upgrader_pre_install', true, array( 'plugin' => 'pg-evil/pg-evil.php' ) ); echo is_wp_error( $r ) ? $r->get_error_message() : 'not refused';`)
+      clean('the installer', installer)
     } finally {
       // what the installer left in wp-content (its working folder, the upload's month folder)
       if (!hadUpgrade) fs.rmSync(upgrade, { recursive: true, force: true })

@@ -2,15 +2,17 @@
 // wp-content/mu-plugins/peakguard-bridge.php. Generated with the bridge folder's absolute path baked in,
 // so WordPress never needs peakguard's config. PHP 7.0 syntax (WordPress 6.1 runs on it); every file read
 // is silenced and checked, so a missing or broken state file never prints into a page or stops one.
-// During a freeze it refuses installs, updates, file edits, (de)activations, theme switches, the customizer
-// and changes to settings that are state; always it appends what changed (never an option's value) to
+// During a freeze it refuses installs, updates, deletions, file edits, (de)activations and theme switches of
+// every plugin and theme that no allow window names exactly (the unit is read from each request as WordPress
+// reads it; a request whose unit cannot be named is refused), the customizer, and changes to settings that
+// are state unless their option's window is open; always it appends what changed (never an option's value) to
 // events.jsonl, copied to events.jsonl.1 and emptied past 64 MB; `?peakguard-bridge=flush` from loopback,
 // with the shared secret and no forwarding header, flushes opcache and the object cache. Every string from
 // state.json is escaped on its way into a page (the freeze reason is an approver's free text), and request
 // input is read only when it is a string (`action[]=x` must not print PHP warnings into pages).
 
 /** Bumped whenever the generated PHP changes; `peakguard wp bridge-status` compares it with the installed one. */
-export const BRIDGE_VERSION = 3
+export const BRIDGE_VERSION = 4
 
 export const BRIDGE_FILE = 'peakguard-bridge.php'
 
@@ -131,16 +133,22 @@ final class Peakguard_Bridge {
 		return 1 === preg_match( '/^' . str_replace( '\*', '.*', preg_quote( $pattern, '/' ) ) . '$/s', $scope );
 	}
 
-	/** Whether any allow window whose scope starts with $prefix is open now. */
-	public static function allowed_kind( $prefix ) {
+	/**
+	 * Whether an allow window of one of these kinds (plugins/, themes/, theme:) is open now, for whatever unit. Used
+	 * only for a wp-admin screen that shows and changes nothing (see change()), so that it offers the links from
+	 * which the allowed change starts; what such a link asks for is checked for its own unit.
+	 */
+	private static function kind_open( $prefixes ) {
 		$s = self::state();
 		if ( ! $s ) {
 			return true;
 		}
 		$now = microtime( true );
 		foreach ( $s['allows'] as $a ) {
-			if ( 0 === strpos( $a['scope'], $prefix ) && $a['start'] <= $now && $now < $a['end'] ) {
-				return true;
+			foreach ( $prefixes as $prefix ) {
+				if ( 0 === strpos( $a['scope'], $prefix ) && $a['start'] <= $now && $now < $a['end'] ) {
+					return true;
+				}
 			}
 		}
 		return false;
@@ -151,19 +159,305 @@ final class Peakguard_Bridge {
 		return ( isset( $_REQUEST[ $key ] ) && is_string( $_REQUEST[ $key ] ) ) ? wp_unslash( $_REQUEST[ $key ] ) : '';
 	}
 
-	/** The scope of a plugin file: plugins/<dir> or plugins/<file.php> for a single-file plugin. */
+	/**
+	 * Every value the request gives for $key in $_GET and in $_POST (WordPress reads one, the other or $_REQUEST,
+	 * which merges them), unslashed: a string is one item (split at commas when $comma), an array is its items,
+	 * and an item that is no string is '' (a unit that cannot be named).
+	 */
+	private static function inputs( $key, $comma = false ) {
+		$out = array();
+		foreach ( array( $_GET, $_POST ) as $from ) {
+			if ( ! isset( $from[ $key ] ) ) {
+				continue;
+			}
+			$value = wp_unslash( $from[ $key ] );
+			foreach ( is_array( $value ) ? $value : array( $value ) as $item ) {
+				if ( ! is_string( $item ) ) {
+					$out[] = '';
+					continue;
+				}
+				foreach ( $comma ? explode( ',', $item ) : array( $item ) as $part ) {
+					$out[] = $part;
+				}
+			}
+		}
+		return $out;
+	}
+
+	/** A name WordPress could resolve to another unit than its text says ('a/../b', an absolute path, a backslash). */
+	private static function odd_name( $name ) {
+		return ! is_string( $name ) || '' === $name || 1 === preg_match( '#(^|/)\.\.?(/|$)|^/|\\\\|[\x00-\x1f]#', $name );
+	}
+
+	/** The scope of a plugin file: plugins/<dir> or plugins/<file.php> for a single-file plugin; '' when it names none. */
 	public static function plugin_scope( $plugin ) {
-		$plugin = (string) $plugin;
-		$slash  = strpos( $plugin, '/' );
+		if ( self::odd_name( $plugin ) ) {
+			return '';
+		}
+		$slash = strpos( $plugin, '/' );
 		return 'plugins/' . ( false === $slash ? $plugin : substr( $plugin, 0, $slash ) );
 	}
 
+	/** The unit of a theme folder: themes/<stylesheet>; '' when it names none. */
+	public static function theme_scope( $stylesheet ) {
+		return ( self::odd_name( $stylesheet ) || false !== strpos( $stylesheet, '/' ) ) ? '' : 'themes/' . $stylesheet;
+	}
+
 	public static function plugin_allowed( $plugin ) {
-		return self::allowed( self::plugin_scope( $plugin ) );
+		return self::unit_allowed( self::plugin_scope( $plugin ) );
 	}
 
 	public static function theme_allowed( $stylesheet ) {
-		return self::allowed( 'theme:' . $stylesheet ) || self::allowed( 'themes/' . $stylesheet );
+		return self::unit_allowed( self::theme_scope( $stylesheet ) );
+	}
+
+	/**
+	 * Whether an allow window for exactly this unit is open now: plugins/<dir>, themes/<stylesheet> (which a window
+	 * also names as theme:<stylesheet>), option:<name>. Never for '', a unit that could not be named.
+	 */
+	public static function unit_allowed( $unit ) {
+		if ( ! is_string( $unit ) || '' === $unit || 'plugins/' === $unit || 'themes/' === $unit ) {
+			return false;
+		}
+		if ( 0 === strpos( $unit, 'themes/' ) ) {
+			return self::allowed( $unit ) || self::allowed( 'theme:' . substr( $unit, 7 ) );
+		}
+		return self::allowed( $unit );
+	}
+
+	// ---- what a request changes ----------------------------------------------------------------------
+
+	/** @var array|string|null|false change() for this request (not for REST, whose requests can be nested); false: not yet known */
+	private static $change = false;
+	/** @var WP_REST_Request|null the REST request whose callbacks run now */
+	private static $rest = null;
+
+	/** The items for plugin files: array( unit, name ) each. */
+	private static function plugin_items( $names ) {
+		$items = array();
+		foreach ( $names as $name ) {
+			$items[] = array( self::plugin_scope( $name ), is_string( $name ) ? $name : '' );
+		}
+		return $items;
+	}
+
+	/** The items for theme folders (stylesheets): array( unit, name ) each. */
+	private static function theme_items( $names ) {
+		$items = array();
+		foreach ( $names as $name ) {
+			$items[] = array( self::theme_scope( $name ), is_string( $name ) ? $name : '' );
+		}
+		return $items;
+	}
+
+	/** What wp_edit_theme_plugin_file() writes into for these arguments (the editors' form, the Ajax save), as it picks it. */
+	private static function edit_items( $args ) {
+		if ( ! empty( $args['plugin'] ) ) {
+			// the file must be one of the plugin's files: both name the unit, and both are checked
+			return self::plugin_items( array( $args['plugin'], isset( $args['file'] ) ? $args['file'] : '' ) );
+		}
+		if ( ! empty( $args['theme'] ) ) {
+			return self::theme_items( array( $args['theme'] ) );
+		}
+		return array( array( '', '' ) );
+	}
+
+	/** A change of code this request asks for: what it is called (for the record) and the units it touches. */
+	private static function acting( $label, $items ) {
+		return array(
+			'label' => $label,
+			'items' => $items ? $items : array( array( '', '' ) ),
+		);
+	}
+
+	/**
+	 * What the current request changes in code, found from the request as WordPress reads it:
+	 * - array( 'label' => …, 'items' => array( array( unit, name ), … ) ) for a request that acts on plugins or
+	 *   themes (a unit that cannot be named is '', and is never allowed);
+	 * - 'view' for a wp-admin screen that only shows: a GET with no action;
+	 * - null for anything else (the front end, cron, the command line, Ajax and REST requests that act on no
+	 *   plugin or theme): it gets no capability that changes plugins or themes during a freeze.
+	 */
+	public static function change() {
+		if ( self::$rest ) {
+			return self::rest_change( self::$rest );
+		}
+		if ( ! did_action( 'init' ) ) {
+			return self::admin_change(); // the request input is set up (wp_magic_quotes) before init
+		}
+		if ( false === self::$change ) {
+			self::$change = self::admin_change();
+		}
+		return self::$change;
+	}
+
+	private static function admin_change() {
+		global $pagenow;
+		if ( ! is_admin() ) {
+			return null;
+		}
+		$action = self::input( 'action' );
+		if ( '-1' === $action ) {
+			$action = self::input( 'action2' );
+		}
+		$method = ( isset( $_SERVER['REQUEST_METHOD'] ) && is_string( $_SERVER['REQUEST_METHOD'] ) ) ? strtoupper( $_SERVER['REQUEST_METHOD'] ) : '';
+		if ( wp_doing_ajax() ) {
+			return self::ajax_change( $action );
+		}
+		// an action that is no string ('action[]=x') is still a request to act: on a unit that cannot be named
+		$acts = false;
+		foreach ( array( 'action', 'action2' ) as $key ) {
+			if ( isset( $_REQUEST[ $key ] ) && '-1' !== $_REQUEST[ $key ] ) {
+				$acts = true;
+			}
+		}
+		$label = ( '' !== $action && '-1' !== $action ) ? $action : 'action';
+		switch ( $pagenow ) {
+			case 'plugins.php':
+				if ( ! $acts ) {
+					break;
+				}
+				if ( 'clear-recent-list' === $action ) {
+					return null;
+				}
+				// activate, deactivate, resume, error_scrape, the bulk actions and any other: every plugin named
+				return self::acting( $label, self::plugin_items( array_merge( self::inputs( 'plugin' ), self::inputs( 'checked' ), self::inputs( 'plugins', true ) ) ) );
+			case 'themes.php':
+				if ( ! $acts ) {
+					break;
+				}
+				// activate, delete, resume, auto-updates; in the network admin enable, disable and the bulk actions
+				return self::acting( 'theme ' . $label, self::theme_items( array_merge( self::inputs( 'stylesheet' ), self::inputs( 'theme' ), self::inputs( 'checked' ), self::inputs( 'themes', true ) ) ) );
+			case 'update.php':
+				if ( ! isset( $_REQUEST['action'] ) ) {
+					break;
+				}
+				if ( in_array( $action, array( 'update-selected', 'upgrade-plugin', 'activate-plugin', 'install-plugin' ), true ) ) {
+					$names = array();
+					foreach ( self::inputs( 'plugin' ) as $name ) {
+						$names[] = trim( $name );
+					}
+					return self::acting( $pagenow . ' ' . $action, self::plugin_items( array_merge( $names, self::inputs( 'checked' ), self::inputs( 'plugins', true ) ) ) );
+				}
+				if ( in_array( $action, array( 'upgrade-theme', 'update-selected-themes', 'install-theme' ), true ) ) {
+					$names = array();
+					foreach ( self::inputs( 'theme' ) as $name ) {
+						$names[] = urldecode( $name ); // as update.php reads it
+					}
+					return self::acting( $pagenow . ' ' . $action, self::theme_items( array_merge( $names, self::inputs( 'checked' ), self::inputs( 'themes', true ) ) ) );
+				}
+				// uploads (the folder is in the zip, unknown before it is unpacked) and anything else
+				return self::acting( $pagenow . ' ' . $label, array() );
+			case 'update-core.php':
+				if ( ! $acts || 'upgrade-core' === $action ) {
+					break;
+				}
+				if ( 'do-plugin-upgrade' === $action ) {
+					return self::acting( $pagenow . ' ' . $action, self::plugin_items( array_merge( self::inputs( 'plugins', true ), self::inputs( 'checked' ) ) ) );
+				}
+				if ( 'do-theme-upgrade' === $action ) {
+					return self::acting( $pagenow . ' ' . $action, self::theme_items( array_merge( self::inputs( 'themes', true ), self::inputs( 'checked' ) ) ) );
+				}
+				// core, translations and anything else
+				return self::acting( $pagenow . ' ' . $label, array() );
+			case 'plugin-editor.php':
+			case 'theme-editor.php':
+				// a POST saves (the form without JavaScript) what its fields name; a GET only shows a file
+				if ( 'GET' !== $method && 'HEAD' !== $method ) {
+					return self::acting( $pagenow, self::edit_items( wp_unslash( $_POST ) ) );
+				}
+				return 'view';
+			case 'admin-post.php':
+				return null;
+		}
+		return ( ! $acts && ( 'GET' === $method || 'HEAD' === $method ) ) ? 'view' : null;
+	}
+
+	/** An Ajax action of WordPress's that changes a plugin or a theme, with the unit it acts on (read as WordPress reads it). */
+	private static function ajax_change( $action ) {
+		$post = function ( $key ) {
+			return ( isset( $_POST[ $key ] ) && is_string( $_POST[ $key ] ) ) ? wp_unslash( $_POST[ $key ] ) : '';
+		};
+		switch ( $action ) {
+			case 'delete-plugin':
+			case 'update-plugin':
+				$plugin = $post( 'plugin' );
+				return self::acting( $action, self::plugin_items( array( '' === $plugin ? '' : plugin_basename( sanitize_text_field( $plugin ) ) ) ) );
+			case 'install-plugin':
+				// the folder an install writes is its slug's
+				return self::acting( $action, self::plugin_items( array( sanitize_key( $post( 'slug' ) ) ) ) );
+			case 'install-theme':
+				return self::acting( $action, self::theme_items( array( sanitize_key( $post( 'slug' ) ) ) ) );
+			case 'delete-theme':
+			case 'update-theme':
+				return self::acting( $action, self::theme_items( array( preg_replace( '/[^A-z0-9_\-]/', '', $post( 'slug' ) ) ) ) );
+			case 'edit-theme-plugin-file':
+				return self::acting( $action, self::edit_items( wp_unslash( $_POST ) ) );
+			case 'toggle-auto-updates':
+				$asset = sanitize_text_field( urldecode( $post( 'asset' ) ) );
+				$type  = $post( 'type' );
+				return self::acting( $action, 'plugin' === $type ? self::plugin_items( array( $asset ) ) : ( 'theme' === $type ? self::theme_items( array( $asset ) ) : array() ) );
+		}
+		return null;
+	}
+
+	/** A REST request that changes a plugin or a theme (any method but GET, HEAD and OPTIONS), with the unit of its route. */
+	private static function rest_change( $request ) {
+		$method = strtoupper( (string) $request->get_method() );
+		if ( in_array( $method, array( 'GET', 'HEAD', 'OPTIONS' ), true ) ) {
+			return null;
+		}
+		$route  = (string) $request->get_route();
+		$params = $request->get_url_params();
+		$label  = $method . ' ' . $route;
+		// WordPress matches routes regardless of case
+		if ( 1 === preg_match( '#^/wp/v2/plugins(/|$)#i', $route ) ) {
+			if ( isset( $params['plugin'] ) ) {
+				// /wp/v2/plugins/akismet/akismet names the file akismet/akismet.php
+				$plugin = is_string( $params['plugin'] ) ? $params['plugin'] : '';
+				if ( '' !== $plugin && '.php' !== substr( $plugin, -4 ) ) {
+					$plugin .= '.php';
+				}
+				return self::acting( $label, self::plugin_items( array( $plugin ) ) );
+			}
+			$slug = $request->get_param( 'slug' );
+			return self::acting( $label, self::plugin_items( array( is_string( $slug ) ? $slug : '' ) ) );
+		}
+		if ( 1 === preg_match( '#^/wp/v2/themes(/|$)#i', $route ) ) {
+			return self::acting( $label, self::theme_items( array( isset( $params['stylesheet'] ) ? $params['stylesheet'] : '' ) ) );
+		}
+		return null;
+	}
+
+	/** The first unit of a change that no allow window covers, as "label name" for the record; null when every one is covered. */
+	private static function refused( $change ) {
+		foreach ( $change['items'] as $item ) {
+			if ( ! self::unit_allowed( $item[0] ) ) {
+				return trim( $change['label'] . ' ' . $item[1] );
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * Whether the request may have a capability that changes plugins ('plugins/') or themes ('themes/'): every unit
+	 * it acts on is of that kind and has an open allow window. A screen that only shows gets it when any window of
+	 * the kind is open (it changes nothing; the request its link makes is checked for its own unit).
+	 */
+	private static function request_allows( $kind ) {
+		$c = self::change();
+		if ( 'view' === $c ) {
+			return self::kind_open( 'themes/' === $kind ? array( 'themes/', 'theme:' ) : array( $kind ) );
+		}
+		if ( ! is_array( $c ) ) {
+			return false;
+		}
+		foreach ( $c['items'] as $item ) {
+			if ( 0 !== strpos( $item[0], $kind ) || ! self::unit_allowed( $item[0] ) ) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	/** Option names peakguard does not treat as state (transients, cron, …): * matches anything. */
@@ -190,11 +484,15 @@ final class Peakguard_Bridge {
 
 	// ---- what is refused during a freeze -------------------------------------------------------------
 
+	/**
+	 * File changes that name no unit (the automatic updater, language packs, a plugin's own context) stop; the
+	 * capabilities that change plugin and theme files are left to map_meta_cap(), which checks them per unit.
+	 */
 	public static function file_mod_allowed( $allowed, $context ) {
 		if ( ! self::freeze() ) {
 			return $allowed;
 		}
-		return ( self::allowed_kind( 'plugins/' ) || self::allowed_kind( 'themes/' ) ) ? $allowed : false;
+		return in_array( $context, array( 'capability_update_core', 'capability_edit_themes' ), true ) ? $allowed : false;
 	}
 
 	/** Installs and updates of what no allow window covers stop before a file is written. */
@@ -213,36 +511,44 @@ final class Peakguard_Bridge {
 		return new WP_Error( 'peakguard_freeze', self::freeze_html() );
 	}
 
+	/**
+	 * Capabilities during a freeze: activating, deactivating and resuming one plugin or theme go by its own unit
+	 * (WordPress names it); installing, updating, deleting and editing plugins or themes and switching themes name
+	 * none, so they go by the units the request acts on (change()): every one of them needs its allow window. The
+	 * customizer, widgets and menus, core, translations and the file editor of everything else stay closed: what
+	 * they change cannot be named before it is changed.
+	 */
 	public static function map_meta_cap( $caps, $cap, $user_id, $args ) {
 		if ( ! self::freeze() ) {
 			return $caps;
 		}
+		$unit = ( isset( $args[0] ) && is_string( $args[0] ) ) ? $args[0] : '';
 		switch ( $cap ) {
 			case 'activate_plugin':
 			case 'deactivate_plugin':
-				$ok = isset( $args[0] ) && self::plugin_allowed( $args[0] );
+			case 'resume_plugin':
+				$ok = self::plugin_allowed( $unit );
+				break;
+			case 'resume_theme':
+				$ok = self::theme_allowed( $unit );
 				break;
 			case 'install_plugins':
 			case 'upload_plugins':
 			case 'update_plugins':
 			case 'delete_plugins':
 			case 'edit_plugins':
-				$ok = self::allowed_kind( 'plugins/' );
+				$ok = self::request_allows( 'plugins/' );
 				break;
 			case 'install_themes':
 			case 'upload_themes':
 			case 'update_themes':
 			case 'delete_themes':
 			case 'edit_themes':
-				$ok = self::allowed_kind( 'themes/' );
-				break;
 			case 'switch_themes':
-				$ok = self::allowed_kind( 'theme:' ) || self::allowed_kind( 'themes/' );
+				$ok = self::request_allows( 'themes/' );
 				break;
 			case 'customize':
 			case 'edit_theme_options':
-				$ok = self::allowed_kind( 'option:' );
-				break;
 			case 'update_core':
 			case 'update_languages':
 			case 'install_languages':
@@ -304,81 +610,105 @@ final class Peakguard_Bridge {
 		return true;
 	}
 
-	/** Requests for a change on the admin screens are answered with the freeze, before WordPress acts. */
+	/**
+	 * Requests for a change on the admin screens and through admin-ajax.php are answered with the freeze before
+	 * WordPress acts, unless an allow window is open for every unit they touch (change()).
+	 */
 	public static function admin_guard() {
 		if ( ! self::freeze() ) {
 			return;
 		}
-		global $pagenow;
-		$action = self::input( 'action' );
-		if ( '-1' === $action ) {
-			$action = self::input( 'action2' );
-		}
-		$what = null;
-		switch ( $pagenow ) {
-			case 'plugins.php':
-				if ( in_array( $action, array( 'activate', 'deactivate', 'resume' ), true ) ) {
-					$plugin = self::input( 'plugin' );
-					if ( ! self::plugin_allowed( $plugin ) ) {
-						$what = $action . ' ' . $plugin;
-					}
-				} elseif ( in_array( $action, array( 'activate-selected', 'deactivate-selected', 'delete-selected', 'update-selected', 'enable-auto-update', 'disable-auto-update', 'enable-auto-update-selected', 'disable-auto-update-selected' ), true ) ) {
-					$list = isset( $_REQUEST['checked'] ) ? array_filter( (array) wp_unslash( $_REQUEST['checked'] ), 'is_string' ) : array( self::input( 'plugin' ) );
-					foreach ( $list as $p ) {
-						if ( ! self::plugin_allowed( $p ) ) {
-							$what = $action . ' ' . $p;
-							break;
-						}
-					}
-				}
-				break;
-			case 'themes.php':
-				if ( in_array( $action, array( 'activate', 'delete', 'enable-auto-update', 'disable-auto-update' ), true ) ) {
-					$theme = self::input( 'stylesheet' );
-					if ( ! self::theme_allowed( $theme ) ) {
-						$what = 'theme ' . $action . ' ' . $theme;
-					}
-				}
-				break;
-			case 'plugin-install.php':
-			case 'plugin-editor.php':
-				if ( ! self::allowed_kind( 'plugins/' ) ) {
-					$what = $pagenow;
-				}
-				break;
-			case 'theme-install.php':
-			case 'theme-editor.php':
-				if ( ! self::allowed_kind( 'themes/' ) ) {
-					$what = $pagenow;
-				}
-				break;
-			case 'update.php':
-			case 'update-core.php':
-				if ( '' !== $action && ! self::allowed_kind( 'plugins/' ) && ! self::allowed_kind( 'themes/' ) ) {
-					$what = $pagenow . ' ' . $action;
-				}
-				break;
-			case 'customize.php':
-				if ( ! self::allowed_kind( 'option:' ) ) {
-					$what = 'customizer';
-				}
-				break;
-			case 'options.php':
-				if ( 'POST' === ( isset( $_SERVER['REQUEST_METHOD'] ) ? $_SERVER['REQUEST_METHOD'] : '' ) ) {
-					foreach ( array_keys( $_POST ) as $name ) {
-						$name = (string) $name;
-						if ( ! in_array( $name, array( 'option_page', 'action', '_wpnonce', '_wp_http_referer', 'submit' ), true ) && self::option_locked( $name ) ) {
-							$what = 'option:' . $name;
-							break;
-						}
-					}
-				}
-				break;
-		}
-		if ( null === $what ) {
+		// admin-ajax.php runs admin_init for visitors too: WordPress answers them itself, without the freeze's reason
+		if ( wp_doing_ajax() && ! is_user_logged_in() ) {
 			return;
 		}
+		global $pagenow;
+		$change = self::change();
+		$what   = is_array( $change ) ? self::refused( $change ) : null;
+		if ( null === $what ) {
+			switch ( $pagenow ) {
+				case 'customize.php':
+					$what = 'customizer';
+					break;
+				case 'options.php':
+					if ( 'POST' === ( isset( $_SERVER['REQUEST_METHOD'] ) ? $_SERVER['REQUEST_METHOD'] : '' ) ) {
+						foreach ( array_keys( $_POST ) as $name ) {
+							$name = (string) $name;
+							if ( ! in_array( $name, array( 'option_page', 'action', '_wpnonce', '_wp_http_referer', 'submit' ), true ) && self::option_locked( $name ) ) {
+								$what = 'option:' . $name;
+								break;
+							}
+						}
+					}
+					break;
+			}
+		}
+		if ( null !== $what ) {
+			self::refuse( $what );
+		}
+	}
+
+	/** REST requests that change a plugin or a theme: refused unless an allow window is open for its unit. */
+	public static function rest_guard( $response, $handler, $request ) {
+		self::$rest = ( $request instanceof WP_REST_Request ) ? $request : null;
+		if ( is_wp_error( $response ) || ! self::freeze() || ! is_user_logged_in() ) {
+			return $response;
+		}
+		$change = self::change();
+		$what   = is_array( $change ) ? self::refused( $change ) : null;
+		if ( null === $what ) {
+			return $response;
+		}
 		self::record( 'freeze_refused', $what );
+		return new WP_Error( 'peakguard_freeze', self::freeze_text(), array( 'status' => 403 ) );
+	}
+
+	public static function rest_done( $response ) {
+		self::$rest = null;
+		return $response;
+	}
+
+	/**
+	 * pre_uninstall_plugin and delete_plugin, for each plugin delete_plugins() removes, whoever calls it: one that
+	 * no allow window covers is neither uninstalled nor deleted.
+	 */
+	public static function deleting_plugin( $plugin ) {
+		if ( self::freeze() && ! self::plugin_allowed( $plugin ) ) {
+			self::refuse( 'delete ' . ( is_string( $plugin ) ? $plugin : '' ) );
+		}
+	}
+
+	/** delete_theme, for each theme delete_theme() removes, whoever calls it. */
+	public static function deleting_theme( $stylesheet ) {
+		if ( self::freeze() && ! self::theme_allowed( $stylesheet ) ) {
+			self::refuse( 'delete theme ' . ( is_string( $stylesheet ) ? $stylesheet : '' ) );
+		}
+	}
+
+	/** Records the refusal and ends the request with the freeze: a page (403), or the JSON that the admin's scripts show. */
+	private static function refuse( $what ) {
+		self::record( 'freeze_refused', $what );
+		if ( wp_doing_ajax() ) {
+			$slug   = ( isset( $_POST['slug'] ) && is_string( $_POST['slug'] ) ) ? sanitize_key( wp_unslash( $_POST['slug'] ) ) : '';
+			$plugin = ( isset( $_POST['plugin'] ) && is_string( $_POST['plugin'] ) ) ? sanitize_text_field( wp_unslash( $_POST['plugin'] ) ) : '';
+			// as WordPress answers a refused update, install or deletion (updates.js shows errorMessage as HTML, the
+			// file editor shows message as text); 200, or jQuery would hand the scripts no data to show
+			wp_send_json_error(
+				array(
+					'slug'         => $slug,
+					'plugin'       => $plugin,
+					'errorCode'    => 'peakguard_freeze',
+					'errorMessage' => self::freeze_html(),
+					'error'        => self::freeze_html(),
+					'code'         => 'peakguard_freeze',
+					'message'      => self::freeze_text(),
+				)
+			);
+		}
+		if ( function_exists( 'wp_is_json_request' ) && wp_is_json_request() ) {
+			// wp_die() answers such a request with JSON: text, not HTML
+			wp_die( self::freeze_text(), 'Change freeze', array( 'response' => 403, 'code' => 'peakguard_freeze' ) );
+		}
 		wp_die(
 			'<p><strong>' . esc_html__( 'This change was refused.' ) . '</strong></p><p>' . self::freeze_html() . '</p>',
 			esc_html( 'Change freeze' ),
@@ -662,6 +992,13 @@ final class Peakguard_Bridge {
 		}
 		add_filter( 'pre_update_site_option', array( __CLASS__, 'pre_update_site_option' ), PHP_INT_MAX, 3 );
 		add_action( 'admin_init', array( __CLASS__, 'admin_guard' ), 0 );
+		// a screen whose capability the freeze took is refused by wp-admin/includes/menu.php before admin_init
+		add_action( 'admin_page_access_denied', array( __CLASS__, 'admin_guard' ), 0 );
+		add_filter( 'rest_request_before_callbacks', array( __CLASS__, 'rest_guard' ), PHP_INT_MAX, 3 );
+		add_filter( 'rest_request_after_callbacks', array( __CLASS__, 'rest_done' ), PHP_INT_MAX, 1 );
+		add_action( 'pre_uninstall_plugin', array( __CLASS__, 'deleting_plugin' ), PHP_INT_MIN, 1 );
+		add_action( 'delete_plugin', array( __CLASS__, 'deleting_plugin' ), PHP_INT_MIN, 1 );
+		add_action( 'delete_theme', array( __CLASS__, 'deleting_theme' ), PHP_INT_MIN, 1 );
 		add_action( 'admin_notices', array( __CLASS__, 'admin_notice' ) );
 		add_action( 'network_admin_notices', array( __CLASS__, 'admin_notice' ) );
 		add_action( 'activated_plugin', array( __CLASS__, 'activated_plugin' ), PHP_INT_MAX, 1 );

@@ -182,6 +182,8 @@ export interface TestWordPress {
   activatePluginViaAdmin(jar: WpClient, pluginFile: string, link?: string): Promise<HttpResult>
   /** The active_plugins option as WordPress reads it. */
   activePlugins(): Promise<string[]>
+  /** The nonce for `action` that WordPress would print into a page for the client's user and login session (wp_create_nonce). */
+  nonce(jar: WpClient, action: string): Promise<string>
   /** Runs `peakguard ARGS --config <configFile>`. */
   cli(args: string[], env?: Record<string, string>): Promise<CliResult>
   /** Starts php -S again after stopServer() (same port). */
@@ -451,6 +453,18 @@ echo $id;`)
     activateLink,
     activatePluginViaAdmin: async (jar, pluginFile, link) => jar.get(link ?? (await activateLink(jar, pluginFile))),
     activePlugins: async () => JSON.parse(await php(`echo json_encode( array_values( (array) get_option( 'active_plugins', array() ) ) );`)) as string[],
+    nonce: async (jar, action) => {
+      const cookie = [...jar.cookies].find(([k]) => k.startsWith('wordpress_logged_in_'))
+      if (!cookie) throw new Error('the client is not logged in: a nonce belongs to a login session')
+      // the session token is in the logged-in cookie (PHP hands it to WordPress URL-decoded)
+      const out = await php(`$c = ${phpString(decodeURIComponent(cookie[1]))};
+$_COOKIE[ LOGGED_IN_COOKIE ] = $c;
+$user = wp_validate_auth_cookie( $c, 'logged_in' );
+if ( ! $user ) { fwrite( STDERR, 'the logged-in cookie is not valid' ); exit( 1 ); }
+wp_set_current_user( $user );
+echo wp_create_nonce( ${phpString(action)} );`)
+      return out.trim()
+    },
     cli: (args, env) => runCli(['--config', configFile, ...args], env),
     startServer,
     stopServer,
