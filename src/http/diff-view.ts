@@ -2,10 +2,12 @@
 // files and option values (the `diff` package), binary or huge files named with their sizes, and option
 // values in PHP's serialize() format shown unserialized, as an indented structure, so that one changed
 // key of a 4 kB array reads as one changed line. Display only: a restore always writes the stored bytes.
+// Secrets never reach the page (core/secrets.ts): option values are masked by key name and by shape
+// whatever their form (serialized, JSON, unreadable, plain text); files by shape.
 import { createHash } from 'node:crypto'
 import { structuredPatch } from 'diff'
 import { isSerialized, unserialize } from 'php-serialize'
-import type { StateDiff } from '../core/index.ts'
+import { isSecretName, redactShapesIn, redactText, redactValue, type StateDiff } from '../core/index.ts'
 import type { DiffSide } from '../services/index.ts'
 
 /** Bigger than this (either side) is not diffed as text. */
@@ -20,12 +22,11 @@ const DIFF_BUDGET = { timeout: 200, maxEditLength: 5000 }
 export const MAX_ITEMS = 200
 const MAX_LINES = 20_000
 /**
- * Option names and keys inside option values that hold secrets (API keys live in options): their values
- * are never sent to a browser, only that they changed. Restores are unaffected.
+ * A secret as shown: hidden, with 16 bits of its hash, enough to see that it changed and far too few to
+ * confirm a guess. Secrets (API keys live in options) are never sent to a browser, only that they changed
+ * (core/secrets.ts says what counts as one). Restores are unaffected.
  */
-const SECRET = /key|secret|pass|token|salt|auth|credential|private/i
-/** A secret as shown: hidden, with 16 bits of its hash, enough to see that it changed and far too few to confirm a guess. */
-const mask = (v: unknown) => `•••••• (secret, hidden; #${createHash('sha256').update(String(v)).digest('hex').slice(0, 4)})`
+const mask = (v: string) => `•••••• (secret, hidden; #${createHash('sha256').update(v).digest('hex').slice(0, 4)})`
 
 export interface DiffLine {
   kind: 'add' | 'del' | 'ctx' | 'hunk'
@@ -61,25 +62,41 @@ function asText(bytes: Uint8Array | undefined): string | null {
   }
 }
 
-/** PHP classes become plain objects named by their class: enough to read, never to run. Secrets are masked. */
-function readable(v: unknown, depth = 0): unknown {
-  if (depth > 20 || v === null || typeof v !== 'object') return v
-  if (Array.isArray(v)) return v.map((x) => readable(x, depth + 1))
-  const name = (v as object).constructor?.name
-  const out: Record<string, unknown> = name && name !== 'Object' ? { __class: name } : {}
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = SECRET.test(k) && x !== '' && x !== null ? mask(JSON.stringify(x)) : readable(x, depth + 1)
-  return out
-}
-
-/** A PHP-serialized value as indented JSON; null when it is not one (or cannot be read). */
+/** A PHP-serialized value as indented JSON, secrets masked; null when it is not one (or cannot be read). PHP classes become plain objects named by their class (`__class`): enough to read, never to run. */
 export function phpUnserialized(text: string): string | null {
   const t = text.trim()
   if (!/^(a|O|s|i|d|b|N|C):/.test(t) || !isSerialized(t)) return null
   try {
-    return JSON.stringify(readable(unserialize(t, {}, { strict: false })), null, 2)
+    return JSON.stringify(redactValue(unserialize(t, {}, { strict: false }), mask), null, 2)
   } catch {
     return null
   }
+}
+
+/** A JSON object or array, secrets masked, written as it was (indented when it spanned lines); null when it is not one. */
+function jsonShown(text: string): string | null {
+  const t = text.trim()
+  if (!/^[[{]/.test(t)) return null
+  try {
+    return JSON.stringify(redactValue(JSON.parse(t), mask), null, t.includes('\n') ? 2 : undefined)
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Both sides of an option value as shown, secrets masked: unserialized when both sides are PHP-serialized,
+ * parsed when both are JSON, else the raw text with secrets found in it masked (a broken serialized
+ * value, one side changed to plain text, plain text) — never a side in clear.
+ */
+function optionSides(x: string, y: string): { x: string; y: string; unserialized: boolean } {
+  const ux = x ? phpUnserialized(x) : ''
+  const uy = y ? phpUnserialized(y) : ''
+  if (ux !== null && uy !== null && (ux || uy)) return { x: ux, y: uy, unserialized: true }
+  const jx = x ? jsonShown(x) : ''
+  const jy = y ? jsonShown(y) : ''
+  if (jx !== null && jy !== null && (jx || jy)) return { x: jx, y: jy, unserialized: false }
+  return { x: redactText(x, mask), y: redactText(y, mask), unserialized: false }
 }
 
 function lines(before: string, after: string): DiffLine[] | null {
@@ -100,20 +117,11 @@ function item(name: string, unit: string, change: DiffItem['change'], contentCha
   const sizes = { before: before?.length ?? 0, after: after?.length ?? 0 }
   const base = { name, unit, change, sizes, unserialized: false, collapsed: false, masked: false, tooLarge: false }
   if (!contentChanged) return { ...base, kind: 'meta', lines: [] }
-  if (isOption && SECRET.test(unit)) return { ...base, kind: 'text', masked: true, lines: [] }
-  let x = asText(before)
-  let y = asText(after)
-  if (x === null || y === null) return { ...base, kind: 'binary', lines: [] }
-  let unserialized = false
-  if (isOption) {
-    const ux = x ? phpUnserialized(x) : ''
-    const uy = y ? phpUnserialized(y) : ''
-    if (ux !== null && uy !== null && (ux || uy)) {
-      x = ux
-      y = uy
-      unserialized = true
-    }
-  }
+  if (isOption && isSecretName(unit.replace(/^option:/, ''))) return { ...base, kind: 'text', masked: true, lines: [] }
+  const rawX = asText(before)
+  const rawY = asText(after)
+  if (rawX === null || rawY === null) return { ...base, kind: 'binary', lines: [] }
+  const { x, y, unserialized } = isOption ? optionSides(rawX, rawY) : { x: redactShapesIn(rawX, mask), y: redactShapesIn(rawY, mask), unserialized: false }
   const l = lines(x, y)
   if (!l) return { ...base, kind: 'binary', unserialized, tooLarge: true, lines: [] }
   return { ...base, kind: 'text', unserialized, lines: l, collapsed: l.length > COLLAPSE_LINES }
