@@ -19,7 +19,7 @@ import { WebhookNotifier } from './adapters/webhook.ts'
 import { AuditFile } from './adapters/audit-file.ts'
 import { UsersFile } from './adapters/users-file.ts'
 import { Access, aliasesOf, authorize } from './services/access.ts'
-import { AuditLog } from './services/audit.ts'
+import { AuditLog, deniedAudit } from './services/audit.ts'
 import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from './services/freeze.ts'
 import { SiteGovernance } from './services/site-governance.ts'
 import { OsUsers } from './adapters/os-users.ts'
@@ -526,9 +526,10 @@ async function actor(o: GlobalOptions, action: Action): Promise<Actor> {
   const access = accessFor(cfg)
   const me = osUser()
   if (!(await access.hasUsers())) return { name: me, role: 'admin', via: 'unmanaged', osUser: me }
-  const failed = async (claimed: string, via: string, e: unknown): Promise<never> => {
-    // no secret in it: who was claimed, how, and from which OS user
-    await auditAll(cfg, { type: 'login-failed', actor: claimed, summary: `failed ${via} login as ${claimed} (OS user ${me})`, details: { via, osUser: me } })
+  const failed = async (claimed: string, via: 'password' | 'token', e: unknown): Promise<never> => {
+    // no secret in it: who was claimed, how, and from which OS user (the entry the daemon writes for a wrong
+    // password or API token, but with the OS user for the address)
+    await auditAll(cfg, deniedAudit.loginFailed({ via, as: claimed, osUser: me }))
     throw e
   }
   let who: Actor

@@ -169,8 +169,14 @@ describe('web UI and API (sample site, real daemon)', function () {
     assert.match(cookie, /HttpOnly/i)
     assert.match(cookie, /SameSite=Strict/i)
     assert.doesNotMatch(cookie, /Secure/i, 'plain http on 127.0.0.1: not Secure')
-    const viaTls = await fetch(`${daemon.url}/login`, { headers: { 'x-forwarded-proto': 'https' } })
-    assert.match(viaTls.headers.getSetCookie().find((x) => x.startsWith('peakguard.sid=')) ?? '', /;\s*Secure/i, 'Secure behind the trusted TLS proxy')
+    // behind the trusted TLS proxy: the login form's cookie is Secure (with the __Host- prefix), and so is the session's
+    const tls = new WpClient(daemon.url)
+    const viaTls = await tls.get('/login', { headers: { 'x-forwarded-proto': 'https' } })
+    assert.equal(viaTls.headers.getSetCookie().find((x) => x.startsWith('peakguard.sid=')), undefined, 'no session for the login form')
+    assert.match(viaTls.headers.getSetCookie().find((x) => x.startsWith('__Host-peakguard.login=')) ?? '', /;\s*Secure/i, 'Secure behind the trusted TLS proxy')
+    const tlsLogin = await tls.post('/login', { _csrf: csrfOf(viaTls.body), name: 'olga', password: 'olga-password-1', next: '/' }, { headers: { 'x-forwarded-proto': 'https' }, follow: false })
+    assert.equal(tlsLogin.status, 303)
+    assert.match(tlsLogin.headers.getSetCookie().find((x) => x.startsWith('peakguard.sid=')) ?? '', /;\s*Secure/i, 'Secure behind the trusted TLS proxy')
     assert.equal(form.headers.get('cache-control'), 'no-store')
     // the login never sends anyone elsewhere afterwards
     const away = new WpClient(daemon.url)

@@ -68,6 +68,8 @@ export const AUDIT_TYPES = [
   'unmark-good',
   'login',
   'login-failed',
+  /** a request the UI or API refused (role, CSRF, a login lockout), or a count of those not written one by one */
+  'access-denied',
   'user',
   'token',
   'config-reload',

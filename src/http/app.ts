@@ -10,7 +10,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet'
 import { asPeakguardError, PeakguardError } from '../errors.ts'
 import { apiRouter } from './api.ts'
-import { bearer, csrf, identify, isApi, sessions } from './auth.ts'
+import { DenialRecorder } from '../services/audit.ts'
+import { bearer, csrf, identify, isApi, LoginCsrf, recordRefusal, sessions } from './auth.ts'
 import type { AppDeps } from './deps.ts'
 import { pageRouter } from './pages.ts'
 import { Views } from './render.ts'
@@ -58,6 +59,12 @@ export function buildApp(deps: AppDeps): express.Express {
   app.set('json spaces', 2)
   app.set('trust proxy', deps.trustProxy ?? false)
   const views = new Views(deps.webDir)
+  // refused requests (role, CSRF, bad token, login lockout) and failed logins in every site's audit log, at
+  // most so many a minute (services/audit.ts DENIAL_LIMITS): a flood of them cannot fill the disk
+  const denials = new DenialRecorder((entry) => deps.auditAll(entry), {
+    onError: (e) => deps.log?.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot write a refused request to the audit log'),
+  })
+  const loginCsrf = new LoginCsrf()
 
   app.use(
     helmet({
@@ -114,21 +121,26 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use((req, res, next) => {
     res.locals.siteIds = deps.sites.map((s) => s.id)
     // a page's forms carry the session's token, made when a page is rendered (not for every request: each
-    // token lives in a session, and a session in memory); an API client with a session reads it from a page
-    if (req.session && !bearer(req)) res.locals.csrfFor = () => csrf.generateToken(req)
+    // token lives in a session, and a session in memory); an API client with a session reads it from a page.
+    // Only someone logged in gets one: for anyone else it would store a session (the login form has its own)
+    const loggedIn = (res.locals.actor as { via?: string } | null)?.via === 'session'
+    res.locals.csrfFor = () => (loggedIn && req.session?.user && !bearer(req) ? csrf.generateToken(req) : '')
     next()
   })
+  app.use(loginCsrf.guard())
   app.use(csrf.csrfSynchronisedProtection)
 
   app.use('/api', apiRouter(deps))
-  app.use(pageRouter(deps, views))
+  app.use(pageRouter(deps, views, { csrf: loginCsrf, denials }))
 
   app.use((_req, _res, next) => next(new PeakguardError('NOT_FOUND', 'no such page: start from the overview at /')))
   // one error → status mapping (errors.ts), with a message that never holds a value; pages get HTML
-  app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
+  // a refused request (role, CSRF, bad token) is audited first (rate limited; never delays beyond its write)
+  app.use(async (e: unknown, req: Request, res: Response, _next: NextFunction) => {
     const csrfError = (e as { code?: string }).code === 'CSRF_INVALID'
     const err = csrfError ? new PeakguardError('CSRF_INVALID', (e as Error).message) : (fromHttpError(e) ?? asPeakguardError(e))
     if (err.code === 'INTERNAL') deps.log?.error({ path: req.path, err: err.cause instanceof Error ? err.cause.stack : String(err.cause) }, `web UI: ${err.message}`)
+    await recordRefusal(denials, req, res, err.code)
     if (isApi(req) || bearer(req) || !req.accepts('html')) {
       res.status(err.httpStatus).json({ error: { code: err.code, message: err.message } })
       return

@@ -1,9 +1,10 @@
 // Who is asking, for every request: a browser session (login against the users file, cookie HttpOnly,
 // SameSite=Strict, Secure behind TLS), or an API token (`Authorization: Bearer`, /api only). Logins are
 // rate limited per address and locked out for a while per name and address after repeated failures
-// (rate-limiter-flexible); state-changing requests from a session carry a CSRF token (csrf-sync). The role
-// is checked on the server for every route, whatever the page showed.
-import { createHash, randomBytes } from 'node:crypto'
+// (rate-limiter-flexible); state-changing requests from a session carry a CSRF token (csrf-sync), the login
+// form a stateless one (a signed double-submit cookie): nothing is stored for anyone before they log in. The
+// role is checked on the server for every route, whatever the page showed.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import session from 'express-session'
 import createMemoryStore from 'memorystore'
@@ -12,6 +13,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible'
 import { roleAllows, type Action, type Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { aliasesOf } from '../services/access.ts'
+import { deniedAudit, requestText, type DenialRecorder, type RefusedRequest } from '../services/audit.ts'
 import type { AppDeps } from './deps.ts'
 
 declare module 'express-session' {
@@ -41,9 +43,11 @@ export const LOCKOUT = { failures: 5, seconds: 15 * 60 }
 export const PER_ADDRESS = { failures: 30, seconds: 3600 }
 
 /**
- * Sessions of people who logged in and sessions of anonymous visitors (a login form's CSRF token) in two
- * stores, each with its own cap: ten thousand anonymous GET /login can push out only other anonymous
- * sessions, never a logged-in operator's.
+ * Sessions of people who logged in, and apart from them any session without a user, each store with its own
+ * cap. Anonymous pages store no session at all (saveUninitialized: false, nothing is written into an
+ * anonymous req.session, the login form's CSRF token is stateless), so the second store stays empty; it is
+ * there so that, should some page ever write into an anonymous session, ten thousand anonymous requests could
+ * push out only each other, never a logged-in operator.
  */
 class SplitStore extends session.Store {
   private readonly people: session.Store
@@ -82,7 +86,7 @@ class SplitStore extends session.Store {
   }
 }
 
-/** An anonymous session (a login form not yet sent) is kept this long. */
+/** A session without a user (none is stored: see SplitStore) would be kept this long. */
 const ANONYMOUS_TTL_MS = 30 * 60_000
 
 export function sessions(): RequestHandler {
@@ -102,19 +106,126 @@ export function sessions(): RequestHandler {
   })
 }
 
-/** The CSRF check of every POST made with a session; requests with a Bearer token carry no cookie to forge. */
+/** The CSRF token a request carries: a form's `_csrf` field, a JSON body's, or the X-CSRF-Token header. */
+function sentToken(req: Request): string | undefined {
+  const body = req.body as Record<string, unknown> | undefined
+  return (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token')
+}
+
+/**
+ * Whether this is the login form being sent (Express matches routes case-insensitively and with or without a
+ * trailing slash, so this does too). It alone is checked by its stateless token (loginCsrf), every other
+ * POST by the session's: each POST meets exactly one of the two checks.
+ */
+function isLoginPost(req: Request): boolean {
+  return req.method === 'POST' && /^\/login\/?$/i.test(req.path)
+}
+
+/**
+ * The CSRF check of every POST made with a session; requests with a Bearer token carry no cookie to forge.
+ * The token lives in the session, so only pages of someone logged in make one (Views: res.locals.csrfFor).
+ */
 export const csrf = csrfSync({
-  getTokenFromRequest: (req) => {
-    const body = req.body as Record<string, unknown> | undefined
-    return (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token')
+  getTokenFromRequest: sentToken,
+  getTokenFromState: (req) => req.session?.csrfToken,
+  storeTokenInState: (req, token) => {
+    if (req.session) req.session.csrfToken = token
   },
-  skipCsrfProtection: (req) => !!bearer(req),
+  skipCsrfProtection: (req) => !!bearer(req) || isLoginPost(req),
   errorConfig: {
     statusCode: 403,
     code: 'CSRF_INVALID',
     message: 'this form expired or did not come from peakguard (its CSRF token is missing or wrong): reload the page and try again',
   },
 })
+
+/** How long a login form's token is good for. */
+export const LOGIN_FORM_MS = 60 * 60_000
+
+/**
+ * The login form's CSRF token, stateless: nothing is kept on the server for a visitor who has not logged in,
+ * so no number of anonymous visits can fill or flush the session store. GET /login makes (or reuses, see issue)
+ * `v1.<issued, ms base 36>.<nonce>.<HMAC-SHA256 of both under a secret made at each start>` and sends it twice:
+ * in a cookie (HttpOnly, SameSite=Strict, Secure and with the __Host- prefix over TLS; no Expires, as the
+ * session cookie) and in the form's hidden `_csrf` field. POST /login is refused (403, CSRF_INVALID) unless
+ * both came back, are equal, carry a valid HMAC and are at most LOGIN_FORM_MS old. A forged cross-site form
+ * cannot read the cookie to copy it into the field, nor mint a token without the secret.
+ */
+export class LoginCsrf {
+  private readonly secret = randomBytes(32)
+  private readonly now: () => number
+
+  constructor(now: () => number = Date.now) {
+    this.now = now
+  }
+
+  private static cookieName(req: Request): string {
+    return req.secure ? '__Host-peakguard.login' : 'peakguard.login'
+  }
+
+  private mac(issued: string, nonce: string): string {
+    return createHmac('sha256', this.secret).update(`peakguard login form|v1|${issued}|${nonce}`).digest('base64url')
+  }
+
+  /**
+   * The token for a login form: the one the browser already holds while it has at least half its time left
+   * (two tabs, or a form sent again after a wrong password, must not void each other), else a new one, set in
+   * the cookie. The caller puts it in the form.
+   */
+  issue(req: Request, res: Response): string {
+    const held = cookieValue(req, LoginCsrf.cookieName(req))
+    const age = held === null ? null : this.age(held)
+    if (held !== null && age !== null && age <= LOGIN_FORM_MS / 2) return held
+    const issued = this.now().toString(36)
+    const nonce = randomBytes(16).toString('base64url')
+    const token = `v1.${issued}.${nonce}.${this.mac(issued, nonce)}`
+    res.cookie(LoginCsrf.cookieName(req), token, { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' })
+    return token
+  }
+
+  /** Removes the cookie (after a login: the session's token takes over). */
+  clear(req: Request, res: Response): void {
+    res.clearCookie(LoginCsrf.cookieName(req), { httpOnly: true, sameSite: 'strict', secure: req.secure, path: '/' })
+  }
+
+  /** A token's age in ms when this daemon made it and it has not expired, else null. */
+  private age(token: string): number | null {
+    const m = /^v1\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token)
+    if (!m) return null
+    const [, issued = '', nonce = '', mac = ''] = m
+    if (!timingSafeEqual(Buffer.from(this.mac(issued, nonce)), Buffer.from(mac))) return null
+    const age = this.now() - parseInt(issued, 36)
+    // a little slack backwards: the clock may step back (NTP) between the form and its sending
+    return age <= LOGIN_FORM_MS && age >= -5 * 60_000 ? Math.max(0, age) : null
+  }
+
+  /** Whether the request carries the same valid, unexpired token in its cookie and its form. */
+  valid(req: Request): boolean {
+    const sent = sentToken(req)
+    const kept = cookieValue(req, LoginCsrf.cookieName(req))
+    if (!sent || !kept || sent.length > 200) return false
+    const a = Buffer.from(sent)
+    const b = Buffer.from(kept)
+    return a.length === b.length && timingSafeEqual(a, b) && this.age(sent) !== null
+  }
+
+  /** The check, as middleware: every POST /login without a valid token is refused before anything is done. */
+  guard(): RequestHandler {
+    return (req, _res, next) => {
+      if (!isLoginPost(req) || this.valid(req)) return next()
+      next(new PeakguardError('CSRF_INVALID', 'this login form expired or did not come from peakguard (its CSRF token is missing or wrong): reload the login page and try again'))
+    }
+  }
+}
+
+/** One cookie's value from the Cookie header (the first of that name), or null. */
+function cookieValue(req: Request, name: string): string | null {
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const i = part.indexOf('=')
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim()
+  }
+  return null
+}
 
 /** Whether the request is for /api (Express matches routes case-insensitively, so this does too). */
 export function isApi(req: Request): boolean {
@@ -144,41 +255,77 @@ export function addressKey(ip: string): string {
     .join(':')}::/64`
 }
 
+/**
+ * A refused request as the audit log names it: the method and the route's pattern when Express matched one
+ * ('POST /api/sites/:site/restores'), else the path (no query) through requestText; the remote address.
+ */
+export function refusedRequest(req: Request): RefusedRequest {
+  const api = isApi(req)
+  const route = (req.route as { path?: unknown } | undefined)?.path
+  const where = typeof route === 'string' ? `${api ? '/api' : ''}${route}` : req.path
+  return { method: requestText(req.method, 10), route: requestText(where), ip: requestText(req.ip ?? 'unknown', 64), via: api ? 'api' : 'web' }
+}
+
+/**
+ * The audit entry of a refused request, if it is one the log keeps (a role too low, a CSRF token missing or
+ * wrong, a bad API token), through the recorder's rate limit. Resolves once written or left out; never rejects.
+ */
+export function recordRefusal(denials: DenialRecorder, req: Request, res: Response, code: string): Promise<void> {
+  const r = refusedRequest(req)
+  // who: the session's or the token's user, else anonymous
+  const who = (res.locals.actor as Actor | null | undefined) ?? null
+  const key = addressKey(req.ip ?? 'unknown')
+  if (code === 'FORBIDDEN' && who) return denials.record({ key, ip: r.ip, kind: 'role' }, () => deniedAudit.role(r, who))
+  if (code === 'CSRF_INVALID') return denials.record({ key, ip: r.ip, kind: 'csrf' }, () => deniedAudit.csrf(r, who?.name ?? 'anonymous'))
+  if (code === 'AUTH_FAILED' && res.locals.badToken)
+    return denials.record({ key, ip: r.ip, kind: 'bad-token', login: true }, () => deniedAudit.loginFailed({ via: 'token', as: 'anonymous', shown: 'an unknown or revoked token', attempt: r }))
+  return Promise.resolve()
+}
+
 export class LoginGuard {
   private readonly byAddress = new RateLimiterMemory({ points: PER_ADDRESS.failures, duration: PER_ADDRESS.seconds, blockDuration: PER_ADDRESS.seconds })
   private readonly byName = new RateLimiterMemory({ points: LOCKOUT.failures, duration: LOCKOUT.seconds, blockDuration: LOCKOUT.seconds })
   private readonly deps: AppDeps
+  private readonly denials: DenialRecorder
 
-  constructor(deps: AppDeps) {
+  constructor(deps: AppDeps, denials: DenialRecorder) {
     this.deps = deps
+    this.denials = denials
   }
 
   private static wait(e: unknown): number | null {
     return e instanceof RateLimiterRes ? Math.ceil(e.msBeforeNext / 60_000) : null
   }
 
+  /** The name as the audit log may keep it: only when such a user exists (a password typed into the name field must not be kept forever). */
+  private async known(name: string): Promise<boolean> {
+    return (await this.deps.access.getUser(name).catch(() => null)) !== null
+  }
+
   /**
    * The user, or AUTH_FAILED/LOCKED with what to do. Each attempt is counted before the password is checked,
-   * so that parallel guesses cannot slip past the count; a success clears the name's count. Every failure is
-   * audited (the address, and the name only when such a user exists: a password typed into the name field
-   * must not be kept forever), never the password.
+   * so that parallel guesses cannot slip past the count; a success clears the name's count. Every failure and
+   * every attempt refused while locked out is audited (the address, and the name only when such a user
+   * exists), through the recorder's rate limit; never the password.
    */
-  async login(name: string, password: string, remote: string): Promise<Actor> {
-    const ip = addressKey(remote)
-    const locked = (e: unknown): never => {
+  async login(name: string, password: string, req: Request): Promise<Actor> {
+    const ip = addressKey(req.ip ?? 'unknown')
+    const r = refusedRequest(req)
+    const locked = async (e: unknown): Promise<never> => {
       const min = LoginGuard.wait(e)
       if (min === null) throw e
-      throw new PeakguardError('LOCKED', `too many failed logins: try again in ${min} min, or ask an admin to check the audit log (type login-failed)`)
+      await this.denials.record({ key: ip, ip: r.ip, kind: 'locked-out' }, async () => deniedAudit.lockedOut(r, (await this.known(name)) ? name : 'anonymous'))
+      throw new PeakguardError('LOCKED', `too many failed logins: try again in ${min} min, or ask an admin to check the audit log (types login-failed and access-denied)`)
     }
     // a locked address is answered before anything is kept for the name it sends: a flood of new names from
     // one address must not grow memory. The name is kept as a fixed-size digest, whatever its length.
     const addr = await this.byAddress.get(ip)
-    if (addr && addr.consumedPoints >= PER_ADDRESS.failures) locked(addr)
+    if (addr && addr.consumedPoints >= PER_ADDRESS.failures) await locked(addr)
     const key = `${createHash('sha256').update(name.toLowerCase()).digest('base64url').slice(0, 22)}|${ip}`
     await this.byName.consume(key).catch(locked)
     await this.byAddress.consume(ip).catch(async (e: unknown) => {
       await this.byName.reward(key, 1)
-      locked(e)
+      await locked(e)
     })
     try {
       const actor = await this.deps.access.authenticatePassword(name, password)
@@ -187,9 +334,10 @@ export class LoginGuard {
       return actor
     } catch (e) {
       if (!(e instanceof PeakguardError) || e.code !== 'AUTH_FAILED') throw e
-      const known = (await this.deps.access.getUser(name).catch(() => null)) !== null
-      const who = known ? name : 'unknown'
-      await this.deps.auditAll({ type: 'login-failed', actor: who, summary: `failed web login as ${known ? name : `an unknown name (${name.length} characters)`} from ${remote}`, details: { via: 'web', ip: remote } })
+      const known = await this.known(name)
+      await this.denials.record({ key: ip, ip: r.ip, kind: 'login-failed', login: true }, () =>
+        deniedAudit.loginFailed({ via: 'web', as: known ? name : 'unknown', shown: known ? name : `an unknown name (${name.length} characters)`, ip: r.ip }),
+      )
       throw new PeakguardError('AUTH_FAILED', 'wrong name or password')
     }
   }
@@ -202,8 +350,9 @@ async function sessionActor(deps: AppDeps, req: Request): Promise<Actor | null> 
   const found = await deps.access.sessionUser(name)
   const u = found?.user
   if (!u || found.stamp !== req.session.stamp || Date.now() - (req.session.since ?? 0) > MAX_AGE_MS) {
-    // removed, its password changed, or simply too old: log in again
-    req.session.user = undefined
+    // removed, its password changed, or simply too old: the session ends (destroyed, not kept without its
+    // user); log in again
+    await new Promise<void>((ok) => req.session.destroy(() => ok()))
     return null
   }
   return { name: u.name, role: u.role, via: 'session', ...aliasesOf(u) }
@@ -218,6 +367,8 @@ export function identify(deps: AppDeps): RequestHandler {
         if (!isApi(req)) throw new PeakguardError('AUTH_FAILED', 'API tokens are for /api only; log in at /login for the pages')
         const actor = await deps.access.authenticateToken(token).catch(() => {
           res.set('WWW-Authenticate', 'Bearer realm="peakguard", error="invalid_token"')
+          // audited by the error handler (recordRefusal), as the CLI audits a wrong PEAKGUARD_TOKEN
+          res.locals.badToken = true
           throw new PeakguardError('AUTH_FAILED', 'the token is not valid (revoked, or never issued): create one with peakguard token create --user NAME')
         })
         const u = await deps.access.getUser(actor.name)

@@ -1,16 +1,17 @@
 // The pages: server-rendered HTML forms that work without JavaScript (web/static/app.js only adds progress
-// and confirmation niceties). Every POST carries the session's CSRF token; every route checks the role here,
-// whatever the page showed.
-import { Router, type Request } from 'express'
+// and confirmation niceties). Every POST carries the session's CSRF token (the login form a stateless one:
+// LoginCsrf); every route checks the role here, whatever the page showed.
+import { Router, type Request, type Response } from 'express'
 import { ROLES, type Actor } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { diffStatesOf, listRequests, listStates, LIVE, resolveState, showState, type RestoreReport } from '../services/index.ts'
 import { formatInZone } from '../services/freeze-calendar.ts'
 import { freezeStatus } from '../services/freeze.ts'
 import { accessAudit } from '../services/access.ts'
+import type { DenialRecorder } from '../services/audit.ts'
 import { restoreBlocker } from '../services/operate.ts'
 import { toCsv } from '../services/reports.ts'
-import { demand, LoginGuard } from './auth.ts'
+import { demand, LoginGuard, type LoginCsrf } from './auth.ts'
 import { siteOf } from './api.ts'
 import type { AppDeps, UiSite } from './deps.ts'
 import { diffItems } from './diff-view.ts'
@@ -23,7 +24,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 /** How long the audit page reuses a verification of the chain (it hashes every entry). */
 const VERIFY_TTL_MS = 30_000
 
-export function pageRouter(deps: AppDeps, views: Views): Router {
+export function pageRouter(deps: AppDeps, views: Views, login: { csrf: LoginCsrf; denials: DenialRecorder }): Router {
   const r = Router()
   const verifications = new Map<string, { at: number; report: Promise<Awaited<ReturnType<UiSite['audit']['verify']>>> }>()
   const verified = (s: UiSite) => {
@@ -34,7 +35,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     report.catch(() => verifications.delete(s.id))
     return report
   }
-  const guard = new LoginGuard(deps)
+  const guard = new LoginGuard(deps, login.denials)
   const site = (req: Request) => siteOf(deps, req.params.site)
   const flash = (req: Request, text: string) => void (req.session.flash = text)
   const takeFlash = (req: Request) => {
@@ -43,9 +44,16 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     return f ?? null
   }
 
+  /** The login form with its stateless CSRF token (LoginCsrf.issue: the cookie's, or a new one): no session is stored for it. */
+  const loginPage = (req: Request, res: Response, data: { error: string | null; name: string; next: string }, status = 200) => {
+    const token = login.csrf.issue(req, res)
+    res.locals.csrfFor = () => token
+    views.render(res, 'login', { title: 'Log in', open: res.locals.open, ...data }, status)
+  }
+
   r.get('/login', async (req, res) => {
     if (res.locals.actor) return res.redirect(303, '/')
-    views.render(res, 'login', { title: 'Log in', error: null, name: '', open: res.locals.open, next: safeNext(str(req.query.next)) })
+    loginPage(req, res, { error: null, name: '', next: safeNext(str(req.query.next)) })
   })
 
   r.post('/login', async (req, res) => {
@@ -55,9 +63,11 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
     const next = safeNext(f.next)
     try {
       if (!name || !password) throw new PeakguardError('AUTH_FAILED', 'give your peakguard user name and password')
-      const actor = await guard.login(name, password, req.ip ?? 'unknown')
-      // a new session id at login: a session id planted before it is worth nothing after it
-      await new Promise<void>((ok, fail) => req.session.regenerate((e) => (e ? fail(e) : ok())))
+      const actor = await guard.login(name, password, req)
+      // a new session id at login: a session id planted before it is worth nothing after it. Through the
+      // store: a stale session ended earlier in this request (identify) leaves no req.session to call it on
+      await new Promise<void>((ok, fail) => req.sessionStore.regenerate(req, (e: unknown) => (e ? fail(e as Error) : ok())))
+      login.csrf.clear(req, res)
       req.session.user = actor.name
       req.session.stamp = (await deps.access.sessionStamp(actor.name)) ?? undefined
       req.session.since = Date.now()
@@ -67,7 +77,7 @@ export function pageRouter(deps: AppDeps, views: Views): Router {
       // anything else (the users file unreadable…) is for the daemon's log, not for whoever is at the login page
       if (!known) deps.log?.error({ err: (e as Error).message }, 'web login failed')
       const err = known ? (e as PeakguardError) : new PeakguardError('INTERNAL', 'login is unavailable right now: see the daemon log (journalctl -u peakguard)')
-      views.render(res, 'login', { title: 'Log in', error: err.message, name, open: res.locals.open, next }, err.httpStatus)
+      loginPage(req, res, { error: err.message, name, next }, err.httpStatus)
     }
   })
 

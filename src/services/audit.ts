@@ -174,3 +174,248 @@ export class AuditLog {
     return out
   }
 }
+
+// ---- refused requests ------------------------------------------------------------------------------
+//
+// What the UI and the API refused — a role too low (403), a missing or wrong CSRF token (403), a bad API
+// token (401), a login while locked out (429), a wrong password (401) — as audit entries, rate limited by
+// DenialRecorder so that a flood of refused requests cannot fill the disk: what is not written one by one
+// is counted, and the count written as one entry per address when the minute ends.
+
+type Entry = Omit<AuditInput, 'site'>
+
+/**
+ * Text taken from a request (a path, an address) as the audit log keeps it: printable ASCII only (anything
+ * else, a newline or an escape sequence included, becomes '?'), at most `max` characters. Such text never
+ * reaches a terminal or a page as the requester wrote it.
+ */
+export function requestText(s: string, max = 100): string {
+  const t = s.replace(/[^\x20-\x7e]/g, '?')
+  return t.length > max ? `${t.slice(0, max)}...` : t
+}
+
+/** A refused request: what was tried and from where. */
+export interface RefusedRequest {
+  /** the method (through requestText) */
+  method: string
+  /** the route's pattern ('/api/sites/:site/restores'), else the path through requestText */
+  route: string
+  /** the remote address (through requestText) */
+  ip: string
+  /** the pages or /api */
+  via: 'web' | 'api'
+}
+
+const attemptDetails = (r: RefusedRequest) => ({ method: r.method, route: r.route, ip: r.ip, channel: r.via })
+/** 'POST /api/sites/:site/restores' */
+const attempt = (r: RefusedRequest) => `${r.method} ${r.route}`
+
+/** The audit entries of refused requests (the daemon's, and — for a wrong password or token — the CLI's). */
+export const deniedAudit = {
+  /** 403: the actor's role may not do this */
+  role(r: RefusedRequest, who: { name: string; role: string; via: string }): Entry {
+    return {
+      type: 'access-denied',
+      actor: who.name,
+      summary: `refused ${attempt(r)} to ${who.name} (role ${who.role}, by ${who.via}) from ${r.ip}: the role may not do this (403)`,
+      details: { kind: 'role', status: 403, ...attemptDetails(r), role: who.role, via: who.via },
+    }
+  },
+  /** 403: a state-changing request without its form's CSRF token (a forged form, or one from an ended session) */
+  csrf(r: RefusedRequest, who: string): Entry {
+    return {
+      type: 'access-denied',
+      actor: who,
+      summary: `refused ${attempt(r)} from ${r.ip}${who === 'anonymous' ? '' : ` (session of ${who})`}: missing or wrong CSRF token (403)`,
+      details: { kind: 'csrf', status: 403, ...attemptDetails(r) },
+    }
+  },
+  /** 429: a login while the name or the address is locked out (its password was not checked) */
+  lockedOut(r: RefusedRequest, who: string): Entry {
+    return {
+      type: 'access-denied',
+      actor: who,
+      summary: `refused ${attempt(r)}${who === 'anonymous' ? '' : ` as ${who}`} from ${r.ip}: locked out after repeated failed logins (429)`,
+      details: { kind: 'locked-out', status: 429, ...attemptDetails(r) },
+    }
+  },
+  /**
+   * 401 / exit 5: a wrong password or token, from the login page, the API or the CLI. `as` is the actor
+   * recorded (a name only when such a user exists, else what the caller chose: 'unknown', 'anonymous');
+   * `shown` how the summary names it. Never the secret.
+   */
+  loginFailed(o: { via: 'web' | 'password' | 'token'; as: string; shown?: string; ip?: string; osUser?: string; attempt?: RefusedRequest }): Entry {
+    const where = o.attempt ? ` on ${attempt(o.attempt)}` : ''
+    const ip = o.ip ?? o.attempt?.ip
+    const from = o.osUser ? ` (OS user ${o.osUser})` : ip ? ` from ${ip}` : ''
+    return {
+      type: 'login-failed',
+      actor: o.as,
+      summary: `failed ${o.via} login as ${o.shown ?? o.as}${where}${from}`,
+      details: {
+        via: o.via,
+        ...(o.attempt ? { ...attemptDetails(o.attempt), status: 401 } : o.ip ? { ip: o.ip } : {}),
+        ...(o.osUser ? { osUser: o.osUser } : {}),
+      },
+    }
+  },
+}
+
+/** How many refused requests are written one by one, per window. */
+export interface DenialLimits {
+  /** the window: counts start again after it */
+  windowMs: number
+  /** refused requests (role, CSRF, token, lockout) written per address */
+  perAddress: number
+  /** refused requests written from all addresses together */
+  denials: number
+  /** failed logins written from all addresses together (per address the login lockout already limits them) */
+  logins: number
+  /** addresses counted one by one; requests from further ones are counted together */
+  addresses: number
+  /** addresses named in a summary entry of their own at the window's end; the rest share one */
+  summaries: number
+}
+
+export const DENIAL_LIMITS: DenialLimits = { windowMs: 60_000, perAddress: 10, denials: 20, logins: 20, addresses: 10_000, summaries: 5 }
+
+interface Tally {
+  ip: string
+  written: number
+  suppressed: number
+  kinds: Record<string, number>
+}
+
+const countKind = (kinds: Record<string, number>, kind: string, n = 1) => void (kinds[kind] = (kinds[kind] ?? 0) + n)
+const kindsText = (kinds: Record<string, number>) =>
+  Object.entries(kinds)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')
+
+/**
+ * Writes the entries of refused requests, at most `perAddress` per address and `denials` in all (and
+ * `logins` failed logins) per window; the rest are counted, and when the window ends one entry per address
+ * (for the `summaries` busiest; one for all the others) says how many were left out: "M more refused requests
+ * from ADDR suppressed". Memory stays bounded: at most `addresses` addresses are tracked per window. Writes
+ * go one at a time; a failed write goes to `onError`, never to the request that was refused.
+ */
+export class DenialRecorder {
+  private readonly write: (input: Entry) => Promise<void>
+  private readonly limits: DenialLimits
+  private readonly now: () => number
+  private readonly onError: (e: unknown) => void
+  /** when the window began (0: none yet) */
+  private start = 0
+  private denials = 0
+  private logins = 0
+  private readonly byAddress = new Map<string, Tally>()
+  /** requests left out from addresses beyond `limits.addresses` */
+  private untracked: { suppressed: number; kinds: Record<string, number> } = { suppressed: 0, kinds: {} }
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private queue: Promise<void> = Promise.resolve()
+
+  constructor(write: (input: Entry) => Promise<void>, o: { limits?: Partial<DenialLimits>; now?: () => number; onError?: (e: unknown) => void } = {}) {
+    this.write = write
+    this.limits = { ...DENIAL_LIMITS, ...o.limits }
+    this.now = o.now ?? Date.now
+    this.onError = o.onError ?? (() => undefined)
+  }
+
+  /**
+   * Writes the entry `make` builds (it may look something up: it runs only when the entry is written), unless
+   * the window's limits are reached; then it is only counted. `key` is what the per-address limit counts (an
+   * IPv6 client's /64, say), `ip` how the address is shown, `kind` names the refusal in the summaries; `login`:
+   * a failed login, counted against `logins` only. Resolves once the entry is written (at once when it is
+   * not); never rejects.
+   */
+  record(r: { key: string; ip: string; kind: string; login?: boolean }, make: () => Entry | Promise<Entry>): Promise<void> {
+    this.roll()
+    const key = requestText(r.key, 64)
+    let tally = this.byAddress.get(key)
+    if (!tally && this.byAddress.size < this.limits.addresses) {
+      tally = { ip: requestText(r.ip, 64), written: 0, suppressed: 0, kinds: {} }
+      this.byAddress.set(key, tally)
+    }
+    const allowed = !!tally && (r.login ? this.logins < this.limits.logins : this.denials < this.limits.denials && tally.written < this.limits.perAddress)
+    if (!allowed || !tally) {
+      const into = tally ?? this.untracked
+      into.suppressed++
+      countKind(into.kinds, r.kind)
+      this.arm()
+      return Promise.resolve()
+    }
+    if (r.login) this.logins++
+    else {
+      this.denials++
+      tally.written++
+    }
+    return this.enqueue(make)
+  }
+
+  /** Writes what is left out so far now, not at the window's end (a daemon that stops). */
+  flush(): Promise<void> {
+    this.roll(true)
+    return this.queue
+  }
+
+  private enqueue(make: () => Entry | Promise<Entry>): Promise<void> {
+    const done = this.queue.then(async () => this.write(await make())).catch((e: unknown) => this.onError(e))
+    this.queue = done
+    return done
+  }
+
+  /** A timer for the window's end, when something was left out: its count is written then, not at the next refusal. */
+  private arm(): void {
+    if (this.timer) return
+    this.timer = setTimeout(
+      () => {
+        this.timer = null
+        this.roll()
+        if (this.untracked.suppressed || [...this.byAddress.values()].some((t) => t.suppressed)) this.arm()
+      },
+      Math.max(1, this.start + this.limits.windowMs - this.now() + 1),
+    )
+    this.timer.unref?.()
+  }
+
+  /** Ends the window once it is over (or now, with `force`): writes what it left out, and counts afresh. */
+  private roll(force = false): void {
+    const now = this.now()
+    if (!force && this.start && now - this.start < this.limits.windowMs) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const from = this.start
+    const left = [...this.byAddress.values()].filter((t) => t.suppressed > 0).sort((a, b) => b.suppressed - a.suppressed)
+    const named = left.slice(0, this.limits.summaries)
+    const rest = { suppressed: this.untracked.suppressed, kinds: { ...this.untracked.kinds }, addresses: left.length - named.length, untracked: this.untracked.suppressed }
+    for (const t of left.slice(this.limits.summaries)) {
+      rest.suppressed += t.suppressed
+      for (const [k, n] of Object.entries(t.kinds)) countKind(rest.kinds, k, n)
+    }
+    this.start = now
+    this.denials = 0
+    this.logins = 0
+    this.byAddress.clear()
+    this.untracked = { suppressed: 0, kinds: {} }
+    if (!from) return
+    const window = { since: new Date(from).toISOString(), until: new Date(Math.min(now, from + this.limits.windowMs)).toISOString() }
+    const during = `between ${window.since} and ${window.until}`
+    for (const t of named)
+      void this.enqueue(() => ({
+        type: 'access-denied',
+        actor: 'peakguard',
+        summary: `${t.suppressed} more denied request${t.suppressed === 1 ? '' : 's'} from ${t.ip} suppressed (${kindsText(t.kinds)}) ${during}`,
+        details: { kind: 'suppressed', ip: t.ip, count: t.suppressed, kinds: t.kinds, ...window },
+      }))
+    if (rest.suppressed) {
+      const whence = [rest.addresses ? `${rest.addresses} other address${rest.addresses === 1 ? '' : 'es'}` : '', rest.untracked ? `${rest.untracked} from addresses not tracked one by one` : '']
+      void this.enqueue(() => ({
+        type: 'access-denied',
+        actor: 'peakguard',
+        summary: `${rest.suppressed} more denied request${rest.suppressed === 1 ? '' : 's'} suppressed (${whence.filter(Boolean).join('; ')}: ${kindsText(rest.kinds)}) ${during}`,
+        details: { kind: 'suppressed', ip: 'others', count: rest.suppressed, addresses: rest.addresses, untracked: rest.untracked, kinds: rest.kinds, ...window },
+      }))
+    }
+  }
+}
