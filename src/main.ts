@@ -40,14 +40,16 @@ import { Daemon, Prober, recoverFromRemote, Replicator, SiteRecording, type Daem
 
 /**
  * PEAKGUARD_FAULT=name[#n] kills the process (SIGKILL) the n-th time it passes checkpoint `name`: the crash
- * tests use it to prove that a restore interrupted at any step is finished by the next command.
+ * tests use it to prove that a restore interrupted at any step is finished by the next command. With
+ * PEAKGUARD_FAULT_SIGNAL=SIGSTOP the process stops there instead, so a test can break something under it
+ * (the database) and let it go on (SIGCONT).
  */
-function faultHook(spec: string | undefined): Checkpoint {
+function faultHook(spec: string | undefined, signal = 'SIGKILL'): Checkpoint {
   if (!spec) return () => undefined
   const [name, nth] = spec.split('#')
   let hits = 0
   return (at) => {
-    if (at === name && ++hits >= Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL')
+    if (at === name && ++hits === Number(nth ?? 1)) process.kill(process.pid, signal === 'SIGSTOP' ? 'SIGSTOP' : 'SIGKILL')
   }
 }
 
@@ -128,7 +130,7 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
     dir,
     ignore,
     lockWaitMs: cfg.config.lockWaitSeconds * 1000,
-    checkpoint: faultHook(process.env.PEAKGUARD_FAULT),
+    checkpoint: faultHook(process.env.PEAKGUARD_FAULT, process.env.PEAKGUARD_FAULT_SIGNAL),
     bridge: new WpBridge({
       site: s.id,
       wpContent: s.wpContent,
@@ -261,8 +263,10 @@ async function init(opts: InitOptions): Promise<InitResult> {
   }
   const settings = new MysqlSettings(db)
   let tables: string[]
+  let warnings: string[]
   try {
     tables = (await settings.tables()).map((t) => t.name)
+    warnings = await settings.duplicates()
   } finally {
     await settings.close()
   }
@@ -296,7 +300,7 @@ async function init(opts: InitOptions): Promise<InitResult> {
     replica = { location: r.store.location, encrypted: r.store.encrypted, check }
     await r.close()
   }
-  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, multisite: db.multisite, s3: replica, uiListen: loaded.config.ui.listen }
+  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, warnings, multisite: db.multisite, s3: replica, uiListen: loaded.config.ui.listen }
 }
 
 /** How long a stopping daemon or a finished command waits for its notifications to go out. */

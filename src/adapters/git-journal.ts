@@ -185,7 +185,10 @@ export class GitJournal implements JournalPort, BundlePort {
         const o = optionFromTree(p, newBlob)
         const key = optionKey(o.table, o.name)
         if (removed) state.options.delete(key)
-        else state.options.set(key, { ...o, autoload: state.options.get(key)?.autoload ?? null })
+        else {
+          const old = state.options.get(key)
+          state.options.set(key, { ...o, autoload: old?.autoload ?? null, ...(old?.nullValue ? { nullValue: true as const } : {}) })
+        }
       } else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
       else if (p === 'meta/links') state.links.clear()
     }
@@ -218,11 +221,13 @@ export class GitJournal implements JournalPort, BundlePort {
     } else if (p.startsWith('meta/options/')) {
       const table = p.slice('meta/options/'.length)
       for (const line of lines(text)) {
-        const [enc, autoload] = line.split('\t') as [string, string]
+        // name, autoload (\N: NULL) and, for a value that is SQL NULL, a third field `null`
+        const [enc, autoload, isNull] = line.split('\t') as [string, string, string | undefined]
         const name = decodeName(enc)
         const o = state.options.get(optionKey(table, name))
         if (!o) throw new PeakguardError('GIT_FAILED', `journal state ${id} lists option ${table}.${name} without its value`)
-        state.options.set(optionKey(table, name), { ...o, autoload: autoload === '\\N' ? null : decodeField(autoload) })
+        const { nullValue: _, ...rest } = o
+        state.options.set(optionKey(table, name), { ...rest, autoload: autoload === '\\N' ? null : decodeField(autoload), ...(isNull === 'null' ? { nullValue: true as const } : {}) })
       }
     }
   }
@@ -388,7 +393,7 @@ export class GitJournal implements JournalPort, BundlePort {
         if (!rows) await write(`D meta/options/${t}\n`)
         else {
           const text = rows
-            .map((o) => `${encodeName(o.name)}\t${o.autoload === null ? '\\N' : encodeField(o.autoload)}\n`)
+            .map((o) => `${encodeName(o.name)}\t${o.autoload === null ? '\\N' : encodeField(o.autoload)}${o.nullValue ? '\tnull' : ''}\n`)
             .sort()
             .join('')
           await write(`M 100644 inline meta/options/${t}\n`)

@@ -109,6 +109,8 @@ export class MysqlSettings implements SettingsPort {
   /**
    * Every row with the git blob id of its value, computed by the server over the stored bytes:
    * SHA1("blob <byte length>\0" + value). Values themselves cross the wire only when asked for.
+   * A name held by several rows (a table without its UNIQUE key) is read as WordPress reads it: see
+   * `effective`.
    */
   async read(): Promise<OptionEntry[]> {
     const conn = await this.connection()
@@ -116,25 +118,45 @@ export class MysqlSettings implements SettingsPort {
     const blobOf = (col: string) => `SHA1(CONCAT('blob ', LENGTH(${col}), CHAR(0), CAST(${col} AS BINARY)))`
     try {
       for (const t of await this.tables()) {
-        if (t.kind === 'options') {
-          const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT option_name AS n, ${blobOf('option_value')} AS b, autoload AS a FROM \`${t.name}\``)
-          for (const r of rows) out.push({ table: t.name, name: String(r.n), blob: String(r.b), autoload: r.a === null ? null : String(r.a) })
-        } else {
-          // sitemeta has no unique key on (site_id, meta_key); the first row is the one WordPress reads
-          const [rows] = await conn.query<mysql.RowDataPacket[]>(
-            `SELECT site_id AS s, meta_key AS k, ${blobOf("COALESCE(meta_value, '')")} AS b FROM \`${t.name}\` ORDER BY meta_id`,
-          )
-          const seen = new Set<string>()
-          for (const r of rows) {
-            const name = `${r.s}:${r.k}`
-            if (seen.has(name)) continue
-            seen.add(name)
-            out.push({ table: t.name, name, blob: String(r.b), autoload: null })
-          }
+        const [rows] = await conn.query<mysql.RowDataPacket[]>(
+          t.kind === 'options'
+            ? `SELECT option_name AS n, ${blobOf("COALESCE(option_value, '')")} AS b, autoload AS a, option_value IS NULL AS z FROM \`${t.name}\` ORDER BY option_id`
+            : `SELECT CONCAT(site_id, ':', meta_key) AS n, ${blobOf("COALESCE(meta_value, '')")} AS b, NULL AS a, meta_value IS NULL AS z FROM \`${t.name}\` ORDER BY meta_id`,
+        )
+        for (const group of byName(rows)) {
+          const r = effective(t.kind, group)
+          // CONCAT gives NULL (with a warning) when the result would pass max_allowed_packet
+          if (r.b === null) throw new PeakguardError('DB_FAILED', `${t.name}.${String(r.n)} is too large to fingerprint within the server's max_allowed_packet: ${PACKET_FIX}`)
+          out.push({ table: t.name, name: String(r.n), blob: String(r.b), autoload: r.a === null ? null : String(r.a), ...(Number(r.z) ? { nullValue: true as const } : {}) })
         }
       }
     } catch (e) {
       throw this.failed(e, 'reading the settings tables')
+    }
+    return out
+  }
+
+  /**
+   * The tables whose names are not unique (no UNIQUE key on option_name, several rows of one name): what
+   * an operator should be told, since WordPress then reads one copy and ignores the others.
+   */
+  async duplicates(): Promise<string[]> {
+    const conn = await this.connection()
+    const out: string[] = []
+    try {
+      for (const t of await this.tables()) {
+        const name = t.kind === 'options' ? 'option_name' : "CONCAT(site_id, ':', meta_key)"
+        const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT ${name} AS n, COUNT(*) AS c FROM \`${t.name}\` GROUP BY ${name} HAVING c > 1 ORDER BY c DESC LIMIT 6`)
+        if (rows.length === 0) continue
+        const names = rows.slice(0, 5).map((r) => `${JSON.stringify(String(r.n))} ×${r.c}`)
+        out.push(
+          `${t.name} holds several rows of one name (${names.join(', ')}${rows.length > 5 ? ', …' : ''})` +
+            (t.kind === 'options' ? ': its UNIQUE key on option_name is missing' : '') +
+            ' — peakguard records each name as WordPress reads it and a restore writes every copy',
+        )
+      }
+    } catch (e) {
+      throw this.failed(e, 'checking the settings tables for duplicate names')
     }
     return out
   }
@@ -148,20 +170,18 @@ export class MysqlSettings implements SettingsPort {
     for (const r of rows) byTable.set(r.table, [...(byTable.get(r.table) ?? []), r])
     try {
       for (const [table, list] of byTable) {
+        const kind = kinds.get(table) ?? 'options'
         for (let i = 0; i < list.length; i += 500) {
           const chunk = list.slice(i, i + 500)
-          if (kinds.get(table) === 'options') {
-            const [res] = await conn.query<mysql.RowDataPacket[]>(
-              `SELECT option_name AS n, CAST(option_value AS BINARY) AS v FROM \`${table}\` WHERE option_name IN (?)`,
-              [chunk.map((r) => r.name)],
-            )
-            for (const r of res) out.set(optionKey(table, String(r.n)), { value: r.v as Buffer, blob: blobId(r.v as Buffer) })
-          } else {
-            const [res] = await conn.query<mysql.RowDataPacket[]>(
-              `SELECT site_id AS s, meta_key AS k, CAST(COALESCE(meta_value, '') AS BINARY) AS v FROM \`${table}\` WHERE (site_id, meta_key) IN (?) ORDER BY meta_id DESC`,
-              [chunk.map((r) => splitMeta(r.name))],
-            )
-            for (const r of res) out.set(optionKey(table, `${r.s}:${r.k}`), { value: r.v as Buffer, blob: blobId(r.v as Buffer) }) // the first row wins: read last
+          const [res] = await conn.query<mysql.RowDataPacket[]>(
+            kind === 'options'
+              ? `SELECT option_name AS n, CAST(COALESCE(option_value, '') AS BINARY) AS v, autoload AS a FROM \`${table}\` WHERE option_name IN (?) ORDER BY option_id`
+              : `SELECT CONCAT(site_id, ':', meta_key) AS n, CAST(COALESCE(meta_value, '') AS BINARY) AS v, NULL AS a FROM \`${table}\` WHERE (site_id, meta_key) IN (?) ORDER BY meta_id`,
+            [kind === 'options' ? chunk.map((r) => r.name) : chunk.map((r) => splitMeta(r.name))],
+          )
+          for (const group of byName(res)) {
+            const r = effective(kind, group)
+            out.set(optionKey(table, String(r.n)), { value: r.v as Buffer, blob: blobId(r.v as Buffer) })
           }
         }
       }
@@ -171,6 +191,12 @@ export class MysqlSettings implements SettingsPort {
     return out
   }
 
+  /**
+   * Writes by name, never through a unique key: every row of the name is updated (a table without its
+   * UNIQUE key may hold several, and WordPress may read any of them), and a row is added only where the
+   * name has none. A value that cannot pass the server's max_allowed_packet is refused before anything
+   * is written.
+   */
   async apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void> {
     const conn = await this.connection()
     const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
@@ -180,6 +206,16 @@ export class MysqlSettings implements SettingsPort {
       return k
     }
     for (const r of [...write, ...remove]) kindOf(r.table)
+    const largest = write.reduce<OptionValue | null>((m, r) => (!m || r.value.byteLength > m.value.byteLength ? r : m), null)
+    if (largest) {
+      const limit = await this.maxPacket(conn)
+      // the statement carries the value, the name and about a hundred bytes of SQL
+      if (largest.value.byteLength + Buffer.byteLength(largest.name) + 1024 > limit)
+        throw new PeakguardError(
+          'DB_FAILED',
+          `${largest.table}.${largest.name} is ${largest.value.byteLength} bytes, more than the database server takes in one statement (max_allowed_packet ${limit}): ${PACKET_FIX}; nothing was written`,
+        )
+    }
     try {
       await conn.beginTransaction()
       for (const r of remove) {
@@ -190,19 +226,15 @@ export class MysqlSettings implements SettingsPort {
         }
       }
       for (const r of write) {
-        const value = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
+        const value = r.nullValue ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
+        // mysql2 connects with FOUND_ROWS: affectedRows counts the rows matched, also those left as they were
         if (kindOf(r.table) === 'options') {
-          await conn.execute(
-            `INSERT INTO \`${r.table}\` (option_name, option_value, autoload) VALUES (?, ?, ?) ` +
-              'ON DUPLICATE KEY UPDATE option_value = VALUES(option_value), autoload = VALUES(autoload)',
-            [r.name, value, r.autoload ?? 'yes'],
-          )
+          const [res] = await conn.execute<mysql.ResultSetHeader>(`UPDATE \`${r.table}\` SET option_value = ?, autoload = ? WHERE option_name = ?`, [value, r.autoload, r.name])
+          if (res.affectedRows === 0)
+            await conn.execute(`INSERT INTO \`${r.table}\` (option_name, option_value, autoload) VALUES (?, ?, ?)`, [r.name, value, r.autoload])
         } else {
           const [site, key] = splitMeta(r.name)
-          const [res] = await conn.execute<mysql.ResultSetHeader>(
-            `UPDATE \`${r.table}\` SET meta_value = ? WHERE site_id = ? AND meta_key = ? ORDER BY meta_id LIMIT 1`,
-            [value, site, key],
-          )
+          const [res] = await conn.execute<mysql.ResultSetHeader>(`UPDATE \`${r.table}\` SET meta_value = ? WHERE site_id = ? AND meta_key = ?`, [value, site, key])
           if (res.affectedRows === 0)
             await conn.execute(`INSERT INTO \`${r.table}\` (site_id, meta_key, meta_value) VALUES (?, ?, ?)`, [site, key, value])
         }
@@ -211,6 +243,15 @@ export class MysqlSettings implements SettingsPort {
     } catch (e) {
       await conn.rollback().catch(() => undefined)
       throw this.failed(e, 'writing the settings (rolled back, nothing changed)')
+    }
+  }
+
+  private async maxPacket(conn: mysql.Connection): Promise<number> {
+    try {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT @@max_allowed_packet AS m')
+      return Number(rows[0]?.m)
+    } catch (e) {
+      throw this.failed(e, 'reading max_allowed_packet')
     }
   }
 
@@ -259,7 +300,9 @@ export class MysqlSettings implements SettingsPort {
   /** The error to report; a lost connection is dropped so that the next call reconnects. */
   private failed(e: unknown, doing: string): PeakguardError {
     const err = dbError(e, doing)
-    if (err.code === 'DB_UNREACHABLE') {
+    // after a fatal error (the server closed the connection: lost, killed, a packet over its limit) mysql2
+    // refuses every later command on it; the next call must connect afresh
+    if (err.code === 'DB_UNREACHABLE' || (e as { fatal?: boolean }).fatal) {
       const c = this.conn
       this.conn = null
       c?.destroy()
@@ -277,6 +320,37 @@ export class MysqlSettings implements SettingsPort {
     this.conn = null
     await c?.end().catch(() => undefined)
   }
+}
+
+const PACKET_FIX = 'raise max_allowed_packet on the database server (e.g. max_allowed_packet = 256M under [mysqld] in its configuration, or SET GLOBAL max_allowed_packet = 268435456) and run the command again'
+
+type Row = mysql.RowDataPacket
+
+/** Rows grouped by name (`n`), in the order read (by id); most groups hold one row. */
+function byName(rows: Row[]): Row[][] {
+  const groups = new Map<string, Row[]>()
+  for (const r of rows) {
+    const n = String(r.n)
+    const g = groups.get(n)
+    if (g) g.push(r)
+    else groups.set(n, [r])
+  }
+  return [...groups.values()]
+}
+
+/** the autoload values wp_load_alloptions() loads (WordPress 6.6 added on/auto-on/auto beside yes) */
+const AUTOLOADED = new Set(['yes', 'on', 'auto-on', 'auto'])
+
+/**
+ * The row WordPress reads when one name has several (ordered by id): get_option() answers from the
+ * autoloaded options, where the last autoloaded row overwrote the others, and otherwise from the first
+ * row of `SELECT … WHERE option_name = … LIMIT 1`; get_network_option() reads the first row.
+ */
+function effective(kind: Table['kind'], rows: Row[]): Row {
+  const first = rows[0] as Row
+  if (rows.length === 1 || kind === 'sitemeta') return first
+  const loaded = rows.filter((r) => r.a !== null && AUTOLOADED.has(String(r.a)))
+  return loaded.length ? (loaded[loaded.length - 1] as Row) : first
 }
 
 function blobId(value: Uint8Array): string {
@@ -298,8 +372,10 @@ const CONNECTION_LOST = new Set(['ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ECON
 function dbError(e: unknown, doing: string): PeakguardError {
   if (e instanceof PeakguardError) return e
   const err = e as { code?: string; sqlMessage?: string; message?: string }
-  if (CONNECTION_LOST.has(err.code ?? ''))
-    return new PeakguardError('DB_UNREACHABLE', `lost the database connection while ${doing}: ${err.code}`, { cause: e })
+  if (err.code === 'ER_NET_PACKET_TOO_LARGE')
+    return new PeakguardError('DB_FAILED', `a statement while ${doing} was larger than the database server's max_allowed_packet: ${PACKET_FIX}`, { cause: e })
+  if (CONNECTION_LOST.has(err.code ?? '') || (e as { fatal?: boolean }).fatal)
+    return new PeakguardError('DB_UNREACHABLE', `lost the database connection while ${doing}: ${err.code ?? 'the connection was closed'}`, { cause: e })
   // the server's message may quote a value; report only its code
   return new PeakguardError('DB_FAILED', `database error while ${doing}: ${err.code ?? 'unknown'}`, { cause: e })
 }

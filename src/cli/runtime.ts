@@ -36,6 +36,8 @@ export interface InitResult {
   dataDir: string
   tables: string[]
   multisite: boolean
+  /** what the operator should know about the settings tables (several rows of one option name) */
+  warnings: string[]
   /** the replica, when --s3-bucket was given: where, and what a listing of it said */
   s3: { location: string; encrypted: boolean; check: string } | null
   /** where the daemon serves the web UI */

@@ -65,7 +65,7 @@ export function diffStates(from: SiteState, to: SiteState): StateDiff {
   for (const [key, a] of from.options) {
     const b = to.options.get(key)
     if (!b) options.push({ table: a.table, name: a.name, change: 'removed', value: true, from: a })
-    else if (a.blob !== b.blob) options.push({ table: a.table, name: a.name, change: 'modified', value: true, from: a, to: b })
+    else if (a.blob !== b.blob || !a.nullValue !== !b.nullValue) options.push({ table: a.table, name: a.name, change: 'modified', value: true, from: a, to: b })
     else if (a.autoload !== b.autoload)
       options.push({ table: a.table, name: a.name, change: 'modified', value: false, from: a, to: b })
   }

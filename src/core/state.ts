@@ -29,6 +29,8 @@ export interface OptionEntry {
   blob: string
   /** the autoload column as stored ('yes', 'no', 'on', 'auto', …); null where the table has none */
   autoload: string | null
+  /** the value is SQL NULL (a network option stored as NULL), not the empty string its blob holds */
+  nullValue?: true
 }
 
 export interface SiteState {
@@ -36,6 +38,8 @@ export interface SiteState {
   links: Map<string, LinkedDir>
   /** keyed by optionKey(table, name) */
   options: Map<string, OptionEntry>
+  /** only on a reading of the live site: files in scope that could not be recorded, each with why (LiveScan) */
+  skipped?: string[]
 }
 
 export function emptyState(): SiteState {
@@ -74,12 +78,12 @@ export type Trigger = 'manual' | 'pre-restore' | 'restore' | 'recovery' | 'watch
  * `base` with everything inside `units` replaced by a fresh reading of those units (files and links found
  * there): how the daemon records a change it was told about without walking the whole tree again.
  */
-export function replaceUnits(base: SiteState, scanned: { files: FileEntry[]; links: LinkedDir[] }, units: ReadonlySet<string>, options: OptionEntry[]): SiteState {
+export function replaceUnits(base: SiteState, scanned: { files: FileEntry[]; links: LinkedDir[]; skipped?: string[] }, units: ReadonlySet<string>, options: OptionEntry[]): SiteState {
   const files = new Map<string, FileEntry>()
   for (const [p, f] of base.files) if (!inUnits(p, units)) files.set(p, f)
   for (const f of scanned.files) files.set(f.path, f)
   const links = new Map<string, LinkedDir>()
   for (const [p, l] of base.links) if (!inUnits(p, units)) links.set(p, l)
   for (const l of scanned.links) links.set(l.path, l)
-  return { files, links, options: new Map(options.map((o) => [optionKey(o.table, o.name), o])) }
+  return { files, links, options: new Map(options.map((o) => [optionKey(o.table, o.name), o])), ...(scanned.skipped?.length ? { skipped: scanned.skipped } : {}) }
 }

@@ -237,7 +237,7 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
   await site.journal.readBlobs([...wanted.keys()], (blob, bytes) => {
     for (const key of wanted.get(blob) ?? []) {
       const entry = target.options.get(key)
-      if (entry) rows.push({ table: entry.table, name: entry.name, value: bytes, blob, autoload: entry.autoload })
+      if (entry) rows.push({ ...entry, value: bytes, blob })
     }
   })
   const removals = plan.options.filter((o) => o.change === 'removed').map((o) => ({ table: o.table, name: o.name }))
