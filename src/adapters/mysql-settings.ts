@@ -25,6 +25,7 @@ interface Table {
 
 export class MysqlSettings implements SettingsPort {
   private conn: mysql.Connection | null = null
+  private connecting: Promise<mysql.Connection> | null = null
   private tableList: Table[] | null = null
   private readonly fingerprintReady = new WeakSet<mysql.Connection>()
 
@@ -43,8 +44,15 @@ export class MysqlSettings implements SettingsPort {
 
   async connection(): Promise<mysql.Connection> {
     if (this.conn) return this.conn
+    // one connection attempt at a time, and close() waits for it: a command that fails while the first
+    // query is still connecting (a file walk failing first) must not leave a socket that holds the process
+    this.connecting ??= this.connect().finally(() => (this.connecting = null))
+    return this.connecting
+  }
+
+  private async connect(): Promise<mysql.Connection> {
     try {
-      this.conn = await mysql.createConnection({
+      const conn = await mysql.createConnection({
         ...(this.db.socket ? { socketPath: this.db.socket } : { host: this.db.host, port: this.db.port }),
         user: this.db.user,
         password: this.db.password,
@@ -54,10 +62,11 @@ export class MysqlSettings implements SettingsPort {
         supportBigNumbers: true,
         bigNumberStrings: true,
       })
-      this.conn.on('error', () => {
-        this.conn = null
+      conn.on('error', () => {
+        if (this.conn === conn) this.conn = null
       })
-      return this.conn
+      this.conn = conn
+      return conn
     } catch (e) {
       throw this.connectError(e)
     }
@@ -316,6 +325,7 @@ export class MysqlSettings implements SettingsPort {
   }
 
   async close(): Promise<void> {
+    await this.connecting?.catch(() => undefined)
     const c = this.conn
     this.conn = null
     await c?.end().catch(() => undefined)

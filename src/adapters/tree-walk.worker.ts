@@ -20,6 +20,8 @@ export interface WalkResult {
   linkTexts: Record<number, string>
   /** a path that could not be read, and why (the scan fails with it) */
   error: { path: string; code: string; message: string } | null
+  /** files (or whole directories) left out because their name or link text cannot be recorded, each with why */
+  skipped: string[]
 }
 
 export interface WalkRequest {
@@ -46,15 +48,26 @@ export function walkUnits(req: WalkRequest): WalkResult {
     nums.set([kind, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode & 0o7777, st.uid, st.gid], i * FIELDS)
     paths.push(rel)
   }
+  const skipped: string[] = []
   const walk = (abs: string, rel: string): void => {
-    for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
-      const r = `${rel}/${d.name}`
-      if (d.name.startsWith(TEMP_PREFIX) || ignore.some((re) => re.test(r))) continue
-      const a = `${abs}/${d.name}`
+    for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
+      const name = utf8(d.name)
+      if (name === null) {
+        skipped.push(`${rel}/${shown(d.name)}: the name is not UTF-8, so it cannot be recorded or restored exactly`)
+        continue
+      }
+      const r = `${rel}/${name}`
+      if (name.startsWith(TEMP_PREFIX) || ignore.some((re) => re.test(r))) continue
+      const a = `${abs}/${name}`
       if (d.isDirectory()) walk(a, r)
       else if (d.isFile()) add(r, fs.lstatSync(a), KIND_FILE)
       else if (d.isSymbolicLink()) {
-        linkTexts[paths.length] = fs.readlinkSync(a)
+        const text = utf8(fs.readlinkSync(a, { encoding: 'buffer' }))
+        if (text === null) {
+          skipped.push(`${r}: the link's target is not UTF-8, so it cannot be recorded or restored exactly`)
+          continue
+        }
+        linkTexts[paths.length] = text
         add(r, fs.lstatSync(a), KIND_SYMLINK)
       }
     }
@@ -67,9 +80,24 @@ export function walkUnits(req: WalkRequest): WalkResult {
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException
-    return { paths, nums, linkTexts, error: { path: err.path ?? current, code: err.code ?? 'EIO', message: err.message } }
+    return { paths, nums, linkTexts, error: { path: err.path ?? current, code: err.code ?? 'EIO', message: err.message }, skipped }
   }
-  return { paths, nums: nums.subarray(0, paths.length * FIELDS), linkTexts, error: null }
+  return { paths, nums: nums.subarray(0, paths.length * FIELDS), linkTexts, error: null, skipped }
+}
+
+/**
+ * A file name (or link text) as a string, or null when its bytes are not UTF-8. Node's string paths are
+ * UTF-8 both ways: any other bytes would be read as U+FFFD and written back as other bytes, so such a
+ * name cannot be recorded and restored as it is (Linux names are bytes; WordPress itself only makes UTF-8).
+ */
+export function utf8(bytes: Buffer): string | null {
+  const s = bytes.toString('utf8')
+  return Buffer.byteLength(s) === bytes.length && Buffer.from(s).equals(bytes) ? s : null
+}
+
+/** Bytes as readable text for a message: printable ASCII as is, every other byte as \xNN. */
+export function shown(bytes: Buffer): string {
+  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
 }
 
 if (!isMainThread && parentPort) {

@@ -20,9 +20,10 @@ import {
   type FileEntry,
   type LinkedDir,
   type LiveFilesPort,
+  type LiveScan,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { FIELDS, KIND_FILE, KIND_SYMLINK, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
+import { FIELDS, KIND_FILE, KIND_SYMLINK, shown, utf8, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
 import { inChild } from './batch.worker.ts'
 import { hashFile } from './file-hash.worker.ts'
 
@@ -70,7 +71,7 @@ export class WpFiles implements LiveFilesPort {
   private scanning: Promise<unknown> = Promise.resolve()
 
   /** One scan at a time per site: the walker thread and the stat cache serve one reading at a time. */
-  scan(units?: ReadonlySet<string>): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+  scan(units?: ReadonlySet<string>): Promise<LiveScan> {
     const next = this.scanning.then(() => this.scanOnce(units ?? null), () => this.scanOnce(units ?? null))
     // keep the order, not the result (30k entries)
     this.scanning = next.then(
@@ -80,7 +81,7 @@ export class WpFiles implements LiveFilesPort {
     return next
   }
 
-  private async scanOnce(only: ReadonlySet<string> | null): Promise<{ files: FileEntry[]; links: LinkedDir[] }> {
+  private async scanOnce(only: ReadonlySet<string> | null): Promise<LiveScan> {
     if (!isDir(this.root)) throw new PeakguardError('FS_FAILED', `wp-content directory ${this.root} does not exist or is not a directory`)
     const old = this.loadCache()
     // a scan of some units keeps what the cache knows about the others
@@ -89,6 +90,7 @@ export class WpFiles implements LiveFilesPort {
     const wanted = (rel: string) => !only || inUnits(rel, only)
     const files: FileEntry[] = []
     const links: LinkedDir[] = []
+    const skipped: string[] = []
     const racyAfter = Date.now() - RACY_MS
     const pending: { entry: FileEntry; size: number; mtimeMs: number; ctimeMs: number; ino: number }[] = []
 
@@ -106,10 +108,18 @@ export class WpFiles implements LiveFilesPort {
       } else pending.push({ entry, size, mtimeMs, ctimeMs, ino })
       files.push(entry)
     }
+    /** a link's text, or null (noted in `skipped`) when it is not UTF-8 */
+    const linkText = (rel: string, abs: string): string | null => {
+      const text = utf8(fs.readlinkSync(abs, { encoding: 'buffer' }))
+      if (text === null) skipped.push(`${rel}: the link's target is not UTF-8, so it cannot be recorded or restored exactly`)
+      return text
+    }
     const visitStat = (rel: string, abs: string, st: fs.Stats): void => {
       if (!st.isFile() && !st.isSymbolicLink()) return
       const kind = st.isSymbolicLink() ? KIND_SYMLINK : KIND_FILE
-      visit(rel, [kind, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode & 0o7777, st.uid, st.gid], 0, kind === KIND_SYMLINK ? fs.readlinkSync(abs) : undefined)
+      const text = kind === KIND_SYMLINK ? linkText(rel, abs) : undefined
+      if (text === null) return
+      visit(rel, [kind, st.size, st.mtimeMs, st.ctimeMs, st.ino, st.mode & 0o7777, st.uid, st.gid], 0, text)
     }
 
     // the top level here; each theme/plugin directory below is a unit for the walkers
@@ -122,20 +132,29 @@ export class WpFiles implements LiveFilesPort {
         if (!st) continue
         if (st.isSymbolicLink()) {
           if (!isDir(abs)) continue
-          if (wanted(dir)) links.push({ path: dir, target: fs.readlinkSync(abs) })
+          const target = linkText(dir, abs)
+          if (target === null) continue
+          if (wanted(dir)) links.push({ path: dir, target })
           // plugins/ (or themes/, mu-plugins/) itself linked elsewhere is read only where a theme or plugin
           // link may lead: wp-content or a followLinksInto place. Planted to /root or /etc it is recorded
           // as a link, and nothing behind it is read
           if (!this.mayFollow(abs)) continue
         } else if (!st.isDirectory()) continue
-        for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
-          const rel = `${dir}/${d.name}`
-          if (isTemp(d.name) || this.ignored(rel) || !wanted(rel)) continue
-          const a = `${abs}/${d.name}`
+        for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
+          const name = utf8(d.name)
+          if (name === null) {
+            skipped.push(`${dir}/${shown(d.name)}: the name is not UTF-8, so it cannot be recorded or restored exactly`)
+            continue
+          }
+          const rel = `${dir}/${name}`
+          if (isTemp(name) || this.ignored(rel) || !wanted(rel)) continue
+          const a = `${abs}/${name}`
           if (d.isDirectory()) units.push(rel)
           else if (d.isSymbolicLink() && isDir(a) && this.mayFollow(a)) {
             // a symlinked theme/plugin dir: record the link, record its content as if it were here
-            links.push({ path: rel, target: fs.readlinkSync(a) })
+            const target = linkText(rel, a)
+            if (target === null) continue
+            links.push({ path: rel, target })
             units.push(rel)
           } else visitStat(rel, a, fs.lstatSync(a))
         }
@@ -147,7 +166,7 @@ export class WpFiles implements LiveFilesPort {
         if (st && !this.ignored(name)) visitStat(name, abs, st)
       }
     } catch (e) {
-      throw fsError(e, this.root)
+      throw fsError(e, this.root, 'reading')
     }
 
     const req: WalkRequest = { root: this.root, units, next: new Int32Array(new SharedArrayBuffer(4)), ignoreFiles: this.ignoreFiles }
@@ -157,7 +176,8 @@ export class WpFiles implements LiveFilesPort {
     for (const r of results) {
       // a file that vanished mid-walk is a plugin update in progress: the recorder scans again
       if (r.error?.code === 'ENOENT') throw new PeakguardError('CHANGED_WHILE_RECORDING', `${r.error.path} vanished while wp-content was being read`)
-      if (r.error) throw fsError(Object.assign(new Error(r.error.message), { code: r.error.code }), r.error.path)
+      if (r.error) throw fsError(Object.assign(new Error(r.error.message), { code: r.error.code }), r.error.path, 'reading')
+      skipped.push(...r.skipped)
       r.paths.forEach((rel, i) => visit(rel, r.nums, i * FIELDS, r.linkTexts[i]))
     }
 
@@ -171,7 +191,25 @@ export class WpFiles implements LiveFilesPort {
     })
     this.memo = fresh
     if (pending.length > 0 || !old || old.size !== fresh.size) this.saveCache(fresh)
-    return { files, links }
+    return { files, links, skipped: skipped.sort() }
+  }
+
+  /** Whether a link at `abs` with this text would lead into wp-content or a followLinksInto place. */
+  private leadsInside(abs: string, target: string): boolean {
+    let dir = path.resolve(path.dirname(abs), target)
+    const rest: string[] = []
+    // the target may not exist yet: its nearest existing ancestor decides where it really is
+    while (!fs.existsSync(dir) && dir !== path.dirname(dir)) {
+      rest.unshift(path.basename(dir))
+      dir = path.dirname(dir)
+    }
+    let real: string
+    try {
+      real = path.join(fs.realpathSync(dir), ...rest)
+    } catch {
+      return false
+    }
+    return this.followRoots.some((r) => real === r || real.startsWith(`${r}/`))
   }
 
   /**
@@ -282,11 +320,11 @@ export class WpFiles implements LiveFilesPort {
       const st = fs.lstatSync(abs)
       return st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(abs)) : fs.readFileSync(abs)
     } catch (e) {
-      throw fsError(e, abs)
+      throw fsError(e, abs, 'reading')
     }
   }
 
-  async assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst: ReadonlySet<string> = new Set()): Promise<void> {
+  async assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst: ReadonlySet<string> = new Set(), relinkedFirst: ReadonlySet<string> = new Set()): Promise<void> {
     const checked = new Map<string, string | null>() // dir rel → problem or null
     for (const p of paths) {
       const parts = p.split('/')
@@ -300,7 +338,10 @@ export class WpFiles implements LiveFilesPort {
           if (st?.isSymbolicLink() && !removedFirst.has(rel)) {
             const target = fs.readlinkSync(abs)
             const recorded = links.get(rel)
-            if (!recorded || recorded.target !== target)
+            // a link the plan re-points first (current → versions/v2 back to versions/v1) is written through
+            // as recorded: allowed where the recorded target leads into wp-content or a followLinksInto place
+            const repointed = recorded && relinkedFirst.has(rel) && this.leadsInside(abs, recorded.target)
+            if (!recorded || (recorded.target !== target && !repointed))
               problem = `${rel} is a symlink to ${target}${recorded ? ` (the state recorded ${recorded.target})` : ', which the state does not record'}: writing through it would leave wp-content`
           }
           checked.set(rel, problem)
@@ -475,7 +516,7 @@ async function hashFiles(files: string[]): Promise<(string | null)[]> {
     const results = await Promise.all(shares.map((share) => inChild<(string | null)[]>(url, 'file-hash', share)))
     return files.map((_, j) => (results[j % procs] as (string | null)[])[Math.floor(j / procs)] ?? null)
   } catch (e) {
-    throw fsError(e, (e as NodeJS.ErrnoException).path ?? 'wp-content')
+    throw fsError(e, (e as NodeJS.ErrnoException).path ?? 'wp-content', 'reading')
   }
 }
 
@@ -517,9 +558,12 @@ function safeReaddir(p: string): fs.Dirent[] {
   }
 }
 
-function fsError(e: unknown, p: string): PeakguardError {
+/** The error for a failed file operation; `doing` tells a refused read ("cannot read") from a refused write. */
+function fsError(e: unknown, p: string, doing: 'reading' | 'writing' = 'writing'): PeakguardError {
   if (e instanceof PeakguardError) return e
   const code = (e as NodeJS.ErrnoException).code
+  if (doing === 'reading' && (code === 'EACCES' || code === 'EPERM'))
+    return new PeakguardError('FS_FAILED', `cannot read ${(e as NodeJS.ErrnoException).path ?? p} (${code}: permission denied): peakguard must be able to read all of wp-content (run it as root or as the site's owner)`, { cause: e })
   if (code === 'ENOSPC' || code === 'EDQUOT') return new PeakguardError('DISK_FULL', `no space left on the device while writing ${p}: free some space and run the restore again`, { cause: e })
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
     return new PeakguardError('READ_ONLY', `cannot write ${p} (${code}${code === 'EROFS' ? ': read-only file system' : ': permission denied'})`, { cause: e })

@@ -17,8 +17,12 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             await (await rt.audit(o)).append({ type: 'snapshot', actor: actor.name, site: site.id, summary: `${actor.name} recorded ${r.id.slice(0, 12)}: ${r.summary}`, details: { state: r.id, summary: r.summary, trigger: 'manual' } })
           return r
         })
-        print(rt, o, { id: r.id, created: r.created, summary: r.summary }, () =>
-          r.created ? `recorded ${r.id}\n  ${r.summary}` : `no change since ${r.id}: nothing recorded`,
+        const skipped = r.skipped ?? []
+        print(rt, o, { id: r.id, created: r.created, summary: r.summary, skipped }, () =>
+          [
+            r.created ? `recorded ${r.id}\n  ${r.summary}` : `no change since ${r.id}: nothing recorded`,
+            ...skipped.map((w) => `WARNING not recorded: ${JSON.stringify(w).slice(1, -1)}`),
+          ].join('\n'),
         )
       }),
     )

@@ -6,12 +6,23 @@ import type { StateDiff } from './diff.ts'
 import type { Manifest, RemoteObject } from './replica.ts'
 
 /** The live wp-content directory of one site. */
+/** A reading of the files in scope. */
+export interface LiveScan {
+  files: FileEntry[]
+  links: LinkedDir[]
+  /**
+   * Files (or directories) in scope left out because they cannot be recorded exactly — a name or link text
+   * that is not UTF-8 — each with why. One such name never stops the snapshot of the rest.
+   */
+  skipped: string[]
+}
+
 export interface LiveFilesPort {
   /**
    * Every file in scope with its blob id; hashes only files whose stat changed since the last scan. With
    * `units` (see unitOf), only the files and links inside those units.
    */
-  scan(units?: ReadonlySet<string>): Promise<{ files: FileEntry[]; links: LinkedDir[] }>
+  scan(units?: ReadonlySet<string>): Promise<LiveScan>
   /** The bytes of a live file, or a symlink's text. */
   read(path: string): Promise<Uint8Array>
   /** The absolute path of a live file. */
@@ -21,9 +32,11 @@ export interface LiveFilesPort {
   /**
    * Refuses (before anything is written) any path whose parent directories lead through a symlink,
    * unless that symlink is one of `links` (a recorded theme/plugin link) and points where it was recorded,
-   * or is in `removedFirst` (removed by the plan before anything is written below it).
+   * or is in `removedFirst` (removed by the plan before anything is written below it), or is in
+   * `relinkedFirst` (set to its recorded target before anything is written below it) with a recorded
+   * target that stays in wp-content or a followLinksInto place.
    */
-  assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst?: ReadonlySet<string>): Promise<void>
+  assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst?: ReadonlySet<string>, relinkedFirst?: ReadonlySet<string>): Promise<void>
   /** Replaces a file atomically (temp file in the same directory, then rename) with owner, group and mode. */
   write(entry: FileEntry, content: Uint8Array): Promise<void>
   /** Sets mode/owner/group of an existing file. */
@@ -53,6 +66,11 @@ export interface SettingsPort {
    * since it was listed comes back with its new blob id, a row deleted since is missing.
    */
   values(rows: OptionEntry[]): Promise<Map<string, { value: Uint8Array; blob: string }>>
+  /**
+   * Sentences for the operator about names held by several rows (a table without its UNIQUE key): `read`
+   * and `values` give each name as WordPress reads it, `apply` writes every copy. Empty when all is well.
+   */
+  duplicates(): Promise<string[]>
   /** Writes and deletes rows in one transaction; all or nothing. */
   apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void>
   /**

@@ -103,7 +103,8 @@ export function assertSafePath(path: string): void {
   if (path.length === 0) bad('empty path')
   if (path.includes('\u0000')) bad('NUL byte in path')
   if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) bad('absolute path')
-  if (path.includes('\\')) bad('backslash in path')
+  // a backslash is an ordinary character in a POSIX name (paths are joined with '/' only): a theme may
+  // ship one, and refusing it here made every state that recorded it unreadable
   const parts = path.split('/')
   if (parts.some((p) => p === '' || p === '.' || p === '..')) bad("'..', '.' or empty segment")
   if (parts.length === 1) {

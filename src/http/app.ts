@@ -92,8 +92,12 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.get('/healthz', async (_req, res) => {
     const s = await deps.status()
-    const failing = s.sites.filter((x) => !x.started).map((x) => ({ site: x.site, error: x.startError }))
-    res.status(failing.length ? 503 : 200).json({ ok: failing.length === 0, pid: s.pid, startedAt: s.startedAt, failing })
+    // a site that could not start, or whose changes cannot be recorded now, is not ok
+    const failing = s.sites.flatMap((x) =>
+      !x.started ? [{ site: x.site, error: x.startError }] : x.failing ? [{ site: x.site, error: `cannot snapshot: ${x.lastError?.message ?? 'unknown'}` }] : [],
+    )
+    const warnings = s.sites.flatMap((x) => (x.lastSnapshot?.skipped ?? []).map((w) => ({ site: x.site, warning: `not recorded: ${w}` })))
+    res.status(failing.length ? 503 : 200).json({ ok: failing.length === 0, pid: s.pid, startedAt: s.startedAt, failing, warnings })
   })
 
   app.get('/metrics', async (_req, res) => {

@@ -166,6 +166,8 @@ export interface SiteStatus {
   /** an interrupted restore that could not be finished: `restore <safetySnapshot>` goes back */
   pendingRestore: { target: string; safetySnapshot: string; error: string } | null
   journalProblems: string[]
+  /** what the operator should know about the live site (settings names held by several rows, files that cannot be recorded) */
+  warnings: string[]
 }
 
 /** The site's state; finishes an interrupted restore first, so `status` always reports a settled site. */
@@ -187,9 +189,12 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
   const good = states.find((s) => s.knownGood) ?? null
   let pending: SiteStatus['pendingChanges'] = null
   let liveError: string | null = null
+  // a database that cannot be read shows in liveError already
+  const warnings: string[] = await site.settings.duplicates().catch(() => [])
   if (latest) {
     try {
       const [live, head] = await Promise.all([readLive(site), site.journal.readState(latest.id)])
+      for (const s of live.skipped ?? []) warnings.push(`not recorded: ${s}`)
       const d = diffStates(head, live)
       pending = { files: d.files.length + d.links.length, options: d.options.length }
     } catch (e) {
@@ -208,5 +213,6 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
     busy,
     pendingRestore,
     journalProblems: await site.journal.check(),
+    warnings,
   }
 }

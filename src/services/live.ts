@@ -19,13 +19,17 @@ export async function readLive(site: Site): Promise<SiteState> {
   const scan = await site.files.scan()
   const rows = await rowsRead
   const options: OptionEntry[] = rows.filter((row) => !site.ignore.option(row.name))
-  return stateOf(scan.files, scan.links, options)
+  return withSkipped(stateOf(scan.files, scan.links, options), scan.skipped)
+}
+
+function withSkipped(state: SiteState, skipped: string[]): SiteState {
+  return skipped.length ? { ...state, skipped } : state
 }
 
 /** The files in scope only (the settings part empty): for recording code while the database is down. */
 export async function readLiveFiles(site: Site): Promise<SiteState> {
   const scan = await site.files.scan()
-  return stateOf(scan.files, scan.links, [])
+  return withSkipped(stateOf(scan.files, scan.links, []), scan.skipped)
 }
 
 /**

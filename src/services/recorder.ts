@@ -31,6 +31,8 @@ export interface SnapshotResult {
   settingsError?: string
   /** set when an interrupted restore was finished first (what was done) */
   finishedRestore?: string
+  /** files in scope that could not be recorded (a name that is not UTF-8), each with why; the rest was */
+  skipped?: string[]
 }
 
 /** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
@@ -99,7 +101,8 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
   const head = await site.journal.head()
   const headState = head ? await site.journal.readState(head) : emptyState()
   let diff = diffStates(headState, live)
-  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live }
+  const skipped = live.skipped?.length ? { skipped: live.skipped } : {}
+  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
   // the values of changed rows, read now: a row that changed again since it was listed is recorded as it is now
   const values = await site.settings.values(diff.options.flatMap((o) => (o.value && o.to ? [o.to] : [])))
   let moved = false
@@ -113,7 +116,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     moved = true
   }
   if (moved) diff = diffStates(headState, live)
-  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live }
+  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
   const summary = head ? summarize(diff) : `initial: ${live.files.size} files, ${live.options.size} options`
   const described = head && opts.describe ? await opts.describe(diff) : {}
   const id = await site.journal.commit({
@@ -138,9 +141,11 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
       'Peakguard-Summary': summary,
       ...described,
       ...opts.trailers,
+      // JSON: a name may hold any character but NUL and /, and a trailer is one line
+      ...(live.skipped?.length ? { 'Peakguard-Not-Recorded': `${live.skipped.length}: ${JSON.stringify(live.skipped.slice(0, 5))}` } : {}),
     },
   })
-  return { id, created: true, summary, state: live }
+  return { id, created: true, summary, state: live, ...skipped }
 }
 
 /** Runs `fn` holding the site's single-writer lock. */

@@ -198,7 +198,9 @@ async function assertWritable(site: Site, plan: StateDiff, target: SiteState): P
   const allowed = new Map(target.links)
   for (const l of plan.links) if (l.change === 'removed' && l.from) allowed.set(l.path, l.from)
   const removedFirst = new Set(plan.files.filter((f) => f.change === 'removed').map((f) => f.path))
-  await site.files.assertWritable(paths, allowed, removedFirst)
+  // links are set (applyPlan) before any file is written
+  const relinkedFirst = new Set(plan.links.filter((l) => l.change !== 'removed').map((l) => l.path))
+  await site.files.assertWritable(paths, allowed, removedFirst, relinkedFirst)
 }
 
 /** Writes the plan: links, removals, file contents, metadata, then all settings rows in one transaction. */

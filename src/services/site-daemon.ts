@@ -27,8 +27,10 @@ export interface RecordingStatus {
   pendingChanges: number
   pendingSince: string | null
   recording: boolean
-  lastSnapshot: { id: string; at: string; summary: string; trigger: string; created: boolean; seconds: number } | null
+  lastSnapshot: { id: string; at: string; summary: string; trigger: string; created: boolean; seconds: number; skipped: string[] } | null
   lastError: { at: string; message: string } | null
+  /** the newest snapshot attempt failed (not merely postponed): the site's changes are not being recorded */
+  failing: boolean
   db: { connected: boolean; since: string; error: string | null }
 }
 
@@ -75,6 +77,7 @@ export class SiteRecording {
   private db: RecordingStatus['db'] = { connected: true, since: new Date().toISOString(), error: null }
   private lastSnapshot: RecordingStatus['lastSnapshot'] = null
   private lastError: RecordingStatus['lastError'] = null
+  private failing = false
 
   private readonly heap: HeapPort | null
   private heapReleasedAt = 0
@@ -137,6 +140,7 @@ export class SiteRecording {
       recording: this.recording,
       lastSnapshot: this.lastSnapshot,
       lastError: this.lastError,
+      failing: this.failing,
       db: { ...this.db },
     }
   }
@@ -232,7 +236,8 @@ export class SiteRecording {
         const r = await snapshot(this.site, { trigger, whenDbDown: 'carry', units, describe: gov ? (d) => gov.describe(d, sinceMs) : undefined })
         const seconds = (performance.now() - started) / 1000
         this.metrics.snapshot(this.site.id, seconds, r.created, trigger)
-        this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds }
+        this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds, skipped: r.skipped ?? [] }
+        this.failing = false
         if (r.created) {
           this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
         }
@@ -252,6 +257,7 @@ export class SiteRecording {
           this.log.info({ site: this.site.id, trigger }, `snapshot postponed: ${err.message}`)
           this.rearm(trigger, units, this.cfg.quietMs)
         } else {
+          this.failing = true
           this.log.error({ site: this.site.id, trigger, code: (e as PeakguardError).code }, `snapshot failed: ${err.message}`)
           this.rearm(trigger, units, Math.max(this.cfg.quietMs, 5000))
         }
