@@ -72,6 +72,7 @@ describe('restore', () => {
 
   it('replaces files atomically keeping owner, group and mode; creates directories; removes files added since', async () => {
     const script = path.join(site.wpContent, 'plugins/woocommerce/bin/build.sh')
+    const binOwner = fs.statSync(path.dirname(script)).uid
     fs.rmSync(path.join(site.wpContent, 'plugins/woocommerce/bin'), { recursive: true })
     fs.chmodSync(path.join(site.wpContent, 'plugins/woocommerce/woocommerce.php'), 0o600)
     fs.chownSync(path.join(site.wpContent, 'plugins/akismet/akismet.php'), 0, 0)
@@ -83,7 +84,7 @@ describe('restore', () => {
     assert.equal(st.mode & 0o7777, 0o755)
     assert.equal(st.uid, WWW)
     assert.equal(st.gid, WWW)
-    assert.equal(fs.statSync(path.dirname(script)).uid, WWW, 'a created directory belongs to the file owner')
+    assert.equal(fs.statSync(path.dirname(script)).uid, binOwner, 'a created directory gets its recorded owner')
     assert.equal(fs.statSync(path.join(site.wpContent, 'plugins/woocommerce/woocommerce.php')).mode & 0o777, 0o644)
     assert.equal(fs.statSync(path.join(site.wpContent, 'plugins/akismet/akismet.php')).uid, WWW)
     assert.equal(fs.existsSync(path.join(site.wpContent, 'plugins/evil')), false, 'the directory left empty is removed too')
@@ -240,5 +241,47 @@ describe('restore', () => {
     assert.equal(r.json.error.code, 'UNSAFE_PATH')
     assert.equal(fs.existsSync(path.join(site.wpRoot, 'escape.php')), false)
     assert.equal(fs.existsSync(path.join(site.base, 'escape.php')), false)
+  })
+
+  it('puts directories back with their mode and owner: a deleted 0750 www-data directory, a chmod 0777 plugin directory', async () => {
+    const priv = path.join(site.wpContent, 'plugins/akismet/private')
+    fs.mkdirSync(priv)
+    fs.writeFileSync(path.join(priv, 'keys.php'), '<?php // keys\n')
+    fs.chownSync(priv, WWW, WWW)
+    fs.chmodSync(priv, 0o750)
+    const emptyDir = path.join(site.wpContent, 'themes/storefront/assets/empty')
+    fs.mkdirSync(emptyDir, { recursive: true })
+    fs.chmodSync(emptyDir, 0o711)
+    const r0 = await site.cli(['snapshot', '--json'])
+    assert.equal(r0.code, 0, r0.stderr)
+    const withDirs = r0.json.id
+
+    fs.rmSync(priv, { recursive: true })
+    fs.rmdirSync(emptyDir)
+    fs.chmodSync(path.join(site.wpContent, 'plugins/akismet'), 0o777)
+    const status = await site.cli(['status', '--json'])
+    assert.equal(status.json.pendingChanges.files, 4, 'the deleted file, two deleted directories and the chmod')
+    const diff = await site.cli(['diff', withDirs])
+    assert.match(diff.stdout, /~ dir +plugins\/akismet \(0755 0:0 → 0777 0:0\)|~ dir +plugins\/akismet \(0755 33:33 → 0777 33:33\)/)
+
+    const r = await site.cli(['restore', withDirs, '--yes', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.verified, true)
+    const st = fs.statSync(priv)
+    assert.equal((st.mode & 0o7777).toString(8), '750')
+    assert.equal(st.uid, WWW)
+    assert.equal(st.gid, WWW)
+    assert.equal((fs.statSync(emptyDir).mode & 0o7777).toString(8), '711', 'an empty directory comes back too')
+    assert.equal((fs.statSync(path.join(site.wpContent, 'plugins/akismet')).mode & 0o7777).toString(8), '755')
+
+    // a directory the target did not have is removed when empty; one holding only ignored files stays, and the restore is still verified
+    fs.mkdirSync(path.join(site.wpContent, 'plugins/akismet/new-empty'))
+    fs.mkdirSync(path.join(site.wpContent, 'plugins/akismet/.git'))
+    fs.writeFileSync(path.join(site.wpContent, 'plugins/akismet/.git/HEAD'), 'ignored\n')
+    const r2 = await site.cli(['restore', withDirs, '--yes', '--json'])
+    assert.equal(r2.code, 0, r2.stderr)
+    assert.equal(r2.json.verified, true)
+    assert.equal(fs.existsSync(path.join(site.wpContent, 'plugins/akismet/new-empty')), false)
+    assert.equal(fs.readFileSync(path.join(site.wpContent, 'plugins/akismet/.git/HEAD'), 'utf8'), 'ignored\n')
   })
 })

@@ -24,6 +24,7 @@ import {
   type BundlePort,
   type CommitRecord,
   type CommitRequest,
+  type DirEntry,
   type FileEntry,
   type JournalPort,
   type LinkedDir,
@@ -164,7 +165,7 @@ export class GitJournal implements JournalPort, BundlePort {
    */
   private async derive(baseId: string, base: SiteState, id: string): Promise<SiteState> {
     const out = await this.run(['diff-tree', '-r', '-z', '--no-renames', baseId, id])
-    const state: SiteState = { files: new Map(base.files), links: new Map(base.links), options: new Map(base.options) }
+    const state: SiteState = { files: new Map(base.files), links: new Map(base.links), options: new Map(base.options), ...(base.dirs ? { dirs: new Map(base.dirs) } : {}) }
     const meta: { path: string; blob: string }[] = []
     const parts = out.split('\0')
     for (let i = 0; i + 1 < parts.length; i += 2) {
@@ -189,7 +190,8 @@ export class GitJournal implements JournalPort, BundlePort {
           const old = state.options.get(key)
           state.options.set(key, { ...o, autoload: old?.autoload ?? null, ...(old?.nullValue ? { nullValue: true as const } : {}) })
         }
-      } else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
+      } else if (p.startsWith('meta/dirs/') && removed) dropDirsOf(state, p.slice('meta/dirs/'.length))
+      else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
       else if (p === 'meta/links') state.links.clear()
     }
     const texts = new Map<string, string>()
@@ -217,6 +219,18 @@ export class GitJournal implements JournalPort, BundlePort {
           throw new PeakguardError('UNSAFE_PATH', `refusing journal state ${id}: it records ${JSON.stringify(lp)} as a linked theme/plugin directory`)
         if (lp.includes('/')) assertSafePath(`${lp}/x`)
         state.links.set(lp, { path: lp, target })
+      }
+    } else if (p.startsWith('meta/dirs/')) {
+      const unit = p.slice('meta/dirs/'.length)
+      dropDirsOf(state, unit)
+      state.dirs ??= new Map()
+      for (const line of lines(text)) {
+        const tab = line.indexOf('\t')
+        const [mode, uid, gid] = line.slice(0, tab).split(' ') as [string, string, string]
+        const dp = decodeField(line.slice(tab + 1))
+        if (unitOfDir(dp) !== unit) throw new PeakguardError('UNSAFE_PATH', `refusing journal state ${id}: its directories of ${unit} list ${JSON.stringify(dp)}`)
+        assertSafePath(`${dp}/x`)
+        state.dirs.set(dp, { path: dp, mode: parseInt(mode, 8) & 0o7777, uid: Number(uid), gid: Number(gid) })
       }
     } else if (p.startsWith('meta/options/')) {
       const table = p.slice('meta/options/'.length)
@@ -269,12 +283,13 @@ export class GitJournal implements JournalPort, BundlePort {
    */
   private loadHeadState(id: string): SiteState | null {
     try {
-      const c = v8.deserialize(fs.readFileSync(this.headStateFile)) as { v: number; id: string; files: FileEntry[]; links: LinkedDir[]; options: OptionEntry[] }
-      if (c.v !== 1 || c.id !== id) return null
+      const c = v8.deserialize(fs.readFileSync(this.headStateFile)) as { v: number; id: string; files: FileEntry[]; links: LinkedDir[]; options: OptionEntry[]; dirs: DirEntry[] | null }
+      if (c.v !== 2 || c.id !== id) return null
       const state: SiteState = {
         files: new Map(c.files.map((f) => [f.path, f])),
         links: new Map(c.links.map((l) => [l.path, l])),
         options: new Map(c.options.map((o) => [optionKey(o.table, o.name), o])),
+        ...(c.dirs ? { dirs: new Map(c.dirs.map((d) => [d.path, d])) } : {}),
       }
       this.remember(id, state)
       return state
@@ -291,7 +306,7 @@ export class GitJournal implements JournalPort, BundlePort {
   private writeHeadState(id: string, state: SiteState): void {
     const tmp = `${this.headStateFile}.${process.pid}.tmp`
     try {
-      const data = { v: 1, id, files: [...state.files.values()], links: [...state.links.values()], options: [...state.options.values()] }
+      const data = { v: 2, id, files: [...state.files.values()], links: [...state.links.values()], options: [...state.options.values()], dirs: state.dirs ? [...state.dirs.values()] : null }
       fs.writeFileSync(tmp, v8.serialize(data), { mode: 0o600 })
       fs.renameSync(tmp, this.headStateFile)
     } catch {
@@ -374,6 +389,22 @@ export class GitJournal implements JournalPort, BundlePort {
         const links = [...req.state.links.values()].sort((a, b) => (a.path < b.path ? -1 : 1))
         await write('M 100644 inline meta/links\n')
         await data(Buffer.from(links.map((l) => `${encodeField(l.path)}\t${encodeField(l.target)}\n`).join('')))
+      }
+      // directories' modes and owners, one blob per unit, rewritten for the units whose directories changed
+      if (req.state.dirs) {
+        const dirUnits = new Set(req.diff.dirs.map((d) => unitOfDir(d.path)))
+        const dirsByUnit = new Map<string, DirEntry[]>()
+        for (const d of req.state.dirs.values()) if (dirUnits.has(unitOfDir(d.path))) dirsByUnit.set(unitOfDir(d.path), [...(dirsByUnit.get(unitOfDir(d.path)) ?? []), d])
+        for (const u of dirUnits) {
+          const entries = dirsByUnit.get(u)
+          const p = quote(`meta/dirs/${u}`)
+          if (!entries) await write(`D ${p}\n`)
+          else {
+            entries.sort((a, b) => (a.path < b.path ? -1 : 1))
+            await write(`M 100644 inline ${p}\n`)
+            await data(Buffer.from(entries.map((e) => `${e.mode.toString(8)} ${e.uid} ${e.gid}\t${encodeField(e.path)}\n`).join('')))
+          }
+        }
       }
 
       const tables = new Set<string>()
@@ -872,6 +903,16 @@ function optionFromTree(treePath: string, blob: string): OptionEntry {
   const rest = treePath.slice('options/'.length)
   const slash = rest.indexOf('/')
   return { table: rest.slice(0, slash), name: decodeName(rest.slice(slash + 1)), blob, autoload: null }
+}
+
+/** The theme/plugin directory a recorded directory belongs to (itself, for a unit's own directory). */
+function unitOfDir(p: string): string {
+  return componentOf(`${p}/x`)
+}
+
+function dropDirsOf(state: SiteState, unit: string): void {
+  if (!state.dirs) return
+  for (const p of [...state.dirs.keys()]) if (unitOfDir(p) === unit) state.dirs.delete(p)
 }
 
 function lines(text: string): string[] {

@@ -10,6 +10,7 @@ import { globToRegExp, TEMP_PREFIX } from '../core/index.ts'
 export const FIELDS = 8
 export const KIND_FILE = 0
 export const KIND_SYMLINK = 1
+export const KIND_DIR = 2
 
 export interface WalkResult {
   /** paths relative to wp-content */
@@ -59,7 +60,10 @@ export function walkUnits(req: WalkRequest): WalkResult {
       const r = `${rel}/${name}`
       if (name.startsWith(TEMP_PREFIX) || ignore.some((re) => re.test(r))) continue
       const a = `${abs}/${name}`
-      if (d.isDirectory()) walk(a, r)
+      if (d.isDirectory()) {
+        add(r, fs.lstatSync(a), KIND_DIR)
+        walk(a, r)
+      }
       else if (d.isFile()) add(r, fs.lstatSync(a), KIND_FILE)
       else if (d.isSymbolicLink()) {
         const text = utf8(fs.readlinkSync(a, { encoding: 'buffer' }))
@@ -76,6 +80,8 @@ export function walkUnits(req: WalkRequest): WalkResult {
   try {
     for (let u = Atomics.add(req.next, 0, 1); u < req.units.length; u = Atomics.add(req.next, 0, 1)) {
       current = req.units[u] as string
+      // the unit's own directory: through its link, if it is a linked theme/plugin directory
+      add(current, fs.statSync(`${req.root}/${current}`), KIND_DIR)
       walk(`${req.root}/${current}`, current)
     }
   } catch (e) {

@@ -17,13 +17,14 @@ import {
   SCOPE_DIRS,
   TEMP_PREFIX,
   TEMP_SUFFIX,
+  type DirEntry,
   type FileEntry,
   type LinkedDir,
   type LiveFilesPort,
   type LiveScan,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { FIELDS, KIND_FILE, KIND_SYMLINK, shown, utf8, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
+import { FIELDS, KIND_DIR, KIND_FILE, KIND_SYMLINK, shown, utf8, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
 import { inChild } from './batch.worker.ts'
 import { hashFile } from './file-hash.worker.ts'
 
@@ -90,12 +91,17 @@ export class WpFiles implements LiveFilesPort {
     const wanted = (rel: string) => !only || inUnits(rel, only)
     const files: FileEntry[] = []
     const links: LinkedDir[] = []
+    const dirs: DirEntry[] = []
     const skipped: string[] = []
     const racyAfter = Date.now() - RACY_MS
     const pending: { entry: FileEntry; size: number; mtimeMs: number; ctimeMs: number; ino: number }[] = []
 
     const visit = (rel: string, n: ArrayLike<number>, at: number, linkText: string | undefined): void => {
       const [kind, size, mtimeMs, ctimeMs, ino, mode, uid, gid] = [n[at], n[at + 1], n[at + 2], n[at + 3], n[at + 4], n[at + 5], n[at + 6], n[at + 7]] as number[] as [number, number, number, number, number, number, number, number]
+      if (kind === KIND_DIR) {
+        dirs.push({ path: rel, mode, uid, gid })
+        return
+      }
       if (kind === KIND_SYMLINK) {
         files.push({ path: rel, kind: 'symlink', blob: gitBlobId(Buffer.from(linkText ?? '')), mode: 0o777, uid, gid })
         return
@@ -191,7 +197,7 @@ export class WpFiles implements LiveFilesPort {
     })
     this.memo = fresh
     if (pending.length > 0 || !old || old.size !== fresh.size) this.saveCache(fresh)
-    return { files, links, skipped: skipped.sort() }
+    return { files, links, dirs, skipped: skipped.sort() }
   }
 
   /** Whether a link at `abs` with this text would lead into wp-content or a followLinksInto place. */
@@ -308,6 +314,51 @@ export class WpFiles implements LiveFilesPort {
       } else out.set(rel, null)
     }
     return out
+  }
+
+  async inspectDirs(paths: string[]): Promise<Map<string, DirEntry | null>> {
+    const out = new Map<string, DirEntry | null>()
+    for (const rel of paths) {
+      const abs = path.join(this.root, rel)
+      // a unit's own directory is read through its link, as the scan reads it
+      const st = rel.split('/').length === 2 ? statOrNull(abs) : lstatOrNull(abs)
+      out.set(rel, st?.isDirectory() ? { path: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : null)
+    }
+    return out
+  }
+
+  async setDirMeta(entry: DirEntry): Promise<void> {
+    const abs = path.join(this.root, entry.path)
+    try {
+      let st = lstatOrNull(abs)
+      if (!st) {
+        fs.mkdirSync(abs, { mode: 0o700 }) // parents come first (the caller sorts); mode and owner follow
+        st = fs.lstatSync(abs)
+      }
+      if (!st.isDirectory()) return // a link or a file in its place: theirs is the FileChange's to handle
+      // through a descriptor opened without following links (a directory swapped for a link since the
+      // lstat must not lend root's chown to its target)
+      const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_DIRECTORY)
+      try {
+        const now = fs.fstatSync(fd)
+        if (now.uid !== entry.uid || now.gid !== entry.gid) fs.fchownSync(fd, entry.uid, entry.gid)
+        if ((now.mode & 0o7777) !== entry.mode) fs.fchmodSync(fd, entry.mode)
+      } finally {
+        fs.closeSync(fd)
+      }
+    } catch (e) {
+      throw fsError(e, abs)
+    }
+  }
+
+  async removeDirIfEmpty(rel: string): Promise<void> {
+    const abs = path.join(this.root, rel)
+    try {
+      const st = lstatOrNull(abs)
+      if (st?.isDirectory() && fs.readdirSync(abs).length === 0) fs.rmdirSync(abs)
+    } catch (e) {
+      throw fsError(e, abs)
+    }
   }
 
   locate(rel: string): string {
@@ -532,6 +583,14 @@ function isTemp(name: string): boolean {
  */
 function moveAside(abs: string): void {
   fs.renameSync(abs, path.join(path.dirname(abs), `${TEMP_PREFIX}replaced-${path.basename(abs)}-${Date.now()}`))
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p)
+  } catch {
+    return null
+  }
 }
 
 function lstatOrNull(p: string): fs.Stats | null {

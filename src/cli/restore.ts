@@ -6,7 +6,7 @@ import { resolveState, restore, type RestoreReport } from '../services/index.ts'
 import { assertMayRestore, restoreAs, type OperateDeps } from '../services/operate.ts'
 import { restoreJson } from '../services/reports.ts'
 import { changeLines } from './diff.ts'
-import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
+import { print, shown, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
 interface RestoreFlags {
   dryRun?: boolean
@@ -44,7 +44,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             if (actor) await assertMayRestore(deps, target, !!flags.breakGlass)
             if (!flags.dryRun && !flags.yes) {
               const plan = await restore(site, { target, dryRun: true, only })
-              rt.err(changeLines(plan.plan).join('\n'))
+              rt.err(shown(changeLines(plan.plan)))
               if (!(await rt.confirm(`Restore site ${site.id} to ${target.slice(0, 12)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
                 throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
             }
@@ -59,13 +59,13 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     )
 }
 
-function text(r: RestoreReport): string {
+function text(r: RestoreReport): string[] {
   const lines: string[] = []
   if (r.recovered) lines.push(`first ${r.recovered}`)
   if (r.dryRun) {
     lines.push(`dry run: restoring ${r.target.slice(0, 12)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} options, remove ${r.options.removed}`)
     lines.push(...changeLines(r.plan))
-    return lines.join('\n')
+    return lines
   }
   lines.push(`restored ${r.target.slice(0, 12)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
   lines.push(`safety snapshot (undo with 'peakguard restore ${r.safetySnapshot?.slice(0, 12)}'): ${r.safetySnapshot}`)
@@ -78,13 +78,13 @@ function text(r: RestoreReport): string {
         ? `post-restore: ${h.command}: ok (${h.durationMs} ms)`
         : `post-restore: ${h.command}: FAILED (${h.error ?? `exit ${h.exitCode}`})${h.output ? `: ${h.output.split('\n').slice(-3).join(' / ')}` : ''} — the restore itself is done; run it by hand`,
     )
-  return lines.join('\n')
+  return lines
 }
 
 /** A finished restore whose result differs from the target: exit 4, naming what differs (the JSON report is already printed). */
 function verifyError(r: RestoreReport): PeakguardError {
   const m = r.mismatches
-  const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path)] : []
+  const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path), ...m.dirs.map((d) => `${d.path}/ (directory ${d.change === 'modified' ? 'mode/owner' : d.change})`)] : []
   const more = items.length > 20 ? ` and ${items.length - 20} more` : ''
   return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${r.target.slice(0, 12)}: ${items.slice(0, 20).join(', ')}${more}`, {
     details: { printed: true },

@@ -1,6 +1,6 @@
 // Differences between two states, and the restore plan derived from them. A plan lists only what
 // differs, so a rollback of one plugin touches only that plugin's files and the options that changed.
-import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
+import type { DirEntry, FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
 import { componentOf, onlyIncludesOption, onlyIncludesPath, type OnlyFilter } from './scope.ts'
 
 export type ChangeKind = 'added' | 'removed' | 'modified'
@@ -31,14 +31,23 @@ export interface LinkChange {
   to?: LinkedDir
 }
 
+/** A directory's mode or owner changed, or a directory came or went (its files are FileChanges). */
+export interface DirChange {
+  path: string
+  change: ChangeKind
+  from?: DirEntry
+  to?: DirEntry
+}
+
 export interface StateDiff {
   files: FileChange[]
   options: OptionChange[]
   links: LinkChange[]
+  dirs: DirChange[]
 }
 
 export function isEmptyDiff(d: StateDiff): boolean {
-  return d.files.length === 0 && d.options.length === 0 && d.links.length === 0
+  return d.files.length === 0 && d.options.length === 0 && d.links.length === 0 && d.dirs.length === 0
 }
 
 function sameContent(a: FileEntry, b: FileEntry): boolean {
@@ -80,11 +89,24 @@ export function diffStates(from: SiteState, to: SiteState): StateDiff {
   }
   for (const [path, b] of to.links) if (!from.links.has(path)) links.push({ path, change: 'added', to: b })
 
+  // directories only where `to` records them (older states do not: going to one leaves them alone)
+  const dirs: DirChange[] = []
+  if (to.dirs) {
+    const before = from.dirs ?? new Map<string, DirEntry>()
+    for (const [path, a] of before) {
+      const b = to.dirs.get(path)
+      if (!b) dirs.push({ path, change: 'removed', from: a })
+      else if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) dirs.push({ path, change: 'modified', from: a, to: b })
+    }
+    for (const [path, b] of to.dirs) if (!before.has(path)) dirs.push({ path, change: 'added', to: b })
+  }
+
   const byPath = (x: { path: string }, y: { path: string }) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0)
   files.sort(byPath)
   links.sort(byPath)
+  dirs.sort(byPath)
   options.sort((x, y) => (x.table + '\u0000' + x.name < y.table + '\u0000' + y.name ? -1 : 1))
-  return { files, options, links }
+  return { files, options, links, dirs }
 }
 
 /** Keeps only the changes inside an `--only` selection. */
@@ -94,6 +116,7 @@ export function filterDiff(d: StateDiff, only: OnlyFilter | null): StateDiff {
     files: d.files.filter((f) => onlyIncludesPath(only, f.path)),
     links: d.links.filter((l) => onlyIncludesPath(only, l.path)),
     options: d.options.filter((o) => onlyIncludesOption(only, o.name)),
+    dirs: d.dirs.filter((x) => onlyIncludesPath(only, x.path)),
   }
 }
 
@@ -107,6 +130,11 @@ export function overlayState(state: SiteState, target: SiteState, only: OnlyFilt
   for (const [p, l] of target.links) if (onlyIncludesPath(only, p)) out.links.set(p, l)
   for (const [k, o] of state.options) if (!onlyIncludesOption(only, o.name)) out.options.set(k, o)
   for (const [k, o] of target.options) if (onlyIncludesOption(only, o.name)) out.options.set(k, o)
+  if (target.dirs) {
+    out.dirs = new Map()
+    for (const [p, d] of state.dirs ?? []) if (!onlyIncludesPath(only, p)) out.dirs.set(p, d)
+    for (const [p, d] of target.dirs) if (onlyIncludesPath(only, p)) out.dirs.set(p, d)
+  }
   return out
 }
 
@@ -115,9 +143,11 @@ export function summarize(d: StateDiff): string {
   const units = new Map<string, number>()
   for (const f of d.files) units.set(componentOf(f.path), (units.get(componentOf(f.path)) ?? 0) + 1)
   for (const l of d.links) units.set(componentOf(l.path + '/x'), (units.get(componentOf(l.path + '/x')) ?? 0) + 1)
+  // a unit where only directories changed (a chmod, an emptied folder) is named too
+  for (const x of d.dirs) if (!units.has(componentOf(x.path + '/x'))) units.set(componentOf(x.path + '/x'), 0)
   const parts: string[] = []
   const names = [...units.keys()].sort()
-  for (const u of names.slice(0, 4)) parts.push(`${u} (${units.get(u)} file${units.get(u) === 1 ? '' : 's'})`)
+  for (const u of names.slice(0, 4)) parts.push(units.get(u) ? `${u} (${units.get(u)} file${units.get(u) === 1 ? '' : 's'})` : `${u} (directories)`)
   if (names.length > 4) parts.push(`${names.length - 4} more units`)
   if (d.options.length > 0) {
     const shown = d.options.slice(0, 3).map((o) => o.name)

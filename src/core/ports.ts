@@ -1,7 +1,7 @@
 // The ports: what the services need from the outside world, as interfaces. Adapters implement them
 // (git journal, live wp-content, MySQL settings tables, the site's data directory); tests may use the
 // real adapters or small in-memory ones. Bytes are Uint8Array so core needs no node types.
-import type { FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
+import type { DirEntry, FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
 import type { StateDiff } from './diff.ts'
 import type { Manifest, RemoteObject } from './replica.ts'
 
@@ -10,6 +10,8 @@ import type { Manifest, RemoteObject } from './replica.ts'
 export interface LiveScan {
   files: FileEntry[]
   links: LinkedDir[]
+  /** the directories in theme/plugin directories (each unit's own included), with mode and owner */
+  dirs: DirEntry[]
   /**
    * Files (or directories) in scope left out because they cannot be recorded exactly — a name or link text
    * that is not UTF-8 — each with why. One such name never stops the snapshot of the rest.
@@ -39,6 +41,12 @@ export interface LiveFilesPort {
   assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst?: ReadonlySet<string>, relinkedFirst?: ReadonlySet<string>): Promise<void>
   /** Replaces a file atomically (temp file in the same directory, then rename) with owner, group and mode. */
   write(entry: FileEntry, content: Uint8Array): Promise<void>
+  /** Re-reads these directories (a unit's own through its link): their entries, null where no directory is. */
+  inspectDirs(paths: string[]): Promise<Map<string, DirEntry | null>>
+  /** Creates the directory if it is missing (its parent must exist) and sets its owner and mode; a link or file in its place is left alone. */
+  setDirMeta(entry: DirEntry): Promise<void>
+  /** Removes the directory if it is there and empty (one holding files peakguard ignores stays). */
+  removeDirIfEmpty(path: string): Promise<void>
   /** Sets mode/owner/group of an existing file. */
   setMeta(entry: FileEntry): Promise<void>
   /** Removes a file, then any directories it leaves empty up to its theme/plugin root. */

@@ -33,11 +33,25 @@ export interface OptionEntry {
   nullValue?: true
 }
 
+/** A directory in a theme/plugin directory (the unit's own included): the mode and owner a restore puts back. */
+export interface DirEntry {
+  path: string
+  /** permission bits (e.g. 0o750) */
+  mode: number
+  uid: number
+  gid: number
+}
+
 export interface SiteState {
   files: Map<string, FileEntry>
   links: Map<string, LinkedDir>
   /** keyed by optionKey(table, name) */
   options: Map<string, OptionEntry>
+  /**
+   * Directories by path. Absent in states recorded before directories were: restoring one of those leaves
+   * directories' modes and owners as they are.
+   */
+  dirs?: Map<string, DirEntry>
   /** only on a reading of the live site: files in scope that could not be recorded, each with why (LiveScan) */
   skipped?: string[]
 }
@@ -50,11 +64,12 @@ export function optionKey(table: string, name: string): string {
   return `${table}\u0000${name}`
 }
 
-export function stateOf(files: FileEntry[], links: LinkedDir[], options: OptionEntry[]): SiteState {
+export function stateOf(files: FileEntry[], links: LinkedDir[], options: OptionEntry[], dirs?: DirEntry[]): SiteState {
   return {
     files: new Map(files.map((f) => [f.path, f])),
     links: new Map(links.map((l) => [l.path, l])),
     options: new Map(options.map((o) => [optionKey(o.table, o.name), o])),
+    ...(dirs ? { dirs: new Map(dirs.map((d) => [d.path, d])) } : {}),
   }
 }
 
@@ -78,12 +93,30 @@ export type Trigger = 'manual' | 'pre-restore' | 'restore' | 'recovery' | 'watch
  * `base` with everything inside `units` replaced by a fresh reading of those units (files and links found
  * there): how the daemon records a change it was told about without walking the whole tree again.
  */
-export function replaceUnits(base: SiteState, scanned: { files: FileEntry[]; links: LinkedDir[]; skipped?: string[] }, units: ReadonlySet<string>, options: OptionEntry[]): SiteState {
+export function replaceUnits(
+  base: SiteState,
+  scanned: { files: FileEntry[]; links: LinkedDir[]; dirs?: DirEntry[]; skipped?: string[] },
+  units: ReadonlySet<string>,
+  options: OptionEntry[],
+): SiteState {
   const files = new Map<string, FileEntry>()
   for (const [p, f] of base.files) if (!inUnits(p, units)) files.set(p, f)
   for (const f of scanned.files) files.set(f.path, f)
   const links = new Map<string, LinkedDir>()
   for (const [p, l] of base.links) if (!inUnits(p, units)) links.set(p, l)
   for (const l of scanned.links) links.set(l.path, l)
-  return { files, links, options: new Map(options.map((o) => [optionKey(o.table, o.name), o])), ...(scanned.skipped?.length ? { skipped: scanned.skipped } : {}) }
+  let dirs: Map<string, DirEntry> | undefined
+  if (scanned.dirs) {
+    // a state from before directories were recorded has none: only the units read now have theirs
+    dirs = new Map()
+    for (const [p, d] of base.dirs ?? []) if (!inUnits(p, units)) dirs.set(p, d)
+    for (const d of scanned.dirs) dirs.set(d.path, d)
+  }
+  return {
+    files,
+    links,
+    options: new Map(options.map((o) => [optionKey(o.table, o.name), o])),
+    ...(dirs ? { dirs } : {}),
+    ...(scanned.skipped?.length ? { skipped: scanned.skipped } : {}),
+  }
 }

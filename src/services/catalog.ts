@@ -196,7 +196,7 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
       const [live, head] = await Promise.all([readLive(site), site.journal.readState(latest.id)])
       for (const s of live.skipped ?? []) warnings.push(`not recorded: ${s}`)
       const d = diffStates(head, live)
-      pending = { files: d.files.length + d.links.length, options: d.options.length }
+      pending = { files: d.files.length + d.links.length + d.dirs.length, options: d.options.length }
     } catch (e) {
       liveError = (e as Error).message
     }

@@ -40,6 +40,7 @@ export function diffJson(r: { from: DiffSide; to: DiffSide; diff: StateDiff }) {
     to: r.to.label,
     files: r.diff.files.map((f) => ({ path: f.path, change: f.change })),
     options: r.diff.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
+    dirs: r.diff.dirs.map((x) => ({ path: x.path, change: x.change, ...(x.to ? { mode: x.to.mode.toString(8).padStart(4, '0'), uid: x.to.uid, gid: x.to.gid } : {}) })),
   }
 }
 
@@ -62,7 +63,7 @@ export function restoreJson(r: RestoreReport) {
         }
       : {}),
     ...(r.mismatches
-      ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`) } }
+      ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`), dirs: r.mismatches.dirs.map((d) => d.path) } }
       : {}),
     ...(r.recovered ? { recovered: r.recovered } : {}),
     ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches }),

@@ -11,6 +11,7 @@ import {
   optionKey,
   overlayState,
   type ChangeCounts,
+  type DirEntry,
   type FileEntry,
   type HookResult,
   type OnlyFilter,
@@ -146,7 +147,7 @@ export async function finishInterruptedRestore(site: Site): Promise<string | nul
   const what =
     `finished the restore to ${short(intent.target)} that was interrupted (started ${intent.startedAt}); ` +
     `the state before it is ${short(intent.safetySnapshot)}` +
-    (mismatches ? `; ${mismatches.files.length + mismatches.options.length} items still differ` : '') +
+    (mismatches ? `; ${mismatches.files.length + mismatches.options.length + mismatches.dirs.length} items still differ` : '') +
     ` — now ${short(post.id)}`
   await site.dir.clearIntent()
   // the finished restore changed code under php-fpm: its post-restore commands run as for any restore
@@ -226,6 +227,10 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
       site.checkpoint('restore:file')
     }
   })
+  if (target.dirs) {
+    for (const d of plan.dirs.filter((x) => x.change === 'removed').sort((a, b) => b.path.length - a.path.length)) await site.files.removeDirIfEmpty(d.path)
+    for (const d of dirsToSet(plan, target.dirs)) await site.files.setDirMeta(d)
+  }
   site.checkpoint('restore:after-files')
 
   const rows: OptionValue[] = []
@@ -248,6 +253,30 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
 }
 
 /**
+ * The directories a restore sets, parents first: those the plan adds or changes, and those of the target
+ * that a file removal may have emptied and taken away.
+ */
+function dirsToSet(plan: StateDiff, dirs: Map<string, DirEntry>): DirEntry[] {
+  const want = new Map<string, DirEntry>()
+  for (const d of plan.dirs) if (d.change !== 'removed' && d.to) want.set(d.path, d.to)
+  for (const a of ancestorsOf(plan)) {
+    const d = dirs.get(a)
+    if (d) want.set(a, d)
+  }
+  return [...want.values()].sort((a, b) => a.path.split('/').length - b.path.split('/').length || (a.path < b.path ? -1 : 1))
+}
+
+/** Every directory above a file the plan touches, below themes/, plugins/, mu-plugins/. */
+function ancestorsOf(plan: StateDiff): Set<string> {
+  const out = new Set<string>()
+  for (const f of plan.files) {
+    const parts = f.path.split('/')
+    for (let i = 2; i < parts.length; i++) out.add(parts.slice(0, i).join('/'))
+  }
+  return out
+}
+
+/**
  * Re-reads what the restore wrote — every touched path, hashed again from disk, its links, and all
  * settings rows — and compares the result with what it should be. A clean result is recorded as the
  * restore's snapshot without walking the whole tree again; otherwise the whole live site is recorded, so
@@ -263,7 +292,7 @@ async function verify(
   if (plan.links.length > 0) {
     // a link changed: what is below it now is what its new target holds, so read the whole site
     const post = await snapshotLocked(site, snap)
-    const left = diffStates(expected, post.state)
+    const left = leftOver(expected, post.state)
     return { post, mismatches: isEmptyDiff(left) ? null : left }
   }
   const [files, rows] = await Promise.all([site.files.inspect(plan.files.map((f) => f.path)), site.settings.read()])
@@ -272,19 +301,37 @@ async function verify(
     if (e) after.files.set(p, e)
     else after.files.delete(p)
   }
+  if (expected.dirs && before.dirs) {
+    after.dirs = new Map(before.dirs)
+    for (const [p, d] of await site.files.inspectDirs([...new Set([...plan.dirs.map((d) => d.path), ...ancestorsOf(plan)])])) {
+      if (d) after.dirs.set(p, d)
+      else after.dirs.delete(p)
+    }
+  }
   // the rows the restore wrote or deleted, as they are now (rows it did not touch may change meanwhile)
   const planned = new Set(plan.options.map((o) => optionKey(o.table, o.name)))
   for (const key of planned) after.options.delete(key)
   for (const r of rows) if (planned.has(optionKey(r.table, r.name))) after.options.set(optionKey(r.table, r.name), r)
-  const left = diffStates(expected, after)
+  const left = leftOver(expected, after)
   if (!isEmptyDiff(left)) {
     const post = await snapshotLocked(site, snap)
-    return { post, mismatches: diffStates(expected, post.state) }
+    const still = leftOver(expected, post.state)
+    return { post, mismatches: isEmptyDiff(still) ? null : still }
   }
   // every file it wrote came from the journal, so none needs storing again
   const fromJournal = new Set(plan.files.flatMap((f) => (f.to ? [f.to.blob] : [])))
   const post = await recordState(site, after, snap, fromJournal).catch(() => snapshotLocked(site, snap))
   return { post, mismatches: null }
+}
+
+/**
+ * What still differs from the expected state. A directory the target did not have that is still there
+ * is not a difference: a restore removes such a directory only when empty, and one that holds files
+ * peakguard ignores (a cache) stays, its recorded files compared one by one.
+ */
+function leftOver(expected: SiteState, actual: SiteState): StateDiff {
+  const d = diffStates(expected, actual)
+  return { ...d, dirs: d.dirs.filter((x) => x.change !== 'added') }
 }
 
 function report(r: {
