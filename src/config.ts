@@ -325,7 +325,7 @@ export function parseConfig(text: string, file: string): Config {
     const line = lineOf(doc, lc, keyPath)
     return `${file}${line ? `:${line}` : ''}: ${keyPath.join('.') || '(top level)'}: ${msg}`
   })
-  throw new PeakguardError('CONFIG_INVALID', messages.join('\n'))
+  throw new PeakguardError('CONFIG_INVALID', messages.join('; '))
 }
 
 /** The line of the deepest node on `keyPath` that exists in the document. */

@@ -23,7 +23,7 @@ describe('cli', () => {
 
   it('snapshot says when nothing changed; list is newest first in the documented shape', async () => {
     const a = await site.cli(['snapshot', '-m', 'baseline', '--json'])
-    assert.deepEqual(Object.keys(a.json).sort(), ['created', 'id', 'summary'])
+    assert.deepEqual(Object.keys(a.json).sort(), ['created', 'id', 'skipped', 'summary'])
     assert.equal(a.json.created, true)
     const same = await site.cli(['snapshot'])
     assert.equal(same.code, 0)

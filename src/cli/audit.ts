@@ -41,7 +41,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           return
         }
         print(rt, o, { entries }, () =>
-          entries.length ? entries.map((e) => `${e.time}  #${e.seq}  ${e.type.padEnd(13)} ${e.actor.padEnd(12)} ${e.summary}`).join('\n') : 'no audit entries match',
+          entries.length ? entries.map((e) => `${e.time}  #${e.seq}  ${e.type.padEnd(13)} ${e.actor.padEnd(12)} ${e.summary}`) : 'no audit entries match',
         )
       }),
     )

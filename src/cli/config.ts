@@ -11,7 +11,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .action(() =>
       run(async (o) => {
         const c = rt.showConfig(o)
-        print(rt, o, c, () => `# ${c.file}\n${stringify(c.config)}`)
+        print(rt, o, c, () => [`# ${c.file}`, ...stringify(c.config).split('\n')])
       }),
     )
 }

@@ -3,7 +3,7 @@
 // stopping need role approver; every step is audited. The journal's head at the start is the baseline.
 import type { Command } from 'commander'
 import ms from 'ms'
-import type { FreezeSpan } from '../core/index.ts'
+import { visible, type FreezeSpan } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { parseDuration } from '../services/inputs.ts'
 import { freezeStartJson, freezeStatusJson, freezeStopJson } from '../services/reports.ts'
@@ -27,7 +27,7 @@ export async function syncBridge(rt: Runtime, o: GlobalOptions): Promise<void> {
   try {
     await (await rt.bridge(o)).syncState()
   } catch (e) {
-    rt.err(`peakguard: warning: the WordPress bridge's state file was not updated (${(e as Error).message}); the daemon updates it on its next round`)
+    rt.err(`peakguard: warning: the WordPress bridge's state file was not updated (${visible((e as Error).message)}); the daemon updates it on its next round`)
   }
 }
 
@@ -47,7 +47,7 @@ const POLICY: Record<string, string> = {
   alert: 'alert — changes are recorded and notified only',
 }
 
-function statusText(s: FreezeStatus, zone: string, now: number): string {
+function statusText(s: FreezeStatus, zone: string, now: number): string[] {
   const lines: string[] = []
   const name = (f: FreezeSpan) => (f.source === 'manual' ? 'manual freeze' : `freeze window '${f.source}'`)
   if (s.active) {
@@ -66,7 +66,7 @@ function statusText(s: FreezeStatus, zone: string, now: number): string {
     for (const w of s.allowed) lines.push(`  allowed   ${w.scope} until ${when(w.end, zone)} — ${w.actor}: ${w.reason} (${w.id})`)
   else if (s.active) lines.push('  allowed   nothing pre-approved (peakguard allow --scope S --for 30m --reason TEXT)')
   lines.push(s.next ? `next: ${name(s.next)} ${when(s.next.start, zone)} → ${when(s.next.end, zone)}: ${s.next.reason}` : 'next: no freeze planned')
-  return lines.join('\n')
+  return lines
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -95,7 +95,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           [
             `${r.replaced ? 'manual freeze changed' : 'frozen'} until ${when(r.freeze.end, zone)}: ${r.freeze.reason}`,
             `baseline: ${r.baseline.state ?? 'empty journal'} (the state at the freeze's start)`,
-          ].join('\n'),
+          ],
         )
       }),
     )
@@ -112,10 +112,10 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const r = await stopManual(await freezeDeps(rt, o), settings.windows, { reason, actor: actor.name })
         await syncBridge(rt, o)
         const zone = siteZone(settings)
-        print(rt, o, freezeStopJson(r), () =>
-          `manual freeze stopped (it would have lasted until ${when(r.stopped.end, zone)})` +
-          (r.stillFrozen ? `\nstill FROZEN by freeze window '${r.stillFrozen.source}' until ${when(r.stillFrozen.end, zone)}` : ''),
-        )
+        print(rt, o, freezeStopJson(r), () => [
+          `manual freeze stopped (it would have lasted until ${when(r.stopped.end, zone)})`,
+          ...(r.stillFrozen ? [`still FROZEN by freeze window '${r.stillFrozen.source}' until ${when(r.stillFrozen.end, zone)}`] : []),
+        ])
       }),
     )
 

@@ -48,7 +48,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             ...(r.s3 ? [`  replica     ${r.s3.location}${r.s3.encrypted ? ', encrypted (AES-256-GCM)' : ', NOT encrypted (--s3-key-file)'}; ${r.s3.check}`] : []),
             `  web UI      http://${r.uiListen} (served by 'peakguard daemon'; create the first user with 'peakguard user add NAME --role admin --password-stdin')`,
             `next: peakguard snapshot --config ${r.config}${r.site === 'default' ? '' : ` --site ${r.site}`}`,
-          ].join('\n'),
+          ],
         )
       }),
     )

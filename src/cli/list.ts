@@ -19,8 +19,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             states.length === 0
               ? "no states yet: run 'peakguard snapshot'"
               : states
-                  .map((s) => `${s.id.slice(0, 12)}  ${s.time.replace('T', ' ').slice(0, 19)}Z  ${s.trigger.padEnd(11)} ${s.knownGood ? 'GOOD ' : '     '} ${s.message}${s.causedBy ? `  — by ${s.causedBy}` : ''}`)
-                  .join('\n'),
+                  .map((s) => `${s.id.slice(0, 12)}  ${s.time.replace('T', ' ').slice(0, 19)}Z  ${s.trigger.padEnd(11)} ${s.knownGood ? 'GOOD ' : '     '} ${s.message}${s.causedBy ? `  — by ${s.causedBy}` : ''}`),
         )
       }),
     )

@@ -5,7 +5,7 @@
 import type { Command } from 'commander'
 import { PeakguardError } from '../errors.ts'
 import { applyPrune, planReplicaPrune } from '../services/index.ts'
-import { print, type GlobalOptions, type Runtime } from './runtime.ts'
+import { print, shown, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
   program
@@ -23,7 +23,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         try {
           const plan = await planReplicaPrune(r, days * 86_400_000)
           if (!flags.dryRun && !flags.yes && plan.remove.length) {
-            rt.err(plan.remove.map((x) => `  would delete ${x.key} (${x.lastModified})`).join('\n'))
+            rt.err(shown(plan.remove.map((x) => `  would delete ${x.key} (${x.lastModified})`)))
             if (!(await rt.confirm(`Delete these ${plan.remove.length} objects (${plan.removedBytes} bytes) from ${plan.location}? [y/N] `)))
               throw new PeakguardError('CONFIRM_REQUIRED', 'prune cancelled: nothing was deleted')
           }
@@ -35,7 +35,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
               ...(p.anchor ? [`every state is in the chain of ${p.anchor}, which was downloaded and verified first`] : []),
               ...p.remove.map((x) => `  ${p.dryRun ? 'would delete' : 'deleted'} ${x.key} (${x.lastModified})`),
               ...p.notes.map((n) => `note: ${n}`),
-            ].join('\n'),
+            ],
           )
         } finally {
           await r.close()

@@ -24,7 +24,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `  journal     ${r.journal}: ${r.commits} snapshots, ${r.marks} known-good, newest ${r.head?.slice(0, 12) ?? '(none)'}; checked (git fsck, newest state readable)`,
             ...(moved ? [`  NOTE        ${r.config} keeps this site's data in ${r.configDataDir}: set dataDir there to ${r.dataDir.replace(/\/[^/]+$/, '')} before the next steps`] : []),
             `next: peakguard restore last-good --site ${r.site} --dry-run   (then without --dry-run to put the site back)`,
-          ].join('\n'),
+          ],
         )
       }),
     )

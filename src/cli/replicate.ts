@@ -4,7 +4,7 @@
 import type { Command } from 'commander'
 import ms from 'ms'
 import { PeakguardError } from '../errors.ts'
-import { retryDelayMs } from '../core/index.ts'
+import { retryDelayMs, visible } from '../core/index.ts'
 import { pushOnce, type PushResult } from '../services/index.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -46,7 +46,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
                 const why = (e as Error).message
                 throw new PeakguardError((e as PeakguardError).code ?? 'S3_FAILED', flags.wait ? `the replica could not be brought up to date within ${flags.timeout} (${attempts} attempts): ${why}` : `${why} (the daemon retries by itself; 'peakguard replicate --wait' retries until it is through)`, { cause: e })
               }
-              rt.err(`peakguard: push failed (${(e as Error).message}); retrying in ${Math.round(delay / 1000)} s`)
+              rt.err(`peakguard: push failed (${visible((e as Error).message)}); retrying in ${Math.round(delay / 1000)} s`)
               await new Promise((res) => setTimeout(res, delay))
             }
           }
@@ -56,8 +56,10 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const bytes = pushes.reduce((n, p) => n + p.bytes, 0)
         print(rt, o, { location: r.store.location, upToDate: !more, pushes }, () =>
           pushes.length
-            ? pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}`).join('\n') +
-              `\n${bytes} bytes written; ${more ? 'the journal changed meanwhile: more is waiting (--wait pushes until it is through)' : 'the replica is up to date'}`
+            ? [
+                ...pushes.map((p) => `pushed #${p.seq} to ${r.store.location}${p.bundle ? `: ${p.bundle.full ? 'full' : 'incremental'} bundle of ${p.bundle.size} bytes` : ': refs only'}`),
+                `${bytes} bytes written; ${more ? 'the journal changed meanwhile: more is waiting (--wait pushes until it is through)' : 'the replica is up to date'}`,
+              ]
             : `${r.store.location} is up to date: nothing to push`,
         )
       }),

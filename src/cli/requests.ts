@@ -12,7 +12,7 @@ async function governance(rt: Runtime, o: GlobalOptions): Promise<GovernanceDeps
   return { docs: rt.docs(o), audit: await rt.audit(o), notify, close: () => notify.close(5000) }
 }
 
-function lines(r: ChangeRequest): string {
+function lines(r: ChangeRequest): string[] {
   const state = r.status === 'pending' ? (r.reverted ? 'PENDING (reverted: waiting for approval)' : 'PENDING (live, held for approval)') : r.status.toUpperCase()
   return [
     `${r.id}  ${state}`,
@@ -23,7 +23,7 @@ function lines(r: ChangeRequest): string {
     `  states   before ${r.base.slice(0, 12)}, attempted ${r.attempted.slice(0, 12)} (peakguard diff ${r.base.slice(0, 12)} ${r.attempted.slice(0, 12)})`,
     ...(r.decision ? [`  decided  ${r.status} by ${r.decision.by} at ${r.decision.at}${r.decision.breakGlass ? ' (BREAK-GLASS)' : ''}${r.decision.note ? `: ${r.decision.note}` : ''}`] : []),
     ...(r.outcome ? [`  outcome  ${r.outcome}`] : []),
-  ].join('\n')
+  ]
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -35,7 +35,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
       run(async (o) => {
         await rt.actor(o, 'view')
         const list = await listRequests(rt.docs(o), { all: c.all })
-        print(rt, o, list, () => (list.length ? list.map(lines).join('\n\n') : c.all ? 'no change requests' : 'no pending change requests'))
+        print(rt, o, list, () => (list.length ? list.flatMap((r, i) => [...(i ? [''] : []), ...lines(r)]) : c.all ? 'no change requests' : 'no pending change requests'))
       }),
     )
 
@@ -49,7 +49,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const g = await governance(rt, o)
         try {
           const r = await withSite(rt, o, (site) => askForApproval(g, site, id, actor, c.reason))
-          print(rt, o, r, () => `asked for approval:\n${lines(r)}`)
+          print(rt, o, r, () => ['asked for approval:', ...lines(r)])
         } finally {
           await g.close()
         }
@@ -76,11 +76,12 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           try {
             const before = await loadRequest(g.docs, id)
             const d = await withSite(rt, o, (site) => decide(g, site, { id: before.id, actor, approve: verb === 'approve', note: c.note, breakGlass: c.breakGlass ? { reason: c.reason ?? '' } : null }))
-            print(rt, o, decisionJson(d), () =>
-              `${verb === 'approve' ? 'approved' : 'rejected'}: ${d.request.outcome}\n${lines(d.request)}` +
-              (d.restore?.caches ? `\ncaches ${d.restore.caches.ok ? 'flushed' : `NOT flushed: ${d.restore.caches.detail}`}` : '') +
-              (d.restore?.safetySnapshot ? `\nundo: peakguard restore ${d.restore.safetySnapshot.slice(0, 12)}` : ''),
-            )
+            print(rt, o, decisionJson(d), () => [
+              `${verb === 'approve' ? 'approved' : 'rejected'}: ${d.request.outcome}`,
+              ...lines(d.request),
+              ...(d.restore?.caches ? [`caches ${d.restore.caches.ok ? 'flushed' : `NOT flushed: ${d.restore.caches.detail}`}`] : []),
+              ...(d.restore?.safetySnapshot ? [`undo: peakguard restore ${d.restore.safetySnapshot.slice(0, 12)}`] : []),
+            ])
           } finally {
             await g.close()
           }

@@ -3,6 +3,7 @@
 import type { NotifyPort, DocStorePort } from '../core/index.ts'
 import type { DaemonSiteStatus, RecoverReport, ReplicaSite, Site } from '../services/index.ts'
 import { asPeakguardError } from '../errors.ts'
+import { visible } from '../core/index.ts'
 import type { Action, Actor, AuditInput } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
@@ -125,8 +126,23 @@ export interface Runtime {
   err(text: string): void
 }
 
-export function print(rt: Runtime, opts: GlobalOptions, json: unknown, text: () => string): void {
-  rt.out(opts.json ? JSON.stringify(json, null, 2) : text())
+/**
+ * Prints a result: `json` with --json (exact: JSON escapes what it must), else the lines `text` makes, each
+ * through shown(). A string is one line: a newline in it is shown as `\n`, never printed, so give each line
+ * of the text as its own element.
+ */
+export function print(rt: Runtime, opts: GlobalOptions, json: unknown, text: () => string | readonly string[]): void {
+  rt.out(opts.json ? JSON.stringify(json, null, 2) : shown(text()))
+}
+
+/**
+ * Lines for a terminal. Text stored before the input rules (src/core/text.ts), or that came another way
+ * (WordPress logins, file paths, option names, messages quoting them), may hold any character: each line's
+ * control and bidi characters are made visible, so a value can neither split a line nor reach the terminal
+ * as an escape sequence. Only the newlines between the given lines are printed. `tab` keeps tabs (code).
+ */
+export function shown(lines: string | readonly string[], o: { tab?: boolean } = {}): string {
+  return (typeof lines === 'string' ? [lines] : lines).map((l) => visible(l, o)).join('\n')
 }
 
 /** Runs a command body with the site open, closing it afterwards whatever happens. */
@@ -144,8 +160,9 @@ export function report(rt: Runtime, opts: GlobalOptions, e: unknown): number {
   const err = asPeakguardError(e)
   // a command that already printed its JSON result (a restore that did not verify) gets no second document
   if (opts.json && !(err.details as { printed?: boolean } | undefined)?.printed) rt.out(JSON.stringify({ error: { code: err.code, message: err.message } }, null, 2))
-  rt.err(`peakguard: ${err.message}`)
-  if (err.code === 'INTERNAL' && err.cause instanceof Error && err.cause.stack) rt.err(err.cause.stack)
+  // one line: what the message quotes (a path, an option name, a login) can neither split it nor drive the terminal
+  rt.err(`peakguard: ${visible(err.message)}`)
+  if (err.code === 'INTERNAL' && err.cause instanceof Error && err.cause.stack) rt.err(shown(err.cause.stack.split('\n')))
   return err.exitCode
 }
 

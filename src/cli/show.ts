@@ -31,7 +31,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             }`,
             '',
             ...changeLines(d.changes),
-          ].join('\n'),
+          ],
         )
       }),
     )

@@ -20,9 +20,9 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const skipped = r.skipped ?? []
         print(rt, o, { id: r.id, created: r.created, summary: r.summary, skipped }, () =>
           [
-            r.created ? `recorded ${r.id}\n  ${r.summary}` : `no change since ${r.id}: nothing recorded`,
-            ...skipped.map((w) => `WARNING not recorded: ${JSON.stringify(w).slice(1, -1)}`),
-          ].join('\n'),
+            ...(r.created ? [`recorded ${r.id}`, `  ${r.summary}`] : [`no change since ${r.id}: nothing recorded`]),
+            ...skipped.map((w) => `WARNING not recorded: ${w}`),
+          ],
         )
       }),
     )

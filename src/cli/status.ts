@@ -25,10 +25,10 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
               ? [`UNFINISHED    restore to ${s.pendingRestore.target.slice(0, 12)} could not be finished: ${s.pendingRestore.error}; go back with 'peakguard restore ${s.pendingRestore.safetySnapshot.slice(0, 12)} --yes'`]
               : []),
             `recovery      ${s.lastRecovery ? `${s.lastRecovery.at}: ${s.lastRecovery.what}` : 'nothing to recover'}`,
-            ...s.warnings.map((w) => `WARNING       ${JSON.stringify(w).slice(1, -1)}`),
+            ...s.warnings.map((w) => `WARNING       ${w}`),
             `journal       ${s.journalProblems.length ? `PROBLEMS: ${s.journalProblems.join('; ')}` : 'ok'}`,
             ...daemonLines(daemon),
-          ].join('\n'),
+          ],
         )
       }),
     )

@@ -21,7 +21,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const t = await (await rt.access(o)).createToken(user, flags.note)
         await rt.auditAll(o, accessAudit.tokenCreated(by, { id: t.id, user }, flags.note))
         print(rt, o, { token: t.token, id: t.id, user }, () =>
-          [`token ${t.id} for ${user} (shown only now: store it, e.g. in PEAKGUARD_TOKEN):`, t.token].join('\n'),
+          [`token ${t.id} for ${user} (shown only now: store it, e.g. in PEAKGUARD_TOKEN):`, t.token],
         )
       }),
     )
@@ -42,7 +42,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const tokens = admin ? all : all.filter((t) => t.user === by.name)
         print(rt, o, { tokens }, () =>
           tokens.length
-            ? tokens.map((t) => `${t.id}  ${t.user.padEnd(16)} created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}${t.note ? `  ${t.note}` : ''}`).join('\n')
+            ? tokens.map((t) => `${t.id}  ${t.user.padEnd(16)} created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}${t.note ? `  ${t.note}` : ''}`)
             : 'no tokens',
         )
       }),

@@ -124,7 +124,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const users = await access.listUsers()
         print(rt, o, { file: access.where, users }, () =>
           users.length
-            ? users.map((u) => `${u.name.padEnd(16)} ${u.role.padEnd(9)} since ${u.createdAt}${identities(u)}`).join('\n')
+            ? users.map((u) => `${u.name.padEnd(16)} ${u.role.padEnd(9)} since ${u.createdAt}${identities(u)}`)
             : `no users in ${access.where}: peakguard runs unmanaged (every OS user who can read the config acts as admin); add the first admin with 'peakguard user add NAME --role admin --password-stdin'`,
         )
       }),

@@ -32,7 +32,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
                 ...r.problems.map((p) => `PROBLEM       ${p}`),
               )
             lines.push(v.ok ? 'verify: ok' : 'verify: FAILED')
-            return lines.join('\n')
+            return lines
           })
           if (!v.ok) throw new PeakguardError('REPLICA_INVALID', 'verify found problems (listed above)', { details: { printed: true } })
         } finally {

@@ -31,7 +31,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             check.ok ? `WordPress loads it: the cache flush answered (${check.detail})` : `WARNING: the cache flush did not work: ${check.detail}`,
             ...r.warnings.map((w) => `WARNING: ${w}`),
             `remove it with 'peakguard wp uninstall-bridge' (or delete the file)`,
-          ].join('\n'),
+          ],
         )
       }),
     )
@@ -70,7 +70,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `events:    ${s.events.count} (${s.events.bytes} bytes)`,
             `secret:    ${s.secret ? 'present' : 'MISSING: the cache flush cannot work'}`,
           ]
-          return lines.join('\n')
+          return lines
         })
       }),
     )

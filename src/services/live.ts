@@ -19,7 +19,7 @@ export async function readLive(site: Site): Promise<SiteState> {
   const scan = await site.files.scan()
   const rows = await rowsRead
   const options: OptionEntry[] = rows.filter((row) => !site.ignore.option(row.name))
-  return withSkipped(stateOf(scan.files, scan.links, options), scan.skipped)
+  return withSkipped(stateOf(scan.files, scan.links, options, scan.dirs), scan.skipped)
 }
 
 function withSkipped(state: SiteState, skipped: string[]): SiteState {
@@ -29,7 +29,7 @@ function withSkipped(state: SiteState, skipped: string[]): SiteState {
 /** The files in scope only (the settings part empty): for recording code while the database is down. */
 export async function readLiveFiles(site: Site): Promise<SiteState> {
   const scan = await site.files.scan()
-  return withSkipped(stateOf(scan.files, scan.links, []), scan.skipped)
+  return withSkipped(stateOf(scan.files, scan.links, [], scan.dirs), scan.skipped)
 }
 
 /**

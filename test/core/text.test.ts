@@ -1,6 +1,6 @@
 // Free text at the input boundary (core cleanText): one printable line, bounded, named when refused.
 import assert from 'node:assert/strict'
-import { cleanText } from '../../src/core/index.ts'
+import { cleanText, visible } from '../../src/core/index.ts'
 
 describe('core: free text people type', () => {
   it('keeps printable text of any script, trimmed', () => {
@@ -25,5 +25,27 @@ describe('core: free text people type', () => {
     assert.throws(() => cleanText(['a'], 'the reason'), /the reason: give text, not a list/)
     assert.throws(() => cleanText(5, 'the note'), /the note: give text, not number/)
     assert.equal(cleanText('é'.repeat(1000), 'the reason').length, 1000, 'characters are counted, not bytes')
+  })
+
+  it('visible(): every character cleanText refuses is shown as an escape, so the text stays one line a terminal does not interpret', () => {
+    assert.equal(visible('two\nlines'), 'two\\nlines')
+    assert.equal(visible('cr\rtab\t'), 'cr\\rtab\\t')
+    assert.equal(visible('\u0000'), '\\x00')
+    assert.equal(visible('wipe\u001b[2J\u001b]0;pwned\u0007'), 'wipe\\x1b[2J\\x1b]0;pwned\\x07')
+    assert.equal(visible('del\u007f c1\u0085 csi\u009b31m'), 'del\\x7f c1\\x85 csi\\x9b31m')
+    assert.equal(visible('abc\u202Etxt.exe \u2066x\u2069'), 'abc\\u202etxt.exe \\u2066x\\u2069')
+    // printable text of any script, backslashes and the other Unicode spaces stay as they are
+    for (const ok of ['launch night — 50 % off 🎉', 'Прекращение; 停止; إيقاف', 'C:\\path\\n', 'App\\Plugin', '\u00a0nbsp', ''])
+      assert.equal(visible(ok), ok, JSON.stringify(ok))
+    assert.equal(visible('\tcode\tline\r', { tab: true }), '\tcode\tline\\r', 'with tab, tabs stay (code in a diff)')
+  })
+
+  it('visible() leaves nothing cleanText would refuse, for any character', () => {
+    for (let c = 0; c < 0x2100; c++) {
+      const s = `a${String.fromCodePoint(c)}b`
+      const v = visible(s)
+      assert.doesNotThrow(() => cleanText(v, 'the text'), `U+${c.toString(16)} → ${JSON.stringify(v)}`)
+      if (v !== s) assert.match(v, /^a\\(x[0-9a-f]{2}|u[0-9a-f]{4}|[nrt])b$/, `U+${c.toString(16)}`)
+    }
   })
 })
