@@ -124,7 +124,7 @@ describe('file names as bytes', function () {
     assert.doesNotMatch(err.message, /write/)
   })
 
-  it('a linked theme directory re-pointed to another version inside wp-content is restored (also --only and --dry-run)', async () => {
+  it('a linked theme directory re-pointed to another version inside wp-content is restored (also --only and --dry-run), never deleting through the wrong target', async () => {
     site = await createSite()
     const themes = path.join(site.wpContent, 'themes')
     for (const v of ['v1', 'v2']) {
@@ -153,6 +153,23 @@ describe('file names as bytes', function () {
     assert.equal(fs.readlinkSync(path.join(themes, 'current')), 'versions/v1')
     assert.equal(fs.readFileSync(path.join(themes, 'versions/v2/style.css'), 'utf8'), '/* Theme Name: Shop v2 */\n')
 
+    // re-pointed at what is no theme (uploads, wp-content itself): set back first, so no removal runs
+    // through it — nothing there is deleted
+    fs.mkdirSync(path.join(site.wpContent, 'uploads/2026/11'), { recursive: true })
+    fs.writeFileSync(path.join(site.wpContent, 'uploads/2026/11/banner.jpg'), 'JPEG')
+    fs.writeFileSync(path.join(site.wpContent, 'plugins/akismet/extra.php'), '<?php // kept by nobody\n')
+    for (const wrong of ['../uploads', '..', 'versions/v2']) {
+      fs.unlinkSync(path.join(themes, 'current'))
+      fs.symlinkSync(wrong, path.join(themes, 'current'))
+      const back = await site.cli(['restore', good.json.id, '--yes', '--json'])
+      assert.equal(back.code, 0, `${wrong}: ${back.stderr}`)
+      assert.equal(back.json.verified, true, wrong)
+      assert.equal(fs.readlinkSync(path.join(themes, 'current')), 'versions/v1')
+      assert.equal(fs.readFileSync(path.join(site.wpContent, 'uploads/2026/11/banner.jpg'), 'utf8'), 'JPEG', `${wrong}: an upload was deleted`)
+      assert.equal(fs.readFileSync(path.join(themes, 'versions/v2/style.css'), 'utf8'), '/* Theme Name: Shop v2 */\n', `${wrong}: v2 was changed`)
+      assert.equal(fs.existsSync(path.join(site.wpContent, 'plugins/akismet/akismet.php')), true, `${wrong}: a plugin file was deleted`)
+    }
+
     // re-pointed out of wp-content, the link is still refused
     fs.unlinkSync(path.join(themes, 'current'))
     fs.symlinkSync('/etc', path.join(themes, 'current'))
@@ -160,5 +177,39 @@ describe('file names as bytes', function () {
     const out = await site.cli(['restore', good.json.id, '--yes', '--json'])
     assert.equal(out.code, 0, out.stderr)
     assert.equal(fs.readlinkSync(path.join(themes, 'current')), 'versions/v1')
+  })
+
+  it('a linked theme directory whose folder the restore empties stays a link (found by the property test)', async () => {
+    site = await createSite()
+    fs.mkdirSync(path.join(site.wpContent, 'themes/shop-theme/css'), { recursive: true })
+    fs.writeFileSync(path.join(site.wpContent, 'themes/shop-theme/css/style.css'), 'body{}\n')
+    fs.symlinkSync('../themes/shop-theme', path.join(site.wpContent, 'plugins/shop-theme-link'))
+    const good = await site.cli(['snapshot', '--json'])
+    assert.equal(good.code, 0, good.stderr)
+    fs.rmSync(path.join(site.wpContent, 'themes/shop-theme/css'), { recursive: true })
+    fs.writeFileSync(path.join(site.wpContent, 'themes/shop-theme/style.css'), 'new\n')
+    const r = await site.cli(['restore', good.json.id, '--yes', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.verified, true)
+    assert.equal(fs.lstatSync(path.join(site.wpContent, 'plugins/shop-theme-link')).isSymbolicLink(), true, 'the link became a directory')
+    assert.equal(fs.readFileSync(path.join(site.wpContent, 'themes/shop-theme/css/style.css'), 'utf8'), 'body{}\n')
+    const after = await site.cli(['status', '--json'])
+    assert.equal(after.json.pendingChanges.files, 0)
+  })
+
+  it('a network option without a meta_key, and an autoload flag spelled YES, are read as WordPress reads them (found by the property test)', async () => {
+    site = await createSite({ multisite: true })
+    await site.db.query(`INSERT INTO wp_sitemeta (site_id, meta_key, meta_value) VALUES (1, NULL, 'x')`)
+    const good = await site.cli(['snapshot', '--json'])
+    assert.equal(good.code, 0, good.stderr)
+    await site.db.query(`ALTER TABLE wp_options DROP INDEX option_name`)
+    await site.db.query(`INSERT INTO wp_options (option_name, option_value, autoload) VALUES ('blogname', 'Hijacked Shop', 'YES ')`)
+    const diff = await site.cli(['diff', good.json.id, '--json'])
+    assert.deepEqual(diff.json.options.map((o: { name: string }) => o.name), ['blogname'])
+    const r = await site.cli(['restore', good.json.id, '--yes', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.verified, true)
+    const [rows] = await site.db.query(`SELECT DISTINCT option_value AS v FROM wp_options WHERE option_name = 'blogname'`)
+    assert.deepEqual((rows as { v: string }[]).map((x) => String(x.v)), ['Campaign Shop'])
   })
 })

@@ -130,7 +130,8 @@ export class MysqlSettings implements SettingsPort {
         const [rows] = await conn.query<mysql.RowDataPacket[]>(
           t.kind === 'options'
             ? `SELECT option_name AS n, ${blobOf("COALESCE(option_value, '')")} AS b, autoload AS a, option_value IS NULL AS z FROM \`${t.name}\` ORDER BY option_id`
-            : `SELECT CONCAT(site_id, ':', meta_key) AS n, ${blobOf("COALESCE(meta_value, '')")} AS b, NULL AS a, meta_value IS NULL AS z FROM \`${t.name}\` ORDER BY meta_id`,
+            : // a row without a meta_key (add_network_option(null, …) writes one) is no option WordPress can read
+              `SELECT CONCAT(site_id, ':', meta_key) AS n, ${blobOf("COALESCE(meta_value, '')")} AS b, NULL AS a, meta_value IS NULL AS z FROM \`${t.name}\` WHERE meta_key IS NOT NULL ORDER BY meta_id`,
         )
         for (const group of byName(rows)) {
           const r = effective(t.kind, group)
@@ -154,8 +155,8 @@ export class MysqlSettings implements SettingsPort {
     const out: string[] = []
     try {
       for (const t of await this.tables()) {
-        const name = t.kind === 'options' ? 'option_name' : "CONCAT(site_id, ':', meta_key)"
-        const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT ${name} AS n, COUNT(*) AS c FROM \`${t.name}\` GROUP BY ${name} HAVING c > 1 ORDER BY c DESC LIMIT 6`)
+        const [name, where] = t.kind === 'options' ? ['option_name', ''] : ["CONCAT(site_id, ':', meta_key)", 'WHERE meta_key IS NOT NULL']
+        const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT ${name} AS n, COUNT(*) AS c FROM \`${t.name}\` ${where} GROUP BY ${name} HAVING c > 1 ORDER BY c DESC LIMIT 6`)
         if (rows.length === 0) continue
         const names = rows.slice(0, 5).map((r) => `${JSON.stringify(String(r.n))} ×${r.c}`)
         out.push(
@@ -359,7 +360,8 @@ const AUTOLOADED = new Set(['yes', 'on', 'auto-on', 'auto'])
 function effective(kind: Table['kind'], rows: Row[]): Row {
   const first = rows[0] as Row
   if (rows.length === 1 || kind === 'sitemeta') return first
-  const loaded = rows.filter((r) => r.a !== null && AUTOLOADED.has(String(r.a)))
+  // as MariaDB's `autoload IN ('yes', …)` compares under the table's collation: any case, trailing spaces ignored
+  const loaded = rows.filter((r) => r.a !== null && AUTOLOADED.has(String(r.a).toLowerCase().replace(/ +$/, '')))
   return loaded.length ? (loaded[loaded.length - 1] as Row) : first
 }
 

@@ -229,6 +229,10 @@ export class WpFiles implements LiveFilesPort {
     } catch {
       return false
     }
+    // never wp-content itself or a folder holding the link (themes/current → ..): that is no theme or
+    // plugin, and reading it would record uploads and the rest of wp-content as its files
+    const here = path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs))
+    if (real === this.followRoots[0] || here.startsWith(`${real}/`)) return false
     return this.followRoots.some((r) => real === r || real.startsWith(`${r}/`))
   }
 
@@ -314,6 +318,13 @@ export class WpFiles implements LiveFilesPort {
       } else out.set(rel, null)
     }
     return out
+  }
+
+  async linksAre(links: LinkedDir[]): Promise<boolean> {
+    return links.every((l) => {
+      const abs = path.join(this.root, l.path)
+      return lstatOrNull(abs)?.isSymbolicLink() === true && fs.readlinkSync(abs) === l.target
+    })
   }
 
   async inspectDirs(paths: string[]): Promise<Map<string, DirEntry | null>> {
@@ -467,7 +478,16 @@ export class WpFiles implements LiveFilesPort {
     if (isDir(dir)) return
     const missing: string[] = []
     for (let d = dir; d.startsWith(this.root) && !isDir(d); d = path.dirname(d)) {
-      if (lstatOrNull(d)) fs.rmSync(d) // a file or dangling link where a directory must go
+      const st = lstatOrNull(d)
+      if (st?.isSymbolicLink()) {
+        // a linked theme/plugin directory whose folder is gone (assertWritable let the link through: it
+        // is recorded): the folder is made again where the link leads, and the link stays a link
+        const text = fs.readlinkSync(d)
+        if (!this.leadsInside(d, text)) throw new PeakguardError('UNSAFE_PATH', `refusing to write below ${d}: it is a link to ${text}, outside wp-content`)
+        this.makeDirs(path.resolve(path.dirname(d), text), entry)
+        break
+      }
+      if (st) fs.rmSync(d) // a file where a directory must go
       missing.unshift(d)
     }
     for (const d of missing) {

@@ -41,6 +41,8 @@ export interface LiveFilesPort {
   assertWritable(paths: string[], links: Map<string, LinkedDir>, removedFirst?: ReadonlySet<string>, relinkedFirst?: ReadonlySet<string>): Promise<void>
   /** Replaces a file atomically (temp file in the same directory, then rename) with owner, group and mode. */
   write(entry: FileEntry, content: Uint8Array): Promise<void>
+  /** Whether each of these theme/plugin directory links is there, a link, with the recorded target. */
+  linksAre(links: LinkedDir[]): Promise<boolean>
   /** Re-reads these directories (a unit's own through its link): their entries, null where no directory is. */
   inspectDirs(paths: string[]): Promise<Map<string, DirEntry | null>>
   /** Creates the directory if it is missing (its parent must exist) and sets its owner and mode; a link or file in its place is left alone. */

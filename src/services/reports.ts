@@ -40,6 +40,7 @@ export function diffJson(r: { from: DiffSide; to: DiffSide; diff: StateDiff }) {
     to: r.to.label,
     files: r.diff.files.map((f) => ({ path: f.path, change: f.change })),
     options: r.diff.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
+    links: r.diff.links.map((l) => ({ path: l.path, change: l.change, ...(l.to ? { target: l.to.target } : {}) })),
     dirs: r.diff.dirs.map((x) => ({ path: x.path, change: x.change, ...(x.to ? { mode: x.to.mode.toString(8).padStart(4, '0'), uid: x.to.uid, gid: x.to.gid } : {}) })),
   }
 }

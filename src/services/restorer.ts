@@ -207,8 +207,12 @@ async function assertWritable(site: Site, plan: StateDiff, target: SiteState): P
 /** Writes the plan: links, removals, file contents, metadata, then all settings rows in one transaction. */
 async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promise<void> {
   for (const l of plan.links) if (l.change === 'removed') await site.files.setLink(l.path, null)
+  // a re-pointed link (current → versions/v2, recorded → versions/v1) is set back before anything is
+  // removed: a removal through it would delete what its wrong target holds
+  for (const l of plan.links) if (l.change === 'modified') await site.files.setLink(l.path, l.to ?? null)
   for (const f of plan.files) if (f.change === 'removed') await site.files.remove(f.path)
-  for (const l of plan.links) if (l.change !== 'removed') await site.files.setLink(l.path, l.to ?? null)
+  // a real directory that becomes a link: its files are removed above, then the link replaces it
+  for (const l of plan.links) if (l.change === 'added') await site.files.setLink(l.path, l.to ?? null)
 
   const byBlob = new Map<string, FileEntry[]>()
   for (const f of plan.files) {
@@ -289,8 +293,10 @@ async function verify(
   expected: SiteState,
   snap: SnapshotOptions,
 ): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
-  if (plan.links.length > 0) {
-    // a link changed: what is below it now is what its new target holds, so read the whole site
+  // a link changed (or one the target records is not as recorded any more: its folder emptied and made
+  // again, say): what is below it is what its target holds, so read the whole site
+  const linksAsRecorded = await site.files.linksAre([...expected.links.values()])
+  if (plan.links.length > 0 || !linksAsRecorded) {
     const post = await snapshotLocked(site, snap)
     const left = leftOver(expected, post.state)
     return { post, mismatches: isEmptyDiff(left) ? null : left }
