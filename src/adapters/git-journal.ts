@@ -370,34 +370,19 @@ export class GitJournal implements JournalPort, BundlePort {
           await data(text)
         }
       }
-      const byUnit = new Map<string, FileEntry[]>()
-      for (const f of req.state.files.values()) {
-        const u = componentOf(f.path)
-        if (units.has(u)) byUnit.set(u, [...(byUnit.get(u) ?? []), f])
-      }
-      for (const u of units) {
-        const entries = byUnit.get(u)
-        const p = quote(`meta/files/${u}`)
-        if (!entries) await write(`D ${p}\n`)
-        else {
-          entries.sort((a, b) => (a.path < b.path ? -1 : 1))
-          await write(`M 100644 inline ${p}\n`)
-          await data(Buffer.from(entries.map((e) => `${e.mode.toString(8)} ${e.uid} ${e.gid}\t${encodeField(e.path)}\n`).join('')))
+      /** "MODE UID GID<TAB>PATH" per entry, one blob per unit, rewritten for `changed` units (removed when it has none) */
+      const writeModes = async (dir: string, changed: Set<string>, all: Iterable<FileEntry | DirEntry>, unitOf: (p: string) => string) => {
+        const byUnit = new Map<string, (FileEntry | DirEntry)[]>()
+        for (const e of all) {
+          const u = unitOf(e.path)
+          if (!changed.has(u)) continue
+          const list = byUnit.get(u)
+          if (list) list.push(e)
+          else byUnit.set(u, [e])
         }
-      }
-      if (req.diff.links.length || !req.parent) {
-        const links = [...req.state.links.values()].sort((a, b) => (a.path < b.path ? -1 : 1))
-        await write('M 100644 inline meta/links\n')
-        await data(Buffer.from(links.map((l) => `${encodeField(l.path)}\t${encodeField(l.target)}\n`).join('')))
-      }
-      // directories' modes and owners, one blob per unit, rewritten for the units whose directories changed
-      if (req.state.dirs) {
-        const dirUnits = new Set(req.diff.dirs.map((d) => unitOfDir(d.path)))
-        const dirsByUnit = new Map<string, DirEntry[]>()
-        for (const d of req.state.dirs.values()) if (dirUnits.has(unitOfDir(d.path))) dirsByUnit.set(unitOfDir(d.path), [...(dirsByUnit.get(unitOfDir(d.path)) ?? []), d])
-        for (const u of dirUnits) {
-          const entries = dirsByUnit.get(u)
-          const p = quote(`meta/dirs/${u}`)
+        for (const u of changed) {
+          const entries = byUnit.get(u)
+          const p = quote(`${dir}/${u}`)
           if (!entries) await write(`D ${p}\n`)
           else {
             entries.sort((a, b) => (a.path < b.path ? -1 : 1))
@@ -406,6 +391,14 @@ export class GitJournal implements JournalPort, BundlePort {
           }
         }
       }
+      await writeModes('meta/files', units, req.state.files.values(), componentOf)
+      if (req.diff.links.length || !req.parent) {
+        const links = [...req.state.links.values()].sort((a, b) => (a.path < b.path ? -1 : 1))
+        await write('M 100644 inline meta/links\n')
+        await data(Buffer.from(links.map((l) => `${encodeField(l.path)}\t${encodeField(l.target)}\n`).join('')))
+      }
+      // directories' modes and owners, for the units whose directories changed
+      if (req.state.dirs) await writeModes('meta/dirs', new Set(req.diff.dirs.map((d) => unitOfDir(d.path))), req.state.dirs.values(), unitOfDir)
 
       const tables = new Set<string>()
       for (const o of req.diff.options) {

@@ -52,11 +52,8 @@ export function walkUnits(req: WalkRequest): WalkResult {
   const skipped: string[] = []
   const walk = (abs: string, rel: string): void => {
     for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
-      const name = utf8(d.name)
-      if (name === null) {
-        skipped.push(`${rel}/${shown(d.name)}: the name is not UTF-8, so it cannot be recorded or restored exactly`)
-        continue
-      }
+      const name = nameIn(rel, d.name, skipped)
+      if (name === null) continue
       const r = `${rel}/${name}`
       if (name.startsWith(TEMP_PREFIX) || ignore.some((re) => re.test(r))) continue
       const a = `${abs}/${name}`
@@ -66,11 +63,8 @@ export function walkUnits(req: WalkRequest): WalkResult {
       }
       else if (d.isFile()) add(r, fs.lstatSync(a), KIND_FILE)
       else if (d.isSymbolicLink()) {
-        const text = utf8(fs.readlinkSync(a, { encoding: 'buffer' }))
-        if (text === null) {
-          skipped.push(`${r}: the link's target is not UTF-8, so it cannot be recorded or restored exactly`)
-          continue
-        }
+        const text = linkTextOf(r, a, skipped)
+        if (text === null) continue
         linkTexts[paths.length] = text
         add(r, fs.lstatSync(a), KIND_SYMLINK)
       }
@@ -91,18 +85,32 @@ export function walkUnits(req: WalkRequest): WalkResult {
   return { paths, nums: nums.subarray(0, paths.length * FIELDS), linkTexts, error: null, skipped }
 }
 
+/** An entry's name in `parent` as a string; null, noted in `skipped`, when it cannot be recorded exactly. */
+export function nameIn(parent: string, bytes: Buffer, skipped: string[]): string | null {
+  const name = utf8(bytes)
+  if (name === null) skipped.push(`${parent}/${shown(bytes)}: the name is not UTF-8, so it cannot be recorded or restored exactly`)
+  return name
+}
+
+/** A symlink's text; null, noted in `skipped`, when it cannot be recorded exactly. */
+export function linkTextOf(rel: string, abs: string, skipped: string[]): string | null {
+  const text = utf8(fs.readlinkSync(abs, { encoding: 'buffer' }))
+  if (text === null) skipped.push(`${rel}: the link's target is not UTF-8, so it cannot be recorded or restored exactly`)
+  return text
+}
+
 /**
  * A file name (or link text) as a string, or null when its bytes are not UTF-8. Node's string paths are
  * UTF-8 both ways: any other bytes would be read as U+FFFD and written back as other bytes, so such a
  * name cannot be recorded and restored as it is (Linux names are bytes; WordPress itself only makes UTF-8).
  */
-export function utf8(bytes: Buffer): string | null {
+function utf8(bytes: Buffer): string | null {
   const s = bytes.toString('utf8')
   return Buffer.byteLength(s) === bytes.length && Buffer.from(s).equals(bytes) ? s : null
 }
 
 /** Bytes as readable text for a message: printable ASCII as is, every other byte as \xNN. */
-export function shown(bytes: Buffer): string {
+function shown(bytes: Buffer): string {
   return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
 }
 

@@ -24,7 +24,7 @@ import {
   type LiveScan,
 } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { FIELDS, KIND_DIR, KIND_FILE, KIND_SYMLINK, shown, utf8, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
+import { FIELDS, KIND_DIR, KIND_FILE, KIND_SYMLINK, linkTextOf, nameIn, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
 import { inChild } from './batch.worker.ts'
 import { hashFile } from './file-hash.worker.ts'
 
@@ -114,12 +114,7 @@ export class WpFiles implements LiveFilesPort {
       } else pending.push({ entry, size, mtimeMs, ctimeMs, ino })
       files.push(entry)
     }
-    /** a link's text, or null (noted in `skipped`) when it is not UTF-8 */
-    const linkText = (rel: string, abs: string): string | null => {
-      const text = utf8(fs.readlinkSync(abs, { encoding: 'buffer' }))
-      if (text === null) skipped.push(`${rel}: the link's target is not UTF-8, so it cannot be recorded or restored exactly`)
-      return text
-    }
+    const linkText = (rel: string, abs: string): string | null => linkTextOf(rel, abs, skipped)
     const visitStat = (rel: string, abs: string, st: fs.Stats): void => {
       if (!st.isFile() && !st.isSymbolicLink()) return
       const kind = st.isSymbolicLink() ? KIND_SYMLINK : KIND_FILE
@@ -147,11 +142,8 @@ export class WpFiles implements LiveFilesPort {
           if (!this.mayFollow(abs)) continue
         } else if (!st.isDirectory()) continue
         for (const d of fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' })) {
-          const name = utf8(d.name)
-          if (name === null) {
-            skipped.push(`${dir}/${shown(d.name)}: the name is not UTF-8, so it cannot be recorded or restored exactly`)
-            continue
-          }
+          const name = nameIn(dir, d.name, skipped)
+          if (name === null) continue
           const rel = `${dir}/${name}`
           if (isTemp(name) || this.ignored(rel) || !wanted(rel)) continue
           const a = `${abs}/${name}`
