@@ -19,7 +19,7 @@ export interface BenchInput {
   wpRoot: string
   wpContent: string
   db: { host: string; port: number; user: string; password: string; name: string; prefix: string }
-  /** gen-wp-content.js, and the arguments the tree was generated with */
+  /** the tree generator (bench/gen-wp-content.ts), and the arguments the tree was generated with */
   gen: string
   scale: number
   plugin: string

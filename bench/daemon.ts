@@ -7,7 +7,7 @@
 //   2. idle: CPU % and RSS of the daemon over a window without changes, against a bare chokidar 6 watcher on
 //      the same tree; the inotify watches of each
 //   3. one settings poll: MysqlSettings.fingerprint() on the options table, p50/p95
-// The daemon is `node dist/main.js daemon` (the JS `peakguard daemon` runs when installed; `node src/main.ts`
+// The daemon is `node dist/bin/peakguard.js daemon` (the JS `peakguard daemon` runs when installed; `node src/main.ts`
 // would add Node's type stripping, ~20 MB, to the RSS compared) spawned directly, so the pid read in /proc is
 // the daemon's. Watch and poll settings are the defaults; the health probe goes
 // to a closed port once an hour so that probing costs nothing measurable. Log level info: at debug every
@@ -473,7 +473,7 @@ function report(r: Results): string[] {
   const out: string[] = []
   out.push('## peakguard daemon', '')
   out.push(
-    `Daemon: \`node dist/main.js daemon\` (${process.version}), spawned directly, its own journal (empty at the first start); default watch and poll settings ` +
+    `Daemon: \`node dist/bin/peakguard.js daemon\` (${process.version}), spawned directly, its own journal (empty at the first start); default watch and poll settings ` +
       '(quiet 2 s, maxWait 30 s, reconcile 5 min, poll 2 s), log level info, health probe once an hour. ' +
       `Tree: the same wp-content (${r.treeFiles} files in themes, plugins, mu-plugins). Settings: ${shape.rows} option rows, ${(shape.bytes / 1e6).toFixed(1)} MB ` +
       `(value sizes: median ${shape.median} B, p90 ${shape.p90} B; ${shape.large} rows ≥ 100 KB, the largest ${(shape.max / 1e3).toFixed(0)} KB). ` +

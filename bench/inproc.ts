@@ -1,7 +1,7 @@
 // bench/inproc.ts — peakguard's operations in-process, the way a warm, long-lived process (the coming
 // daemon and web UI) runs them: no process start-up, modules loaded, the journal's and the file scanner's
 // in-memory caches warm. Spawned once by bench/run.ts; composes the site exactly like the CLI does
-// (dist/main.js's loadConfig + pickSite + openSite, the services of dist/services/index.js).
+// (dist/bin/peakguard.js's loadConfig + pickSite + openSite, the services of dist/services/index.js).
 //
 //   node bench/inproc.ts [--config FILE] [--site ID]
 //
@@ -18,11 +18,13 @@ import readline from 'node:readline'
 import { parseArgs } from 'node:util'
 // types from the sources, code from the built dist/ (the same JS the CLI runs); dist has no .d.ts, so
 // the modules are imported by URL and typed as their sources
-import type * as MainModule from '../src/main.ts'
+import type * as SitesModule from '../src/compose/sites.ts'
+import type * as ConfigModule from '../src/config.ts'
 import type * as ServicesModule from '../src/services/index.ts'
 
 const DIST = new URL('../dist/', import.meta.url)
-const { loadConfig, openSite, pickSite } = (await import(new URL('main.js', DIST).href)) as typeof MainModule
+const { openSite, pickSite } = (await import(new URL('compose/sites.js', DIST).href)) as typeof SitesModule
+const { loadConfig } = (await import(new URL('config.js', DIST).href)) as typeof ConfigModule
 const { snapshot, restore, resolveState } = (await import(new URL('services/index.js', DIST).href)) as typeof ServicesModule
 
 type OpenSite = Awaited<ReturnType<typeof openSite>>

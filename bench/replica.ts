@@ -8,7 +8,7 @@
 // Set-up: s3rver (test/harness/s3.ts: a child process on 127.0.0.1) behind the recording TCP proxy
 // (test/harness/fault-proxy.ts, no fault injected) that sees every HTTP request peakguard makes, so the
 // requests are counted on the wire, not taken from peakguard's own log. The daemon is
-// `node dist/main.js daemon` with its own fresh journal and an s3 block (encrypted: a 32-byte key file,
+// `node dist/bin/peakguard.js daemon` with its own fresh journal and an s3 block (encrypted: a 32-byte key file,
 // mode 0600), default watch settings; it records the tree at start-up and pushes that as a full bundle.
 // Then per update: the generator unpacks the next version of the plugin outside wp-content (untimed), the
 // timed swap removes the old directory and renames the new one in (as WordPress's upgrader does), the
@@ -485,10 +485,10 @@ function report(r: Results): string[] {
 
   out.push('## peakguard replication (S3)', '')
   out.push(
-    `Replica: the daemon (\`node dist/main.js daemon\`, ${process.version}, default watch settings, log level info) pushing to s3rver on 127.0.0.1 through a TCP proxy that records every request; ` +
+    `Replica: the daemon (\`node dist/bin/peakguard.js daemon\`, ${process.version}, default watch settings, log level info) pushing to s3rver on 127.0.0.1 through a TCP proxy that records every request; ` +
       `objects sealed with AES-256-GCM (key file, 32 random bytes, mode 0600); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. ` +
       `History: the initial state (the daemon's start-up snapshot of the whole tree and the settings, pushed as a full bundle), then ${N} successive updates of ${plugin} ` +
-      `(\`--update ${plugin} --update-seed ${SEED_BASE + 1}…${SEED_BASE + N}\`: each rewrites the plugin's directory, 300 files changed, 10 added, 10 removed, unpacked outside wp-content and swapped in by remove + rename), ` +
+      `(\`--update ${plugin} --update-seed ${SEED_BASE + 1}…${SEED_BASE + N}\`: each rewrites the plugin's directory, ${Math.max(1, Math.round(300 * input.scale))} files changed, ${Math.max(1, Math.round(10 * input.scale))} removed and as many added (half of them renames), unpacked outside wp-content and swapped in by remove + rename), ` +
       'each waited for until replicated and checked (the newest snapshot holds exactly the live plugin; the replica\'s head is the journal\'s). ' +
       `restic (repository version ${r.resticConfig.version}, defaults, local repository) backs up the same tree and a dump of the same settings rows (${r.dump.rows} rows, ${mb(r.dump.bytes)}: the options table less the default ignore list) after the initial state and after each update. ` +
       `${input.quick ? 'QUICK mode' : 'Full mode'}: ${N} updates. p95 is nearest-rank. This part took ${(r.wallS / 60).toFixed(1)} min.`,
