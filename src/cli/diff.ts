@@ -3,6 +3,7 @@
 import type { Command } from 'commander'
 import { createTwoFilesPatch } from 'diff'
 import { visible, type StateDiff } from '../core/index.ts'
+import { contentAsText } from '../core/content.ts'
 import { diffStatesOf, LIVE, type DiffSide } from '../services/index.ts'
 import { diffJson } from '../services/reports.ts'
 import { print, shown, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
@@ -39,20 +40,6 @@ function dirMeta(d: { mode: number; uid: number; gid: number }): string {
   return `${d.mode.toString(8).padStart(4, '0')} ${d.uid}:${d.gid}`
 }
 
-const MAX_TEXT = 512 * 1024
-
-function asText(bytes: Uint8Array | undefined): string | null {
-  if (!bytes) return ''
-  if (bytes.length > MAX_TEXT) return null
-  const head = bytes.subarray(0, 8000)
-  if (head.includes(0)) return null
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    return null
-  }
-}
-
 /**
  * The diff as lines for a terminal: names and content with their control characters made visible (shown()),
  * tabs kept — a file's bytes can neither forge a line of the diff nor send an escape sequence.
@@ -63,8 +50,8 @@ async function unified(d: StateDiff, from: DiffSide, to: DiffSide): Promise<stri
   const newBlobs = [...d.files.map((f) => f.to?.blob), ...d.options.map((x) => x.to?.blob)].filter((b): b is string => !!b)
   const [a, b] = await Promise.all([from.load(oldBlobs), to.load(newBlobs)])
   const emit = (name: string, before: Uint8Array | undefined, after: Uint8Array | undefined) => {
-    const x = asText(before)
-    const y = asText(after)
+    const x = contentAsText(before)
+    const y = contentAsText(after)
     if (x === null || y === null) {
       out.push(`Binary or large content differs: ${name} (${before?.length ?? 0} → ${after?.length ?? 0} bytes)`, '')
       return

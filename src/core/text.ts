@@ -49,3 +49,13 @@ export function cleanText(text: unknown, field: string, o: { required?: boolean;
   if (o.required && !t) throw new PeakguardError('USAGE', o.why ?? `${field} is empty`)
   return t
 }
+
+/** How many hex digits of a state (commit) id people see: unique in any one journal, short enough to type. */
+const SHORT_ID = 12
+
+/** A state id as people see and type it (any unique prefix is accepted back). */
+export function shortId(id: string): string
+export function shortId(id: string | null | undefined): string | undefined
+export function shortId(id: string | null | undefined): string | undefined {
+  return id?.slice(0, SHORT_ID)
+}

@@ -8,7 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import express, { type NextFunction, type Request, type Response } from 'express'
 import helmet from 'helmet'
-import { asPeakguardError, PeakguardError } from '../errors.ts'
+import { asPeakguardError, ERRORS, PeakguardError } from '../errors.ts'
 import { apiRouter } from './api.ts'
 import { DenialRecorder } from '../services/audit.ts'
 import { bearer, csrf, identify, isApi, LoginCsrf, recordRefusal, sessions } from './auth.ts'
@@ -17,32 +17,6 @@ import { pageRouter } from './pages.ts'
 import { Views } from './render.ts'
 
 export type { AppDeps, UiSite } from './deps.ts'
-
-/** What to do next, for each kind of failure: every error page says what happened and what to do. */
-function advice(code: string, status: number): string {
-  switch (code) {
-    case 'AUTH_REQUIRED':
-    case 'AUTH_FAILED':
-      return 'Log in again.'
-    case 'FORBIDDEN':
-    case 'TWO_PERSON_RULE':
-      return 'Ask a colleague with the needed role to do it.'
-    case 'CSRF_INVALID':
-      return 'Go back, reload the page and submit it again.'
-    case 'FROZEN':
-      return 'Restore a state from before the freeze, or ask an approver.'
-    case 'LOCKED':
-      return 'Wait, then try again.'
-    case 'BUSY':
-    case 'CHANGED_WHILE_RECORDING':
-      return 'Another snapshot or restore is running for this site: wait a few seconds and try again.'
-    default:
-      // a server-side failure (database, disk, journal) is not the person's input: say so, and that nothing was lost
-      return status >= 500
-        ? "Nothing was lost: a restore records the live site before it writes, and an interrupted one is finished by the next. Fix what the message names (database, disk, permissions), then try again; 'peakguard status' on the server shows where things stand."
-        : 'Go back and check what you entered; the message above names the problem.'
-  }
-}
 
 /** A failure Express or a body parser raised (http-errors: 400 bad JSON, 413 too large, 404 no such file) in words. */
 function fromHttpError(e: unknown): PeakguardError | null {
@@ -150,7 +124,9 @@ export function buildApp(deps: AppDeps): express.Express {
       return
     }
     if (err.code === 'AUTH_REQUIRED' && !res.locals.open && req.method === 'GET') return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
-    views.render(res, 'error', { title: 'Something went wrong', code: err.code, message: err.message, advice: advice(err.code, err.httpStatus) }, err.httpStatus)
+    // every error page says what happened and what to do next, both from the error table
+    const { what, advice } = ERRORS[err.code]
+    views.render(res, 'error', { title: 'Something went wrong', code: err.code, what, message: err.message, advice }, err.httpStatus)
   })
   return app
 }

@@ -8,10 +8,9 @@ import { createHash } from 'node:crypto'
 import { structuredPatch } from 'diff'
 import { isSerialized, unserialize } from 'php-serialize'
 import { isSecretName, redactShapesIn, redactText, redactValue, type StateDiff } from '../core/index.ts'
+import { contentAsText } from '../core/content.ts'
 import type { DiffSide } from '../services/index.ts'
 
-/** Bigger than this (either side) is not diffed as text. */
-const MAX_TEXT = 512 * 1024
 /** A diff with more lines than this is collapsed until opened. */
 const COLLAPSE_LINES = 120
 /**
@@ -50,16 +49,6 @@ export interface DiffItem {
   lines: DiffLine[]
   sizes: { before: number; after: number }
   collapsed: boolean
-}
-
-function asText(bytes: Uint8Array | undefined): string | null {
-  if (!bytes) return ''
-  if (bytes.length > MAX_TEXT || bytes.subarray(0, 8000).includes(0)) return null
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    return null
-  }
 }
 
 /** A PHP-serialized value as indented JSON, secrets masked; null when it is not one (or cannot be read). PHP classes become plain objects named by their class (`__class`): enough to read, never to run. */
@@ -118,8 +107,8 @@ function item(name: string, unit: string, change: DiffItem['change'], contentCha
   const base = { name, unit, change, sizes, unserialized: false, collapsed: false, masked: false, tooLarge: false }
   if (!contentChanged) return { ...base, kind: 'meta', lines: [] }
   if (isOption && isSecretName(unit.replace(/^option:/, ''))) return { ...base, kind: 'text', masked: true, lines: [] }
-  const rawX = asText(before)
-  const rawY = asText(after)
+  const rawX = contentAsText(before)
+  const rawY = contentAsText(after)
   if (rawX === null || rawY === null) return { ...base, kind: 'binary', lines: [] }
   const { x, y, unserialized } = isOption ? optionSides(rawX, rawY) : { x: redactShapesIn(rawX, mask), y: redactShapesIn(rawY, mask), unserialized: false }
   const l = lines(x, y)

@@ -3,7 +3,7 @@
 import path from 'node:path'
 import type { Response } from 'express'
 import { Eta } from 'eta'
-import { roleAllows, type Action, type Actor } from '../core/index.ts'
+import { roleAllows, shortId, type Action, type Actor } from '../core/index.ts'
 import { formatInZone } from '../services/freeze-calendar.ts'
 
 export function escapeHtml(s: unknown): string {
@@ -29,7 +29,7 @@ export function relative(t: number, now = Date.now()): string {
   return d >= 0 ? `in ${text}` : `${text} ago`
 }
 
-export const short = (id: string | null | undefined): string => (id ? id.slice(0, 12) : '')
+export const short = (id: string | null | undefined): string => shortId(id) ?? ''
 
 export class Views {
   private readonly eta: Eta

@@ -1,0 +1,55 @@
+// The overview of every site, a site's timeline of states, and one state with its diff against the live
+// site or another state.
+import { Router } from 'express'
+import { shortId } from '../../core/index.ts'
+import { PeakguardError } from '../../errors.ts'
+import { diffStatesOf, listStates, LIVE, resolveState, showState } from '../../services/index.ts'
+import { restoreBlocker } from '../../services/operate.ts'
+import { demand } from '../auth.ts'
+import type { AppDeps } from '../deps.ts'
+import { diffItems } from '../diff-view.ts'
+import type { Views } from '../render.ts'
+import { operateDeps, overview, PAGE_SIZE, timeline } from '../site-actions.ts'
+import { siteIn, str, takeFlash } from './page-context.ts'
+
+export function stateRoutes(deps: AppDeps, views: Views): Router {
+  const r = Router()
+
+  r.get('/', async (req, res) => {
+    demand(req, res, 'view')
+    const st = await deps.status()
+    const sites = await Promise.all(deps.sites.map((s) => overview(s, st.sites.find((x) => x.site === s.id) ?? null)))
+    views.render(res, 'overview', { title: 'Overview', list: sites, flash: takeFlash(req) })
+  })
+
+  r.get('/sites/:site/states', async (req, res) => {
+    demand(req, res, 'view')
+    const s = siteIn(deps, req)
+    const f = { actor: str(req.query.actor), kind: str(req.query.kind), since: str(req.query.since), until: str(req.query.until), page: Number(req.query.page) || 1 }
+    let t: Awaited<ReturnType<typeof timeline>>
+    let error: string | null = null
+    try {
+      t = await timeline(s, f)
+    } catch (e) {
+      if (!(e instanceof PeakguardError) || e.code !== 'USAGE') throw e
+      error = e.message
+      t = await timeline(s, { page: 1 })
+    }
+    views.render(res, 'timeline', { title: `Timeline · ${s.id}`, site: s.id, zone: s.zone, f, t, error, pageSize: PAGE_SIZE })
+  })
+
+  r.get('/sites/:site/states/:id', async (req, res) => {
+    demand(req, res, 'view')
+    const s = siteIn(deps, req)
+    const id = await resolveState(s.site, String(req.params.id))
+    const d = await showState(s.site, id)
+    const against = str(req.query.against) || LIVE
+    // the state against the live site (what a restore of it would change) or against another state
+    const r = await diffStatesOf(s.site, against, id)
+    const { items, more } = await diffItems(r.diff, r.from, r.to)
+    const states = (await listStates(s.site)).slice(0, 200)
+    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(operateDeps(s), id, d.time) })
+  })
+
+  return r
+}
