@@ -6,8 +6,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { AuditStorePort } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import { syncDir } from './durable-file.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 
 export const DEFAULT_ROTATE_BYTES = 8 * 1024 * 1024
 const CURRENT = 'audit.jsonl'
@@ -66,10 +67,9 @@ export class AuditFile implements AuditStorePort {
         fs.closeSync(fd)
       }
       if (created) syncDir(this.dir)
+      checkpoint('audit:append')
     } catch (e) {
-      if (e instanceof PeakguardError) throw e
-      const code = (e as NodeJS.ErrnoException).code
-      throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot append to the audit log in ${this.dir}: ${code ?? (e as Error).message}`, { cause: e })
+      throw fsFailure(e, { doing: 'appending to', what: `the audit log in ${this.dir}` })
     }
   }
 

@@ -8,7 +8,8 @@
 // Commits are written with `git fast-import` (one process, straight into a pack: no loose objects) and
 // blobs read with `git cat-file --batch`; simple-git runs every other command. Known-good marks are
 // annotated tags refs/tags/good/<id>. snapshots/README.md documents the format.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -32,8 +33,9 @@ import {
   type OptionEntry,
   type SiteState,
 } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import { syncDir } from './durable-file.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 import { inChild } from './batch.worker.ts'
 import { writePack, type ObjectJob, type ObjectResult } from './git-objects.worker.ts'
 
@@ -309,6 +311,7 @@ export class GitJournal implements JournalPort, BundlePort {
       const data = { v: 2, id, files: [...state.files.values()], links: [...state.links.values()], options: [...state.options.values()], dirs: state.dirs ? [...state.dirs.values()] : null }
       fs.writeFileSync(tmp, v8.serialize(data), { mode: 0o600 })
       fs.renameSync(tmp, this.headStateFile)
+      checkpoint('journal:head-cache')
     } catch {
       fs.rmSync(tmp, { force: true }) // a full disk costs speed, not correctness
     }
@@ -327,10 +330,8 @@ export class GitJournal implements JournalPort, BundlePort {
       if (f.content && f.to?.kind === 'file' && !req.existingBlobs?.has(f.to.blob) && !jobs.has(f.to.blob))
         jobs.set(f.to.blob, { file: req.filePath(f.path), blob: f.to.blob })
     await this.writeObjects(req.parent ? await this.missing([...jobs.values()]) : [...jobs.values()])
-    const proc = spawn('git', [...GIT_CONFIG.flatMap((c) => ['-c', c]), '--git-dir', this.dir, 'fast-import', '--quiet', '--done', '--depth=0'], {
-      env: gitEnv(),
-      stdio: ['pipe', 'ignore', 'pipe'],
-    })
+    checkpoint('journal:objects')
+    const proc = gitChild(this.dir, ['fast-import', '--quiet', '--done', '--depth=0'], { stdin: true, stdout: 'ignore', config: GIT_CONFIG })
     let stderr = ''
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const exited = new Promise<number>((resolve) => proc.on('close', (code) => resolve(code ?? 1)))
@@ -435,6 +436,7 @@ export class GitJournal implements JournalPort, BundlePort {
     const code = await exited
     if (code !== 0) this.removeLeftovers()
     if (code !== 0) throw classifyGitFailure(`git fast-import failed (exit ${code}): ${stderr.trim().slice(0, 500)}`, stderr)
+    checkpoint('journal:commit')
     const id = (await this.head()) as string
     this.remember(id, req.state)
     this.saveHeadState(id, req.state)
@@ -445,7 +447,7 @@ export class GitJournal implements JournalPort, BundlePort {
   private async missing(jobs: ObjectJob[]): Promise<ObjectJob[]> {
     if (jobs.length === 0) return jobs
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn('git', ['-c', 'safe.directory=*', '--git-dir', this.dir, 'cat-file', '--batch-check=%(objectname)'], { env: gitEnv(), stdio: ['pipe', 'pipe', 'ignore'] })
+      const p = gitChild(this.dir, ['cat-file', '--batch-check=%(objectname)'], { stdin: true, stdout: 'pipe', stderr: 'ignore' })
       let text = ''
       p.stdout.on('data', (d: Buffer) => (text += d.toString()))
       p.on('error', reject)
@@ -473,7 +475,7 @@ export class GitJournal implements JournalPort, BundlePort {
     if (changed.length)
       throw new PeakguardError('CHANGED_WHILE_RECORDING', `${changed.length} file(s) changed while they were being recorded (${changed.slice(0, 3).join(', ')}); nothing was recorded`)
     const failed = results.find((r) => r.error)?.error
-    if (failed) throw classifyGitFailure(`writing to the journal failed: ${failed.message}`, failed.code === 'ENOSPC' ? 'No space left on device' : failed.code === 'EROFS' || failed.code === 'EACCES' ? 'Read-only file system' : failed.message)
+    if (failed) throw fsFailure(Object.assign(new Error(failed.message), { code: failed.code }), { doing: 'writing', what: `the journal ${this.dir}`, otherwise: 'GIT_FAILED' })
   }
 
   /**
@@ -502,10 +504,7 @@ export class GitJournal implements JournalPort, BundlePort {
 
   async readBlobs(ids: string[], each: (id: string, bytes: Uint8Array) => Promise<void> | void): Promise<void> {
     if (ids.length === 0) return
-    const proc = spawn('git', ['-c', 'safe.directory=*', '--git-dir', this.dir, 'cat-file', '--batch'], {
-      env: gitEnv(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const proc = gitChild(this.dir, ['cat-file', '--batch'], { stdin: true, stdout: 'pipe' })
     let stderr = ''
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const exited = new Promise<number>((resolve) => proc.on('close', (code) => resolve(code ?? 1)))
@@ -601,12 +600,14 @@ export class GitJournal implements JournalPort, BundlePort {
 
   async mark(id: string, note: string): Promise<void> {
     await this.run(['tag', '-f', '-a', '-m', note.trim() || 'known-good', `good/${id}`, id])
+    checkpoint('journal:mark')
   }
 
   async unmark(id: string): Promise<boolean> {
     const exists = await this.git.raw(['rev-parse', '--verify', '-q', `${GOOD}${id}`]).then((s) => s.trim() !== '', () => false)
     if (!exists) return false
     await this.run(['update-ref', '-d', `${GOOD}${id}`])
+    checkpoint('journal:unmark')
     return true
   }
 
@@ -648,6 +649,7 @@ export class GitJournal implements JournalPort, BundlePort {
     const commit = (await this.run(['-c', `user.name=${IDENT_NAME}`, '-c', `user.email=${IDENT_NAME}@localhost`, 'commit-tree', tree, ...(old ? ['-p', old] : []), '-m', message])).trim()
     // compare-and-swap: of two processes storing at once, the second fails rather than losing the first
     await this.run(['update-ref', ref, commit, old || '0'.repeat(40)])
+    checkpoint('journal:folder')
     return true
   }
 
@@ -784,6 +786,7 @@ export class GitJournal implements JournalPort, BundlePort {
     }
     fs.closeSync(out)
     syncDir(path.dirname(file))
+    checkpoint('journal:bundle')
     return { heads, bundle: sha256File(file) }
   }
 
@@ -796,6 +799,7 @@ export class GitJournal implements JournalPort, BundlePort {
     if (got !== sha256) throw new PeakguardError('REPLICA_INVALID', `bundle ${path.basename(file)} has SHA-256 ${got}, its manifest says ${sha256}: the object was altered or damaged`)
     await this.run(['bundle', 'verify', '-q', file])
     await this.run(['bundle', 'unbundle', file])
+    checkpoint('journal:bundle-imported')
   }
 
   async setRefs(refs: Record<string, string>): Promise<void> {
@@ -806,6 +810,7 @@ export class GitJournal implements JournalPort, BundlePort {
     ]
     if (lines.length === 0) return
     await spawnGit(this.dir, ['update-ref', '--stdin'], { what: "setting the journal's refs", input: lines.join('\n') + '\n' })
+    checkpoint('journal:refs-set')
     this.history = null
     this.states.clear()
     fs.rmSync(this.headStateFile, { force: true })
@@ -836,13 +841,23 @@ export class GitJournal implements JournalPort, BundlePort {
 }
 
 /**
- * A git command on the journal that simple-git cannot run: one that needs stdin, its stdout in a file, or
- * a `nice` in front. Resolves when it exits 0; otherwise rejects naming `what`, with git's stderr.
+ * Every git process the journal starts besides simple-git's (those that stream: stdin, stdout into a file
+ * or a parser, a `nice` in front): one place for the flags, the environment and the pipes. stderr is piped
+ * unless ignored, for the error message.
  */
+function gitChild(
+  dir: string,
+  args: readonly string[],
+  o: { stdin?: boolean; stdout?: 'pipe' | 'ignore' | number; stderr?: 'pipe' | 'ignore'; under?: readonly string[]; config?: readonly string[] } = {},
+) {
+  const cmd = [...(o.under ?? []), 'git', ...(o.config ?? ['safe.directory=*']).flatMap((c) => ['-c', c]), '--git-dir', dir, ...args]
+  return spawn(cmd[0]!, cmd.slice(1), { env: gitEnv(), stdio: [o.stdin ? 'pipe' : 'ignore', o.stdout ?? 'ignore', o.stderr ?? 'pipe'] }) as ChildProcessByStdio<Writable, Readable, Readable>
+}
+
 /** A git command's stdout (as binary-safe latin1 text), with `input` on its stdin. */
 function gitCapture(dir: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn('git', ['-c', 'safe.directory=*', '--git-dir', dir, ...args], { env: gitEnv(), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const p = gitChild(dir, args, { stdin: input !== undefined, stdout: 'pipe' })
     const out: Buffer[] = []
     let err = ''
     p.stdout!.on('data', (d: Buffer) => out.push(d))
@@ -856,10 +871,10 @@ function gitCapture(dir: string, args: string[], input?: string): Promise<string
   })
 }
 
+/** A git command that must succeed: resolves when it exits 0, else rejects naming `what`, with git's stderr. */
 function spawnGit(dir: string, args: string[], o: { what: string; under?: string[]; input?: string; stdout?: number }): Promise<void> {
-  const cmd = [...(o.under ?? []), 'git', '-c', 'safe.directory=*', '--git-dir', dir, ...args]
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd[0]!, cmd.slice(1), { env: gitEnv(), stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout ?? 'ignore', 'pipe'] })
+    const p = gitChild(dir, args, { stdin: o.input !== undefined, stdout: o.stdout ?? 'ignore', under: o.under })
     let err = ''
     p.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     p.on('error', reject)
@@ -966,9 +981,6 @@ function classifyGitFailure(message: string, stderr: string, cause?: unknown): P
 }
 
 function fsError(e: unknown, p: string): PeakguardError {
-  const code = (e as NodeJS.ErrnoException).code
-  if (code === 'ENOSPC') return new PeakguardError('DISK_FULL', `no space left for ${p}`, { cause: e })
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new PeakguardError('READ_ONLY', `cannot write ${p}: ${code}`, { cause: e })
-  return new PeakguardError('FS_FAILED', `${p}: ${(e as Error).message}`, { cause: e })
+  return fsFailure(e, { doing: 'writing', what: p })
 }
 

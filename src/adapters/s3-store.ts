@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { ObjectStorePort, RemoteObject } from '../core/index.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
 
 export interface S3Settings {
@@ -288,6 +289,7 @@ export class S3Store implements ObjectStorePort {
     for (const key of keys) {
       try {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
+        checkpoint('prune:object-deleted')
       } catch (e) {
         throw this.fail('DeleteObject', key, e)
       }

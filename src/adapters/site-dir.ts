@@ -7,8 +7,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { DocStorePort, HealthRecord, HealthStorePort, RecoveryNote, ReplicaLocalPort, ReplicaState, RestoreIntent, SiteDirPort } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import { writeFileDurably } from './durable-file.ts'
+import { checkpoint, type CheckpointName } from '../core/checkpoints.ts'
 
 interface LockHolder {
   pid: number
@@ -40,8 +41,7 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, 
       fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 })
       fs.chmodSync(this.dir, 0o700)
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'READ_ONLY', `cannot create the data directory ${this.dir}: ${code}`, { cause: e })
+      throw fsFailure(e, { doing: 'creating', what: `the data directory ${this.dir}` })
     }
   }
 
@@ -78,10 +78,7 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, 
         }
       } catch (e) {
         fs.rmSync(tmp, { force: true })
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-          const code = (e as NodeJS.ErrnoException).code
-          throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'READ_ONLY', `cannot take the lock ${lockFile}: ${code}`, { cause: e })
-        }
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsFailure(e, { doing: 'creating', what: `the lock ${lockFile}` })
       }
       const holder = readJson<LockHolder>(lockFile)
       const stale = holder
@@ -122,6 +119,7 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, 
     const f = this.doc(name)
     fs.mkdirSync(path.dirname(f), { recursive: true, mode: 0o700 })
     writeDurably(f, JSON.stringify(value, null, 2))
+    checkpoint(docCheckpoint(name))
   }
 
   /** Names (without .json) of the documents under `prefix` (a folder such as 'requests'), sorted. */
@@ -149,6 +147,7 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, 
 
   async clearIntent(): Promise<void> {
     fs.rmSync(this.file('restore-intent.json'), { force: true })
+    checkpoint('restore:intent-cleared')
   }
 
   async lastRecovery(): Promise<RecoveryNote | null> {
@@ -157,6 +156,7 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, 
 
   async noteRecovery(note: RecoveryNote): Promise<void> {
     writeDurably(this.file('last-recovery.json'), JSON.stringify(note, null, 2))
+    checkpoint('doc:last-recovery')
   }
 
   /** The daemon's health history per state and its automatic-rollback memory (survives restarts). */
@@ -202,6 +202,12 @@ export class SiteDir implements SiteDirPort, HealthStorePort, ReplicaLocalPort, 
   }
 }
 
+/** Each governance document's writes are a durable step of their own (core/checkpoints.ts). */
+function docCheckpoint(name: string): CheckpointName {
+  if (name.startsWith('requests/')) return 'doc:request'
+  return name === 'freeze' ? 'doc:freeze' : name === 'gate' ? 'doc:gate' : 'doc:config'
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -224,7 +230,6 @@ function writeDurably(file: string, text: string): void {
   try {
     writeFileDurably(file, text, { mode: 0o600 })
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot write ${file}: ${code ?? (e as Error).message}`, { cause: e })
+    throw fsFailure(e, { doing: 'writing', what: file })
   }
 }

@@ -4,8 +4,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { UsersDoc, UsersStorePort } from '../core/access.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import { writeFileDurably } from './durable-file.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 
 export class UsersFile implements UsersStorePort {
   readonly where: string
@@ -39,9 +40,9 @@ export class UsersFile implements UsersStorePort {
     try {
       fs.mkdirSync(path.dirname(this.where), { recursive: true, mode: 0o700 })
       writeFileDurably(this.where, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600, tmp: `${this.where}.tmp.${process.pid}` })
+      checkpoint('users:write')
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : 'FS_FAILED', `cannot write the users file ${this.where}: ${code ?? (e as Error).message}`, { cause: e })
+      throw fsFailure(e, { doing: 'writing', what: `the users file ${this.where}` })
     }
   }
 

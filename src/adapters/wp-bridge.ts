@@ -9,8 +9,9 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import { writeFileDurably } from './durable-file.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 import { BRIDGE_FILE, BRIDGE_VERSION, bridgePhp } from './wp-bridge-php.ts'
 
 export interface WpBridgeOptions {
@@ -60,8 +61,7 @@ function atomicWrite(file: string, data: string, mode: number, uid: number, gid:
   try {
     writeFileDurably(file, data, { mode, owner: { uid, gid }, tmp: path.join(path.dirname(file), `.~pg-${path.basename(file)}.${process.pid}.tmp`) })
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new PeakguardError(code === 'ENOSPC' ? 'DISK_FULL' : code === 'EROFS' ? 'READ_ONLY' : 'BRIDGE_FAILED', `cannot write ${file}: ${code ?? (e as Error).message}`, { cause: e })
+    throw fsFailure(e, { doing: 'writing', what: file, otherwise: 'BRIDGE_FAILED' })
   }
 }
 
@@ -120,6 +120,7 @@ export class WpBridge implements BridgePort {
     if (!st) throw failed(`the bridge folder ${this.o.bridgeDir} does not exist: run 'peakguard wp install-bridge --site ${this.o.site}'`)
     // readable by the web server's group (the folder's group), never by others
     atomicWrite(path.join(this.o.bridgeDir, STATE), `${JSON.stringify(state, null, 1)}\n`, 0o640, process.getuid?.() ?? st.uid, st.gid)
+    checkpoint('bridge:state')
   }
 
   async flushCaches(): Promise<{ ok: boolean; detail: string }> {
@@ -201,8 +202,10 @@ export class WpBridge implements BridgePort {
     const secretFile = path.join(dir, SECRET)
     const createdSecret = !fs.existsSync(secretFile)
     // the web server reads it through its group; nobody else
-    if (createdSecret) atomicWrite(secretFile, `${randomBytes(32).toString('hex')}\n`, 0o640, me, web.gid)
-    else {
+    if (createdSecret) {
+      atomicWrite(secretFile, `${randomBytes(32).toString('hex')}\n`, 0o640, me, web.gid)
+      checkpoint('bridge:secret')
+    } else {
       fs.chownSync(secretFile, me, web.gid)
       fs.chmodSync(secretFile, 0o640)
     }
@@ -225,6 +228,7 @@ export class WpBridge implements BridgePort {
     const owner = fs.statSync(muDir)
     const previous = await this.installed()
     atomicWrite(this.file, bridgePhp({ dir: path.resolve(dir), site: this.o.site, ignoredOptions: this.o.ignoredOptions }), 0o644, owner.uid, owner.gid)
+    checkpoint('bridge:plugin')
     return { file: this.file, dir, version: BRIDGE_VERSION, previous: previous?.version ?? null, createdSecret, warnings }
   }
 

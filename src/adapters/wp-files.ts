@@ -23,7 +23,7 @@ import {
   type LiveFilesPort,
   type LiveScan,
 } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import { FIELDS, KIND_DIR, KIND_FILE, KIND_SYMLINK, linkTextOf, nameIn, walkUnits, type WalkRequest, type WalkResult } from './tree-walk.worker.ts'
 import { inChild } from './batch.worker.ts'
 import { hashFile } from './file-hash.worker.ts'
@@ -631,12 +631,7 @@ function safeReaddir(p: string): fs.Dirent[] {
 
 /** The error for a failed file operation; `doing` tells a refused read ("cannot read") from a refused write. */
 function fsError(e: unknown, p: string, doing: 'reading' | 'writing' = 'writing'): PeakguardError {
-  if (e instanceof PeakguardError) return e
-  const code = (e as NodeJS.ErrnoException).code
-  if (doing === 'reading' && (code === 'EACCES' || code === 'EPERM'))
-    return new PeakguardError('FS_FAILED', `cannot read ${(e as NodeJS.ErrnoException).path ?? p} (${code}: permission denied): peakguard must be able to read all of wp-content (run it as root or as the site's owner)`, { cause: e })
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new PeakguardError('DISK_FULL', `no space left on the device while writing ${p}: free some space and run the restore again`, { cause: e })
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM')
-    return new PeakguardError('READ_ONLY', `cannot write ${p} (${code}${code === 'EROFS' ? ': read-only file system' : ': permission denied'})`, { cause: e })
-  return new PeakguardError('FS_FAILED', `${p}: ${(e as Error).message}`, { cause: e })
+  // a walk names the file it was refused (deep inside `p`) in the error itself
+  if (doing === 'reading') return fsFailure(e, { doing, what: (e as NodeJS.ErrnoException).path ?? p, hint: { refused: "peakguard must be able to read all of wp-content (run it as root or as the site's owner)" } })
+  return fsFailure(e, { doing, what: p, hint: { full: 'free some space and run the restore again' } })
 }

@@ -21,14 +21,14 @@ export function cliWithInput(configFile: string, args: string[], input: string, 
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     p.stdin.on('error', () => undefined)
     p.stdin.end(input)
-    p.on('close', (code) => {
+    p.on('close', (code, signal) => {
       let json: unknown = null
       try {
         json = JSON.parse(stdout)
       } catch {
         /* text */
       }
-      resolve({ code: code ?? 1, stdout, stderr, json })
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr, json })
     })
   })
 }
