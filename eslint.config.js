@@ -4,6 +4,7 @@
 import { builtinModules } from 'node:module'
 import { defineConfig, globalIgnores } from 'eslint/config'
 import tseslint from 'typescript-eslint'
+import importX, { createNodeResolver } from 'eslint-plugin-import-x'
 
 const TS = ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts']
 
@@ -47,6 +48,18 @@ export default defineConfig(
       ],
     },
   },
+  // No import cycle anywhere in src: a circle (the recorder and the restorer calling each other, once) hides
+  // who owns a step. The writer owns the lock and the order of a write; everything else points one way.
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })],
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
   // The harness returns parsed JSON: tests and benchmarks may hold it as `any`. Production code may not.
   { files: ['test/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
 
@@ -57,7 +70,7 @@ export default defineConfig(
       wall(`^${BUILTIN}`, 'core is plain TypeScript: no I/O, so no node builtins — reach the world through a port (ARCHITECTURE.md)'),
       wall(`^(?!\\.|${BUILTIN})`, 'core is plain TypeScript: no I/O, no packages (ARCHITECTURE.md)'),
       wall(
-        up('services', 'adapters', 'http', 'cli', 'main', 'config'),
+        up('services', 'adapters', 'http', 'cli', 'compose', 'main', 'config'),
         'core is the innermost layer: it imports only files inside core and ../errors.ts (ARCHITECTURE.md)',
       ),
     ),
@@ -74,8 +87,8 @@ export default defineConfig(
         'services do no I/O of their own: files and processes go through a port that an adapter implements (ARCHITECTURE.md)',
       ),
       wall(
-        up('adapters', 'http', 'cli', 'main'),
-        'services sit below adapters, http, cli and main (core ← services ← {adapters, http, cli} ← main) (ARCHITECTURE.md)',
+        up('adapters', 'http', 'cli', 'compose', 'main'),
+        'services sit below adapters, http, cli and the composition root (core ← services ← {adapters, http, cli} ← compose ← main) (ARCHITECTURE.md)',
       ),
     ),
   },
@@ -99,7 +112,7 @@ export default defineConfig(
     files: ['src/cli/**/*.ts'],
     rules: restrict(
       wall(up('adapters'), 'cli commands reach the world through the injected Runtime, never an adapter (ARCHITECTURE.md)'),
-      wall(up('main'), 'main is the composition root: it imports the CLI, never the other way round (ARCHITECTURE.md)'),
+      wall(up('main', 'compose'), 'compose/ and main.ts build the Runtime and hand it to the CLI, never the other way round (ARCHITECTURE.md)'),
       wall(
         '^(?:mysql2|simple-git)(?:/|$)|^(?:node:)?(?:fs|child_process)(?:/|$)',
         'cli commands do no I/O of their own: they reach the world through the injected Runtime that main.ts composes (ARCHITECTURE.md)',
@@ -109,9 +122,30 @@ export default defineConfig(
   {
     files: ['src/http/**/*.ts'],
     rules: restrict(
-      wall(up('adapters'), 'http routes call services; adapters are wired in by main.ts (ARCHITECTURE.md)'),
-      wall(up('main'), 'main is the composition root: it imports http, never the other way round (ARCHITECTURE.md)'),
+      wall(up('adapters'), 'http routes call services; adapters are wired in by the composition root (compose/) (ARCHITECTURE.md)'),
+      wall(up('main', 'compose'), 'compose/ is the composition root: it imports http, never the other way round (ARCHITECTURE.md)'),
       wall('^(?:mysql2|simple-git)(?:/|$)', 'http routes call services: databases and git belong in an adapter (ARCHITECTURE.md)'),
+    ),
+  },
+  // main.ts is the entry point only: the fault hook, the Runtime from compose/, the CLI
+  {
+    files: ['src/main.ts'],
+    rules: restrict(
+      wall(
+        '^\\./(?!cli/|compose/runtime\\.ts$|core/checkpoints\\.ts$)',
+        'main.ts only starts the CLI with the Runtime compose/runtime.ts builds: wiring belongs in compose/ (ARCHITECTURE.md)',
+      ),
+      wall(`^(?!\\.|${BUILTIN})`, 'main.ts imports no package: what a command needs is loaded when it runs (compose/runtime.ts)'),
+    ),
+  },
+  // the config file: parsed and validated (zod, yaml), written durably; it knows no adapter but the durable write
+  {
+    files: ['src/config.ts'],
+    rules: restrict(
+      wall(
+        '^\\./(?!core/|errors\\.ts$|services/freeze-calendar\\.ts$|adapters/durable-file\\.ts$)',
+        'config.ts reads and writes the config file only: it imports core, errors, the freeze calendar (to check windows) and the durable write (ARCHITECTURE.md)',
+      ),
     ),
   },
 )

@@ -4,10 +4,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import ms from 'ms'
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { isMap, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml'
 import { z } from 'zod'
 import { NOTIFY_EVENTS } from './core/governance.ts'
 import { PeakguardError } from './errors.ts'
+import { writeFileDurably } from './adapters/durable-file.ts'
 import { isZone, windowProblems } from './services/freeze-calendar.ts'
 
 export const DEFAULT_CONFIG_PATH = '/etc/peakguard/peakguard.yaml'
@@ -347,6 +348,11 @@ function lineOf(doc: Document, lc: LineCounter, keyPath: string[]): number | nul
 }
 
 /** The config as it may be shown: every secret replaced. */
+/** A config (redacted first) as YAML, for `peakguard config`. */
+export function toYaml(c: Config): string {
+  return stringify(c)
+}
+
 export function redact(c: Config): Config {
   return {
     ...c,
@@ -383,9 +389,8 @@ export function addSite(file: string, siteConfig: Record<string, unknown>, dataD
   const text = doc.toString()
   parseConfig(text, file) // never write a config we would refuse to read
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = `${file}.tmp`
-  fs.writeFileSync(tmp, text, { mode: 0o600 })
-  fs.renameSync(tmp, file)
+  // flushed before and after the rename: after a power cut the file is the old config or the new one
+  writeFileDurably(file, text, { mode: 0o600 })
 }
 
 function deepFreeze<T>(o: T): T {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { createSite, REPO, type TestSite } from './harness/site.ts'
+import { startDaemon } from './harness/daemon.ts'
+import { createSite, REPO, treeOf, type TestSite } from './harness/site.ts'
 
 describe('cli', () => {
   let site: TestSite
@@ -13,12 +14,39 @@ describe('cli', () => {
   afterEach(async () => site.cleanup())
 
   it('runs as `npx peakguard` from the repository (the built bin)', () => {
-    assert.ok(fs.existsSync(path.join(REPO, 'dist/main.js')), "dist/main.js is missing: run 'npm run build' (npm ci does it)")
+    assert.ok(fs.existsSync(path.join(REPO, 'dist/bin/peakguard.js')), "dist/bin/peakguard.js is missing: run 'npm run build' (npm ci does it)")
     const r = spawnSync('npx', ['--no-install', 'peakguard', '--config', site.configFile, 'list', '--json'], { cwd: REPO, encoding: 'utf8' })
     assert.equal(r.status, 0, r.stderr)
     assert.deepEqual(JSON.parse(r.stdout), [])
     const help = spawnSync('npx', ['--no-install', 'peakguard', '--help'], { cwd: REPO, encoding: 'utf8' })
     for (const cmd of ['init', 'snapshot', 'list', 'show', 'diff', 'restore', 'mark-good', 'unmark-good', 'status']) assert.match(help.stdout, new RegExp(`\\b${cmd}\\b`))
+  })
+
+  // the bin is a bundle (scripts/bundle.ts): its workers, the bridge's PHP template and web/ are found from
+  // dist/bin/, not from the modules' own folders — each is used here once
+  it('the installed bundle records, restores, installs the bridge and serves the UI', async () => {
+    const bin = path.join(REPO, 'dist/bin/peakguard.js')
+    const run = (...args: string[]) => spawnSync(process.execPath, [bin, '--config', site.configFile, ...args], { encoding: 'utf8' })
+    const first = run('snapshot', '--json')
+    assert.equal(first.status, 0, first.stderr)
+    const good = JSON.parse(first.stdout).id
+    const before = treeOf(site.wpContent)
+    fs.writeFileSync(path.join(site.wpContent, 'plugins/hello.php'), '<?php // broken')
+    const restored = run('restore', good, '--yes', '--json')
+    assert.equal(restored.status, 0, restored.stderr)
+    assert.equal(JSON.parse(restored.stdout).verified, true)
+    assert.deepEqual(treeOf(site.wpContent), before)
+    const bridge = run('wp', 'install-bridge', '--json')
+    assert.equal(bridge.status, 0, bridge.stderr)
+    assert.match(fs.readFileSync(path.join(site.wpContent, 'mu-plugins/peakguard-bridge.php'), 'utf8'), /Plugin Name: peakguard bridge/)
+    const d = await startDaemon(site, {}, [], { main: bin })
+    try {
+      const login = await fetch(`${d.url}/login`)
+      assert.equal(login.status, 200)
+      assert.match(await login.text(), /<form/)
+    } finally {
+      await d.stop()
+    }
   })
 
   it('snapshot says when nothing changed; list is newest first in the documented shape', async () => {

@@ -1,7 +1,6 @@
 // peakguard config: the configuration as peakguard understood it — defaults filled in, paths resolved,
 // the database password redacted.
 import type { Command } from 'commander'
-import { stringify } from 'yaml'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -11,7 +10,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .action(() =>
       run(async (o) => {
         const c = rt.showConfig(o)
-        print(rt, o, c, () => [`# ${c.file}`, ...stringify(c.config).split('\n')])
+        print(rt, o, c, () => [`# ${c.file}`, ...c.yaml.split('\n')])
       }),
     )
 }

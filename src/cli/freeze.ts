@@ -14,8 +14,7 @@ import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 export { parseDuration }
 
 export async function freezeDeps(rt: Runtime, o: GlobalOptions): Promise<FreezeDeps> {
-  const { site } = rt.freezeSettings(o)
-  return { site, docs: rt.docs(o), audit: await rt.audit(o), now: () => Date.now() }
+  return rt.governance(o)
 }
 
 /**

@@ -1,5 +1,6 @@
 // peakguard list: every recorded state, newest first.
 import type { Command } from 'commander'
+import { shortId } from '../core/index.ts'
 import { listStates } from '../services/index.ts'
 import { stateJson } from '../services/reports.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
@@ -19,7 +20,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             states.length === 0
               ? "no states yet: run 'peakguard snapshot'"
               : states
-                  .map((s) => `${s.id.slice(0, 12)}  ${s.time.replace('T', ' ').slice(0, 19)}Z  ${s.trigger.padEnd(11)} ${s.knownGood ? 'GOOD ' : '     '} ${s.message}${s.causedBy ? `  — by ${s.causedBy}` : ''}`),
+                  .map((s) => `${shortId(s.id)}  ${s.time.replace('T', ' ').slice(0, 19)}Z  ${s.trigger.padEnd(11)} ${s.knownGood ? 'GOOD ' : '     '} ${s.message}${s.causedBy ? `  — by ${s.causedBy}` : ''}`),
         )
       }),
     )

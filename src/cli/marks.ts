@@ -1,5 +1,6 @@
 // peakguard mark-good ID [--note TEXT] / unmark-good ID: the states the night shift goes back to.
 import type { Command } from 'commander'
+import { shortId } from '../core/index.ts'
 import { markGood, resolveState, unmarkGood } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -14,7 +15,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const id = await withSite(rt, o, async (site) => {
           const id = await resolveState(site, idText)
           await markGood(site, id, flags.note ?? '')
-          await (await rt.audit(o)).append({ type: 'mark-good', actor: actor.name, site: site.id, summary: `${actor.name} marked ${id.slice(0, 12)} known-good`, details: { state: id, note: flags.note ?? '' } })
+          await (await rt.audit(o)).append({ type: 'mark-good', actor: actor.name, site: site.id, summary: `${actor.name} marked ${shortId(id)} known-good`, details: { state: id, note: flags.note ?? '' } })
           return id
         })
         print(rt, o, { id, knownGood: true }, () => `marked ${id} known-good`)
@@ -29,7 +30,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const id = await withSite(rt, o, async (site) => {
           const id = await resolveState(site, idText)
           await unmarkGood(site, id)
-          await (await rt.audit(o)).append({ type: 'unmark-good', actor: actor.name, site: site.id, summary: `${actor.name} removed the known-good mark of ${id.slice(0, 12)}`, details: { state: id } })
+          await (await rt.audit(o)).append({ type: 'unmark-good', actor: actor.name, site: site.id, summary: `${actor.name} removed the known-good mark of ${shortId(id)}`, details: { state: id } })
           return id
         })
         print(rt, o, { id, knownGood: false }, () => `${id} is no longer marked known-good`)

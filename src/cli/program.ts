@@ -42,6 +42,7 @@ export async function runCli(argv: string[], rt: Runtime): Promise<number> {
   const run = async (fn: (o: GlobalOptions) => Promise<void>): Promise<void> => {
     const o = program.opts<GlobalOptions>()
     try {
+      await rt.prepare(o)
       await fn(o)
     } catch (e) {
       code = report(rt, o, e)

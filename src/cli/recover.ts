@@ -1,6 +1,7 @@
 // peakguard recover --from-s3 --site ID --data-dir DIR [--config FILE]: rebuilds a site's journal on a new
 // host from its S3 replica alone (every snapshot and known-good mark), checks it, and says what to run next.
 import type { Command } from 'commander'
+import { shortId } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { print, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -21,7 +22,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `recovered site ${r.site} from ${r.location}`,
             `  manifest    #${r.seq} ${r.manifest}, pushed ${r.pushedAt}`,
             `  downloaded  ${r.bundles} bundle(s), ${r.bytes} bytes`,
-            `  journal     ${r.journal}: ${r.commits} snapshots, ${r.marks} known-good, newest ${r.head?.slice(0, 12) ?? '(none)'}; checked (git fsck, newest state readable)`,
+            `  journal     ${r.journal}: ${r.commits} snapshots, ${r.marks} known-good, newest ${shortId(r.head) ?? '(none)'}; checked (git fsck, newest state readable)`,
             ...(moved ? [`  NOTE        ${r.config} keeps this site's data in ${r.configDataDir}: set dataDir there to ${r.dataDir.replace(/\/[^/]+$/, '')} before the next steps`] : []),
             `next: peakguard restore last-good --site ${r.site} --dry-run   (then without --dry-run to put the site back)`,
           ],

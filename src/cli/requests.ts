@@ -1,15 +1,14 @@
 // peakguard requests | request ID | approve ID | reject ID: the change requests a freeze opened, and
 // their decision under the two-person rule.
 import type { Command } from 'commander'
-import type { ChangeRequest } from '../core/index.ts'
+import { shortId, type ChangeRequest } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { askForApproval, decide, listRequests, loadRequest, type GovernanceDeps } from '../services/index.ts'
 import { decisionJson } from '../services/reports.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
 async function governance(rt: Runtime, o: GlobalOptions): Promise<GovernanceDeps & { close(): Promise<void> }> {
-  const notify = rt.notifier(o)
-  return { docs: rt.docs(o), audit: await rt.audit(o), notify, close: () => notify.close(5000) }
+  return rt.governance(o)
 }
 
 function lines(r: ChangeRequest): string[] {
@@ -20,7 +19,7 @@ function lines(r: ChangeRequest): string[] {
     `  changes  ${r.summary}`,
     `  by       ${r.attribution.label}${r.attribution.events?.length ? ` [${r.attribution.events.join('; ')}]` : ''}`,
     `  requester ${r.requester}${r.reason ? `: ${r.reason}` : ''}`,
-    `  states   before ${r.base.slice(0, 12)}, attempted ${r.attempted.slice(0, 12)} (peakguard diff ${r.base.slice(0, 12)} ${r.attempted.slice(0, 12)})`,
+    `  states   before ${shortId(r.base)}, attempted ${shortId(r.attempted)} (peakguard diff ${shortId(r.base)} ${shortId(r.attempted)})`,
     ...(r.decision ? [`  decided  ${r.status} by ${r.decision.by} at ${r.decision.at}${r.decision.breakGlass ? ' (BREAK-GLASS)' : ''}${r.decision.note ? `: ${r.decision.note}` : ''}`] : []),
     ...(r.outcome ? [`  outcome  ${r.outcome}`] : []),
   ]
@@ -80,7 +79,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
               `${verb === 'approve' ? 'approved' : 'rejected'}: ${d.request.outcome}`,
               ...lines(d.request),
               ...(d.restore?.caches ? [`caches ${d.restore.caches.ok ? 'flushed' : `NOT flushed: ${d.restore.caches.detail}`}`] : []),
-              ...(d.restore?.safetySnapshot ? [`undo: peakguard restore ${d.restore.safetySnapshot.slice(0, 12)}`] : []),
+              ...(d.restore?.safetySnapshot ? [`undo: peakguard restore ${shortId(d.restore.safetySnapshot)}`] : []),
             ])
           } finally {
             await g.close()

@@ -1,6 +1,6 @@
 // peakguard restore ID [--dry-run] [--only PATH|option:NAME …] [--yes]: puts the live site back to a state.
 import type { Command } from 'commander'
-import { parseOnly } from '../core/index.ts'
+import { parseOnly, shortId } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { resolveState, restore, type RestoreReport } from '../services/index.ts'
 import { assertMayRestore, restoreAs, type OperateDeps } from '../services/operate.ts'
@@ -37,20 +37,20 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const actor = flags.dryRun ? null : await rt.actor(o, flags.breakGlass ? 'break-glass' : 'restore')
         const r = await withSite(rt, o, async (site) => {
           const target = await resolveState(site, idText)
-          const notify = rt.notifier(o)
-          const deps: OperateDeps = { site, docs: rt.docs(o), audit: await rt.audit(o), notify, windows: rt.freezeSettings(o).freeze.windows }
+          const g = await rt.governance(o)
+          const deps: OperateDeps = { ...g, site }
           try {
             // refused before anything is asked: a restore the freeze forbids needs no confirmation
             if (actor) await assertMayRestore(deps, target, !!flags.breakGlass)
             if (!flags.dryRun && !flags.yes) {
               const plan = await restore(site, { target, dryRun: true, only })
               rt.err(shown(changeLines(plan.plan)))
-              if (!(await rt.confirm(`Restore site ${site.id} to ${target.slice(0, 12)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
+              if (!(await rt.confirm(`Restore site ${site.id} to ${shortId(target)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
                 throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
             }
             return await restoreAs(deps, actor, { target, only, onlyText: flags.only, dryRun: flags.dryRun, breakGlass: flags.breakGlass ? { reason: flags.reason ?? '' } : null })
           } finally {
-            await notify.close(5000)
+            await g.close()
           }
         })
         print(rt, o, restoreJson(r), () => text(r))
@@ -63,12 +63,12 @@ function text(r: RestoreReport): string[] {
   const lines: string[] = []
   if (r.recovered) lines.push(`first ${r.recovered}`)
   if (r.dryRun) {
-    lines.push(`dry run: restoring ${r.target.slice(0, 12)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} options, remove ${r.options.removed}`)
+    lines.push(`dry run: restoring ${shortId(r.target)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} options, remove ${r.options.removed}`)
     lines.push(...changeLines(r.plan))
     return lines
   }
-  lines.push(`restored ${r.target.slice(0, 12)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
-  lines.push(`safety snapshot (undo with 'peakguard restore ${r.safetySnapshot?.slice(0, 12)}'): ${r.safetySnapshot}`)
+  lines.push(`restored ${shortId(r.target)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
+  lines.push(`safety snapshot (undo with 'peakguard restore ${shortId(r.safetySnapshot)}'): ${r.safetySnapshot}`)
   lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
   if (r.caches)
     lines.push(r.caches.ok ? `caches flushed through the WordPress bridge (${r.caches.detail})` : `caches NOT flushed: ${r.caches.detail} — PHP may serve old code until opcache expires; reload php-fpm`)
@@ -86,7 +86,7 @@ function verifyError(r: RestoreReport): PeakguardError {
   const m = r.mismatches
   const items = m ? [...m.files.map((f) => f.path), ...m.options.map((o) => `option:${o.name}`), ...m.links.map((l) => l.path), ...m.dirs.map((d) => `${d.path}/ (directory ${d.change === 'modified' ? 'mode/owner' : d.change})`)] : []
   const more = items.length > 20 ? ` and ${items.length - 20} more` : ''
-  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${r.target.slice(0, 12)}: ${items.slice(0, 20).join(', ')}${more}`, {
+  return new PeakguardError('VERIFY_FAILED', `after the restore these still differ from ${shortId(r.target)}: ${items.slice(0, 20).join(', ')}${more}`, {
     details: { printed: true },
   })
 }

@@ -7,7 +7,7 @@ import { visible } from '../core/index.ts'
 import type { Action, Actor, AuditInput } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
-import type { FreezeSettings } from '../services/freeze-calendar.ts'
+import type { FreezeSettings, FreezeWindowConfig } from '../services/freeze-calendar.ts'
 import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport } from '../core/index.ts'
 
 export interface GlobalOptions {
@@ -81,7 +81,23 @@ export interface BridgeControl extends BridgePort {
   syncState(): Promise<boolean>
 }
 
+/** A site's governance, ready-made by the composition root: what the freeze, request and restore services take. */
+export interface SiteGovernanceDeps {
+  site: string
+  docs: DocStorePort
+  audit: AuditLog
+  notify: NotifyPort
+  /** the site's configured freeze windows (freeze.windows) */
+  windows: readonly FreezeWindowConfig[]
+  now(): number
+  /** waits (a few seconds at most) for the notifications to go out */
+  close(): Promise<void>
+}
+
 export interface Runtime {
+  /** loads what commands need (config, adapters); called before a command runs, never for --help */
+  prepare(opts: GlobalOptions): Promise<void>
+  governance(opts: GlobalOptions): Promise<SiteGovernanceDeps>
   /** Opens the site named by --site (optional when the config has one site). */
   openSite(opts: GlobalOptions): Promise<Site & { close(): Promise<void> }>
   init(opts: InitOptions): Promise<InitResult>
@@ -100,7 +116,8 @@ export interface Runtime {
    */
   notifier(opts: GlobalOptions): NotifyPort & { close(timeoutMs: number): Promise<void> }
   /** The validated config with every default filled in and every secret redacted, and where it was read. */
-  showConfig(opts: GlobalOptions): { file: string; config: unknown }
+  /** the config as understood (every default, secrets redacted), and as YAML */
+  showConfig(opts: GlobalOptions): { file: string; config: unknown; yaml: string }
   /** Runs the daemon in the foreground for every site; resolves once it has stopped (SIGTERM/SIGINT). */
   runDaemon(opts: GlobalOptions): Promise<void>
   /** What the running daemon says about a site, or why it could not be asked. */

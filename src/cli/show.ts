@@ -1,5 +1,6 @@
 // peakguard show ID: one state with what changed in it.
 import type { Command } from 'commander'
+import { shortId } from '../core/index.ts'
 import { resolveState, showState } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 import { changeLines } from './diff.ts'
@@ -41,7 +42,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
 function auditLines(t: Record<string, string>): string[] {
   const lines: string[] = []
   if (t['Peakguard-Restore-Of'])
-    lines.push(`restores ${t['Peakguard-Restore-Of']}` + (t['Peakguard-Safety-Snapshot'] ? ` (undo: peakguard restore ${t['Peakguard-Safety-Snapshot'].slice(0, 12)})` : ''))
+    lines.push(`restores ${t['Peakguard-Restore-Of']}` + (t['Peakguard-Safety-Snapshot'] ? ` (undo: peakguard restore ${shortId(t['Peakguard-Safety-Snapshot'])})` : ''))
   if (t['Peakguard-Actor']) lines.push(`by       ${t['Peakguard-Actor']}${t['Peakguard-Restore-Trigger'] ? ` (${t['Peakguard-Restore-Trigger']})` : ''}`)
   if (t['Peakguard-Reason']) lines.push(`why      ${t['Peakguard-Reason']}`)
   if (t['Peakguard-Caused-By']) lines.push(`caused   ${t['Peakguard-Caused-By']}${t['Peakguard-Events'] ? ` [${t['Peakguard-Events']}]` : ''}`)

@@ -1,5 +1,6 @@
 // peakguard snapshot [-m MSG]: records the live site if anything in scope changed.
 import type { Command } from 'commander'
+import { shortId } from '../core/index.ts'
 import { snapshot } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -14,7 +15,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const r = await withSite(rt, o, async (site) => {
           const r = await snapshot(site, { trigger: 'manual', message: cmd.message, trailers: { 'Peakguard-Actor': actor.name } })
           if (r.created)
-            await (await rt.audit(o)).append({ type: 'snapshot', actor: actor.name, site: site.id, summary: `${actor.name} recorded ${r.id.slice(0, 12)}: ${r.summary}`, details: { state: r.id, summary: r.summary, trigger: 'manual' } })
+            await (await rt.audit(o)).append({ type: 'snapshot', actor: actor.name, site: site.id, summary: `${actor.name} recorded ${shortId(r.id)}: ${r.summary}`, details: { state: r.id, summary: r.summary, trigger: 'manual' } })
           return r
         })
         const skipped = r.skipped ?? []

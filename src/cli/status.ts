@@ -2,6 +2,7 @@
 // what was done about an interrupted restore — and, from the running daemon (asked over ui.listen),
 // watching or scanning, pending changes, the last snapshot, the database connection and health.
 import type { Command } from 'commander'
+import { shortId } from '../core/index.ts'
 import { siteStatus, type DaemonSiteStatus } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -11,18 +12,18 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .description("the site's states, live changes not yet recorded, recovery notes, and what the daemon is doing")
     .action(() =>
       run(async (o) => {
-        const s = await withSite(rt, o, (site) => siteStatus(site))
-        const daemon = await rt.daemonStatus(o, s.site)
+        // the daemon is asked while the site is read (it never throws: it says why it cannot answer)
+        const [s, daemon] = await withSite(rt, o, (site) => Promise.all([siteStatus(site), rt.daemonStatus(o, site.id)]))
         print(rt, o, { ...s, daemon }, () =>
           [
             `site          ${s.site}`,
             `states        ${s.states}`,
-            `latest        ${s.latest ? `${s.latest.id.slice(0, 12)} ${s.latest.time} ${s.latest.message}` : '(none)'}`,
-            `last good     ${s.lastGood ? `${s.lastGood.id.slice(0, 12)} ${s.lastGood.time}` : '(none)'}`,
+            `latest        ${s.latest ? `${shortId(s.latest.id)} ${s.latest.time} ${s.latest.message}` : '(none)'}`,
+            `last good     ${s.lastGood ? `${shortId(s.lastGood.id)} ${s.lastGood.time}` : '(none)'}`,
             `live changes  ${s.pendingChanges ? `${s.pendingChanges.files} files, ${s.pendingChanges.options} options not yet recorded` : s.liveError ? `cannot compare: ${s.liveError}` : '-'}`,
             ...(s.busy ? [`running       ${s.busy}`] : []),
             ...(s.pendingRestore
-              ? [`UNFINISHED    restore to ${s.pendingRestore.target.slice(0, 12)} could not be finished: ${s.pendingRestore.error}; go back with 'peakguard restore ${s.pendingRestore.safetySnapshot.slice(0, 12)} --yes'`]
+              ? [`UNFINISHED    restore to ${shortId(s.pendingRestore.target)} could not be finished: ${s.pendingRestore.error}; go back with 'peakguard restore ${shortId(s.pendingRestore.safetySnapshot)} --yes'`]
               : []),
             `recovery      ${s.lastRecovery ? `${s.lastRecovery.at}: ${s.lastRecovery.what}` : 'nothing to recover'}`,
             ...s.warnings.map((w) => `WARNING       ${w}`),
@@ -44,14 +45,14 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
   return [
     `daemon        ${s.mode === 'watch' ? 'watching for changes' : s.mode === 'scan' ? `SCANNING periodically: ${s.modeReason}` : s.mode}`,
     `pending       ${s.pendingChanges ? `${s.pendingChanges} changes since ${s.pendingSince}, snapshot after the quiet period` : s.recording ? 'recording now' : 'none'}`,
-    `last snapshot ${s.lastSnapshot ? `${s.lastSnapshot.at} (${s.lastSnapshot.trigger}): ${s.lastSnapshot.created ? `${s.lastSnapshot.id.slice(0, 12)} ${s.lastSnapshot.summary}` : 'no change'}` : '(none yet)'}`,
+    `last snapshot ${s.lastSnapshot ? `${s.lastSnapshot.at} (${s.lastSnapshot.trigger}): ${s.lastSnapshot.created ? `${shortId(s.lastSnapshot.id)} ${s.lastSnapshot.summary}` : 'no change'}` : '(none yet)'}`,
     ...(s.lastError ? [`last error    ${s.lastError.at}: ${s.lastError.message}`] : []),
     `database      ${s.db.connected ? 'connected' : `UNREACHABLE since ${s.db.since}: ${s.db.error}; files are still recorded`}`,
     `health        ${round ? `${round.ok ? 'passing' : `FAILING (${round.probes.filter((p) => !p.ok).map((p) => `${p.url}: ${p.reason}`).join('; ')})`} at ${round.at}` : 'no probe yet'}` +
       (h.current?.healthySince ? `; healthy since ${h.current.healthySince}` : '') +
       (h.consecutiveFailures ? `; ${h.consecutiveFailures} failed rounds in a row` : ''),
-    `known-good    ${s.lastGood ? s.lastGood.slice(0, 12) : '(none)'}`,
-    `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${h.autoRollback.last.from.slice(0, 12)} → ${h.autoRollback.last.to.slice(0, 12)}` : ''}`,
+    `known-good    ${s.lastGood ? shortId(s.lastGood) : '(none)'}`,
+    `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${shortId(h.autoRollback.last.from)} → ${shortId(h.autoRollback.last.to)}` : ''}`,
     ...(h.lastAlert ? [`ALERT         ${h.lastAlert.at}: ${h.lastAlert.message}`] : []),
     ...replicaLines(s.replica),
   ]

@@ -174,9 +174,6 @@ export interface SiteDirPort {
   noteRecovery(note: RecoveryNote): Promise<void>
 }
 
-/** Named points in long operations; tests kill the process at each to prove crash safety. */
-export type Checkpoint = (name: string) => void
-
 /** A problem that stops a file watcher (the inotify watch limit, an overflowed event queue). */
 export interface WatchFailure {
   code: string

@@ -3,8 +3,8 @@
 import { cleanText, diffStates, optionKey, type CommitRecord, type StateHealth, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
-import { withSiteLock } from './recorder.ts'
-import { finishInterruptedRestore, short } from './restorer.ts'
+import { shortId as short } from '../core/text.ts'
+import { settleIfIdle } from './writer.ts'
 import type { Site } from './site.ts'
 
 export const LIVE = 'live'
@@ -172,28 +172,26 @@ export interface SiteStatus {
 
 /** The site's state; finishes an interrupted restore first, so `status` always reports a settled site. */
 export async function siteStatus(site: Site): Promise<SiteStatus> {
-  // never wait behind a running restore: report it instead
-  let busy: string | null = null
-  let pendingRestore: SiteStatus['pendingRestore'] = null
-  try {
-    await withSiteLock({ ...site, lockWaitMs: 0 }, () => finishInterruptedRestore(site))
-  } catch (e) {
-    if (e instanceof PeakguardError && e.code === 'BUSY') busy = e.message
-    else {
-      const intent = await site.dir.readIntent()
-      pendingRestore = { target: intent?.target ?? '', safetySnapshot: intent?.safetySnapshot ?? '', error: (e as Error).message }
-    }
-  }
+  // never waits behind a running restore: reports it instead
+  const { busy, pendingRestore } = await settleIfIdle(site)
+  // what is independent is read at once: a status at 3 a.m. waits for the slowest part, not for their sum
+  const journalProblems = site.journal.check()
+  const lastRecovery = site.dir.lastRecovery()
+  lastRecovery.catch(() => undefined) // handled where it is awaited, below; never an unhandled rejection meanwhile
+  // a database that cannot be read shows in liveError already
+  const duplicates = site.settings.duplicates().catch(() => [] as string[])
+  // the walk of wp-content is the long part: it starts now, beside the listing of the journal
+  const reading = readLive(site)
+  reading.catch(() => undefined) // awaited below only when there is a state to compare with
   const states = await listStates(site)
   const latest = states[0] ?? null
   const good = states.find((s) => s.knownGood) ?? null
   let pending: SiteStatus['pendingChanges'] = null
   let liveError: string | null = null
-  // a database that cannot be read shows in liveError already
-  const warnings: string[] = await site.settings.duplicates().catch(() => [])
+  const warnings: string[] = await duplicates
   if (latest) {
     try {
-      const [live, head] = await Promise.all([readLive(site), site.journal.readState(latest.id)])
+      const [live, head] = await Promise.all([reading, site.journal.readState(latest.id)])
       for (const s of live.skipped ?? []) warnings.push(`not recorded: ${s}`)
       const d = diffStates(head, live)
       pending = { files: d.files.length + d.links.length + d.dirs.length, options: d.options.length }
@@ -209,10 +207,10 @@ export async function siteStatus(site: Site): Promise<SiteStatus> {
     liveChanged: pending ? pending.files + pending.options > 0 : null,
     pendingChanges: pending,
     liveError,
-    lastRecovery: await site.dir.lastRecovery(),
+    lastRecovery: await lastRecovery,
     busy,
     pendingRestore,
-    journalProblems: await site.journal.check(),
+    journalProblems: await journalProblems,
     warnings,
   }
 }

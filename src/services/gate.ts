@@ -27,7 +27,8 @@ import {
 } from '../core/index.ts'
 import { attributionFromTrailers } from './attribution.ts'
 import { listRequests, newRequestId, saveRequest, type GovernanceDeps } from './requests.ts'
-import { restore, short } from './restorer.ts'
+import { shortId as short } from '../core/text.ts'
+import { restore } from './writer.ts'
 import type { Site } from './site.ts'
 
 export interface GateDeps extends GovernanceDeps {

@@ -2,8 +2,11 @@
 // the ports in core. Must never import express, mysql2, the AWS SDK, chokidar, node:fs, or any adapter:
 // the composition root (src/main.ts) hands each service its adapters.
 export * from './site.ts'
-export * from './recorder.ts'
-export * from './restorer.ts'
+// every write goes through the writer (the lock, crash recovery, the order of steps): the recorder's and the
+// restorer's steps are not exported on their own
+export * from './writer.ts'
+export type { SnapshotOptions, SnapshotResult } from './recorder.ts'
+export { runHooks, type RestoreOptions, type RestoreReport } from './restorer.ts'
 export * from './catalog.ts'
 export * from './site-daemon.ts'
 export * from './prober.ts'

@@ -2,11 +2,12 @@
 // rule (during a freeze, only states recorded before it began, unless an admin breaks glass), the audit
 // entries (break-glass, restore with its result and duration) and the notification. One place, so the
 // two front ends can never disagree about what a restore by a person means.
-import { cleanText, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
+import { cleanText, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
 import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
 import { activeSpans, readFreezeDoc } from './freeze.ts'
-import { restore, type RestoreReport } from './restorer.ts'
+import type { RestoreReport } from './restorer.ts'
+import { restore } from './writer.ts'
 import type { Site } from './site.ts'
 import type { DocStorePort } from '../core/index.ts'
 
@@ -59,7 +60,7 @@ export async function assertMayRestore(deps: OperateDeps, target: string, breakG
   if (frozen && !breakGlass)
     throw new PeakguardError(
       'FROZEN',
-      `freeze '${frozen.source}' is on until ${new Date(frozen.end).toISOString()} (${frozen.reason}): ${target.slice(0, 12)} was recorded during it, so restoring it would bring back a change nobody approved. ` +
+      `freeze '${frozen.source}' is on until ${new Date(frozen.end).toISOString()} (${frozen.reason}): ${shortId(target)} was recorded during it, so restoring it would bring back a change nobody approved. ` +
         `Restore a state from before the freeze (peakguard list; the freeze's baseline: peakguard freeze status), approve the change request, or — an admin, in an emergency — break glass with a reason (--break-glass --reason TEXT, or the break-glass box on the restore page)`,
     )
   return frozen
@@ -78,8 +79,8 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   const frozen = await assertMayRestore(deps, target, !!req.breakGlass)
   if (frozen && req.breakGlass) {
     const reason = req.breakGlass.reason
-    await deps.audit.append({ type: 'break-glass', actor: actor.name, site: site.id, summary: `broke glass to restore ${target.slice(0, 12)} during freeze '${frozen.source}': ${reason}`, details: { target, freeze: frozen.source, reason } })
-    deps.notify.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${actor.name}: restore of ${target.slice(0, 12)} during freeze '${frozen.source}': ${reason}` })
+    await deps.audit.append({ type: 'break-glass', actor: actor.name, site: site.id, summary: `broke glass to restore ${shortId(target)} during freeze '${frozen.source}': ${reason}`, details: { target, freeze: frozen.source, reason } })
+    deps.notify.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${actor.name}: restore of ${shortId(target)} during freeze '${frozen.source}': ${reason}` })
   }
   const started = Date.now()
   const only = req.onlyText?.length ? { only: req.onlyText } : {}
@@ -88,7 +89,7 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
       type: 'restore',
       actor: actor.name,
       site: site.id,
-      summary: `${actor.name} restored ${target.slice(0, 12)}: ${result}${message ? ` (${message})` : ''}`,
+      summary: `${actor.name} restored ${shortId(target)}: ${result}${message ? ` (${message})` : ''}`,
       details: { from, to: target, result, ...(message ? { message } : {}), durationMs: Date.now() - started, ...only },
     })
   let done: RestoreReport
@@ -102,7 +103,7 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   deps.notify.notify({
     event: 'restore',
     site: site.id,
-    summary: `${actor.name} restored ${target.slice(0, 12)}: ${done.verified ? 'verified' : 'NOT verified'}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${done.safetySnapshot?.slice(0, 12)})`,
+    summary: `${actor.name} restored ${shortId(target)}: ${done.verified ? 'verified' : 'NOT verified'}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${shortId(done.safetySnapshot)})`,
     details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
   })
   return done

@@ -7,7 +7,9 @@
 import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { lastGood } from './catalog.ts'
-import { restore, short, type RestoreReport } from './restorer.ts'
+import type { RestoreReport } from './restorer.ts'
+import { shortId as short } from '../core/text.ts'
+import { restore } from './writer.ts'
 import type { SiteRecording } from './site-daemon.ts'
 import type { Site } from './site.ts'
 

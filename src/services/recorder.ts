@@ -1,9 +1,10 @@
-// The recorder: turns the live site into a journal commit when, and only when, something in scope changed.
+// The recorder: reads the live site and turns it into a journal commit when, and only when, something in
+// scope changed. The caller holds the site's lock (writer.ts takes it).
 import { cleanText, diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type StateDiff, type Trigger } from '../core/index.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive, readLiveFiles, readLiveUnits } from './live.ts'
 import type { Site } from './site.ts'
-import { finishInterruptedRestore } from './restorer.ts'
 
 export interface SnapshotOptions {
   trigger: Trigger
@@ -35,25 +36,12 @@ export interface SnapshotResult {
   skipped?: string[]
 }
 
-/** Takes a snapshot under the site's writer lock (finishing an interrupted restore first). */
-export async function snapshot(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
-  // a bad message is refused before the site is read, changed or not
-  cleanText(opts.message, 'the message')
-  return withSiteLock(site, async () => {
-    // an interrupted restore is finished first; if it cannot be, the live state is still recorded and
-    // `status` tells what is pending
-    const finished = await finishInterruptedRestore(site).catch(() => null)
-    const r = await snapshotLocked(site, opts)
-    return finished ? { ...r, finishedRestore: finished } : r
-  })
-}
-
 /**
- * A snapshot by a caller that already holds the lock. A file that changes between the scan and its
+ * Records the live site (the caller holds the lock). A file that changes between the scan and its
  * storage (a plugin update still writing) makes the attempt fail without recording anything; the scan
  * is then repeated, so what is recorded is always one consistent reading.
  */
-export async function snapshotLocked(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+export async function record(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await recordOnce(site, opts)
@@ -125,7 +113,7 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     diff,
     existingBlobs,
     filePath: (path) => {
-      site.checkpoint('snapshot:file')
+      checkpoint('snapshot:file')
       return site.files.locate(path)
     },
     fileContent: (path) => site.files.read(path),
@@ -146,14 +134,4 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     },
   })
   return { id, created: true, summary, state: live, ...skipped }
-}
-
-/** Runs `fn` holding the site's single-writer lock. */
-export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
-  const release = await site.dir.lock(site.lockWaitMs)
-  try {
-    return await fn()
-  } finally {
-    await release()
-  }
 }

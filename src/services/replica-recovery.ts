@@ -2,7 +2,8 @@
 // new host, and the trial rebuild behind `verify --read-data` and `prune`), the remote checks, and
 // pruning superseded objects. Nothing here writes to the remote except `prune`, and prune deletes only
 // what a verified newer full bundle supersedes.
-import { checkManifest, parseKey, planPrune, sameRefs, type BundlePort, type JournalPort, type Manifest, type ObjectStorePort, type PrunePlan, type RemoteObject } from '../core/index.ts'
+import { checkManifest, parseKey, planPrune, sameRefs, shortId, type BundlePort, type JournalPort, type Manifest, type ObjectStorePort, type PrunePlan, type RemoteObject } from '../core/index.ts'
+import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
 import type { ReplicaSite } from './replicator.ts'
 
@@ -85,6 +86,7 @@ export async function recoverFromRemote(r: ReplicaSite, manifestKey?: string): P
       throw new PeakguardError('REPLICA_INVALID', `${e.message}; the manifest before ${newest.key} is ${before} (peakguard recover --from-s3 --manifest ${before})`, { cause: e })
     })
     await r.local.writeReplica({ pushed: newest.manifest, prepared: null, pendingSince: null, lastError: null })
+    checkpoint('recover:replica-state')
     return { ...report, location: r.store.location, manifest: newest.key, seq: newest.manifest.seq, pushedAt: newest.manifest.time }
   } finally {
     await scratch.remove()
@@ -145,7 +147,7 @@ export async function verifyReplica(journal: JournalPort, r: ReplicaSite | null,
       const rebuilt = await rebuild(trial, r.store, m, scratch.path)
       const theirs = (await trial.log()).map((c) => c.id)
       const ours = history.slice(pos).map((c) => c.id)
-      if (theirs.join() !== ours.join()) rp.problems.push(`the rebuilt history (${theirs.length} snapshots) differs from this journal's (${ours.length} up to ${m.head?.slice(0, 12)})`)
+      if (theirs.join() !== ours.join()) rp.problems.push(`the rebuilt history (${theirs.length} snapshots) differs from this journal's (${ours.length} up to ${shortId(m.head)})`)
       const localRefs = await r.journal.refs()
       const missing = Object.entries(m.refs).filter(([name, id]) => name.startsWith('refs/tags/') && localRefs[name] !== undefined && localRefs[name] !== id)
       if (missing.length) rp.problems.push(`marks differ from this journal's: ${missing.map(([n]) => n).join(', ')}`)

@@ -27,6 +27,8 @@ import {
   type ReplicaLocalPort,
   type ReplicaState,
 } from '../core/index.ts'
+import { checkpoint } from '../core/checkpoints.ts'
+import { shortId } from '../core/text.ts'
 import { PeakguardError } from '../errors.ts'
 
 /** Everything replication needs for one site, handed over by the composition root. */
@@ -41,9 +43,10 @@ export interface ReplicaSite {
   maxChain: number
   /**
    * What else goes off the host inside the journal (the audit log, kept on a ref of its own): `store`
-   * commits it before each push; `stamp` changes whenever it does, so the loop notices.
+   * commits it before each push; `stamp` changes whenever it does, so the loop notices; `restore` puts it
+   * back in place after the journal was rebuilt from the replica.
    */
-  extras?: { stamp(): string; store(): Promise<void> } | null
+  extras?: { stamp(): string; store(): Promise<void>; restore(): Promise<void> } | null
 }
 
 export interface PushResult {
@@ -99,6 +102,7 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
     result.more = snapshots && !sameRefs(st.pushed?.refs ?? {}, now)
     st = { ...st, pendingSince: result.more ? (pendingSince ?? st.pendingSince) : null, lastError: null }
     await r.local.writeReplica(st)
+    checkpoint('replica:done')
     return result
   } catch (e) {
     // what prepare/rekey/upload last wrote (keys, attempt, what is stored): never an older copy, or the
@@ -166,6 +170,7 @@ async function prepare(r: ReplicaSite, st: ReplicaState, refs: Record<string, st
   const prepared = { manifest, manifestKey: manifestKey(seq, r.store.contentId(sha256(manifestBytes(manifest)))), bundleFile: b ? file : null, attempt: 1, bundleStored: false }
   const next = { ...st, prepared }
   await r.local.writeReplica(next)
+  checkpoint('replica:prepared')
   return next
 }
 
@@ -179,7 +184,7 @@ async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Reco
   if (prev?.head && (!main || !(await r.journal.isAncestor(prev.head, main))))
     throw new PeakguardError(
       'REPLICA_INVALID',
-      `this journal does not continue the history on ${r.store.location} (its newest pushed snapshot ${prev.head.slice(0, 12)} is ${main ? 'not an ancestor of this journal\'s newest' : 'gone, the journal is empty'}): refusing to push over it. If the journal was replaced, recover it with 'peakguard recover --from-s3' into an empty data directory; to start a new replica, choose another s3.prefix`,
+      `this journal does not continue the history on ${r.store.location} (its newest pushed snapshot ${shortId(prev.head)} is ${main ? 'not an ancestor of this journal\'s newest' : 'gone, the journal is empty'}): refusing to push over it. If the journal was replaced, recover it with 'peakguard recover --from-s3' into an empty data directory; to start a new replica, choose another s3.prefix`,
     )
   if (!prev) {
     // a first push from this journal (or replica.json was lost): the remote folder may hold pushes. Ours
@@ -201,7 +206,7 @@ async function assertContinues(r: ReplicaSite, prev: Manifest | null, refs: Reco
     if (theirs.head && (!main || !(await r.journal.isAncestor(theirs.head, main))))
       throw new PeakguardError(
         'REPLICA_INVALID',
-        `${r.store.location} already holds ${existing.length} push(es) of another history (its newest snapshot ${theirs.head.slice(0, 12)} is not in this journal): refusing to mix two histories. To continue that replica on this host, 'peakguard recover --from-s3' into an empty data directory; to start a new one, choose another s3.prefix`,
+        `${r.store.location} already holds ${existing.length} push(es) of another history (its newest snapshot ${shortId(theirs.head)} is not in this journal): refusing to mix two histories. To continue that replica on this host, 'peakguard recover --from-s3' into an empty data directory; to start a new one, choose another s3.prefix`,
       )
     return theirs.seq
   }
@@ -221,6 +226,7 @@ async function rekey(r: ReplicaSite, st: ReplicaState): Promise<ReplicaState> {
   const key = manifestKey(manifest.seq, r.store.contentId(`${sha256(manifestBytes(manifest))}#${attempt}`))
   const next: ReplicaState = { ...st, prepared: { ...p, manifest, manifestKey: key, attempt } }
   await r.local.writeReplica(next)
+  checkpoint('replica:rekeyed')
   return next
 }
 
@@ -230,14 +236,17 @@ async function upload(r: ReplicaSite, st: ReplicaState, result: PushResult): Pro
   const newest = p.manifest.chain.at(-1)
   if (p.bundleFile && newest && !p.bundleStored) {
     const put = await r.store.putFile(newest.key, p.bundleFile)
+    checkpoint('replica:upload')
     result.bytes += put.bytes
     result.puts++
     result.bundle = { key: newest.key, size: newest.size, full: newest.full }
     p = { ...p, bundleStored: true }
     st = { ...st, prepared: p }
     await r.local.writeReplica(st)
+    checkpoint('replica:bundle-stored')
   }
   const put = await r.store.putBytes(p.manifestKey, manifestBytes(p.manifest))
+  checkpoint('replica:manifest')
   result.bytes += put.bytes
   result.puts++
   result.pushed = true
@@ -245,6 +254,7 @@ async function upload(r: ReplicaSite, st: ReplicaState, result: PushResult): Pro
   result.manifestKey = p.manifestKey
   const next: ReplicaState = { ...st, pushed: p.manifest, prepared: null }
   await r.local.writeReplica(next)
+  checkpoint('replica:pushed')
   if (p.bundleFile) await r.local.removeFile(p.bundleFile)
   return next
 }

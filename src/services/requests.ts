@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto'
 import { assertMayDecide, cleanText, sameItems, type Actor, type ChangeItems, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
-import { restore, short, type RestoreReport } from './restorer.ts'
+import type { RestoreReport } from './restorer.ts'
+import { shortId as short } from '../core/text.ts'
+import { restore } from './writer.ts'
 import type { Site } from './site.ts'
 
 export interface GovernanceDeps {

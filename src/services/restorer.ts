@@ -1,7 +1,7 @@
-// The restorer. The order of its steps is the safety: lock → safety snapshot of the live state → plan
-// (only what differs) → [dry run stops here] → intent on disk → files → settings (one transaction) →
-// verify by recording the result → clear the intent. A crash anywhere after the intent is written is
-// finished by the next command that takes the lock (finishInterruptedRestore).
+// The restorer: plans and applies a restore — what differs between the live site and a state, writing it
+// back (links, removals, files, directories, then all settings in one transaction), re-reading what it
+// wrote, and putting the old state back when a write fails. When it runs, under which lock, and what is
+// recorded before and after is the writer's business (writer.ts).
 import {
   countFiles,
   countOptions,
@@ -16,12 +16,14 @@ import {
   type HookResult,
   type OnlyFilter,
   type OptionValue,
+  type RestoreIntent,
   type SiteState,
   type StateDiff,
 } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { checkpoint } from '../core/checkpoints.ts'
+import { shortId } from '../core/text.ts'
 import { readLive } from './live.ts'
-import { recordState, snapshotLocked, withSiteLock, type SnapshotOptions } from './recorder.ts'
+import { record, recordState, type SnapshotOptions } from './recorder.ts'
 import type { Site } from './site.ts'
 
 export interface RestoreOptions {
@@ -58,17 +60,6 @@ export interface RestoreReport {
   caches: { ok: boolean; detail: string } | null
 }
 
-export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
-  const r = await restoreLocked(site, opts)
-  // outside the lock: a slow `systemctl reload` must not hold up the next snapshot
-  if (!r.dryRun) {
-    // PHP may serve the old code from opcache and the old settings from the object cache until flushed
-    r.caches = site.bridge && (await site.bridge.installed().catch(() => null)) ? await site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message })) : null
-    r.hooks = await runHooks(site, r)
-  }
-  return r
-}
-
 /** Runs the post-restore commands (reload php-fpm, flush caches); their outcome goes into the report. */
 export async function runHooks(site: Site, r: { target: string; snapshot: string | null; safetySnapshot: string | null }): Promise<HookResult[]> {
   return site.hooks.postRestore({
@@ -79,102 +70,36 @@ export async function runHooks(site: Site, r: { target: string; snapshot: string
   })
 }
 
-async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
-  return withSiteLock(site, async () => {
-    const only = opts.only ?? null
-    const target = await site.journal.readState(opts.target)
-
-    if (opts.dryRun) {
-      // a dry run writes nothing, not even the rest of an interrupted restore
-      const live = await readLive(site)
-      const plan = planFor(live, target, only)
-      await assertWritable(site, plan, target)
-      return report({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true })
-    }
-
-    // an interrupted restore is finished first; if it cannot be, this restore (planned from what is live
-    // now) takes its place — so an operator can always go back to the safety snapshot
-    const recovered = await finishInterruptedRestore(site).catch((e: unknown) => `could not finish an interrupted restore (${(e as Error).message}); this restore replaces it`)
-
-    const safety = await snapshotLocked(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
-    site.checkpoint('restore:after-safety-snapshot')
-    const plan = planFor(safety.state, target, only)
-    await assertWritable(site, plan, target)
-    await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString() })
-    site.checkpoint('restore:after-intent')
-
-    try {
-      await applyPlan(site, plan, target)
-    } catch (e) {
-      throw await undoAfterFailure(site, e, safety.state, only)
-    }
-    const { post, mismatches } = await verify(site, safety.state, plan, overlayState(safety.state, target, only), {
-      trigger: 'restore',
-      message: `${opts.trigger === 'auto-rollback' ? 'automatic rollback' : 'restore'} to ${short(opts.target)}`,
-      trailers: {
-        'Peakguard-Restore-Of': opts.target,
-        'Peakguard-Safety-Snapshot': safety.id,
-        ...(opts.trigger ? { 'Peakguard-Restore-Trigger': opts.trigger } : {}),
-        ...(opts.actor ? { 'Peakguard-Actor': opts.actor } : {}),
-        ...(opts.reason ? { 'Peakguard-Reason': oneLine(opts.reason) } : {}),
-        ...(opts.request ? { 'Peakguard-Request': opts.request } : {}),
-      },
-    })
-    await site.dir.clearIntent()
-    return report({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false })
-  })
-}
-
-/**
- * Finishes a restore that a crash interrupted (the caller holds the lock). Rolling forward is always
- * possible — the target is in the journal and the plan is recomputed from what is live now — and the
- * safety snapshot taken before it still allows going back. Returns what was done, for `status`.
- */
-export async function finishInterruptedRestore(site: Site): Promise<string | null> {
-  const intent = await site.dir.readIntent()
-  if (!intent) return null
+/** The restore an interrupted one left on disk, carried out again from what is live now (the caller holds the lock). */
+export async function rollForward(site: Site, intent: RestoreIntent): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
   await site.files.removeTemporaries()
   const target = await site.journal.readState(intent.target)
   const live = await readLive(site)
-  const plan = planFor(live, target, intent.only)
-  await assertWritable(site, plan, target)
+  const plan = await planRestore(site, live, target, intent.only)
   await applyPlan(site, plan, target)
-  const { post, mismatches } = await verify(site, live, plan, overlayState(live, target, intent.only), {
+  return verify(site, live, plan, overlayState(live, target, intent.only), {
     trigger: 'recovery',
-    message: `finished interrupted restore to ${short(intent.target)}`,
+    message: `finished interrupted restore to ${shortId(intent.target)}`,
     trailers: { 'Peakguard-Restore-Of': intent.target, 'Peakguard-Safety-Snapshot': intent.safetySnapshot },
   })
-  const what =
-    `finished the restore to ${short(intent.target)} that was interrupted (started ${intent.startedAt}); ` +
-    `the state before it is ${short(intent.safetySnapshot)}` +
-    (mismatches ? `; ${mismatches.files.length + mismatches.options.length + mismatches.dirs.length} items still differ` : '') +
-    ` — now ${short(post.id)}`
-  await site.dir.clearIntent()
-  // the finished restore changed code under php-fpm: its post-restore commands run as for any restore
-  const hooks = await runHooks(site, { target: intent.target, snapshot: post.id, safetySnapshot: intent.safetySnapshot })
-  const failedHooks = hooks.filter((h) => h.exitCode !== 0)
-  const note = what + (failedHooks.length ? `; post-restore commands failed: ${failedHooks.map((h) => h.command).join(', ')}` : '')
-  await site.dir.noteRecovery({ at: new Date().toISOString(), what: note })
-  return note
 }
 
 /**
- * A restore that failed part-way (full disk, database error) puts back what it had written, from the
- * safety snapshot, so the site is as it was. If even that fails, the intent stays on disk and the next
- * command finishes the restore.
+ * Puts `before` (the safety snapshot) back after a restore failed part-way (full disk, database error), so
+ * the site is as it was. Throws when even that fails.
  */
-async function undoAfterFailure(site: Site, failure: unknown, before: SiteState, only: OnlyFilter | null): Promise<unknown> {
-  if (!(failure instanceof PeakguardError)) return failure
-  try {
-    const live = await readLive(site)
-    const back = planFor(live, before, only)
-    await assertWritable(site, back, before)
-    await applyPlan(site, back, before)
-    await site.dir.clearIntent()
-    return new PeakguardError(failure.code, `${failure.message} — the restore was stopped and undone: the site is as it was before`, { cause: failure })
-  } catch (e) {
-    return new PeakguardError(failure.code, `${failure.message} — the restore is incomplete and could not be undone (${(e as Error).message}); the next peakguard command will finish it`, { cause: failure })
-  }
+export async function putBack(site: Site, before: SiteState, only: OnlyFilter | null): Promise<void> {
+  const live = await readLive(site)
+  const back = planFor(live, before, only)
+  await assertWritable(site, back, before)
+  await applyPlan(site, back, before)
+}
+
+/** What to write to go from `live` to `target`, checked writable before anything is written. */
+export async function planRestore(site: Site, live: SiteState, target: SiteState, only: OnlyFilter | null): Promise<StateDiff> {
+  const plan = planFor(live, target, only)
+  await assertWritable(site, plan, target)
+  return plan
 }
 
 /**
@@ -205,7 +130,7 @@ async function assertWritable(site: Site, plan: StateDiff, target: SiteState): P
 }
 
 /** Writes the plan: links, removals, file contents, metadata, then all settings rows in one transaction. */
-async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promise<void> {
+export async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promise<void> {
   for (const l of plan.links) if (l.change === 'removed') await site.files.setLink(l.path, null)
   // a re-pointed link (current → versions/v2, recorded → versions/v1) is set back before anything is
   // removed: a removal through it would delete what its wrong target holds
@@ -228,14 +153,14 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
   await site.journal.readBlobs([...byBlob.keys()], async (blob, bytes) => {
     for (const entry of byBlob.get(blob) ?? []) {
       await site.files.write(entry, bytes)
-      site.checkpoint('restore:file')
+      checkpoint('restore:file')
     }
   })
   if (target.dirs) {
     for (const d of plan.dirs.filter((x) => x.change === 'removed').sort((a, b) => b.path.length - a.path.length)) await site.files.removeDirIfEmpty(d.path)
     for (const d of dirsToSet(plan, target.dirs)) await site.files.setDirMeta(d)
   }
-  site.checkpoint('restore:after-files')
+  checkpoint('restore:after-files')
 
   const rows: OptionValue[] = []
   const wanted = new Map<string, string[]>()
@@ -253,7 +178,7 @@ async function applyPlan(site: Site, plan: StateDiff, target: SiteState): Promis
   })
   const removals = plan.options.filter((o) => o.change === 'removed').map((o) => ({ table: o.table, name: o.name }))
   if (rows.length || removals.length) await site.settings.apply(rows, removals)
-  site.checkpoint('restore:after-settings')
+  checkpoint('restore:after-settings')
 }
 
 /**
@@ -286,7 +211,7 @@ function ancestorsOf(plan: StateDiff): Set<string> {
  * restore's snapshot without walking the whole tree again; otherwise the whole live site is recorded, so
  * the journal shows what is really there, and the differences are returned.
  */
-async function verify(
+export async function verify(
   site: Site,
   before: SiteState,
   plan: StateDiff,
@@ -297,7 +222,7 @@ async function verify(
   // again, say): what is below it is what its target holds, so read the whole site
   const linksAsRecorded = await site.files.linksAre([...expected.links.values()])
   if (plan.links.length > 0 || !linksAsRecorded) {
-    const post = await snapshotLocked(site, snap)
+    const post = await record(site, snap)
     const left = leftOver(expected, post.state)
     return { post, mismatches: isEmptyDiff(left) ? null : left }
   }
@@ -320,13 +245,13 @@ async function verify(
   for (const r of rows) if (planned.has(optionKey(r.table, r.name))) after.options.set(optionKey(r.table, r.name), r)
   const left = leftOver(expected, after)
   if (!isEmptyDiff(left)) {
-    const post = await snapshotLocked(site, snap)
+    const post = await record(site, snap)
     const still = leftOver(expected, post.state)
     return { post, mismatches: isEmptyDiff(still) ? null : still }
   }
   // every file it wrote came from the journal, so none needs storing again
   const fromJournal = new Set(plan.files.flatMap((f) => (f.to ? [f.to.blob] : [])))
-  const post = await recordState(site, after, snap, fromJournal).catch(() => snapshotLocked(site, snap))
+  const post = await recordState(site, after, snap, fromJournal).catch(() => record(site, snap))
   return { post, mismatches: null }
 }
 
@@ -340,7 +265,7 @@ function leftOver(expected: SiteState, actual: SiteState): StateDiff {
   return { ...d, dirs: d.dirs.filter((x) => x.change !== 'added') }
 }
 
-function report(r: {
+export function restoreReport(r: {
   safety: string | null
   target: string
   plan: StateDiff
@@ -363,12 +288,4 @@ function report(r: {
     hooks: [],
     caches: null,
   }
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 500)
-}
-
-export function short(id: string): string {
-  return id.slice(0, 12)
 }

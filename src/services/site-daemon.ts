@@ -6,7 +6,8 @@
 // database down, files are still recorded; the first poll after it is back records what changed meanwhile.
 import { unitOf, type FileWatchPort, type HeapPort, type LogPort, type MetricsPort, type Trigger, type WatchFailure } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { snapshot, type SnapshotResult } from './recorder.ts'
+import type { SnapshotResult } from './recorder.ts'
+import { snapshot } from './writer.ts'
 import type { SiteGovernance } from './site-governance.ts'
 import type { Site } from './site.ts'
 

@@ -1,5 +1,5 @@
 // Everything a service needs for one site, handed over by the composition root.
-import type { BridgePort, Checkpoint, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
+import type { BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
 
 export interface Site {
   id: string
@@ -10,7 +10,6 @@ export interface Site {
   ignore: IgnoreRules
   /** How long a snapshot or restore waits for another one to finish before it gives up. */
   lockWaitMs: number
-  checkpoint: Checkpoint
   /** the commands configured to run after every restore */
   hooks: HooksPort
   /** the daemon's health history per state */

@@ -42,6 +42,8 @@ export interface DaemonOptions {
   trustProxy?: string
   /** ui.hosts (default: not set) */
   hosts?: string[]
+  /** the entry file the daemon runs (default: src/main.ts; the installed bundle is dist/bin/peakguard.js) */
+  main?: string
 }
 
 /** Adds `ui.listen` (a free port on 127.0.0.1 unless `opts.listen`) to the site's config and starts `peakguard daemon`. */
@@ -54,7 +56,7 @@ export async function startDaemon(
   const listen = opts.listen ?? `127.0.0.1:${await freePort()}`
   const cfg = fs.readFileSync(site.configFile, 'utf8').replace(/^ui:.*\n/m, '')
   fs.writeFileSync(site.configFile, `ui: { listen: "${listen}"${opts.trustProxy ? `, trustProxy: ${opts.trustProxy}` : ''}${opts.hosts ? `, hosts: ${JSON.stringify(opts.hosts)}` : ''} }\nlog: { level: debug }\n${cfg.replace(/^log:.*\n/m, '')}`)
-  const cmd = [...wrap, process.execPath, MAIN, '--config', site.configFile, 'daemon']
+  const cmd = [...wrap, process.execPath, opts.main ?? MAIN, '--config', site.configFile, 'daemon']
   const proc = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: LogLine[] = []
   let raw = ''

@@ -1,0 +1,208 @@
+// The composition root, per site: one site's adapters wired into what the services need — the site
+// (journal, live files, settings, lock), its replica, its WordPress bridge, its audit log and the users
+// file. Every process builds these from the config it loaded once (runtime.ts, daemon.ts).
+import fs from 'node:fs'
+import path from 'node:path'
+import { AuditFile } from '../adapters/audit-file.ts'
+import { GitJournal } from '../adapters/git-journal.ts'
+import { ShellHooks } from '../adapters/hooks.ts'
+import { MysqlSettings, type DbConfig } from '../adapters/mysql-settings.ts'
+import { SiteDir } from '../adapters/site-dir.ts'
+import { UsersFile } from '../adapters/users-file.ts'
+import { WpBridge } from '../adapters/wp-bridge.ts'
+import { WpFiles } from '../adapters/wp-files.ts'
+import type { LoadedConfig, ResolvedSite } from '../config.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type AuditInput } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import type { BridgeControl } from '../cli/runtime.ts'
+import { Access } from '../services/access.ts'
+import { AuditLog } from '../services/audit.ts'
+import { bridgeState } from '../services/freeze.ts'
+import type { ReplicaSite, Site } from '../services/index.ts'
+
+// The AWS SDK is loaded only by the commands that reach the replica: at the top it costs every other
+// command its start-up.
+export const s3Adapter = () => import('../adapters/s3-store.ts')
+
+export function pickSite(cfg: LoadedConfig, id: string | undefined): ResolvedSite {
+  if (id) {
+    const s = cfg.sites.find((x) => x.id === id)
+    if (!s) throw new PeakguardError('SITE_UNKNOWN', `no site ${id} in ${cfg.file} (sites: ${cfg.sites.map((x) => x.id).join(', ')})`)
+    return s
+  }
+  if (cfg.sites.length > 1) throw new PeakguardError('USAGE', `${cfg.file} has ${cfg.sites.length} sites (${cfg.sites.map((x) => x.id).join(', ')}): choose one with --site`)
+  return cfg.sites[0] as ResolvedSite
+}
+
+export function dbConfig(s: ResolvedSite): DbConfig {
+  return { ...s.db }
+}
+
+/** The WordPress bridge of a site for `peakguard wp …`, with the freeze state it should hold now. */
+export function bridgeControl(s: ResolvedSite): BridgeControl {
+  const b = new WpBridge({
+    site: s.id,
+    wpContent: s.wpContent,
+    bridgeDir: s.bridgeDir,
+    url: s.bridge.url,
+    timeoutMs: s.bridge.timeout,
+    homeUrl: async () => {
+      const db = new MysqlSettings(dbConfig(s))
+      try {
+        return await db.homeUrl()
+      } finally {
+        await db.close()
+      }
+    },
+    ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
+  })
+  const current = () =>
+    bridgeState(new SiteDir(s.dataDir), { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options] }, Date.now())
+  return {
+    site: s.id,
+    file: b.file,
+    dir: b.dir,
+    installed: () => b.installed(),
+    writeState: (st) => b.writeState(st),
+    flushCaches: () => b.flushCaches(),
+    install: async () => b.install(await current()),
+    uninstall: () => b.uninstall(),
+    status: () => b.status(),
+    currentState: current,
+    syncState: async () => {
+      if (!(await b.installed())) return false
+      await b.writeState(await current())
+      return true
+    },
+  }
+}
+
+export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site & { close(): Promise<void> }> {
+  const dir = new SiteDir(s.dataDir)
+  dir.ensure()
+  const journal = await GitJournal.open(dir.journalDir, s.id)
+  const ignore = ignoreRules([...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], [...DEFAULT_IGNORED_FILES, ...s.ignore.files])
+  const settings = new MysqlSettings(dbConfig(s), [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options])
+  return {
+    id: s.id,
+    hooks: new ShellHooks(s.hooks.postRestore, s.hooks.timeout),
+    health: dir,
+    journal,
+    files: new WpFiles(s.wpContent, dir.cacheFile, [...DEFAULT_IGNORED_FILES, ...s.ignore.files], s.followLinksInto),
+    settings,
+    dir,
+    ignore,
+    lockWaitMs: cfg.config.lockWaitSeconds * 1000,
+    bridge: new WpBridge({
+      site: s.id,
+      wpContent: s.wpContent,
+      bridgeDir: s.bridgeDir,
+      url: s.bridge.url,
+      timeoutMs: s.bridge.timeout,
+      homeUrl: () => settings.homeUrl(),
+      ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
+    }),
+    siteOwning: async (prefix) => {
+      for (const other of cfg.sites) {
+        if (other.id === s.id) continue
+        const jd = new SiteDir(other.dataDir).journalDir
+        if (!fs.existsSync(path.join(jd, 'HEAD'))) continue
+        const j = await GitJournal.open(jd, other.id).catch(() => null)
+        if (j && (await j.resolvePrefix(prefix)).length > 0) return other.id
+      }
+      return null
+    },
+    close: () => settings.close(),
+  }
+}
+
+/** The replica key: the site's keyFile, else $PEAKGUARD_S3_KEY, else none (unencrypted). */
+async function replicaKey(s: ResolvedSite): Promise<Buffer | null> {
+  const { readKeyFile, parseKey } = await s3Adapter()
+  if (s.s3?.keyFile) return readKeyFile(s.s3.keyFile)
+  const env = process.env.PEAKGUARD_S3_KEY
+  return env ? parseKey(Buffer.from(env), 'PEAKGUARD_S3_KEY') : null
+}
+
+/** The ref the audit log's segments are kept on inside the journal (so the replica carries them). */
+export const AUDIT_REF = 'refs/peakguard/audit'
+
+/** Names, sizes and mtimes of a folder's files: changes whenever one is appended to or added. */
+function folderStamp(dir: string): string {
+  try {
+    return fs
+      .readdirSync(dir)
+      .sort()
+      .map((n) => {
+        const st = fs.statSync(path.join(dir, n), { throwIfNoEntry: false })
+        return st ? `${n}:${st.size}:${st.mtimeMs}` : n
+      })
+      .join(',')
+  } catch {
+    return ''
+  }
+}
+
+/** The site's replica: its S3 folder, its journal and its data directory; null when it has no s3 block. */
+export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise<(ReplicaSite & { close(): Promise<void> }) | null> {
+  if (!s.s3) return null
+  const { S3Store } = await s3Adapter()
+  const store = new S3Store(
+    { bucket: s.s3.bucket, prefix: s.s3.prefix, region: s.s3.region, endpoint: s.s3.endpoint, forcePathStyle: s.s3.forcePathStyle, sse: s.s3.sse, kmsKeyId: s.s3.kmsKeyId, timeoutMs: s.s3.timeout },
+    s.id,
+    await replicaKey(s),
+  )
+  const dir = new SiteDir(dataDir)
+  dir.ensure()
+  const journal = await GitJournal.open(dir.journalDir, s.id)
+  return {
+    id: s.id,
+    journal,
+    store,
+    local: dir,
+    maxChain: s.s3.compactAfter,
+    // the audit log travels in the journal, on a ref of its own
+    extras: {
+      stamp: () => folderStamp(dir.auditDir),
+      store: async () => void (await journal.storeFolder(AUDIT_REF, dir.auditDir, 'audit log')),
+      // after a rebuild from the replica: the audit log's segments back where the site keeps them
+      restore: async () => {
+        const audit = await journal.readFolder(AUDIT_REF)
+        if (!audit || fs.existsSync(dir.auditDir)) return
+        fs.mkdirSync(dir.auditDir, { recursive: true, mode: 0o700 })
+        for (const [name, bytes] of audit) fs.writeFileSync(path.join(dir.auditDir, name), bytes, { mode: 0o600 })
+      },
+    },
+    openJournal: (d) => GitJournal.open(d, s.id),
+    close: async () => store.close(),
+  }
+}
+
+export function requireReplica<T>(r: T | null, s: ResolvedSite, file: string): T {
+  if (!r)
+    throw new PeakguardError('REPLICA_NOT_CONFIGURED', `site ${s.id} has no S3 replica: add an s3 block (bucket, region, …) to it in ${file}, or run 'peakguard init' with --s3-bucket`)
+  return r
+}
+
+/** A site's audit log: <siteDataDir>/audit/, serialised across processes by <siteDataDir>/audit.lock. */
+export function auditLogFor(s: ResolvedSite, rotateBytes?: number): AuditLog {
+  const dir = new SiteDir(s.dataDir)
+  dir.ensure()
+  return new AuditLog(new AuditFile(dir.auditDir, () => dir.lock(30_000, 'audit.lock', 'is writing the audit log'), { rotateBytes }))
+}
+
+export function accessFor(cfg: LoadedConfig): Access {
+  const folder = new SiteDir(path.dirname(cfg.usersFile))
+  return new Access(new UsersFile(cfg.usersFile, () => folder.lock(30_000, `${path.basename(cfg.usersFile)}.lock`, 'is changing the peakguard users')))
+}
+
+export async function auditAll(cfg: LoadedConfig, input: Omit<AuditInput, 'site'>): Promise<void> {
+  for (const s of cfg.sites) await auditLogFor(s).append({ ...input, site: s.id })
+}
+
+/** A site's data directory, made if missing: its governance documents (freeze, requests, allow windows). */
+export function siteDocs(s: ResolvedSite): SiteDir {
+  const dir = new SiteDir(s.dataDir)
+  dir.ensure()
+  return dir
+}

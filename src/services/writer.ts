@@ -1,0 +1,154 @@
+// The writer: the one way anything changes a site's journal or its live files and settings. Every write
+// takes the site's single-writer lock, first finishes a restore that a crash interrupted, and then runs
+// its steps in the order that makes it safe:
+//   snapshot:  lock → finish an interrupted restore → record (recorder.ts)
+//   restore:   lock → finish an interrupted restore → safety snapshot of the live state → plan (only what
+//              differs) → [dry run stops here] → intent on disk → files → settings → verify by recording
+//              the result → clear the intent; after the lock: cache flush and post-restore commands
+// A crash anywhere after the intent is written is finished by the next command that takes the lock
+// (settle); a write that fails part-way is undone from the safety snapshot. recorder.ts reads and records,
+// restorer.ts plans and applies; neither takes the lock nor imports the other's caller.
+import { cleanText, overlayState, shortId as short } from '../core/index.ts'
+import { checkpoint } from '../core/checkpoints.ts'
+import { PeakguardError } from '../errors.ts'
+import { readLive } from './live.ts'
+import { record, type SnapshotOptions, type SnapshotResult } from './recorder.ts'
+import { applyPlan, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
+import type { Site } from './site.ts'
+
+/** Runs `fn` holding the site's single-writer lock. */
+export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
+  const release = await site.dir.lock(site.lockWaitMs)
+  try {
+    return await fn()
+  } finally {
+    await release()
+  }
+}
+
+/** Takes a snapshot under the site's lock (finishing an interrupted restore first). */
+export async function snapshot(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
+  // a bad message is refused before the site is read, changed or not
+  cleanText(opts.message, 'the message')
+  return withSiteLock(site, async () => {
+    // if an interrupted restore cannot be finished, the live state is still recorded and `status` tells what is pending
+    const finished = await settle(site).catch(() => null)
+    const r = await record(site, opts)
+    return finished ? { ...r, finishedRestore: finished } : r
+  })
+}
+
+/** Restores a state (see the order above), then flushes caches and runs the post-restore commands. */
+export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
+  const r = await withSiteLock(site, () => restoreLocked(site, opts))
+  // outside the lock: a slow `systemctl reload` must not hold up the next snapshot
+  if (!r.dryRun) {
+    // PHP may serve the old code from opcache and the old settings from the object cache until flushed
+    r.caches = site.bridge && (await site.bridge.installed().catch(() => null)) ? await site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message })) : null
+    r.hooks = await runHooks(site, r)
+  }
+  return r
+}
+
+async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
+  const only = opts.only ?? null
+  const target = await site.journal.readState(opts.target)
+
+  if (opts.dryRun) {
+    // a dry run writes nothing, not even the rest of an interrupted restore
+    const plan = await planRestore(site, await readLive(site), target, only)
+    return restoreReport({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true })
+  }
+
+  // an interrupted restore is finished first; if it cannot be, this restore (planned from what is live
+  // now) takes its place — so an operator can always go back to the safety snapshot
+  const recovered = await settle(site).catch((e: unknown) => `could not finish an interrupted restore (${(e as Error).message}); this restore replaces it`)
+
+  const safety = await record(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
+  checkpoint('restore:after-safety-snapshot')
+  const plan = await planRestore(site, safety.state, target, only)
+  await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString() })
+  checkpoint('restore:after-intent')
+
+  try {
+    await applyPlan(site, plan, target)
+  } catch (e) {
+    throw await undoAfterFailure(site, e, safety.state, only)
+  }
+  const { post, mismatches } = await verify(site, safety.state, plan, overlayState(safety.state, target, only), {
+    trigger: 'restore',
+    message: `${opts.trigger === 'auto-rollback' ? 'automatic rollback' : 'restore'} to ${short(opts.target)}`,
+    trailers: {
+      'Peakguard-Restore-Of': opts.target,
+      'Peakguard-Safety-Snapshot': safety.id,
+      ...(opts.trigger ? { 'Peakguard-Restore-Trigger': opts.trigger } : {}),
+      ...(opts.actor ? { 'Peakguard-Actor': opts.actor } : {}),
+      ...(opts.reason ? { 'Peakguard-Reason': oneLine(opts.reason) } : {}),
+      ...(opts.request ? { 'Peakguard-Request': opts.request } : {}),
+    },
+  })
+  await site.dir.clearIntent()
+  return restoreReport({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false })
+}
+
+/**
+ * A restore that failed part-way (full disk, database error) puts back what it had written, from the
+ * safety snapshot, so the site is as it was. If even that fails, the intent stays on disk and the next
+ * command finishes the restore.
+ */
+async function undoAfterFailure(site: Site, failure: unknown, before: Parameters<typeof putBack>[1], only: RestoreOptions['only']): Promise<unknown> {
+  if (!(failure instanceof PeakguardError)) return failure
+  try {
+    await putBack(site, before, only ?? null)
+    await site.dir.clearIntent()
+    return new PeakguardError(failure.code, `${failure.message} — the restore was stopped and undone: the site is as it was before`, { cause: failure })
+  } catch (e) {
+    return new PeakguardError(failure.code, `${failure.message} — the restore is incomplete and could not be undone (${(e as Error).message}); the next peakguard command will finish it`, { cause: failure })
+  }
+}
+
+/**
+ * Finishes a restore that a crash interrupted (the caller holds the lock). Rolling forward is always
+ * possible — the target is in the journal and the plan is recomputed from what is live now — and the
+ * safety snapshot taken before it still allows going back. Returns what was done, for `status`.
+ */
+async function settle(site: Site): Promise<string | null> {
+  const intent = await site.dir.readIntent()
+  if (!intent) return null
+  const { post, mismatches } = await rollForward(site, intent)
+  const what =
+    `finished the restore to ${short(intent.target)} that was interrupted (started ${intent.startedAt}); ` +
+    `the state before it is ${short(intent.safetySnapshot)}` +
+    (mismatches ? `; ${mismatches.files.length + mismatches.options.length + mismatches.dirs.length} items still differ` : '') +
+    ` — now ${short(post.id)}`
+  await site.dir.clearIntent()
+  // the finished restore changed code under php-fpm: its post-restore commands run as for any restore
+  const hooks = await runHooks(site, { target: intent.target, snapshot: post.id, safetySnapshot: intent.safetySnapshot })
+  const failedHooks = hooks.filter((h) => h.exitCode !== 0)
+  const note = what + (failedHooks.length ? `; post-restore commands failed: ${failedHooks.map((h) => h.command).join(', ')}` : '')
+  await site.dir.noteRecovery({ at: new Date().toISOString(), what: note })
+  return note
+}
+
+export interface Settled {
+  /** a snapshot or restore running right now, if any */
+  busy: string | null
+  /** an interrupted restore that could not be finished: `restore <safetySnapshot>` goes back */
+  pendingRestore: { target: string; safetySnapshot: string; error: string } | null
+}
+
+/** For `status`: finishes an interrupted restore unless another writer holds the lock — never waits behind one. */
+export async function settleIfIdle(site: Site): Promise<Settled> {
+  try {
+    await withSiteLock({ ...site, lockWaitMs: 0 }, () => settle(site))
+    return { busy: null, pendingRestore: null }
+  } catch (e) {
+    if (e instanceof PeakguardError && e.code === 'BUSY') return { busy: e.message, pendingRestore: null }
+    const intent = await site.dir.readIntent()
+    return { busy: null, pendingRestore: { target: intent?.target ?? '', safetySnapshot: intent?.safetySnapshot ?? '', error: (e as Error).message } }
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 500)
+}
