@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { startDaemon } from './harness/daemon.ts'
+import { S3Server } from './harness/s3.ts'
 import { createSite, REPO, treeOf, type TestSite } from './harness/site.ts'
 
 describe('cli', () => {
@@ -46,6 +47,28 @@ describe('cli', () => {
       assert.match(await login.text(), /<form/)
     } finally {
       await d.stop()
+    }
+  })
+
+  it('the installed bundle replicates to S3 and verifies the replica (the AWS SDK inside the bundle)', async () => {
+    const s3 = await S3Server.start()
+    const withS3 = await createSite({
+      siteConfig: `    s3:\n      bucket: ${s3.bucket}\n      prefix: bundle\n      region: us-east-1\n      endpoint: ${s3.endpoint}\n      forcePathStyle: true\n      timeout: 3s\n`,
+    })
+    try {
+      const env = { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
+      const run = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO, 'dist/bin/peakguard.js'), '--config', withS3.configFile, ...args], { encoding: 'utf8', env })
+      assert.equal(run('snapshot').status, 0)
+      const pushed = run('replicate', '--json')
+      assert.equal(pushed.status, 0, pushed.stderr)
+      assert.equal(JSON.parse(pushed.stdout).upToDate, true)
+      assert.equal(JSON.parse(pushed.stdout).pushes.length, 1)
+      const verified = run('verify', '--remote', '--json')
+      assert.equal(verified.status, 0, verified.stderr)
+      assert.ok((await s3.listKeys()).some((o) => o.key.includes('manifests/')), 'no manifest on S3')
+    } finally {
+      await withS3.cleanup()
+      await s3.destroy()
     }
   })
 

@@ -147,16 +147,12 @@ const KNOWN_GAPS: Record<string, Record<string, string[]>> = {
   restore: Object.fromEntries(
     ['restore:after-intent#1', 'restore:file#1', 'restore:file#10', 'restore:after-files#1', 'restore:after-settings#1', 'restore:intent-cleared#1', 'journal:commit#2'].map((k) => [`0:${k}`, RESTORE_UNAUDITED]),
   ),
-  // services/writer.ts settle(): the intent is cleared before the recovery note is written, so status never says what was finished
-  'recovery of a killed restore': { '0:restore:intent-cleared#1': ['last recovery'] },
   // cli/marks.ts: the tag is deleted before the audit entry; unmark-good again finds no mark and audits nothing
   'known-good marks': { '1:journal:unmark#1': ['audit entries'] },
   // services/freeze.ts: the freeze document is written before its audit entries. start again: freeze-start comes back, its
   // freeze-baseline does not; allow again opens a second window; stop again finds no freeze and audits nothing
   'freeze, allow-window, freeze stop': { '0:doc:freeze#1': ['audit entries'], '1:doc:freeze#1': ['freeze'], '2:doc:freeze#1': ['audit entries'] },
   'the gate reverts a change made during a freeze': {
-    // main.ts auditConfig: the config-reload entry is appended before the config digest is written: the next start appends it again
-    '0:audit:append#1': ['audit entries'],
     // services/gate.ts: a request found again after a crash is resumed without its change-request entry
     '0:doc:request#1': ['audit entries'],
     // services/gate.ts: the request is saved as reverted before the revert entry; the next check sees nothing to do
@@ -170,17 +166,9 @@ const KNOWN_GAPS: Record<string, Record<string, string[]>> = {
   'an approval applies the reverted change': {
     // services/requests.ts decide(): the decision is saved before its audit entry; approve again says it is decided
     '1:doc:request#1': ['audit entries'],
-    // services/requests.ts decide(): approve again compares the live site with the request without finishing the interrupted
-    // restore first (no writer lock): it decides 'kept live', and the restore's intent stays on disk for the next command
-    '1:restore:after-files#1': ['snapshots', 'restore intent left', 'change requests'],
-    // the same: the change was applied again by the killed approve, the decision says 'kept live'
+    // services/requests.ts decide(): killed after its restore cleared the intent, approve again finds the change live and
+    // decides 'kept live' (the restore's commit names the request: the decision could read it there)
     '1:restore:intent-cleared#1': ['change requests'],
-  },
-  'recover --from-s3 on a new host': {
-    // compose/recover.ts: recover refuses a journal folder that is not empty, even one it left half-built itself
-    '0:journal:bundle-imported#1': ['recovered snapshots', 'replica verified'],
-    // the same refusal; replica.json is never written, so the rebuilt journal says its snapshots wait to be pushed
-    '0:journal:refs-set#1': ['replica verified'],
   },
 }
 

@@ -156,6 +156,8 @@ export interface RestoreIntent {
   safetySnapshot: string
   only: { paths: string[]; options: string[] } | null
   startedAt: string
+  /** the change request the restore applies or reverts: a decision finished after a crash still names it */
+  request?: string
 }
 
 export interface RecoveryNote {

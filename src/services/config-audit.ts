@@ -8,6 +8,12 @@ import type { AuditLog } from './audit.ts'
 export async function auditConfigChange(d: { site: string; docs: DocStorePort; audit: AuditLog }, config: { file: string; sha256: string }): Promise<boolean> {
   const last = await d.docs.readDoc<{ sha256: string; file: string }>('config')
   if (last?.sha256 === config.sha256) return false
+  // a start killed between the entry and the document appended it already: the document only is written
+  const logged = (await d.audit.query({ type: 'config-reload' })).at(-1)
+  if ((logged?.details as { sha256?: unknown } | undefined)?.sha256 === config.sha256) {
+    await d.docs.writeDoc('config', { sha256: config.sha256, file: config.file })
+    return false
+  }
   await d.audit.append({
     type: 'config-reload',
     actor: 'peakguard',

@@ -9,7 +9,7 @@ import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
 import type { RestoreReport } from './restorer.ts'
 import { shortId as short } from '../core/text.ts'
-import { restore } from './writer.ts'
+import { restore, settleNow } from './writer.ts'
 import type { Site } from './site.ts'
 
 export interface GovernanceDeps {
@@ -102,13 +102,22 @@ export async function decide(
     let report: RestoreReport | null = null
     let outcome: string
     const why = `change request ${r.id} ${o.approve ? 'approved' : 'rejected'} by ${o.actor.name}${o.note ? `: ${o.note}` : ''}`
+    // a restore a crash interrupted is finished first: a decision killed while applying itself is carried
+    // out by the next one, and a half-written site is never taken for what is live
+    const finished = await settleNow(site)
+    const mine = finished?.intent.request === r.id && finished.intent.target === (o.approve ? r.attempted : r.base) ? finished : null
     // what the live site holds decides what to do, not what the request remembers: a revert may have been
     // cut short, and a later change or decision may have moved these items since
     const live = await readLive(site)
     const [base, attempted] = [await site.journal.readState(r.base), await site.journal.readState(r.attempted)]
     const want = o.approve ? attempted : base
     const from = o.approve ? base : attempted
-    if (sameItems(live, want, r.items)) outcome = o.approve ? 'kept live' : 'stays reverted'
+    if (mine && sameItems(live, want, r.items))
+      // this decision's own restore, finished after a crash: the outcome is what it would have said
+      outcome = o.approve
+        ? `applied again (state ${short(mine.snapshot)}${mine.verified ? ', verified' : ', NOT verified'})`
+        : `reverted to ${short(r.base)} (${mine.verified ? 'verified' : 'NOT verified'})`
+    else if (sameItems(live, want, r.items)) outcome = o.approve ? 'kept live' : 'stays reverted'
     else if (sameItems(live, from, r.items)) {
       report = await restore(site, { target: o.approve ? r.attempted : r.base, only, actor: o.actor.name, reason: why, request: r.id })
       outcome = o.approve
@@ -131,7 +140,7 @@ export async function decide(
       outcome,
     }
     await saveRequest(deps.docs, decided)
-    const details = { request: r.id, items: r.items, outcome, note: o.note, restore: report?.snapshot ?? null, safetySnapshot: report?.safetySnapshot ?? null }
+    const details = { request: r.id, items: r.items, outcome, note: o.note, restore: report?.snapshot ?? mine?.snapshot ?? null, safetySnapshot: report?.safetySnapshot ?? mine?.intent.safetySnapshot ?? null }
     if (o.breakGlass) {
       await deps.audit.append({ type: 'break-glass', actor: o.actor.name, site: site.id, summary: `broke glass to ${o.approve ? 'approve' : 'reject'} ${r.id}: ${o.breakGlass.reason}`, details: { ...details, reason: o.breakGlass.reason } })
       deps.notify.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${o.actor.name} on change ${r.id}: ${o.breakGlass.reason}`, details })

@@ -80,7 +80,11 @@ export async function rollForward(site: Site, intent: RestoreIntent): Promise<{ 
   return verify(site, live, plan, overlayState(live, target, intent.only), {
     trigger: 'recovery',
     message: `finished interrupted restore to ${shortId(intent.target)}`,
-    trailers: { 'Peakguard-Restore-Of': intent.target, 'Peakguard-Safety-Snapshot': intent.safetySnapshot },
+    trailers: {
+      'Peakguard-Restore-Of': intent.target,
+      'Peakguard-Safety-Snapshot': intent.safetySnapshot,
+      ...(intent.request ? { 'Peakguard-Request': intent.request } : {}),
+    },
   })
 }
 

@@ -15,6 +15,7 @@ import { readLive } from './live.ts'
 import { record, type SnapshotOptions, type SnapshotResult } from './recorder.ts'
 import { applyPlan, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
+import type { RestoreIntent } from '../core/index.ts'
 
 /** Runs `fn` holding the site's single-writer lock. */
 export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
@@ -34,7 +35,7 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
     // if an interrupted restore cannot be finished, the live state is still recorded and `status` tells what is pending
     const finished = await settle(site).catch(() => null)
     const r = await record(site, opts)
-    return finished ? { ...r, finishedRestore: finished } : r
+    return finished ? { ...r, finishedRestore: finished.note } : r
   })
 }
 
@@ -62,12 +63,15 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
 
   // an interrupted restore is finished first; if it cannot be, this restore (planned from what is live
   // now) takes its place — so an operator can always go back to the safety snapshot
-  const recovered = await settle(site).catch((e: unknown) => `could not finish an interrupted restore (${(e as Error).message}); this restore replaces it`)
+  const recovered = await settle(site).then(
+    (f) => f?.note ?? null,
+    (e: unknown) => `could not finish an interrupted restore (${(e as Error).message}); this restore replaces it`,
+  )
 
   const safety = await record(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
   checkpoint('restore:after-safety-snapshot')
   const plan = await planRestore(site, safety.state, target, only)
-  await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString() })
+  await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString(), ...(opts.request ? { request: opts.request } : {}) })
   checkpoint('restore:after-intent')
 
   try {
@@ -107,12 +111,23 @@ async function undoAfterFailure(site: Site, failure: unknown, before: Parameters
   }
 }
 
+/** A restore a crash had interrupted, finished by the next writer. */
+export interface Settlement {
+  /** what was done, as `status` shows it (lastRecovery) */
+  note: string
+  intent: RestoreIntent
+  /** the snapshot recording the finished restore */
+  snapshot: string
+  verified: boolean
+}
+
 /**
  * Finishes a restore that a crash interrupted (the caller holds the lock). Rolling forward is always
  * possible — the target is in the journal and the plan is recomputed from what is live now — and the
- * safety snapshot taken before it still allows going back. Returns what was done, for `status`.
+ * safety snapshot taken before it still allows going back. The note is written before the intent is
+ * cleared: a crash between the two finishes the (now empty) restore again, and `status` never loses it.
  */
-async function settle(site: Site): Promise<string | null> {
+async function settle(site: Site): Promise<Settlement | null> {
   const intent = await site.dir.readIntent()
   if (!intent) return null
   const { post, mismatches } = await rollForward(site, intent)
@@ -121,13 +136,23 @@ async function settle(site: Site): Promise<string | null> {
     `the state before it is ${short(intent.safetySnapshot)}` +
     (mismatches ? `; ${mismatches.files.length + mismatches.options.length + mismatches.dirs.length} items still differ` : '') +
     ` — now ${short(post.id)}`
+  await site.dir.noteRecovery({ at: new Date().toISOString(), what })
   await site.dir.clearIntent()
   // the finished restore changed code under php-fpm: its post-restore commands run as for any restore
   const hooks = await runHooks(site, { target: intent.target, snapshot: post.id, safetySnapshot: intent.safetySnapshot })
   const failedHooks = hooks.filter((h) => h.exitCode !== 0)
   const note = what + (failedHooks.length ? `; post-restore commands failed: ${failedHooks.map((h) => h.command).join(', ')}` : '')
-  await site.dir.noteRecovery({ at: new Date().toISOString(), what: note })
-  return note
+  if (failedHooks.length) await site.dir.noteRecovery({ at: new Date().toISOString(), what: note })
+  return { note, intent, snapshot: post.id, verified: !mismatches }
+}
+
+/**
+ * Finishes an interrupted restore, if there is one, under the site's lock: for a caller that reads the live
+ * site to decide what to write (a change request's decision) and must not mistake a half-done restore for
+ * the site's state.
+ */
+export async function settleNow(site: Site): Promise<Settlement | null> {
+  return withSiteLock(site, () => settle(site))
 }
 
 export interface Settled {
