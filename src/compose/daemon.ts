@@ -183,6 +183,8 @@ export async function runDaemon(cfg: LoadedConfig, o: GlobalOptions): Promise<vo
   await daemon.stop()
   await new Promise((r) => server.close(r))
   server.closeAllConnections()
+  // what was refused and not written one by one is counted in the audit log before the process ends
+  await app.flush()
   log.info({}, 'peakguard daemon stopped')
   log.flush()
 }

@@ -112,6 +112,7 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
       }
       return null
     },
+    audit: auditLogFor(s),
     close: () => settings.close(),
   }
 }

@@ -158,6 +158,11 @@ export interface RestoreIntent {
   startedAt: string
   /** the change request the restore applies or reverts: a decision finished after a crash still names it */
   request?: string
+  /**
+   * A restore by a person owes the audit log its entry: written by the writer before the intent is cleared,
+   * and by the next writer when a crash cut the restore short (once: the entry names its intent's start).
+   */
+  audit?: { actor: string; onlyText?: string[] }
 }
 
 export interface RecoveryNote {

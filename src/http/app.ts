@@ -27,7 +27,10 @@ function fromHttpError(e: unknown): PeakguardError | null {
   return new PeakguardError('USAGE', `the request could not be read (HTTP ${status}): send a form or a JSON object`)
 }
 
-export function buildApp(deps: AppDeps): express.Express {
+/** The UI's app, and what it must write before the daemon stops (the counts of refused requests left out so far). */
+export type UiApp = express.Express & { flush(): Promise<void> }
+
+export function buildApp(deps: AppDeps): UiApp {
   const app = express()
   app.disable('x-powered-by')
   app.set('json spaces', 2)
@@ -128,7 +131,8 @@ export function buildApp(deps: AppDeps): express.Express {
     const { what, advice } = ERRORS[err.code]
     views.render(res, 'error', { title: 'Something went wrong', code: err.code, what, message: err.message, advice }, err.httpStatus)
   })
-  return app
+  // a daemon that stops writes the counts of the refusals left out so far, not only at the minute's end
+  return Object.assign(app, { flush: () => denials.flush() })
 }
 
 /**

@@ -94,12 +94,13 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
     })
   let done: RestoreReport
   try {
-    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name })
+    // the writer writes the entry with the restore itself, so a crash cannot lose it (a site without an audit log of its own: here)
+    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name, audit: { actor: actor.name, ...(req.onlyText?.length ? { onlyText: req.onlyText } : {}) } })
   } catch (e) {
     await entry(null, 'failed', (e as Error).message)
     throw e
   }
-  await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
+  if (!done.audited) await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
   deps.notify.notify({
     event: 'restore',
     site: site.id,

@@ -36,6 +36,8 @@ export interface RestoreOptions {
   reason?: string
   /** the change request this restore applies or reverts (the freeze gate accepts it as decided) */
   request?: string
+  /** a restore by a person: its 'restore' audit entry is written with the restore, crash or not (see RestoreIntent.audit) */
+  audit?: { actor: string; onlyText?: string[] }
 }
 
 export interface RestoreReport {
@@ -56,6 +58,8 @@ export interface RestoreReport {
   recovered: string | null
   /** the post-restore commands and how each ended (empty for a dry run) */
   hooks: HookResult[]
+  /** whether the writer wrote the restore's audit entry (a restore with `audit`, on a site with an audit log) */
+  audited: boolean
   /** the WordPress bridge's cache flush (opcache, object cache); null without the bridge or for a dry run */
   caches: { ok: boolean; detail: string } | null
 }
@@ -291,5 +295,6 @@ export function restoreReport(r: {
     recovered: r.recovered,
     hooks: [],
     caches: null,
+    audited: false,
   }
 }

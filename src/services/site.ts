@@ -1,5 +1,5 @@
 // Everything a service needs for one site, handed over by the composition root.
-import type { BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
+import type { AuditInput, BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
 
 export interface Site {
   id: string
@@ -16,6 +16,8 @@ export interface Site {
   health: HealthStorePort
   /** the WordPress bridge, when its mu-plugin is installed: restores flush caches through it */
   bridge?: BridgePort | null
+  /** the site's audit log: the writer appends a person's restore to it (and a restore finished after a crash) */
+  audit?: { append(input: AuditInput): Promise<unknown>; query(q: { type?: string }): Promise<{ details?: unknown }[]> } | null
   /** Finds which other configured site has a state with this id prefix (for a clear error). */
   siteOwning(idPrefix: string): Promise<string | null>
 }

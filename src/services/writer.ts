@@ -71,7 +71,15 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   const safety = await record(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
   checkpoint('restore:after-safety-snapshot')
   const plan = await planRestore(site, safety.state, target, only)
-  await site.dir.writeIntent({ target: opts.target, safetySnapshot: safety.id, only, startedAt: new Date().toISOString(), ...(opts.request ? { request: opts.request } : {}) })
+  const intent: RestoreIntent = {
+    target: opts.target,
+    safetySnapshot: safety.id,
+    only,
+    startedAt: new Date().toISOString(),
+    ...(opts.request ? { request: opts.request } : {}),
+    ...(opts.audit ? { audit: opts.audit } : {}),
+  }
+  await site.dir.writeIntent(intent)
   checkpoint('restore:after-intent')
 
   try {
@@ -91,8 +99,10 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
       ...(opts.request ? { 'Peakguard-Request': opts.request } : {}),
     },
   })
+  // the audit entry before the intent goes: a crash between the two finishes an empty restore and finds it written
+  const audited = await auditRestore(site, intent, !mismatches)
   await site.dir.clearIntent()
-  return restoreReport({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false })
+  return { ...restoreReport({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false }), audited }
 }
 
 /**
@@ -137,6 +147,7 @@ async function settle(site: Site): Promise<Settlement | null> {
     (mismatches ? `; ${mismatches.files.length + mismatches.options.length + mismatches.dirs.length} items still differ` : '') +
     ` — now ${short(post.id)}`
   await site.dir.noteRecovery({ at: new Date().toISOString(), what })
+  if (!(await restoreAudited(site, intent))) await auditRestore(site, intent, !mismatches)
   await site.dir.clearIntent()
   // the finished restore changed code under php-fpm: its post-restore commands run as for any restore
   const hooks = await runHooks(site, { target: intent.target, snapshot: post.id, safetySnapshot: intent.safetySnapshot })
@@ -172,6 +183,40 @@ export async function settleIfIdle(site: Site): Promise<Settled> {
     const intent = await site.dir.readIntent()
     return { busy: null, pendingRestore: { target: intent?.target ?? '', safetySnapshot: intent?.safetySnapshot ?? '', error: (e as Error).message } }
   }
+}
+
+/** A person's restore in the audit log (see RestoreIntent.audit); false when there is nothing to write it to. */
+async function auditRestore(site: Site, intent: RestoreIntent, verified: boolean): Promise<boolean> {
+  if (!intent.audit || !site.audit) return false
+  const { actor, onlyText } = intent.audit
+  const result = verified ? 'verified' : 'failed'
+  const message = verified ? undefined : 'the live site differs from the target after the restore'
+  await site.audit.append({
+    type: 'restore',
+    actor,
+    site: site.id,
+    summary: `${actor} restored ${short(intent.target)}: ${result}${message ? ` (${message})` : ''}`,
+    details: {
+      from: intent.safetySnapshot,
+      to: intent.target,
+      result,
+      ...(message ? { message } : {}),
+      durationMs: Date.now() - Date.parse(intent.startedAt),
+      ...(onlyText?.length ? { only: onlyText } : {}),
+      intent: intent.startedAt,
+    },
+  })
+  return true
+}
+
+/** Whether the entry of this restore is in the audit log already (written just before a crash). */
+async function restoreAudited(site: Site, intent: RestoreIntent): Promise<boolean> {
+  if (!intent.audit || !site.audit) return false
+  const entries = await site.audit.query({ type: 'restore' })
+  return entries.some((e) => {
+    const d = e.details as { intent?: unknown; to?: unknown } | undefined
+    return d?.intent === intent.startedAt && d.to === intent.target
+  })
 }
 
 function oneLine(text: string): string {
