@@ -82,6 +82,8 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     docs,
     audit,
     notify: notifier,
+    operate: { site, docs, audit, notify: notifier, windows: s.freeze.windows },
+    freezing: { site: s.id, docs, audit, now: () => Date.now() },
     syncBridge: () => bridge.syncState(),
     // restores and decisions from the UI wait for the snapshot in progress, and the gate waits for them
     exclusive: (fn) => recording.exclusive(fn),

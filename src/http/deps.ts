@@ -4,6 +4,8 @@ import type { AuditInput, DocStorePort, NotifyPort } from '../core/index.ts'
 import type { Access } from '../services/access.ts'
 import type { AuditLog } from '../services/audit.ts'
 import type { FreezeSettings } from '../services/freeze-calendar.ts'
+import type { FreezeDeps } from '../services/freeze.ts'
+import type { OperateDeps } from '../services/operate.ts'
 import type { DaemonStatus, Site } from '../services/index.ts'
 
 /** One site as the UI drives it. */
@@ -16,6 +18,10 @@ export interface UiSite {
   docs: DocStorePort
   audit: AuditLog
   notify: NotifyPort
+  /** what a person's restore takes (services/operate.ts), ready-made by the composition root */
+  operate: OperateDeps
+  /** what a manual freeze and an allow-window take (services/freeze.ts), ready-made too */
+  freezing: FreezeDeps
   /** hands the current freeze state to the WordPress bridge (after a freeze change); false without a bridge */
   syncBridge(): Promise<boolean>
   /** runs a write (restore, decision) in the daemon's one-at-a-time queue of this site, never beside a snapshot */

@@ -12,11 +12,11 @@ import type { StateInfo } from '../core/index.ts'
 import type { UiSite } from './deps.ts'
 
 export function operateDeps(s: UiSite): OperateDeps {
-  return { site: s.site, docs: s.docs, audit: s.audit, notify: s.notify, windows: s.freeze.windows }
+  return s.operate
 }
 
 function freezeDeps(s: UiSite): FreezeDeps {
-  return { site: s.id, docs: s.docs, audit: s.audit, now: () => Date.now() }
+  return s.freezing
 }
 
 /** The overview of one site: health, freeze, the live state, what changed since the last known-good and by whom. */

@@ -17,7 +17,7 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * rebuilt from src/ first (scripts/bundle.ts, about a second) when any source file is newer, so a test run
  * after an edit never runs yesterday's code.
  */
-export const MAIN = freshBundle()
+export const MAIN = process.env.PG_SRC ? path.join(REPO, 'src/main.ts') : freshBundle()
 
 function freshBundle(): string {
   const bin = path.join(REPO, 'dist/bin/peakguard.js')
