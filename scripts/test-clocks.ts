@@ -16,10 +16,9 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
 
 /** The instants, each with the zone the machine is in for that run (TZ; unset: UTC, as on CI). */
 export const CLOCKS: { name: string; at: string; tz?: string }[] = [
-  { name: 'night, Chatham (+13:45)', at: '2026-12-08T03:30:00Z', tz: 'Pacific/Chatham' },
-  { name: "noon, St John's (-03:30)", at: '2026-12-09T12:00:00Z', tz: 'America/St_Johns' },
-  { name: "New Year's Eve 23:30 UTC", at: '2026-12-31T23:30:00Z' },
-  { name: "Sunday, February's last day, 22:30 in Amsterdam", at: '2027-02-28T21:30:00Z', tz: 'Europe/Amsterdam' },
+  // four runs, two at a time: each instant covers two of the conditions that matter (CI time is kept for them)
+  { name: "New Year's Eve 23:30 UTC, in Chatham (+13:45) already New Year's Day", at: '2026-12-31T23:30:00Z', tz: 'Pacific/Chatham' },
+  { name: "Sunday, February's last day, 22:30 in Amsterdam, the machine in St John's (-03:30)", at: '2027-02-28T21:30:00Z', tz: 'America/St_Johns' },
   { name: 'Amsterdam, the night the clocks go back (02:30 CET, the second one)', at: '2026-10-25T01:30:00Z', tz: 'Europe/Amsterdam' },
   { name: 'New York, a minute before the clocks go forward (01:59 EST)', at: '2027-03-14T06:59:00Z', tz: 'America/New_York' },
 ]

@@ -15,9 +15,10 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
  * The CLI the tests run: the installed bundle (dist/bin/peakguard.js, what `peakguard` is on a host, and
  * ~0.15 s faster to start per command than src/main.ts, which the suite runs a few thousand times). It is
  * rebuilt from src/ first (scripts/bundle.ts, about a second) when any source file is newer, so a test run
- * after an edit never runs yesterday's code.
+ * after an edit never runs yesterday's code. PEAKGUARD_TEST_SRC=1 runs src/main.ts instead (to tell a bundling
+ * problem from a code one).
  */
-export const MAIN = process.env.PG_SRC ? path.join(REPO, 'src/main.ts') : freshBundle()
+export const MAIN = process.env.PEAKGUARD_TEST_SRC ? path.join(REPO, 'src/main.ts') : freshBundle()
 
 function freshBundle(): string {
   const bin = path.join(REPO, 'dist/bin/peakguard.js')
