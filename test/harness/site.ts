@@ -12,13 +12,13 @@ import { mariadb, rootConnection, type Server } from './mariadb.ts'
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /**
- * The CLI the tests run: the installed bundle (dist/bin/peakguard.js, what `peakguard` is on a host, and
- * ~0.15 s faster to start per command than src/main.ts, which the suite runs a few thousand times). It is
- * rebuilt from src/ first (scripts/bundle.ts, about a second) when any source file is newer, so a test run
- * after an edit never runs yesterday's code. PEAKGUARD_TEST_SRC=1 runs src/main.ts instead (to tell a bundling
- * problem from a code one).
+ * The CLI the tests run: src/main.ts. PEAKGUARD_TEST_BUNDLE=1 runs the installed bundle instead
+ * (dist/bin/peakguard.js, rebuilt from src/ first when any source file is newer): ~0.15 s faster per command,
+ * but in two of four full runs with it a web login test (http-limits: a session lost right after login)
+ * failed, which no run of src/main.ts has shown; until that is understood the suite runs the sources, and
+ * test/cli.test.ts runs the bundle for what only it does (workers, the PHP template, web/, the AWS SDK).
  */
-export const MAIN = process.env.PEAKGUARD_TEST_SRC ? path.join(REPO, 'src/main.ts') : freshBundle()
+export const MAIN = process.env.PEAKGUARD_TEST_BUNDLE ? freshBundle() : path.join(REPO, 'src/main.ts')
 
 function freshBundle(): string {
   const bin = path.join(REPO, 'dist/bin/peakguard.js')
