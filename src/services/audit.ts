@@ -5,7 +5,7 @@
 // Callers choose `details`, and must never put a secret or an option's value in it (a settings value can
 // hold API keys): keys that name such things are refused outright, so a slip fails loudly in tests.
 import { createHash } from 'node:crypto'
-import { AUDIT_TYPES, type AuditEntry, type AuditInput, type AuditStorePort, type AuditType } from '../core/index.ts'
+import { AUDIT_TYPES, shortId, type AuditEntry, type AuditInput, type AuditStorePort, type AuditType } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 /** Keys that would carry a secret or a settings value: never allowed anywhere inside details. */
@@ -211,6 +211,41 @@ const attemptDetails = (r: RefusedRequest) => ({ method: r.method, route: r.rout
 const attempt = (r: RefusedRequest) => `${r.method} ${r.route}`
 
 /** The audit entries of refused requests (the daemon's, and — for a wrong password or token — the CLI's). */
+/**
+ * A person's restore in the audit log: one shape, whether operate.ts writes it (a failure, or a site without
+ * an audit log of its own) or the writer does, with the restore or after a crash (writer.ts).
+ */
+export function restoreAudit(r: {
+  actor: string
+  site: string
+  target: string
+  /** the safety snapshot, null when the restore failed before it */
+  from: string | null
+  verified: boolean
+  message?: string
+  durationMs: number
+  onlyText?: readonly string[]
+  /** the start of the restore's intent: how the next writer knows the entry is written already */
+  intent?: string
+}): AuditInput {
+  const result = r.verified ? 'verified' : 'failed'
+  return {
+    type: 'restore',
+    actor: r.actor,
+    site: r.site,
+    summary: `${r.actor} restored ${shortId(r.target)}: ${result}${r.message ? ` (${r.message})` : ''}`,
+    details: {
+      from: r.from,
+      to: r.target,
+      result,
+      ...(r.message ? { message: r.message } : {}),
+      durationMs: r.durationMs,
+      ...(r.onlyText?.length ? { only: [...r.onlyText] } : {}),
+      ...(r.intent ? { intent: r.intent } : {}),
+    },
+  }
+}
+
 export const deniedAudit = {
   /** 403: the actor's role may not do this */
   role(r: RefusedRequest, who: { name: string; role: string; via: string }): Entry {

@@ -7,6 +7,7 @@ import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
 import { activeSpans, readFreezeDoc } from './freeze.ts'
 import type { RestoreReport } from './restorer.ts'
+import { restoreAudit } from './audit.ts'
 import { restore } from './writer.ts'
 import type { Site } from './site.ts'
 import type { DocStorePort } from '../core/index.ts'
@@ -83,24 +84,17 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
     deps.notify.notify({ event: 'break-glass', site: site.id, summary: `BREAK-GLASS by ${actor.name}: restore of ${shortId(target)} during freeze '${frozen.source}': ${reason}` })
   }
   const started = Date.now()
-  const only = req.onlyText?.length ? { only: req.onlyText } : {}
-  const entry = (from: string | null, result: 'verified' | 'failed', message?: string) =>
-    deps.audit.append({
-      type: 'restore',
-      actor: actor.name,
-      site: site.id,
-      summary: `${actor.name} restored ${shortId(target)}: ${result}${message ? ` (${message})` : ''}`,
-      details: { from, to: target, result, ...(message ? { message } : {}), durationMs: Date.now() - started, ...only },
-    })
+  const entry = (from: string | null, verified: boolean, message?: string) =>
+    deps.audit.append(restoreAudit({ actor: actor.name, site: site.id, target, from, verified, message, durationMs: Date.now() - started, onlyText: req.onlyText }))
   let done: RestoreReport
   try {
     // the writer writes the entry with the restore itself, so a crash cannot lose it (a site without an audit log of its own: here)
     done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name, audit: { actor: actor.name, ...(req.onlyText?.length ? { onlyText: req.onlyText } : {}) } })
   } catch (e) {
-    await entry(null, 'failed', (e as Error).message)
+    await entry(null, false, (e as Error).message)
     throw e
   }
-  if (!done.audited) await entry(done.safetySnapshot, done.verified ? 'verified' : 'failed', done.verified ? undefined : 'the live site differs from the target after the restore')
+  if (!done.audited) await entry(done.safetySnapshot, !!done.verified, done.verified ? undefined : 'the live site differs from the target after the restore')
   deps.notify.notify({
     event: 'restore',
     site: site.id,

@@ -11,6 +11,7 @@
 import { cleanText, overlayState, shortId as short } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
+import { restoreAudit } from './audit.ts'
 import { readLive } from './live.ts'
 import { record, type SnapshotOptions, type SnapshotResult } from './recorder.ts'
 import { applyPlan, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
@@ -189,23 +190,19 @@ export async function settleIfIdle(site: Site): Promise<Settled> {
 async function auditRestore(site: Site, intent: RestoreIntent, verified: boolean): Promise<boolean> {
   if (!intent.audit || !site.audit) return false
   const { actor, onlyText } = intent.audit
-  const result = verified ? 'verified' : 'failed'
-  const message = verified ? undefined : 'the live site differs from the target after the restore'
-  await site.audit.append({
-    type: 'restore',
-    actor,
-    site: site.id,
-    summary: `${actor} restored ${short(intent.target)}: ${result}${message ? ` (${message})` : ''}`,
-    details: {
+  await site.audit.append(
+    restoreAudit({
+      actor,
+      site: site.id,
+      target: intent.target,
       from: intent.safetySnapshot,
-      to: intent.target,
-      result,
-      ...(message ? { message } : {}),
+      verified,
+      message: verified ? undefined : 'the live site differs from the target after the restore',
       durationMs: Date.now() - Date.parse(intent.startedAt),
-      ...(onlyText?.length ? { only: onlyText } : {}),
+      onlyText,
       intent: intent.startedAt,
-    },
-  })
+    }),
+  )
   return true
 }
 
