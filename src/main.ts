@@ -3,6 +3,8 @@
 // CLI. Nothing else: what a command needs is loaded when it runs, so `peakguard --help` starts fast.
 import fs from 'node:fs'
 import module from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runCli } from './cli/program.ts'
 import { report, type GlobalOptions } from './cli/runtime.ts'
@@ -32,8 +34,10 @@ function installFaultHook(env: NodeJS.ProcessEnv): void {
 // run the CLI when this file is the program (not when a test imports it)
 const entry = process.argv[1] ? fs.realpathSync(process.argv[1]) : ''
 if (entry === fs.realpathSync(fileURLToPath(import.meta.url))) {
-  // compiled modules are kept on disk between runs: each later command starts faster (Node ≥ 22.1)
-  module.enableCompileCache?.()
+  // compiled modules are kept on disk between runs: each later command starts faster (Node ≥ 22.1). In the
+  // user's own cache folder, never the shared /tmp Node defaults to: peakguard runs as root, and code cache
+  // planted there by another local user would be loaded by it
+  module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(os.homedir(), '.cache/peakguard/node-compile-cache'))
   installFaultHook(process.env)
   const rt = runtime()
   // the last guard: a failure nobody awaited still goes through the error table (message, exit code, JSON),

@@ -2,7 +2,7 @@
 // audit.jsonl; once it would grow past `rotateBytes` it is renamed to audit-<its first seq, 12 digits>.jsonl
 // and a new audit.jsonl begins. Segments are never rewritten or deleted here; the chain runs across them
 // because each entry carries the previous entry's hash. Every append is fsynced (and the directory, when a
-// file appears), so an entry reported written survives a power cut. The lock is handed in by main.ts.
+// file appears), so an entry reported written survives a power cut. The lock is handed in by the composition root (compose/sites.ts).
 import fs from 'node:fs'
 import path from 'node:path'
 import type { AuditStorePort } from '../core/index.ts'

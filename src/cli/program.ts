@@ -1,5 +1,5 @@
 // cli: one file per command (parse → service → print text or --json → exit code). Commands reach the
-// outside world only through the Runtime that src/main.ts composes; they must never import adapters,
+// outside world only through the Runtime that src/compose/runtime.ts builds; they must never import adapters,
 // node:fs, mysql2 or git.
 import { Command, CommanderError } from 'commander'
 import { EXIT } from '../errors.ts'

@@ -1,4 +1,4 @@
-// What every command needs from the composition root (src/main.ts), and how results and errors are
+// What every command needs from the composition root (src/compose/), and how results and errors are
 // printed: text for people, JSON with --json, one exit code per outcome (see src/errors.ts).
 import type { NotifyPort, DocStorePort } from '../core/index.ts'
 import type { DaemonSiteStatus, RecoverReport, ReplicaSite, Site } from '../services/index.ts'

@@ -21,3 +21,9 @@ export async function daemonStatus(listen: { host: string; port: number }, siteI
     return { running: false, url, reason: `nothing answers at ${url}: ${err.cause?.code ?? err.message}` }
   }
 }
+
+/** ui.listen ("host:port", "[::1]:port") as host and port: where the daemon listens, and where status asks it. */
+export function hostPort(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':')
+  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) }
+}

@@ -24,6 +24,7 @@ import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from '../ser
 import { siteZone } from '../services/freeze-calendar.ts'
 import { SiteGovernance } from '../services/site-governance.ts'
 import { Daemon, Prober, Replicator, SiteRecording, type DaemonSite, type Site } from '../services/index.ts'
+import { hostPort } from './daemon-client.ts'
 import { accessFor, auditAll, auditLogFor, bridgeControl, openReplica, openSite, pickSite } from './sites.ts'
 
 /** web/ (templates and static files): beside src/ and dist/ in the repository and in the package */
@@ -189,9 +190,4 @@ export async function runDaemon(cfg: LoadedConfig, o: GlobalOptions): Promise<vo
   await app.flush()
   log.info({}, 'peakguard daemon stopped')
   log.flush()
-}
-
-export function hostPort(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':')
-  return { host: listen.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(listen.slice(i + 1)) }
 }

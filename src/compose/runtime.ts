@@ -48,8 +48,8 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
     },
     runDaemon: async (o) => (await import('./daemon.ts')).runDaemon(config(o), o),
     daemonStatus: async (o, siteId) => {
-      const { hostPort } = await import('./daemon.ts')
-      return (await import('./daemon-client.ts')).daemonStatus(hostPort(config(o).config.ui.listen), siteId, env.PEAKGUARD_TOKEN)
+      const { daemonStatus, hostPort } = await import('./daemon-client.ts')
+      return daemonStatus(hostPort(config(o).config.ui.listen), siteId, env.PEAKGUARD_TOKEN)
     },
     openSite: async (o) => mods().sites.openSite(config(o), site(o)),
     init: async (o) => (await import('./init.ts')).init(o),

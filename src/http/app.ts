@@ -1,5 +1,5 @@
 // http: the Express app the daemon serves on ui.listen (built here, never listened on here). Routes call
-// services; adapters are wired in by src/main.ts. Must never import adapters, main, mysql2 or simple-git.
+// services; adapters are wired in by the composition root (src/compose/). Must never import adapters, main, mysql2 or simple-git.
 //   /healthz, /metrics       open (bound to 127.0.0.1 by default): is the daemon up; Prometheus
 //   /api/…                   JSON (api.ts): Bearer token, or the session with its CSRF token
 //   /login, /, /sites/…      the pages (pages.ts), rendered from web/templates

@@ -1,4 +1,4 @@
-// What the web UI needs from the composition root (src/main.ts): each site with its journal, governance
+// What the web UI needs from the composition root (src/compose/): each site with its journal, governance
 // documents, audit log and the daemon's queue, and the users file. Types only.
 import type { AuditInput, DocStorePort, NotifyPort } from '../core/index.ts'
 import type { Access } from '../services/access.ts'

@@ -4,20 +4,13 @@ import { assertMayDecide, normalizeAllowScope, parseOnly, type Actor, type Chang
 import { PeakguardError } from '../errors.ts'
 import type { AuditQuery } from '../services/audit.ts'
 import { parseTime, siteZone } from '../services/freeze-calendar.ts'
-import { freezeStatus, openAllow, requireReason, startManual, stopManual, type FreezeDeps } from '../services/freeze.ts'
+import { freezeStatus, openAllow, requireReason, startManual, stopManual } from '../services/freeze.ts'
 import { decide, diffStatesOf, listRequests, listStates, LIVE, resolveState, type DaemonSiteStatus } from '../services/index.ts'
 import { parseDuration, parseWhen } from '../services/inputs.ts'
-import { restoreAs, restoreBlocker, type OperateDeps } from '../services/operate.ts'
+import { restoreAs, restoreBlocker } from '../services/operate.ts'
 import type { StateInfo } from '../core/index.ts'
 import type { UiSite } from './deps.ts'
 
-export function operateDeps(s: UiSite): OperateDeps {
-  return s.operate
-}
-
-function freezeDeps(s: UiSite): FreezeDeps {
-  return s.freezing
-}
 
 /** The overview of one site: health, freeze, the live state, what changed since the last known-good and by whom. */
 export async function overview(s: UiSite, status: DaemonSiteStatus | null) {
@@ -43,7 +36,7 @@ export async function overview(s: UiSite, status: DaemonSiteStatus | null) {
     liveDiff: live && { files: live.files.length, options: live.options.length, items: [...live.files.map((f) => f.path), ...live.options.map((o) => `option:${o.name}`)].slice(0, 12) },
     freeze,
     pending: pending.length,
-    blocker: good ? await restoreBlocker(operateDeps(s), good.id, good.time) : null,
+    blocker: good ? await restoreBlocker(s.operate, good.id, good.time) : null,
   }
 }
 
@@ -96,7 +89,7 @@ export async function runRestore(s: UiSite, actor: Actor | null, input: RestoreI
   const req = { target, only, onlyText: input.only, dryRun: input.dryRun, breakGlass: input.breakGlass }
   // both take the site's lock (a dry run reads the live site under it): they wait for their turn in the
   // daemon's queue instead of racing a snapshot or the freeze gate for the lock
-  return s.exclusive(() => restoreAs(operateDeps(s), input.dryRun ? null : actor, req))
+  return s.exclusive(() => restoreAs(s.operate, input.dryRun ? null : actor, req))
 }
 
 /** Whether `actor` may decide `r`, and if not, why (the two-person rule, shown before anyone clicks). */
@@ -121,14 +114,14 @@ export async function startFreeze(s: UiSite, actor: Actor, input: { until?: stri
   const until = input.until ? parseTime(input.until, zone) : undefined
   const forMs = input.for ? parseDuration(input.for, 'for') : undefined
   const head = await s.site.journal.head()
-  const r = await startManual(freezeDeps(s), { until, forMs, reason, actor: actor.name, baseline: head })
+  const r = await startManual(s.freezing, { until, forMs, reason, actor: actor.name, baseline: head })
   await s.syncBridge().catch(() => false) // the daemon writes it again on its next round
   return r
 }
 
 export async function stopFreeze(s: UiSite, actor: Actor, reasonText: string | undefined) {
   const reason = requireReason(reasonText, 'stopping a freeze')
-  const r = await stopManual(freezeDeps(s), s.freeze.windows, { reason, actor: actor.name })
+  const r = await stopManual(s.freezing, s.freeze.windows, { reason, actor: actor.name })
   await s.syncBridge().catch(() => false)
   return r
 }
@@ -137,7 +130,7 @@ export async function allow(s: UiSite, actor: Actor, input: { scope?: string; fo
   const reason = requireReason(input.reason, 'an allow-window')
   if (!input.scope?.trim()) throw new PeakguardError('USAGE', 'scope: give plugins/NAME, themes/NAME, theme:NAME, a drop-in or option:NAME')
   const forMs = parseDuration(input.for ?? '', 'for')
-  const w = await openAllow(freezeDeps(s), { scope: normalizeAllowScope(input.scope), forMs, reason, actor: actor.name })
+  const w = await openAllow(s.freezing, { scope: normalizeAllowScope(input.scope), forMs, reason, actor: actor.name })
   await s.syncBridge().catch(() => false)
   return w
 }

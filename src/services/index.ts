@@ -1,6 +1,6 @@
 // services: what peakguard does — record a snapshot, restore a state, browse the journal — built only on
 // the ports in core. Must never import express, mysql2, the AWS SDK, chokidar, node:fs, or any adapter:
-// the composition root (src/main.ts) hands each service its adapters.
+// the composition root (src/compose/) hands each service its adapters.
 export * from './site.ts'
 // every write goes through the writer (the lock, crash recovery, the order of steps): the recorder's and the
 // restorer's steps are not exported on their own

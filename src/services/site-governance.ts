@@ -9,7 +9,7 @@ import { Gate } from './gate.ts'
 import type { SnapshotResult } from './recorder.ts'
 import type { Site } from './site.ts'
 
-/** The freeze as the daemon needs it; composed from the freeze service by main.ts. */
+/** The freeze as the daemon needs it; composed from the freeze service by compose/daemon.ts. */
 export interface FreezeSource {
   /** the freeze governing `now`, or null */
   at(now: number): Promise<FreezeSpan | null>

@@ -8,7 +8,7 @@ import { demand } from '../auth.ts'
 import { parseBody, restoreForm } from '../bodies.ts'
 import type { AppDeps } from '../deps.ts'
 import type { Views } from '../render.ts'
-import { onlyOf, operateDeps, runRestore } from '../site-actions.ts'
+import { onlyOf, runRestore } from '../site-actions.ts'
 import { siteIn, str } from './page-context.ts'
 
 export function restoreRoutes(deps: AppDeps, views: Views): Router {
@@ -28,7 +28,7 @@ export function restoreRoutes(deps: AppDeps, views: Views): Router {
       plan,
       only,
       state,
-      blocker: await restoreBlocker(operateDeps(s), plan.target, state.time),
+      blocker: await restoreBlocker(s.operate, plan.target, state.time),
     })
   })
 

@@ -9,7 +9,7 @@ import { demand } from '../auth.ts'
 import type { AppDeps } from '../deps.ts'
 import { diffItems } from '../diff-view.ts'
 import type { Views } from '../render.ts'
-import { operateDeps, overview, PAGE_SIZE, timeline } from '../site-actions.ts'
+import { overview, PAGE_SIZE, timeline } from '../site-actions.ts'
 import { siteIn, str, takeFlash } from './page-context.ts'
 
 export function stateRoutes(deps: AppDeps, views: Views): Router {
@@ -48,7 +48,7 @@ export function stateRoutes(deps: AppDeps, views: Views): Router {
     const r = await diffStatesOf(s.site, against, id)
     const { items, more } = await diffItems(r.diff, r.from, r.to)
     const states = (await listStates(s.site)).slice(0, 200)
-    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(operateDeps(s), id, d.time) })
+    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(s.operate, id, d.time) })
   })
 
   return r
