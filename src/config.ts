@@ -31,12 +31,61 @@ const duration = (fallback: string) =>
 /** HOST:PORT, an IPv6 host in brackets. */
 const listen = z.string().regex(/^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:8087')
 
+/** Text a probe's page must (or must not) hold: literal text, or a regular expression. */
+const textMatch = z.union([
+  z.string().min(1).max(1000),
+  z
+    .object({ regex: z.string().min(1).max(1000), flags: z.string().regex(/^[imsu]*$/, 'regex flags: i, m, s, u only').default('') })
+    .strict()
+    .superRefine((m, ctx) => {
+      try {
+        new RegExp(m.regex, m.flags)
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['regex'], message: `not a regular expression: ${(e as Error).message}` })
+      }
+    }),
+])
+
+/** An HTTP header name as RFC 9110 allows it. */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'an HTTP header name (letters, digits, -)')
+/** A header value: no control characters (a CR/LF would smuggle another header). */
+const headerValue = z.string().max(4096).regex(/^[^\x00-\x08\x0a-\x1f\x7f]*$/, 'a header value without control characters')
+/** The name of an environment variable that holds a secret, so the secret never sits in this file. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name')
+
 const probe = z
   .object({
+    /** how the probe is named on pages and in alerts ("checkout"); null: its URL */
+    name: z.string().min(1).max(80).nullable().default(null),
     /** null: the site's home URL (its `home` option) */
-    url: z.string().url().nullable().default(null),
-    /** acceptable status codes after redirects */
+    url: z.string().url().regex(/^https?:\/\//i, 'an http:// or https:// URL').nullable().default(null),
+    method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+    /** request headers, e.g. Host for a site behind a proxy */
+    headers: z.record(headerName, headerValue).default({}),
+    /** HTTP basic auth (a staging site behind a password); the password inline or, better, from the environment */
+    basicAuth: z
+      .object({ user: z.string().min(1).max(200), password: z.string().max(1000).nullable().default(null), passwordEnv: envName.nullable().default(null) })
+      .strict()
+      .refine((a) => (a.password === null) !== (a.passwordEnv === null), 'give password or passwordEnv (one of them)')
+      .nullable()
+      .default(null),
+    tls: z
+      .object({
+        /** a PEM file of the CA that signed the site's certificate (an internal CA) */
+        caFile: z.string().min(1).nullable().default(null),
+        /** accept a self-signed certificate — only when the URL's host is a loopback address */
+        selfSignedOnLoopback: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** follow redirects (a browser would); false: a redirect is the answer judged */
+    followRedirects: z.boolean().default(true),
+    /** acceptable status codes (after redirects, when followed) */
     status: z.array(z.number().int().min(100).max(599)).min(1).default([200]),
+    /** each must be on the page ("Add to cart", the checkout form's id) */
+    mustContain: z.array(textMatch).max(50).default([]),
+    /** none may be on the page ("No products were found", a maintenance notice) */
+    mustNotContain: z.array(textMatch).max(50).default([]),
     maxLatency: duration('3s'),
     timeout: duration('10s'),
   })
@@ -145,6 +194,79 @@ const webhook = z
   })
   .strict()
 
+/** The events that wake someone: an incident opens on these and resolves on their recovery. */
+const PAGING_EVENTS = ['health-failure', 'health-recovered', 'auto-rollback', 'freeze-violation', 'replication-lag', 'replication-lag-cleared'] as const
+
+/** PagerDuty's Events API v2: one incident per site and kind of trouble, resolved on recovery. */
+const pagerduty = z
+  .object({
+    /** the integration's routing key, from this environment variable (better) or inline */
+    routingKeyEnv: envName.nullable().default(null),
+    routingKey: z.string().min(1).max(200).nullable().default(null),
+    /** the Events API's URL (a test or proxy may stand in) */
+    url: z.string().url().regex(/^https?:\/\//i, 'an http:// or https:// URL').default('https://events.pagerduty.com/v2/enqueue'),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default([...PAGING_EVENTS]),
+    severity: z.enum(['critical', 'error', 'warning', 'info']).default('critical'),
+    timeout: duration('10s'),
+  })
+  .strict()
+  .refine((p) => (p.routingKey === null) !== (p.routingKeyEnv === null), 'give routingKeyEnv or routingKey (one of them)')
+
+/** E-mail over SMTP: plain text with the UI's link and the change in words. */
+const email = z
+  .object({
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535).default(587),
+    /** starttls: plain connection upgraded (required); tls: TLS from the start (port 465); none: loopback relays only */
+    security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+    /** SMTP auth from the environment; null: no auth */
+    userEnv: envName.nullable().default(null),
+    passwordEnv: envName.nullable().default(null),
+    /** a PEM file of the CA that signed the server's certificate; null: the system's CAs */
+    caFile: z.string().min(1).nullable().default(null),
+    from: z.string().email().max(254),
+    to: z.array(z.string().email().max(254)).min(1).max(50),
+    events: z.array(z.enum(NOTIFY_EVENTS)).default([]),
+    timeout: duration('15s'),
+  })
+  .strict()
+  .refine((e) => (e.userEnv === null) === (e.passwordEnv === null), 'give both userEnv and passwordEnv, or neither')
+
+/** Cache purges after a restore. */
+const purge = z
+  .object({
+    /** call the purge function of each page-cache plugin that is active (WP Super Cache, W3 Total Cache, WP Rocket, …) through the bridge */
+    plugins: z.boolean().default(true),
+    /** HTTP purges: a Varnish/nginx PURGE or BAN URL */
+    http: z
+      .array(
+        z
+          .object({
+            url: z.string().url().regex(/^https?:\/\//i, 'an http:// or https:// URL'),
+            method: z.enum(['PURGE', 'BAN', 'GET', 'POST', 'DELETE']).default('PURGE'),
+            headers: z.record(headerName, headerValue).default({}),
+          })
+          .strict(),
+      )
+      .max(20)
+      .default([]),
+    /** Cloudflare's purge-everything for a zone; the API token from the environment */
+    cloudflare: z
+      .object({
+        zoneId: z.string().regex(/^[0-9a-f]{32}$/, "a Cloudflare zone id (32 hex digits)"),
+        tokenEnv: envName.default('CLOUDFLARE_API_TOKEN'),
+        /** the API's base URL (a test or proxy may stand in) */
+        apiUrl: z.string().url().regex(/^https?:\/\//i, 'an http:// or https:// URL').default('https://api.cloudflare.com/client/v4'),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    /** how long each purge may take */
+    timeout: duration('10s'),
+  })
+  .strict()
+  .prefault({})
+
 const site = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
@@ -177,7 +299,12 @@ const site = z
     poll: z.object({ interval: duration('2s') }).strict().prefault({}),
     health: z
       .object({
+        /** how often a state already proven (or proven failing) is probed */
         interval: duration('30s'),
+        /** a state the daemon just recorded is probed at once, then this often until it is proven */
+        fastInterval: duration('5s'),
+        /** passed rounds after which a new state is no longer probed fast */
+        fastRounds: z.number().int().min(1).max(100).default(3),
         /** a state that stayed live with every probe passing this long is marked known-good */
         goodAfter: duration('10m'),
         /** empty: one probe of the site's home URL with the probe defaults (DEFAULT_PROBE) */
@@ -219,7 +346,9 @@ const site = z
       .strict()
       .prefault({}),
     /** webhooks for freeze violations, change requests, decisions, restores, health, replication lag */
-    notify: z.object({ webhooks: z.array(webhook).default([]) }).strict().prefault({}),
+    notify: z.object({ webhooks: z.array(webhook).default([]), pagerduty: z.array(pagerduty).default([]), email: z.array(email).default([]) }).strict().prefault({}),
+    /** after every restore: purge what caches pages, so visitors get the restored site */
+    purge,
   })
   .strict()
 
@@ -239,6 +368,8 @@ const schema = z
         // the host names the UI answers to besides its listen address and localhost (a proxy's public name):
         // a request naming any other host is refused, so a DNS-rebinding page cannot drive the UI
         hosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'a host name (letters, digits, dots, hyphens), without a port').max(253)).default([]),
+        /** the UI's address as people open it (behind a proxy: its public https:// URL), for links in e-mails and pages; null: http://<listen> */
+        publicUrl: z.string().url().regex(/^https?:\/\//i, 'an http:// or https:// URL').nullable().default(null),
       })
       .strict()
       .prefault({}),
@@ -301,6 +432,8 @@ export function loadConfig(file: string): LoadedConfig {
     followLinksInto: s.followLinksInto.map((p) => path.resolve(base, p)),
     s3: s.s3 && { ...s.s3, keyFile: s.s3.keyFile && path.resolve(base, s.s3.keyFile) },
     bridgeDir: path.resolve(base, s.bridge.dir ?? path.join(config.dataDir, 'bridge', s.id)),
+    health: { ...s.health, probes: s.health.probes.map((p) => ({ ...p, tls: { ...p.tls, caFile: p.tls.caFile && path.resolve(base, p.tls.caFile) } })) },
+    notify: { ...s.notify, email: s.notify.email.map((e) => ({ ...e, caFile: e.caFile && path.resolve(base, e.caFile) })) },
   }))
   const usersFile = path.resolve(base, config.usersFile ?? path.join(config.dataDir, 'users.json'))
   return deepFreeze({ file, config, sites, usersFile })
@@ -360,7 +493,12 @@ export function redact(c: Config): Config {
       ...s,
       db: { ...s.db, password: s.db.password ? '********' : '' },
       // a webhook URL is its own credential (Slack's carries the token in its path): only the host is shown
-      notify: { ...s.notify, webhooks: s.notify.webhooks.map((w) => ({ ...w, url: redactUrl(w.url) })) },
+      notify: {
+        ...s.notify,
+        webhooks: s.notify.webhooks.map((w) => ({ ...w, url: redactUrl(w.url) })),
+        pagerduty: s.notify.pagerduty.map((p) => ({ ...p, routingKey: p.routingKey && '********' })),
+      },
+      health: { ...s.health, probes: s.health.probes.map((p) => ({ ...p, basicAuth: p.basicAuth && { ...p.basicAuth, password: p.basicAuth.password && '********' } })) },
     })),
   }
 }

@@ -1,11 +1,12 @@
 // Health probes over HTTP (ProbePort) with Node's fetch: follows redirects as a browser would, gives up
 // after the timeout, and keeps the first 256 KB of the body — enough to recognise WordPress's error pages.
-import type { ProbePort, ProbeResponse } from '../core/index.ts'
+import type { ProbePort, ProbeResponse, ProbeSpec } from '../core/index.ts'
 
 const BODY_LIMIT = 256 * 1024
 
 export class HttpProbe implements ProbePort {
-  async fetch(url: string, timeoutMs: number): Promise<ProbeResponse> {
+  async fetch(probe: ProbeSpec): Promise<ProbeResponse> {
+    const { url, timeoutMs } = probe
     const started = performance.now()
     const signal = AbortSignal.timeout(timeoutMs)
     try {

@@ -13,7 +13,7 @@ import { SiteDir } from '../adapters/site-dir.ts'
 import { WebhookNotifier } from '../adapters/webhook.ts'
 import { WpEventsFile } from '../adapters/wp-events.ts'
 import type { GlobalOptions } from '../cli/runtime.ts'
-import { DEFAULT_PROBE, redact, type LoadedConfig, type ResolvedSite } from '../config.ts'
+import { redact, type LoadedConfig, type ResolvedSite } from '../config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { UiSite } from '../http/app.ts'
@@ -25,7 +25,7 @@ import { siteZone } from '../services/freeze-calendar.ts'
 import { SiteGovernance } from '../services/site-governance.ts'
 import { Daemon, Prober, Replicator, SiteRecording, type DaemonSite, type Site } from '../services/index.ts'
 import { hostPort } from './daemon-client.ts'
-import { accessFor, auditAll, auditLogFor, bridgeControl, openReplica, openSite, pickSite } from './sites.ts'
+import { accessFor, auditAll, auditLogFor, bridgeControl, openReplica, openSite, pickSite, probeSpecs } from './sites.ts'
 
 /** web/ (templates and static files): beside src/ and dist/ in the repository and in the package */
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web')
@@ -49,7 +49,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
     intervalMs: s.health.interval,
     goodAfterMs: s.health.goodAfter,
-    probes: (s.health.probes.length ? s.health.probes : [DEFAULT_PROBE]).map((p) => ({ url: p.url, status: [...p.status], maxLatencyMs: p.maxLatency, timeoutMs: p.timeout })),
+    probes: probeSpecs(s),
     autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },
   }, { notify: notifier })
   const replica = await openReplica(s)

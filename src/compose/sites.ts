@@ -11,8 +11,8 @@ import { SiteDir } from '../adapters/site-dir.ts'
 import { UsersFile } from '../adapters/users-file.ts'
 import { WpBridge } from '../adapters/wp-bridge.ts'
 import { WpFiles } from '../adapters/wp-files.ts'
-import type { LoadedConfig, ResolvedSite } from '../config.ts'
-import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type AuditInput } from '../core/index.ts'
+import { DEFAULT_PROBE, type LoadedConfig, type ResolvedSite } from '../config.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type AuditInput, type ProbeSpec } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { BridgeControl } from '../cli/runtime.ts'
 import { Access } from '../services/access.ts'
@@ -206,4 +206,36 @@ export function siteDocs(s: ResolvedSite): SiteDir {
   const dir = new SiteDir(s.dataDir)
   dir.ensure()
   return dir
+}
+
+/**
+ * A site's probes as the prober and the post-restore check use them: the defaults when none is configured,
+ * secrets read from the environment now (a missing variable is an error naming it, at start, not a probe
+ * failing at 3 a.m.).
+ */
+export function probeSpecs(s: ResolvedSite): (Omit<ProbeSpec, 'url'> & { url: string | null })[] {
+  return (s.health.probes.length ? s.health.probes : [DEFAULT_PROBE]).map((p, i) => {
+    let basicAuth: ProbeSpec['basicAuth'] = null
+    if (p.basicAuth) {
+      const env = p.basicAuth.passwordEnv
+      const password = env ? process.env[env] : p.basicAuth.password
+      if (password === undefined || password === null)
+        throw new PeakguardError('CONFIG_INVALID', `sites.${s.id}.health.probes.${i}.basicAuth.passwordEnv: the environment variable ${env} is not set (set it for the daemon, e.g. in the systemd unit's EnvironmentFile)`)
+      basicAuth = { user: p.basicAuth.user, password }
+    }
+    return {
+      name: p.name,
+      url: p.url,
+      method: p.method,
+      headers: { ...p.headers },
+      basicAuth,
+      tls: { caFile: p.tls.caFile, selfSignedOnLoopback: p.tls.selfSignedOnLoopback },
+      followRedirects: p.followRedirects,
+      status: [...p.status],
+      mustContain: p.mustContain.map((m) => (typeof m === 'string' ? m : { ...m })),
+      mustNotContain: p.mustNotContain.map((m) => (typeof m === 'string' ? m : { ...m })),
+      maxLatencyMs: p.maxLatency,
+      timeoutMs: p.timeout,
+    }
+  })
 }

@@ -210,8 +210,30 @@ export interface ProbeResponse {
   error: string | null
 }
 
+/** Text a page must (or must not) hold: literal, or a regular expression with its flags. */
+export type TextMatch = string | { regex: string; flags: string }
+
+/** One probe as configured, its URL resolved (the home URL filled in) and its secrets read. */
+export interface ProbeSpec {
+  /** shown on pages and in alerts; null: the URL */
+  name: string | null
+  url: string
+  method: 'GET' | 'HEAD' | 'POST'
+  headers: Readonly<Record<string, string>>
+  basicAuth: { user: string; password: string } | null
+  tls: { caFile: string | null; selfSignedOnLoopback: boolean }
+  followRedirects: boolean
+  status: readonly number[]
+  mustContain: readonly TextMatch[]
+  mustNotContain: readonly TextMatch[]
+  maxLatencyMs: number
+  timeoutMs: number
+  /** past every page cache: a query parameter no cache has seen and no-cache headers (the probe after a restore) */
+  bypassCache?: boolean
+}
+
 export interface ProbePort {
-  fetch(url: string, timeoutMs: number): Promise<ProbeResponse>
+  fetch(probe: ProbeSpec): Promise<ProbeResponse>
 }
 
 /** The outcome of one post-restore command. */

@@ -4,7 +4,7 @@
 // known-good. With automatic rollback on, `afterFailures` failed rounds in a row after a change restore
 // the last known-good state — at most once per `minInterval`, never while another restore runs, and
 // never in a loop: if the state rolled back to fails too, it stops and alerts.
-import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeVerdict, type StateHealth } from '../core/index.ts'
+import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { lastGood } from './catalog.ts'
 import type { RestoreReport } from './restorer.ts'
@@ -17,7 +17,7 @@ export interface ProbeSettings {
   intervalMs: number
   goodAfterMs: number
   /** at least one; a null url is the site's home URL */
-  probes: { url: string | null; status: number[]; maxLatencyMs: number; timeoutMs: number }[]
+  probes: (Omit<ProbeSpec, 'url'> & { url: string | null })[]
   autoRollback: { enabled: boolean; afterFailures: number; minIntervalMs: number }
 }
 
@@ -99,8 +99,8 @@ export class Prober {
     return this.record
   }
 
-  private async urls(): Promise<{ url: string; status: number[]; maxLatencyMs: number; timeoutMs: number }[]> {
-    const out = []
+  private async urls(): Promise<ProbeSpec[]> {
+    const out: ProbeSpec[] = []
     for (const p of this.cfg.probes) {
       let url = p.url
       if (!url) {
@@ -118,7 +118,7 @@ export class Prober {
     const now = Date.now()
     const urls = await this.urls()
     const verdicts: ProbeVerdict[] = urls.length
-      ? await Promise.all(urls.map(async (p) => judgeProbe(await this.http.fetch(p.url, p.timeoutMs), p)))
+      ? await Promise.all(urls.map(async (p) => judgeProbe(await this.http.fetch(p), p)))
       : [{ url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]
     const ok = verdicts.every((v) => v.ok)
     this.lastRound = { at: new Date(now).toISOString(), ok, probes: verdicts }
