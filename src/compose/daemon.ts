@@ -48,6 +48,8 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   const notifier = new WebhookNotifier(s.id, s.notify.webhooks, log, {}, metrics)
   const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
     intervalMs: s.health.interval,
+    fastIntervalMs: s.health.fastInterval,
+    fastRounds: s.health.fastRounds,
     goodAfterMs: s.health.goodAfter,
     probes: probeSpecs(s),
     autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },

@@ -15,6 +15,9 @@ import type { Site } from './site.ts'
 
 export interface ProbeSettings {
   intervalMs: number
+  /** a state the daemon just recorded is probed at once, then this often until it passed `fastRounds` rounds or failed */
+  fastIntervalMs: number
+  fastRounds: number
   goodAfterMs: number
   /** at least one; a null url is the site's home URL */
   probes: (Omit<ProbeSpec, 'url'> & { url: string | null })[]
