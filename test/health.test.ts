@@ -19,14 +19,32 @@ interface Shop {
   url: string
   /** when set, every page is the critical-error page, whatever the code */
   down: boolean
+  /** when set, answers wait until release() */
+  hold: boolean
+  release(): void
   requests: number
   close(): Promise<void>
 }
 
 /** A shop whose pages break when the live woocommerce.php contains "fatal". */
 async function shop(site: TestSite): Promise<Shop> {
-  const s: Shop = { url: '', down: false, requests: 0, close: async () => undefined }
-  const server = http.createServer((_req, res) => {
+  const held: (() => void)[] = []
+  const s: Shop = {
+    url: '',
+    down: false,
+    hold: false,
+    release: () => {
+      s.hold = false
+      for (const go of held.splice(0)) go()
+    },
+    requests: 0,
+    close: async () => undefined,
+  }
+  const server = http.createServer((req, res) => {
+    if (s.hold) {
+      held.push(() => server.emit('request', req, res))
+      return
+    }
     s.requests++
     const code = fs.readFileSync(path.join(site.wpContent, PLUGIN), 'utf8')
     if (s.down || code.includes('fatal')) res.writeHead(500, { 'content-type': 'text/html' }).end(CRITICAL)
@@ -38,9 +56,12 @@ async function shop(site: TestSite): Promise<Shop> {
   return s
 }
 
-function healthConfig(url: string, extra = ''): string {
-  return fastDaemonConfig(`    health: { interval: 200ms, goodAfter: 1s, probes: [{ url: "${url}", maxLatency: 2s, timeout: 2s }] }\n${extra}`)
+function healthConfig(url: string, extra = '', cadence = 'interval: 200ms'): string {
+  return fastDaemonConfig(`    health: { ${cadence}, goodAfter: 1s, probes: [{ url: "${url}", maxLatency: 2s, timeout: 2s }] }\n${extra}`)
 }
+
+/** Probes every hour unless a state is new: whatever runs within a test's seconds is the fast cadence. */
+const FAST_ONLY = 'interval: 1h, fastInterval: 200ms, fastRounds: 10'
 
 async function knownGood(site: TestSite): Promise<string[]> {
   return (await site.cli(['list', '--json'])).json.filter((s: any) => s.knownGood).map((s: any) => s.id)
@@ -94,7 +115,7 @@ describe('known-good states and automatic rollback', () => {
     await sleep(1500)
     assert.deepEqual(await knownGood(site), [marked.state])
     const text = (await site.cli(['status'])).stdout
-    assert.match(text, /health +FAILING \(.*critical-error page/)
+    assert.match(text, /health +UNHEALTHY: the round at \S+ saw live state \w+ fail \(.*critical-error page/)
     const after = (await site.cli(['status', '--json'])).json.daemon.site.health
     assert.equal(after.current.state, bad.state)
     assert.equal(after.current.passes, 0)
@@ -115,6 +136,7 @@ describe('known-good states and automatic rollback', () => {
         s.url,
         '    autoRollback: { enabled: true, afterFailures: 3, minInterval: 0s }\n' +
           `    hooks: { postRestore: ["echo reloaded $PEAKGUARD_SITE $PEAKGUARD_TARGET >> ${hookOut}"] }\n`,
+        FAST_ONLY,
       ),
     )
     daemon = await startDaemon(site)
@@ -146,6 +168,45 @@ describe('known-good states and automatic rollback', () => {
     await daemon.waitFor((l) => l.msg === 'snapshot' || l.msg === 'nothing in scope changed', 5000, daemon.lines.indexOf(done))
     await sleep(600)
     assert.equal((await site.cli(['status', '--json'])).json.daemon.site.health.lastRound.ok, true)
+  })
+
+  it('probes a new state at once and fast until it is proven, and says "not probed yet" until a round has seen it', async () => {
+    site = await createSite()
+    s = await shop(site)
+    fs.appendFileSync(site.configFile, healthConfig(s.url, '', 'interval: 1h, fastInterval: 200ms, fastRounds: 3'))
+    daemon = await startDaemon(site)
+    const health = async () => (await site.cli(['status', '--json'])).json.daemon.site.health
+    const until = async (what: string, ok: (h: any) => boolean) => {
+      for (let i = 0; i < 200; i++) {
+        const h = await health()
+        if (ok(h)) return h
+        await sleep(100)
+      }
+      assert.fail(`never ${what}: ${JSON.stringify(await health())}`)
+    }
+    // the start-up state: probed at once, three passes fast, then the hourly interval
+    const start = await until('proven after start-up', (h) => h.live.verdict === 'healthy' && h.live.cadence === 'slow')
+    assert.ok(start.current.passes >= 3, JSON.stringify(start.current))
+
+    // a change: while its first round is held at the shop, nothing says healthy
+    s.hold = true
+    const from = daemon.lines.length
+    fs.appendFileSync(path.join(site.wpContent, PLUGIN), '// 50% off\n')
+    const snap = await daemon.waitFor((l) => isSnapshot(l) && l.trigger === 'watch', 10_000, from)
+    const held = await until('not probed yet', (h) => h.live.state === snap.state)
+    assert.equal(held.live.verdict, 'not-probed')
+    assert.equal(held.live.cadence, 'fast')
+    assert.ok(held.live.since, 'when the live state changed')
+    assert.equal(held.lastRound.state, start.live.state, 'the last round saw the state before the change')
+    const text = (await site.cli(['status'])).stdout
+    assert.match(text, /health +not probed yet \(changed \d+ s ago\); probing fast/)
+    assert.match(text, /last round +\S+, passed, saw state \w+/)
+    // released: the new state is seen, proven in fast rounds, then probed hourly again
+    const seen = s.requests
+    s.release()
+    const proven = await until('proven after the change', (h) => h.live.state === snap.state && h.live.verdict === 'healthy' && h.live.cadence === 'slow')
+    assert.equal(proven.current.state, snap.state)
+    assert.ok(s.requests - seen >= 3, `${s.requests - seen} rounds after the change`)
   })
 
   it('never rolls back in a loop: when the restored state fails too it stops and alerts', async () => {

@@ -48,9 +48,10 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
     `last snapshot ${s.lastSnapshot ? `${s.lastSnapshot.at} (${s.lastSnapshot.trigger}): ${s.lastSnapshot.created ? `${shortId(s.lastSnapshot.id)} ${s.lastSnapshot.summary}` : 'no change'}` : '(none yet)'}`,
     ...(s.lastError ? [`last error    ${s.lastError.at}: ${s.lastError.message}`] : []),
     `database      ${s.db.connected ? 'connected' : `UNREACHABLE since ${s.db.since}: ${s.db.error}; files are still recorded`}`,
-    `health        ${round ? `${round.ok ? 'passing' : `FAILING (${round.probes.filter((p) => !p.ok).map((p) => `${p.url}: ${p.reason}`).join('; ')})`} at ${round.at}` : 'no probe yet'}` +
-      (h.current?.healthySince ? `; healthy since ${h.current.healthySince}` : '') +
+    `health        ${liveHealthLine(h.live, Date.now())}` +
+      (h.live.verdict !== 'not-probed' && h.current?.healthySince ? `; healthy since ${h.current.healthySince}` : '') +
       (h.consecutiveFailures ? `; ${h.consecutiveFailures} failed rounds in a row` : ''),
+    `last round    ${round ? `${round.at}, ${round.ok ? 'passed' : 'FAILED'}, saw ${round.state ? `state ${shortId(round.state)}` : 'changes not yet recorded (counted for no state)'}` : '(none yet)'}`,
     `known-good    ${s.lastGood ? shortId(s.lastGood) : '(none)'}`,
     `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${shortId(h.autoRollback.last.from)} → ${shortId(h.autoRollback.last.to)}` : ''}`,
     ...(h.lastAlert ? [`ALERT         ${h.lastAlert.at}: ${h.lastAlert.message}`] : []),
@@ -66,4 +67,18 @@ function replicaLines(r: DaemonSiteStatus['replica']): string[] {
     ...(r.lastPush ? [`last push     #${r.lastPush.seq} at ${r.lastPush.at}: ${r.lastPush.bytes} bytes in ${r.lastPush.ms} ms`] : []),
     ...(r.lastError ? [`push error    ${r.lastError.at} (attempt ${r.lastError.attempts}): ${r.lastError.message}${r.nextRetryAt ? `; next try ${r.nextRetryAt}` : ''}`] : []),
   ]
+}
+
+/** The health of what is live now, in words: a verdict only when a round saw it. */
+export function liveHealthLine(l: DaemonSiteStatus['health']['live'], now: number): string {
+  const ago = l.since ? ` (changed ${agoText(now - Date.parse(l.since))} ago)` : ''
+  if (l.verdict === 'not-probed') return `not probed yet${ago}${l.state ? '' : ': changes wait to be recorded'}; probing ${l.cadence === 'fast' ? 'fast' : 'at the normal interval'}`
+  const r = l.round!
+  if (l.verdict === 'healthy') return `HEALTHY: the round at ${r.at} saw live state ${shortId(l.state ?? '')} pass`
+  return `UNHEALTHY: the round at ${r.at} saw live state ${shortId(l.state ?? '')} fail (${r.probes.filter((p) => !p.ok).map((p) => `${p.url}: ${p.reason}`).join('; ')})`
+}
+
+function agoText(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  return s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`
 }

@@ -20,24 +20,49 @@ export async function overview(s: UiSite, status: DaemonSiteStatus | null) {
   const goodIndex = states.findIndex((x) => x.knownGood)
   const good = goodIndex >= 0 ? (states[goodIndex] as StateInfo) : null
   const since = good ? states.slice(0, goodIndex) : states
-  const live = good ? await diffStatesOf(s.site, good.id, LIVE).then((r) => r.diff, () => null) : null
-  const round = status?.health.lastRound ?? null
+  const live = good ? await liveDiff(s, good.id, states[0]?.id ?? null, status) : null
+  const verdict = status?.health.live.verdict
   return {
     id: s.id,
     zone: s.zone,
     now,
     status,
-    healthy: round ? round.ok : null,
+    // the health of what is live now: a round that probed an earlier state says nothing about it
+    healthy: verdict === 'healthy' ? true : verdict === 'unhealthy' ? false : null,
     health: status?.health ?? null,
     latest: states[0] ?? null,
     good,
     since: since.slice(0, 20),
     sinceCount: since.length,
-    liveDiff: live && { files: live.files.length, options: live.options.length, items: [...live.files.map((f) => f.path), ...live.options.map((o) => `option:${o.name}`)].slice(0, 12) },
+    liveDiff: live,
     freeze,
     pending: pending.length,
     blocker: good ? await restoreBlocker(s.operate, good.id, good.time) : null,
   }
+}
+
+type LiveDiff = { files: number; options: number; items: string[]; unrecorded: number }
+
+/** The last (known-good, head) comparison per site: the overview is loaded again and again during an incident. */
+const liveDiffs = new WeakMap<UiSite, { key: string; diff: Omit<LiveDiff, 'unrecorded'> }>()
+
+/**
+ * How the live site differs from the last known-good, from what the daemon knows: its watcher and settings
+ * poll keep the newest state equal to the live site, so the comparison is between two recorded states —
+ * no walk of the live tree per page load — plus the number of changes seen and not yet recorded. Without
+ * the daemon's status (a site that could not start), the live site is read.
+ */
+async function liveDiff(s: UiSite, good: string, head: string | null, status: DaemonSiteStatus | null): Promise<LiveDiff | null> {
+  const unrecorded = status?.pendingChanges ?? 0
+  const to = status?.started && head ? head : LIVE
+  const key = `${good} ${to}`
+  const cached = liveDiffs.get(s)
+  if (cached?.key === key && to !== LIVE) return { ...cached.diff, unrecorded }
+  const d = await diffStatesOf(s.site, good, to).then((r) => r.diff, () => null)
+  if (!d) return null
+  const diff = { files: d.files.length, options: d.options.length, items: [...d.files.map((f) => f.path), ...d.options.map((o) => `option:${o.name}`)].slice(0, 12) }
+  if (to !== LIVE) liveDiffs.set(s, { key, diff })
+  return { ...diff, unrecorded }
 }
 
 export interface TimelineFilter {

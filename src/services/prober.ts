@@ -24,10 +24,26 @@ export interface ProbeSettings {
   autoRollback: { enabled: boolean; afterFailures: number; minIntervalMs: number }
 }
 
+/** The health of what is live now — never of a state that was live before. */
+export interface LiveHealth {
+  /** the state live now, as far as the daemon knows; null while changes wait to be recorded */
+  state: string | null
+  /** when what is live now became live (its first change); null when unknown (live since before the daemon started) */
+  since: string | null
+  /** healthy / unhealthy: a round saw what is live now; not-probed: none has since it became live */
+  verdict: 'healthy' | 'unhealthy' | 'not-probed'
+  /** the newest round that saw what is live now */
+  round: { at: string; ok: boolean; probes: ProbeVerdict[] } | null
+  /** fast: a new state, probed every fastInterval until proven; slow: every interval */
+  cadence: 'fast' | 'slow'
+}
+
 export interface HealthStatus {
   /** the state the last round was counted for (null when the live site had unrecorded changes) */
   state: string | null
-  lastRound: { at: string; ok: boolean; probes: ProbeVerdict[] } | null
+  /** the last round, whatever it saw (it may have probed a state that is no longer live: see `live`) */
+  lastRound: { at: string; ok: boolean; probes: ProbeVerdict[]; state: string | null } | null
+  live: LiveHealth
   consecutiveFailures: number
   current: StateHealth | null
   autoRollback: { enabled: boolean; last: HealthRecord['lastAutoRollback']; halted: HealthRecord['autoRollbackHalted'] }
@@ -47,6 +63,12 @@ export class Prober {
   private readonly notifier: NotifyPort | null
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
+  /** a new state became live while a round ran: another round right after it */
+  private again = false
+  /** the newest round that saw one state from start to end, and the change counter it saw */
+  private seen: { state: string; changes: number; round: { at: string; ok: boolean; probes: ProbeVerdict[] } } | null = null
+  /** the rounds passed since the live state became live (a state that comes back starts again) */
+  private stint: { state: string | null; passes: number } = { state: null, passes: 0 }
   private stopped = false
   private homeUrl: string | null = null
   private lastState: string | null = null
@@ -69,27 +91,56 @@ export class Prober {
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return
-      this.running = this.round().catch((e: unknown) => this.log.error({ site: this.site.id }, `health round failed: ${(e as Error).message}`))
-      void this.running.then(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.cfg.intervalMs)
-      })
-    }
-    tick()
+    // a new live state is probed at once, not at the next tick: the sooner a broken change is seen, the
+    // sooner it is rolled back
+    this.recording.onNewState = () => this.run()
+    this.run()
   }
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.recording.onNewState = null
     if (this.timer) clearTimeout(this.timer)
     await this.running
   }
 
+  /** A round now, or right after the one under way. */
+  private run(): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    if (this.timer) clearTimeout(this.timer)
+    this.running = this.round()
+      .catch((e: unknown) => this.log.error({ site: this.site.id }, `health round failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.running = null
+        if (this.stopped) return
+        const wait = this.again ? 0 : this.fast() ? Math.min(this.cfg.fastIntervalMs, this.cfg.intervalMs) : this.cfg.intervalMs
+        this.again = false
+        this.timer = setTimeout(() => this.run(), wait)
+      })
+  }
+
+  /**
+   * Whether the live site is probed at the fast cadence: changes wait to be recorded, or the live state has
+   * passed fewer than `fastRounds` rounds since it became live and not yet failed `afterFailures` in a row.
+   */
+  private fast(): boolean {
+    const live = this.recording.live()
+    if (live.state === null) return live.since !== null
+    return live.state !== this.stint.state || (this.stint.passes < this.cfg.fastRounds && this.consecutiveFailures < this.cfg.autoRollback.afterFailures)
+  }
+
   async status(): Promise<HealthStatus> {
     const rec = await this.health()
+    const live = this.recording.live()
+    const saw = this.seen !== null && live.state !== null && this.seen.state === live.state && this.seen.changes === live.changes ? this.seen.round : null
     return {
       state: this.lastState,
       lastRound: this.lastRound,
+      live: { state: live.state, since: live.since, verdict: saw ? (saw.ok ? 'healthy' : 'unhealthy') : 'not-probed', round: saw, cadence: this.fast() ? 'fast' : 'slow' },
       consecutiveFailures: this.consecutiveFailures,
       current: rec.states.find((s) => s.state === this.lastState) ?? null,
       autoRollback: { enabled: this.cfg.autoRollback.enabled, last: rec.lastAutoRollback, halted: rec.autoRollbackHalted },
@@ -118,13 +169,22 @@ export class Prober {
 
   /** One round: probe, record the result for the live state, then mark known-good or roll back as due. */
   async round(): Promise<void> {
+    // what is live before and after the probes: a round counts only for a state that was live throughout
+    const before = this.recording.live()
+    const head = before.state === null ? null : await this.site.journal.head()
     const now = Date.now()
     const urls = await this.urls()
     const verdicts: ProbeVerdict[] = urls.length
       ? await Promise.all(urls.map(async (p) => judgeProbe(await this.http.fetch(p), p)))
       : [{ url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]
     const ok = verdicts.every((v) => v.ok)
-    this.lastRound = { at: new Date(now).toISOString(), ok, probes: verdicts }
+    const after = this.recording.live()
+    const state = before.state !== null && before.state === head && after.state === before.state && after.changes === before.changes ? before.state : null
+    const round = { at: new Date(now).toISOString(), ok, probes: verdicts }
+    this.lastRound = { ...round, state }
+    if (state) this.seen = { state, changes: after.changes, round }
+    // the live site changed while probing: look again at once, at what is live now
+    else if (after.changes !== before.changes || after.state !== before.state) this.again = true
     this.metrics.probe(this.site.id, ok)
     if (ok) this.alerted = null
     const failures = verdicts.filter((v) => !v.ok).map((v) => ({ url: v.url, reason: v.reason }))
@@ -135,9 +195,9 @@ export class Prober {
     if (ok && this.failing) this.notifier?.notify({ event: 'health-recovered', site: this.site.id, summary: 'health probes pass again', details: { probes: verdicts.length } })
     this.failing = !ok
 
-    // a round counts for a state only while the live site is that state (no unrecorded change)
-    const state = this.recording.settled() ? await this.site.journal.head() : null
     if (state !== this.lastState) this.consecutiveFailures = 0
+    if (state !== null && state !== this.stint.state) this.stint = { state, passes: 0 }
+    if (state !== null && ok) this.stint.passes++
     const rec = await this.health()
     if (!state) {
       this.lastState = null

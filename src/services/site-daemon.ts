@@ -50,6 +50,8 @@ export class SiteRecording {
   afterSnapshot: (() => void) | null = null
   /** attribution, audit and the freeze gate (set by the composition root) */
   governance: SiteGovernance | null = null
+  /** told when a new state became live (a snapshot of a change, a restore, a revert): the prober probes it at once */
+  onNewState: ((state: string) => void) | null = null
   private readonly watcher: FileWatchPort
   private readonly log: LogPort
   private readonly metrics: MetricsPort
@@ -79,6 +81,12 @@ export class SiteRecording {
   private lastSnapshot: RecordingStatus['lastSnapshot'] = null
   private lastError: RecordingStatus['lastError'] = null
   private failing = false
+  /** changes seen so far: a health round counts only if none was seen while it ran */
+  private changes = 0
+  /** the live state as last seen after a queued job, and when it became live */
+  private liveHead: string | null = null
+  private liveSince = 0
+  private recordingFirstAt = 0
 
   private readonly heap: HeapPort | null
   private heapReleasedAt = 0
@@ -122,7 +130,15 @@ export class SiteRecording {
 
   /** Runs `fn` when no snapshot of this daemon is running, and holds the next ones until it is done. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn)
+    // every write to the live site runs here: afterwards, a new head is a new live state
+    const job = async () => {
+      try {
+        return await fn()
+      } finally {
+        await this.noticeHead()
+      }
+    }
+    const run = this.queue.then(job, job)
     // the queue keeps no result: a snapshot's result holds a whole 30k-entry state
     this.queue = run.then(
       () => undefined,
@@ -144,6 +160,27 @@ export class SiteRecording {
       failing: this.failing,
       db: { ...this.db },
     }
+  }
+
+  /**
+   * What is live, as far as the daemon knows: the newest state (null while changes wait to be recorded),
+   * since when, and a counter of the changes seen — a health round that saw the counter move saw no one state.
+   */
+  live(): { state: string | null; since: string | null; changes: number } {
+    if (!this.settled()) return { state: null, since: this.pending ? new Date(this.firstAt).toISOString() : null, changes: this.changes }
+    return { state: this.liveHead, since: this.liveSince ? new Date(this.liveSince).toISOString() : null, changes: this.changes }
+  }
+
+  private async noticeHead(): Promise<void> {
+    // set by the snapshot job that just ran: its state became live when its first change was made
+    const firstChangeAt = this.recordingFirstAt
+    this.recordingFirstAt = 0
+    const head = await this.site.journal.head().catch(() => this.liveHead)
+    if (head === this.liveHead) return
+    // else it became live now (a restore, a revert)
+    this.liveSince = firstChangeAt || Date.now()
+    this.liveHead = head
+    if (head) this.onNewState?.(head)
   }
 
   /** True when the live site is what the newest snapshot holds, as far as the daemon knows. */
@@ -185,6 +222,7 @@ export class SiteRecording {
     const now = Date.now()
     if (this.pending === 0) this.firstAt = now
     this.pending++
+    this.changes++
     this.triggers.add(trigger)
     this.metrics.pendingChanges(this.site.id, this.pending)
     if (path) this.log.debug({ site: this.site.id, path }, 'change seen')
@@ -214,7 +252,7 @@ export class SiteRecording {
     this.metrics.pendingChanges(this.site.id, 0)
     // the change happened at most a poll interval (or a watcher's delay) before it was seen
     const since = Math.max(this.lastRecordStart, this.firstAt - Math.max(this.cfg.pollMs, 1000) - 1000)
-    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units, since)
+    await this.record(trigger, `${count} change${count === 1 ? '' : 's'} seen`, units, since, this.firstAt)
   }
 
   /** A snapshot that could not be taken now is tried again later, reading at least what it would have. */
@@ -227,9 +265,10 @@ export class SiteRecording {
     }, delayMs).unref()
   }
 
-  private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null, sinceMs = Date.now()): Promise<SnapshotResult | null> {
+  private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null, sinceMs = Date.now(), firstChangeAt = 0): Promise<SnapshotResult | null> {
     return this.exclusive(async () => {
       this.recording = true
+      this.recordingFirstAt = firstChangeAt
       this.lastRecordStart = Date.now()
       const started = performance.now()
       const gov = this.governance
