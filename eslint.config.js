@@ -98,8 +98,9 @@ export default defineConfig(
       wall(
         // an adapter's own *.worker.ts (the same outside system, run on another thread) is part of it, and so
         // is its *-php.ts (the PHP source it writes into WordPress, e.g. wp-bridge-php.ts); durable-file.ts is
-        // the crash-safe write every file-keeping adapter needs, a file-system primitive rather than an adapter
-        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$|durable-file\\.ts$))',
+        // the crash-safe write every file-keeping adapter needs, a file-system primitive rather than an adapter;
+        // delivery-queue.ts the retrying queue every notification sender needs
+        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$|durable-file\\.ts$|delivery-queue\\.ts$))',
         'adapters never import each other: one outside system per file; share code through core (ARCHITECTURE.md)',
       ),
       wall(

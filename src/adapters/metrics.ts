@@ -76,7 +76,7 @@ export class PromMetrics implements MetricsPort {
   })
   private readonly notifications = new client.Counter({
     name: 'peakguard_notifications_total',
-    help: 'Webhook notifications by result: delivered, failed (given up after retries) or dropped (queue full)',
+    help: 'Notifications (webhooks, PagerDuty, e-mail) by result: delivered, failed (given up after retries, or refused) or dropped (queue full, or undelivered at shutdown)',
     labelNames: ['site', 'result'],
     registers: [this.registry],
   })

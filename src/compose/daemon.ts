@@ -10,7 +10,7 @@ import { createLog } from '../adapters/log.ts'
 import type { PromMetrics } from '../adapters/metrics.ts'
 import { OsUsers } from '../adapters/os-users.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
-import { WebhookNotifier } from '../adapters/webhook.ts'
+import { Notifiers } from './notifiers.ts'
 import { WpEventsFile } from '../adapters/wp-events.ts'
 import type { GlobalOptions } from '../cli/runtime.ts'
 import { redact, type LoadedConfig, type ResolvedSite } from '../config.ts'
@@ -44,8 +44,9 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     fallbackScanMs: s.watch.fallbackScan,
     pollMs: s.poll.interval,
   }, new V8Heap())
-  // one queue and sender per webhook: a dead one delays neither the daemon nor the other webhooks
-  const notifier = new WebhookNotifier(s.id, s.notify.webhooks, log, {}, metrics)
+  // one queue and sender per webhook, PagerDuty integration and mail server: a dead one delays neither the
+  // daemon nor the others; a secret's variable that is not set stops the start here, naming it
+  const notifier = new Notifiers(s, cfg.config.ui, log, { metrics })
   const prober = new Prober(site, recording, new HttpProbe(), log, metrics, {
     intervalMs: s.health.interval,
     fastIntervalMs: s.health.fastInterval,
@@ -108,7 +109,7 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
 }
 
 /** Attribution, audit and the freeze gate of one site, for the daemon. */
-function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: WebhookNotifier, log: ReturnType<typeof createLog>): SiteGovernance {
+function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: Notifiers, log: ReturnType<typeof createLog>): SiteGovernance {
   return new SiteGovernance({
     site,
     docs,

@@ -11,7 +11,7 @@ import { PeakguardError } from '../errors.ts'
 type Loaded = {
   config: typeof import('../config.ts')
   sites: typeof import('./sites.ts')
-  webhook: typeof import('../adapters/webhook.ts')
+  notifiers: typeof import('./notifiers.ts')
   log: typeof import('../adapters/log.ts')
 }
 
@@ -43,8 +43,8 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const rt: Runtime = {
     prepare: async () => {
       if (loaded) return
-      const [config, sites, webhook, log] = await Promise.all([import('../config.ts'), import('./sites.ts'), import('../adapters/webhook.ts'), import('../adapters/log.ts')])
-      loaded = { config, sites, webhook, log }
+      const [config, sites, notifiers, log] = await Promise.all([import('../config.ts'), import('./sites.ts'), import('./notifiers.ts'), import('../adapters/log.ts')])
+      loaded = { config, sites, notifiers, log }
     },
     runDaemon: async (o) => (await import('./daemon.ts')).runDaemon(config(o), o),
     daemonStatus: async (o, siteId) => {
@@ -66,8 +66,10 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
     hasReplica: (o) => site(o).s3 !== null,
     notifier: (o) => {
       const s = site(o)
-      // a command's delivery problems go to stderr (stdout may be --json); warnings only
-      return new (mods().webhook.WebhookNotifier)(s.id, s.notify.webhooks, mods().log.createLog('warn', process.stderr))
+      // a command's delivery problems go to stderr (stdout may be --json); warnings only. A shell may lack the
+      // daemon's environment (the SMTP password, the routing key): that destination fails and says so, the
+      // command does not. PagerDuty's open incidents are the daemon's to keep: a command opens none
+      return new (mods().notifiers.Notifiers)(s, config(o).config.ui, mods().log.createLog('warn', process.stderr), { missingSecret: 'skip', persistIncidents: false, env })
     },
     governance: async (o) => {
       const s = site(o)
