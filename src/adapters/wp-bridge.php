@@ -11,7 +11,7 @@
  * Bridge folder (outside the web root): __PEAKGUARD_DIR_TEXT__
  *   state.json   freeze windows and allow windows, written by peakguard (read here)
  *   events.jsonl what changed inside WordPress, one JSON per line (appended here; never option values)
- *   secret       shared secret of the cache flush endpoint
+ *   secret       shared secret of the cache flush and purge endpoints
  */
 if ( ! defined( 'ABSPATH' ) || defined( 'PEAKGUARD_BRIDGE_VERSION' ) ) {
 	return;
@@ -925,19 +925,30 @@ final class Peakguard_Bridge {
 		return false !== filter_var( $ip, FILTER_VALIDATE_IP, FILTER_FLAG_IPV4 ) && 0 === strpos( $ip, '127.' );
 	}
 
-	/** ?peakguard-bridge=flush: only from this host, not through a proxy, only with the shared secret; 403 with no detail otherwise. */
-	public static function flush() {
+	/**
+	 * Whether this request may use the bridge's endpoints (flush, purge): from this host's loopback, not through a
+	 * proxy (or saying so), with the shared secret. A refusal is a 403 with no detail.
+	 */
+	private static function authorized() {
 		$ip     = ( isset( $_SERVER['REMOTE_ADDR'] ) && is_string( $_SERVER['REMOTE_ADDR'] ) ) ? $_SERVER['REMOTE_ADDR'] : '';
 		$given  = ( isset( $_SERVER['HTTP_X_PEAKGUARD_SECRET'] ) && is_string( $_SERVER['HTTP_X_PEAKGUARD_SECRET'] ) ) ? $_SERVER['HTTP_X_PEAKGUARD_SECRET'] : '';
 		$secret = @file_get_contents( self::DIR . '/secret' );
 		$secret = is_string( $secret ) ? trim( $secret ) : '';
-		$ok     = self::loopback( $ip ) && ! self::forwarded() && strlen( $secret ) >= 32 && hash_equals( $secret, $given );
+		return self::loopback( $ip ) && ! self::forwarded() && strlen( $secret ) >= 32 && hash_equals( $secret, $given );
+	}
+
+	private static function forbidden() {
+		http_response_code( 403 );
+		header( 'Content-Type: text/plain; charset=utf-8' );
+		echo "Forbidden\n";
+		exit;
+	}
+
+	/** ?peakguard-bridge=flush: only from this host, not through a proxy, only with the shared secret; 403 with no detail otherwise. */
+	public static function flush() {
 		header( 'Cache-Control: no-store' );
-		if ( ! $ok ) {
-			http_response_code( 403 );
-			header( 'Content-Type: text/plain; charset=utf-8' );
-			echo "Forbidden\n";
-			exit;
+		if ( ! self::authorized() ) {
+			self::forbidden();
 		}
 		$opcache = function_exists( 'opcache_reset' ) && @opcache_reset();
 		$object  = function_exists( 'wp_cache_flush' ) && wp_cache_flush();
@@ -947,10 +958,209 @@ final class Peakguard_Bridge {
 		exit;
 	}
 
+	// ---- page-cache purge ----------------------------------------------------------------------------
+
+	/**
+	 * @var array|null the purge this request runs (?peakguard-bridge=purge): 'started' once wp_loaded came, 'list' the
+	 * purges found, 'done' their results so far, 'current' the index of the one running, 'finished'
+	 */
+	private static $purge = null;
+
+	/** A message from PHP or a plugin for the report: printable ASCII on one line (valid JSON whatever the bytes), bounded. */
+	private static function note( $s ) {
+		$s = preg_replace( '/[^\x20-\x7e]+/', ' ', is_scalar( $s ) ? (string) $s : '' );
+		return strlen( $s ) > 300 ? substr( $s, 0, 297 ) . '...' : $s;
+	}
+
+	/**
+	 * The purge functions of the page-cache plugins that are active in this request: array( id, name, what is
+	 * called, callable ) each. Each is looked for as its plugin provides it (function, class method, action with a
+	 * callback), so a plugin that is not there is never called and a missing one is no error.
+	 */
+	private static function page_caches() {
+		$found = array();
+		if ( function_exists( 'wp_cache_clear_cache' ) ) {
+			$found[] = array( 'wp-super-cache', 'WP Super Cache', 'wp_cache_clear_cache()', function () {
+				wp_cache_clear_cache();
+			} );
+		}
+		if ( function_exists( 'w3tc_flush_all' ) ) {
+			$found[] = array( 'w3-total-cache', 'W3 Total Cache', 'w3tc_flush_all()', function () {
+				w3tc_flush_all();
+			} );
+		}
+		if ( function_exists( 'rocket_clean_domain' ) ) {
+			$found[] = array( 'wp-rocket', 'WP Rocket', 'rocket_clean_domain()', function () {
+				rocket_clean_domain();
+			} );
+		}
+		if ( has_action( 'litespeed_purge_all' ) ) {
+			// LiteSpeed purges through a response header its web server acts on: sent with this answer (see purge_report)
+			$found[] = array( 'litespeed-cache', 'LiteSpeed Cache', "do_action('litespeed_purge_all')", function () {
+				do_action( 'litespeed_purge_all' );
+			} );
+		}
+		if ( isset( $GLOBALS['wp_fastest_cache'] ) && is_object( $GLOBALS['wp_fastest_cache'] ) && method_exists( $GLOBALS['wp_fastest_cache'], 'deleteCache' ) ) {
+			$found[] = array( 'wp-fastest-cache', 'WP Fastest Cache', '$wp_fastest_cache->deleteCache(true)', function () {
+				$GLOBALS['wp_fastest_cache']->deleteCache( true );
+			} );
+		} elseif ( has_action( 'wpfc_clear_all_cache' ) ) {
+			$found[] = array( 'wp-fastest-cache', 'WP Fastest Cache', "do_action('wpfc_clear_all_cache', true)", function () {
+				do_action( 'wpfc_clear_all_cache', true );
+			} );
+		}
+		if ( class_exists( 'autoptimizeCache' ) && method_exists( 'autoptimizeCache', 'clearall' ) ) {
+			$found[] = array( 'autoptimize', 'Autoptimize', 'autoptimizeCache::clearall()', function () {
+				autoptimizeCache::clearall();
+			} );
+		}
+		if ( has_action( 'cache_enabler_clear_complete_cache' ) ) {
+			$found[] = array( 'cache-enabler', 'Cache Enabler', "do_action('cache_enabler_clear_complete_cache')", function () {
+				do_action( 'cache_enabler_clear_complete_cache' );
+			} );
+		} elseif ( has_action( 'ce_clear_cache' ) ) {
+			// Cache Enabler before 1.6
+			$found[] = array( 'cache-enabler', 'Cache Enabler', "do_action('ce_clear_cache')", function () {
+				do_action( 'ce_clear_cache' );
+			} );
+		}
+		if ( class_exists( 'comet_cache' ) && method_exists( 'comet_cache', 'clear' ) ) {
+			$found[] = array( 'comet-cache', 'Comet Cache', 'comet_cache::clear()', function () {
+				comet_cache::clear();
+			} );
+		}
+		if ( function_exists( 'sg_cachepress_purge_everything' ) ) {
+			$found[] = array( 'sg-optimizer', 'SiteGround Optimizer', 'sg_cachepress_purge_everything()', function () {
+				sg_cachepress_purge_everything();
+			} );
+		} elseif ( function_exists( 'sg_cachepress_purge_cache' ) ) {
+			$found[] = array( 'sg-optimizer', 'SiteGround Optimizer', 'sg_cachepress_purge_cache()', function () {
+				sg_cachepress_purge_cache();
+			} );
+		}
+		if ( has_action( 'breeze_clear_all_cache' ) ) {
+			$found[] = array( 'breeze', 'Breeze', "do_action('breeze_clear_all_cache')", function () {
+				do_action( 'breeze_clear_all_cache' );
+			} );
+		}
+		if ( has_action( 'wphb_clear_page_cache' ) ) {
+			$found[] = array( 'hummingbird', 'Hummingbird', "do_action('wphb_clear_page_cache')", function () {
+				do_action( 'wphb_clear_page_cache' );
+			} );
+		}
+		if ( has_action( 'rt_nginx_helper_purge_all' ) ) {
+			$found[] = array( 'nginx-helper', 'Nginx Helper', "do_action('rt_nginx_helper_purge_all')", function () {
+				do_action( 'rt_nginx_helper_purge_all' );
+			} );
+		}
+		if ( function_exists( 'wpo_cache_flush' ) ) {
+			$found[] = array( 'wp-optimize', 'WP-Optimize', 'wpo_cache_flush()', function () {
+				wpo_cache_flush();
+			} );
+		}
+		return $found;
+	}
+
+	/**
+	 * ?peakguard-bridge=purge, checked as the flush is, before any plugin loads (a refused caller costs no plugin
+	 * load); the purges run once the plugins are loaded (wp_loaded, last), since their functions come with them.
+	 * What PHP does not let a plugin hide: its fatal error (WordPress's own handler stays out of it, as for its
+	 * plugin-editor check, so no recovery-mode e-mail and no paused plugin) and an exit are reported by
+	 * purge_report(), which answers at shutdown with every purge and its outcome.
+	 */
+	private static function purge_request() {
+		if ( ! self::authorized() ) {
+			header( 'Cache-Control: no-store' );
+			self::forbidden();
+		}
+		self::$purge = array( 'started' => false, 'list' => array(), 'done' => array(), 'current' => null, 'finished' => false );
+		if ( ! defined( 'DONOTCACHEPAGE' ) ) {
+			define( 'DONOTCACHEPAGE', true ); // no page cache keeps this answer
+		}
+		if ( ! defined( 'WP_SANDBOX_SCRAPING' ) ) {
+			define( 'WP_SANDBOX_SCRAPING', true );
+		}
+		// a purge cut short by the caller giving up would leave a cache half emptied
+		@ignore_user_abort( true );
+		@ini_set( 'display_errors', '0' );
+		register_shutdown_function( array( __CLASS__, 'purge_report' ) );
+		add_action( 'wp_loaded', array( __CLASS__, 'purge' ), PHP_INT_MAX );
+	}
+
+	/** Runs each purge found, one after another; what one throws or prints stays with it. */
+	public static function purge() {
+		if ( null === self::$purge ) {
+			return; // only for the request purge_request() let through
+		}
+		self::$purge['started'] = true;
+		self::$purge['list']    = self::page_caches();
+		foreach ( self::$purge['list'] as $i => $p ) {
+			self::$purge['current'] = $i;
+			$ok                     = false;
+			ob_start();
+			try {
+				call_user_func( $p[3] );
+				$ok     = true;
+				$detail = 'called ' . $p[2];
+			} catch ( Throwable $e ) {
+				$detail = $p[2] . ' failed: ' . get_class( $e ) . ': ' . $e->getMessage();
+			}
+			$printed = ob_get_clean();
+			if ( is_string( $printed ) && '' !== $printed ) {
+				$detail .= ' (it printed ' . strlen( $printed ) . ' bytes, left out)';
+			}
+			self::$purge['done'][]  = array( 'id' => $p[0], 'name' => $p[1], 'ok' => $ok, 'detail' => self::note( $detail ) );
+			self::$purge['current'] = null;
+		}
+		self::$purge['finished'] = true;
+		exit; // the answer is written at shutdown, after plugins sent their headers (LiteSpeed's purge is one)
+	}
+
+	/** At shutdown of a purge request: the report, whether the purges finished or PHP stopped in one of them. */
+	public static function purge_report() {
+		if ( null === self::$purge ) {
+			return;
+		}
+		$error = error_get_last();
+		$fatal = is_array( $error ) && in_array( $error['type'], array( E_ERROR, E_PARSE, E_CORE_ERROR, E_COMPILE_ERROR, E_USER_ERROR, E_RECOVERABLE_ERROR ), true );
+		$why   = 'PHP stopped (exit) before it returned';
+		if ( $fatal ) {
+			// the first line: an uncaught exception's message names its file already, and its stack trace follows
+			$file = (string) $error['file'];
+			$line = strtok( (string) $error['message'], "\n" );
+			$why  = 'PHP stopped with a fatal error: ' . ( '' !== $file && false !== strpos( $line, $file ) ? str_replace( $file, basename( $file ), $line ) : $line . ' in ' . basename( $file ) . ':' . (int) $error['line'] );
+		}
+		$out   = array( 'ok' => true, 'complete' => self::$purge['finished'], 'purges' => self::$purge['done'], 'version' => PEAKGUARD_BRIDGE_VERSION );
+		if ( ! self::$purge['started'] ) {
+			// before wp_loaded: WordPress or a plugin ended the request while loading (a fatal error, a redirect)
+			$out = array( 'ok' => false, 'error' => self::note( 'the purges did not run: ' . ( $fatal ? $why : 'WordPress or a plugin ended the request before wp_loaded' ) ), 'version' => PEAKGUARD_BRIDGE_VERSION );
+		} elseif ( ! self::$purge['finished'] && null !== self::$purge['current'] ) {
+			$stuck = self::$purge['list'][ self::$purge['current'] ];
+			$out['purges'][] = array( 'id' => $stuck[0], 'name' => $stuck[1], 'ok' => false, 'detail' => self::note( $stuck[2] . ': ' . $why ) );
+			foreach ( array_slice( self::$purge['list'], self::$purge['current'] + 1 ) as $p ) {
+				$out['purges'][] = array( 'id' => $p[0], 'name' => $p[1], 'ok' => false, 'detail' => self::note( 'not run: PHP stopped in ' . $stuck[1] . ' before it' ) );
+			}
+		}
+		// what plugins had buffered (and what PHP printed of the error) is not part of the answer
+		while ( ob_get_level() > 0 ) {
+			@ob_end_clean();
+		}
+		if ( ! headers_sent() ) {
+			// a fatal error left PHP's "500 Internal Server Error" status line, which http_response_code() alone does not replace
+			header( ( isset( $_SERVER['SERVER_PROTOCOL'] ) && 'HTTP/1.0' === $_SERVER['SERVER_PROTOCOL'] ? 'HTTP/1.0' : 'HTTP/1.1' ) . ' 200 OK', true, 200 );
+			header( 'Content-Type: application/json; charset=utf-8' );
+			header( 'Cache-Control: no-store' );
+		}
+		echo json_encode( $out );
+	}
+
 	public static function boot() {
 		// before any plugin is loaded: a flush after a restore must work even when a plugin is broken
 		if ( isset( $_GET['peakguard-bridge'] ) && is_string( $_GET['peakguard-bridge'] ) && 'flush' === $_GET['peakguard-bridge'] ) {
 			self::flush();
+		}
+		if ( isset( $_GET['peakguard-bridge'] ) && is_string( $_GET['peakguard-bridge'] ) && 'purge' === $_GET['peakguard-bridge'] ) {
+			self::purge_request();
 		}
 		add_filter( 'file_mod_allowed', array( __CLASS__, 'file_mod_allowed' ), PHP_INT_MAX, 2 );
 		add_filter( 'upgrader_pre_install', array( __CLASS__, 'upgrader_pre_install' ), PHP_INT_MAX, 2 );

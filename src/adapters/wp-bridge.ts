@@ -1,14 +1,16 @@
 // The WordPress bridge (BridgePort): installs and removes the generated mu-plugin
 // wp-content/mu-plugins/peakguard-bridge.php, keeps the bridge folder (outside the web root) that it reads
 // and writes — state.json (freeze windows, written here), events.jsonl (appended by PHP) and events.jsonl.1
-// (its rotated copy, written by PHP), secret (the cache flush endpoint's shared secret) — and calls that
-// endpoint, on loopback only: the request carries the secret. The folder must be reachable by the web
+// (its rotated copy, written by PHP), secret (the shared secret of the cache flush and purge endpoints) — and
+// calls those endpoints, on loopback only: the request carries the secret. The flush (opcache, object cache)
+// is answered before any plugin loads; the purge (each active page-cache plugin's purge function) once they
+// are loaded, with an answer that is checked and bounded here. The folder must be reachable by the web
 // server's user (wp-content's owner and group): install checks every directory on the way and refuses
 // when PHP could not get there, instead of leaving a bridge that silently enforces nothing.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport } from '../core/index.ts'
+import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport, PurgeResult } from '../core/index.ts'
 import { fsFailure, PeakguardError } from '../errors.ts'
 import { writeFileDurably } from './durable-file.ts'
 import { checkpoint } from '../core/checkpoints.ts'
@@ -32,6 +34,69 @@ const EVENTS = 'events.jsonl'
 const SECRET = 'secret'
 /** a note that install made wp-content/mu-plugins, so uninstall removes it again when it is empty */
 const MADE_MU = 'created-mu-plugins'
+
+/** How the page-cache plugins are named when their purge could not be asked for at all. */
+const PLUGINS = 'page-cache plugins'
+/** The most of the purge answer read: a few dozen plugins' results are a few KB. */
+const ANSWER_MAX = 64 * 1024
+/** At most this many plugin purges are taken from one answer (the bridge knows fewer than 20). */
+const PURGES_MAX = 40
+
+/** Text from PHP for a report: printable ASCII on one line (as the bridge writes it), at most `max` characters. */
+function phpText(v: unknown, max: number): string | null {
+  if (typeof v !== 'string') return null
+  const t = v.replace(/[^\x20-\x7e]+/g, ' ').trim()
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t
+}
+
+/**
+ * The bridge's answer to a purge, checked: its purges (each a name, whether it worked, what happened), or the
+ * reason it ran none; null when the text is not such an answer (an older bridge, or another page).
+ */
+function purgeAnswer(text: string): { purges: PurgeResult[] } | { error: string } | null {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return null
+  }
+  if (!body || typeof body !== 'object') return null
+  const b = body as { ok?: unknown; error?: unknown; purges?: unknown }
+  if (b.ok === false) {
+    const error = phpText(b.error, 500)
+    return error ? { error } : null
+  }
+  if (b.ok !== true || !Array.isArray(b.purges) || b.purges.length > PURGES_MAX) return null
+  const purges: PurgeResult[] = []
+  for (const p of b.purges as unknown[]) {
+    if (!p || typeof p !== 'object') return null
+    const x = p as { name?: unknown; ok?: unknown; detail?: unknown }
+    const name = phpText(x.name, 80)
+    const detail = phpText(x.detail, 320)
+    if (!name || detail === null || typeof x.ok !== 'boolean') return null
+    purges.push({ name, kind: 'plugin', ok: x.ok, detail })
+  }
+  return { purges }
+}
+
+/** The body as text, at most `max` bytes of it (the rest is not read). */
+async function readBounded(res: Response, max: number): Promise<string> {
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    size += value.length
+    if (size >= max) {
+      await reader.cancel()
+      break
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8')
+}
 
 function failed(message: string, cause?: unknown): PeakguardError {
   return new PeakguardError('BRIDGE_FAILED', message, cause === undefined ? undefined : { cause })
@@ -123,26 +188,29 @@ export class WpBridge implements BridgePort {
     checkpoint('bridge:state')
   }
 
-  async flushCaches(): Promise<{ ok: boolean; detail: string }> {
+  /**
+   * Where the bridge's endpoint is and the secret it wants, or why it cannot be called (no URL, not a loopback
+   * address, no secret).
+   */
+  private async endpoint(action: 'flush' | 'purge'): Promise<{ url: URL; where: string; secret: string } | { problem: string }> {
     let base: string | null
     try {
       base = this.o.url ?? (await this.o.homeUrl())
     } catch (e) {
-      return { ok: false, detail: `cannot read the home URL: ${(e as Error).message}` }
+      return { problem: `cannot read the home URL: ${(e as Error).message}` }
     }
-    if (!base) return { ok: false, detail: `no URL for the cache flush: set bridge.url for site ${this.o.site} to the site's loopback URL, e.g. http://127.0.0.1` }
+    if (!base) return { problem: `no URL for the cache ${action}: set bridge.url for site ${this.o.site} to the site's loopback URL, e.g. http://127.0.0.1` }
     let url: URL
     try {
       url = new URL(base)
     } catch {
-      return { ok: false, detail: `not a URL: ${base}` }
+      return { problem: `not a URL: ${base}` }
     }
     const where = `${url.origin}${url.pathname}`
     // the request carries the secret: never to an address that leaves this host (home is often a CDN)
     if (!isLoopbackHost(url.hostname))
       return {
-        ok: false,
-        detail: `not flushing through ${where}: the flush request carries the bridge secret, so it goes to a loopback address only (127.0.0.0/8, ::1, localhost); ${
+        problem: `not ${action === 'flush' ? 'flushing' : 'purging'} through ${where}: the ${action} request carries the bridge secret, so it goes to a loopback address only (127.0.0.0/8, ::1, localhost); ${
           this.o.url ? 'bridge.url' : `the home option (bridge.url is not set)`
         } is ${url.hostname}: set bridge.url for site ${this.o.site} to the site's loopback URL, e.g. http://127.0.0.1 (with the port the web server listens on)`,
       }
@@ -150,18 +218,26 @@ export class WpBridge implements BridgePort {
     try {
       secret = fs.readFileSync(path.join(this.o.bridgeDir, SECRET), 'utf8').trim()
     } catch (e) {
-      return { ok: false, detail: `no bridge secret in ${this.o.bridgeDir} (${(e as NodeJS.ErrnoException).code}): is the bridge installed?` }
+      return { problem: `no bridge secret in ${this.o.bridgeDir} (${(e as NodeJS.ErrnoException).code}): is the bridge installed?` }
     }
-    url.searchParams.set('peakguard-bridge', 'flush')
+    url.searchParams.set('peakguard-bridge', action)
+    return { url, where, secret }
+  }
+
+  /** The sentence for a 403 from the bridge: the usual reasons a loopback request still looks foreign to PHP. */
+  private refusedBy(where: string, action: string): string {
+    return `${where} refused the ${action} (HTTP 403): the request must reach PHP from 127.0.0.1/::1 with the secret of ${this.o.bridgeDir} and no forwarding header (X-Forwarded-For, Forwarded, X-Real-IP, X-Client-IP): point bridge.url at the web server itself, not at a proxy in front of it`
+  }
+
+  async flushCaches(): Promise<{ ok: boolean; detail: string }> {
+    const e = await this.endpoint('flush')
+    if ('problem' in e) return { ok: false, detail: e.problem }
+    const { url, where, secret } = e
     try {
       // no redirects: the secret goes to this address only
       const res = await fetch(url, { headers: { 'x-peakguard-secret': secret }, redirect: 'manual', signal: AbortSignal.timeout(this.o.timeoutMs) })
       const text = await res.text()
-      if (res.status === 403)
-        return {
-          ok: false,
-          detail: `${where} refused the flush (HTTP 403): the request must reach PHP from 127.0.0.1/::1 with the secret of ${this.o.bridgeDir} and no forwarding header (X-Forwarded-For, Forwarded, X-Real-IP, X-Client-IP): point bridge.url at the web server itself, not at a proxy in front of it`,
-        }
+      if (res.status === 403) return { ok: false, detail: this.refusedBy(where, 'flush') }
       if (res.status !== 200) return { ok: false, detail: `${where} answered HTTP ${res.status}${res.headers.get('location') ? ` (redirect to ${res.headers.get('location')})` : ''}` }
       let body: { ok?: unknown; opcache?: unknown; objectCache?: unknown }
       try {
@@ -174,6 +250,42 @@ export class WpBridge implements BridgePort {
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } }
       return { ok: false, detail: `${where}: ${err.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs} ms` : (err.cause?.code ?? err.message)}` }
+    }
+  }
+
+  /**
+   * Asks WordPress (loopback, shared secret, as the flush) to call the purge function of each page-cache plugin
+   * that is active: one result per plugin found, none when none is (or the mu-plugin is not installed). The
+   * plugins' purges run one after another in one PHP request, which gets `timeoutMs` in all. Never rejects:
+   * what goes wrong is one failed result naming the page-cache plugins. The answer is PHP's, so it is checked
+   * and bounded before anything of it reaches a report, a page or the audit log.
+   */
+  async purgePlugins(timeoutMs: number): Promise<PurgeResult[]> {
+    if (!(await this.installed())) return []
+    const failed = (detail: string): PurgeResult[] => [{ name: PLUGINS, kind: 'plugin', ok: false, detail }]
+    const e = await this.endpoint('purge')
+    if ('problem' in e) return failed(e.problem)
+    const { url, where, secret } = e
+    // a URL no page cache has seen: a cached answer to an earlier purge can never stand in for this one
+    url.searchParams.set('peakguard-nonce', randomBytes(8).toString('hex'))
+    try {
+      const res = await fetch(url, { headers: { 'x-peakguard-secret': secret, 'cache-control': 'no-cache' }, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
+      const text = await readBounded(res, ANSWER_MAX)
+      if (res.status === 403) return failed(this.refusedBy(where, 'purge'))
+      // after a plugin's fatal error the bridge still answers, but a SAPI may keep PHP's 500 status
+      const answer = res.status === 200 || res.status >= 500 ? purgeAnswer(text) : null
+      if (answer === null && res.status !== 200)
+        return failed(
+          `${where} answered HTTP ${res.status}${res.status >= 500 ? ": PHP failed before the bridge could answer (a plugin that stops PHP while WordPress loads? see the web server's error log)" : ''}`,
+        )
+      if (answer === null) return failed(`${where} did not answer as a bridge that purges does: reinstall it ('peakguard wp install-bridge --site ${this.o.site}')`)
+      if ('error' in answer) return failed(answer.error)
+      return answer.purges
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } }
+      return failed(
+        `${where}: ${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms (purge.timeout): a plugin's purge function may hang; the purges may still finish` : (err.cause?.code ?? err.message)}`,
+      )
     }
   }
 

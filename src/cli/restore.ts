@@ -78,6 +78,18 @@ function text(r: RestoreReport): string[] {
         ? `post-restore: ${h.command}: ok (${h.durationMs} ms)`
         : `post-restore: ${h.command}: FAILED (${h.error ?? `exit ${h.exitCode}`})${h.output ? `: ${h.output.split('\n').slice(-3).join(' / ')}` : ''} — the restore itself is done; run it by hand`,
     )
+  lines.push(...purgeLines(r))
+  return lines
+}
+
+const KIND = { plugin: 'page-cache plugin', http: 'HTTP purge', cloudflare: 'CDN' } as const
+
+/** Each purge of what caches pages and its outcome, then the check of the page past the caches. */
+function purgeLines(r: RestoreReport): string[] {
+  const lines = r.purges.map((p) =>
+    p.ok ? `purged ${p.name} (${KIND[p.kind]}): ${p.detail}` : `purge FAILED: ${p.name} (${KIND[p.kind]}): ${p.detail} — the restore itself is done; visitors may get cached old pages until it is purged by hand`,
+  )
+  if (r.probe) lines.push(r.probe.ok ? `page checked past the caches: ${r.probe.detail}` : `page check past the caches FAILED: ${r.probe.detail}`)
   return lines
 }
 

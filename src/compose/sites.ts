@@ -5,6 +5,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { AuditFile } from '../adapters/audit-file.ts'
 import { GitJournal } from '../adapters/git-journal.ts'
+import { HttpProbe } from '../adapters/http-probe.ts'
+import { HttpPurge, shownUrl } from '../adapters/http-purge.ts'
 import { ShellHooks } from '../adapters/hooks.ts'
 import { MysqlSettings, type DbConfig } from '../adapters/mysql-settings.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
@@ -12,7 +14,7 @@ import { UsersFile } from '../adapters/users-file.ts'
 import { WpBridge } from '../adapters/wp-bridge.ts'
 import { WpFiles } from '../adapters/wp-files.ts'
 import { DEFAULT_PROBE, type LoadedConfig, type ResolvedSite } from '../config.ts'
-import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, type AuditInput, type ProbeSpec } from '../core/index.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, judgeProbe, type AuditInput, type ProbeSpec, type PurgePort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { BridgeControl } from '../cli/runtime.ts'
 import { Access } from '../services/access.ts'
@@ -83,6 +85,15 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
   const journal = await GitJournal.open(dir.journalDir, s.id)
   const ignore = ignoreRules([...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], [...DEFAULT_IGNORED_FILES, ...s.ignore.files])
   const settings = new MysqlSettings(dbConfig(s), [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options])
+  const bridge = new WpBridge({
+    site: s.id,
+    wpContent: s.wpContent,
+    bridgeDir: s.bridgeDir,
+    url: s.bridge.url,
+    timeoutMs: s.bridge.timeout,
+    homeUrl: () => settings.homeUrl(),
+    ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
+  })
   return {
     id: s.id,
     hooks: new ShellHooks(s.hooks.postRestore, s.hooks.timeout),
@@ -93,15 +104,9 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
     dir,
     ignore,
     lockWaitMs: cfg.config.lockWaitSeconds * 1000,
-    bridge: new WpBridge({
-      site: s.id,
-      wpContent: s.wpContent,
-      bridgeDir: s.bridgeDir,
-      url: s.bridge.url,
-      timeoutMs: s.bridge.timeout,
-      homeUrl: () => settings.homeUrl(),
-      ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
-    }),
+    bridge,
+    purgers: sitePurgers(s, bridge),
+    confirm: () => confirmPages(s, () => settings.homeUrl()),
     siteOwning: async (prefix) => {
       for (const other of cfg.sites) {
         if (other.id === s.id) continue
@@ -115,6 +120,41 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
     audit: auditLogFor(s),
     close: () => settings.close(),
   }
+}
+
+/** What caches the site's pages, purged after a restore in this order: the page-cache plugins (through the bridge), then HTTP and Cloudflare. */
+function sitePurgers(s: ResolvedSite, bridge: WpBridge): PurgePort[] {
+  const out: PurgePort[] = []
+  if (s.purge.plugins) out.push({ label: 'page-cache plugins', kind: 'plugin', purge: () => bridge.purgePlugins(s.purge.timeout) })
+  if (s.purge.http.length || s.purge.cloudflare) out.push(new HttpPurge({ http: s.purge.http, cloudflare: s.purge.cloudflare, timeoutMs: s.purge.timeout }))
+  return out
+}
+
+/**
+ * The check after a restore's purges: every probe of the site (probeSpecs) fetched past the page caches
+ * (bypassCache) and judged as the prober judges. The probes' secrets are read here, when it runs: a CLI
+ * command that never restores does not need the daemon's environment. Never rejects.
+ */
+async function confirmPages(s: ResolvedSite, homeUrl: () => Promise<string | null>): Promise<{ ok: boolean; detail: string }> {
+  let specs: ReturnType<typeof probeSpecs>
+  try {
+    specs = probeSpecs(s)
+  } catch (e) {
+    return { ok: false, detail: `not checked: ${(e as Error).message}` }
+  }
+  let home: string | null = null
+  if (specs.some((p) => p.url === null)) home = await homeUrl().catch(() => null)
+  const probe = new HttpProbe()
+  const verdicts = await Promise.all(
+    specs.map(async (spec) => {
+      const url = spec.url ?? home
+      const name = spec.name ?? (url ? shownUrl(url) : 'the home page')
+      if (!url) return { ok: false, text: `${name}: not checked: the site's home option cannot be read` }
+      const v = judgeProbe(await probe.fetch({ ...spec, url, bypassCache: true }), spec)
+      return { ok: v.ok, text: `${name}: ${v.ok ? `HTTP ${v.status} in ${v.latencyMs} ms` : v.reason}` }
+    }),
+  )
+  return { ok: verdicts.every((v) => v.ok), detail: verdicts.map((v) => v.text).join('; ') }
 }
 
 /** The replica key: the site's keyFile, else $PEAKGUARD_S3_KEY, else none (unencrypted). */

@@ -236,6 +236,32 @@ export interface ProbePort {
   fetch(probe: ProbeSpec): Promise<ProbeResponse>
 }
 
+/** What a cache purge after a restore went through: a page-cache plugin (through the bridge), an HTTP PURGE/BAN, Cloudflare. */
+export type PurgeKind = 'plugin' | 'http' | 'cloudflare'
+
+/** One cache purge after a restore and how it ended; `name` and `detail` never hold a secret (tokens, URL credentials). */
+export interface PurgeResult {
+  /** what was purged, for people: "WP Super Cache", "PURGE http://127.0.0.1:6081/…", "Cloudflare zone 023e…" */
+  name: string
+  kind: PurgeKind
+  ok: boolean
+  /** what happened, or why it failed, in one line */
+  detail: string
+}
+
+/**
+ * Caches that hold whole pages, emptied after a restore so visitors get the restored site (the page-cache
+ * plugins through the WordPress bridge; Varnish/nginx and Cloudflare over HTTP). Never rejects: a purge that
+ * fails is a result with ok false, and each purge gives up after its timeout.
+ */
+export interface PurgePort {
+  /** how the writer names these purges when even asking failed */
+  readonly label: string
+  readonly kind: PurgeKind
+  /** every purge this port knows, in the order they ran; empty when there was nothing to purge */
+  purge(): Promise<PurgeResult[]>
+}
+
 /** The outcome of one post-restore command. */
 export interface HookResult {
   command: string

@@ -213,7 +213,10 @@ const attempt = (r: RefusedRequest) => `${r.method} ${r.route}`
 /** The audit entries of refused requests (the daemon's, and — for a wrong password or token — the CLI's). */
 /**
  * A person's restore in the audit log: one shape, whether operate.ts writes it (a failure, or a site without
- * an audit log of its own) or the writer does, with the restore or after a crash (writer.ts).
+ * an audit log of its own) or the writer does, with the restore or after a crash (writer.ts). With `purges`
+ * it lists each purge of what caches pages and how it ended (and the check of the page past the caches);
+ * `step: 'caches'` makes it the entry that follows a restore's own with just that (the writer's: the purges
+ * run after the restore's entry is written, see writer.ts).
  */
 export function restoreAudit(r: {
   actor: string
@@ -227,23 +230,44 @@ export function restoreAudit(r: {
   onlyText?: readonly string[]
   /** the start of the restore's intent: how the next writer knows the entry is written already */
   intent?: string
+  /** each cache purge after the restore (names and details hold no secret: the purgers see to that) */
+  purges?: readonly { name: string; kind: string; ok: boolean; detail: string }[]
+  /** the check of the page past every cache, after the purges */
+  probe?: { ok: boolean; detail: string } | null
+  /** 'caches': the entry after the restore's own, for its purges */
+  step?: 'caches'
 }): AuditInput {
   const result = r.verified ? 'verified' : 'failed'
+  const purges = r.purges?.length ? r.purges.map((p) => ({ name: p.name, kind: p.kind, ok: p.ok, detail: p.detail })) : null
+  const caches = purges ? purgeSummary(purges, r.probe ?? null) : ''
   return {
     type: 'restore',
     actor: r.actor,
     site: r.site,
-    summary: `${r.actor} restored ${shortId(r.target)}: ${result}${r.message ? ` (${r.message})` : ''}`,
+    summary:
+      r.step === 'caches'
+        ? `caches after ${r.actor}'s restore of ${shortId(r.target)}: ${caches}`
+        : `${r.actor} restored ${shortId(r.target)}: ${result}${r.message ? ` (${r.message})` : ''}${caches ? `; caches: ${caches}` : ''}`,
     details: {
       from: r.from,
       to: r.target,
       result,
+      ...(r.step ? { step: r.step } : {}),
       ...(r.message ? { message: r.message } : {}),
       durationMs: r.durationMs,
       ...(r.onlyText?.length ? { only: [...r.onlyText] } : {}),
       ...(r.intent ? { intent: r.intent } : {}),
+      ...(purges ? { purges } : {}),
+      ...(purges && r.probe ? { probe: { ok: r.probe.ok, detail: r.probe.detail } } : {}),
     },
   }
+}
+
+/** "WP Super Cache purged, PURGE http://127.0.0.1:6081/ FAILED; page confirmed" — the details say why. */
+function purgeSummary(purges: readonly { name: string; ok: boolean }[], probe: { ok: boolean } | null): string {
+  const shown = purges.slice(0, 10).map((p) => `${p.name} ${p.ok ? 'purged' : 'FAILED'}`)
+  if (purges.length > 10) shown.push(`${purges.length - 10} more`)
+  return shown.join(', ') + (probe ? `; page ${probe.ok ? 'confirmed' : 'NOT confirmed'} past the caches` : '')
 }
 
 export const deniedAudit = {

@@ -7,8 +7,8 @@ import type { FreezeBaseline, FreezeStatus, StartManualResult, StopManualResult 
 import type { RestoreReport } from './restorer.ts'
 
 /** One entry of `peakguard list --json` and GET /api/sites/:site/states */
-export function stateJson({ id, time, trigger, message, summary, knownGood, causedBy }: StateInfo) {
-  return { id, time, trigger, message, summary, knownGood, causedBy }
+export function stateJson({ id, time, trigger, message, summary, knownGood, causedBy, words }: StateInfo) {
+  return { id, time, trigger, message, summary, knownGood, causedBy, words }
 }
 
 /** `peakguard show --json` and GET /api/sites/:site/states/:id */
@@ -21,6 +21,7 @@ export function stateDetailJson(d: StateDetail) {
     summary: d.summary,
     knownGood: d.knownGood,
     causedBy: d.causedBy,
+    words: d.words,
     note: d.note,
     parent: d.parent,
     trailers: d.trailers,
@@ -67,7 +68,7 @@ export function restoreJson(r: RestoreReport) {
       ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`), dirs: r.mismatches.dirs.map((d) => d.path) } }
       : {}),
     ...(r.recovered ? { recovered: r.recovered } : {}),
-    ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches }),
+    ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches, purges: r.purges, probe: r.probe }),
   }
 }
 
@@ -115,7 +116,7 @@ export function freezeStopJson(r: StopManualResult) {
 /** `peakguard approve|reject --json` */
 export function decisionJson(d: { request: unknown; restore: RestoreReport | null }) {
   const r = d.restore
-  return { request: d.request, restore: r && { snapshot: r.snapshot, safetySnapshot: r.safetySnapshot, verified: r.verified, caches: r.caches, hooks: r.hooks } }
+  return { request: d.request, restore: r && { snapshot: r.snapshot, safetySnapshot: r.safetySnapshot, verified: r.verified, caches: r.caches, hooks: r.hooks, purges: r.purges, probe: r.probe } }
 }
 
 /** The audit log as CSV (`peakguard audit --csv`, the UI's export) */

@@ -16,6 +16,7 @@ import {
   type HookResult,
   type OnlyFilter,
   type OptionValue,
+  type PurgeResult,
   type RestoreIntent,
   type SiteState,
   type StateDiff,
@@ -62,6 +63,13 @@ export interface RestoreReport {
   audited: boolean
   /** the WordPress bridge's cache flush (opcache, object cache); null without the bridge or for a dry run */
   caches: { ok: boolean; detail: string } | null
+  /**
+   * each purge of what caches pages (page-cache plugins, Varnish/nginx, Cloudflare) and how it ended, in the
+   * order they ran; empty for a dry run or when nothing is there to purge. A failed purge never fails the restore.
+   */
+  purges: PurgeResult[]
+  /** the check of the page past every cache, after the purges; null for a dry run or a site without one */
+  probe: { ok: boolean; detail: string } | null
 }
 
 /** Runs the post-restore commands (reload php-fpm, flush caches); their outcome goes into the report. */
@@ -295,6 +303,8 @@ export function restoreReport(r: {
     recovered: r.recovered,
     hooks: [],
     caches: null,
+    purges: [],
+    probe: null,
     audited: false,
   }
 }

@@ -1,5 +1,5 @@
 // Everything a service needs for one site, handed over by the composition root.
-import type { AuditInput, BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, SettingsPort, SiteDirPort } from '../core/index.ts'
+import type { AuditInput, BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, PurgePort, SettingsPort, SiteDirPort } from '../core/index.ts'
 
 export interface Site {
   id: string
@@ -16,6 +16,13 @@ export interface Site {
   health: HealthStorePort
   /** the WordPress bridge, when its mu-plugin is installed: restores flush caches through it */
   bridge?: BridgePort | null
+  /**
+   * what caches whole pages, purged after every restore in this order: inner caches first (the page-cache
+   * plugins through the bridge), then the ones in front (Varnish/nginx, then the CDN). Empty or absent: none.
+   */
+  purgers?: readonly PurgePort[]
+  /** after a restore's purges: fetches the site's pages past every cache and says whether they are healthy; never rejects */
+  confirm?: (() => Promise<{ ok: boolean; detail: string }>) | null
   /** the site's audit log: the writer appends a person's restore to it (and a restore finished after a crash) */
   audit?: { append(input: AuditInput): Promise<unknown>; query(q: { type?: string }): Promise<{ details?: unknown }[]> } | null
   /** Finds which other configured site has a state with this id prefix (for a clear error). */

@@ -4,7 +4,8 @@
 //   snapshot:  lock → finish an interrupted restore → record (recorder.ts)
 //   restore:   lock → finish an interrupted restore → safety snapshot of the live state → plan (only what
 //              differs) → [dry run stops here] → intent on disk → files → settings → verify by recording
-//              the result → clear the intent; after the lock: cache flush and post-restore commands
+//              the result → clear the intent; after the lock: cache flush, post-restore commands, purges of
+//              what caches pages (plugins, then HTTP, then the CDN) and a check of the page past the caches
 // A crash anywhere after the intent is written is finished by the next command that takes the lock
 // (settle); a write that fails part-way is undone from the safety snapshot. recorder.ts reads and records,
 // restorer.ts plans and applies; neither takes the lock nor imports the other's caller.
@@ -16,7 +17,7 @@ import { readLive } from './live.ts'
 import { record, type SnapshotOptions, type SnapshotResult } from './recorder.ts'
 import { applyPlan, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
-import type { RestoreIntent } from '../core/index.ts'
+import type { PurgeResult, RestoreIntent } from '../core/index.ts'
 
 /** Runs `fn` holding the site's single-writer lock. */
 export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
@@ -40,16 +41,66 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
   })
 }
 
-/** Restores a state (see the order above), then flushes caches and runs the post-restore commands. */
+/**
+ * Restores a state (see the order above), then flushes caches, runs the post-restore commands, purges what
+ * caches pages and checks the page past every cache.
+ */
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   const r = await withSiteLock(site, () => restoreLocked(site, opts))
-  // outside the lock: a slow `systemctl reload` must not hold up the next snapshot
+  // outside the lock: a slow `systemctl reload` or purge must not hold up the next snapshot; none of these
+  // steps makes the restore fail — each one's outcome goes into the report
   if (!r.dryRun) {
+    const started = Date.now()
     // PHP may serve the old code from opcache and the old settings from the object cache until flushed
     r.caches = site.bridge && (await site.bridge.installed().catch(() => null)) ? await site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message })) : null
     r.hooks = await runHooks(site, r)
+    // after the flush and the commands (a php-fpm reload): a page cached again after its purge is rendered by
+    // the restored code and settings, not by PHP still holding the old ones
+    r.purges = await purgeCaches(site)
+    // last: what a visitor gets now, past every cache
+    r.probe = site.confirm ? await site.confirm().catch((e: Error) => ({ ok: false, detail: `the check could not run: ${e.message}` })) : null
+    await auditPurges(site, opts, r, started)
   }
   return r
+}
+
+/**
+ * Every purge of the site's purgers, one purger after another in the site's order (inner caches first: a
+ * cache in front purged before the one behind it would fill again from that one's stale copy). A purger
+ * that throws (none should) is one failed result; nothing here throws.
+ */
+async function purgeCaches(site: Site): Promise<PurgeResult[]> {
+  const out: PurgeResult[] = []
+  for (const p of site.purgers ?? []) out.push(...(await p.purge().catch((e: Error): PurgeResult[] => [{ name: p.label, kind: p.kind, ok: false, detail: e.message }])))
+  return out
+}
+
+/**
+ * The purges in the audit log. The restore's own entry is written under the lock, before its intent is
+ * cleared, so a crash cannot lose it — and before the purges, which run after the lock. So their outcome
+ * follows in an entry of its own (step 'caches'), written only for a restore whose entry the writer wrote
+ * and only when something was purged or tried: a site with nothing to purge gets no second entry.
+ */
+async function auditPurges(site: Site, opts: RestoreOptions, r: RestoreReport, started: number): Promise<void> {
+  if (!r.audited || !site.audit || !opts.audit || !r.purges.length) return
+  try {
+    await site.audit.append(
+      restoreAudit({
+        actor: opts.audit.actor,
+        site: site.id,
+        target: r.target,
+        from: r.safetySnapshot,
+        verified: r.verified === true,
+        durationMs: Date.now() - started,
+        onlyText: opts.audit.onlyText,
+        purges: r.purges,
+        probe: r.probe,
+        step: 'caches',
+      }),
+    )
+  } catch {
+    // the restore and its own entry are written; an audit log that cannot take this one more line is not a reason to report the restore failed
+  }
 }
 
 async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
