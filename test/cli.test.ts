@@ -84,7 +84,7 @@ describe('cli', () => {
     assert.equal(b.json.summary, 'plugins/hello.php (1 file)')
     const list = (await site.cli(['list', '--json'])).json
     assert.deepEqual(list.map((s: any) => s.id), [b.json.id, a.json.id])
-    assert.deepEqual(Object.keys(list[0]).sort(), ['causedBy', 'id', 'knownGood', 'message', 'summary', 'time', 'trigger'])
+    assert.deepEqual(Object.keys(list[0]).sort(), ['causedBy', 'id', 'knownGood', 'message', 'summary', 'time', 'trigger', 'words'])
     // a snapshot from the CLI is caused by whoever ran it (no users configured: the OS user)
     assert.equal(list[0].causedBy, process.env.SUDO_USER || process.env.USER || 'root')
     assert.equal(list[1].message, 'baseline')

@@ -5,6 +5,7 @@ import { resolveState, showState } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 import { changeLines } from './diff.ts'
 import { stateDetailJson } from '../services/reports.ts'
+import { stateWords } from '../services/words.ts'
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
   program
@@ -12,7 +13,11 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .description('show one state (full id, unambiguous prefix, latest, last-good) and what changed in it')
     .action((idText: string) =>
       run(async (o) => {
-        const d = await withSite(rt, o, async (site) => showState(site, await resolveState(site, idText)))
+        const { d, words } = await withSite(rt, o, async (site) => {
+          const d = await showState(site, await resolveState(site, idText))
+          // --json keeps what the snapshot stored (as the API does); the text says it for older states too
+          return { d, words: o.json ? d.words : await stateWords(site, d) }
+        })
         const json = stateDetailJson(d)
         print(rt, o, json, () =>
           [
@@ -20,6 +25,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             `time     ${d.time}`,
             `trigger  ${d.trigger}`,
             `message  ${d.message}`,
+            ...(words?.length ? [`changed  ${words.join('; ')}`] : []),
             `parent   ${d.parent ?? '(none: first state)'}`,
             ...auditLines(d.trailers),
             `holds    ${d.counts.files} files, ${d.counts.options} options`,

@@ -84,6 +84,8 @@ export interface StateInfo {
   site: string
   /** who caused it, as attribution found it ('wp:alice (#2) from 10.0.0.5', 'file owner deploy (outside WordPress)'); null when unknown */
   causedBy: string | null
+  /** what changed, as WordPress people say it ('plugin Demo Upsell activated'); null for a state recorded before words were (or the first one) */
+  words: string[] | null
 }
 
 /** Why a snapshot was taken. */

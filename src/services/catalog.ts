@@ -1,6 +1,6 @@
 // The catalog: browsing the journal — resolving state ids, listing and showing states, diffs between
 // states or against the live site, known-good marks and the site's status.
-import { cleanText, diffStates, optionKey, type CommitRecord, type StateHealth, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
+import { cleanText, diffStates, optionKey, wordsOfTrailer, type CommitRecord, type StateHealth, type StateDiff, type StateInfo, type SiteState } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive } from './live.ts'
 import { shortId as short } from '../core/text.ts'
@@ -51,6 +51,7 @@ function info(site: Site, c: CommitRecord, good: Set<string>): StateInfo {
     knownGood: good.has(c.id),
     site: c.trailers['Peakguard-Site'] ?? site.id,
     causedBy: c.trailers['Peakguard-Caused-By'] ?? c.trailers['Peakguard-Actor'] ?? null,
+    words: wordsOfTrailer(c.trailers['Peakguard-Words']),
   }
 }
 

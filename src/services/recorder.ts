@@ -1,10 +1,11 @@
 // The recorder: reads the live site and turns it into a journal commit when, and only when, something in
 // scope changed. The caller holds the site's lock (writer.ts takes it).
-import { cleanText, diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, type SiteState, type StateDiff, type Trigger } from '../core/index.ts'
+import { cleanText, diffStates, emptyState, isEmptyDiff, optionKey, replaceUnits, summarize, wordsTrailer, type SiteState, type StateDiff, type Trigger } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
 import { readLive, readLiveFiles, readLiveUnits } from './live.ts'
 import type { Site } from './site.ts'
+import { describeInWords } from './words.ts'
 
 export interface SnapshotOptions {
   trigger: Trigger
@@ -26,6 +27,8 @@ export interface SnapshotResult {
   id: string
   created: boolean
   summary: string
+  /** what changed, as WordPress people say it (see core/words.ts); absent for the first snapshot and when nothing was recorded */
+  words?: string[]
   /** the live state that was recorded */
   state: SiteState
   /** set when the settings could not be read and were carried over from the newest snapshot */
@@ -107,6 +110,8 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
   if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
   const summary = head ? summarize(diff) : `initial: ${live.files.size} files, ${live.options.size} options`
   const described = head && opts.describe ? await opts.describe(diff) : {}
+  // said now, while the live bytes are at hand: only the rows that changed and the headers of changed units are read
+  const words = head ? (await describeInWords(site, diff, headState, live, { after: { liveValues: new Map([...values].map(([k, v]) => [k, v.value])) } })).map((p) => p.text) : undefined
   const id = await site.journal.commit({
     parent: head,
     state: live,
@@ -127,11 +132,12 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
       'Peakguard-Site': site.id,
       'Peakguard-Trigger': opts.trigger,
       'Peakguard-Summary': summary,
+      ...(words ? { 'Peakguard-Words': wordsTrailer(words) } : {}),
       ...described,
       ...opts.trailers,
       // JSON: a name may hold any character but NUL and /, and a trailer is one line
       ...(live.skipped?.length ? { 'Peakguard-Not-Recorded': `${live.skipped.length}: ${JSON.stringify(live.skipped.slice(0, 5))}` } : {}),
     },
   })
-  return { id, created: true, summary, state: live, ...skipped }
+  return { id, created: true, summary, ...(words ? { words } : {}), state: live, ...skipped }
 }

@@ -1,10 +1,11 @@
 // The overview of every site, a site's timeline of states, and one state with its diff against the live
 // site or another state.
 import { Router } from 'express'
-import { shortId } from '../../core/index.ts'
+import { shortId, wordsLine, type StateDiff } from '../../core/index.ts'
 import { PeakguardError } from '../../errors.ts'
 import { diffStatesOf, listStates, LIVE, resolveState, showState } from '../../services/index.ts'
 import { restoreBlocker } from '../../services/operate.ts'
+import { stateWords } from '../../services/words.ts'
 import { demand } from '../auth.ts'
 import type { AppDeps } from '../deps.ts'
 import { diffItems } from '../diff-view.ts'
@@ -35,7 +36,7 @@ export function stateRoutes(deps: AppDeps, views: Views): Router {
       error = e.message
       t = await timeline(s, { page: 1 })
     }
-    views.render(res, 'timeline', { title: `Timeline · ${s.id}`, site: s.id, zone: s.zone, f, t, error, pageSize: PAGE_SIZE })
+    views.render(res, 'timeline', { title: `Timeline · ${s.id}`, site: s.id, zone: s.zone, f, t, error, pageSize: PAGE_SIZE, line: wordsLine })
   })
 
   r.get('/sites/:site/states/:id', async (req, res) => {
@@ -48,8 +49,24 @@ export function stateRoutes(deps: AppDeps, views: Views): Router {
     const r = await diffStatesOf(s.site, against, id)
     const { items, more } = await diffItems(r.diff, r.from, r.to)
     const states = (await listStates(s.site)).slice(0, 200)
-    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(s.operate, id, d.time) })
+    const words = await stateWords(s.site, d)
+    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, words, raw: rawItems(d.changes), against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(s.operate, id, d.time) })
   })
 
   return r
+}
+
+/** How many raw items of a state's own change the page lists (a plugin update can hold thousands). */
+const RAW_MAX = 500
+
+/** The state's own change as raw items (what the words explain): `+ plugins/x/x.php`, `~ option:blogname`. */
+function rawItems(d: StateDiff): { items: string[]; more: number } {
+  const sign = { added: '+', removed: '−', modified: '~' } as const
+  const all = [
+    ...d.files.map((f) => `${sign[f.change]} ${f.path}${f.change === 'modified' && !f.content ? ' (mode/owner)' : ''}`),
+    ...d.links.map((l) => `${sign[l.change]} ${l.path} (link)`),
+    ...d.dirs.map((x) => `${sign[x.change]} ${x.path}/ (folder)`),
+    ...d.options.map((o) => `${sign[o.change]} option:${o.name}${o.change === 'modified' && !o.value ? ' (autoload)' : ''}`),
+  ]
+  return { items: all.slice(0, RAW_MAX), more: Math.max(0, all.length - RAW_MAX) }
 }
