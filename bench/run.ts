@@ -15,13 +15,14 @@
 // p50/p95, through the daemon, to s3rver on loopback behind a proxy that counts the requests.
 //
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
-//                 [--quick] [--daemon-only] [--replica-only] [--replica-updates N] [--startup-only]
+//                 [--quick] [--daemon-only] [--replica-only] [--replica-updates N] [--startup-only] [--incident-only]
 // --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
 // one peakguard run per operation; --quick (or BENCH_QUICK=1) only checks that everything runs: one round
 // of each tool (unless --rounds/--initial-rounds say otherwise), few daemon runs, short idle windows;
 // --startup-only measures start-up alone (tree, database, one snapshot and one git commit untimed first:
 // ~2 min at scale 1, under 1 min with --scale 0.1); --daemon-only skips the comparison with git and restic,
 // and the replica; --replica-only runs the replica part alone (with --daemon-only too: both parts, nothing else); --replica-updates N replicates N updates
+// --incident-only runs the 3 a.m. loop alone (bench/incident.ts: break → healthy by automatic rollback, Confirm → healthy through the UI, the overview page idle and under load)
 // instead of 100 (5 with --quick). The replica part alone, as issue 4 asks for it (~13 min on 2 CPUs; dist/ is rebuilt
 // first when older than src/):
 //   npm run bench -- --replica-only        or, restic installed:   npx node bench/run.ts --replica-only
@@ -39,6 +40,7 @@ import { rootConnection, stopMariadb, mariadb } from '../test/harness/mariadb.ts
 import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
 import type { BenchInput } from './common.ts'
 import { benchDaemon } from './daemon.ts'
+import { benchIncident } from './incident.ts'
 import { benchReplica } from './replica.ts'
 import { benchStartup, startupReport, startupTableRows, startupVerdicts, type StartupResult } from './startup.ts'
 
@@ -60,6 +62,7 @@ const { values: flags } = parseArgs({
     'replica-only': { type: 'boolean', default: false },
     'replica-updates': { type: 'string' },
     'startup-only': { type: 'boolean', default: false },
+    'incident-only': { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -67,6 +70,7 @@ const QUICK = flags.quick || process.env.BENCH_QUICK === '1'
 const DAEMON_ONLY = flags['daemon-only']
 const REPLICA_ONLY = flags['replica-only']
 const STARTUP_ONLY = flags['startup-only']
+const INCIDENT_ONLY = flags['incident-only']
 const REPLICA_UPDATES = flags['replica-updates'] === undefined ? undefined : Number(flags['replica-updates'])
 if (REPLICA_UPDATES !== undefined && !(Number.isInteger(REPLICA_UPDATES) && REPLICA_UPDATES > 0)) fail('--replica-updates must be a positive integer')
 const SCALE = Number(flags.scale)
@@ -432,6 +436,9 @@ async function ensureBuilt(): Promise<void> {
     if (!fs.existsSync(DIST_MAIN)) fail(`the build failed:\n${r.stdout}${r.stderr}`)
     log(`WARNING: tsc reported errors (JS was emitted anyway, benchmarking it):\n${r.stdout.trim().split('\n').slice(0, 10).join('\n')}`)
   }
+  // the daemon and the CLI run the bundle, which is made from src/ by esbuild
+  const b = await run(process.execPath, [path.join(REPO, 'scripts/bundle.ts')], { cwd: REPO, allowFail: true })
+  if (b.code !== 0) fail(`bundling dist/bin/peakguard.js failed:\n${b.stdout}${b.stderr}`)
 }
 
 // ── the run ──────────────────────────────────────────────────────────────────────────────────────
@@ -453,7 +460,7 @@ async function main(): Promise<void> {
   const gitVersion = version('git', ['--version'])
   if (!gitVersion) fail("git is missing: install it with 'apt-get install -y git'")
   const resticVersion = version('restic', ['version'])
-  if (!resticVersion && (!(DAEMON_ONLY || STARTUP_ONLY) || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
+  if (!resticVersion && (!(DAEMON_ONLY || STARTUP_ONLY || INCIDENT_ONLY) || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
 
   await ensureBuilt()
 
@@ -558,6 +565,11 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   if (STARTUP_ONLY) {
     const r = await benchStartup(site)
     process.stdout.write(['## peakguard benchmark (start-up only)', '', machine, '', ...startupReport(r, treeLine)].join('\n') + '\n')
+    return
+  }
+  if (INCIDENT_ONLY) {
+    const r = await benchIncident(site)
+    process.stdout.write(['## peakguard benchmark (the 3 a.m. loop only)', '', machine, '', ...r].join('\n') + '\n')
     return
   }
   if (DAEMON_ONLY || REPLICA_ONLY) {
@@ -810,6 +822,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   if (flags.profile) profileReport = await profile(T, pg, genArgs, pgBase)
   const startupRes: StartupResult = await benchStartup(site)
   const daemonReport = await daemon()
+  const incidentReport = await benchIncident(site)
   const replicaReport = await replica()
 
   // ── the report ──
@@ -896,6 +909,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   for (const n of notes) out.push(`- ${n}`)
   if (profileReport) out.push('', profileReport)
   out.push('', ...daemonReport)
+  out.push('', ...incidentReport)
   out.push('', ...replicaReport)
   process.stdout.write(out.join('\n') + '\n')
 }

@@ -41,6 +41,8 @@ import { writePack, type ObjectJob, type ObjectResult } from './git-objects.work
 
 const BRANCH = 'refs/heads/main'
 const GOOD = 'refs/tags/good/'
+/** A timestamp younger than this may hide a second change made in the same tick of the file system's clock. */
+const RACY_MS = 100
 const FORMAT = '1'
 const IDENT_NAME = 'peakguard'
 /** where storeFolder keeps the audit log, for messages */
@@ -586,7 +588,39 @@ export class GitJournal implements JournalPort, BundlePort {
     return (await this.log()).map((c) => c.id).filter((id) => id.startsWith(prefix))
   }
 
+  /**
+   * The marks, read again only when the refs that hold them changed: the overview asks on every load, and a
+   * git process per page is most of its cost. A change by another process (the CLI's mark-good) shows in
+   * the mtime of the folder of the loose refs or of packed-refs; a key younger than RACY_MS is not trusted,
+   * since a second change within the file system's timestamp granularity would leave it unchanged.
+   */
   async marks(): Promise<Mark[]> {
+    const key = this.marksKey()
+    if (key !== null && this.markCache?.key === key) return this.markCache.marks
+    const marks = await this.readMarks()
+    this.markCache = key === null ? null : { key, marks }
+    return marks
+  }
+
+  private markCache: { key: string; marks: Mark[] } | null = null
+
+  private marksKey(): string | null {
+    const stamp = (p: string) => {
+      try {
+        const st = fs.statSync(p, { bigint: true })
+        return { ns: st.mtimeNs, text: `${st.mtimeNs}:${st.size}:${st.ino}` }
+      } catch {
+        return { ns: 0n, text: '-' }
+      }
+    }
+    const loose = stamp(path.join(this.dir, GOOD))
+    const packed = stamp(path.join(this.dir, 'packed-refs'))
+    const newest = loose.ns > packed.ns ? loose.ns : packed.ns
+    if (BigInt(Date.now()) * 1_000_000n - newest < BigInt(RACY_MS) * 1_000_000n) return null
+    return `${loose.text} ${packed.text}`
+  }
+
+  private async readMarks(): Promise<Mark[]> {
     const out = await this.run(['for-each-ref', '--format=%(refname)%1f%(contents)%1f%(taggerdate:iso-strict)%1e', GOOD])
     return out
       .split('\x1e')
@@ -599,6 +633,7 @@ export class GitJournal implements JournalPort, BundlePort {
   }
 
   async mark(id: string, note: string): Promise<void> {
+    this.markCache = null
     await this.run(['tag', '-f', '-a', '-m', note.trim() || 'known-good', `good/${id}`, id])
     checkpoint('journal:mark')
   }
@@ -606,6 +641,7 @@ export class GitJournal implements JournalPort, BundlePort {
   async unmark(id: string): Promise<boolean> {
     const exists = await this.git.raw(['rev-parse', '--verify', '-q', `${GOOD}${id}`]).then((s) => s.trim() !== '', () => false)
     if (!exists) return false
+    this.markCache = null
     await this.run(['update-ref', '-d', `${GOOD}${id}`])
     checkpoint('journal:unmark')
     return true

@@ -176,7 +176,7 @@ export class Prober {
     const urls = await this.urls()
     const verdicts: ProbeVerdict[] = urls.length
       ? await Promise.all(urls.map(async (p) => judgeProbe(await this.http.fetch(p), p)))
-      : [{ url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]
+      : [{ name: null, url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]
     const ok = verdicts.every((v) => v.ok)
     const after = this.recording.live()
     const state = before.state !== null && before.state === head && after.state === before.state && after.changes === before.changes ? before.state : null
