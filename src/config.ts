@@ -90,6 +90,11 @@ const probe = z
     timeout: duration('10s'),
   })
   .strict()
+  // a HEAD answer has no body: a text check on it could never pass, or would silently check nothing
+  .superRefine((p, ctx) => {
+    if (p.method === 'HEAD' && (p.mustContain.length || p.mustNotContain.length))
+      ctx.addIssue({ code: 'custom', path: ['method'], message: 'a HEAD answer has no body: mustContain/mustNotContain need GET or POST' })
+  })
 
 /** The probe of a site that configures none: its home URL, with every default. */
 export const DEFAULT_PROBE = probe.parse({})

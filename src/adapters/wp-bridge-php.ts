@@ -8,14 +8,16 @@
 // reads it; a request whose unit cannot be named is refused), the customizer, and changes to settings that
 // are state unless their option's window is open; always it appends what changed (never an option's value) to
 // events.jsonl, copied to events.jsonl.1 and emptied past 64 MB; `?peakguard-bridge=flush` from loopback,
-// with the shared secret and no forwarding header, flushes opcache and the object cache. Every string from
+// with the shared secret and no forwarding header, flushes opcache and the object cache; `?peakguard-bridge=purge`
+// (same guard) calls each active page-cache plugin's purge function once plugins are loaded and answers with
+// JSON listing each and its outcome. Every string from
 // state.json is escaped on its way into a page (the freeze reason is an approver's free text), and request
 // input is read only when it is a string (`action[]=x` must not print PHP warnings into pages).
 import fs from 'node:fs'
 import { PeakguardError } from '../errors.ts'
 
 /** Bumped whenever the generated PHP changes; `peakguard wp bridge-status` compares it with the installed one. */
-export const BRIDGE_VERSION = 4
+export const BRIDGE_VERSION = 5
 
 export const BRIDGE_FILE = 'peakguard-bridge.php'
 

@@ -75,7 +75,7 @@ export function liveHealthLine(l: DaemonSiteStatus['health']['live'], now: numbe
   if (l.verdict === 'not-probed') return `not probed yet${ago}${l.state ? '' : ': changes wait to be recorded'}; probing ${l.cadence === 'fast' ? 'fast' : 'at the normal interval'}`
   const r = l.round!
   if (l.verdict === 'healthy') return `HEALTHY: the round at ${r.at} saw live state ${shortId(l.state ?? '')} pass`
-  return `UNHEALTHY: the round at ${r.at} saw live state ${shortId(l.state ?? '')} fail (${r.probes.filter((p) => !p.ok).map((p) => `${p.url}: ${p.reason}`).join('; ')})`
+  return `UNHEALTHY: the round at ${r.at} saw live state ${shortId(l.state ?? '')} fail (${r.probes.filter((p) => !p.ok).map((p) => `${p.name ?? p.url}: ${p.reason}`).join('; ')})`
 }
 
 function agoText(ms: number): string {

@@ -77,12 +77,13 @@ export async function startDaemon(
     for (const w of waiters) w()
   })
   proc.stderr!.on('data', (d: Buffer) => (raw += d.toString()))
+  let done = false
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => {
+    // done first: a waiter woken now must see that no line will come any more
+    done = true
     for (const w of waiters) w()
     resolve(code)
   }))
-  let done = false
-  void exited.then(() => (done = true))
   const waitFor = (pred: (l: LogLine) => boolean, timeoutMs = 20_000, from = 0) =>
     new Promise<LogLine>((resolve, reject) => {
       const check = () => {
