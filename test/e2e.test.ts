@@ -6,11 +6,14 @@
 // is refused, an approver decides a held change. Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startDemoStack, type DemoLogin, type DemoStack } from '../scripts/demo-stack.ts'
 import { withoutFaketime } from './harness/clock.ts'
 import { isSnapshot } from './harness/daemon.ts'
+import { freePort } from './harness/mariadb.ts'
 import { REPO } from './harness/site.ts'
 import { formFields } from './harness/wordpress.ts'
 
@@ -21,6 +24,45 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 
 function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: install it with 'apt-get install -y chromium' (scripts/setup.sh does)`)
+}
+
+interface Gate {
+  url: string
+  /** while set, requests wait (up to 8 s, within the probe's timeout) until release() */
+  hold: boolean
+  release(): void
+  close(): Promise<void>
+}
+
+/** A loopback proxy to WordPress at `port` whose requests can be held. */
+async function probeGate(port: number): Promise<Gate> {
+  const held: (() => void)[] = []
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const up = http.request({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.writeHead(502).end())
+    req.pipe(up)
+  }
+  const g: Gate = {
+    url: '',
+    hold: false,
+    release: () => {
+      g.hold = false
+      for (const go of held.splice(0)) go()
+    },
+    close: async () => undefined,
+  }
+  const server = http.createServer((req, res) => {
+    if (!g.hold) return forward(req, res)
+    held.push(() => forward(req, res))
+    setTimeout(() => g.release(), 8000).unref()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  g.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  g.close = () => new Promise((r) => server.close(() => r()))
+  return g
 }
 
 async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
@@ -38,6 +80,7 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
   let stack: DemoStack
   let browser: Browser
   let site: string
+  let gate: Gate
 
   const option = async (name: string): Promise<string | undefined> => {
     const [rows] = (await stack.wp.db.query(`SELECT option_value FROM \`${stack.wp.prefix}options\` WHERE option_name = ?`, [name])) as [{ option_value: string }[], unknown]
@@ -64,7 +107,16 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
   before(async () => {
     requireChromium()
     fs.mkdirSync(ARTIFACTS, { recursive: true })
-    stack = await startDemoStack({ siteConfig: '    freeze: { zone: Europe/Amsterdam, policy: hold }\n' })
+    // the daemon probes WordPress through a gate the test can hold, so that the moment between a recorded
+    // change and its first probe round — "not probed yet" — lasts as long as the test needs to look at it
+    const wpPort = await freePort()
+    gate = await probeGate(wpPort)
+    stack = await startDemoStack({
+      wpPort,
+      siteConfig:
+        '    freeze: { zone: Europe/Amsterdam, policy: hold }\n' +
+        `    health: { interval: 2s, goodAfter: 15s, probes: [{ name: shop home, url: "${gate.url}", headers: { Host: "127.0.0.1:${wpPort}" } }] }\n`,
+    })
     site = stack.wp.siteId
     // the browser keeps the machine's own clock in a clock-shifted run (under libfaketime its timed waits
     // crawl: a page load took seconds): what is tested is the server's clock, and a browser's clock may be
@@ -75,6 +127,7 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
   after(async () => {
     await browser?.close()
     await stack?.stop()
+    await gate?.close()
   })
 
   it('a plugin breaks the shop at 3 a.m.; the operator restores the last known-good in two clicks; no order is lost', async () => {
@@ -94,7 +147,9 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
     assert.ok(activate, 'an Activate link for Twenty Twenty-One')
     await wpAdmin.get(`/wp-admin/${(activate[1] as string).replace(/&(amp|#038);/g, '&')}`)
     assert.equal(await option('stylesheet'), 'twentytwentyone')
+    const page = await logIn(stack.logins.operator)
     const from = stack.daemon.lines.length
+    gate.hold = true
     const activated = await stack.wp.activatePluginViaAdmin(wpAdmin, stack.brokenPlugin)
     assert.equal(activated.status, 200)
     const broken = await stack.daemon.waitFor((l) => isSnapshot(l) && String(l.summary).includes('active_plugins'), 30_000, from)
@@ -105,7 +160,16 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
     assert.equal(home.status, 500)
     assert.match(await home.text(), /critical error/)
 
-    const page = await logIn(stack.logins.operator)
+    // the break is recorded and no probe round has seen it yet: the overview says so, and never HEALTHY
+    await until('the overview to show the broken state live', async () => {
+      await page.reload()
+      return (await page.content()).includes(String(broken.state).slice(0, 12))
+    })
+    const notProbed = page.locator('[data-health="not-probed"]')
+    assert.ok(await notProbed.isVisible(), `right after the break: ${await page.locator('.health').first().innerText()}`)
+    assert.match(await notProbed.innerText(), /NOT PROBED YET \(changed \d+ s ago\)/)
+    await page.screenshot({ path: path.join(ARTIFACTS, 'overview-not-probed.png'), fullPage: true })
+    gate.release()
     // the health probes see the critical-error page within a round or two
     await until('the overview to show the site unhealthy', async () => {
       await page.reload()
@@ -113,6 +177,11 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
     })
     const changes = page.locator('table.states')
     await assert.doesNotReject(changes.getByText(/wp:admin/).first().waitFor(), 'the change is shown with its actor')
+    // the changes in words, as the night shift reads them; the raw items one click away
+    const words = await changes.innerText()
+    assert.match(words, /plugin Demo Upsell activated/)
+    assert.match(words, /theme switched from .+ to Twenty Twenty-One/)
+    assert.match(words, /site title changed/)
     assert.match(await page.locator('[data-health="unhealthy"]').innerText(), /UNHEALTHY/)
     await page.screenshot({ path: path.join(ARTIFACTS, 'overview-unhealthy.png'), fullPage: true })
 
@@ -137,7 +206,7 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
     assert.match(await page.content(), /Caches: flushed through the WordPress bridge/)
     await page.screenshot({ path: path.join(ARTIFACTS, 'restore-result.png'), fullPage: true })
     // a figure for the record (no timed assertion: shared machines vary): Confirm → result page, and the server's own restore time
-    const entry = (await api<{ entries: { details: { durationMs?: number } }[] }>(`/api/sites/${site}/audit?type=restore`)).entries.at(-1)
+    const entry = (await api<{ entries: { details: { durationMs?: number } }[] }>(`/api/sites/${site}/audit?type=restore`)).entries.findLast((e) => e.details.durationMs !== undefined)
     console.log(`      restore through the UI: Confirm → verified result page ${shown} ms (the restore itself: ${entry?.details.durationMs} ms)`)
 
     // the shop works again, with its name and theme, and with every order

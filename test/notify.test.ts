@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
+import path from 'node:path'
 import { WebhookNotifier, type WebhookTarget, type WebhookTuning } from '../src/adapters/webhook.ts'
 import { parseConfig, redact } from '../src/config.ts'
 import type { LogPort } from '../src/core/index.ts'
@@ -303,5 +304,43 @@ describe('webhook notifications from the daemon', () => {
     assert.equal(await daemon.stop('SIGTERM'), 0)
     assert.doesNotMatch(daemon.output(), /SECRET/)
     daemon = null
+  })
+
+  it('a health failure after a change says the change in words, and who made it', async () => {
+    receiver = await hook()
+    site = await createSite()
+    const plugin = path.join(site.wpContent, 'plugins/campaign-upsell/campaign-upsell.php')
+    // the shop breaks once the new plugin is there, as a fatal in it would break every page
+    const shop = http.createServer((_req, res) =>
+      fs.existsSync(plugin) ? res.writeHead(500, { 'content-type': 'text/html' }).end('There has been a critical error on this website.') : res.writeHead(200).end('shop'),
+    )
+    await new Promise<void>((r) => shop.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(shop.address() as AddressInfo).port}/`
+      fs.appendFileSync(
+        site.configFile,
+        fastDaemonConfig(
+          `    health: { interval: 1h, fastInterval: 200ms, goodAfter: 1h, probes: [{ url: "${url}", timeout: 1s }] }\n` +
+            `    notify: { webhooks: [{ url: "${receiver.url}", events: [health-failure] }] }\n`,
+        ),
+      )
+      daemon = await startDaemon(site)
+      // the start-up state proven first: a round of it must not see the change before the daemon does
+      for (let i = 0; (await site.cli(['status', '--json'])).json?.daemon?.site?.health?.live?.cadence !== 'slow'; i++) {
+        assert.ok(i < 100, 'the start-up state proven healthy')
+        await sleep(100)
+      }
+      fs.mkdirSync(path.dirname(plugin), { recursive: true })
+      fs.writeFileSync(plugin, '<?php\n/*\n * Plugin Name: Campaign Upsell\n * Version: 1.0.0\n */\n')
+      await until('the health-failure webhook', () => receiver!.got.length >= 1, 15_000)
+      const n = receiver.got[0]!.body
+      assert.match(n.details.change, /plugin Campaign Upsell (?:added|installed)/)
+      assert.match(n.summary, /critical-error page.* — after: plugin Campaign Upsell (?:added|installed).* by /)
+      assert.ok(n.details.causedBy, 'who made the change')
+      assert.equal(await daemon.stop('SIGTERM'), 0)
+      daemon = null
+    } finally {
+      await new Promise<void>((r) => shop.close(() => r()))
+    }
   })
 })

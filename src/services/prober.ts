@@ -6,7 +6,7 @@
 // never in a loop: if the state rolled back to fails too, it stops and alerts.
 import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { lastGood } from './catalog.ts'
+import { lastGood, listStates } from './catalog.ts'
 import type { RestoreReport } from './restorer.ts'
 import { shortId as short } from '../core/text.ts'
 import { restore } from './writer.ts'
@@ -190,8 +190,15 @@ export class Prober {
     const failures = verdicts.filter((v) => !v.ok).map((v) => ({ url: v.url, reason: v.reason }))
     if (!ok) this.log.warn({ site: this.site.id, failures }, 'health probe failed')
     // people are told when the health changes, not every round
-    if (!ok && !this.failing)
-      this.notifier?.notify({ event: 'health-failure', site: this.site.id, summary: `health probes failing: ${failures.map((f) => `${f.url}: ${f.reason}`).join('; ')}`, details: { failures } })
+    if (!ok && !this.failing) {
+      const change = await this.changeOf(before.state)
+      this.notifier?.notify({
+        event: 'health-failure',
+        site: this.site.id,
+        summary: `health probes failing: ${failures.map((f) => `${f.url}: ${f.reason}`).join('; ')}${change ? ` — after: ${change.change}${change.causedBy ? ` by ${change.causedBy}` : ''}` : ''}`,
+        details: { failures, ...change },
+      })
+    }
     if (ok && this.failing) this.notifier?.notify({ event: 'health-recovered', site: this.site.id, summary: 'health probes pass again', details: { probes: verdicts.length } })
     this.failing = !ok
 
@@ -294,12 +301,21 @@ export class Prober {
       { site, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, hooks: report.hooks.map((x) => ({ command: x.command, exitCode: x.exitCode, error: x.error })) },
       `automatic rollback done: the site is back on ${short(good)}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
     )
+    const change = await this.changeOf(state)
     this.notifier?.notify({
       event: 'auto-rollback',
       site,
-      summary: `automatic rollback: health probes failed after a change (${why}); the site is back on known-good ${short(good)}${report.verified === true ? '' : ' (NOT verified)'}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
-      details: { rolledBack: true, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, reason: why },
+      summary: `automatic rollback: health probes failed after a change${change ? ` (${change.change}${change.causedBy ? ` by ${change.causedBy}` : ''})` : ''}: ${why}; the site is back on known-good ${short(good)}${report.verified === true ? '' : ' (NOT verified)'}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
+      details: { rolledBack: true, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, reason: why, ...(change ? { change: change.change, causedBy: change.causedBy } : {}) },
     })
+  }
+
+  /** The change that made `state` live, in words, and who made it: what a person woken at 3 a.m. reads first. */
+  private async changeOf(state: string | null): Promise<{ state: string; change: string; causedBy: string | null } | null> {
+    if (!state) return null
+    const info = (await listStates(this.site).catch(() => [])).find((x) => x.id === state)
+    if (!info) return null
+    return { state, change: info.words?.length ? info.words.join('; ') : info.summary || info.message, causedBy: info.causedBy }
   }
 
   /** An alert a person must act on, logged once per state and reason (not every round). */
