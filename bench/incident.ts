@@ -223,6 +223,7 @@ export async function benchIncident(input: BenchInput): Promise<string[]> {
     await d.stop()
     d = null
 
+    const wordpress = await benchIncidentWordPress(input.quick, log)
     const p = (xs: number[], q: number) => pct(xs, q / 100)
     const sec1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`
     const worst = Math.max(...auto)
@@ -234,6 +235,7 @@ export async function benchIncident(input: BenchInput): Promise<string[]> {
       '| | p50 | worst | target | verdict |',
       '|---|---|---|---|---|',
       `| break → healthy, automatic rollback (nobody acting) | ${sec1(p(auto, 50))} | ${sec1(worst)} | ≤ ${BREAK_TARGET_S} s | ${verdict(worst <= BREAK_TARGET_S * 1000, `${sec1(worst)}`)} |`,
+      ...wordpress,
       `| Confirm → healthy, through the web UI (POST of the restore form) | ${sec1(p(ui, 50))} | ${sec1(Math.max(...ui))} | | |`,
       `| break → the operator's Confirm (log in, overview, restore page; scripted) | ${sec1(p(breakToConfirm, 50))} | ${sec1(Math.max(...breakToConfirm))} | | |`,
       '',
@@ -248,5 +250,54 @@ export async function benchIncident(input: BenchInput): Promise<string[]> {
     await d?.stop()
     if (fs.existsSync(main) && fs.readFileSync(main, 'utf8').includes("throw new Error('fatal')")) fs.writeFileSync(main, good)
     await s.close()
+  }
+}
+
+/**
+ * The same break on a real WordPress (the demo's stack: Debian's WordPress under php -S, a private MariaDB,
+ * the daemon with its defaults — quiet 2 s, poll 2 s, fastInterval 5 s, afterFailures 3 — and automatic
+ * rollback on): the WordPress admin activates the demo's "Demo Upsell", which breaks every page; timed from
+ * the activation's request until the home page answers 200 without the critical-error text.
+ */
+export async function benchIncidentWordPress(quick: boolean, log: (msg: string) => void): Promise<string[]> {
+  const { startDemoStack } = await import('../scripts/demo-stack.ts')
+  const rounds = quick ? 1 : 2
+  log(`incident bench: the same break on a real WordPress (demo stack, automatic rollback on), ${rounds} round(s)`)
+  const stack = await startDemoStack({
+    siteConfig:
+      '    watch: { quiet: 2s, maxWait: 30s, reconcile: 5m, fallbackScan: 15s }\n' +
+      '    poll: { interval: 2s }\n' +
+      '    health: { goodAfter: 15s }\n' +
+      '    autoRollback: { enabled: true, minInterval: 0s }\n',
+  })
+  try {
+    const api = async (p: string) => (await (await fetch(`${stack.uiUrl}${p}`, { headers: { authorization: `Bearer ${stack.adminToken}` } })).json()) as any
+    const healthy = async () => {
+      try {
+        const r = await fetch(`${stack.wp.url}/`, { signal: AbortSignal.timeout(5000) })
+        return r.status === 200 && !(await r.text()).includes('critical error')
+      } catch {
+        return false
+      }
+    }
+    await until('a known-good state on WordPress', 180_000, async () => ((await api(`/api/sites/${stack.wp.siteId}/states`)) as any[]).some((s) => s.knownGood))
+    const times: number[] = []
+    for (let i = 1; i <= rounds; i++) {
+      await until('WordPress healthy and its state proven', 120_000, async () => (await healthy()) && (await api('/api/status')).sites[0]?.health?.live?.cadence === 'slow')
+      const admin = await stack.wp.login()
+      const t0 = performance.now()
+      const r = await stack.wp.activatePluginViaAdmin(admin, stack.brokenPlugin)
+      if (r.status !== 200) throw new Error(`activating the broken plugin answered HTTP ${r.status}`)
+      if (await healthy()) throw new Error('the shop still works with the broken plugin active: nothing to measure')
+      const ms = await until('WordPress healthy again', 120_000, async () => (await healthy()) && performance.now() - t0)
+      times.push(ms)
+      log(`incident bench: WordPress round ${i}: broken → healthy in ${(ms / 1000).toFixed(1)} s`)
+    }
+    const worst = Math.max(...times)
+    return [
+      `| the same on a real WordPress (the demo's stack; "Demo Upsell" activated in wp-admin) | ${(pct(times, 0.5) / 1000).toFixed(1)} s | ${(worst / 1000).toFixed(1)} s | ≤ ${BREAK_TARGET_S} s | ${verdict(worst <= BREAK_TARGET_S * 1000, `${(worst / 1000).toFixed(1)} s`)} |`,
+    ]
+  } finally {
+    await stack.stop()
   }
 }

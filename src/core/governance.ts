@@ -274,7 +274,7 @@ export interface UserNamesPort {
   userName(uid: number): string
 }
 
-/** Outgoing notifications (webhooks); never blocks and never throws. */
+/** Outgoing notifications (webhooks, PagerDuty, e-mail); never blocks and never throws. */
 export interface NotifyPort {
   notify(n: { event: string; site: string | null; summary: string; details?: Record<string, unknown> }): void
 }

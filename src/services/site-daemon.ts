@@ -279,7 +279,7 @@ export class SiteRecording {
         this.lastSnapshot = { id: r.id, at: new Date().toISOString(), summary: r.summary, trigger, created: r.created, seconds, skipped: r.skipped ?? [] }
         this.failing = false
         if (r.created) {
-          this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ms: Math.round(seconds * 1000) }, 'snapshot')
+          this.log.info({ site: this.site.id, state: r.id, trigger, why, summary: r.summary, ...(r.words?.length ? { words: r.words } : {}), ms: Math.round(seconds * 1000) }, 'snapshot')
         }
         else this.log.debug({ site: this.site.id, trigger, why }, 'nothing in scope changed')
         if (r.settingsError) this.dbDown(r.settingsError)
