@@ -7,7 +7,8 @@
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
-import nodemailer, { type Transporter } from 'nodemailer'
+import type { Transporter } from 'nodemailer'
+import type SMTPTransport from 'nodemailer/lib/smtp-transport'
 import type { LogPort, MetricsPort, NotifyPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { closeQueues, DeliveryQueue, oneLine, redactAll, resolveTuning, type AttemptResult, type DeliveryStats, type DeliveryTuning, type QueuedItem } from './delivery-queue.ts'
@@ -123,7 +124,7 @@ export class EmailNotifier implements NotifyPort {
   private readonly site: string
   private readonly host: string
   private readonly link: (site: string, event: string) => string | null
-  private readonly dests: { target: EmailTarget; queue: DeliveryQueue<Item>; transport: Transporter | null }[]
+  private readonly dests: { target: EmailTarget; queue: DeliveryQueue<Item>; transport: () => Promise<Transporter> | null; opened: () => Transporter | null }[]
   private closed = false
 
   constructor(site: string, targets: readonly EmailTarget[], log: LogPort, o: EmailOptions = {}) {
@@ -136,7 +137,11 @@ export class EmailNotifier implements NotifyPort {
       const where = `site ${site}: notify.email[${i}]`
       const setup = prepare(where, target, env)
       if ('problem' in setup && (o.missingSecret ?? 'fail') === 'fail') throw new PeakguardError('CONFIG_INVALID', setup.problem)
-      const transport = 'problem' in setup ? null : setup.transport
+      // nodemailer is loaded and the transport made at the first mail: a CLI command that sends none
+      // (`status`) does not pay for loading it
+      let made: Transporter | null = null
+      let making: Promise<Transporter> | null = null
+      const transport = 'problem' in setup ? () => null : () => (making ??= import('nodemailer').then((m) => (made = m.default.createTransport(setup.options))))
       const secrets = 'problem' in setup ? [] : setup.secrets
       const queue = new DeliveryQueue<Item>({
         site,
@@ -145,10 +150,13 @@ export class EmailNotifier implements NotifyPort {
         tuning,
         log,
         metrics: o.metrics ?? null,
-        attempt: (item, signal) => (transport ? send(transport, target, item, signal) : Promise.resolve({ ok: false, retry: false, reason: (setup as { problem: string }).problem })),
+        attempt: async (item, signal) => {
+          const t = transport()
+          return t ? send(await t, target, item, signal) : { ok: false, retry: false, reason: (setup as { problem: string }).problem }
+        },
         scrub: (text) => redactAll(text, secrets),
       })
-      return { target, queue, transport }
+      return { target, queue, transport, opened: () => made }
     })
   }
 
@@ -176,12 +184,12 @@ export class EmailNotifier implements NotifyPort {
       this.dests.map((d) => d.queue),
       timeoutMs,
     )
-    for (const d of this.dests) d.transport?.close()
+    for (const d of this.dests) d.opened()?.close()
   }
 }
 
 /** The transport of one destination and the secrets to keep out of its log lines, or the problem in words. */
-function prepare(where: string, t: EmailTarget, env: NodeJS.ProcessEnv): { transport: Transporter; secrets: string[] } | { problem: string } {
+function prepare(where: string, t: EmailTarget, env: NodeJS.ProcessEnv): { options: SMTPTransport.Options; secrets: string[] } | { problem: string } {
   if (t.security === 'none' && !isLoopback(t.host))
     return {
       problem: `${where}.security: 'none' would send the mail (and any password) unencrypted to ${t.host}; it is only allowed to a relay on this host's loopback (127.0.0.1, ::1, localhost): use starttls or tls`,
@@ -202,7 +210,7 @@ function prepare(where: string, t: EmailTarget, env: NodeJS.ProcessEnv): { trans
     }
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) return { problem: `${where}.caFile: ${t.caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` }
   }
-  const transport = nodemailer.createTransport({
+  const options: SMTPTransport.Options = {
     host: t.host,
     port: t.port,
     // tls: TLS from the first byte; starttls: the upgrade is required, a server (or someone in between)
@@ -225,9 +233,9 @@ function prepare(where: string, t: EmailTarget, env: NodeJS.ProcessEnv): { trans
     // the message is text peakguard writes; it never reads a file or a URL into it
     disableFileAccess: true,
     disableUrlAccess: true,
-  })
+  }
   const secrets = auth ? [auth.pass, b64(auth.pass), b64(`\u0000${auth.user}\u0000${auth.pass}`), b64(`${auth.user}\u0000${auth.user}\u0000${auth.pass}`)] : []
-  return { transport, secrets }
+  return { options, secrets }
 }
 
 async function send(transport: Transporter, t: EmailTarget, item: Item, stop: AbortSignal): Promise<AttemptResult> {
