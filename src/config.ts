@@ -501,11 +501,36 @@ export function redact(c: Config): Config {
       notify: {
         ...s.notify,
         webhooks: s.notify.webhooks.map((w) => ({ ...w, url: redactUrl(w.url) })),
-        pagerduty: s.notify.pagerduty.map((p) => ({ ...p, routingKey: p.routingKey && '********' })),
+        pagerduty: s.notify.pagerduty.map((p) => ({ ...p, routingKey: p.routingKey && '********', url: withoutUserinfo(p.url) })),
       },
-      health: { ...s.health, probes: s.health.probes.map((p) => ({ ...p, basicAuth: p.basicAuth && { ...p.basicAuth, password: p.basicAuth.password && '********' } })) },
+      // a probe or purge URL may carry user:password, and a header a token (Authorization, Cookie, X-Purge-Key)
+      health: {
+        ...s.health,
+        probes: s.health.probes.map((p) => ({
+          ...p,
+          url: p.url && withoutUserinfo(p.url),
+          headers: maskHeaders(p.headers),
+          basicAuth: p.basicAuth && { ...p.basicAuth, password: p.basicAuth.password && '********' },
+        })),
+      },
+      purge: { ...s.purge, http: s.purge.http.map((h) => ({ ...h, url: withoutUserinfo(h.url), headers: maskHeaders(h.headers) })) },
     })),
   }
+}
+
+/** A URL without its user:password part (shown as ********). */
+function withoutUserinfo(url: string): string {
+  const u = new URL(url)
+  if (!u.username && !u.password) return url
+  u.username = '********'
+  u.password = ''
+  return u.href
+}
+
+/** Header values shown only for headers that cannot hold a secret (Host, Accept, User-Agent …). */
+function maskHeaders(h: Readonly<Record<string, string>>): Record<string, string> {
+  const plain = new Set(['host', 'accept', 'accept-language', 'user-agent', 'x-forwarded-proto', 'cache-control'])
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, plain.has(k.toLowerCase()) ? v : '********']))
 }
 
 function redactUrl(url: string): string {

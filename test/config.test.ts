@@ -83,6 +83,21 @@ $table_prefix = "wpx_";
     assert.doesNotMatch(JSON.stringify(redact(c)), /hunter2/)
   })
 
+  it('redacts every secret a probe, a purge or a pager carries: user:password in URLs, credential headers, keys', () => {
+    const c = parseConfig(
+      'sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n' +
+        '    health: { probes: [{ url: "https://probe:PROBEPASS@shop.example/", headers: { Host: shop.example, Authorization: "Bearer PROBETOKEN", Cookie: "s=PROBECOOKIE" }, basicAuth: { user: u, password: BASICPASS } }] }\n' +
+        '    purge: { http: [{ url: "http://purger:PURGEPASS@127.0.0.1:6081/", headers: { X-Purge-Key: PURGEKEY } }] }\n' +
+        '    notify: { pagerduty: [{ routingKey: PDKEY, url: "https://pd:PDPASS@events.example/v2/enqueue" }] }\n',
+      'c.yaml',
+    )
+    const shown = JSON.stringify(redact(c))
+    for (const secret of ['PROBEPASS', 'PROBETOKEN', 'PROBECOOKIE', 'BASICPASS', 'PURGEPASS', 'PURGEKEY', 'PDKEY', 'PDPASS']) assert.ok(!shown.includes(secret), `${secret} is shown: ${shown}`)
+    // what is no secret stays readable
+    assert.match(shown, /"Host":"shop\.example"/)
+    assert.match(shown, /shop\.example\//)
+  })
+
   it('peakguard config prints the effective config with the password redacted', async () => {
     const site = await createSite()
     try {

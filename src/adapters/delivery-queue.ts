@@ -334,16 +334,19 @@ async function answerText(res: Response): Promise<string> {
       size += value.length
     }
     void reader.cancel().catch(() => undefined)
-    const text = Buffer.concat(chunks).subarray(0, 2048).toString('utf8')
+    const whole = Buffer.concat(chunks)
+    // cut: the last word may be part of a secret the destination scrubs, so it goes
+    const text = whole.length > 2048 ? whole.subarray(0, 2048).toString('utf8').replace(/\S*$/, '') : whole.toString('utf8')
     try {
       const j = JSON.parse(text) as { message?: unknown; errors?: unknown }
       const parts = [typeof j.message === 'string' ? j.message : '', ...(Array.isArray(j.errors) ? j.errors.filter((x): x is string => typeof x === 'string') : [])]
       const said = parts.filter(Boolean).join('; ')
-      if (said) return oneLine(said, 200)
+      // whole: the queue scrubs the destination's secrets out of the reason before it cuts it
+      if (said) return oneLine(said, 2048)
     } catch {
       // not JSON: the text as it is
     }
-    return /^\s*</.test(text) ? '' : oneLine(text, 200)
+    return /^\s*</.test(text) ? '' : oneLine(text, 2048)
   } catch {
     return ''
   }

@@ -132,7 +132,8 @@ export class HttpPurge implements PurgePort {
       const res = await fetch(url, { method: t.method, headers, redirect: 'manual', signal: AbortSignal.timeout(this.o.timeoutMs) })
       const text = await readBounded(res, ANSWER_MAX)
       if (res.status >= 200 && res.status < 300) return result(true, `HTTP ${res.status}`)
-      const said = oneLine(text.replace(/<[^>]*>/g, ' '), QUOTE_MAX)
+      // secrets out before the quote is cut: a cut through a token would leave its prefix unrecognised
+      const said = oneLine(scrub(uncut(text, ANSWER_MAX).replace(/<[^>]*>/g, ' '), secrets), QUOTE_MAX)
       const why =
         res.status >= 300 && res.status < 400
           ? ' (a redirect: not followed, the purge and its headers go to the configured address only)'
@@ -181,12 +182,17 @@ export class HttpPurge implements PurgePort {
       })()
       if (res.status >= 200 && res.status < 300 && body?.success === true) return result(true, `purge everything accepted (HTTP ${res.status})`)
       const first = Array.isArray(body?.errors) ? (body.errors[0] as { code?: unknown; message?: unknown } | undefined) : undefined
-      const said = first && typeof first === 'object' ? oneLine(`${typeof first.code === 'number' ? `${first.code} ` : ''}${typeof first.message === 'string' ? first.message : ''}`, QUOTE_MAX) : ''
+      const said = first && typeof first === 'object' ? oneLine(scrub(`${typeof first.code === 'number' ? `${first.code} ` : ''}${typeof first.message === 'string' ? first.message : ''}`, secrets), QUOTE_MAX) : ''
       return result(false, `${where} answered HTTP ${res.status}${body ? ` with success ${String(body.success === true)}` : ', not with the API\'s JSON'}${said ? `: ${said}` : ''}`)
     } catch (e) {
       return result(false, `${where}: ${failure(e, this.o.timeoutMs)}`)
     }
   }
+}
+
+/** A body read up to `max` bytes ends, when it was cut, before its last word: that word may be part of a secret. */
+function uncut(text: string, max: number): string {
+  return Buffer.byteLength(text) >= max ? text.replace(/\S*$/, '') : text
 }
 
 /** `text` with every secret (of 4 characters or more: shorter ones would cut up ordinary words) cut out. */

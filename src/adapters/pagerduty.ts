@@ -131,10 +131,15 @@ export class PagerDutyNotifier implements NotifyPort {
   notify(n: Notification): void {
     try {
       if (this.closed || !this.dests.length) return
+      const wants = (d: (typeof this.dests)[number]) => !d.target.events.length || d.target.events.includes(n.event)
+      const resolving = n.event === 'health-recovered' || n.event === 'replication-lag-cleared'
+      // the book of open incidents changes only for what some destination gets, or for a recovery
+      if (!resolving && !this.dests.some(wants)) return
       const step = this.step(n)
       if (!step) return
       const site = n.site ?? this.site
-      const wanted = this.dests.filter((d) => !d.target.events.length || d.target.events.includes(n.event))
+      // a resolve goes to every destination: one that did not ask for recoveries may hold the incident open
+      const wanted = step.action === 'resolve' ? this.dests : this.dests.filter(wants)
       for (const d of wanted) d.queue.push({ event: n.event, queuedAt: Date.now(), doc: this.document(n, site, step, d.target) })
     } catch {
       // a notification is never worth an exception

@@ -25,7 +25,8 @@ export interface UiSite {
   /** hands the current freeze state to the WordPress bridge (after a freeze change); false without a bridge */
   syncBridge(): Promise<boolean>
   /** runs a write (restore, decision) in the daemon's one-at-a-time queue of this site, never beside a snapshot */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>
+  /** runs `fn` in the daemon's per-site queue; `release` lets the queue go on before `fn` is done */
+  exclusive<T>(fn: (release: () => void) => Promise<T>): Promise<T>
 }
 
 export interface AppDeps {

@@ -114,7 +114,8 @@ export async function runRestore(s: UiSite, actor: Actor | null, input: RestoreI
   const req = { target, only, onlyText: input.only, dryRun: input.dryRun, breakGlass: input.breakGlass }
   // both take the site's lock (a dry run reads the live site under it): they wait for their turn in the
   // daemon's queue instead of racing a snapshot or the freeze gate for the lock
-  return s.exclusive(() => restoreAs(s.operate, input.dryRun ? null : actor, req))
+  // the queue goes on once the lock is released: the cache purges after a restore hold up no snapshot
+  return s.exclusive((release) => restoreAs(s.operate, input.dryRun ? null : actor, { ...req, unlocked: release }))
 }
 
 /** Whether `actor` may decide `r`, and if not, why (the two-person rule, shown before anyone clicks). */

@@ -31,6 +31,8 @@ export interface RestoreRequest {
   dryRun?: boolean
   /** admin only, during a freeze: restore a state recorded during it */
   breakGlass?: { reason: string } | null
+  /** see RestoreOptions.unlocked */
+  unlocked?: () => void
 }
 
 /**
@@ -74,7 +76,7 @@ export async function assertMayRestore(deps: OperateDeps, target: string, breakG
 export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: RestoreRequest): Promise<RestoreReport> {
   const { site } = deps
   const { target } = req
-  if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null })
+  if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null, unlocked: req.unlocked })
   if (req.breakGlass)
     req = { ...req, breakGlass: { reason: cleanText(req.breakGlass.reason, 'the break-glass reason', { required: true, why: 'breaking glass needs a reason: it is audited and notified, with its reason' }) } }
   const frozen = await assertMayRestore(deps, target, !!req.breakGlass)
@@ -89,7 +91,7 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   let done: RestoreReport
   try {
     // the writer writes the entry with the restore itself, so a crash cannot lose it (a site without an audit log of its own: here)
-    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name, audit: { actor: actor.name, ...(req.onlyText?.length ? { onlyText: req.onlyText } : {}) } })
+    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name, unlocked: req.unlocked, audit: { actor: actor.name, ...(req.onlyText?.length ? { onlyText: req.onlyText } : {}) } })
   } catch (e) {
     await entry(null, false, (e as Error).message)
     throw e

@@ -77,8 +77,10 @@ export class Prober {
   private record: HealthRecord | null = null
   private alerted: string | null = null
   private lastAlert: { at: string; message: string } | null = null
-  /** whether the last round failed: a notification goes out when that changes, not every round */
+  /** whether people were told the site fails: a notification goes out when that changes, not every round */
   private failing = false
+  /** failed rounds in a row that saw no one state (the site kept changing) */
+  private uncountedFailures = 0
 
   constructor(site: Site, recording: SiteRecording, http: ProbePort, log: LogPort, metrics: MetricsPort, cfg: ProbeSettings, opts: { notify?: NotifyPort } = {}) {
     this.site = site
@@ -182,34 +184,38 @@ export class Prober {
     const state = before.state !== null && before.state === head && after.state === before.state && after.changes === before.changes ? before.state : null
     const round = { at: new Date(now).toISOString(), ok, probes: verdicts }
     this.lastRound = { ...round, state }
+    // (a state that became live while probing is probed right after: recording's onNewState asked for it)
     if (state) this.seen = { state, changes: after.changes, round }
-    // the live site changed while probing: look again at once, at what is live now
-    else if (after.changes !== before.changes || after.state !== before.state) this.again = true
     this.metrics.probe(this.site.id, ok)
     if (ok) this.alerted = null
     const failures = verdicts.filter((v) => !v.ok).map((v) => ({ url: v.url, reason: v.reason }))
     if (!ok) this.log.warn({ site: this.site.id, failures }, 'health probe failed')
-    // people are told when the health changes, not every round
-    if (!ok && !this.failing) {
-      const change = await this.changeOf(before.state)
+    // people are told when the health changes, not every round; a failure names the change that made the
+    // state live, so it waits for a round that saw one state throughout — unless the site keeps changing
+    // and failing for afterFailures rounds, which is told without a change
+    this.uncountedFailures = ok || state ? 0 : this.uncountedFailures + 1
+    if (!ok && !this.failing && (state || this.uncountedFailures >= this.cfg.autoRollback.afterFailures)) {
+      const change = await this.changeOf(state)
       this.notifier?.notify({
         event: 'health-failure',
         site: this.site.id,
         summary: `health probes failing: ${failures.map((f) => `${f.url}: ${f.reason}`).join('; ')}${change ? ` — after: ${change.change}${change.causedBy ? ` by ${change.causedBy}` : ''}` : ''}`,
         details: { failures, ...change },
       })
+      this.failing = true
     }
-    if (ok && this.failing) this.notifier?.notify({ event: 'health-recovered', site: this.site.id, summary: 'health probes pass again', details: { probes: verdicts.length } })
-    this.failing = !ok
+    if (ok && this.failing) {
+      this.notifier?.notify({ event: 'health-recovered', site: this.site.id, summary: 'health probes pass again', details: { probes: verdicts.length } })
+      this.failing = false
+    }
 
+    // a round that saw no one state counts for none, and leaves the counts of the last state alone (a
+    // periodic full comparison or a scan must not restart its failures or its healthy time)
+    if (!state) return
     if (state !== this.lastState) this.consecutiveFailures = 0
-    if (state !== null && state !== this.stint.state) this.stint = { state, passes: 0 }
-    if (state !== null && ok) this.stint.passes++
+    if (state !== this.stint.state) this.stint = { state, passes: 0 }
+    if (ok) this.stint.passes++
     const rec = await this.health()
-    if (!state) {
-      this.lastState = null
-      return
-    }
     let h = rec.states.find((s) => s.state === state)
     if (!h) {
       h = { state, firstProbe: this.lastRound.at, lastProbe: this.lastRound.at, passes: 0, failures: 0, healthySince: null, lastFailure: null, markedGoodAt: null }
@@ -278,10 +284,10 @@ export class Prober {
     let report: RestoreReport
     try {
       // never while another restore runs: a restore from the CLI holds the lock, and we do not wait for it
-      report = await this.recording.exclusive(() =>
+      report = await this.recording.exclusive((release) =>
         restore(
           { ...this.site, lockWaitMs: 0 },
-          { target: good, trigger: 'auto-rollback', actor: 'peakguard-daemon', reason: `health probes failed ${this.consecutiveFailures} times: ${why}` },
+          { target: good, trigger: 'auto-rollback', actor: 'peakguard-daemon', reason: `health probes failed ${this.consecutiveFailures} times: ${why}`, unlocked: release },
         ),
       )
     } catch (e) {

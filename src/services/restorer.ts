@@ -39,6 +39,8 @@ export interface RestoreOptions {
   request?: string
   /** a restore by a person: its 'restore' audit entry is written with the restore, crash or not (see RestoreIntent.audit) */
   audit?: { actor: string; onlyText?: string[] }
+  /** called once the site's lock is released, before the cache flush, commands and purges (the daemon's queue goes on then) */
+  unlocked?: () => void
 }
 
 export interface RestoreReport {

@@ -87,6 +87,8 @@ export class SiteRecording {
   private liveHead: string | null = null
   private liveSince = 0
   private recordingFirstAt = 0
+  /** whether a head was seen yet: the first one was live before the daemon started */
+  private seenHead = false
 
   private readonly heap: HeapPort | null
   private heapReleasedAt = 0
@@ -129,21 +131,31 @@ export class SiteRecording {
   }
 
   /** Runs `fn` when no snapshot of this daemon is running, and holds the next ones until it is done. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    // every write to the live site runs here: afterwards, a new head is a new live state
+  exclusive<T>(fn: (release: () => void) => Promise<T>): Promise<T> {
+    // every write to the live site runs here: afterwards, a new head is a new live state. `release` lets
+    // the queue go on before `fn` is done (a restore's cache purges run after its lock is released)
+    let freed: () => void = () => undefined
+    const free = new Promise<void>((r) => (freed = r))
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      void this.noticeHead().finally(freed)
+    }
     const job = async () => {
       try {
-        return await fn()
+        return await fn(release)
       } finally {
-        await this.noticeHead()
+        if (!released) {
+          released = true
+          await this.noticeHead()
+        }
+        freed()
       }
     }
     const run = this.queue.then(job, job)
     // the queue keeps no result: a snapshot's result holds a whole 30k-entry state
-    this.queue = run.then(
-      () => undefined,
-      () => undefined,
-    )
+    this.queue = Promise.race([free, run.then(() => undefined, () => undefined)])
     return run
   }
 
@@ -177,8 +189,9 @@ export class SiteRecording {
     this.recordingFirstAt = 0
     const head = await this.site.journal.head().catch(() => this.liveHead)
     if (head === this.liveHead) return
-    // else it became live now (a restore, a revert)
-    this.liveSince = firstChangeAt || Date.now()
+    // else it became live now (a restore, a revert) — or, at start-up, at a time nobody knows
+    this.liveSince = firstChangeAt || (this.liveHead === null && !this.seenHead ? 0 : Date.now())
+    this.seenHead = true
     this.liveHead = head
     if (head) this.onNewState?.(head)
   }

@@ -47,6 +47,7 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
  */
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   const r = await withSiteLock(site, () => restoreLocked(site, opts))
+  opts.unlocked?.()
   // outside the lock: a slow `systemctl reload` or purge must not hold up the next snapshot; none of these
   // steps makes the restore fail — each one's outcome goes into the report
   if (!r.dryRun) {
