@@ -70,9 +70,12 @@ class SplitStore extends session.Store {
 
   set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
     const into = this.storeOf(sess)
-    // a session that logged in or out moves: it is never in both
+    // a session that logged in or out moves: stored in its new place first, then taken out of the old one.
+    // The other order left it in neither for an event-loop turn, and express-session sends the login's
+    // redirect (with its cookie) before the store's callback: a browser fast enough to follow it in that
+    // turn came back to the login page
     const other = into === this.people ? this.anonymous : this.people
-    other.destroy(sid, () => into.set(sid, sess, cb))
+    into.set(sid, sess, (err?: unknown) => other.destroy(sid, () => cb?.(err)))
   }
 
   destroy(sid: string, cb?: (err?: unknown) => void): void {
