@@ -10,8 +10,9 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # wordpress + themes + php-cli + php-mysql: the real WordPress of test/harness/wordpress.ts (and the demo);
 # chromium: the browser the end-to-end test drives (playwright-core launches /usr/bin/chromium);
-# faketime: libfaketime, which sets the process clock for the clock-shifted test runs (scripts/test-clocks.ts)
-want=(git mariadb-server util-linux wordpress wordpress-theme-twentytwentythree wordpress-theme-twentytwentyone php-cli php-mysql chromium faketime "$@")
+# faketime: libfaketime, which sets the process clock for the clock-shifted test runs (scripts/test-clocks.ts);
+# openssl: the self-signed certificates of the HTTPS probe and SMTP (STARTTLS, TLS) tests
+want=(git mariadb-server util-linux wordpress wordpress-theme-twentytwentythree wordpress-theme-twentytwentyone php-cli php-mysql chromium faketime openssl "$@")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
