@@ -16,6 +16,8 @@ import {
   minusItems,
   sameItems,
   uncovered,
+  wordsLine,
+  wordsOfTrailer,
   type AllowWindow,
   type Attribution,
   type ChangeItems,
@@ -145,7 +147,9 @@ export class Gate {
       })
     if (isEmptyItems(rest)) return null
     const policy = this.d.policy
-    const summary = [rest.paths.join(', '), rest.options.length ? `options ${rest.options.join(', ')}` : ''].filter(Boolean).join('; ')
+    // in words when the commits say it and all of their change is gated; the raw items stay in `items`
+    const words = coveredBy.length ? [] : [...new Set(commits.flatMap((c) => wordsOfTrailer(c.trailers['Peakguard-Words']) ?? []))]
+    const summary = words.length ? wordsLine(words, 6) : [rest.paths.join(', '), rest.options.length ? `options ${rest.options.join(', ')}` : ''].filter(Boolean).join('; ')
     // a request opened before a crash (or a failed revert) is resumed, never opened twice
     const existing = (await listRequests(docs)).find((x) => x.attempted === attempted && x.base === base)
     let request: ChangeRequest = existing ?? {

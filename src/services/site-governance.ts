@@ -101,7 +101,7 @@ export class SiteGovernance {
           type: 'snapshot',
           actor: by['Peakguard-Caused-By-Who'] ?? by['Peakguard-Caused-By'] ?? 'unknown',
           site: this.d.site.id,
-          summary: `${r.summary} — by ${by['Peakguard-Caused-By'] ?? 'unknown'}`,
+          summary: `${r.words?.length ? r.words.join('; ') : r.summary} — by ${by['Peakguard-Caused-By'] ?? 'unknown'}`,
           details: { state: r.id, trigger, causedBy: by['Peakguard-Caused-By'] ?? null, kind: by['Peakguard-Caused-By-Kind'] ?? null, ip: by['Peakguard-Caused-By-IP'] ?? null, events: by['Peakguard-Events'] ?? null },
         })
         .catch((e: Error) => this.d.log.error({ site: this.d.site.id }, `audit log: ${e.message}`))
