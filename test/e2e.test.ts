@@ -108,14 +108,16 @@ describe('launch night in a real browser (demo stack: WordPress, MariaDB, daemon
     requireChromium()
     fs.mkdirSync(ARTIFACTS, { recursive: true })
     // the daemon probes WordPress through a gate the test can hold, so that the moment between a recorded
-    // change and its first probe round — "not probed yet" — lasts as long as the test needs to look at it
+    // change and its first probe round — "not probed yet" — lasts as long as the test needs to look at it.
+    // Proven states are probed hourly: every round within the test is the fast cadence of a new state. The
+    // probe checks the page holds the shop's title (a regex, as a WooCommerce probe set would check a form)
     const wpPort = await freePort()
     gate = await probeGate(wpPort)
     stack = await startDemoStack({
       wpPort,
       siteConfig:
         '    freeze: { zone: Europe/Amsterdam, policy: hold }\n' +
-        `    health: { interval: 2s, goodAfter: 15s, probes: [{ name: shop home, url: "${gate.url}", headers: { Host: "127.0.0.1:${wpPort}" } }] }\n`,
+        `    health: { interval: 1h, fastInterval: 1s, fastRounds: 30, goodAfter: 15s, probes: [{ name: shop home, url: "${gate.url}", headers: { Host: "127.0.0.1:${wpPort}" }, mustContain: [{ regex: "<title>[^<]*Shop", flags: i }] }] }\n`,
     })
     site = stack.wp.siteId
     // the browser keeps the machine's own clock in a clock-shifted run (under libfaketime its timed waits
