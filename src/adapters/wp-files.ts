@@ -368,11 +368,20 @@ export class WpFiles implements LiveFilesPort {
     return path.join(this.root, rel)
   }
 
-  async read(rel: string): Promise<Uint8Array> {
+  async read(rel: string, limit?: number): Promise<Uint8Array> {
     const abs = path.join(this.root, rel)
     try {
       const st = fs.lstatSync(abs)
-      return st.isSymbolicLink() ? Buffer.from(fs.readlinkSync(abs)) : fs.readFileSync(abs)
+      if (st.isSymbolicLink()) return Buffer.from(fs.readlinkSync(abs))
+      if (limit === undefined || st.size <= limit) return fs.readFileSync(abs)
+      // only the head: a plugin's header is in its first 8 KiB, its main file may be megabytes
+      const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+      try {
+        const buf = Buffer.alloc(limit)
+        return buf.subarray(0, fs.readSync(fd, buf, 0, limit, 0))
+      } finally {
+        fs.closeSync(fd)
+      }
     } catch (e) {
       throw fsError(e, abs, 'reading')
     }

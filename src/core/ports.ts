@@ -25,8 +25,8 @@ export interface LiveFilesPort {
    * `units` (see unitOf), only the files and links inside those units.
    */
   scan(units?: ReadonlySet<string>): Promise<LiveScan>
-  /** The bytes of a live file, or a symlink's text. */
-  read(path: string): Promise<Uint8Array>
+  /** The bytes of a live file (its first `limit` bytes, when given: a plugin's header), or a symlink's text. */
+  read(path: string, limit?: number): Promise<Uint8Array>
   /** The absolute path of a live file. */
   locate(path: string): string
   /** Re-reads these paths from disk (hashing each file): their entries, null where nothing is there. */

@@ -52,7 +52,7 @@ async function fetchSides(site: Site, before: SiteState, after: SiteState, sourc
   })
   if (source !== 'journal')
     for (const k of live) {
-      const bytes = what === 'option' ? source.liveValues.get(k) : await site.files.read(k).catch(() => undefined)
+      const bytes = what === 'option' ? source.liveValues.get(k) : await site.files.read(k, max).catch(() => undefined)
       if (bytes) out.after.set(k, text(bytes, max))
     }
   return out

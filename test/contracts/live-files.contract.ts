@@ -72,6 +72,9 @@ export function describeLiveFilesContract(name: string, make: () => Promise<Live
 
     it('reads a file’s bytes and a symlink’s text; inspect re-reads paths, null where nothing is', async () => {
       assert.deepEqual(Buffer.from(await f.read('plugins/akismet/bin/tool')), Buffer.from(BINARY))
+      // only the head when asked (a plugin's header), the whole file when it is shorter
+      assert.deepEqual(Buffer.from(await f.read('plugins/akismet/bin/tool', 3)), Buffer.from(BINARY).subarray(0, 3))
+      assert.deepEqual(Buffer.from(await f.read('plugins/akismet/bin/tool', 1 << 20)), Buffer.from(BINARY))
       assert.equal(Buffer.from(await f.read('plugins/akismet/current')).toString(), '../hello.php')
       await assert.rejects(f.read('plugins/nope.php'), (e) => e instanceof PeakguardError)
       assert.equal(typeof f.locate('plugins/hello.php'), 'string')

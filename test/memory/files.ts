@@ -122,10 +122,11 @@ export class MemoryFiles implements LiveFilesPort {
     return { path: p, kind: n.kind, blob: blobId(n.bytes), mode: n.kind === 'symlink' ? 0o777 : n.mode, uid: n.uid, gid: n.gid }
   }
 
-  async read(p: string): Promise<Uint8Array> {
+  async read(p: string, limit?: number): Promise<Uint8Array> {
     const n = this.nodes.get(p)
     if (!n) throw new PeakguardError('FS_FAILED', `${this.locate(p)}: ENOENT: no such file or directory`)
-    return copyBytes(n.bytes)
+    const bytes = copyBytes(n.bytes)
+    return n.kind === 'file' && limit !== undefined ? bytes.subarray(0, limit) : bytes
   }
 
   locate(p: string): string {
