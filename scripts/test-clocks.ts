@@ -87,7 +87,7 @@ function runAt(c: (typeof CLOCKS)[number], files: string[]): Promise<RunResult> 
   const mocha = path.join(REPO, 'node_modules/mocha/bin/mocha.js')
   const started = Date.now()
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [mocha, '--no-config', '--extension', 'ts', '--timeout', '120000', '--slow', '5000', '--reporter', 'spec', '--grep', CLOCK_FREE, '--invert', ...files], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const p = spawn(process.execPath, [mocha, '--no-config', '--require', 'test/fixtures.ts', '--extension', 'ts', '--timeout', '120000', '--slow', '5000', '--reporter', 'spec', '--grep', CLOCK_FREE, '--invert', ...files], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     p.stdout.on('data', (d: Buffer) => (output += d.toString()))
     p.stderr.on('data', (d: Buffer) => (output += d.toString()))

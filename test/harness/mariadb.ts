@@ -112,6 +112,11 @@ let privateServer: PrivateMariadb | null = null
 
 export async function mariadb(): Promise<Server> {
   if (server) return server
+  // the run's server, started by the global fixture (test/fixtures.ts) in mocha's main process
+  if (process.env.PEAKGUARD_TEST_DB) {
+    server = JSON.parse(process.env.PEAKGUARD_TEST_DB) as Server
+    return server
+  }
   if (!process.env.PEAKGUARD_TEST_PRIVATE_DB && (await canConnect(3306))) {
     server = { host: '127.0.0.1', port: 3306, user: 'root', password: '', private: false }
     return server
