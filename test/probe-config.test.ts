@@ -92,4 +92,15 @@ describe('probe options in the config', () => {
       assert.ok(c.sites.length >= 1)
     }
   })
+
+  it("accepts the README's WooCommerce probe set as a site's health block", () => {
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8')
+    const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => /probes:/.test(b))
+    assert.ok(block, 'the README shows a probe set')
+    // the block is indented as a list item of the README; as a site's keys it sits 4 spaces in
+    const lines = block.split('\n').map((l) => l.replace(/^ {2}/, ''))
+    const yaml = `sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n${lines.map((l) => (l ? `    ${l}` : l)).join('\n')}`
+    const probes = parseConfig(yaml, 'README.md').sites[0]!.health.probes
+    assert.deepEqual(probes.map((p) => p.name), ['home', 'product', 'cart', 'checkout', 'login'])
+  })
 })
