@@ -6,6 +6,7 @@
 // queues. A primitive the notification adapters share, like durable-file.ts for the file-keeping ones;
 // it knows no destination, so no secret passes through it but the reasons it logs, which it scrubs.
 import type { LogPort, MetricsPort } from '../core/index.ts'
+import { readBounded } from './http-body.ts'
 
 /** How one attempt went. `retryAfterMs` (429, 503): the destination's own wait, used instead of the backoff. */
 export type AttemptResult = { ok: true } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number | null }
@@ -322,21 +323,8 @@ export async function postJson(url: URL, body: string, o: { timeoutMs: number; s
 /** The first bytes of a refusal, as one line: PagerDuty's {message, errors}, or the text itself. */
 async function answerText(res: Response): Promise<string> {
   try {
-    const reader = res.body?.getReader()
-    if (!reader) return ''
     // at most 2 kB: a refusal is read, not a page
-    const chunks: Uint8Array[] = []
-    let size = 0
-    while (size < 2048) {
-      const { done, value } = await reader.read()
-      if (done) break
-      chunks.push(value)
-      size += value.length
-    }
-    void reader.cancel().catch(() => undefined)
-    const whole = Buffer.concat(chunks)
-    // cut: the last word may be part of a secret the destination scrubs, so it goes
-    const text = whole.length > 2048 ? whole.subarray(0, 2048).toString('utf8').replace(/\S*$/, '') : whole.toString('utf8')
+    const text = await readBounded(res, 2048)
     try {
       const j = JSON.parse(text) as { message?: unknown; errors?: unknown }
       const parts = [typeof j.message === 'string' ? j.message : '', ...(Array.isArray(j.errors) ? j.errors.filter((x): x is string => typeof x === 'string') : [])]

@@ -6,6 +6,7 @@
 // (the path and query may be the secret of a purge endpoint, credentials are dropped) and every configured
 // header value, URL credential and the token are cut out of any text that came back.
 import type { PurgePort, PurgeResult } from '../core/index.ts'
+import { readBounded } from './http-body.ts'
 
 export interface HttpPurgeTarget {
   url: string
@@ -62,24 +63,6 @@ function failure(e: unknown, timeoutMs: number): string {
   return code ?? err.cause?.message ?? err.message
 }
 
-/** The body as text, at most `max` bytes of it (the rest is not read). */
-async function readBounded(res: Response, max: number): Promise<string> {
-  if (!res.body) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    size += value.length
-    if (size >= max) {
-      await reader.cancel()
-      break
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8')
-}
 
 export class HttpPurge implements PurgePort {
   readonly label = 'HTTP purges'
@@ -133,7 +116,7 @@ export class HttpPurge implements PurgePort {
       const text = await readBounded(res, ANSWER_MAX)
       if (res.status >= 200 && res.status < 300) return result(true, `HTTP ${res.status}`)
       // secrets out before the quote is cut: a cut through a token would leave its prefix unrecognised
-      const said = oneLine(scrub(uncut(text, ANSWER_MAX).replace(/<[^>]*>/g, ' '), secrets), QUOTE_MAX)
+      const said = oneLine(scrub(text.replace(/<[^>]*>/g, ' '), secrets), QUOTE_MAX)
       const why =
         res.status >= 300 && res.status < 400
           ? ' (a redirect: not followed, the purge and its headers go to the configured address only)'
@@ -188,11 +171,6 @@ export class HttpPurge implements PurgePort {
       return result(false, `${where}: ${failure(e, this.o.timeoutMs)}`)
     }
   }
-}
-
-/** A body read up to `max` bytes ends, when it was cut, before its last word: that word may be part of a secret. */
-function uncut(text: string, max: number): string {
-  return Buffer.byteLength(text) >= max ? text.replace(/\S*$/, '') : text
 }
 
 /** `text` with every secret (of 4 characters or more: shorter ones would cut up ordinary words) cut out. */

@@ -13,6 +13,7 @@ import path from 'node:path'
 import type { BridgeInstallReport, BridgePort, BridgeState, BridgeStatusReport, PurgeResult } from '../core/index.ts'
 import { fsFailure, PeakguardError } from '../errors.ts'
 import { writeFileDurably } from './durable-file.ts'
+import { readBounded } from './http-body.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { BRIDGE_FILE, BRIDGE_VERSION, bridgePhp } from './wp-bridge-php.ts'
 
@@ -79,24 +80,6 @@ function purgeAnswer(text: string): { purges: PurgeResult[] } | { error: string 
   return { purges }
 }
 
-/** The body as text, at most `max` bytes of it (the rest is not read). */
-async function readBounded(res: Response, max: number): Promise<string> {
-  if (!res.body) return ''
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    size += value.length
-    if (size >= max) {
-      await reader.cancel()
-      break
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8')
-}
 
 function failed(message: string, cause?: unknown): PeakguardError {
   return new PeakguardError('BRIDGE_FAILED', message, cause === undefined ? undefined : { cause })
