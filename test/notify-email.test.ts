@@ -16,8 +16,8 @@ import { Notifiers, type NotifiersOptions, type NotifySite } from '../src/compos
 import type { LogPort } from '../src/core/index.ts'
 import { PeakguardError } from '../src/errors.ts'
 import { freePort } from './harness/mariadb.ts'
+import { captureLog, sleep, until } from './harness/notify.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const USER = 'peakguard@shop.example'
 /** a password that would be noticed anywhere it leaked, plain or base64 */
@@ -106,25 +106,6 @@ function decodeBody(encoding: string, body: string): string {
   return body
 }
 
-interface CapturedLog extends LogPort {
-  lines: { level: string; fields: Record<string, unknown>; msg: string }[]
-  text(): string
-}
-
-function captureLog(): CapturedLog {
-  const lines: CapturedLog['lines'] = []
-  const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void lines.push({ level, fields, msg })
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), text: () => JSON.stringify(lines) }
-}
-
-/** Waits for what must happen; the limit only bounds a broken run. */
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 const SECRETS = new RegExp([PASSWORD, b64(PASSWORD), b64(`\u0000${USER}\u0000${PASSWORD}`)].map((s) => s.replace(/[+/=]/g, (c) => `\\${c}`)).join('|'))

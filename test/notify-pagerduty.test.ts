@@ -20,8 +20,8 @@ import { PeakguardError } from '../src/errors.ts'
 import { fastDaemonConfig, startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { freePort } from './harness/mariadb.ts'
 import { createSite, MAIN, type TestSite } from './harness/site.ts'
+import { captureLog, sleep, until } from './harness/notify.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** A routing key that would be noticed anywhere it leaked. */
 const KEY = 'R0UTINGKEYSECRETb8f2c4d1e9a7f3c5'
@@ -66,25 +66,6 @@ async function eventsApi(answer: (n: number, res: http.ServerResponse) => number
   return api
 }
 
-interface CapturedLog extends LogPort {
-  lines: { level: string; fields: Record<string, unknown>; msg: string }[]
-  text(): string
-}
-
-function captureLog(): CapturedLog {
-  const lines: CapturedLog['lines'] = []
-  const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void lines.push({ level, fields, msg })
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), text: () => JSON.stringify(lines) }
-}
-
-/** Waits for what must happen; the limit only bounds a broken run. */
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 /** The config's defaults for one integration (config.ts), the key from the environment. */
 const pd = (url: string, over: Partial<PagerDutyTarget> = {}): PagerDutyTarget => ({

@@ -14,8 +14,8 @@ import type { LogPort } from '../src/core/index.ts'
 import { fastDaemonConfig, startDaemon, type RunningDaemon } from './harness/daemon.ts'
 import { freePort } from './harness/mariadb.ts'
 import { createSite, type TestSite } from './harness/site.ts'
+import { captureLog, sleep, until } from './harness/notify.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Received {
   path: string
@@ -57,25 +57,6 @@ async function hook(answer: (n: number, res: http.ServerResponse) => number | nu
   return h
 }
 
-interface CapturedLog extends LogPort {
-  lines: { level: string; fields: Record<string, unknown>; msg: string }[]
-  text(): string
-}
-
-function captureLog(): CapturedLog {
-  const lines: CapturedLog['lines'] = []
-  const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void lines.push({ level, fields, msg })
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), text: () => JSON.stringify(lines) }
-}
-
-/** Waits for what must happen; the limit only bounds a broken run (generous: 2 cores are shared in CI). */
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
 
 const target = (url: string, over: Partial<WebhookTarget> = {}): WebhookTarget => ({ url, format: 'json', events: [], timeout: 2000, ...over })
 /** short waits, so retries happen within a test */
