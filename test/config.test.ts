@@ -83,6 +83,40 @@ $table_prefix = "wpx_";
     assert.doesNotMatch(JSON.stringify(redact(c)), /hunter2/)
   })
 
+  it('refuses hostile or mistyped notification, purge, cadence and UI keys, naming each', () => {
+    const site = (extra: string) => `sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n${extra}`
+    const refused = (yaml: string): string => {
+      try {
+        parseConfig(yaml, 'c.yaml')
+      } catch (e) {
+        return (e as Error).message
+      }
+      return assert.fail(`accepted:\n${yaml}`)
+    }
+    const cases: [string, RegExp][] = [
+      [site('    notify: { pagerduty: [{ routingKey: k, routingKeyEnv: PD_KEY }] }\n'), /notify\.pagerduty\.0: give routingKeyEnv or routingKey \(one of them\)/],
+      [site('    notify: { pagerduty: [{}] }\n'), /notify\.pagerduty\.0: give routingKeyEnv or routingKey/],
+      [site('    notify: { pagerduty: [{ routingKeyEnv: "PD KEY; rm -rf /" }] }\n'), /routingKeyEnv: an environment variable name/],
+      [site('    notify: { pagerduty: [{ routingKeyEnv: PD, url: "javascript:alert(1)" }] }\n'), /pagerduty\.0\.url/],
+      [site('    notify: { email: [{ host: smtp.example, from: "a@b.example\\r\\nBcc: x@evil.example", to: [oncall@shop.example] }] }\n'), /notify\.email\.0\.from/],
+      [site('    notify: { email: [{ host: smtp.example, from: a@shop.example, to: [] }] }\n'), /notify\.email\.0\.to/],
+      [site('    notify: { email: [{ host: smtp.example, from: a@shop.example, to: [b@shop.example], userEnv: SMTP_USER }] }\n'), /give both userEnv and passwordEnv, or neither/],
+      [site('    notify: { email: [{ host: smtp.example, port: 70000, from: a@shop.example, to: [b@shop.example] }] }\n'), /notify\.email\.0\.port/],
+      [site('    notify: { email: [{ host: smtp.example, security: plain, from: a@shop.example, to: [b@shop.example] }] }\n'), /notify\.email\.0\.security/],
+      [site('    purge: { cloudflare: { zoneId: "../../zones" } }\n'), /purge\.cloudflare\.zoneId: a Cloudflare zone id/],
+      [site('    purge: { http: [{ url: "ftp://cache.example/" }] }\n'), /purge\.http\.0\.url: an http:\/\/ or https:\/\/ URL/],
+      [site('    purge: { http: [{ url: "http://127.0.0.1:6081/", method: TRACE }] }\n'), /purge\.http\.0\.method/],
+      [site('    purge: { http: [{ url: "http://127.0.0.1:6081/", headers: { X-Purge: "a\\r\\nHost: evil" } }] }\n'), /purge\.http\.0\.headers\.X-Purge: a header value without control characters/],
+      [site(`    purge: { http: [${Array(21).fill('{ url: "http://127.0.0.1/" }').join(', ')}] }\n`), /purge\.http: /],
+      [site('    purge: { plugins: "yes" }\n'), /purge\.plugins: /],
+      [site('    health: { fastRounds: 0 }\n'), /health\.fastRounds: /],
+      [site('    health: { fastRounds: 1e9 }\n'), /health\.fastRounds: /],
+      [site('    health: { fastInterval: quick }\n'), /health\.fastInterval: not a duration/],
+      [`ui: { publicUrl: "javascript:alert(1)" }\n${site('')}`, /ui\.publicUrl: an http:\/\/ or https:\/\/ URL/],
+    ]
+    for (const [yaml, want] of cases) assert.match(refused(yaml), want, yaml)
+  })
+
   it('redacts every secret a probe, a purge or a pager carries: user:password in URLs, credential headers, keys', () => {
     const c = parseConfig(
       'sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n' +
