@@ -101,8 +101,9 @@ export default defineConfig(
         // an adapter's own *.worker.ts (the same outside system, run on another thread) is part of it, and so
         // is its *-php.ts (the PHP source it writes into WordPress, e.g. wp-bridge-php.ts); durable-file.ts is
         // the crash-safe write every file-keeping adapter needs, a file-system primitive rather than an adapter;
-        // delivery-queue.ts the retrying queue every notification sender needs; http-body.ts the bounded read of an answer
-        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$|durable-file\\.ts$|delivery-queue\\.ts$|http-body\\.ts$))',
+        // delivery-queue.ts the retrying queue every notification sender needs; http-body.ts the bounded read of an answer;
+        // mysql-records.ts is MysqlSettings' own part for Site Editor entities and settings tables (the same database)
+        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$|durable-file\\.ts$|delivery-queue\\.ts$|http-body\\.ts$|mysql-records\\.ts$))',
         'adapters never import each other: one outside system per file; share code through core (ARCHITECTURE.md)',
       ),
       wall(

@@ -217,7 +217,7 @@ async function benchFingerprint(input: BenchInput, calls: number): Promise<numbe
   const { db } = input
   const settings = new MysqlSettings(
     { host: db.host, port: db.port, socket: null, user: db.user, password: db.password, name: db.name, tablePrefix: db.prefix, multisite: false },
-    [...DEFAULT_IGNORED_OPTIONS],
+    { ignoredOptions: [...DEFAULT_IGNORED_OPTIONS] },
   )
   try {
     // untimed: the connection, the table list and the session setting are made once per daemon, not per poll

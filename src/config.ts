@@ -7,6 +7,7 @@ import ms from 'ms'
 import { isMap, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml'
 import { z } from 'zod'
 import { NOTIFY_EVENTS } from './core/governance.ts'
+import { TABLE_PRESETS, badTableName, type TableSpec } from './core/records.ts'
 import { PeakguardError } from './errors.ts'
 import { writeFileDurably } from './adapters/durable-file.ts'
 import { isZone, windowProblems } from './services/freeze-calendar.ts'
@@ -272,6 +273,27 @@ const purge = z
   .strict()
   .prefault({})
 
+/**
+ * Settings tables beyond options: a preset (`woocommerce`), a table name without the site prefix, or
+ * { table, ignoreColumns } for a table with columns that change by themselves.
+ */
+const settingsTable = z.union([
+  z.string().superRefine((t, ctx) => {
+    if (t in TABLE_PRESETS) return
+    const bad = badTableName(t)
+    if (bad) ctx.addIssue({ code: 'custom', message: `${bad} (or a preset: ${Object.keys(TABLE_PRESETS).join(', ')})` })
+  }),
+  z
+    .object({
+      table: z.string().superRefine((t, ctx) => {
+        const bad = badTableName(t)
+        if (bad) ctx.addIssue({ code: 'custom', message: bad })
+      }),
+      ignoreColumns: z.array(z.string().regex(/^[A-Za-z0-9_$]{1,64}$/, 'a column name (letters, digits, _ and $)')).max(64).default([]),
+    })
+    .strict(),
+])
+
 const site = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
@@ -300,6 +322,8 @@ const site = z
       })
       .strict()
       .prefault({}),
+    /** plugin settings tables recorded row by row (e.g. [woocommerce]); checked against the database when first read */
+    settingsTables: z.array(settingsTable).max(100).default([]),
     /** the daemon's settings polling: a cheap checksum query, then only changed rows are read */
     poll: z.object({ interval: duration('2s') }).strict().prefault({}),
     health: z
@@ -567,4 +591,15 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o)
   }
   return o
+}
+
+/** A site's settings tables with presets expanded, each once (a later entry's ignoreColumns win). */
+export function settingsTablesOf(s: Pick<SiteConfig, 'settingsTables'>): TableSpec[] {
+  const out = new Map<string, TableSpec>()
+  for (const item of s.settingsTables) {
+    if (typeof item === 'string') {
+      for (const t of TABLE_PRESETS[item] ?? [{ table: item, ignoreColumns: [] }]) out.set(t.table, { table: t.table, ignoreColumns: [...t.ignoreColumns] })
+    } else out.set(item.table, { table: item.table, ignoreColumns: [...item.ignoreColumns] })
+  }
+  return [...out.values()]
 }

@@ -4,6 +4,8 @@
 //   meta/links                 "path<TAB>target" for followed symlinked theme/plugin dirs
 //   options/<table>/<name>     exact bytes of each settings row (name percent-encoded)
 //   meta/options/<table>       "name<TAB>autoload" per row
+//   meta/sources               the settings tables the state covers, one per line (absent before entities
+//                              and settings tables were recorded: such a state covers options only)
 // so identical content is stored once and a plugin update touches only that plugin's objects.
 // Commits are written with `git fast-import` (one process, straight into a pack: no loose objects) and
 // blobs read with `git cat-file --batch`; simple-git runs every other command. Known-good marks are
@@ -169,7 +171,13 @@ export class GitJournal implements JournalPort, BundlePort {
    */
   private async derive(baseId: string, base: SiteState, id: string): Promise<SiteState> {
     const out = await this.run(['diff-tree', '-r', '-z', '--no-renames', baseId, id])
-    const state: SiteState = { files: new Map(base.files), links: new Map(base.links), options: new Map(base.options), ...(base.dirs ? { dirs: new Map(base.dirs) } : {}) }
+    const state: SiteState = {
+      files: new Map(base.files),
+      links: new Map(base.links),
+      options: new Map(base.options),
+      ...(base.dirs ? { dirs: new Map(base.dirs) } : {}),
+      ...(base.sources ? { sources: base.sources } : {}),
+    }
     const meta: { path: string; blob: string }[] = []
     const parts = out.split('\0')
     for (let i = 0; i + 1 < parts.length; i += 2) {
@@ -197,6 +205,7 @@ export class GitJournal implements JournalPort, BundlePort {
       } else if (p.startsWith('meta/dirs/') && removed) dropDirsOf(state, p.slice('meta/dirs/'.length))
       else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
       else if (p === 'meta/links') state.links.clear()
+      else if (p === 'meta/sources') delete state.sources
     }
     const texts = new Map<string, string>()
     await this.readBlobs([...new Set(meta.map((m) => m.blob))], (blob, bytes) => void texts.set(blob, Buffer.from(bytes).toString('utf8')))
@@ -236,6 +245,8 @@ export class GitJournal implements JournalPort, BundlePort {
         assertSafePath(`${dp}/x`)
         state.dirs.set(dp, { path: dp, mode: parseInt(mode, 8) & 0o7777, uid: Number(uid), gid: Number(gid) })
       }
+    } else if (p === 'meta/sources') {
+      state.sources = new Set(lines(text).map(decodeField))
     } else if (p.startsWith('meta/options/')) {
       const table = p.slice('meta/options/'.length)
       for (const line of lines(text)) {
@@ -287,13 +298,22 @@ export class GitJournal implements JournalPort, BundlePort {
    */
   private loadHeadState(id: string): SiteState | null {
     try {
-      const c = v8.deserialize(fs.readFileSync(this.headStateFile)) as { v: number; id: string; files: FileEntry[]; links: LinkedDir[]; options: OptionEntry[]; dirs: DirEntry[] | null }
-      if (c.v !== 2 || c.id !== id) return null
+      const c = v8.deserialize(fs.readFileSync(this.headStateFile)) as {
+        v: number
+        id: string
+        files: FileEntry[]
+        links: LinkedDir[]
+        options: OptionEntry[]
+        dirs: DirEntry[] | null
+        sources: string[] | null
+      }
+      if (c.v !== 3 || c.id !== id) return null
       const state: SiteState = {
         files: new Map(c.files.map((f) => [f.path, f])),
         links: new Map(c.links.map((l) => [l.path, l])),
         options: new Map(c.options.map((o) => [optionKey(o.table, o.name), o])),
         ...(c.dirs ? { dirs: new Map(c.dirs.map((d) => [d.path, d])) } : {}),
+        ...(c.sources ? { sources: new Set(c.sources) } : {}),
       }
       this.remember(id, state)
       return state
@@ -310,7 +330,15 @@ export class GitJournal implements JournalPort, BundlePort {
   private writeHeadState(id: string, state: SiteState): void {
     const tmp = `${this.headStateFile}.${process.pid}.tmp`
     try {
-      const data = { v: 2, id, files: [...state.files.values()], links: [...state.links.values()], options: [...state.options.values()], dirs: state.dirs ? [...state.dirs.values()] : null }
+      const data = {
+        v: 3,
+        id,
+        files: [...state.files.values()],
+        links: [...state.links.values()],
+        options: [...state.options.values()],
+        dirs: state.dirs ? [...state.dirs.values()] : null,
+        sources: state.sources ? [...state.sources] : null,
+      }
       fs.writeFileSync(tmp, v8.serialize(data), { mode: 0o600 })
       fs.renameSync(tmp, this.headStateFile)
       checkpoint('journal:head-cache')
@@ -426,6 +454,11 @@ export class GitJournal implements JournalPort, BundlePort {
           await write(`M 100644 inline meta/options/${t}\n`)
           await data(Buffer.from(text))
         }
+      }
+      // the same text makes the same blob: writing it every time costs nothing and keeps it right
+      if (req.state.sources) {
+        await write('M 100644 inline meta/sources\n')
+        await data(Buffer.from([...req.state.sources].sort().map((t) => `${encodeField(t)}\n`).join('')))
       }
       await write('\ndone\n')
       proc.stdin.end()

@@ -4,8 +4,22 @@
 // 4-byte UTF-8, NUL bytes and legacy latin1 bytes survive unchanged. No value is ever logged.
 import { createHash } from 'node:crypto'
 import mysql from 'mysql2/promise'
-import { optionKey, type OptionEntry, type OptionValue, type SettingsPort } from '../core/index.ts'
+import { POST_COLUMNS, kindOfName, optionKey, type OptionEntry, type OptionValue, type SettingsPort, type TableSpec } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import {
+  applyEntities,
+  applyRows,
+  entityFingerprint,
+  entitySource,
+  entityValues,
+  readEntities,
+  readRows,
+  rowFingerprint,
+  rowSources,
+  rowValues,
+  type EntitySource,
+  type RowSource,
+} from './mysql-records.ts'
 
 export interface DbConfig {
   host: string
@@ -18,9 +32,19 @@ export interface DbConfig {
   multisite: boolean
 }
 
-interface Table {
+interface OptionTable {
   name: string
   kind: 'options' | 'sitemeta'
+}
+
+/** A table whose rows are state: options, network options, Site Editor entities (posts), a settings table. */
+type Table = OptionTable | EntitySource | RowSource
+
+export interface SettingsScope {
+  /** option-name globs left out of the fingerprint: rows that change on their own (transients, cron) */
+  ignoredOptions?: readonly string[]
+  /** the settings tables beyond options (presets expanded), checked against the database at the first read */
+  settingsTables?: readonly TableSpec[]
 }
 
 export class MysqlSettings implements SettingsPort {
@@ -32,10 +56,12 @@ export class MysqlSettings implements SettingsPort {
   private readonly db: DbConfig
   /** option-name globs left out of the fingerprint: rows that change on their own (transients, cron) */
   private readonly ignored: readonly string[]
+  private readonly settingsTables: readonly TableSpec[]
 
-  constructor(db: DbConfig, ignoredOptions: readonly string[] = []) {
+  constructor(db: DbConfig, scope: SettingsScope = {}) {
     this.db = db
-    this.ignored = ignoredOptions
+    this.ignored = scope.ignoredOptions ?? []
+    this.settingsTables = scope.settingsTables ?? []
   }
 
   private where(): string {
@@ -83,7 +109,11 @@ export class MysqlSettings implements SettingsPort {
     return new PeakguardError('DB_UNREACHABLE', `cannot reach the database at ${this.where()}: ${err.code ?? err.message} — is MariaDB/MySQL running there?`, { cause: e })
   }
 
-  /** The settings tables of the site; an error when the prefix matches none. */
+  /**
+   * The tables whose rows are state: the options table(s), the posts table of each blog for Site Editor
+   * entities, and the configured settings tables (checked: an error names a table that is missing, has no
+   * primary key or is too large). An error when the prefix matches no options table.
+   */
   async tables(): Promise<Table[]> {
     if (this.tableList) return this.tableList
     const conn = await this.connection()
@@ -101,18 +131,42 @@ export class MysqlSettings implements SettingsPort {
       )
     }
     const tables: Table[] = [{ name: `${p}options`, kind: 'options' }]
+    // a posts table without WordPress's columns (not a WordPress schema) holds no entities peakguard can record
+    const [postTables] = await conn.query<mysql.RowDataPacket[]>(
+      `SELECT TABLE_NAME AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME IN (?) GROUP BY TABLE_NAME HAVING COUNT(*) = ?`,
+      [POST_COLUMNS, POST_COLUMNS.length],
+    )
+    const wpPosts = new Set(postTables.map((r) => String(r.t)))
+    const withPosts = new Set([...existing].filter((t) => !t.endsWith('posts') || wpPosts.has(t)))
+    const entities: EntitySource[] = []
+    const main = entitySource(p, withPosts)
+    if (main) entities.push(main)
     if (this.db.multisite) {
       if (existing.has(`${p}blogs`)) {
         const [blogs] = await conn.query<mysql.RowDataPacket[]>(`SELECT blog_id FROM \`${p}blogs\` ORDER BY blog_id`)
         for (const b of blogs) {
           const id = Number(b.blog_id)
-          if (id > 1 && existing.has(`${p}${id}_options`)) tables.push({ name: `${p}${id}_options`, kind: 'options' })
+          if (id > 1 && existing.has(`${p}${id}_options`)) {
+            tables.push({ name: `${p}${id}_options`, kind: 'options' })
+            const blog = entitySource(`${p}${id}_`, withPosts)
+            if (blog) entities.push(blog)
+          }
         }
       }
       if (existing.has(`${p}sitemeta`)) tables.push({ name: `${p}sitemeta`, kind: 'sitemeta' })
     }
+    try {
+      tables.push(...entities, ...(await rowSources(conn, p, this.settingsTables, existing, this.db.name)))
+    } catch (e) {
+      throw this.failed(e, 'checking the settings tables')
+    }
     this.tableList = tables
     return tables
+  }
+
+  /** The names of the tables whose rows `read` returns: what a state recorded now covers. */
+  async sources(): Promise<string[]> {
+    return (await this.tables()).map((t) => t.name)
   }
 
   /**
@@ -126,7 +180,16 @@ export class MysqlSettings implements SettingsPort {
     const out: OptionEntry[] = []
     const blobOf = (col: string) => `SHA1(CONCAT('blob ', LENGTH(${col}), CHAR(0), CAST(${col} AS BINARY)))`
     try {
+      await this.prepare(conn)
       for (const t of await this.tables()) {
+        if (t.kind === 'entities') {
+          out.push(...(await readEntities(conn, t)))
+          continue
+        }
+        if (t.kind === 'rows') {
+          out.push(...(await readRows(conn, t)))
+          continue
+        }
         const [rows] = await conn.query<mysql.RowDataPacket[]>(
           t.kind === 'options'
             ? `SELECT option_name AS n, ${blobOf("COALESCE(option_value, '')")} AS b, autoload AS a, option_value IS NULL AS z FROM \`${t.name}\` ORDER BY option_id`
@@ -155,6 +218,7 @@ export class MysqlSettings implements SettingsPort {
     const out: string[] = []
     try {
       for (const t of await this.tables()) {
+        if (t.kind === 'entities' || t.kind === 'rows') continue
         const [name, where] = t.kind === 'options' ? ['option_name', ''] : ["CONCAT(site_id, ':', meta_key)", 'WHERE meta_key IS NOT NULL']
         const [rows] = await conn.query<mysql.RowDataPacket[]>(`SELECT ${name} AS n, COUNT(*) AS c FROM \`${t.name}\` ${where} GROUP BY ${name} HAVING c > 1 ORDER BY c DESC LIMIT 6`)
         if (rows.length === 0) continue
@@ -175,11 +239,20 @@ export class MysqlSettings implements SettingsPort {
     const out = new Map<string, { value: Uint8Array; blob: string }>()
     if (rows.length === 0) return out
     const conn = await this.connection()
-    const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
+    const sources = new Map((await this.tables()).map((t) => [t.name, t]))
+    const kinds = new Map([...sources].map(([n, t]) => [n, t.kind]))
     const byTable = new Map<string, OptionEntry[]>()
     for (const r of rows) byTable.set(r.table, [...(byTable.get(r.table) ?? []), r])
     try {
+      await this.prepare(conn)
       for (const [table, list] of byTable) {
+        const src = sources.get(table)
+        if (src?.kind === 'entities' || src?.kind === 'rows') {
+          const names = new Set(list.map((r) => r.name))
+          const got = src.kind === 'entities' ? await entityValues(conn, src, names) : await rowValues(conn, src, names)
+          for (const [name, value] of got) out.set(optionKey(table, name), { value, blob: blobId(value) })
+          continue
+        }
         const kind = kinds.get(table) ?? 'options'
         for (let i = 0; i < list.length; i += 500) {
           const chunk = list.slice(i, i + 500)
@@ -209,10 +282,10 @@ export class MysqlSettings implements SettingsPort {
    */
   async apply(write: OptionValue[], remove: { table: string; name: string }[]): Promise<void> {
     const conn = await this.connection()
-    const kinds = new Map((await this.tables()).map((t) => [t.name, t.kind]))
+    const sources = new Map((await this.tables()).map((t) => [t.name, t]))
     const kindOf = (table: string) => {
-      const k = kinds.get(table)
-      if (!k) throw new PeakguardError('DB_NO_TABLES', `settings table ${table} is not in the database any more; nothing was written`)
+      const k = sources.get(table)?.kind
+      if (!k) throw new PeakguardError('DB_NO_TABLES', `settings table ${table} is not in the database any more (or no longer configured); nothing was written`)
       return k
     }
     for (const r of [...write, ...remove]) kindOf(r.table)
@@ -226,16 +299,36 @@ export class MysqlSettings implements SettingsPort {
           `${largest.table}.${largest.name} is ${largest.value.byteLength} bytes, more than the database server takes in one statement (max_allowed_packet ${limit}): ${PACKET_FIX}; nothing was written`,
         )
     }
+    for (const r of [...write, ...remove]) {
+      const k = kindOf(r.table)
+      const record = kindOfName(r.name)
+      if ((k === 'entities') !== (record === 'entity') || (k === 'rows') !== (record === 'row'))
+        throw new PeakguardError('GIT_FAILED', `the recorded row ${JSON.stringify(r.name)} does not belong in ${r.table}; nothing was written`)
+    }
     try {
+      await this.prepare(conn)
       await conn.beginTransaction()
+      // entities and settings-table rows first: their checks (a post id taken by another post) stop everything
+      for (const src of sources.values()) {
+        if (src.kind !== 'entities' && src.kind !== 'rows') continue
+        const w = write.filter((r) => r.table === src.name)
+        const d = remove.filter((r) => r.table === src.name)
+        if (w.length === 0 && d.length === 0) continue
+        if (src.kind === 'entities') await applyEntities(conn, src, w, d)
+        else await applyRows(conn, src, w, d)
+      }
       for (const r of remove) {
-        if (kindOf(r.table) === 'options') await conn.execute(`DELETE FROM \`${r.table}\` WHERE option_name = ?`, [r.name])
+        const kind = kindOf(r.table)
+        if (kind === 'entities' || kind === 'rows') continue
+        if (kind === 'options') await conn.execute(`DELETE FROM \`${r.table}\` WHERE option_name = ?`, [r.name])
         else {
           const [site, key] = splitMeta(r.name)
           await conn.execute(`DELETE FROM \`${r.table}\` WHERE site_id = ? AND meta_key = ?`, [site, key])
         }
       }
       for (const r of write) {
+        const kind = kindOf(r.table)
+        if (kind === 'entities' || kind === 'rows') continue
         const value = r.nullValue ? null : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength)
         // mysql2 connects with FOUND_ROWS: affectedRows counts the rows matched, also those left as they were
         if (kindOf(r.table) === 'options') {
@@ -277,12 +370,16 @@ export class MysqlSettings implements SettingsPort {
     const parts: string[] = []
     const likes = this.ignored.map(globToLike)
     try {
-      if (!this.fingerprintReady.has(conn)) {
-        // GROUP_CONCAT truncates silently at 1 KB by default
-        await conn.query('SET SESSION group_concat_max_len = 67108864')
-        this.fingerprintReady.add(conn)
-      }
+      await this.prepare(conn)
       for (const t of await this.tables()) {
+        if (t.kind === 'entities') {
+          parts.push(await entityFingerprint(conn, t))
+          continue
+        }
+        if (t.kind === 'rows') {
+          parts.push(await rowFingerprint(conn, t))
+          continue
+        }
         const [name, row] =
           t.kind === 'options'
             ? ['option_name', 'option_name, 0x00, autoload, 0x00, CRC32(option_value)']
@@ -295,6 +392,19 @@ export class MysqlSettings implements SettingsPort {
       throw this.failed(e, 'checking the settings tables for changes')
     }
     return parts.join(' ')
+  }
+
+  /**
+   * Once per connection: GROUP_CONCAT truncates silently at 1 KB by default (records and fingerprints
+   * concatenate), and writes run without the modes WordPress itself turns off (zero dates in drafts).
+   */
+  private async prepare(conn: mysql.Connection): Promise<void> {
+    if (this.fingerprintReady.has(conn)) return
+    await conn.query('SET SESSION group_concat_max_len = 67108864')
+    await conn.query(
+      "SET SESSION sql_mode = TRIM(BOTH ',' FROM REGEXP_REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',(NO_ZERO_DATE|NO_ZERO_IN_DATE|ONLY_FULL_GROUP_BY|TRADITIONAL|ANSI)(?=,)', ''))",
+    )
+    this.fingerprintReady.add(conn)
   }
 
   async homeUrl(): Promise<string | null> {

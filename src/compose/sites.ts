@@ -13,7 +13,7 @@ import { SiteDir } from '../adapters/site-dir.ts'
 import { UsersFile } from '../adapters/users-file.ts'
 import { WpBridge } from '../adapters/wp-bridge.ts'
 import { WpFiles } from '../adapters/wp-files.ts'
-import { DEFAULT_PROBE, type LoadedConfig, type ResolvedSite } from '../config.ts'
+import { DEFAULT_PROBE, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, judgeProbe, type AuditInput, type ProbeSpec, type PurgePort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { BridgeControl } from '../cli/runtime.ts'
@@ -84,7 +84,7 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
   dir.ensure()
   const journal = await GitJournal.open(dir.journalDir, s.id)
   const ignore = ignoreRules([...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], [...DEFAULT_IGNORED_FILES, ...s.ignore.files])
-  const settings = new MysqlSettings(dbConfig(s), [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options])
+  const settings = new MysqlSettings(dbConfig(s), { ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s) })
   const bridge = new WpBridge({
     site: s.id,
     wpContent: s.wpContent,

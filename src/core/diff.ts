@@ -1,6 +1,7 @@
 // Differences between two states, and the restore plan derived from them. A plan lists only what
 // differs, so a rollback of one plugin touches only that plugin's files and the options that changed.
-import type { DirEntry, FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
+import { coversRow, type DirEntry, type FileEntry, type LinkedDir, type OptionEntry, type SiteState } from './state.ts'
+import { recordLabel, isRecordName } from './records.ts'
 import { componentOf, onlyIncludesOption, onlyIncludesPath, type OnlyFilter } from './scope.ts'
 
 export type ChangeKind = 'added' | 'removed' | 'modified'
@@ -121,7 +122,8 @@ export function filterDiff(d: StateDiff, only: OnlyFilter | null): StateDiff {
 }
 
 /** `state` with the part selected by `only` taken from `target` (what live should be after a partial restore). */
-export function overlayState(state: SiteState, target: SiteState, only: OnlyFilter | null): SiteState {
+export function overlayState(state: SiteState, recorded: SiteState, only: OnlyFilter | null): SiteState {
+  const target = restoreTarget(state, recorded)
   if (!only) return target
   const out: SiteState = { files: new Map(), links: new Map(), options: new Map() }
   for (const [p, f] of state.files) if (!onlyIncludesPath(only, p)) out.files.set(p, f)
@@ -138,6 +140,27 @@ export function overlayState(state: SiteState, target: SiteState, only: OnlyFilt
   return out
 }
 
+/**
+ * What a restore to `target` should leave live: `target`, except the rows of tables that only one side
+ * covers (a state recorded before Site Editor entities or a settings table were, or a table the config no
+ * longer names), which stay as they are live. Restoring an old state never deletes what it never saw.
+ */
+export function restoreTarget(live: SiteState, target: SiteState): SiteState {
+  let touched = false
+  const options = new Map<string, OptionEntry>()
+  for (const [k, o] of target.options) {
+    if (coversRow(live, o)) options.set(k, o)
+    else touched = true
+  }
+  for (const [k, o] of live.options) {
+    if (!coversRow(target, o) && coversRow(live, o)) {
+      options.set(k, o)
+      touched = true
+    }
+  }
+  return touched ? { ...target, options } : target
+}
+
 /** One line for `list`: which units changed and how many settings rows. */
 export function summarize(d: StateDiff): string {
   const units = new Map<string, number>()
@@ -149,10 +172,14 @@ export function summarize(d: StateDiff): string {
   const names = [...units.keys()].sort()
   for (const u of names.slice(0, 4)) parts.push(units.get(u) ? `${u} (${units.get(u)} file${units.get(u) === 1 ? '' : 's'})` : `${u} (directories)`)
   if (names.length > 4) parts.push(`${names.length - 4} more units`)
-  if (d.options.length > 0) {
-    const shown = d.options.slice(0, 3).map((o) => o.name)
-    const more = d.options.length - shown.length
-    parts.push(`options: ${shown.join(', ')}${more > 0 ? ` +${more}` : ''}`)
+  // options, then Site Editor entities and settings-table rows, each named as people say them
+  const opts = d.options.filter((o) => !isRecordName(o.name))
+  const records = d.options.filter((o) => isRecordName(o.name))
+  for (const [label, list] of [['options', opts], ['settings', records]] as const) {
+    if (list.length === 0) continue
+    const shown = list.slice(0, 3).map((o) => (label === 'options' ? o.name : recordLabel(o.name)))
+    const more = list.length - shown.length
+    parts.push(`${label}: ${shown.join(', ')}${more > 0 ? ` +${more}` : ''}`)
   }
   return parts.length ? parts.join('; ') : 'no change'
 }

@@ -5,12 +5,13 @@
 import { PeakguardError } from '../errors.ts'
 import type { AllowWindow, FreezeSpan } from './governance.ts'
 import { assertSafePath, DROP_INS, globToRegExp, SCOPE_DIRS } from './scope.ts'
+import { checkRecordSelector, parseEntityName } from './records.ts'
 
 /** What an allow-window's scope names: a unit below wp-content (as change items name them) or option names. */
 export type AllowScope = { kind: 'path'; path: string } | { kind: 'option'; pattern: string }
 
 const SCOPE_HELP =
-  'write plugins/NAME, themes/NAME, mu-plugins/NAME, a drop-in file (e.g. object-cache.php), option:NAME (a * glob is allowed) or theme:NAME'
+  'write plugins/NAME, themes/NAME, mu-plugins/NAME, a drop-in file (e.g. object-cache.php), option:NAME (a * glob is allowed), theme:NAME, entity:TYPE/THEME/SLUG or table:NAME'
 
 /**
  * Reads an allow-window's scope. A path scope names exactly one unit — a plugin or theme directory, a
@@ -23,6 +24,22 @@ export function parseAllowScope(raw: string): AllowScope {
   }
   const text = raw.trim()
   if (!text) bad('empty scope')
+  if (text.startsWith('entity:') || text.startsWith('table:')) {
+    // one Site Editor entity (a * glob in its slug is allowed), or a whole settings table
+    if (text.length > 400 || /\s/.test(text)) bad('an entity or table scope is one name without spaces')
+    if (text.startsWith('table:')) {
+      if (text.includes('*')) bad('name one settings table: table:NAME (every row of it)')
+      try {
+        checkRecordSelector(text)
+      } catch (e) {
+        bad(e instanceof PeakguardError ? e.message : String(e))
+      }
+      return { kind: 'option', pattern: text.includes('#') ? text : `${text}#*` }
+    }
+    if (!parseEntityName(text.replaceAll('*', 'x'))) bad('name an entity as entity:TYPE/THEME/SLUG (e.g. entity:wp_template_part/twentytwentythree/header)')
+    if (text.includes('*') && !/^entity:[^/*]+\/[^/*]*\/[^*]{3,}/.test(text)) bad('an entity glob keeps its type, theme and 3 literal characters of the slug before its first *')
+    return { kind: 'option', pattern: text }
+  }
   if (text.startsWith('option:')) {
     const pattern = text.slice('option:'.length)
     // WordPress option names are at most 191 characters and never hold whitespace in practice
@@ -55,7 +72,9 @@ export function parseAllowScope(raw: string): AllowScope {
 /** The canonical text of a scope (`theme:x` → `themes/x`, `wp-content/plugins/y/` → `plugins/y`). */
 export function normalizeAllowScope(raw: string): string {
   const s = parseAllowScope(raw)
-  return s.kind === 'path' ? s.path : `option:${s.pattern}`
+  if (s.kind === 'path') return s.path
+  if (s.pattern.startsWith('table:')) return s.pattern.replace(/#\*$/, '')
+  return s.pattern.startsWith('entity:') ? s.pattern : `option:${s.pattern}`
 }
 
 /** Does one scope cover one item? A path item is a unit or a file path; an option item is an option name. */

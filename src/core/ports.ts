@@ -88,6 +88,8 @@ export interface SettingsPort {
    * table crosses the wire, so the daemon can ask every few seconds whether anything changed.
    */
   fingerprint(): Promise<string>
+  /** The tables `read` covers (options, posts for Site Editor entities, settings tables): a state's `sources`. */
+  sources(): Promise<string[]>
   /** The site's home URL (the `home` option of the main site), for the default health probe. */
   homeUrl(): Promise<string | null>
   /** Forgets the cached table list (a blog may have been added on multisite); the next call lists them again. */

@@ -1,6 +1,7 @@
 // What is in a site's state and what is noise: the scope of files below wp-content, the default
 // ignore list for settings, and the path rules that keep a restore inside wp-content.
 import { PeakguardError } from '../errors.ts'
+import { checkRecordSelector, isRecordName, recordSelects } from './records.ts'
 
 /** Directories below wp-content whose whole content is state. */
 export const SCOPE_DIRS = ['themes', 'plugins', 'mu-plugins'] as const
@@ -114,7 +115,10 @@ export function assertSafePath(path: string): void {
   }
 }
 
-/** `--only` selectors: a path prefix below wp-content (a plugin/theme dir or file) or `option:NAME`. */
+/**
+ * `--only` selectors: a path prefix below wp-content (a plugin/theme dir or file), `option:NAME`, a Site
+ * Editor entity `entity:TYPE/THEME/SLUG`, or settings-table rows `table:NAME` / `table:NAME#KEY`.
+ */
 export interface OnlyFilter {
   paths: string[]
   options: string[]
@@ -124,6 +128,11 @@ export function parseOnly(items: readonly string[]): OnlyFilter | null {
   if (items.length === 0) return null
   const filter: OnlyFilter = { paths: [], options: [] }
   for (const raw of items) {
+    if (raw.startsWith('entity:') || raw.startsWith('table:')) {
+      checkRecordSelector(raw)
+      filter.options.push(raw)
+      continue
+    }
     if (raw.startsWith('option:')) {
       const name = raw.slice('option:'.length)
       if (!name) throw new PeakguardError('USAGE', `--only ${raw}: give an option name after 'option:'`)
@@ -144,7 +153,8 @@ export function onlyIncludesPath(only: OnlyFilter | null, path: string): boolean
 
 export function onlyIncludesOption(only: OnlyFilter | null, name: string): boolean {
   if (!only) return true
-  return only.options.includes(name)
+  // entity:… and table:NAME[#KEY] select their rows (table:NAME all of the table's); an option by exact name
+  return only.options.some((sel) => sel === name || (isRecordName(sel) && recordSelects(sel, name)))
 }
 
 /**

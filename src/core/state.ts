@@ -1,6 +1,7 @@
 // The state of a site as a snapshot holds it. Content is referred to by its git blob id; the bytes
 // themselves live in the journal (or on disk) and are fetched only when something is written.
 import { inUnits } from './scope.ts'
+import { isRecordName } from './records.ts'
 
 /** A file or symlink below wp-content; `path` is relative to wp-content with '/' separators. */
 export interface FileEntry {
@@ -54,6 +55,17 @@ export interface SiteState {
   dirs?: Map<string, DirEntry>
   /** only on a reading of the live site: files in scope that could not be recorded, each with why (LiveScan) */
   skipped?: string[]
+  /**
+   * The settings tables this state reads or recorded (options, `{prefix}posts` for Site Editor entities,
+   * settings tables). Absent in states recorded before entities and settings tables were: those cover
+   * options only. A restore touches a table's rows only where both live and target cover it.
+   */
+  sources?: ReadonlySet<string>
+}
+
+/** Whether `state` records the table of `row` at all (a row it lacks is then really absent). */
+export function coversRow(state: SiteState, row: { table: string; name: string }): boolean {
+  return state.sources ? state.sources.has(row.table) : !isRecordName(row.name)
 }
 
 export function emptyState(): SiteState {
@@ -100,6 +112,7 @@ export function replaceUnits(
   scanned: { files: FileEntry[]; links: LinkedDir[]; dirs?: DirEntry[]; skipped?: string[] },
   units: ReadonlySet<string>,
   options: OptionEntry[],
+  sources?: ReadonlySet<string>,
 ): SiteState {
   const files = new Map<string, FileEntry>()
   for (const [p, f] of base.files) if (!inUnits(p, units)) files.set(p, f)
@@ -120,5 +133,6 @@ export function replaceUnits(
     options: new Map(options.map((o) => [optionKey(o.table, o.name), o])),
     ...(dirs ? { dirs } : {}),
     ...(scanned.skipped?.length ? { skipped: scanned.skipped } : {}),
+    ...(sources ? { sources } : {}),
   }
 }

@@ -15,11 +15,17 @@ function started<T>(p: Promise<T>): Promise<T> {
 
 export async function readLive(site: Site): Promise<SiteState> {
   // start the query first: the file walk is mostly synchronous, and the rows arrive meanwhile
-  const rowsRead = started(site.settings.read())
+  const rowsRead = started(readRows(site))
   const scan = await site.files.scan()
-  const rows = await rowsRead
+  const { rows, sources } = await rowsRead
   const options: OptionEntry[] = rows.filter((row) => !site.ignore.option(row.name))
-  return withSkipped(stateOf(scan.files, scan.links, options, scan.dirs), scan.skipped)
+  return withSkipped({ ...stateOf(scan.files, scan.links, options, scan.dirs), sources }, scan.skipped)
+}
+
+/** The settings rows and the tables they come from (read first: `read` checks the configured tables). */
+async function readRows(site: Site): Promise<{ rows: OptionEntry[]; sources: ReadonlySet<string> }> {
+  const rows = await site.settings.read()
+  return { rows, sources: new Set(await site.settings.sources()) }
 }
 
 function withSkipped(state: SiteState, skipped: string[]): SiteState {
@@ -40,9 +46,9 @@ export async function readLiveFiles(site: Site): Promise<SiteState> {
 export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Promise<SiteState> {
   const head = await site.journal.head()
   if (!head) return readLive(site)
-  const rowsRead = started(site.settings.read())
+  const rowsRead = started(readRows(site))
   const base = await site.journal.readState(head)
   const scan = await site.files.scan(units)
-  const rows = await rowsRead
-  return replaceUnits(base, scan, units, rows.filter((row) => !site.ignore.option(row.name)))
+  const { rows, sources } = await rowsRead
+  return replaceUnits(base, scan, units, rows.filter((row) => !site.ignore.option(row.name)), sources)
 }

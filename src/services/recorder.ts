@@ -72,7 +72,9 @@ async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotRe
     const head = await site.journal.head()
     const previous = head ? await site.journal.readState(head) : emptyState()
     const options = [...previous.options.values()]
-    const state = units && head ? replaceUnits(previous, await site.files.scan(units), units, options) : { ...(await readLiveFiles(site)), options: previous.options }
+    const state = units && head
+      ? replaceUnits(previous, await site.files.scan(units), units, options, previous.sources)
+      : { ...(await readLiveFiles(site)), options: previous.options, ...(previous.sources ? { sources: previous.sources } : {}) }
     const r = await recordState(site, state, {
       ...opts,
       trailers: { ...opts.trailers, 'Peakguard-Settings': `not read (${e.code}); carried over from the previous snapshot` },
@@ -93,7 +95,9 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
   const headState = head ? await site.journal.readState(head) : emptyState()
   let diff = diffStates(headState, live)
   const skipped = live.skipped?.length ? { skipped: live.skipped } : {}
-  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
+  // a table newly recorded (or no longer) with no row changed still makes a snapshot: restores read coverage
+  const sameSources = !live.sources || sameSet(headState.sources, live.sources)
+  if (head && isEmptyDiff(diff) && sameSources) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
   // the values of changed rows, read now: a row that changed again since it was listed is recorded as it is now
   const values = await site.settings.values(diff.options.flatMap((o) => (o.value && o.to ? [o.to] : [])))
   let moved = false
@@ -107,8 +111,8 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     moved = true
   }
   if (moved) diff = diffStates(headState, live)
-  if (head && isEmptyDiff(diff)) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
-  const summary = head ? summarize(diff) : `initial: ${live.files.size} files, ${live.options.size} options`
+  if (head && isEmptyDiff(diff) && sameSources) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
+  const summary = !head ? `initial: ${live.files.size} files, ${live.options.size} options` : isEmptyDiff(diff) ? `now recording settings tables: ${[...(live.sources ?? [])].sort().join(', ')}` : summarize(diff)
   const described = head && opts.describe ? await opts.describe(diff) : {}
   // said now, while the live bytes are at hand: only the rows that changed and the headers of changed units are read
   const words = head ? (await describeInWords(site, diff, headState, live, { after: { liveValues: new Map([...values].map(([k, v]) => [k, v.value])) } })).map((p) => p.text) : undefined
@@ -140,4 +144,8 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     },
   })
   return { id, created: true, summary, ...(words ? { words } : {}), state: live, ...skipped }
+}
+
+function sameSet(a: ReadonlySet<string> | undefined, b: ReadonlySet<string>): boolean {
+  return !!a && a.size === b.size && [...b].every((x) => a.has(x))
 }

@@ -3,6 +3,7 @@
 // wrote, and putting the old state back when a write fails. When it runs, under which lock, and what is
 // recorded before and after is the writer's business (writer.ts).
 import {
+  restoreTarget,
   countFiles,
   countOptions,
   diffStates,
@@ -125,7 +126,8 @@ export async function planRestore(site: Site, live: SiteState, target: SiteState
  * directory becomes a real one — every file of the target below it, since unlinking leaves it empty.
  */
 function planFor(live: SiteState, target: SiteState, only: OnlyFilter | null): StateDiff {
-  const plan = filterDiff(diffStates(live, target), only)
+  // rows of a table only one side records stay as they are (see restoreTarget)
+  const plan = filterDiff(diffStates(live, restoreTarget(live, target)), only)
   const unlinked = plan.links.filter((l) => l.change === 'removed').map((l) => `${l.path}/`)
   if (unlinked.length === 0) return plan
   const below = (p: string) => unlinked.some((u) => p.startsWith(u))
@@ -245,7 +247,7 @@ export async function verify(
     return { post, mismatches: isEmptyDiff(left) ? null : left }
   }
   const [files, rows] = await Promise.all([site.files.inspect(plan.files.map((f) => f.path)), site.settings.read()])
-  const after: SiteState = { files: new Map(before.files), links: new Map(before.links), options: new Map(before.options) }
+  const after: SiteState = { files: new Map(before.files), links: new Map(before.links), options: new Map(before.options), ...(before.sources ? { sources: before.sources } : {}) }
   for (const [p, e] of files) {
     if (e) after.files.set(p, e)
     else after.files.delete(p)

@@ -16,7 +16,7 @@ describeSettingsContract('MysqlSettings (MariaDB)', async (ignored) => {
   const db: mysql.Connection = await rootConnection(name)
   await db.query(optionsTableSql('wp_options'))
   return {
-    settings: new MysqlSettings({ host: server.host, port: server.port, socket: null, user: server.user, password: server.password, name, tablePrefix: 'wp_', multisite: false }, ignored),
+    settings: new MysqlSettings({ host: server.host, port: server.port, socket: null, user: server.user, password: server.password, name, tablePrefix: 'wp_', multisite: false }, { ignoredOptions: ignored }),
     table: 'wp_options',
     set: async (n, value, autoload = 'yes') => {
       const v = value === null ? null : Buffer.from(value)

@@ -24,6 +24,10 @@ export class MemorySettings implements SettingsPort {
     this.ignored = ignoreRules(o.ignoredOptions ?? [], []).option
   }
 
+  async sources(): Promise<string[]> {
+    return [...this.tables.keys()]
+  }
+
   // ── the world outside the port: WordPress (or a plugin) writing its rows ──────────────────────────
 
   set(name: string, value: string | Uint8Array | null, autoload: string | null = 'yes', table = this.main): void {
