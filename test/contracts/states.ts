@@ -2,7 +2,7 @@
 // a real adapter up — empty and binary files, modes and owners, symlinks, linked theme directories,
 // directories, NULL and binary option values, names with spaces, tabs, quotes, non-ASCII and nothing at all.
 import { createHash } from 'node:crypto'
-import { diffStates, optionKey, stateOf, type CommitRequest, type DirEntry, type FileEntry, type LinkedDir, type OptionEntry, type SiteState } from '../../src/core/index.ts'
+import { ENTITY_HEADER, ROW_HEADER, diffStates, encodeRecord, optionKey, stateOf, type CommitRequest, type DirEntry, type FileEntry, type LinkedDir, type OptionEntry, type SiteState } from '../../src/core/index.ts'
 import { blobId } from '../memory/blob-id.ts'
 
 export const enc = (s: string) => new TextEncoder().encode(s)
@@ -35,11 +35,27 @@ export function build(files: [string, string | Uint8Array, Partial<FileEntry>?][
   return { state: stateOf(fe, links, oe, dirs), content, values }
 }
 
+/** records as the database builds them (core/records.ts): NUL and a line break inside values */
+export const ENTITY_RECORD = encodeRecord(ENTITY_HEADER, [
+  { label: 'ID', value: enc('12') },
+  { label: 'post_content', value: enc('<!-- wp:paragraph -->\n<p>Header\u0000</p>\n<!-- /wp:paragraph -->') },
+  { label: 'post_type', value: enc('wp_template_part') },
+  { label: 'post_name', value: enc('../header\u0000') },
+  { label: 'meta', value: enc('origin') },
+  { label: 'meta_value', value: null },
+  { label: 'term', value: enc('wp_theme\u0000twentytwentythree\u0000twentytwentythree') },
+])
+export const ROW_RECORD = encodeRecord(ROW_HEADER, [
+  { label: 'tax_rate_id', value: enc('7') },
+  { label: 'tax_rate', value: enc('20.0000') },
+  { label: 'tax_rate_name', value: null },
+])
+
 export const ODD_FILE = 'plugins/odd/name with spaces, "quotes", back\\slash, tab\there & ünïcødé 🛒.php'
 export const ODD_OPTION = 'ünïcødé 🛒 with spaces/slash %25 "quotes"'
 
 export function first(): Fixture {
-  return build(
+  const f = build(
     [
       ['plugins/akismet/akismet.php', '<?php // akismet 5.0\n', { uid: 33, gid: 33 }],
       ['plugins/akismet/empty.txt', ''],
@@ -63,6 +79,9 @@ export function first(): Fixture {
       ['wp_options', '.dotted', 'x', 'yes'],
       ['wp_options', ODD_OPTION, 'odd', 'yes'],
       ['wp_sitemeta', '1:site_name', 'Shop Network', null],
+      // a Site Editor entity and a settings-table row: records whose names hold encoded odd bytes
+      ['wp_posts', 'entity:wp_template_part/twentytwentythree/%2E%2E%2Fheader%00', ENTITY_RECORD, null],
+      ['wp_woocommerce_tax_rates', 'table:woocommerce_tax_rates#7', ROW_RECORD, null],
     ],
     [
       { path: 'plugins/akismet', mode: 0o755, uid: 33, gid: 33 },
@@ -71,6 +90,8 @@ export function first(): Fixture {
       { path: 'themes/twentytwo', mode: 0o755, uid: 0, gid: 0 },
     ],
   )
+  f.state.sources = new Set(['wp_options', 'wp_sitemeta', 'wp_posts', 'wp_woocommerce_tax_rates'])
+  return f
 }
 
 /** `first` changed every way a snapshot can change it. */
@@ -98,6 +119,9 @@ export function second(): Fixture {
   opt('binary', BINARY, 'yes') // the autoload flag only
   opt('nulled', null, null)
   opt('added', enc('a:1:{s:3:"new";b:1;}'), 'no')
+  opt('table:wc_webhooks#1', encodeRecord(ROW_HEADER, [{ label: 'webhook_id', value: enc('1') }, { label: 'secret', value: null }]), null, 'wp_wc_webhooks')
+  // a table recorded from now on, and one no longer
+  s.sources = new Set([...(s.sources ?? []), 'wp_wc_webhooks'].filter((t) => t !== 'wp_sitemeta'))
   return f
 }
 
@@ -132,6 +156,7 @@ export function plain(s: SiteState) {
     links: sorted(s.links),
     options: sorted(s.options).map((o) => ({ table: o.table, name: o.name, blob: o.blob, autoload: o.autoload, nullValue: !!o.nullValue })),
     dirs: sorted(s.dirs),
+    sources: s.sources ? [...s.sources].sort() : null,
   }
 }
 

@@ -20,6 +20,7 @@ export function cloneState(s: SiteState): SiteState {
     links: new Map([...s.links].map(([k, v]) => [k, { ...v }])),
     options: new Map([...s.options].map(([k, v]) => [k, { ...v }])),
     ...(s.dirs && s.dirs.size ? { dirs: new Map([...s.dirs].map(([k, v]) => [k, { ...v }])) } : {}),
+    ...(s.sources ? { sources: new Set(s.sources) } : {}),
   }
 }
 
