@@ -267,7 +267,28 @@ function rowRecordSql(t: RowSource): string {
 const KEYS = (t: RowSource) => t.key.map((c, i) => `CAST(${id(c)} AS BINARY) AS k${i}`).join(', ')
 const keyOf = (t: RowSource, r: Row) => t.key.map((_, i) => r[`k${i}`] as Buffer)
 
+/**
+ * Runs `fn` on settings table `t`, turning "no such table/column" into an error that names the table and
+ * says what to do: a table dropped (or altered) since the daemon checked it at start.
+ */
+async function onTable<T>(t: RowSource, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (code === 'ER_NO_SUCH_TABLE')
+      throw new PeakguardError('DB_NO_TABLES', `settings table ${t.name} (settingsTables: ${t.short}) is gone from the database: restore the table, or remove it from settingsTables; nothing was written`, { cause: e })
+    if (code === 'ER_BAD_FIELD_ERROR')
+      throw new PeakguardError('DB_FAILED', `settings table ${t.name} no longer has the columns peakguard checked at start (${t.columns.join(', ')}): restart peakguard to check it again; nothing was written`, { cause: e })
+    throw e
+  }
+}
+
 export async function readRows(conn: Conn, t: RowSource): Promise<OptionEntry[]> {
+  return onTable(t, () => readRowsOf(conn, t))
+}
+
+async function readRowsOf(conn: Conn, t: RowSource): Promise<OptionEntry[]> {
   const [rows] = await conn.query<Row[]>(`SELECT ${t.key.map((_, i) => `x.k${i}`).join(', ')}, ${BLOB('x.v')} AS b FROM (SELECT ${KEYS(t)}, ${rowRecordSql(t)} AS v FROM ${id(t.name)}) x`)
   return rows.map((r) => {
     const name = tableRowName(t.short, keyOf(t, r))
@@ -277,7 +298,7 @@ export async function readRows(conn: Conn, t: RowSource): Promise<OptionEntry[]>
 }
 
 export async function rowFingerprint(conn: Conn, t: RowSource): Promise<string> {
-  const [rows] = await conn.query<Row[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(CRC32(${rowRecordSql(t)}) SEPARATOR ',')) AS x FROM ${id(t.name)}`)
+  const [rows] = await onTable(t, () => conn.query<Row[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(CRC32(${rowRecordSql(t)}) SEPARATOR ',')) AS x FROM ${id(t.name)}`))
   return `${t.name}:${rows[0]?.c}:${rows[0]?.x}`
 }
 
@@ -291,6 +312,10 @@ function keyParams(key: readonly Uint8Array[]): (string | Buffer)[] {
 }
 
 export async function rowValues(conn: Conn, t: RowSource, names: ReadonlySet<string>): Promise<Map<string, Buffer>> {
+  return onTable(t, () => rowValuesOf(conn, t, names))
+}
+
+async function rowValuesOf(conn: Conn, t: RowSource, names: ReadonlySet<string>): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>()
   const wanted = [...names]
   for (let i = 0; i < wanted.length; i += 200) {
@@ -318,6 +343,10 @@ function parsedKey(t: RowSource, name: string): Uint8Array[] {
 
 /** Writes rows by primary key (update, else insert) and deletes rows; ignored columns are left as they are. */
 export async function applyRows(conn: Conn, t: RowSource, write: OptionValue[], remove: { name: string }[]): Promise<void> {
+  return onTable(t, () => applyRowsOf(conn, t, write, remove))
+}
+
+async function applyRowsOf(conn: Conn, t: RowSource, write: OptionValue[], remove: { name: string }[]): Promise<void> {
   const where = t.key.map((c) => `${id(c)} = ?`).join(' AND ')
   const parsed = write.map((w) => ({ w, cols: rowRecord(w.value, recordLabel(w.name)), key: parsedKey(t, w.name) }))
   for (const { w, cols } of parsed) {

@@ -420,6 +420,8 @@ export class MysqlSettings implements SettingsPort {
   /** The error to report; a lost connection is dropped so that the next call reconnects. */
   private failed(e: unknown, doing: string): PeakguardError {
     const err = dbError(e, doing)
+    // a table gone since the list was made: the next call lists and checks them again
+    if (err.code === 'DB_NO_TABLES') this.tableList = null
     // after a fatal error (the server closed the connection: lost, killed, a packet over its limit) mysql2
     // refuses every later command on it; the next call must connect afresh
     if (err.code === 'DB_UNREACHABLE' || (e as { fatal?: boolean }).fatal) {
