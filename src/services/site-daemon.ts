@@ -106,6 +106,11 @@ export class SiteRecording {
 
   async start(): Promise<void> {
     this.metrics.pendingChanges(this.site.id, 0)
+    // a settings table the config names but the database refuses (missing, no primary key, too large) stops
+    // this site now, by name, as a config error does; a database that is down is waited for instead
+    await this.site.settings.sources().catch((e: unknown) => {
+      if (e instanceof PeakguardError && e.code === 'CONFIG_INVALID') throw e
+    })
     await this.startWatching()
     // the fingerprint first, then the snapshot: a row changed in between is both recorded and noticed
     await this.poll(false)

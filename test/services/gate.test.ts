@@ -94,6 +94,31 @@ describe('freeze gate (memory adapters)', () => {
     assert.match(m.audit[0]?.summary ?? '', /accepted under allow-window plugins\/hello\.php \(security fix, by bob\)/)
   })
 
+  it('gates Site Editor entities and settings-table rows like options: an allow-window table:NAME covers its rows, the entity is reverted', async () => {
+    const HEADER = 'entity:wp_template_part/twentytwentythree/header'
+    const RATE = 'table:woocommerce_tax_rates#1'
+    // the tables are recorded from the start (a state covers them), with the design and a tax rate in them
+    m = memorySite({ clock: m.clock })
+    m.settings.tables.set('wp_posts', new Map())
+    m.settings.tables.set('wp_woocommerce_tax_rates', new Map())
+    m.settings.set(HEADER, 'peakguard-entity 1\npost_content\t9\n<p>Buy</p>\n', null, 'wp_posts')
+    m.settings.set(RATE, 'peakguard-row 1\ntax_rate\t7\n20.0000\n', null, 'wp_woocommerce_tax_rates')
+    const saved = freeze
+    freeze = null
+    await snapshot(m.site, { trigger: 'manual' })
+    assert.deepEqual(await gate('revert').check(m.clock.now), [])
+    freeze = saved
+    allows = [{ id: 'w2', scope: 'table:woocommerce_tax_rates', start: m.clock.now, end: m.clock.now + HOUR, reason: 'VAT change', actor: 'bob' }]
+    m.settings.set(HEADER, 'peakguard-entity 1\npost_content\t0\n\n', null, 'wp_posts')
+    m.settings.set(RATE, 'peakguard-row 1\ntax_rate\t7\n21.0000\n', null, 'wp_woocommerce_tax_rates')
+    assert.equal((await snapshot(m.site, { trigger: 'poll', trailers: attributionTrailers(MALLORY) })).created, true)
+    const [r, ...more] = await gate('revert').check(m.clock.advance(60_000))
+    assert.deepEqual(more, [])
+    assert.deepEqual([r?.items, r?.reverted], [{ paths: [], options: [HEADER] }, true])
+    assert.equal(m.settings.get(HEADER, 'wp_posts'), 'peakguard-entity 1\npost_content\t9\n<p>Buy</p>\n', 'the header is back')
+    assert.match(m.settings.get(RATE, 'wp_woocommerce_tax_rates') ?? '', /21\.0000/, 'the covered tax rate stays')
+  })
+
   it('does not let whoever opened an allow-window cover their own change with it', async () => {
     allows = [{ id: 'w1', scope: 'plugins/hello.php', start: m.clock.now, end: m.clock.now + HOUR, reason: 'my own fix', actor: 'mallory-admin' }]
     await malloryChanges()
