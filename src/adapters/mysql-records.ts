@@ -165,10 +165,21 @@ async function liveEntities(conn: Conn, s: EntitySource): Promise<Map<string, nu
   return new Map(nameEntities(rows).map((e) => [e.name, e.id]))
 }
 
+/**
+ * The records of these entities. Names come from every entity's key (a duplicate's name depends on the
+ * others), records are built only for the posts asked for: a snapshot of one changed template part reads
+ * one record, not every template's markup.
+ */
 export async function entityValues(conn: Conn, s: EntitySource, names: ReadonlySet<string>): Promise<Map<string, Buffer>> {
-  const [rows] = await conn.query<Row[]>(`SELECT ${ENTITY_KEYS(s)}, ${entityRecordSql(s)} AS v FROM ${id(s.posts)} p WHERE p.post_type IN (${TYPES}) ORDER BY p.ID`)
+  const ids = [...(await liveEntities(conn, s))].filter(([name]) => names.has(name)).map(([, pid]) => pid)
   const out = new Map<string, Buffer>()
-  for (const { name, r } of nameEntities(rows)) if (names.has(name)) out.set(name, r.v as Buffer)
+  if (ids.length === 0) return out
+  const [rows] = await conn.query<Row[]>(
+    `SELECT ${ENTITY_KEYS(s)}, IF(p.ID IN (?), ${entityRecordSql(s)}, NULL) AS v FROM ${id(s.posts)} p WHERE p.post_type IN (${TYPES}) ORDER BY p.ID`,
+    [ids],
+  )
+  // named again from this reading: a post changed or renamed between the two queries is not taken for another
+  for (const { name, r } of nameEntities(rows)) if (names.has(name) && r.v !== null) out.set(name, r.v as Buffer)
   return out
 }
 
