@@ -12,7 +12,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
   program
     .command('allow')
     .description('pre-approve changes to one plugin, theme, drop-in or option for a while, during a freeze (role approver)')
-    .requiredOption('--scope <scope>', 'plugins/NAME, themes/NAME, mu-plugins/NAME, a drop-in file, option:NAME (a * glob is allowed) or theme:NAME')
+    .requiredOption('--scope <scope>', 'plugins/NAME, themes/NAME, mu-plugins/NAME, a drop-in file, option:NAME (a * glob is allowed), theme:NAME, entity:TYPE/THEME/SLUG or table:NAME')
     .requiredOption('--for <duration>', 'how long it stays open, e.g. 30m (at most 24h)')
     .option('--reason <text>', 'why (required): audited, and the changes are attributed to it')
     .action((c: { scope: string; for: string; reason?: string }) =>

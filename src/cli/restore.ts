@@ -1,4 +1,4 @@
-// peakguard restore ID [--dry-run] [--only PATH|option:NAME …] [--yes]: puts the live site back to a state.
+// peakguard restore ID [--dry-run] [--only PATH|option:NAME|entity:TYPE/THEME/SLUG|table:NAME[#KEY] …] [--yes]: puts the live site back to a state.
 import type { Command } from 'commander'
 import { parseOnly, shortId } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
@@ -21,7 +21,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .command('restore <id>')
     .description('restore the live code and settings to a recorded state; content (posts, orders, users, uploads) is never touched')
     .option('--dry-run', 'show what would be written, write nothing')
-    .option('--only <item>', 'restore only this plugin/theme directory, file or option:NAME (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--only <item>', 'restore only this plugin/theme directory, file, option:NAME, Site Editor entity:TYPE/THEME/SLUG or settings table:NAME[#KEY] (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--break-glass', 'admin only, during a freeze: restore a state recorded during the freeze (audited and notified)')
     .option('--reason <text>', 'why glass is broken (required with --break-glass)')

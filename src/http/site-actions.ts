@@ -95,7 +95,7 @@ export async function timeline(s: UiSite, f: TimelineFilter) {
 /** Parses the restore --only items a form or the API sent ("plugins/akismet", "option:blogname"). */
 export function onlyOf(v: unknown): string[] {
   const list = Array.isArray(v) ? v : typeof v === 'string' && v ? [v] : []
-  if (!list.every((x) => typeof x === 'string')) throw new PeakguardError('USAGE', 'only: give plugin/theme paths or option:NAME as strings')
+  if (!list.every((x) => typeof x === 'string')) throw new PeakguardError('USAGE', 'only: give plugin/theme paths, option:NAME, entity:… or table:… as strings')
   return list as string[]
 }
 
@@ -154,7 +154,7 @@ export async function stopFreeze(s: UiSite, actor: Actor, reasonText: string | u
 
 export async function allow(s: UiSite, actor: Actor, input: { scope?: string; for?: string; reason?: string }) {
   const reason = requireReason(input.reason, 'an allow-window')
-  if (!input.scope?.trim()) throw new PeakguardError('USAGE', 'scope: give plugins/NAME, themes/NAME, theme:NAME, a drop-in or option:NAME')
+  if (!input.scope?.trim()) throw new PeakguardError('USAGE', 'scope: give plugins/NAME, themes/NAME, theme:NAME, a drop-in, option:NAME, entity:TYPE/THEME/SLUG or table:NAME')
   const forMs = parseDuration(input.for ?? '', 'for')
   const w = await openAllow(s.freezing, { scope: normalizeAllowScope(input.scope), forMs, reason, actor: actor.name })
   await s.syncBridge().catch(() => false)
