@@ -161,6 +161,15 @@ export function restoreTarget(live: SiteState, target: SiteState): SiteState {
   return touched ? { ...target, options } : target
 }
 
+/**
+ * What changed from `from` to `to`, leaving out the rows of tables only one of them records: the first
+ * state that records Site Editor entities or a newly named settings table did not "add" them, and the
+ * freeze gate must not treat them as a change someone made.
+ */
+export function changesBetween(from: SiteState, to: SiteState): StateDiff {
+  return diffStates(restoreTarget(to, from), to)
+}
+
 /** One line for `list`: which units changed and how many settings rows. */
 export function summarize(d: StateDiff): string {
   const units = new Map<string, number>()

@@ -1,7 +1,7 @@
 // The rules of change requests: what a change touches (its items), which of them an allow-window
 // covers, and the two-person rule. Pure functions over plain values.
 import { PeakguardError } from '../errors.ts'
-import { diffStates, filterDiff, isEmptyDiff, type StateDiff } from './diff.ts'
+import { changesBetween, filterDiff, isEmptyDiff, type StateDiff } from './diff.ts'
 import type { SiteState } from './state.ts'
 import type { Actor, AllowWindow, ChangeRequest } from './governance.ts'
 import { unitOf } from './scope.ts'
@@ -32,7 +32,7 @@ export function minusItems(a: ChangeItems, b: ChangeItems): ChangeItems {
 
 /** Whether two states agree on these items (files below the units, option rows by name). */
 export function sameItems(a: SiteState, b: SiteState, items: ChangeItems): boolean {
-  return isEmptyDiff(filterDiff(diffStates(a, b), { paths: items.paths, options: items.options }))
+  return isEmptyDiff(filterDiff(changesBetween(a, b), { paths: items.paths, options: items.options }))
 }
 
 /**

@@ -11,7 +11,7 @@
 // did not put back are gated; what the restore wrote is accepted; then on to the next one.
 import {
   changeItems,
-  diffStates,
+  changesBetween,
   isEmptyItems,
   minusItems,
   sameItems,
@@ -108,15 +108,15 @@ export class Gate {
       const r = since[restoreAt] as CommitRecord
       const safety = r.trailers['Peakguard-Safety-Snapshot'] ?? checked
       // what the restore wrote is authorized; what changed before it and survived it is not
-      const restored = changeItems(diffStates(await site.journal.readState(safety), await site.journal.readState(r.id)))
-      const before = changeItems(diffStates(await site.journal.readState(checked), await site.journal.readState(safety)))
+      const restored = changeItems(changesBetween(await site.journal.readState(safety), await site.journal.readState(r.id)))
+      const before = changeItems(changesBetween(await site.journal.readState(checked), await site.journal.readState(safety)))
       const authors = since.slice(0, restoreAt + 1)
       const opened = await this.gate(freeze, checked, safety, minusItems(before, restored), authors, now)
       // accept the restore; a revert by the gate just now is a restore after it, walked in the next step
       await this.accept(r.id, now)
       return opened
     }
-    const opened = await this.gate(freeze, checked, head, changeItems(diffStates(await site.journal.readState(checked), await site.journal.readState(head))), since, now)
+    const opened = await this.gate(freeze, checked, head, changeItems(changesBetween(await site.journal.readState(checked), await site.journal.readState(head))), since, now)
     if (!opened || opened.policy !== 'revert') return (await this.accept(head, now), opened)
     // the revert (a restore commit after head) is walked in the next step: what changed meanwhile is gated there
     await this.accept(head, now)
