@@ -2,7 +2,7 @@
 // made of, on plain values, edge cases included (empty states, links, directories, modes, NULL values,
 // odd bytes in names).
 import assert from 'node:assert/strict'
-import { countFiles, countOptions, diffStates, emptyState, filterDiff, isEmptyDiff, optionKey, overlayState, stateOf, summarize, type FileEntry, type OptionEntry, type SiteState } from '../../src/core/index.ts'
+import { changesBetween, countFiles, countOptions, diffStates, restoreTarget, emptyState, filterDiff, isEmptyDiff, optionKey, overlayState, stateOf, summarize, type FileEntry, type OptionEntry, type SiteState } from '../../src/core/index.ts'
 
 const f = (path: string, blob = 'a', o: Partial<FileEntry> = {}): FileEntry => ({ path, kind: 'file', blob: blob.padEnd(40, '0'), mode: 0o644, uid: 0, gid: 0, ...o })
 const opt = (name: string, blob = 'b', o: Partial<OptionEntry> = {}): OptionEntry => ({ table: 'wp_options', name, blob: blob.padEnd(40, '0'), autoload: 'yes', ...o })
@@ -132,5 +132,33 @@ describe('diffStates purity', () => {
     const before = JSON.stringify([[...a.files], [...a.options], [...b.files]])
     diffStates(a, b)
     assert.equal(JSON.stringify([[...a.files], [...a.options], [...b.files]]), before)
+  })
+})
+
+describe('tables a state records (sources)', () => {
+  const entity = (name: string, blob: string): OptionEntry => ({ table: 'wp_posts', name: `entity:${name}`, blob: blob.padEnd(40, '0'), autoload: null })
+  const row = (key: string, blob: string): OptionEntry => ({ table: 'wp_woocommerce_tax_rates', name: `table:woocommerce_tax_rates#${key}`, blob: blob.padEnd(40, '0'), autoload: null })
+  const covering = (sources: string[] | null, options: OptionEntry[]): SiteState => ({ ...stateOf([], [], options), ...(sources ? { sources: new Set(sources) } : {}) })
+
+  it('a restore to a state recorded before entities were leaves the live entities alone, and still restores its options', () => {
+    const old = covering(null, [opt('blogname', 'o')])
+    const live = covering(['wp_options', 'wp_posts'], [opt('blogname', 'n'), entity('wp_template_part/tt3/header', 'h')])
+    const plan = diffStates(live, restoreTarget(live, old))
+    assert.deepEqual(plan.options.map((o) => [o.name, o.change]), [['blogname', 'modified']])
+    assert.deepEqual(changesBetween(old, live).options.map((o) => o.name), ['blogname'], 'the first state with entities did not add them')
+    assert.deepEqual(diffStates(old, live).options.map((o) => o.name).sort(), ['blogname', 'entity:wp_template_part/tt3/header'], 'while a commit still stores them')
+  })
+
+  it('a table both record: an empty one is really empty, so a row added since is removed by a restore', () => {
+    const before = covering(['wp_options', 'wp_woocommerce_tax_rates'], [])
+    const live = covering(['wp_options', 'wp_woocommerce_tax_rates'], [row('1', 'r')])
+    assert.deepEqual(diffStates(live, restoreTarget(live, before)).options.map((o) => [o.name, o.change]), [['table:woocommerce_tax_rates#1', 'removed']])
+  })
+
+  it('a table the config no longer names: its recorded rows are not written back, and the overlay keeps what is live', () => {
+    const recorded = covering(['wp_options', 'wp_woocommerce_tax_rates'], [row('1', 'r'), opt('blogname', 'o')])
+    const live = covering(['wp_options'], [opt('blogname', 'n')])
+    assert.deepEqual(diffStates(live, restoreTarget(live, recorded)).options.map((o) => o.name), ['blogname'])
+    assert.deepEqual([...overlayState(live, recorded, null).options.values()].map((o) => o.name), ['blogname'])
   })
 })
