@@ -1,5 +1,6 @@
 // The demo stack: a private MariaDB, a real WordPress shop (Debian's wordpress served by php -S) with a
-// few plugins and sample orders, peakguard's users and WordPress bridge, and the daemon with its UI — the
+// few plugins, sample orders and a Site Editor design (Twenty Twenty-Three's header with a Checkout
+// button, a background colour), peakguard's users and WordPress bridge, and the daemon with its UI — the
 // whole thing `npm run demo` starts for a person to click through, and the browser end-to-end test starts
 // for itself. Built from the test harness (test/harness/*) so the demo runs exactly what the tests test.
 // Never touches a database server that was already there: it starts a MariaDB of its own and stops it.
@@ -11,7 +12,7 @@ import { fastDaemonConfig, isSnapshot, startDaemon, type RunningDaemon } from '.
 import { PrivateMariadb } from '../test/harness/mariadb.ts'
 import { REPO } from '../test/harness/site.ts'
 import { cliWithInput, ok } from '../test/harness/users.ts'
-import { ADMIN_PASS, ADMIN_USER, createWordPress, requirePortFree, requireWordPress, type TestWordPress } from '../test/harness/wordpress.ts'
+import { ADMIN_PASS, ADMIN_USER, createWordPress, requirePortFree, requireWordPress, type HttpResult, type TestWordPress } from '../test/harness/wordpress.ts'
 
 export type DemoRole = 'admin' | 'approver' | 'operator' | 'viewer'
 
@@ -34,6 +35,13 @@ export interface DemoStack {
   wpAdmin: { name: string; password: string }
   /** the plugin (file relative to wp-content/plugins) that breaks every front-end page once activated; inactive at start */
   brokenPlugin: string
+  /** the Checkout page the header's button leads to (a page: content, never in a snapshot) */
+  checkoutUrl: string
+  /**
+   * The 3 a.m. Site Editor slip: saves the header template part without its Checkout button the way the
+   * Site Editor does, as the WordPress admin (a REST save with cookie and nonce); WordPress's answer.
+   */
+  breakHeader(): Promise<HttpResult>
   /** the number of orders (shop_order posts) in the shop */
   orders(): Promise<number>
   /** places an order (a shop_order post: content, never in a snapshot); its post id */
@@ -64,6 +72,69 @@ export const DEMO_SHOP = { file: 'peakguard-demo-shop/peakguard-demo-shop.php', 
 
 /** The broken release (inactive at start): "Demo Upsell" in wp-admin's plugin list. */
 export const DEMO_UPSELL = { file: 'peakguard-demo-upsell/peakguard-demo-upsell.php', name: 'Demo Upsell' }
+
+/**
+ * The shop's design, kept by Twenty Twenty-Three as Site Editor entities (posts), not files: its header
+ * template part, with the shop's name and a Checkout button, and the user's global styles, a background
+ * colour. Made before the daemon starts, so the demo's first snapshots record them.
+ */
+export const DEMO_DESIGN = {
+  theme: 'twentytwentythree',
+  /** the header's name for `--only` and allow-window scopes */
+  header: 'entity:wp_template_part/twentytwentythree/header',
+  globalStyles: 'entity:wp_global_styles/twentytwentythree/wp-global-styles-twentytwentythree',
+  /** the Checkout button's class: on every front-end page while the header is intact */
+  checkout: 'peakguard-demo-checkout',
+  background: '#fff4d6',
+} as const
+
+/** Whether a front-end page shows the header's Checkout button. */
+export function showsCheckout(html: string): boolean {
+  return new RegExp(`class="wp-block-button ${DEMO_DESIGN.checkout}"><a [^>]*>Checkout</a>`).test(html)
+}
+
+/**
+ * Twenty Twenty-Three's header as the Site Editor saves it: the site title and, on the right, a Checkout
+ * button — or, the night someone tidies the header up, a campaign line where the button was.
+ */
+function headerMarkup(checkoutUrl: string | null): string {
+  const right =
+    checkoutUrl === null
+      ? '<!-- wp:paragraph -->\n<p>Campaign night: 50% off until midnight</p>\n<!-- /wp:paragraph -->'
+      : `<!-- wp:buttons -->\n<div class="wp-block-buttons"><!-- wp:button {"className":"${DEMO_DESIGN.checkout}"} -->\n` +
+        `<div class="wp-block-button ${DEMO_DESIGN.checkout}"><a class="wp-block-button__link wp-element-button" href="${checkoutUrl}">Checkout</a></div>\n` +
+        '<!-- /wp:button --></div>\n<!-- /wp:buttons -->'
+  return (
+    '<!-- wp:group {"layout":{"type":"constrained"}} -->\n<div class="wp-block-group">' +
+    '<!-- wp:group {"align":"wide","style":{"spacing":{"padding":{"bottom":"var:preset|spacing|40"}}},"layout":{"type":"flex","justifyContent":"space-between"}} -->\n' +
+    '<div class="wp-block-group alignwide" style="padding-bottom:var(--wp--preset--spacing--40)"><!-- wp:site-title {"level":0} /-->\n\n' +
+    `${right}</div>\n<!-- /wp:group --></div>\n<!-- /wp:group -->`
+  )
+}
+
+// As the Site Editor saves them (its REST controllers call the same functions): the header a
+// wp_template_part post with its theme and area terms, the styles the user's wp_global_styles post, which
+// WordPress itself creates for the active theme. wp_insert_post sets tax_input only for a user who may
+// assign the terms, as the editor's admin may. The markup and colour travel in the environment.
+const DESIGN_PHP = `wp_set_current_user( 1 );
+$page = wp_insert_post( array( 'post_type' => 'page', 'post_status' => 'publish', 'post_title' => 'Checkout', 'post_name' => 'checkout', 'post_content' => '<!-- wp:paragraph --><p>The demo shop takes no payments: this is where the checkout would be.</p><!-- /wp:paragraph -->' ), true );
+if ( is_wp_error( $page ) ) { fwrite( STDERR, $page->get_error_message() ); exit( 1 ); }
+$url = get_permalink( $page );
+$header = wp_insert_post( wp_slash( array(
+\t'post_type'    => 'wp_template_part',
+\t'post_status'  => 'publish',
+\t'post_name'    => 'header',
+\t'post_title'   => 'Header',
+\t'post_content' => str_replace( '{{checkout}}', esc_url( $url ), getenv( 'HEADER_MARKUP' ) ),
+\t'tax_input'    => array( 'wp_theme' => array( get_stylesheet() ), 'wp_template_part_area' => array( WP_TEMPLATE_PART_AREA_HEADER ) ),
+) ), true );
+if ( is_wp_error( $header ) ) { fwrite( STDERR, $header->get_error_message() ); exit( 1 ); }
+$styles = WP_Theme_JSON_Resolver::get_user_global_styles_post_id();
+if ( ! $styles ) { fwrite( STDERR, 'WordPress made no global styles post' ); exit( 1 ); }
+$config = array( 'version' => WP_Theme_JSON::LATEST_SCHEMA, 'isGlobalStylesUserThemeJSON' => true, 'styles' => array( 'color' => array( 'background' => getenv( 'BACKGROUND' ) ) ) );
+$r = wp_update_post( wp_slash( array( 'ID' => $styles, 'post_content' => wp_json_encode( $config ) ) ), true );
+if ( is_wp_error( $r ) ) { fwrite( STDERR, $r->get_error_message() ); exit( 1 ); }
+echo $url;`
 
 /** Fixed, well-known passwords: the demo prints them, and everything it starts listens on 127.0.0.1 only. */
 export const DEMO_LOGINS: Record<DemoRole, DemoLogin> = {
@@ -180,6 +251,14 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
     if (chown.status !== 0) throw new Error(`chown of ${site.wpContent} failed: ${chown.stderr}`)
     await site.php(`require_once ABSPATH . 'wp-admin/includes/plugin.php';\n$r = activate_plugin( ${JSON.stringify(DEMO_SHOP.file)} );\nif ( is_wp_error( $r ) ) { fwrite( STDERR, $r->get_error_message() ); exit( 1 ); }`)
 
+    log('designing the shop in the Site Editor\'s way: a header with a Checkout button, a background colour')
+    const checkoutUrl = (await site.php(DESIGN_PHP, { env: { HEADER_MARKUP: headerMarkup('{{checkout}}'), BACKGROUND: DEMO_DESIGN.background } })).trim()
+    const breakHeader = async (): Promise<HttpResult> => {
+      const admin = await site.login()
+      const route = `/wp/v2/template-parts/${DEMO_DESIGN.theme}//header`
+      return admin.request('POST', `/?rest_route=${encodeURIComponent(route)}`, { form: { content: headerMarkup(null) }, headers: { 'X-WP-Nonce': await site.nonce(admin, 'wp_rest') } })
+    }
+
     // the total travels in the environment: never pasted into PHP source
     const addOrder = async (total = '24.95'): Promise<number> => {
       const out = await site.php(
@@ -215,6 +294,7 @@ echo $id;`,
     // which would otherwise be the daemon's second snapshot; and the shop must work before it is watched
     const home = await site.client().get('/')
     if (home.status !== 200 || !home.body.includes(DEMO_SHOP.marker)) throw new Error(`the demo shop's home page does not work: HTTP ${home.status} at ${site.url}/`)
+    if (!showsCheckout(home.body)) throw new Error(`the demo shop's home page at ${site.url}/ shows no Checkout button: Twenty Twenty-Three did not use the demo's header template part`)
 
     log('starting the peakguard daemon')
     daemon = await startDaemon(site, {}, [], opts.uiPort !== undefined ? { listen: `127.0.0.1:${opts.uiPort}` } : {})
@@ -229,6 +309,8 @@ echo $id;`,
       adminToken,
       wpAdmin: { name: ADMIN_USER, password: ADMIN_PASS },
       brokenPlugin: DEMO_UPSELL.file,
+      checkoutUrl,
+      breakHeader,
       orders,
       addOrder,
       processes: () =>

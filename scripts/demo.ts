@@ -1,13 +1,14 @@
-// npm run demo: a real WordPress shop on 127.0.0.1:8080 (its own MariaDB, a few plugins, sample orders)
-// watched by peakguard, whose UI is on 127.0.0.1:8087 — to click through the night shift's story yourself:
-// break the shop from wp-admin, then put it back from peakguard. Prints the URLs and logins, then the
-// daemon's events as they happen. Ctrl-C stops everything it started; every run starts afresh in
-// snapshots/demo/. (`npm run demo:story` tells a scripted version of the story by itself.)
+// npm run demo: a real WordPress shop on 127.0.0.1:8080 (its own MariaDB, a few plugins, sample orders,
+// Twenty Twenty-Three with a customised header and background colour) watched by peakguard, whose UI is
+// on 127.0.0.1:8087 — to click through the night shift's story yourself: break the shop from wp-admin (a
+// broken plugin, a header without its Checkout button), then put it back from peakguard. Prints the URLs
+// and logins, then the daemon's events as they happen. Ctrl-C stops everything it started; every run
+// starts afresh in snapshots/demo/. (`npm run demo:story` tells a scripted version of the story by itself.)
 import { spawn, spawnSync } from 'node:child_process'
 import path from 'node:path'
 import type { LogLine } from '../test/harness/daemon.ts'
 import { REPO } from '../test/harness/site.ts'
-import { DEMO_UPSELL, startDemoStack, type DemoStack } from './demo-stack.ts'
+import { DEMO_DESIGN, DEMO_UPSELL, startDemoStack, type DemoStack } from './demo-stack.ts'
 
 const WP_PORT = 8080
 const UI_PORT = 8087
@@ -51,7 +52,10 @@ function banner(s: DemoStack, seconds: number): void {
   say('    1. wait about 15 s: peakguard marks the shop\'s healthy state known-good')
   say(`    2. in wp-admin > Plugins, activate "${DEMO_UPSELL.name}": every page of the shop now shows WordPress's critical error`)
   say('    3. in peakguard, restore the last known-good state (as operator): the shop is back, and no order is lost')
-  say('       (an approver can also freeze the shop; then changes in wp-admin need a second person to approve them)')
+  say('    4. in wp-admin > Appearance > Editor, open the header, delete its "Checkout" button and Save: no page of the shop has it any more')
+  say('    5. in peakguard, open the last known-good state and click "Restore just this" beside template part "header" (as operator):')
+  say(`       the button is back, nothing else moved (the CLI's way: restore last-good --only ${DEMO_DESIGN.header})`)
+  say('    (an approver can also freeze the shop; then changes in wp-admin need a second person to approve them)')
   say()
   say(`  Ctrl-C stops everything the demo started. Its files are in ${DIR} until the next run.`)
   say()
