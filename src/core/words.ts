@@ -1,14 +1,17 @@
 // A change as WordPress people say it: "plugin Demo Upsell activated", "theme switched from Twenty
-// Twenty-Three to Twenty Twenty-One", "site title changed", "12 other settings changed". Names come from
-// where WordPress reads them (a plugin's header comment, a theme's style.css), whose bytes the caller
-// fetches: wordsNeeds says which, changeInWords makes the phrases. What could not be read gives plainer
-// words (the folder's name), never an error. Every name is made one bounded, printable line.
+// Twenty-Three to Twenty Twenty-One", "site title changed", "template part “header” (Twenty Twenty-Three)
+// edited", "tax rate #3 (GB Standard 20%) changed", "12 other settings changed". Names come from where
+// WordPress reads them (a plugin's header comment, a theme's style.css, a menu's or a tax rate's own
+// row), whose bytes the caller fetches: wordsNeeds says which, changeInWords makes the phrases. What could
+// not be read gives plainer words (the folder's name, the row's key), never an error. Every name is made
+// one bounded, printable line.
 import type { FileChange, OptionChange, StateDiff } from './diff.ts'
+import { encodePart, entityRecord, isRecordName, parseEntityName, parseTableRowName, rowRecord, utf8 } from './records.ts'
 import { DROP_INS } from './scope.ts'
 import { optionKey, type SiteState } from './state.ts'
 import { visible } from './text.ts'
 
-/** One thing that happened, and the raw diff items (paths, `option:NAME`) it stands for. */
+/** One thing that happened, and the raw diff items (paths, `option:NAME`, `entity:…`, `table:NAME#KEY`) it stands for. */
 export interface Phrase {
   text: string
   items: string[]
@@ -18,11 +21,16 @@ export interface Phrase {
 export interface WordsBytes {
   before: ReadonlyMap<string, string>
   after: ReadonlyMap<string, string>
+  /** the exact bytes of entity and settings-table records (by optionKey): a record holds binary lengths */
+  records?: { before: ReadonlyMap<string, Uint8Array>; after: ReadonlyMap<string, Uint8Array> }
 }
 
-/** What changeInWords reads: these option rows and these files, on whichever side holds them. */
+/** What changeInWords reads: these rows and files, on whichever side holds them. */
 export interface WordsNeeds {
-  /** optionKey(table, name) */
+  /**
+   * optionKey(table, name) of the rows to read: options, given back as text; entities and settings-table
+   * rows (isRecordName) whose names are in their record, given back as bytes in WordsBytes.records
+   */
   options: string[]
   /** paths below wp-content */
   files: string[]
@@ -179,15 +187,16 @@ interface Tables {
 
 function tablesOf(before: SiteState, after: SiteState): Tables {
   const names = new Set<string>()
-  for (const s of [before, after]) for (const o of s.options.values()) names.add(o.table)
+  // the options tables only: a posts or settings table is no other blog
+  for (const s of [before, after]) for (const o of s.options.values()) if (!isRecordName(o.name)) names.add(o.table)
   const main = [...names].filter((t) => t.endsWith('options')).sort((a, b) => a.length - b.length || (a < b ? -1 : 1))[0] ?? 'wp_options'
   return { prefix: main.slice(0, -'options'.length), multi: names.size > 1 }
 }
 
-/** The blog a row belongs to (1: the main site), or 'network' for sitemeta. */
+/** The blog a row belongs to (1: the main site), or 'network' for sitemeta; an entity's by its posts table. */
 function blogOf(t: Tables, table: string): number | 'network' {
   if (table === `${t.prefix}sitemeta`) return 'network'
-  const m = table.startsWith(t.prefix) ? /^(\d+)_options$/.exec(table.slice(t.prefix.length)) : null
+  const m = table.startsWith(t.prefix) ? /^(\d+)_(?:options|posts)$/.exec(table.slice(t.prefix.length)) : null
   return m ? Number(m[1]) : 1
 }
 
@@ -198,7 +207,7 @@ function keyOf(t: Tables, o: OptionChange): string {
   return blogOf(t, o.table) === 'network' ? o.name.replace(/^\d+:/, '') : o.name
 }
 
-const item = (o: OptionChange) => `option:${o.name}`
+const item = (o: OptionChange) => (isRecordName(o.name) ? o.name : `option:${o.name}`)
 
 // ── code units: plugin and theme folders, single-file plugins, mu-plugins, drop-ins ─────────────────
 
@@ -370,6 +379,230 @@ function settingLabel(t: Tables, o: OptionChange, themeName: (slug: string) => s
   return null
 }
 
+// ── Site Editor entities and settings-table rows ────────────────────────────────────────────────────
+
+/** What WordPress people call a Site Editor post of each type: one, several. */
+const ENTITY_NOUNS: Readonly<Record<string, readonly [string, string]>> = {
+  wp_template: ['template', 'templates'],
+  wp_template_part: ['template part', 'template parts'],
+  wp_global_styles: ['global styles', 'global styles'],
+  wp_navigation: ['navigation menu', 'navigation menus'],
+  wp_font_family: ['font family', 'font families'],
+  wp_font_face: ['font face', 'font faces'],
+}
+/** Entities people name by their title (post_title), not their slug: menus and fonts. */
+const TITLED = new Set(['wp_navigation', 'wp_font_family', 'wp_font_face'])
+
+/** WooCommerce's settings tables as its screens name a row: one, several. Only these rows are read for names. */
+const ROW_NOUNS: Readonly<Record<string, readonly [string, string]>> = {
+  woocommerce_tax_rates: ['tax rate', 'tax rates'],
+  woocommerce_tax_rate_locations: ['tax rate location', 'tax rate locations'],
+  woocommerce_shipping_zones: ['shipping zone', 'shipping zones'],
+  woocommerce_shipping_zone_locations: ['shipping zone location', 'shipping zone locations'],
+  woocommerce_shipping_zone_methods: ['shipping method', 'shipping methods'],
+  woocommerce_attribute_taxonomies: ['product attribute', 'product attributes'],
+  wc_webhooks: ['webhook', 'webhooks'],
+}
+const ZONES = 'woocommerce_shipping_zones'
+/** WooCommerce's own shipping methods by id, as its screens title them. */
+const SHIPPING_METHODS: Readonly<Record<string, string>> = { flat_rate: 'Flat rate', free_shipping: 'Free shipping', local_pickup: 'Local pickup', pickup_location: 'Local pickup' }
+/** From this many rows of one table (or entities of one type) on, one count says them: "12 tax rates changed". */
+const GROUP_AT = 4
+
+/** A theme folder name that can stand in a path (a slug with `/` or a leading dot names no theme of ours). */
+const themePath = (slug: string) => (/^[^/\\.\u0000][^/\\\u0000]*$/.test(slug) ? `themes/${slug}/style.css` : null)
+
+/** The zone row a zone location or method belongs to, when `zone` (its zone_id) is a zone of the table. */
+function zoneKey(o: OptionChange, short: string, zone: string): string {
+  const prefix = o.table.slice(0, o.table.length - short.length)
+  return optionKey(`${prefix}${ZONES}`, `table:${ZONES}#${encodePart(new TextEncoder().encode(zone))}`)
+}
+
+/** A record's columns (a settings-table row), or null when unread or unreadable. */
+function columnsOf(bytes: Uint8Array | undefined): Map<string, Uint8Array | null> | null {
+  if (!bytes) return null
+  try {
+    return rowRecord(bytes, 'a settings-table row')
+  } catch {
+    return null
+  }
+}
+
+/** A column as one bounded printable line; '' when absent, NULL or blank. */
+const col = (cols: Map<string, Uint8Array | null> | null, name: string) => {
+  const v = cols?.get(name)
+  return v ? displayText(utf8(v)) : ''
+}
+
+/** The records (by optionKey) whose names are in their bytes: menus, fonts, WooCommerce's rows; with values, the zones their locations and methods belong to. */
+function recordNeeds(diff: StateDiff, before: SiteState, after: SiteState, values: WordsBytes | undefined): { records: Set<string>; files: Set<string> } {
+  const records = new Set<string>()
+  const files = new Set<string>()
+  for (const o of diff.options) {
+    if (!o.value || !isRecordName(o.name)) continue
+    const key = optionKey(o.table, o.name)
+    const e = parseEntityName(o.name)
+    if (e) {
+      const p = e.theme ? themePath(e.theme) : null
+      if (p) files.add(p)
+      if (TITLED.has(e.type)) records.add(key)
+      continue
+    }
+    const r = parseTableRowName(o.name)
+    if (!r || !ROW_NOUNS[r.table]) continue
+    records.add(key)
+    if (!values?.records || (r.table !== 'woocommerce_shipping_zone_locations' && r.table !== 'woocommerce_shipping_zone_methods')) continue
+    for (const side of ['before', 'after'] as const) {
+      const zone = col(columnsOf(values.records[side].get(key)), 'zone_id')
+      const z = zone && zone !== '0' ? zoneKey(o, r.table, zone) : null
+      if (z && (before.options.has(z) || after.options.has(z))) records.add(z)
+    }
+  }
+  return { records, files }
+}
+
+interface RecordPhrase {
+  /** rows of one table (entities of one type) on one blog are counted together when there are many */
+  group: string
+  /** one of several: `tax rates`, `templates` */
+  plural: string
+  verb: string
+  /** the phrase without its verb */
+  what: string
+  items: string[]
+  /** where the phrase goes: entities by type, then WooCommerce's tables, then the others */
+  rank: number
+}
+
+/**
+ * Entities and settings-table rows in words: one phrase each ("template part “header” (Twenty
+ * Twenty-Three) edited", "tax rate #3 (GB Standard 20%) changed", "shipping zone “Europe” locations
+ * changed"), many of one table as a count ("12 tax rates changed").
+ */
+function recordPhrases(t: Tables, records: OptionChange[], bytes: WordsBytes, themeName: (slug: string) => string): Phrase[] {
+  const rec = (side: 'before' | 'after', key: string) => bytes.records?.[side].get(key)
+  /** a record's bytes: as it is now, or as it was when it is gone */
+  const latest = (key: string) => rec('after', key) ?? rec('before', key)
+  const zoneName = (o: OptionChange, short: string, zone: string): string => {
+    if (zone === '0') return 'zone “Rest of the world”'
+    const z = zoneKey(o, short, zone)
+    const name = col(columnsOf(rec('after', z) ?? rec('before', z)), 'zone_name')
+    return name ? `zone “${name}”` : `zone #${displayText(zone)}`
+  }
+  const out: RecordPhrase[] = []
+  const byTarget = new Map<string, RecordPhrase>()
+  const ROW_ORDER = Object.keys(ROW_NOUNS)
+  for (const o of records) {
+    const key = optionKey(o.table, o.name)
+    const e = parseEntityName(o.name)
+    if (e) {
+      const [one, many] = ENTITY_NOUNS[e.type] ?? [`${displayText(e.type)} entity`, `${displayText(e.type)} entities`]
+      let title = ''
+      if (TITLED.has(e.type)) {
+        const b = latest(key)
+        try {
+          title = b ? displayText(utf8(entityRecord(b, 'an entity').post.get('post_title') ?? new Uint8Array())) : ''
+        } catch {
+          title = ''
+        }
+      }
+      const theme = e.theme ? themeName(e.theme) : ''
+      const dup = e.dupId !== undefined ? ` [post ${e.dupId}]` : ''
+      const what =
+        e.type === 'wp_global_styles' ? `global styles${theme ? ` of ${theme}` : ''}${dup}`
+        : `${one} “${title || displayText(e.slug)}”${theme ? ` (${theme})` : ''}${dup}`
+      const verb = o.change === 'added' ? 'added' : o.change === 'removed' ? 'deleted' : e.type === 'wp_global_styles' ? 'changed' : 'edited'
+      const rank = ENTITY_NOUNS[e.type] ? Object.keys(ENTITY_NOUNS).indexOf(e.type) : 9
+      out.push({ group: `${o.table}\u0000${e.type}`, plural: many, verb, what, items: [o.name], rank })
+      continue
+    }
+    const r = parseTableRowName(o.name)
+    if (!r) continue
+    const id = displayText(r.key.map((k) => utf8(k)).join(', '))
+    const verb = o.change === 'added' ? 'added' : o.change === 'removed' ? 'deleted' : 'changed'
+    const known = ROW_NOUNS[r.table]
+    const rank = known ? 10 + ROW_ORDER.indexOf(r.table) : 100
+    const group = `${o.table}\u0000`
+    const plain = (): RecordPhrase => ({ group, plural: known?.[1] ?? `${displayText(r.table)} rows`, verb, what: `${displayText(r.table)} row ${id}`, items: [o.name], rank })
+    const cols = columnsOf(latest(key))
+    const phrase = (what: string, v = verb): RecordPhrase => ({ group, plural: (known as readonly [string, string])[1], verb: v, what, items: [o.name], rank })
+    // a location belongs to its tax rate or zone: one phrase for all of one rate's or zone's locations
+    const located = (target: string, what: string) => {
+      const p = byTarget.get(target)
+      if (p) return void p.items.push(o.name)
+      const np = phrase(what, 'changed')
+      byTarget.set(target, np)
+      out.push(np)
+    }
+    switch (r.table) {
+      case 'woocommerce_tax_rates': {
+        const rate = col(cols, 'tax_rate')
+        const desc = [col(cols, 'tax_rate_country'), col(cols, 'tax_rate_name'), /^\d+(\.\d+)?$/.test(rate) ? `${Number(rate)}%` : rate].filter(Boolean).join(' ')
+        out.push(phrase(`tax rate #${id}${desc ? ` (${desc})` : ''}`))
+        break
+      }
+      case 'woocommerce_tax_rate_locations': {
+        const rate = col(cols, 'tax_rate_id')
+        if (rate) located(`${o.table}\u0000${rate}`, `tax rate #${rate} locations`)
+        else out.push(plain())
+        break
+      }
+      case 'woocommerce_shipping_zones': {
+        const name = col(cols, 'zone_name')
+        out.push(phrase(name ? `shipping zone “${name}”` : `shipping zone #${id}`))
+        break
+      }
+      case 'woocommerce_shipping_zone_locations': {
+        const zone = col(cols, 'zone_id')
+        if (zone) located(`${o.table}\u0000${zone}`, `shipping ${zoneName(o, r.table, zone)} locations`)
+        else out.push(plain())
+        break
+      }
+      case 'woocommerce_shipping_zone_methods': {
+        const method = col(cols, 'method_id')
+        const zone = col(cols, 'zone_id')
+        if (!cols || !method) {
+          out.push(phrase(`shipping method #${id}`))
+          break
+        }
+        // switched on or off, and nothing else: as WooCommerce's zone screen does it
+        const was = columnsOf(rec('before', key))
+        const onOff =
+          o.change === 'modified' && was && [...new Set([...was.keys(), ...cols.keys()])].every((c) => c === 'is_enabled' || col(was, c) === col(cols, c)) && col(was, 'is_enabled') !== col(cols, 'is_enabled')
+        out.push(phrase(`shipping method ${SHIPPING_METHODS[method] ?? `“${method}”`} in ${zone ? zoneName(o, r.table, zone) : 'an unknown zone'}`, onOff ? (col(cols, 'is_enabled') === '1' ? 'enabled' : 'disabled') : verb))
+        break
+      }
+      case 'woocommerce_attribute_taxonomies': {
+        const name = col(cols, 'attribute_label') || col(cols, 'attribute_name')
+        out.push(phrase(name ? `product attribute “${name}”` : `product attribute #${id}`))
+        break
+      }
+      case 'wc_webhooks': {
+        // its name only: never its secret, nor its delivery URL (whose query may hold a token)
+        const name = col(cols, 'name')
+        out.push(phrase(name ? `webhook “${name}”` : `webhook #${id}`))
+        break
+      }
+      default:
+        out.push(plain())
+    }
+  }
+  const groups = new Map<string, RecordPhrase[]>()
+  for (const p of out) groups.set(p.group, [...(groups.get(p.group) ?? []), p])
+  const said: (Phrase & { rank: number; at: number })[] = []
+  for (const [group, ps] of groups) {
+    const first = ps[0] as RecordPhrase
+    const site = onSite(t, blogOf(t, group.slice(0, group.indexOf('\u0000'))))
+    const items = ps.flatMap((p) => p.items)
+    if (items.length >= GROUP_AT) {
+      const verbs = new Set(ps.map((p) => p.verb))
+      const verb = verbs.size === 1 ? first.verb : 'changed'
+      said.push({ text: `${thousands(items.length)} ${first.plural} ${verb}${site}`, items, rank: first.rank, at: said.length })
+    } else for (const p of ps) said.push({ text: `${p.what} ${p.verb}${site}`, items: p.items, rank: p.rank, at: said.length })
+  }
+  return said.sort((a, b) => a.rank - b.rank || a.at - b.at).map(({ text, items }) => ({ text, items }))
+}
+
 // ── needs and words ─────────────────────────────────────────────────────────────────────────────────
 
 interface Context {
@@ -394,9 +627,10 @@ function headerFiles(unit: string, kind: Kind, facts: UnitFacts | undefined, mai
 }
 
 /**
- * What changeInWords needs to read. Call it once without `values` (option rows, and the headers of the
- * changed plugins and themes), fetch those rows, then again with their text: the second answer adds the
- * headers of plugins (de)activated and themes switched to or from, which only the rows name.
+ * What changeInWords needs to read. Call it once without `values` (option rows, records, and the headers
+ * of the changed plugins and themes), fetch those, then again with them: the second answer adds the
+ * headers of plugins (de)activated and themes switched to or from, which only the rows name, and the
+ * shipping zones whose locations or methods changed, which only those rows name.
  */
 export function wordsNeeds(diff: StateDiff, before: SiteState, after: SiteState, values?: WordsBytes): WordsNeeds {
   const c = contextOf(diff, before, after)
@@ -415,8 +649,10 @@ export function wordsNeeds(diff: StateDiff, before: SiteState, after: SiteState,
       for (const slug of [slugOf(values.before.get(key)), slugOf(values.after.get(key))]) if (slug) paths.add(`themes/${slug}/style.css`)
     }
   }
+  const recs = recordNeeds(diff, before, after, values)
+  for (const p of recs.files) paths.add(p)
   const readable = (p: string) => before.files.get(p)?.kind === 'file' || after.files.get(p)?.kind === 'file'
-  return { options, files: [...paths].filter(readable).sort() }
+  return { options: [...options, ...[...recs.records].sort()], files: [...paths].filter(readable).sort() }
 }
 
 /**
@@ -554,6 +790,11 @@ export function changeInWords(diff: StateDiff, before: SiteState, after: SiteSta
     settings.set(text, p)
   }
   out.push(...[...settings.values()].sort((a, b) => a.order - b.order).map(({ text, items }) => ({ text, items })))
+
+  // Site Editor entities and settings-table rows: said by what they are, never counted with the other settings
+  const records = diff.options.filter((o) => o.value && !explained.has(o) && isRecordName(o.name))
+  for (const o of records) explained.add(o)
+  out.push(...recordPhrases(t, records, bytes, (slug) => themeName(slug)))
 
   const others = diff.options.filter((o) => !explained.has(o))
   if (others.length) out.push({ text: `${thousands(others.length)}${out.length ? ' other' : ''} setting${others.length === 1 ? '' : 's'} changed`, items: others.map(item) })

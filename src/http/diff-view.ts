@@ -3,12 +3,16 @@
 // values in PHP's serialize() format shown unserialized, as an indented structure, so that one changed
 // key of a 4 kB array reads as one changed line. Display only: a restore always writes the stored bytes.
 // Secrets never reach the page (core/secrets.ts): option values are masked by key name and by shape
-// whatever their form (serialized, JSON, unreadable, plain text); files by shape.
+// whatever their form (serialized, JSON, unreadable, plain text); files by shape. A Site Editor entity or a
+// settings-table row is shown field by field (core/record-fields.ts): each changed post column, meta value,
+// the terms, or each changed column, with the same rules as an option value — and a field whose column or
+// meta key names a secret (a webhook's `secret`, `post_password`) is hidden whole.
 import { createHash } from 'node:crypto'
 import { structuredPatch } from 'diff'
 import { isSerialized, unserialize } from 'php-serialize'
-import { isSecretName, redactShapesIn, redactText, redactValue, type StateDiff } from '../core/index.ts'
+import { isRecordName, isSecretName, recordLabel, redactShapesIn, redactText, redactValue, visible, type OptionChange, type StateDiff } from '../core/index.ts'
 import { contentAsText } from '../core/content.ts'
+import { recordFieldChanges, type FieldBytes, type FieldChange } from '../core/record-fields.ts'
 import type { DiffSide } from '../services/index.ts'
 
 /** A diff with more lines than this is collapsed until opened. */
@@ -32,11 +36,30 @@ export interface DiffLine {
   text: string
 }
 
-export interface DiffItem {
-  /** plugins/x/y.php, or option:wp_options.blogname */
+/** One changed field of an entity or a settings-table row. */
+export interface DiffField {
+  /** a column, `meta KEY` or `terms`, made visible (a meta key is data: it may hold anything) */
   name: string
-  /** the plugin, theme or option a "restore just this" acts on (restore --only) */
+  change: 'added' | 'removed' | 'modified'
+  kind: 'text' | 'binary'
+  masked: boolean
+  unserialized: boolean
+  tooLarge: boolean
+  /** SQL NULL on a side, said in words (a diff of '' against NULL has no lines) */
+  note: string | null
+  lines: DiffLine[]
+  sizes: { before: number; after: number }
+}
+
+export interface DiffItem {
+  /** plugins/x/y.php, option:wp_options.blogname, or an entity's or row's own name (entity:…, table:NAME#KEY) */
+  name: string
+  /** an entity or row as people say it ('template part “header” (twentytwentythree)'); null for files and options */
+  title: string | null
+  /** the plugin, theme, option, entity or row a "restore just this" acts on (restore --only) */
   unit: string
+  /** how "restore just this" names it */
+  unitLabel: string
   change: 'added' | 'removed' | 'modified'
   /** text: `lines`; binary: sizes only; meta: only mode, owner or autoload changed */
   kind: 'text' | 'binary' | 'meta'
@@ -47,6 +70,8 @@ export interface DiffItem {
   /** too large or too different to diff as text within the budget */
   tooLarge: boolean
   lines: DiffLine[]
+  /** an entity or row: its changed fields (`lines` stays empty); null for files and options */
+  fields: DiffField[] | null
   sizes: { before: number; after: number }
   collapsed: boolean
 }
@@ -62,12 +87,15 @@ export function phpUnserialized(text: string): string | null {
   }
 }
 
-/** A JSON object or array, secrets masked, written as it was (indented when it spanned lines); null when it is not one. */
-function jsonShown(text: string): string | null {
+/**
+ * A JSON object or array, secrets masked, written as it was (indented when it spanned lines, or always with
+ * `pretty`: global styles are one line of JSON); null when it is not one.
+ */
+function jsonShown(text: string, pretty = false): string | null {
   const t = text.trim()
   if (!/^[[{]/.test(t)) return null
   try {
-    return JSON.stringify(redactValue(JSON.parse(t), mask), null, t.includes('\n') ? 2 : undefined)
+    return JSON.stringify(redactValue(JSON.parse(t), mask), null, pretty || t.includes('\n') ? 2 : undefined)
   } catch {
     return null
   }
@@ -78,12 +106,12 @@ function jsonShown(text: string): string | null {
  * parsed when both are JSON, else the raw text with secrets found in it masked (a broken serialized
  * value, one side changed to plain text, plain text) — never a side in clear.
  */
-function optionSides(x: string, y: string): { x: string; y: string; unserialized: boolean } {
+function optionSides(x: string, y: string, pretty = false): { x: string; y: string; unserialized: boolean } {
   const ux = x ? phpUnserialized(x) : ''
   const uy = y ? phpUnserialized(y) : ''
   if (ux !== null && uy !== null && (ux || uy)) return { x: ux, y: uy, unserialized: true }
-  const jx = x ? jsonShown(x) : ''
-  const jy = y ? jsonShown(y) : ''
+  const jx = x ? jsonShown(x, pretty) : ''
+  const jy = y ? jsonShown(y, pretty) : ''
   if (jx !== null && jy !== null && (jx || jy)) return { x: jx, y: jy, unserialized: false }
   return { x: redactText(x, mask), y: redactText(y, mask), unserialized: false }
 }
@@ -104,7 +132,7 @@ function lines(before: string, after: string): DiffLine[] | null {
 
 function item(name: string, unit: string, change: DiffItem['change'], contentChanged: boolean, before: Uint8Array | undefined, after: Uint8Array | undefined, isOption: boolean): DiffItem {
   const sizes = { before: before?.length ?? 0, after: after?.length ?? 0 }
-  const base = { name, unit, change, sizes, unserialized: false, collapsed: false, masked: false, tooLarge: false }
+  const base = { name, title: null, unit, unitLabel: unit, change, sizes, unserialized: false, collapsed: false, masked: false, tooLarge: false, fields: null }
   if (!contentChanged) return { ...base, kind: 'meta', lines: [] }
   if (isOption && isSecretName(unit.replace(/^option:/, ''))) return { ...base, kind: 'text', masked: true, lines: [] }
   const rawX = contentAsText(before)
@@ -115,6 +143,56 @@ function item(name: string, unit: string, change: DiffItem['change'], contentCha
   if (!l) return { ...base, kind: 'binary', unserialized, tooLarge: true, lines: [] }
   return { ...base, kind: 'text', unserialized, lines: l, collapsed: l.length > COLLAPSE_LINES }
 }
+
+/** Bytes of a field as text: '' for NULL or absent, null when binary or too large. */
+const fieldText = (v: FieldBytes) => (v ? contentAsText(v) : '')
+
+/**
+ * A changed field as shown: hidden whole when its column or meta key names a secret; a post's content as
+ * block markup (secrets by shape, as in code) or as indented JSON; any other value as an option value is
+ * (unserialized, JSON indented, secrets masked by name and shape).
+ */
+function fieldItem(f: FieldChange): DiffField {
+  const sizes = { before: f.before?.length ?? 0, after: f.after?.length ?? 0 }
+  const nulls = [f.before === null ? 'was NULL' : '', f.after === null ? 'now NULL' : ''].filter(Boolean).join(', ')
+  const base = { name: visible(f.field).slice(0, 300), change: f.change, sizes, note: nulls || null, masked: false, unserialized: false, tooLarge: false }
+  if (isSecretName(f.secretName)) return { ...base, kind: 'text', masked: true, lines: [] }
+  const rawX = fieldText(f.before)
+  const rawY = fieldText(f.after)
+  if (rawX === null || rawY === null) return { ...base, kind: 'binary', lines: [] }
+  let shown: { x: string; y: string; unserialized: boolean }
+  if (f.content) {
+    const jx = rawX ? jsonShown(rawX, true) : ''
+    const jy = rawY ? jsonShown(rawY, true) : ''
+    shown = jx !== null && jy !== null && (jx || jy) ? { x: jx, y: jy, unserialized: false } : { x: redactShapesIn(rawX, mask), y: redactShapesIn(rawY, mask), unserialized: false }
+  } else shown = optionSides(rawX, rawY, true)
+  const l = lines(shown.x, shown.y)
+  if (!l) return { ...base, kind: 'binary', unserialized: shown.unserialized, tooLarge: true, lines: [] }
+  return { ...base, kind: 'text', unserialized: shown.unserialized, lines: l }
+}
+
+/**
+ * An entity or settings-table row, field by field, titled as people say it, restored by its own selector.
+ * A side that is no readable record (a damaged journal) is diffed as an option value is, secrets masked.
+ */
+function recordItem(x: OptionChange, before: Uint8Array | undefined, after: Uint8Array | undefined): DiffItem {
+  const title = recordLabel(x.name)
+  const own = { title, unit: x.name, unitLabel: `this ${title}` }
+  let changes: FieldChange[] | null
+  try {
+    changes = recordFieldChanges(x.name, before, after)
+  } catch {
+    changes = null
+  }
+  if (!changes) return { ...item(x.name, x.name, x.change, x.value, before, after, true), ...own }
+  const fields = changes.map(fieldItem)
+  const n = fields.reduce((k, f) => k + f.lines.length, 0)
+  const sizes = { before: before?.length ?? 0, after: after?.length ?? 0 }
+  return { name: x.name, ...own, change: x.change, kind: 'text', unserialized: false, masked: false, tooLarge: false, lines: [], fields, sizes, collapsed: n > COLLAPSE_LINES }
+}
+
+/** How many diff lines an item shows (an entity's or row's are in its fields). */
+const lineCount = (i: DiffItem) => i.lines.length + (i.fields ?? []).reduce((k, f) => k + f.lines.length, 0)
 
 /** The restore --only item of a file: its plugin or theme directory, a single-file plugin, or the file. */
 export function unitOf(p: string): string {
@@ -135,10 +213,19 @@ export async function diffItems(whole: StateDiff, from: DiffSide, to: DiffSide):
   let budget = MAX_LINES
   const add = (i: DiffItem) => {
     // past the page's line budget the rest are named, not diffed
-    items.push(budget > 0 ? i : { ...i, kind: i.kind === 'text' && !i.masked ? 'binary' : i.kind, lines: [], tooLarge: i.kind === 'text' && !i.masked })
-    budget -= i.lines.length
+    const cut = (f: DiffField): DiffField => ({ ...f, kind: f.kind === 'text' && !f.masked ? 'binary' : f.kind, lines: [], tooLarge: f.kind === 'text' && !f.masked })
+    if (budget > 0) items.push(i)
+    else if (i.fields) items.push({ ...i, fields: i.fields.map(cut), tooLarge: true, collapsed: false })
+    else items.push({ ...i, kind: i.kind === 'text' && !i.masked ? 'binary' : i.kind, lines: [], tooLarge: i.kind === 'text' && !i.masked })
+    budget -= lineCount(i)
   }
   for (const f of d.files) add(item(f.path, unitOf(f.path), f.change, !!f.content, f.from && a.get(f.from.blob), f.to && b.get(f.to.blob), false))
-  for (const x of d.options) add(item(`option:${x.table}.${x.name}`, `option:${x.name}`, x.change, !!x.value, x.from && a.get(x.from.blob), x.to && b.get(x.to.blob), true))
+  for (const x of d.options) {
+    const before = x.from && a.get(x.from.blob)
+    const after = x.to && b.get(x.to.blob)
+    // an entity's or row's autoload never changes (it has none): a modified one always changed its value
+    if (isRecordName(x.name) && x.value) add(recordItem(x, before, after))
+    else add(item(`option:${x.table}.${x.name}`, `option:${x.name}`, x.change, !!x.value, before, after, true))
+  }
   return { items, more: total - items.length }
 }
