@@ -1,11 +1,13 @@
 // Config and init: wp-config.php in its forms, strict validation, redaction, a working config from init.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseDbHost, readWpConfig } from '../src/adapters/wp-config.ts'
 import { loadConfig, parseConfig, redact } from '../src/config.ts'
-import { createSite, REPO, runCli } from './harness/site.ts'
+import { createSite, MAIN, REPO, runCli, type TestSite } from './harness/site.ts'
+import { installWooCommerce } from './harness/woocommerce.ts'
 
 const made: string[] = []
 function tmp(): string {
@@ -178,6 +180,144 @@ $table_prefix = "wpx_";
       assert.equal(loadConfig(cfg).config.ui.listen, '127.0.0.1:9187')
     } finally {
       await site.cleanup()
+    }
+  })
+})
+
+describe('init and plugin settings tables', function () {
+  this.timeout(240_000)
+  let site: TestSite
+  before(async () => {
+    site = await createSite({ noConfig: true })
+    await installWooCommerce(site.db, site.prefix)
+  })
+  after(async () => site?.cleanup())
+  let n = 0
+  const fresh = () => {
+    n++
+    return { cfg: path.join(site.base, `init-${n}.yaml`), data: path.join(site.base, `journals-${n}`) }
+  }
+
+  /**
+   * `peakguard init` on a terminal (util-linux `script` gives it a pseudo-terminal), answering `answer`:
+   * what a person sees, carriage returns and the line editor's cursor moves left out.
+   */
+  const initOnTerminal = (args: string[], answer: string) =>
+    new Promise<{ code: number | null; screen: string }>((resolve) => {
+      const cmd = [process.execPath, MAIN, 'init', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+      const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+      let screen = ''
+      p.stdout.on('data', (d: Buffer) => (screen += d.toString()))
+      p.stderr.on('data', (d: Buffer) => (screen += d.toString()))
+      // answer once the question is on the screen, as a person would
+      const answerWhenAsked = setInterval(() => {
+        if (!/\[Y\/n\] /.test(screen)) return
+        clearInterval(answerWhenAsked)
+        p.stdin.write(answer)
+      }, 50)
+      const killer = setTimeout(() => p.kill('SIGKILL'), 60_000)
+      p.on('close', (code) => {
+        clearInterval(answerWhenAsked)
+        clearTimeout(killer)
+        resolve({ code, screen: screen.replace(/\r/g, '').replace(/\x1b\[[0-9;]*[A-Za-z]/g, '') })
+      })
+    })
+
+  it("without a terminal, init says WooCommerce's tables are there and prints the exact line to add; it adds them only when told", async () => {
+    const a = fresh()
+    const r = await runCli(['init', '--wp-root', site.wpRoot, '--config', a.cfg, '--data-dir', a.data])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /found +woocommerce: its settings tables are in the database but NOT recorded; to record them, add this line to site default in .*init-1\.yaml:\n +settingsTables: \[woocommerce\]\n +\(or give init --settings-tables woocommerce\)/)
+    assert.deepEqual(loadConfig(a.cfg).sites[0]?.settingsTables, [], 'not added unasked')
+    const json = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'second', '--config', a.cfg, '--json'])
+    assert.equal(json.code, 0, json.stderr)
+    assert.deepEqual(json.json.presetsFound, ['woocommerce'])
+    assert.deepEqual(json.json.offer, { presets: ['woocommerce'], line: 'settingsTables: [woocommerce]', flag: '--settings-tables woocommerce' })
+    assert.deepEqual(json.json.settingsTables, [])
+
+    const b = fresh()
+    const told = await runCli(['init', '--wp-root', site.wpRoot, '--config', b.cfg, '--data-dir', b.data, '--settings-tables', 'woocommerce', '--json'])
+    assert.equal(told.code, 0, told.stderr)
+    assert.deepEqual(told.json.settingsTables, ['woocommerce'])
+    assert.equal(told.json.offer, null)
+    assert.deepEqual(told.json.tables, ['wp_options', 'wp_woocommerce_tax_rates', 'wp_woocommerce_tax_rate_locations', 'wp_woocommerce_shipping_zones', 'wp_woocommerce_shipping_zone_locations', 'wp_woocommerce_shipping_zone_methods', 'wp_woocommerce_attribute_taxonomies', 'wp_wc_webhooks'])
+    assert.deepEqual(loadConfig(b.cfg).sites[0]?.settingsTables, ['woocommerce'])
+    const snap = await runCli(['--config', b.cfg, 'snapshot', '--json'])
+    assert.equal(snap.code, 0, snap.stderr)
+    const shown = await runCli(['--config', b.cfg, 'show', snap.json.id, '--json'])
+    assert.ok((shown.json.changes.options as { name: string }[]).some((o) => o.name === 'table:woocommerce_tax_rates#2'), 'the config init wrote records the tax rates')
+  })
+
+  it('--settings-tables takes a comma list, checked like the config: a missing or content table is refused by name before the config is written', async () => {
+    const a = fresh()
+    await site.db.query(`CREATE TABLE ${site.prefix}acme_prices (sku varchar(64) NOT NULL PRIMARY KEY, price decimal(10,2) NOT NULL) DEFAULT CHARSET utf8mb4`)
+    await site.db.query(`INSERT INTO ${site.prefix}acme_prices VALUES ('HOODIE-L', 59.90)`)
+    const first = await runCli(['init', '--wp-root', site.wpRoot, '--config', a.cfg, '--data-dir', a.data, '--settings-tables', ' acme_prices , woocommerce', '--json'])
+    assert.equal(first.code, 0, first.stderr)
+    assert.deepEqual(loadConfig(a.cfg).sites[0]?.settingsTables, ['acme_prices', 'woocommerce'])
+    assert.ok(first.json.tables.includes('wp_acme_prices'))
+    const written = fs.readFileSync(a.cfg, 'utf8')
+    const cases: [string, string, RegExp][] = [
+      ['woocommerce,acme_missing', 'CONFIG_INVALID', /settingsTables: acme_missing \(wp_acme_missing\) does not exist in database pg_test_\w+/],
+      ['posts', 'CONFIG_INVALID', /posts \(wp_posts\) is refused: posts holds content, not settings/],
+      ['wc_orders', 'CONFIG_INVALID', /wc_orders holds content, not settings/],
+      ['acme-prices', 'CONFIG_INVALID', /acme-prices .*letters, digits, _ and \$/],
+      ['woocommerce,,acme_prices', 'USAGE', /--settings-tables: an empty name in "woocommerce,,acme_prices"/],
+    ]
+    for (const [list, code, re] of cases) {
+      const r = await runCli(['init', '--wp-root', site.wpRoot, '--site-id', 'again', '--config', a.cfg, '--settings-tables', list, '--json'])
+      assert.equal(r.code, 2, `${list}: ${r.stdout}${r.stderr}`)
+      assert.equal(r.stderr.includes('    at '), false, r.stderr)
+      assert.equal(r.json.error.code, code, list)
+      assert.match(r.json.error.message, re, list)
+      assert.equal(fs.readFileSync(a.cfg, 'utf8'), written, `${list}: the config is unchanged`)
+      const b = fresh()
+      const none = await runCli(['init', '--wp-root', site.wpRoot, '--config', b.cfg, '--data-dir', b.data, '--settings-tables', list])
+      assert.equal(none.code, 2, none.stderr)
+      assert.equal(fs.existsSync(b.cfg), false, `${list}: no config written`)
+      assert.equal(fs.existsSync(b.data), false, `${list}: no journal made`)
+    }
+  })
+
+  it('on a terminal, init asks: Enter records the preset, n leaves it out and prints the line, end of input is a no', async () => {
+    const yes = fresh()
+    const y = await initOnTerminal(['--wp-root', site.wpRoot, '--config', yes.cfg, '--data-dir', yes.data], '\n')
+    assert.equal(y.code, 0, y.screen)
+    assert.match(y.screen, /This database holds WooCommerce's settings tables \(tax rates .*webhooks; never orders or customers\)\. Record them too \(settingsTables: \[woocommerce\]\)\? \[Y\/n\]/)
+    assert.match(y.screen, /tables +settingsTables: \[woocommerce\]/)
+    assert.deepEqual(loadConfig(yes.cfg).sites[0]?.settingsTables, ['woocommerce'], 'the default answer is yes')
+
+    const no = fresh()
+    const nn = await initOnTerminal(['--wp-root', site.wpRoot, '--config', no.cfg, '--data-dir', no.data], 'n\n')
+    assert.equal(nn.code, 0, nn.screen)
+    assert.match(nn.screen, /NOT recorded; to record them, add this line to site default in .*:\n +settingsTables: \[woocommerce\]/)
+    assert.deepEqual(loadConfig(no.cfg).sites[0]?.settingsTables, [])
+
+    const eof = fresh()
+    const e = await initOnTerminal(['--wp-root', site.wpRoot, '--config', eof.cfg, '--data-dir', eof.data], '\x04')
+    assert.equal(e.code, 0, e.screen)
+    assert.deepEqual(loadConfig(eof.cfg).sites[0]?.settingsTables, [])
+
+    // a choice given on the command line is not asked again
+    const given = fresh()
+    const g = await initOnTerminal(['--wp-root', site.wpRoot, '--config', given.cfg, '--data-dir', given.data, '--settings-tables', 'woocommerce'], 'n\n')
+    assert.equal(g.code, 0, g.screen)
+    assert.doesNotMatch(g.screen, /\[Y\/n\]/)
+    assert.deepEqual(loadConfig(given.cfg).sites[0]?.settingsTables, ['woocommerce'])
+  })
+
+  it('a database without WooCommerce gets no offer', async () => {
+    const plain = await createSite({ noConfig: true })
+    try {
+      const cfg = path.join(plain.base, 'peakguard.yaml')
+      const r = await runCli(['init', '--wp-root', plain.wpRoot, '--config', cfg, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual([r.json.presetsFound, r.json.offer, r.json.settingsTables], [[], null, []])
+      const t = await initOnTerminal(['--wp-root', plain.wpRoot, '--site-id', 'two', '--config', cfg], 'y\n')
+      assert.equal(t.code, 0, t.screen)
+      assert.doesNotMatch(t.screen, /woocommerce|\[Y\/n\]/i)
+    } finally {
+      await plain.cleanup()
     }
   })
 })

@@ -14,6 +14,7 @@ interface InitFlags {
   s3PathStyle?: boolean
   s3KeyFile?: string
   uiListen?: string
+  settingsTables?: string
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -30,6 +31,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('--s3-path-style', 'path-style URLs (most S3-compatible servers need them)')
     .option('--s3-key-file <file>', 'encrypt the replica with this AES-256 key file (32 bytes, mode 0600)')
     .option('--ui-listen <host:port>', 'where the daemon serves the web UI (default 127.0.0.1:8087; keep it on loopback behind a TLS proxy)')
+    .option('--settings-tables <list>', "plugin settings tables to record beside options, comma-separated: a preset (woocommerce) or table names without the prefix; each is checked in the database first")
     .action((flags: InitFlags) =>
       run(async (o) => {
         const s3Given = flags.s3Prefix ?? flags.s3Region ?? flags.s3Endpoint ?? flags.s3PathStyle ?? flags.s3KeyFile
@@ -37,13 +39,32 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         const s3 = flags.s3Bucket
           ? { bucket: flags.s3Bucket, prefix: flags.s3Prefix, region: flags.s3Region, endpoint: flags.s3Endpoint, forcePathStyle: flags.s3PathStyle, keyFile: flags.s3KeyFile }
           : undefined
-        const r = await rt.init({ wpRoot: flags.wpRoot, siteId: flags.siteId, dataDir: flags.dataDir, config: o.config, s3, uiListen: flags.uiListen })
+        const r = await rt.init({
+          wpRoot: flags.wpRoot,
+          siteId: flags.siteId,
+          dataDir: flags.dataDir,
+          config: o.config,
+          s3,
+          uiListen: flags.uiListen,
+          ...(flags.settingsTables !== undefined ? { settingsTables: [flags.settingsTables] } : {}),
+          // a preset found in the database is asked about only where a person answers
+          ask: rt.isInteractive() && !o.json,
+        })
+        const where = `site ${r.site} in ${r.config}`
         print(rt, o, r, () =>
           [
             `added site ${r.site} to ${r.config}`,
             `  wp-content  ${r.wpContent}`,
             `  journal     ${r.dataDir}`,
             `  settings    ${r.tables.join(', ')}${r.multisite ? ' (multisite)' : ''}`,
+            ...(r.settingsTables.length ? [`  tables      settingsTables: [${r.settingsTables.join(', ')}] (recorded row by row beside the options)`] : []),
+            ...(r.offer
+              ? [
+                  `  found       ${r.offer.presets.join(', ')}: its settings tables are in the database but NOT recorded; to record them, add this line to ${where}:`,
+                  `                ${r.offer.line}`,
+                  `              (or give init ${r.offer.flag})`,
+                ]
+              : []),
             ...r.warnings.map((w) => `  WARNING     ${w}`),
             ...(r.s3 ? [`  replica     ${r.s3.location}${r.s3.encrypted ? ', encrypted (AES-256-GCM)' : ', NOT encrypted (--s3-key-file)'}; ${r.s3.check}`] : []),
             `  web UI      http://${r.uiListen} (served by 'peakguard daemon'; create the first user with 'peakguard user add NAME --role admin --password-stdin')`,

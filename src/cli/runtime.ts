@@ -28,6 +28,10 @@ export interface InitOptions {
   s3?: { bucket: string; prefix?: string; region?: string; endpoint?: string; forcePathStyle?: boolean; keyFile?: string }
   /** HOST:PORT the daemon serves the web UI on (ui.listen) */
   uiListen?: string
+  /** --settings-tables: presets and table names (without the prefix), checked against the database before the config is written */
+  settingsTables?: string[]
+  /** a person can answer (a terminal, not --json): a preset whose tables the database holds is offered as a question */
+  ask?: boolean
 }
 
 export interface InitResult {
@@ -43,6 +47,12 @@ export interface InitResult {
   s3: { location: string; encrypted: boolean; check: string } | null
   /** where the daemon serves the web UI */
   uiListen: string
+  /** the site's settingsTables as written to the config (presets and table names) */
+  settingsTables: string[]
+  /** presets whose tables the database holds (e.g. woocommerce) */
+  presetsFound: string[]
+  /** presets found but not added (no terminal to ask, or declined): the exact config line and init flag that record them */
+  offer: { presets: string[]; line: string; flag: string } | null
 }
 
 export interface RecoverOptions {

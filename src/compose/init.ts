@@ -3,12 +3,14 @@
 // rather than a service: it builds a site from nothing, with the adapters of each part.
 import path from 'node:path'
 import fs from 'node:fs'
+import readline from 'node:readline'
 import { GitJournal } from '../adapters/git-journal.ts'
 import { MysqlSettings, type DbConfig } from '../adapters/mysql-settings.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
 import { readWpConfig } from '../adapters/wp-config.ts'
 import type { InitOptions, InitResult } from '../cli/runtime.ts'
-import { addSite, configPath, loadConfig } from '../config.ts'
+import { addSite, configPath, loadConfig, settingsTablesOf } from '../config.ts'
+import { TABLE_PRESETS } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { openReplica, pickSite, s3Adapter } from './sites.ts'
 
@@ -29,21 +31,44 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     tablePrefix: wp.tablePrefix,
     multisite: wp.multisite,
   }
+  const chosen = opts.settingsTables ? settingsTablesFlag(opts.settingsTables) : null
   const settings = new MysqlSettings(db)
   let tables: string[]
   let warnings: string[]
+  let found: string[]
   try {
     tables = (await settings.tables()).map((t) => t.name)
     warnings = await settings.duplicates()
+    found = await presetsIn(settings, db.tablePrefix)
   } finally {
     await settings.close()
   }
+  // a plugin whose settings tables are here: offered (asked on a terminal, default yes), never added unasked
+  let settingsTables = chosen ?? []
+  const offered: string[] = []
+  for (const preset of found) {
+    if (settingsTables.includes(preset)) continue
+    const problem = await checkTables(db, [preset]).then(
+      () => null,
+      (e: Error) => e.message,
+    )
+    if (problem) {
+      warnings.push(`the database holds ${preset}'s tables, but the ${preset} preset cannot record them: ${problem}`)
+      continue
+    }
+    if (!chosen && opts.ask && (await askYes(`This database holds ${PRESET_WHAT[preset] ?? `${preset}'s settings tables`}. Record them too (settingsTables: [${preset}])? [Y/n] `)))
+      settingsTables = [...settingsTables, preset]
+    else offered.push(preset)
+  }
+  // every named table exists, has a primary key and is small enough to be settings: refused by name before the config is written
+  if (settingsTables.length) tables = await checkTables(db, settingsTables)
   const dataRoot = opts.dataDir ? path.resolve(opts.dataDir) : (existing?.config.dataDir ?? undefined)
   const siteConfig = {
     id: siteId,
     wpRoot: path.resolve(opts.wpRoot),
     ...(path.resolve(wp.wpContent) !== path.join(path.resolve(opts.wpRoot), 'wp-content') ? { wpContent: path.resolve(wp.wpContent) } : {}),
     db: { host: db.host, port: db.port, socket: db.socket, user: db.user, password: db.password, name: db.name, tablePrefix: db.tablePrefix, multisite: db.multisite },
+    ...(settingsTables.length ? { settingsTables } : {}),
   }
   const s3 = opts.s3
     ? Object.fromEntries(
@@ -68,5 +93,72 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     replica = { location: r.store.location, encrypted: r.store.encrypted, check }
     await r.close()
   }
-  return { config: file, site: siteId, wpContent: s.wpContent, dataDir: s.dataDir, tables, warnings, multisite: db.multisite, s3: replica, uiListen: loaded.config.ui.listen }
+  return {
+    config: file,
+    site: siteId,
+    wpContent: s.wpContent,
+    dataDir: s.dataDir,
+    tables,
+    warnings,
+    multisite: db.multisite,
+    s3: replica,
+    uiListen: loaded.config.ui.listen,
+    settingsTables,
+    presetsFound: found,
+    offer: offered.length
+      ? { presets: offered, line: `settingsTables: [${[...settingsTables, ...offered].join(', ')}]`, flag: `--settings-tables ${[...settingsTables, ...offered].join(',')}` }
+      : null,
+  }
+}
+
+/** What a preset records, in the question init asks. */
+const PRESET_WHAT: Record<string, string> = {
+  woocommerce: "WooCommerce's settings tables (tax rates and their locations, shipping zones, zone locations and methods, attribute taxonomies, webhooks; never orders or customers)",
+}
+
+/** `--settings-tables a,b`: presets and table names (without the prefix), each once. */
+function settingsTablesFlag(items: readonly string[]): string[] {
+  const out: string[] = []
+  for (const item of items.flatMap((i) => i.split(',')).map((i) => i.trim())) {
+    if (!item) throw new PeakguardError('USAGE', `--settings-tables: an empty name in ${JSON.stringify(items.join(','))}: give presets (${Object.keys(TABLE_PRESETS).join(', ')}) or table names without the prefix, separated by commas`)
+    if (!out.includes(item)) out.push(item)
+  }
+  return out
+}
+
+/** The presets whose first table (the one a plugin always creates: woocommerce_tax_rates) is in the database. */
+async function presetsIn(settings: MysqlSettings, prefix: string): Promise<string[]> {
+  const names = Object.entries(TABLE_PRESETS).map(([preset, specs]) => [preset, `${prefix}${specs[0]?.table ?? ''}`] as const)
+  const conn = await settings.connection()
+  try {
+    const [rows] = await conn.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)', [names.map(([, t]) => t)])
+    const existing = new Set((rows as { t: string }[]).map((r) => String(r.t)))
+    return names.filter(([, t]) => existing.has(t)).map(([preset]) => preset)
+  } catch (e) {
+    throw new PeakguardError('DB_FAILED', `database error while looking for plugins' settings tables: ${(e as { code?: string }).code ?? 'unknown'}`, { cause: e })
+  }
+}
+
+/** The tables a site with these settingsTables records, as the config load checks them (CONFIG_INVALID naming a table). */
+async function checkTables(db: DbConfig, settingsTables: string[]): Promise<string[]> {
+  const settings = new MysqlSettings(db, { settingsTables: settingsTablesOf({ settingsTables }) })
+  try {
+    return (await settings.tables()).map((t) => t.name)
+  } finally {
+    await settings.close()
+  }
+}
+
+/** A yes/no question on the terminal where Enter means yes; end of input means no. */
+async function askYes(question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    const answer = await new Promise<string | null>((resolve) => {
+      rl.once('close', () => resolve(null))
+      rl.question(question, resolve)
+    })
+    return answer !== null && /^(y(es)?)?$/i.test(answer.trim())
+  } finally {
+    rl.close()
+  }
 }
