@@ -315,11 +315,12 @@ describe('hostile settings-table rows', function () {
     assert.equal(String(rate?.r), '0.0000', 'no settings-table row was written')
   })
 
-  it('tables that are no settings are refused by name: no primary key, missing, over 50,000 rows, content, an unknown ignored column', async () => {
+  it('tables that are no settings are refused by name: no primary key, missing, over 50,000 rows, content, an unknown or unfillable ignored column', async () => {
     site = await createSite({ server: server.server })
     await installWooCommerce(site.db, 'wp_')
     await site.db.query(`CREATE TABLE wp_acme_log (at datetime NOT NULL, message text NOT NULL) DEFAULT CHARSET utf8mb4`)
     await site.db.query(`CREATE TABLE wp_acme_queue (id int unsigned NOT NULL PRIMARY KEY) DEFAULT CHARSET utf8mb4`)
+    await site.db.query(`CREATE TABLE wp_acme_flags (id int unsigned NOT NULL PRIMARY KEY, flag varchar(20) NOT NULL, hits int NOT NULL) DEFAULT CHARSET utf8mb4`)
     await site.db.query(`INSERT INTO wp_acme_queue SELECT seq FROM seq_1_to_50001`)
     const config = fs.readFileSync(site.configFile, 'utf8')
     const cases: [string, RegExp][] = [
@@ -331,6 +332,8 @@ describe('hostile settings-table rows', function () {
       ['[{ table: wc_orders }]', /wc_orders holds content, not settings/],
       ['[{ table: wc_webhooks, ignoreColumns: [delivery_attempts] }]', /settingsTables: wc_webhooks \(wp_wc_webhooks\) has no column delivery_attempts to ignore/],
       ['[{ table: wc_webhooks, ignoreColumns: [webhook_id] }]', /wc_webhooks \(wp_wc_webhooks\) cannot ignore webhook_id: it is part of the primary key/],
+      // a deleted row could not be put back without it
+      ['[{ table: acme_flags, ignoreColumns: [hits] }]', /acme_flags \(wp_acme_flags\) cannot ignore hits: it is NOT NULL without a default/],
     ]
     const commits = () => (fs.existsSync(path.join(site.dataDir, 'shop', 'journal')) ? journalCommits(site) : 0)
     const before = commits()

@@ -91,7 +91,7 @@ export async function rowSources(conn: Conn, prefix: string, specs: readonly Tab
     const name = `${prefix}${spec.table}`
     if (!existing.has(name)) refuse(spec, `does not exist in database ${dbName}: remove it from settingsTables or check the table prefix`)
     const [cols] = await conn.query<Row[]>(
-      `SELECT COLUMN_NAME AS c, COLUMN_KEY AS k, EXTRA AS e FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      `SELECT COLUMN_NAME AS c, COLUMN_KEY AS k, EXTRA AS e, IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AS required FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [name],
     )
     const [keys] = await conn.query<Row[]>(
@@ -106,6 +106,10 @@ export async function rowSources(conn: Conn, prefix: string, specs: readonly Tab
     for (const c of spec.ignoreColumns) {
       if (!all.includes(c)) refuse(spec, `has no column ${c} to ignore (columns: ${all.join(', ')})`)
       if (key.includes(c)) refuse(spec, `cannot ignore ${c}: it is part of the primary key`)
+      // a restore that puts back a deleted row leaves ignored columns to their defaults: one without any cannot be left out
+      const col = cols.find((r) => String(r.c) === c)
+      if (col && Number(col.required) && !/auto_increment/i.test(String(col.e ?? '')))
+        refuse(spec, `cannot ignore ${c}: it is NOT NULL without a default, so a deleted row could not be put back without it`)
     }
     // generated columns are computed by the server: neither recorded nor written
     const generated = new Set(cols.filter((r) => /GENERATED|VIRTUAL|PERSISTENT|STORED/i.test(String(r.e ?? ''))).map((r) => String(r.c)))
@@ -308,8 +312,13 @@ async function readRowsOf(conn: Conn, t: RowSource): Promise<OptionEntry[]> {
   })
 }
 
+/**
+ * A cheap checksum of a settings table: the CRC32 of each recorded column of each row, in key order. Per
+ * column rather than over the record: nothing is concatenated, so a row near max_allowed_packet is still seen.
+ */
 export async function rowFingerprint(conn: Conn, t: RowSource): Promise<string> {
-  const [rows] = await onTable(t, () => conn.query<Row[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(CRC32(${rowRecordSql(t)}) SEPARATOR ',')) AS x FROM ${id(t.name)}`))
+  const row = `CONCAT_WS(',', ${t.columns.map((c) => `IFNULL(CRC32(${id(c)}), 'N')`).join(', ')})`
+  const [rows] = await onTable(t, () => conn.query<Row[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(${row} ORDER BY ${t.key.map(id).join(', ')} SEPARATOR ';')) AS x FROM ${id(t.name)}`))
   return `${t.name}:${rows[0]?.c}:${rows[0]?.x}`
 }
 

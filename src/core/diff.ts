@@ -170,6 +170,24 @@ export function changesBetween(from: SiteState, to: SiteState): StateDiff {
   return diffStates(restoreTarget(to, from), to)
 }
 
+/**
+ * The `--only` selectors that select nothing in any of `states`: a typo at 3 a.m. should be told, not
+ * answered with a restore that did nothing. Paths as typed, options, entities and rows as selectors.
+ */
+export function selectorsMatchingNothing(only: OnlyFilter, states: readonly SiteState[]): string[] {
+  const out: string[] = []
+  for (const p of only.paths) {
+    const one: OnlyFilter = { paths: [p], options: [] }
+    const hit = states.some((s) => [...s.files.keys(), ...s.links.keys(), ...(s.dirs?.keys() ?? [])].some((x) => onlyIncludesPath(one, x)))
+    if (!hit) out.push(p)
+  }
+  for (const o of only.options) {
+    const one: OnlyFilter = { paths: [], options: [o] }
+    if (!states.some((s) => [...s.options.values()].some((x) => onlyIncludesOption(one, x.name)))) out.push(isRecordName(o) ? o : `option:${o}`)
+  }
+  return out
+}
+
 /** One line for `list`: which units changed and how many settings rows. */
 export function summarize(d: StateDiff): string {
   const units = new Map<string, number>()

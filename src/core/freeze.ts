@@ -5,7 +5,7 @@
 import { PeakguardError } from '../errors.ts'
 import type { AllowWindow, FreezeSpan } from './governance.ts'
 import { assertSafePath, DROP_INS, globToRegExp, SCOPE_DIRS } from './scope.ts'
-import { checkRecordSelector, parseEntityName } from './records.ts'
+import { canonicalSelector, checkRecordSelector, parseEntityName } from './records.ts'
 
 /** What an allow-window's scope names: a unit below wp-content (as change items name them) or option names. */
 export type AllowScope = { kind: 'path'; path: string } | { kind: 'option'; pattern: string }
@@ -34,11 +34,11 @@ export function parseAllowScope(raw: string): AllowScope {
       } catch (e) {
         bad(e instanceof PeakguardError ? e.message : String(e))
       }
-      return { kind: 'option', pattern: text.includes('#') ? text : `${text}#*` }
+      return { kind: 'option', pattern: text.includes('#') ? canonicalSelector(text) : `${text}#*` }
     }
     if (!parseEntityName(text.replaceAll('*', 'x'))) bad('name an entity as entity:TYPE/THEME/SLUG (e.g. entity:wp_template_part/twentytwentythree/header)')
     if (text.includes('*') && !/^entity:[^/*]+\/[^/*]*\/[^*]{3,}/.test(text)) bad('an entity glob keeps its type, theme and 3 literal characters of the slug before its first *')
-    return { kind: 'option', pattern: text }
+    return { kind: 'option', pattern: canonicalSelector(text) }
   }
   if (text.startsWith('option:')) {
     const pattern = text.slice('option:'.length)

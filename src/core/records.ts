@@ -286,6 +286,23 @@ export function recordSelects(sel: string, name: string): boolean {
   return sel.startsWith(TABLE_PREFIX) && !sel.includes('#') && name.startsWith(`${sel}#`)
 }
 
+/**
+ * A selector as names are stored: each part percent-encoded byte-wise, whether it was typed encoded
+ * (`caf%C3%A9`) or not (`café`); `*` stays a glob. An operator need not know the encoding to select a row.
+ */
+export function canonicalSelector(sel: string): string {
+  const canon = (part: string) => part.split('*').map((p) => encodePart(decodePart(p))).join('*')
+  if (sel.startsWith(ENTITY_PREFIX)) {
+    const m = /^entity:([^/#]*)\/([^/#]*)\/([^/#]*)(#\d+)?$/.exec(sel)
+    return m ? `${ENTITY_PREFIX}${canon(m[1] as string)}/${canon(m[2] as string)}/${canon(m[3] as string)}${m[4] ?? ''}` : sel
+  }
+  if (sel.startsWith(TABLE_PREFIX) && sel.includes('#')) {
+    const at = sel.indexOf('#')
+    return `${sel.slice(0, at + 1)}${sel.slice(at + 1).split(',').map(canon).join(',')}`
+  }
+  return sel
+}
+
 /** Checks a selector given on the command line or in a form; throws a USAGE error naming it. */
 export function checkRecordSelector(sel: string): void {
   if (sel.startsWith(ENTITY_PREFIX)) {

@@ -1,7 +1,7 @@
 // What is in a site's state and what is noise: the scope of files below wp-content, the default
 // ignore list for settings, and the path rules that keep a restore inside wp-content.
 import { PeakguardError } from '../errors.ts'
-import { checkRecordSelector, isRecordName, recordSelects } from './records.ts'
+import { canonicalSelector, checkRecordSelector, isRecordName, recordSelects } from './records.ts'
 
 /** Directories below wp-content whose whole content is state. */
 export const SCOPE_DIRS = ['themes', 'plugins', 'mu-plugins'] as const
@@ -130,7 +130,7 @@ export function parseOnly(items: readonly string[]): OnlyFilter | null {
   for (const raw of items) {
     if (raw.startsWith('entity:') || raw.startsWith('table:')) {
       checkRecordSelector(raw)
-      filter.options.push(raw)
+      filter.options.push(canonicalSelector(raw))
       continue
     }
     if (raw.startsWith('option:')) {

@@ -2,7 +2,7 @@
 // rule (during a freeze, only states recorded before it began, unless an admin breaks glass), the audit
 // entries (break-glass, restore with its result and duration) and the notification. One place, so the
 // two front ends can never disagree about what a restore by a person means.
-import { cleanText, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
+import { cleanText, selectorsMatchingNothing, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
 import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
 import { activeSpans, readFreezeDoc } from './freeze.ts'
@@ -76,6 +76,7 @@ export async function assertMayRestore(deps: OperateDeps, target: string, breakG
 export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: RestoreRequest): Promise<RestoreReport> {
   const { site } = deps
   const { target } = req
+  if (req.only) await assertSelects(site, target, req.only)
   if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null, unlocked: req.unlocked })
   if (req.breakGlass)
     req = { ...req, breakGlass: { reason: cleanText(req.breakGlass.reason, 'the break-glass reason', { required: true, why: 'breaking glass needs a reason: it is audited and notified, with its reason' }) } }
@@ -104,4 +105,16 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
     details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
   })
   return done
+}
+
+/** An operator's `--only` that selects nothing in the target or the newest snapshot is refused, by name. */
+async function assertSelects(site: Site, target: string, only: OnlyFilter): Promise<void> {
+  const head = await site.journal.head()
+  const states = [await site.journal.readState(target), ...(head && head !== target ? [await site.journal.readState(head)] : [])]
+  const none = selectorsMatchingNothing(only, states)
+  if (none.length)
+    throw new PeakguardError(
+      'USAGE',
+      `--only ${none.join(', ')}: nothing of that name in state ${shortId(target)} or in the newest snapshot (peakguard show ${shortId(target)} lists what a state holds); nothing was written`,
+    )
 }

@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict'
 import {
   allowCovers,
+  canonicalSelector,
+  selectorsMatchingNothing,
+  stateOf,
   checkRecordSelector,
   decodePart,
   decodeRecord,
@@ -215,6 +218,25 @@ describe('record selectors (--only)', () => {
     }
     checkRecordSelector('table:woocommerce_tax_rates#1,%00')
     checkRecordSelector('entity:wp_global_styles/twentytwentythree/wp-global-styles-twentytwentythree')
+  })
+
+  it('a selector typed without the encoding selects the same row as the encoded one; a glob keeps its *', () => {
+    const utf8 = (t: string) => new TextEncoder().encode(t)
+    const stored = entityName(utf8('wp_template'), utf8('twentytwentythree'), utf8('café'))
+    assert.equal(onlyIncludesOption(parseOnly(['entity:wp_template/twentytwentythree/café']), stored), true)
+    assert.equal(onlyIncludesOption(parseOnly(['entity:wp_template/twentytwentythree/caf%c3%a9']), stored), true, 'lower-case hex too')
+    assert.equal(onlyIncludesOption(parseOnly(['table:acme_rules#EU,Stand ard']), 'table:acme_rules#EU,Stand%20ard'), true)
+    assert.equal(canonicalSelector('entity:wp_template/tt3/caf*'), 'entity:wp_template/tt3/caf*')
+    assert.equal(canonicalSelector('entity:wp_template/tt3/é*x'), 'entity:wp_template/tt3/%C3%A9*x')
+  })
+
+  it('names the selectors that select nothing in any of the states, so a typo is not a restore that did nothing', () => {
+    const state = stateOf([{ path: 'plugins/akismet/akismet.php', kind: 'file', blob: 'a'.repeat(40), mode: 0o644, uid: 0, gid: 0 }], [], [
+      { table: 'wp_options', name: 'blogname', blob: 'b'.repeat(40), autoload: 'yes' },
+      { table: 'wp_woocommerce_tax_rates', name: 'table:woocommerce_tax_rates#4', blob: 'c'.repeat(40), autoload: null },
+    ])
+    const only = parseOnly(['plugins/akismet', 'plugins/akismett', 'option:blogname', 'option:blognme', 'table:woocommerce_tax_rates', 'table:woocommerce_tax_rates#5', 'entity:wp_template/tt3/home'])
+    assert.deepEqual(selectorsMatchingNothing(only as NonNullable<typeof only>, [state]), ['plugins/akismett', 'option:blognme', 'table:woocommerce_tax_rates#5', 'entity:wp_template/tt3/home'])
   })
 })
 
