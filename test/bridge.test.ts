@@ -5,7 +5,10 @@
 // stays text), lets them through outside one, records who changed what (never a value, no control
 // characters) in a file that rotates past 64 MB, keeps a site working when its state file is gone, prints no
 // PHP warning for odd request input, and flushes caches only for loopback callers with the secret and no
-// forwarding header — and peakguard sends the secret to a loopback address only.
+// forwarding header — and peakguard sends the secret to a loopback address only. Site Editor entities and
+// settings tables: named as peakguard names their rows, refused during a freeze on every path (REST, admin-ajax,
+// the screens, wp_insert_post() and the deletions underneath, $wpdb writes) unless an entity:/table: window
+// covers them.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -19,6 +22,7 @@ import { WpEventsFile } from '../src/adapters/wp-events.ts'
 import type { BridgeState, WpEvent } from '../src/core/index.ts'
 import { DEFAULT_IGNORED_OPTIONS } from '../src/core/index.ts'
 import { runCli, treeOf } from './harness/site.ts'
+import { ok } from './harness/users.ts'
 import { createWordPress, DEMO_BANNER, DEMO_HELLO, formFields, type TestWordPress, type WpClient } from './harness/wordpress.ts'
 
 const APPROVALS = 'https://approvals.shop.example/peakguard'
@@ -736,6 +740,215 @@ describe('WordPress bridge (real WordPress)', function () {
     assert.ok(fs.readFileSync(rotated, 'utf8').slice(0, 2000).includes('"subject":"blogdescription"'), 'the copy starts where the previous rotation left events.jsonl')
     assert.deepEqual((await newEvents()).map((e) => `${e.event} ${e.subject}`), ['updated_option blogdescription'])
     fs.truncateSync(rotated, 0)
+  })
+
+  // Site Editor entities and settings tables. The bridge names an entity as peakguard names its row and a
+  // settings table as table:NAME; during a freeze it refuses their changes on every path unless an entity:… or
+  // table:NAME window covers them. The tables come from state.json, read as defensively as the rest of it.
+  const withTables = (base: BridgeState, settingsTables: unknown): BridgeState => ({ ...base, settingsTables }) as unknown as BridgeState
+  const PART = (slug: string) => `entity:wp_template_part/twentytwentythree/${slug}`
+  const newPart = (slug: string) =>
+    `wp_set_current_user( 1 ); $id = wp_insert_post( array( 'post_type' => 'wp_template_part', 'post_name' => '${slug}', 'post_title' => '${slug}', 'post_status' => 'publish', 'post_content' => '<!-- wp:paragraph --><p>${slug}</p><!-- /wp:paragraph -->', 'tax_input' => array( 'wp_theme' => 'twentytwentythree' ) ), true ); echo is_wp_error( $id ) ? $id->get_error_message() : $id;`
+  const postOf = async (id: number) => {
+    const [rows] = await wp.db.query(`SELECT post_name, post_status, post_content FROM ${wp.prefix}posts WHERE ID = ?`, [id])
+    return (rows as { post_name: string; post_status: string; post_content: string }[])[0] ?? null
+  }
+
+  it('names a Site Editor entity exactly as peakguard names its row, whatever bytes its theme and slug hold', async () => {
+    await bridge.writeState(state([]))
+    ok(await wp.cli(['snapshot']), 'snapshot before')
+    await newEvents()
+    const id = Number(
+      await wp.php(
+        `wp_set_current_user( 1 ); echo wp_insert_post( array( 'post_type' => 'wp_template', 'post_name' => 'pg-odd', 'post_title' => 'Odd', 'post_status' => 'publish', 'post_content' => 'odd', 'tax_input' => array( 'wp_theme' => 'Shop Th\u00e9me 100%' ) ) );`,
+      ),
+    )
+    assert.ok(id > 0)
+    // a slug WordPress itself would never make (a plugin's SQL can): every byte outside [A-Za-z0-9._~-] is %XX
+    await wp.db.query(`UPDATE ${wp.prefix}posts SET post_name = ? WHERE ID = ?`, ['pg odd/<b>#1', id])
+    await wp.php(`wp_set_current_user( 1 ); update_post_meta( ${id}, 'pg_probe', 'x' );`)
+    const saved = (await newEvents()).filter((e) => e.event === 'entity_saved').map((e) => e.subject)
+    assert.deepEqual(saved, ['entity:wp_template/Shop%20Th%C3%A9me%20100%25/pg-odd', 'entity:wp_template/Shop%20Th%C3%A9me%20100%25/pg%20odd%2F%3Cb%3E%231'])
+    // the name peakguard's recorder gives the row is the bridge's
+    const snap = await wp.cli(['--json', 'snapshot'])
+    ok(snap, 'snapshot')
+    const shown = await wp.cli(['--json', 'show', snap.json.id])
+    assert.deepEqual((shown.json.changes.options as { name: string; change: string }[]).map((o) => `${o.change} ${o.name}`), [`added ${saved[1]}`])
+    await wp.php(`wp_delete_post( ${id}, true );`)
+    assert.deepEqual((await newEvents()).map((e) => `${e.event} ${e.subject}`), [`entity_deleted ${saved[1]}`], 'a deletion is one event, under the name before it')
+  })
+
+  it('during a freeze a Site Editor entity is refused on every path (REST, wp_insert_post, trash, delete, meta) unless an entity window covers it', async () => {
+    await bridge.writeState(state([]))
+    const denied = Number(await wp.php(newPart('pg-denied-part')))
+    assert.ok(denied > 0)
+    const window = [{ scope: PART('pg-allowed*'), start: now() - 10, end: now() + 600 }]
+    await bridge.writeState(state(freezeNow().freezes, window))
+    await newEvents()
+
+    const made = await wp.php(newPart('pg-allowed-part'))
+    assert.match(made.trim(), /^\d+$/, `the window's glob covers it: ${made.slice(0, 300)}`)
+    const refused = await wp.php(newPart('pg-other-part'))
+    assert.match(refused, /This change was refused/)
+    assert.match(refused, /Change freeze until .*\(Black Friday campaign\)/)
+    const [none] = await wp.db.query(`SELECT COUNT(*) AS n FROM ${wp.prefix}posts WHERE post_name = 'pg-other-part'`)
+    assert.equal(Number((none as { n: number }[])[0]?.n), 0, 'nothing was inserted')
+    const before = await postOf(denied)
+    for (const code of [`wp_update_post( array( 'ID' => ${denied}, 'post_content' => 'defaced' ) );`, `wp_trash_post( ${denied} );`, `wp_delete_post( ${denied}, true );`]) {
+      const out = await wp.php(`wp_set_current_user( 1 ); ${code} echo 'went through';`)
+      assert.ok(!out.includes('went through') && out.includes('Change freeze until'), `${code}: ${out.slice(-300)}`)
+    }
+    assert.equal((await wp.php(`var_export( update_post_meta( ${denied}, 'origin', 'defaced' ) );`)).trim(), 'false', 'its meta keeps its value')
+    assert.deepEqual(await postOf(denied), before, 'the entity is as it was')
+
+    // the Site Editor's REST routes: the editor's notice shows the message; the window opens the editor for its entity
+    const form = async (method: string, route: string, fields: Record<string, string>) => {
+      const r = await admin.request(method, `/?rest_route=${encodeURIComponent(route)}`, { form: fields, headers: { 'X-WP-Nonce': await wp.nonce(admin, 'wp_rest') } })
+      return { status: r.status, json: JSON.parse(r.body) as Record<string, unknown> }
+    }
+    const no = await form('POST', '/wp/v2/template-parts/twentytwentythree//pg-denied-part', { content: 'defaced' })
+    assert.equal(no.status, 403, JSON.stringify(no.json))
+    assert.equal(no.json.code, 'peakguard_freeze')
+    assert.match(String(no.json.message), /Change freeze until .*\(Black Friday campaign\)\. Changes need an approval: https:\/\/approvals\.shop\.example\/peakguard/)
+    const nav = await form('POST', '/wp/v2/navigation', { title: 'Main menu', status: 'publish', content: '' })
+    assert.equal(nav.status, 403, `a new navigation menu: ${JSON.stringify(nav.json)}`)
+    const yes = await form('POST', '/wp/v2/template-parts/twentytwentythree//pg-allowed-part', { content: 'allowed during the freeze' })
+    assert.equal(yes.status, 200, `the window lets the Site Editor save its entity: ${JSON.stringify(yes.json).slice(0, 300)}`)
+    assert.equal((await postOf(Number(made.trim())))?.post_content, 'allowed during the freeze')
+    // reading works while the window is open: the editor can load
+    const read = await admin.get(`/?rest_route=${encodeURIComponent('/wp/v2/template-parts/twentytwentythree//pg-denied-part')}&context=edit`, { headers: { 'X-WP-Nonce': await wp.nonce(admin, 'wp_rest') } })
+    assert.equal(read.status, 200, read.body.slice(0, 300))
+    assert.deepEqual(await postOf(denied), before)
+
+    const ev = await newEvents()
+    const refusals = ev.filter((e) => e.event === 'freeze_refused').map((e) => e.subject)
+    assert.ok(refusals.includes(PART('pg-other-part')), JSON.stringify(refusals))
+    assert.ok(refusals.includes(PART('pg-denied-part')), JSON.stringify(refusals))
+    assert.ok(refusals.includes(`POST /wp/v2/template-parts/twentytwentythree//pg-denied-part ${PART('pg-denied-part')}`), JSON.stringify(refusals))
+    assert.ok(ev.some((e) => e.event === 'entity_saved' && e.subject === PART('pg-allowed-part') && e.user === 'admin'), JSON.stringify(ev))
+    await bridge.writeState(state([]))
+    await wp.php(`wp_delete_post( ${denied}, true ); wp_delete_post( ${Number(made.trim())}, true );`)
+    await newEvents()
+  })
+
+  it('during a freeze the editors still load: WordPress may make the empty user global styles post it reads', async () => {
+    await bridge.writeState(freezeNow())
+    const r = await admin.get(`/?rest_route=${encodeURIComponent('/wp/v2/themes')}&status=active`, { headers: { 'X-WP-Nonce': await wp.nonce(admin, 'wp_rest') } })
+    assert.equal(r.status, 200, r.body.slice(0, 300))
+    assert.match(r.body, /wp:user-global-styles/)
+    await newEvents()
+  })
+
+  it("WooCommerce's settings saves through admin-ajax are refused during a freeze when peakguard records their tables; windows for every table let them through", async () => {
+    const tax = ['woocommerce_tax_rates', 'woocommerce_tax_rate_locations']
+    const save = () => admin.post('/wp-admin/admin-ajax.php', { action: 'woocommerce_tax_rates_save', wc_tax_nonce: 'x', changes: '' })
+    await bridge.writeState(withTables(freezeNow(), tax))
+    const r = await save()
+    const json = JSON.parse(r.body) as { success: boolean; data: Record<string, unknown> }
+    assert.equal(json.success, false)
+    assert.equal(json.data.code, 'peakguard_freeze')
+    assert.match(String(json.data.message), /Change freeze until .*\(Black Friday campaign\)\. Changes need an approval: https:\/\/approvals/)
+    const windows = (scopes: string[]) => scopes.map((scope) => ({ scope, start: now() - 10, end: now() + 600 }))
+    await bridge.writeState(withTables(state(freezeNow().freezes, windows(['table:woocommerce_tax_rates'])), tax))
+    assert.match((await save()).body, /peakguard_freeze/, 'a window for one of its tables is not enough')
+    // (WooCommerce is not installed here: WordPress answers an action nobody handles with 0)
+    await bridge.writeState(withTables(state(freezeNow().freezes, windows(tax.map((t) => `table:${t}`))), tax))
+    assert.equal((await save()).body, '0', 'windows for both tables let it through')
+    await bridge.writeState(withTables(freezeNow(), ['pg_something_else']))
+    assert.equal((await save()).body, '0', 'tables peakguard does not record are not its business')
+    const ev = await newEvents()
+    assert.ok(ev.some((e) => e.event === 'freeze_refused' && e.subject === 'woocommerce_tax_rates_save table:woocommerce_tax_rates' && e.user === 'admin'), JSON.stringify(ev))
+    await bridge.writeState(state([]))
+  })
+
+  it("WooCommerce's settings REST routes and form screens are refused during a freeze for the tables peakguard records; reads, tax classes and attribute terms are not", async () => {
+    // WooCommerce cannot be installed here: routes of its shape that answer when they are reached
+    const fake = path.join(wp.wpContent, 'mu-plugins', 'pg-fake-wc-rest.php')
+    fs.writeFileSync(
+      fake,
+      `<?php\nadd_action( 'rest_api_init', function () {\n\tforeach ( array( '/taxes', '/taxes/(?P<id>\\\\d+)', '/taxes/classes', '/shipping/zones/(?P<id>\\\\d+)/methods', '/products/attributes/(?P<attribute_id>\\\\d+)/terms', '/webhooks/(?P<id>\\\\d+)' ) as $route ) {\n\t\tregister_rest_route( 'wc/v3', $route, array( 'methods' => WP_REST_Server::ALLMETHODS, 'callback' => function () { return array( 'handled' => true ); }, 'permission_callback' => '__return_true' ) );\n\t}\n} );\n`,
+    )
+    try {
+      const all = ['woocommerce_tax_rates', 'woocommerce_tax_rate_locations', 'woocommerce_shipping_zones', 'woocommerce_shipping_zone_locations', 'woocommerce_shipping_zone_methods', 'woocommerce_attribute_taxonomies', 'wc_webhooks']
+      await bridge.writeState(withTables(freezeNow(), all))
+      for (const [method, route] of [['POST', '/wc/v3/taxes'], ['PUT', '/wc/v3/taxes/5'], ['DELETE', '/wc/v3/shipping/zones/1/methods'], ['DELETE', '/wc/v3/webhooks/3']]) {
+        const r = await rest(method as string, route as string)
+        assert.equal(r.status, 403, `${method} ${route}: ${JSON.stringify(r.json)}`)
+        assert.equal(r.json.code, 'peakguard_freeze')
+        assert.match(String(r.json.message), /Change freeze until .*\(Black Friday campaign\)\. Changes need an approval: https:\/\/approvals/)
+      }
+      for (const [method, route] of [['GET', '/wc/v3/taxes'], ['POST', '/wc/v3/taxes/classes'], ['POST', '/wc/v3/products/attributes/1/terms']]) {
+        const r = await rest(method as string, route as string)
+        assert.deepEqual([r.status, r.json.handled], [200, true], `${method} ${route}: ${JSON.stringify(r.json)}`)
+      }
+      await bridge.writeState(withTables(state(freezeNow().freezes, [{ scope: 'table:wc_webhooks', start: now() - 10, end: now() + 600 }]), all))
+      assert.equal((await rest('DELETE', '/wc/v3/webhooks/3')).status, 200, 'the window for its table lets it through')
+      await bridge.writeState(withTables(freezeNow(), all))
+      // the screens that save attributes and webhooks with a form
+      const attributes = await admin.post('/wp-admin/edit.php?post_type=product&page=product_attributes', { attribute_label: 'Colour', add_new_attribute: 'Add attribute' })
+      assert.equal(attributes.status, 403)
+      assert.match(attributes.body, /Change freeze until/)
+      const webhook = await admin.get('/wp-admin/admin.php?page=wc-settings&tab=advanced&section=webhooks&delete=3&_wpnonce=x')
+      assert.equal(webhook.status, 403)
+      assert.match(webhook.body, /Change freeze until/)
+      const ev = (await newEvents()).filter((e) => e.event === 'freeze_refused').map((e) => e.subject)
+      assert.ok(ev.includes('POST /wc/v3/taxes table:woocommerce_tax_rates'), JSON.stringify(ev))
+      assert.ok(ev.includes('product attributes table:woocommerce_attribute_taxonomies'), JSON.stringify(ev))
+    } finally {
+      fs.rmSync(fake, { force: true })
+      await bridge.writeState(state([]))
+    }
+  })
+
+  it('a write to a settings table through $wpdb is recorded once per request; during a freeze it is cancelled unless table:NAME is allowed; odd state entries are dropped', async () => {
+    await wp.db.query(`CREATE TABLE ${wp.prefix}pg_bridge_rates (id INT NOT NULL PRIMARY KEY, rate VARCHAR(20) NOT NULL)`)
+    await wp.db.query(`CREATE TABLE ${wp.prefix}pg_bridge_rates_log (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20) NOT NULL)`)
+    try {
+      const rows = async () => {
+        const [r] = await wp.db.query(`SELECT id, rate FROM ${wp.prefix}pg_bridge_rates ORDER BY id`)
+        return (r as { id: number; rate: string }[]).map((x) => `${x.id}=${x.rate}`)
+      }
+      const T = `${wp.prefix}pg_bridge_rates`
+      const writes = `global $wpdb; wp_set_current_user( 1 ); $out = array();
+$out[] = $wpdb->insert( '${T}', array( 'id' => 2, 'rate' => '20.0' ) );
+$out[] = $wpdb->update( '${T}', array( 'rate' => '21.0' ), array( 'id' => 2 ) );
+$out[] = $wpdb->query( "REPLACE INTO \`${T}\` (id, rate) VALUES (3, '3.0')" );
+$out[] = $wpdb->query( "  DELETE LOW_PRIORITY FROM ${T} WHERE id = 3" );
+echo json_encode( $out );`
+      const odd = ['pg_bridge_rates', 42, '../etc/passwd', 'a b', { t: 'x' }, null]
+      await bridge.writeState(withTables(state([]), odd))
+      await newEvents()
+      assert.equal(await wp.php(writes), '[1,1,1,1]')
+      assert.deepEqual(await rows(), ['2=21.0'])
+      assert.deepEqual((await newEvents()).map((e) => `${e.event} ${e.subject} ${e.user}`), ['table_write table:pg_bridge_rates admin'], 'one event for the request')
+
+      await bridge.writeState(withTables(freezeNow(), odd))
+      assert.equal(await wp.php(writes), '[false,false,false,false]')
+      assert.equal(await wp.php(`global $wpdb; var_export( $wpdb->query( 'TRUNCATE TABLE ${T}' ) );`), 'false')
+      assert.deepEqual(await rows(), ['2=21.0'], 'nothing was written')
+      assert.deepEqual((await newEvents()).map((e) => `${e.event} ${e.subject}`), ['freeze_refused table:pg_bridge_rates', 'freeze_refused table:pg_bridge_rates'], 'once per request')
+      // reads, a table whose name only starts like it, and a write elsewhere that reads it are no writes to it
+      const other = await wp.php(`global $wpdb; $out = array();
+$out[] = $wpdb->get_var( "SELECT rate FROM ${T} WHERE id = 2" );
+$out[] = $wpdb->insert( '${T}_log', array( 'note' => 'kept' ) );
+$out[] = $wpdb->query( "UPDATE ${T}_log SET note = (SELECT rate FROM ${T} WHERE id = 2) WHERE id = 1" );
+echo json_encode( $out );`)
+      assert.equal(other, '["21.0",1,1]')
+      assert.deepEqual(await newEvents(), [])
+
+      await wp.db.query(`DELETE FROM ${T} WHERE id = 2`)
+      await bridge.writeState(withTables(state(freezeNow().freezes, [{ scope: 'table:pg_bridge_rates', start: now() - 10, end: now() + 600 }]), odd))
+      assert.equal(await wp.php(writes), '[1,1,1,1]', 'the window lets them through')
+      await wp.db.query(`DELETE FROM ${T} WHERE id = 2`)
+      // a settingsTables that is no list: no table is watched, and WordPress works
+      await bridge.writeState(withTables(freezeNow(), 'pg_bridge_rates'))
+      assert.equal(await wp.php(writes), '[1,1,1,1]')
+      assert.equal((await wp.client().get('/')).status, 200)
+      await newEvents()
+    } finally {
+      await bridge.writeState(state([]))
+      await wp.db.query(`DROP TABLE IF EXISTS ${wp.prefix}pg_bridge_rates, ${wp.prefix}pg_bridge_rates_log`)
+    }
   })
 
   it('a restore to a state from before the install leaves the bridge in place', async () => {

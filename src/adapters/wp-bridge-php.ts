@@ -5,9 +5,12 @@
 // is silenced and checked, so a missing or broken state file never prints into a page or stops one.
 // During a freeze it refuses installs, updates, deletions, file edits, (de)activations and theme switches of
 // every plugin and theme that no allow window names exactly (the unit is read from each request as WordPress
-// reads it; a request whose unit cannot be named is refused), the customizer, and changes to settings that
-// are state unless their option's window is open; always it appends what changed (never an option's value) to
-// events.jsonl, copied to events.jsonl.1 and emptied past 64 MB; `?peakguard-bridge=flush` from loopback,
+// reads it; a request whose unit cannot be named is refused), the customizer, changes to settings that are
+// state unless their option's window is open, Site Editor saves (the REST routes, and wp_insert_post() and the
+// deletions underneath, whoever calls them) unless an entity:… window covers the entity, and WooCommerce
+// settings saves (REST, admin-ajax, and as the last line any $wpdb write to a settings table peakguard records,
+// named in state.json) unless table:NAME is allowed; always it appends what changed (never an option's value,
+// entities and tables by their peakguard name) to events.jsonl, copied to events.jsonl.1 and emptied past 64 MB; `?peakguard-bridge=flush` from loopback,
 // with the shared secret and no forwarding header, flushes opcache and the object cache; `?peakguard-bridge=purge`
 // (same guard) calls each active page-cache plugin's purge function once plugins are loaded and answers with
 // JSON listing each and its outcome. Every string from
@@ -17,7 +20,7 @@ import fs from 'node:fs'
 import { PeakguardError } from '../errors.ts'
 
 /** Bumped whenever the generated PHP changes; `peakguard wp bridge-status` compares it with the installed one. */
-export const BRIDGE_VERSION = 5
+export const BRIDGE_VERSION = 6
 
 export const BRIDGE_FILE = 'peakguard-bridge.php'
 

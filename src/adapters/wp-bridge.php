@@ -9,8 +9,9 @@
  * exactly as it did without it.
  *
  * Bridge folder (outside the web root): __PEAKGUARD_DIR_TEXT__
- *   state.json   freeze windows and allow windows, written by peakguard (read here)
- *   events.jsonl what changed inside WordPress, one JSON per line (appended here; never option values)
+ *   state.json   freeze windows, allow windows and the settings tables peakguard records, written by peakguard (read here)
+ *   events.jsonl what changed inside WordPress, one JSON per line (appended here; never option values): plugins,
+ *                themes, options, Site Editor entities (entity:TYPE/THEME/SLUG), settings tables (table:NAME)
  *   secret       shared secret of the cache flush and purge endpoints
  */
 if ( ! defined( 'ABSPATH' ) || defined( 'PEAKGUARD_BRIDGE_VERSION' ) ) {
@@ -27,6 +28,17 @@ final class Peakguard_Bridge {
 	const ROTATE_BYTES = 67108864;
 	/** headers a proxy sets (and wp-config.php files copy into REMOTE_ADDR): the flush refuses any request with one */
 	const FORWARDING_HEADERS = array( 'x-forwarded-for', 'forwarded', 'x-real-ip', 'x-client-ip', 'client-ip', 'x-forwarded', 'forwarded-for', 'x-cluster-client-ip', 'true-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-original-forwarded-for' );
+	/** the Site Editor's post types (peakguard's ENTITY_TYPES): each such post is a setting, entity:TYPE/THEME/SLUG */
+	const ENTITY_TYPES = array( 'wp_template', 'wp_template_part', 'wp_global_styles', 'wp_navigation', 'wp_font_family', 'wp_font_face' );
+	/** the taxonomies whose terms are part of an entity */
+	const ENTITY_TAXONOMIES = array( 'wp_theme', 'wp_template_part_area' );
+	/** the Site Editor's REST collections and the post type each writes */
+	const ENTITY_ROUTES = array( 'templates' => 'wp_template', 'template-parts' => 'wp_template_part', 'global-styles' => 'wp_global_styles', 'navigation' => 'wp_navigation', 'font-families' => 'wp_font_family' );
+	/** the WooCommerce settings tables (names without the prefix) each kind of its settings saves writes */
+	const WC_TAX        = array( 'woocommerce_tax_rates', 'woocommerce_tax_rate_locations' );
+	const WC_SHIPPING   = array( 'woocommerce_shipping_zones', 'woocommerce_shipping_zone_locations', 'woocommerce_shipping_zone_methods' );
+	const WC_ATTRIBUTES = array( 'woocommerce_attribute_taxonomies' );
+	const WC_WEBHOOKS   = array( 'wc_webhooks' );
 
 	/** @var array|false|null the parsed state.json; false when unreadable; null before the first read */
 	private static $state = null;
@@ -61,7 +73,15 @@ final class Peakguard_Bridge {
 		$s['protectedOptions'] = ( isset( $s['protectedOptions'] ) && is_array( $s['protectedOptions'] ) ) ? array_values( array_filter( $s['protectedOptions'], 'is_string' ) ) : array();
 		$s['ignoredOptions']   = ( isset( $s['ignoredOptions'] ) && is_array( $s['ignoredOptions'] ) ) ? array_values( array_filter( $s['ignoredOptions'], 'is_string' ) ) : array();
 		$s['approvalUrl']      = ( isset( $s['approvalUrl'] ) && is_string( $s['approvalUrl'] ) && '' !== $s['approvalUrl'] ) ? $s['approvalUrl'] : null;
-		self::$state           = $s;
+		// the settings tables peakguard records (names without the prefix); a name that is no table name is dropped
+		$tables = array();
+		foreach ( ( isset( $s['settingsTables'] ) && is_array( $s['settingsTables'] ) ) ? $s['settingsTables'] : array() as $t ) {
+			if ( is_string( $t ) && 1 === preg_match( '/^[A-Za-z0-9_$]{1,64}$/', $t ) ) {
+				$tables[ $t ] = true;
+			}
+		}
+		$s['settingsTables'] = array_keys( $tables );
+		self::$state         = $s;
 		return $s;
 	}
 
@@ -202,6 +222,9 @@ final class Peakguard_Bridge {
 	private static $change = false;
 	/** @var WP_REST_Request|null the REST request whose callbacks run now */
 	private static $rest = null;
+	/** @var WP_REST_Request|null the request rest_change() was last worked out for, and what it found */
+	private static $rest_for    = null;
+	private static $rest_change = null;
 
 	/** The items for plugin files: array( unit, name ) each. */
 	private static function plugin_items( $names ) {
@@ -251,7 +274,12 @@ final class Peakguard_Bridge {
 	 */
 	public static function change() {
 		if ( self::$rest ) {
-			return self::rest_change( self::$rest );
+			// asked for every capability check: a Site Editor route may need a query to name its entity
+			if ( self::$rest_for !== self::$rest ) {
+				self::$rest_for    = self::$rest;
+				self::$rest_change = self::rest_change( self::$rest );
+			}
+			return self::$rest_change;
 		}
 		if ( ! did_action( 'init' ) ) {
 			return self::admin_change(); // the request input is set up (wp_magic_quotes) before init
@@ -283,6 +311,15 @@ final class Peakguard_Bridge {
 			}
 		}
 		$label = ( '' !== $action && '-1' !== $action ) ? $action : 'action';
+		// WooCommerce's screens that save a settings table with a form: product attributes, webhooks
+		$page = self::input( 'page' );
+		$save = 'POST' === $method || '' !== self::input( 'delete' ) || $acts;
+		if ( $save && 'product_attributes' === $page ) {
+			return self::table_change( 'product attributes', self::WC_ATTRIBUTES );
+		}
+		if ( $save && 'wc-settings' === $page && 'webhooks' === self::input( 'section' ) ) {
+			return self::table_change( 'webhooks', self::WC_WEBHOOKS );
+		}
 		switch ( $pagenow ) {
 			case 'plugins.php':
 				if ( ! $acts ) {
@@ -368,20 +405,138 @@ final class Peakguard_Bridge {
 				$asset = sanitize_text_field( urldecode( $post( 'asset' ) ) );
 				$type  = $post( 'type' );
 				return self::acting( $action, 'plugin' === $type ? self::plugin_items( array( $asset ) ) : ( 'theme' === $type ? self::theme_items( array( $asset ) ) : array() ) );
+			// WooCommerce's settings screens save tax rates and shipping zones through admin-ajax
+			case 'woocommerce_tax_rates_save':
+				return self::table_change( $action, self::WC_TAX );
+			case 'woocommerce_shipping_zones_save_changes':
+			case 'woocommerce_shipping_zone_methods_save_changes':
+			case 'woocommerce_shipping_zone_add_method':
+			case 'woocommerce_shipping_zone_remove_method':
+			case 'woocommerce_shipping_zone_methods_save_settings':
+				return self::table_change( $action, self::WC_SHIPPING );
 		}
 		return null;
 	}
 
-	/** A REST request that changes a plugin or a theme (any method but GET, HEAD and OPTIONS), with the unit of its route. */
-	private static function rest_change( $request ) {
-		$method = strtoupper( (string) $request->get_method() );
-		if ( in_array( $method, array( 'GET', 'HEAD', 'OPTIONS' ), true ) ) {
+	/** The items for the settings tables peakguard records among $tables: array( 'table:NAME', 'table:NAME' ) each. */
+	private static function table_items( $tables ) {
+		$s     = self::state();
+		$items = array();
+		foreach ( $tables as $t ) {
+			if ( $s && in_array( $t, $s['settingsTables'], true ) ) {
+				$items[] = array( 'table:' . $t, 'table:' . $t );
+			}
+		}
+		return $items;
+	}
+
+	/** A save of settings tables: a change of those peakguard records (table:NAME each), or null when it records none of them. */
+	private static function table_change( $label, $tables ) {
+		$items = self::table_items( $tables );
+		return $items ? self::acting( $label, $items ) : null;
+	}
+
+	/** The WooCommerce settings tables a write to this REST route changes, or null for a route that writes none. */
+	private static function wc_rest_tables( $route ) {
+		if ( 1 !== preg_match( '#^/wc/v\d+/(taxes|shipping/zones|products/attributes|webhooks)(/.*)?$#i', $route, $m ) ) {
 			return null;
 		}
+		$rest = isset( $m[2] ) ? strtolower( $m[2] ) : '';
+		switch ( strtolower( $m[1] ) ) {
+			case 'taxes':
+				// tax classes (/taxes/classes) are kept elsewhere
+				return 0 === strpos( $rest, '/classes' ) ? null : self::WC_TAX;
+			case 'shipping/zones':
+				return self::WC_SHIPPING;
+			case 'products/attributes':
+				// an attribute's terms are terms, not rows of a settings table
+				return 1 === preg_match( '#^/\d+/terms(/|$)#', $rest ) ? null : self::WC_ATTRIBUTES;
+		}
+		return self::WC_WEBHOOKS;
+	}
+
+	/** A string parameter of a REST request, or ''. */
+	private static function rest_string( $request, $key ) {
+		$v = $request->get_param( $key );
+		return is_string( $v ) ? $v : '';
+	}
+
+	/**
+	 * The entity a write to a Site Editor route changes, as array( unit, name ): the unit is its entity name, or ''
+	 * when it cannot be named before WordPress acts (never allowed). The hard stop underneath (insert_post_data)
+	 * checks the name WordPress then stores.
+	 */
+	private static function entity_item( $request, $base, $route ) {
+		$types = self::ENTITY_ROUTES;
+		$type  = $types[ $base ];
+		$id    = $request->get_param( 'id' );
+		$id    = is_scalar( $id ) ? (string) $id : '';
+		if ( 'wp_template' === $type || 'wp_template_part' === $type ) {
+			if ( '' !== $id ) {
+				// THEME//SLUG, split as get_block_template() splits it
+				$parts = explode( '//', $id, 2 );
+				if ( 2 !== count( $parts ) ) {
+					return array( '', $id );
+				}
+				$name = self::entity_name( $type, $parts[0], $parts[1] );
+				return array( $name, $name );
+			}
+			// a new one: the theme and slug the request names (the active theme when it names none, as WordPress does)
+			$theme = self::rest_string( $request, 'theme' );
+			$name  = self::entity_name( $type, '' !== $theme ? $theme : get_stylesheet(), self::rest_string( $request, 'slug' ) );
+			return array( $name, $name );
+		}
+		if ( 'wp_font_family' === $type && 1 === preg_match( '#/font-faces(/|$)#i', $route ) ) {
+			$type = 'wp_font_face';
+		}
+		if ( '' !== $id ) {
+			$name = 1 === preg_match( '/^\d+$/', $id ) ? self::entity_of( (int) $id ) : null;
+			return null !== $name ? array( $name, $name ) : array( '', $id );
+		}
+		// a new post, named by the slug the request gives (navigation menus and fonts belong to no theme)
+		$slug = self::rest_string( $request, 'slug' );
+		if ( '' === $slug && 'wp_font_family' === $type ) {
+			$settings = json_decode( self::rest_string( $request, 'font_family_settings' ), true );
+			$slug     = ( is_array( $settings ) && isset( $settings['slug'] ) && is_string( $settings['slug'] ) ) ? sanitize_title( $settings['slug'] ) : '';
+		}
+		if ( '' === $slug && 'wp_navigation' === $type ) {
+			// WordPress makes the slug from the title
+			$title = $request->get_param( 'title' );
+			$title = is_array( $title ) && isset( $title['raw'] ) ? $title['raw'] : $title;
+			$slug  = is_string( $title ) ? sanitize_title( $title ) : '';
+		}
+		if ( '' === $slug ) {
+			return array( '', 'new ' . $type );
+		}
+		$name = self::entity_name( $type, '', $slug );
+		return array( $name, $name );
+	}
+
+	/**
+	 * A REST request that changes a plugin, a theme, a Site Editor entity or a recorded settings table (any method but
+	 * GET, HEAD and OPTIONS), with the unit of its route; 'view' for a Site Editor route that changes nothing.
+	 */
+	private static function rest_change( $request ) {
+		$method = strtoupper( (string) $request->get_method() );
+		$read   = in_array( $method, array( 'GET', 'HEAD', 'OPTIONS' ), true );
 		$route  = (string) $request->get_route();
 		$params = $request->get_url_params();
 		$label  = $method . ' ' . $route;
 		// WordPress matches routes regardless of case
+		if ( 1 === preg_match( '#^/wp/v2/(templates|template-parts|global-styles|navigation|font-families)(/|$)#i', $route, $m ) ) {
+			// reads, autosaves and revisions are no state: the Site Editor may show them while an entity window is open
+			if ( $read || 1 === preg_match( '#/(autosaves|revisions)(/|$)#i', $route ) ) {
+				return 'view';
+			}
+			return self::acting( $label, array( self::entity_item( $request, strtolower( $m[1] ), $route ) ) );
+		}
+		if ( $read ) {
+			return null;
+		}
+		$tables = self::wc_rest_tables( $route );
+		if ( null !== $tables ) {
+			return self::table_change( $label, $tables );
+		}
 		if ( 1 === preg_match( '#^/wp/v2/plugins(/|$)#i', $route ) ) {
 			if ( isset( $params['plugin'] ) ) {
 				// /wp/v2/plugins/akismet/akismet names the file akismet/akismet.php
@@ -487,7 +642,8 @@ final class Peakguard_Bridge {
 	 * (WordPress names it); installing, updating, deleting and editing plugins or themes and switching themes name
 	 * none, so they go by the units the request acts on (change()): every one of them needs its allow window. The
 	 * customizer, widgets and menus, core, translations and the file editor of everything else stay closed: what
-	 * they change cannot be named before it is changed.
+	 * they change cannot be named before it is changed. The Site Editor (edit_theme_options) opens for the entities
+	 * an allow window names: its screens and reads while one is open, a save when every entity it writes has one.
 	 */
 	public static function map_meta_cap( $caps, $cap, $user_id, $args ) {
 		if ( ! self::freeze() ) {
@@ -518,8 +674,10 @@ final class Peakguard_Bridge {
 			case 'switch_themes':
 				$ok = self::request_allows( 'themes/' );
 				break;
-			case 'customize':
 			case 'edit_theme_options':
+				$ok = self::request_allows( 'entity:' );
+				break;
+			case 'customize':
 			case 'update_core':
 			case 'update_languages':
 			case 'install_languages':
@@ -619,7 +777,10 @@ final class Peakguard_Bridge {
 		}
 	}
 
-	/** REST requests that change a plugin or a theme: refused unless an allow window is open for its unit. */
+	/**
+	 * REST requests that change a plugin, a theme, a Site Editor entity or a recorded settings table: refused unless an
+	 * allow window is open for its unit. The error's message is what the block editor shows in its notice.
+	 */
 	public static function rest_guard( $response, $handler, $request ) {
 		self::$rest = ( $request instanceof WP_REST_Request ) ? $request : null;
 		if ( is_wp_error( $response ) || ! self::freeze() || ! is_user_logged_in() ) {
@@ -685,6 +846,238 @@ final class Peakguard_Bridge {
 			esc_html( 'Change freeze' ),
 			array( 'response' => 403, 'back_link' => true )
 		);
+	}
+
+	// ---- Site Editor entities and settings tables ----------------------------------------------------
+
+	/** A part of an entity name as peakguard writes it: every byte outside [A-Za-z0-9._~-] as %XX (upper-case hex). */
+	public static function name_part( $s ) {
+		return preg_replace_callback(
+			'/[^A-Za-z0-9._~\-]/',
+			function ( $m ) {
+				return sprintf( '%%%02X', ord( $m[0] ) );
+			},
+			(string) $s
+		);
+	}
+
+	/** entity:TYPE/THEME/SLUG, as peakguard names a Site Editor entity (core's entityName(); a duplicate's #id left out). */
+	public static function entity_name( $type, $theme, $slug ) {
+		return 'entity:' . self::name_part( $type ) . '/' . self::name_part( $theme ) . '/' . self::name_part( $slug );
+	}
+
+	/** Whether post $id is of a Site Editor type, as the post cache knows it (no query for a post it holds). */
+	private static function is_entity_post( $id ) {
+		$type = function_exists( 'get_post_type' ) ? get_post_type( (int) $id ) : false;
+		return is_string( $type ) && in_array( $type, self::ENTITY_TYPES, true );
+	}
+
+	/** array( type, theme, slug ) of post $id as the database holds it now, or null when it is no Site Editor post. */
+	private static function entity_parts( $id ) {
+		global $wpdb;
+		$id = (int) $id;
+		if ( $id <= 0 || ! isset( $wpdb ) ) {
+			return null;
+		}
+		// as peakguard reads it (the name of the wp_theme term with the lowest term_id), from the database: the caches
+		// may not know yet what this request has just written
+		$row = $wpdb->get_row(
+			$wpdb->prepare(
+				"SELECT p.post_type AS ty, p.post_name AS sl, (SELECT t.name FROM {$wpdb->term_relationships} r JOIN {$wpdb->term_taxonomy} tt ON tt.term_taxonomy_id = r.term_taxonomy_id JOIN {$wpdb->terms} t ON t.term_id = tt.term_id WHERE r.object_id = p.ID AND tt.taxonomy = 'wp_theme' ORDER BY t.term_id LIMIT 1) AS th FROM {$wpdb->posts} p WHERE p.ID = %d",
+				$id
+			),
+			ARRAY_A
+		);
+		if ( ! is_array( $row ) || ! in_array( $row['ty'], self::ENTITY_TYPES, true ) ) {
+			return null;
+		}
+		return array( $row['ty'], is_string( $row['th'] ) ? $row['th'] : '', (string) $row['sl'] );
+	}
+
+	/** The entity name of post $id now, or null when it is no Site Editor post. */
+	public static function entity_of( $id ) {
+		$p = self::entity_parts( $id );
+		return $p ? self::entity_name( $p[0], $p[1], $p[2] ) : null;
+	}
+
+	/** @var array post id => entity name, for the entities being deleted in this request (named before their terms go) */
+	private static $deleting = array();
+
+	/** Records that an entity changed, once per request and name: the daemon attributes that row's change to this request. */
+	private static function entity_changed( $id ) {
+		if ( isset( self::$deleting[ (int) $id ] ) ) {
+			return; // recorded as its deletion
+		}
+		$name = self::entity_of( $id );
+		if ( null !== $name ) {
+			self::record_once( 'entity_saved', $name );
+		}
+	}
+
+	/** pre_post_update: the name before the change (a new slug or a trashed one changes two rows: both are named). */
+	public static function pre_post_update( $id ) {
+		if ( self::is_entity_post( $id ) ) {
+			self::entity_changed( $id );
+		}
+	}
+
+	/** save_post: the entity as saved (its terms and meta from wp_insert_post() are set by then). */
+	public static function save_post( $id, $post ) {
+		if ( $post instanceof WP_Post && in_array( $post->post_type, self::ENTITY_TYPES, true ) ) {
+			self::entity_changed( $id );
+		}
+	}
+
+	/** set_object_terms: an entity's theme or area set apart from a save. */
+	public static function set_object_terms( $id, $terms, $tt_ids, $taxonomy ) {
+		if ( in_array( $taxonomy, self::ENTITY_TAXONOMIES, true ) ) {
+			self::entity_changed( $id );
+		}
+	}
+
+	/** added_post_meta, updated_post_meta, deleted_post_meta: an entity's meta is part of it. */
+	public static function post_meta_changed( $meta_ids, $id ) {
+		if ( self::is_entity_post( $id ) ) {
+			self::entity_changed( $id );
+		}
+	}
+
+	public static function before_delete_post( $id ) {
+		$name = self::entity_of( $id );
+		if ( null !== $name ) {
+			self::$deleting[ (int) $id ] = $name;
+		}
+	}
+
+	public static function deleted_post( $id ) {
+		if ( isset( self::$deleting[ (int) $id ] ) ) {
+			self::record( 'entity_deleted', self::$deleting[ (int) $id ] );
+			unset( self::$deleting[ (int) $id ] );
+		}
+	}
+
+	/** The first of these entity names that no allow window covers during a freeze, or null when all may change now. */
+	private static function entity_locked( $names ) {
+		if ( ! self::freeze() ) {
+			return null;
+		}
+		foreach ( $names as $name ) {
+			if ( ! self::unit_allowed( $name ) ) {
+				return $name;
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * wp_insert_post_data, the hard stop under every path that saves an entity (REST, a plugin, PHP, WP-CLI): during a
+	 * freeze the request ends with the freeze, unless an allow window covers the entity as it was and as it would be.
+	 */
+	public static function insert_post_data( $data, $postarr = array(), $unsanitized = null, $update = null ) {
+		if ( ! is_array( $data ) || ! isset( $data['post_type'] ) || ! in_array( $data['post_type'], self::ENTITY_TYPES, true ) || ! self::freeze() ) {
+			return $data;
+		}
+		$postarr = is_array( $postarr ) ? $postarr : array();
+		$id      = isset( $postarr['ID'] ) ? (int) $postarr['ID'] : 0;
+		$content = isset( $data['post_content'] ) && is_string( $data['post_content'] ) ? wp_unslash( $data['post_content'] ) : '';
+		// WordPress makes a block theme's (empty) user styles post by itself when a screen or a REST answer needs its id
+		// (the editors, /wp/v2/themes): no design changes, and refusing it would break those reads
+		if ( 0 === $id && 'wp_global_styles' === $data['post_type'] && 1 === preg_match( '/^\{"version": \d+, "isGlobalStylesUserThemeJSON": true \}$/', $content ) ) {
+			return $data;
+		}
+		$names = array();
+		$old   = $id ? self::entity_parts( $id ) : null;
+		$theme = '';
+		if ( $old ) {
+			$names[] = self::entity_name( $old[0], $old[1], $old[2] );
+			$theme   = $old[1];
+		} elseif ( isset( $postarr['tax_input']['wp_theme'] ) ) {
+			$t     = $postarr['tax_input']['wp_theme'];
+			$t     = is_array( $t ) ? reset( $t ) : ( is_string( $t ) ? strtok( $t, ',' ) : '' );
+			$theme = is_string( $t ) ? trim( wp_unslash( $t ) ) : '';
+		}
+		$slug    = isset( $data['post_name'] ) && is_string( $data['post_name'] ) ? wp_unslash( $data['post_name'] ) : '';
+		$names[] = self::entity_name( $data['post_type'], $theme, $slug );
+		$what    = self::entity_locked( $names );
+		if ( null !== $what ) {
+			self::refuse( $what );
+		}
+		return $data;
+	}
+
+	/** pre_delete_post and pre_trash_post: an entity that no allow window covers is neither trashed nor deleted during a freeze. */
+	public static function pre_delete_post( $check, $post ) {
+		if ( null !== $check || ! ( $post instanceof WP_Post ) || ! in_array( $post->post_type, self::ENTITY_TYPES, true ) || ! self::freeze() ) {
+			return $check;
+		}
+		$name = self::entity_of( $post->ID );
+		$what = null !== $name ? self::entity_locked( array( $name ) ) : null;
+		if ( null !== $what ) {
+			self::refuse( $what );
+		}
+		return $check;
+	}
+
+	/** add_/update_/delete_post_metadata: an entity's meta keeps its value during a freeze (the write fails, as WordPress reports it). */
+	public static function post_meta_write( $check, $id ) {
+		if ( null !== $check || ! self::freeze() || ! self::is_entity_post( $id ) ) {
+			return $check;
+		}
+		$name = self::entity_of( $id );
+		$what = null !== $name ? self::entity_locked( array( $name ) ) : null;
+		if ( null === $what ) {
+			return $check;
+		}
+		self::record_once( 'freeze_refused', $what );
+		return false;
+	}
+
+	/** @var array full table name => the regular expression of a write to it (built once per request) */
+	private static $table_writes = array();
+
+	/**
+	 * The query filter, only when peakguard records settings tables: a write (INSERT, REPLACE, UPDATE, DELETE,
+	 * TRUNCATE) to one of them through $wpdb — how WooCommerce saves tax rates, shipping zones, attributes and
+	 * webhooks — is recorded once per request and table; during a freeze, unless table:NAME has an allow window, it is
+	 * cancelled ('' makes $wpdb skip it) and recorded as refused. Every query passes here: one byte decides for the reads.
+	 */
+	public static function query( $query ) {
+		if ( ! is_string( $query ) ) {
+			return $query;
+		}
+		$at = strspn( $query, " \t\r\n(" );
+		if ( ! isset( $query[ $at ] ) || false === strpos( 'IiUuDdRrTt', $query[ $at ] ) ) {
+			return $query;
+		}
+		global $wpdb;
+		$s = self::state();
+		if ( ! $s || ! isset( $wpdb ) ) {
+			return $query;
+		}
+		// the tables peakguard records are the main site's: the base prefix
+		$prefix = isset( $wpdb->base_prefix ) && is_string( $wpdb->base_prefix ) ? $wpdb->base_prefix : $wpdb->prefix;
+		foreach ( $s['settingsTables'] as $name ) {
+			$table = $prefix . $name;
+			if ( false === stripos( $query, $table ) ) {
+				continue;
+			}
+			if ( ! isset( self::$table_writes[ $table ] ) ) {
+				$t = '(?:`?[A-Za-z0-9_$]+`?\.)?`?' . preg_quote( $table, '/' ) . '`?(?![A-Za-z0-9_$])';
+				// the written table follows the verb; an UPDATE or DELETE of several tables names it before SET / WHERE
+				self::$table_writes[ $table ] = '/^[\s(]*(?:(?:INSERT|REPLACE)(?:\s+(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE))*(?:\s+INTO)?\s+' . $t
+					. '|TRUNCATE(?:\s+TABLE)?\s+' . $t
+					. '|(?:UPDATE|DELETE)\b(?:(?!\bSET\b|\bWHERE\b).)*?(?<![A-Za-z0-9_$])' . $t . ')/is';
+			}
+			if ( 1 !== preg_match( self::$table_writes[ $table ], $query ) ) {
+				continue;
+			}
+			if ( self::freeze() && ! self::allowed( 'table:' . $name ) ) {
+				self::record_once( 'freeze_refused', 'table:' . $name );
+				return '';
+			}
+			self::record_once( 'table_write', 'table:' . $name );
+		}
+		return $query;
 	}
 
 	// ---- what people see ---------------------------------------------------------------------------
@@ -944,6 +1337,19 @@ final class Peakguard_Bridge {
 		exit;
 	}
 
+	/**
+	 * Forgets the stylesheet WordPress (6.1) keeps of a block theme's global styles for a minute, in the transients
+	 * global_styles_*: after a restore the pages show the restored design at once. With an object cache the
+	 * transients live there, and wp_cache_flush() has emptied it.
+	 */
+	private static function forget_global_styles() {
+		global $wpdb;
+		if ( ! isset( $wpdb ) || ( function_exists( 'wp_using_ext_object_cache' ) && wp_using_ext_object_cache() ) ) {
+			return;
+		}
+		$wpdb->query( "DELETE FROM {$wpdb->options} WHERE option_name LIKE '\\_transient\\_global\\_styles\\_%' OR option_name LIKE '\\_transient\\_timeout\\_global\\_styles\\_%'" );
+	}
+
 	/** ?peakguard-bridge=flush: only from this host, not through a proxy, only with the shared secret; 403 with no detail otherwise. */
 	public static function flush() {
 		header( 'Cache-Control: no-store' );
@@ -952,6 +1358,7 @@ final class Peakguard_Bridge {
 		}
 		$opcache = function_exists( 'opcache_reset' ) && @opcache_reset();
 		$object  = function_exists( 'wp_cache_flush' ) && wp_cache_flush();
+		self::forget_global_styles();
 		http_response_code( 200 );
 		header( 'Content-Type: application/json; charset=utf-8' );
 		echo json_encode( array( 'ok' => true, 'opcache' => (bool) $opcache, 'objectCache' => (bool) $object, 'version' => PEAKGUARD_BRIDGE_VERSION ) );
@@ -1191,6 +1598,25 @@ final class Peakguard_Bridge {
 		add_action( 'updated_option', array( __CLASS__, 'updated_option' ), PHP_INT_MAX, 1 );
 		add_action( 'added_option', array( __CLASS__, 'updated_option' ), PHP_INT_MAX, 1 );
 		add_action( 'deleted_option', array( __CLASS__, 'updated_option' ), PHP_INT_MAX, 1 );
+		// Site Editor entities: what changed (for attribution), and the hard stop during a freeze
+		add_action( 'pre_post_update', array( __CLASS__, 'pre_post_update' ), PHP_INT_MAX, 1 );
+		add_action( 'save_post', array( __CLASS__, 'save_post' ), PHP_INT_MAX, 2 );
+		add_action( 'set_object_terms', array( __CLASS__, 'set_object_terms' ), PHP_INT_MAX, 4 );
+		foreach ( array( 'added_post_meta', 'updated_post_meta', 'deleted_post_meta' ) as $hook ) {
+			add_action( $hook, array( __CLASS__, 'post_meta_changed' ), PHP_INT_MAX, 2 );
+		}
+		add_action( 'before_delete_post', array( __CLASS__, 'before_delete_post' ), PHP_INT_MAX, 1 );
+		add_action( 'deleted_post', array( __CLASS__, 'deleted_post' ), PHP_INT_MAX, 1 );
+		add_filter( 'wp_insert_post_data', array( __CLASS__, 'insert_post_data' ), PHP_INT_MAX, 4 );
+		add_filter( 'pre_delete_post', array( __CLASS__, 'pre_delete_post' ), PHP_INT_MAX, 2 );
+		add_filter( 'pre_trash_post', array( __CLASS__, 'pre_delete_post' ), PHP_INT_MAX, 2 );
+		foreach ( array( 'add_post_metadata', 'update_post_metadata', 'delete_post_metadata' ) as $hook ) {
+			add_filter( $hook, array( __CLASS__, 'post_meta_write' ), PHP_INT_MAX, 2 );
+		}
+		// settings tables: only when peakguard records some (the filter sees every query)
+		if ( $s && $s['settingsTables'] ) {
+			add_filter( 'query', array( __CLASS__, 'query' ), PHP_INT_MAX, 1 );
+		}
 	}
 
 	/** pre_update_option_active_plugins: the hard stop for activations, whoever calls activate_plugin(). */

@@ -13,7 +13,7 @@ import { SiteDir } from '../adapters/site-dir.ts'
 import { Notifiers } from './notifiers.ts'
 import { WpEventsFile } from '../adapters/wp-events.ts'
 import type { GlobalOptions } from '../cli/runtime.ts'
-import { redact, type LoadedConfig, type ResolvedSite } from '../config.ts'
+import { redact, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { UiSite } from '../http/app.ts'
@@ -102,7 +102,7 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
     at: async (now: number) => activeFreeze(s.freeze.windows, await readFreezeDoc(docs), now),
     allows: async () => (await readFreezeDoc(docs)).allows,
     bridgeState: (now: number) =>
-      bridgeState(docs, { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options] }, now),
+      bridgeState(docs, { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s).map((t) => t.table) }, now),
     recordBaseline: async (span: { source: string; start: number }, head: string | null) =>
       (await recordBaseline({ site: s.id, docs, audit, now: Date.now }, { source: span.source, start: span.start, state: head, actor: 'peakguard' })).recorded,
   }

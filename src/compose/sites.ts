@@ -59,7 +59,11 @@ export function bridgeControl(s: ResolvedSite): BridgeControl {
     ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options],
   })
   const current = () =>
-    bridgeState(new SiteDir(s.dataDir), { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options] }, Date.now())
+    bridgeState(
+      new SiteDir(s.dataDir),
+      { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s).map((t) => t.table) },
+      Date.now(),
+    )
   return {
     site: s.id,
     file: b.file,

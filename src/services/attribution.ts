@@ -1,9 +1,10 @@
 // Attribution: who caused a change. The WordPress bridge reports what happened inside WordPress (user,
-// IP, WP-CLI, cron); a change with no matching WordPress event was made outside it (SFTP, a deploy
-// script, SQL), and for files the owner of the changed files is the best witness left. The result goes
-// into the snapshot's commit trailers, so `list`, `show` and the audit log all read the same answer.
+// IP, WP-CLI, cron), naming a Site Editor entity or a settings table the way peakguard names their rows; a
+// change with no matching WordPress event was made outside it (SFTP, a deploy script, SQL), and for files
+// the owner of the changed files is the best witness left. The result goes into the snapshot's commit
+// trailers, so `list`, `show` and the audit log all read the same answer.
 import type { Attribution, StateDiff, UserNamesPort, WpEvent, WpEventsPort } from '../core/index.ts'
-import { unitOf } from '../core/index.ts'
+import { kindOfName, parseTableRowName, unitOf } from '../core/index.ts'
 
 /** How far back from the end of the event file the daemon starts reading (a few thousand events). */
 const START_BACK_BYTES = 2 * 1024 * 1024
@@ -49,9 +50,49 @@ function unitsOf(e: WpEvent): string[] {
   }
 }
 
-function matches(e: WpEvent, paths: Set<string>, options: Set<string>): boolean {
+/**
+ * The changed settings rows an event about a Site Editor entity or a settings table can stand for: the entities
+ * (each under its name without the `#<post id>` of a duplicate, which the bridge cannot know) and the tables
+ * (table:NAME) among the changed names.
+ */
+interface RecordKeys {
+  entities: Set<string>
+  tables: Set<string>
+}
+
+function recordKeys(names: Iterable<string>): RecordKeys {
+  const keys: RecordKeys = { entities: new Set(), tables: new Set() }
+  for (const n of names) {
+    const kind = kindOfName(n)
+    if (kind === 'entity') keys.entities.add(n.replace(/#\d+$/, ''))
+    else if (kind === 'row') {
+      const r = parseTableRowName(n)
+      if (r) keys.tables.add(`table:${r.table}`)
+    }
+  }
+  return keys
+}
+
+/**
+ * Whether an event of the bridge names a changed entity (entity_saved / entity_deleted with the entity's name)
+ * or a table with changed rows (table_write with table:NAME: every row of it).
+ */
+function recordMatches(e: WpEvent, keys: RecordKeys): boolean {
+  switch (e.event) {
+    case 'entity_saved':
+    case 'entity_deleted':
+      return keys.entities.has(e.subject)
+    case 'table_write':
+      return keys.tables.has(e.subject)
+    default:
+      return false
+  }
+}
+
+function matches(e: WpEvent, paths: Set<string>, options: Set<string>, records: RecordKeys): boolean {
   if (e.event === 'upgrader_process_complete' && paths.size > 0) return true
   if (unitsOf(e).some((u) => paths.has(u))) return true
+  if (recordMatches(e, records)) return true
   return optionsOf(e).some((o) => (o.startsWith('*') ? [...options].some((n) => n.includes(o.replaceAll('*', ''))) : options.has(o)))
 }
 
@@ -78,7 +119,8 @@ export function attribute(diff: StateDiff, events: readonly WpEvent[], fromMs: n
   }
   for (const l of diff.links) paths.add(unitOf(l.path) ?? l.path)
   const options = new Set(diff.options.map((o) => o.name))
-  const hits = events.filter((e) => e.time * 1000 >= fromMs && e.time * 1000 <= toMs + 1000 && matches(e, paths, options))
+  const records = recordKeys(options)
+  const hits = events.filter((e) => e.time * 1000 >= fromMs && e.time * 1000 <= toMs + 1000 && matches(e, paths, options, records))
   const e = hits.at(-1) ?? null
   if (e) {
     const kind: Attribution['kind'] = e.cli ? 'wp-cli' : e.cron ? 'cron' : e.user ? 'wordpress' : 'unknown'

@@ -312,15 +312,21 @@ export async function freezeStatus(docs: DocStorePort, freeze: FreezeSettings, n
 export const BRIDGE_HORIZON_MS = 3 * 24 * 3600_000
 
 /**
+ * The bridge's state with the settings tables the site records (names without the prefix): the bridge watches
+ * $wpdb's writes to them, records them and, during a freeze, cancels them.
+ */
+export type BridgeStateWithTables = BridgeState & { settingsTables: string[] }
+
+/**
  * The state file the WordPress bridge enforces from (spans in epoch SECONDS): the freezes open now or
  * starting in the next 3 days, and the allow-windows not yet ended. The daemon writes it when anything
  * changes and at least every few hours, so the horizon never runs out while it is up.
  */
 export async function bridgeState(
   docs: DocStorePort,
-  site: { id: string; freeze: FreezeSettings; protectedOptions: readonly string[]; ignoredOptions: readonly string[] },
+  site: { id: string; freeze: FreezeSettings; protectedOptions: readonly string[]; ignoredOptions: readonly string[]; settingsTables?: readonly string[] },
   now: number,
-): Promise<BridgeState> {
+): Promise<BridgeStateWithTables> {
   const doc = await readFreezeDoc(docs)
   const to = now + BRIDGE_HORIZON_MS
   const m = manualSpan(doc.manual)
@@ -336,6 +342,7 @@ export async function bridgeState(
     zone: siteZone(site.freeze),
     protectedOptions: [...site.protectedOptions],
     ignoredOptions: [...site.ignoredOptions],
+    settingsTables: [...(site.settingsTables ?? [])],
     writtenAt: secs(now, false),
   }
 }
