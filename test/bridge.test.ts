@@ -900,7 +900,7 @@ describe('WordPress bridge (real WordPress)', function () {
     }
   })
 
-  it('a write to a settings table through $wpdb is recorded once per request; during a freeze it is cancelled unless table:NAME is allowed; odd state entries are dropped', async () => {
+  it('a write to a settings table through $wpdb is recorded once per request; during a freeze it is cancelled unless table:NAME is allowed or the table changes by itself; odd state entries are dropped', async () => {
     await wp.db.query(`CREATE TABLE ${wp.prefix}pg_bridge_rates (id INT NOT NULL PRIMARY KEY, rate VARCHAR(20) NOT NULL)`)
     await wp.db.query(`CREATE TABLE ${wp.prefix}pg_bridge_rates_log (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, note VARCHAR(20) NOT NULL)`)
     try {
@@ -935,6 +935,12 @@ $out[] = $wpdb->query( "UPDATE ${T}_log SET note = (SELECT rate FROM ${T} WHERE 
 echo json_encode( $out );`)
       assert.equal(other, '["21.0",1,1]')
       assert.deepEqual(await newEvents(), [])
+
+      // a table with columns that change by themselves (a webhook's failure count): WordPress's own writes go on, recorded for the gate
+      await bridge.writeState({ ...withTables(freezeNow(), odd), selfChangingTables: ['pg_bridge_rates', 'not_recorded'] } as BridgeState)
+      await wp.db.query(`DELETE FROM ${T} WHERE id = 2`)
+      assert.equal(await wp.php(writes), '[1,1,1,1]', 'not cancelled')
+      assert.deepEqual((await newEvents()).map((e) => `${e.event} ${e.subject}`), ['table_write table:pg_bridge_rates'])
 
       await wp.db.query(`DELETE FROM ${T} WHERE id = 2`)
       await bridge.writeState(withTables(state(freezeNow().freezes, [{ scope: 'table:pg_bridge_rates', start: now() - 10, end: now() + 600 }]), odd))

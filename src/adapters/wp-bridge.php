@@ -81,6 +81,10 @@ final class Peakguard_Bridge {
 			}
 		}
 		$s['settingsTables'] = array_keys( $tables );
+		// those with columns that change by themselves (a webhook's failure count): WordPress's own writes to them
+		// must go on during a freeze, so the query filter records them and leaves them to the daemon's gate
+		$own = ( isset( $s['selfChangingTables'] ) && is_array( $s['selfChangingTables'] ) ) ? $s['selfChangingTables'] : array();
+		$s['selfChangingTables'] = array_values( array_intersect( $s['settingsTables'], array_filter( $own, 'is_string' ) ) );
 		self::$state         = $s;
 		return $s;
 	}
@@ -1038,8 +1042,8 @@ final class Peakguard_Bridge {
 	/**
 	 * The query filter, only when peakguard records settings tables: a write (INSERT, REPLACE, UPDATE, DELETE,
 	 * TRUNCATE) to one of them through $wpdb — how WooCommerce saves tax rates, shipping zones, attributes and
-	 * webhooks — is recorded once per request and table; during a freeze, unless table:NAME has an allow window, it is
-	 * cancelled ('' makes $wpdb skip it) and recorded as refused. Every query passes here: one byte decides for the reads.
+	 * webhooks — is recorded once per request and table; during a freeze, unless table:NAME has an allow window or the
+	 * table has columns that change by themselves, it is cancelled ('' makes $wpdb skip it) and recorded as refused. Every query passes here: one byte decides for the reads.
 	 */
 	public static function query( $query ) {
 		if ( ! is_string( $query ) ) {
@@ -1071,7 +1075,7 @@ final class Peakguard_Bridge {
 			if ( 1 !== preg_match( self::$table_writes[ $table ], $query ) ) {
 				continue;
 			}
-			if ( self::freeze() && ! self::allowed( 'table:' . $name ) ) {
+			if ( self::freeze() && ! self::allowed( 'table:' . $name ) && ! in_array( $name, $s['selfChangingTables'], true ) ) {
 				self::record_once( 'freeze_refused', 'table:' . $name );
 				return '';
 			}

@@ -102,7 +102,7 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
     at: async (now: number) => activeFreeze(s.freeze.windows, await readFreezeDoc(docs), now),
     allows: async () => (await readFreezeDoc(docs)).allows,
     bridgeState: (now: number) =>
-      bridgeState(docs, { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s).map((t) => t.table) }, now),
+      bridgeState(docs, { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s) }, now),
     recordBaseline: async (span: { source: string; start: number }, head: string | null) =>
       (await recordBaseline({ site: s.id, docs, audit, now: Date.now }, { source: span.source, start: span.start, state: head, actor: 'peakguard' })).recorded,
   }

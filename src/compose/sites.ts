@@ -61,7 +61,7 @@ export function bridgeControl(s: ResolvedSite): BridgeControl {
   const current = () =>
     bridgeState(
       new SiteDir(s.dataDir),
-      { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s).map((t) => t.table) },
+      { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s) },
       Date.now(),
     )
   return {

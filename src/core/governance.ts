@@ -233,6 +233,10 @@ export interface BridgeState {
   /** options WordPress must refuse to change during a freeze */
   protectedOptions: string[]
   ignoredOptions: string[]
+  /** the settings tables peakguard records (names without the prefix): their $wpdb writes are attributed and, in a freeze, cancelled */
+  settingsTables?: string[]
+  /** those of them with columns that change by themselves (ignoreColumns): WordPress's own writes go on during a freeze, gated by the daemon */
+  selfChangingTables?: string[]
   writtenAt: number
 }
 

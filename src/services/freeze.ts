@@ -315,8 +315,6 @@ export const BRIDGE_HORIZON_MS = 3 * 24 * 3600_000
  * The bridge's state with the settings tables the site records (names without the prefix): the bridge watches
  * $wpdb's writes to them, records them and, during a freeze, cancels them.
  */
-export type BridgeStateWithTables = BridgeState & { settingsTables: string[] }
-
 /**
  * The state file the WordPress bridge enforces from (spans in epoch SECONDS): the freezes open now or
  * starting in the next 3 days, and the allow-windows not yet ended. The daemon writes it when anything
@@ -324,9 +322,15 @@ export type BridgeStateWithTables = BridgeState & { settingsTables: string[] }
  */
 export async function bridgeState(
   docs: DocStorePort,
-  site: { id: string; freeze: FreezeSettings; protectedOptions: readonly string[]; ignoredOptions: readonly string[]; settingsTables?: readonly string[] },
+  site: {
+    id: string
+    freeze: FreezeSettings
+    protectedOptions: readonly string[]
+    ignoredOptions: readonly string[]
+    settingsTables?: readonly { table: string; ignoreColumns: readonly string[] }[]
+  },
   now: number,
-): Promise<BridgeStateWithTables> {
+): Promise<BridgeState> {
   const doc = await readFreezeDoc(docs)
   const to = now + BRIDGE_HORIZON_MS
   const m = manualSpan(doc.manual)
@@ -342,7 +346,8 @@ export async function bridgeState(
     zone: siteZone(site.freeze),
     protectedOptions: [...site.protectedOptions],
     ignoredOptions: [...site.ignoredOptions],
-    settingsTables: [...(site.settingsTables ?? [])],
+    settingsTables: (site.settingsTables ?? []).map((t) => t.table),
+    selfChangingTables: (site.settingsTables ?? []).filter((t) => t.ignoreColumns.length > 0).map((t) => t.table),
     writtenAt: secs(now, false),
   }
 }
