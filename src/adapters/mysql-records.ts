@@ -45,6 +45,10 @@ export interface RowSource {
   short: string
   columns: string[]
   key: string[]
+  /** per key column: compared as text (numbers, dates) or as the exact bytes (strings: a latin1 column may hold UTF-8 bytes) */
+  keyBytes: boolean[]
+  /** FLOAT columns, read through DOUBLE: CAST(float AS CHAR) keeps only 6 significant digits */
+  floats: string[]
 }
 
 type Conn = mysql.Connection
@@ -91,7 +95,7 @@ export async function rowSources(conn: Conn, prefix: string, specs: readonly Tab
     const name = `${prefix}${spec.table}`
     if (!existing.has(name)) refuse(spec, `does not exist in database ${dbName}: remove it from settingsTables or check the table prefix`)
     const [cols] = await conn.query<Row[]>(
-      `SELECT COLUMN_NAME AS c, COLUMN_KEY AS k, EXTRA AS e, IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AS required FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      `SELECT COLUMN_NAME AS c, EXTRA AS e, DATA_TYPE AS t, IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AS required, COALESCE(GENERATION_EXPRESSION, '') <> '' AS g FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [name],
     )
     const [keys] = await conn.query<Row[]>(
@@ -112,11 +116,22 @@ export async function rowSources(conn: Conn, prefix: string, specs: readonly Tab
         refuse(spec, `cannot ignore ${c}: it is NOT NULL without a default, so a deleted row could not be put back without it`)
     }
     // generated columns are computed by the server: neither recorded nor written
-    const generated = new Set(cols.filter((r) => /GENERATED|VIRTUAL|PERSISTENT|STORED/i.test(String(r.e ?? ''))).map((r) => String(r.c)))
+    // (MySQL 8 says DEFAULT_GENERATED in EXTRA for a plain column with an expression default: the expression decides)
+    const generated = new Set(cols.filter((r) => Number(r.g)).map((r) => String(r.c)))
+    const typeOf = new Map(cols.map((r) => [String(r.c), String(r.t).toLowerCase()]))
     const [count] = await conn.query<Row[]>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${id(name)} LIMIT ${MAX_SETTINGS_ROWS + 1}) x`)
     const n = Number(count[0]?.n)
     if (n > MAX_SETTINGS_ROWS) refuse(spec, `holds more than ${MAX_SETTINGS_ROWS.toLocaleString('en-US')} rows: that is content, a log or a queue, not settings`)
-    out.push({ kind: 'rows', name, short: spec.table, columns: all.filter((c) => !spec.ignoreColumns.includes(c) && !generated.has(c)), key })
+    const text = /^(tinyint|smallint|mediumint|int|integer|bigint|decimal|numeric|float|double|real|bit|bool|boolean|year|date|time|datetime|timestamp)$/
+    out.push({
+      kind: 'rows',
+      name,
+      short: spec.table,
+      columns: all.filter((c) => !spec.ignoreColumns.includes(c) && !generated.has(c)),
+      key,
+      keyBytes: key.map((c) => !text.test(typeOf.get(c) ?? '')),
+      floats: all.filter((c) => typeOf.get(c) === 'float'),
+    })
   }
   return out
 }
@@ -275,8 +290,13 @@ async function writeEntity(conn: Conn, s: EntitySource, rec: ReturnType<typeof e
 
 // ---- settings tables ------------------------------------------------------------------------------------
 
+/** A column as recorded: FLOAT through DOUBLE (+ 0E0: MySQL 5.7 has no CAST AS DOUBLE), whose text gives the stored value back exactly. */
+function columnSql(t: RowSource, c: string): string {
+  return t.floats.includes(c) ? `(${id(c)} + 0E0)` : id(c)
+}
+
 function rowRecordSql(t: RowSource): string {
-  return `CONCAT(${header(ROW_HEADER)}, ${t.columns.map((c) => field(c, id(c))).join(', ')})`
+  return `CONCAT(${header(ROW_HEADER)}, ${t.columns.map((c) => field(c, columnSql(t, c))).join(', ')})`
 }
 
 const KEYS = (t: RowSource) => t.key.map((c, i) => `CAST(${id(c)} AS BINARY) AS k${i}`).join(', ')
@@ -317,18 +337,18 @@ async function readRowsOf(conn: Conn, t: RowSource): Promise<OptionEntry[]> {
  * column rather than over the record: nothing is concatenated, so a row near max_allowed_packet is still seen.
  */
 export async function rowFingerprint(conn: Conn, t: RowSource): Promise<string> {
-  const row = `CONCAT_WS(',', ${t.columns.map((c) => `IFNULL(CRC32(${id(c)}), 'N')`).join(', ')})`
+  const row = `CONCAT_WS(',', ${t.columns.map((c) => `IFNULL(CRC32(${columnSql(t, c)}), 'N')`).join(', ')})`
   const [rows] = await onTable(t, () => conn.query<Row[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(${row} ORDER BY ${t.key.map(id).join(', ')} SEPARATOR ';')) AS x FROM ${id(t.name)}`))
   return `${t.name}:${rows[0]?.c}:${rows[0]?.x}`
 }
 
-/** A key as the statement's parameters: text where it is UTF-8 (so numbers compare as numbers), else bytes. */
-function keyParams(key: readonly Uint8Array[]): (string | Buffer)[] {
-  return key.map((k) => {
-    const b = Buffer.from(k)
-    const s = b.toString('utf8')
-    return Buffer.from(s, 'utf8').equals(b) ? s : b
-  })
+/**
+ * A key as the statement's parameters (prepared statements: a Buffer is a string of exactly those bytes, never
+ * a hex number): text for numeric and temporal columns, so '7' compares as 7; the exact bytes for string
+ * columns, compared byte for byte whatever the column's charset (a latin1 column holding UTF-8 bytes).
+ */
+function keyParams(t: RowSource, key: readonly Uint8Array[]): (string | Buffer)[] {
+  return key.map((k, i) => (t.keyBytes[i] ? Buffer.from(k) : Buffer.from(k).toString('latin1')))
 }
 
 export async function rowValues(conn: Conn, t: RowSource, names: ReadonlySet<string>): Promise<Map<string, Buffer>> {
@@ -343,7 +363,7 @@ async function rowValuesOf(conn: Conn, t: RowSource, names: ReadonlySet<string>)
     const one = `(${t.key.map((c) => `${id(c)} = ?`).join(' AND ')})`
     const [rows] = await conn.execute<Row[]>(
       `SELECT ${KEYS(t)}, ${rowRecordSql(t)} AS v FROM ${id(t.name)} WHERE ${chunk.map(() => one).join(' OR ')}`,
-      chunk.flatMap((k) => keyParams(k)),
+      chunk.flatMap((k) => keyParams(t, k)),
     )
     for (const r of rows) {
       const name = tableRowName(t.short, keyOf(t, r))
@@ -373,16 +393,16 @@ async function applyRowsOf(conn: Conn, t: RowSource, write: OptionValue[], remov
     const unknown = [...cols.keys()].find((c) => !t.columns.includes(c))
     if (unknown !== undefined) throw new PeakguardError('RESTORE_CONFLICT', `${w.name}: ${t.name} has no column ${unknown} any more (or it is ignored now); nothing was written`)
   }
-  for (const r of remove) await conn.execute(`DELETE FROM ${id(t.name)} WHERE ${where}`, keyParams(parsedKey(t, r.name)))
+  for (const r of remove) await conn.execute(`DELETE FROM ${id(t.name)} WHERE ${where}`, keyParams(t, parsedKey(t, r.name)))
   for (const { cols, key } of parsed) {
     const names = [...cols.keys()]
     const set = names.filter((c) => !t.key.includes(c))
     let matched = 0
     if (set.length) {
-      const [res] = await conn.execute<mysql.ResultSetHeader>(`UPDATE ${id(t.name)} SET ${set.map((c) => `${id(c)} = ?`).join(', ')} WHERE ${where}`, [...set.map((c) => bytes(cols.get(c) ?? null)), ...keyParams(key)])
+      const [res] = await conn.execute<mysql.ResultSetHeader>(`UPDATE ${id(t.name)} SET ${set.map((c) => `${id(c)} = ?`).join(', ')} WHERE ${where}`, [...set.map((c) => bytes(cols.get(c) ?? null)), ...keyParams(t, key)])
       matched = res.affectedRows
     } else {
-      const [found] = await conn.execute<Row[]>(`SELECT 1 FROM ${id(t.name)} WHERE ${where}`, keyParams(key))
+      const [found] = await conn.execute<Row[]>(`SELECT 1 FROM ${id(t.name)} WHERE ${where}`, keyParams(t, key))
       matched = found.length
     }
     if (matched === 0) await conn.execute(`INSERT INTO ${id(t.name)} (${names.map(id).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`, names.map((c) => bytes(cols.get(c) ?? null)))

@@ -302,7 +302,8 @@ export class MysqlSettings implements SettingsPort {
     for (const r of [...write, ...remove]) {
       const k = kindOf(r.table)
       const record = kindOfName(r.name)
-      if ((k === 'entities') !== (record === 'entity') || (k === 'rows') !== (record === 'row'))
+      // an option may be named anything (even entity:…); an entity or a table row must be one
+      if ((k === 'entities' && record !== 'entity') || (k === 'rows' && record !== 'row'))
         throw new PeakguardError('GIT_FAILED', `the recorded row ${JSON.stringify(r.name)} does not belong in ${r.table}; nothing was written`)
     }
     try {
@@ -401,9 +402,15 @@ export class MysqlSettings implements SettingsPort {
   private async prepare(conn: mysql.Connection): Promise<void> {
     if (this.fingerprintReady.has(conn)) return
     await conn.query('SET SESSION group_concat_max_len = 67108864')
-    await conn.query(
-      "SET SESSION sql_mode = TRIM(BOTH ',' FROM REGEXP_REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',(NO_ZERO_DATE|NO_ZERO_IN_DATE|ONLY_FULL_GROUP_BY|TRADITIONAL|ANSI)(?=,)', ''))",
-    )
+    // filtered here, not with REGEXP_REPLACE, which MySQL 5.7 lacks
+    const [modes] = await conn.query<mysql.RowDataPacket[]>('SELECT @@SESSION.sql_mode AS m')
+    const keep = String(modes[0]?.m ?? '')
+      .split(',')
+      .filter((m) => m && !['NO_ZERO_DATE', 'NO_ZERO_IN_DATE', 'ONLY_FULL_GROUP_BY', 'TRADITIONAL', 'ANSI'].includes(m.toUpperCase()))
+    await conn.query('SET SESSION sql_mode = ?', [keep.join(',')])
+    // TIMESTAMP columns of settings tables are read and written in UTC: no hour is ambiguous, and a change of
+    // the server's time zone changes no recorded row
+    await conn.query("SET SESSION time_zone = '+00:00'")
     this.fingerprintReady.add(conn)
   }
 

@@ -5,7 +5,7 @@
 import { PeakguardError } from '../errors.ts'
 import type { AllowWindow, FreezeSpan } from './governance.ts'
 import { assertSafePath, DROP_INS, globToRegExp, SCOPE_DIRS } from './scope.ts'
-import { canonicalSelector, checkRecordSelector, parseEntityName } from './records.ts'
+import { canonicalSelector, checkRecordSelector, isRecordName, parseEntityName } from './records.ts'
 
 /** What an allow-window's scope names: a unit below wp-content (as change items name them) or option names. */
 export type AllowScope = { kind: 'path'; path: string } | { kind: 'option'; pattern: string }
@@ -84,6 +84,10 @@ export function scopeCovers(scope: AllowScope, item: { path: string } | { option
     return item.path === scope.path || item.path.startsWith(`${scope.path}/`)
   }
   if (scope.kind !== 'option') return false
+  // an option glob never reaches an entity or a table row (option:tab* is no table:), nor they an option
+  if (isRecordName(item.option) !== isRecordName(scope.pattern)) return false
+  // an entity scope covers the other posts of its key too (`…#<post id>`), as --only does
+  if (scope.pattern.startsWith('entity:') && !scope.pattern.includes('#')) return globToRegExp(scope.pattern).test(item.option.replace(/#\d+$/, ''))
   // multisite sitemeta rows are named `site_id:meta_key`: the scope names the key (as ignore rules do)
   const key = /^\d+:/.test(item.option) ? item.option.slice(item.option.indexOf(':') + 1) : item.option
   return globToRegExp(scope.pattern).test(key)

@@ -67,8 +67,9 @@ export const WOOCOMMERCE_TABLES: readonly TableSpec[] = [
   { table: 'woocommerce_shipping_zone_locations', ignoreColumns: [] },
   { table: 'woocommerce_shipping_zone_methods', ignoreColumns: [] },
   { table: 'woocommerce_attribute_taxonomies', ignoreColumns: [] },
-  // a webhook counts its failed deliveries and queues its next one by itself
-  { table: 'wc_webhooks', ignoreColumns: ['failure_count', 'pending_delivery'] },
+  // a webhook counts its failed deliveries, queues its next one and (WC_Webhook::log_delivery() saving it after
+  // every delivery) stamps its modification time by itself
+  { table: 'wc_webhooks', ignoreColumns: ['failure_count', 'pending_delivery', 'date_modified', 'date_modified_gmt'] },
 ]
 
 export const TABLE_PRESETS: Readonly<Record<string, readonly TableSpec[]>> = { woocommerce: WOOCOMMERCE_TABLES }
@@ -279,11 +280,14 @@ export function isRecordName(name: string): boolean {
 
 /**
  * Whether `--only`/scope selector `sel` (entity:…, table:NAME, table:NAME#KEY) selects the row named `name`.
- * `table:NAME` selects every row of the table; anything else must match exactly.
+ * `table:NAME` selects every row of the table, `entity:T/TH/S` that entity and its duplicates (`#<post id>`);
+ * anything else must match exactly.
  */
 export function recordSelects(sel: string, name: string): boolean {
   if (sel === name) return true
-  return sel.startsWith(TABLE_PREFIX) && !sel.includes('#') && name.startsWith(`${sel}#`)
+  // an entity selector also selects the other posts of its key (`…#<post id>`): writing one post of a key
+  // replaces the live posts of that key, so its duplicates must be written back with it
+  return !sel.includes('#') && (sel.startsWith(TABLE_PREFIX) || sel.startsWith(ENTITY_PREFIX)) && name.startsWith(`${sel}#`)
 }
 
 /**

@@ -1,6 +1,6 @@
 // Reads the live site — files and settings rows within scope — as a SiteState. Option values stay in the
 // database until something needs their bytes (a snapshot storing a changed row, a diff showing one).
-import { replaceUnits, stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
+import { kindOfName, replaceUnits, stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
 import type { Site } from './site.ts'
 
 /**
@@ -18,7 +18,7 @@ export async function readLive(site: Site): Promise<SiteState> {
   const rowsRead = started(readRows(site))
   const scan = await site.files.scan()
   const { rows, sources } = await rowsRead
-  const options: OptionEntry[] = rows.filter((row) => !site.ignore.option(row.name))
+  const options: OptionEntry[] = rows.filter((row) => !ignored(site, row))
   return withSkipped({ ...stateOf(scan.files, scan.links, options, scan.dirs), sources }, scan.skipped)
 }
 
@@ -50,5 +50,10 @@ export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Pro
   const base = await site.journal.readState(head)
   const scan = await site.files.scan(units)
   const { rows, sources } = await rowsRead
-  return replaceUnits(base, scan, units, rows.filter((row) => !site.ignore.option(row.name)), sources)
+  return replaceUnits(base, scan, units, rows.filter((row) => !ignored(site, row)), sources)
+}
+
+/** Option ignore globs (`*.lock`, a site's own) are about options: they never hide an entity or a table row. */
+function ignored(site: Site, row: OptionEntry): boolean {
+  return kindOfName(row.name) === 'option' && site.ignore.option(row.name)
 }

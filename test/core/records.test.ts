@@ -192,7 +192,7 @@ describe('records', () => {
 })
 
 describe('record selectors (--only)', () => {
-  it('table:NAME selects every row of that table and no other; table:NAME#KEY and entity:… select exactly one', () => {
+  it('table:NAME selects every row of that table and no other; table:NAME#KEY exactly one; entity:… one entity with its duplicates', () => {
     assert.equal(recordSelects('table:woocommerce_tax_rates', 'table:woocommerce_tax_rates#2'), true)
     assert.equal(recordSelects('table:woocommerce_tax_rates', 'table:woocommerce_tax_rates#1,2'), true)
     assert.equal(recordSelects('table:woocommerce_tax_rate', 'table:woocommerce_tax_rates#2'), false, 'a prefix of a table name is another table')
@@ -200,7 +200,9 @@ describe('record selectors (--only)', () => {
     assert.equal(recordSelects('table:woocommerce_tax_rates#2', 'table:woocommerce_tax_rates#2'), true)
     assert.equal(recordSelects('table:woocommerce_tax_rates#2', 'table:woocommerce_tax_rates#20'), false)
     assert.equal(recordSelects('entity:wp_template_part/tt3/header', 'entity:wp_template_part/tt3/header'), true)
-    assert.equal(recordSelects('entity:wp_template_part/tt3/header', 'entity:wp_template_part/tt3/header#9'), false)
+    // the other posts of the key come along: writing one replaces the live posts of its key
+    assert.equal(recordSelects('entity:wp_template_part/tt3/header', 'entity:wp_template_part/tt3/header#9'), true)
+    assert.equal(recordSelects('entity:wp_template_part/tt3/header#9', 'entity:wp_template_part/tt3/header'), false)
     assert.equal(recordSelects('entity:wp_template_part/tt3/head', 'entity:wp_template_part/tt3/header'), false)
   })
 
@@ -264,6 +266,10 @@ describe('allow-window scopes for entities and settings tables', () => {
     const one = parseAllowScope('entity:wp_template_part/twentytwentythree/header')
     assert.equal(scopeCovers(one, { option: 'entity:wp_template_part/twentytwentythree/header' }), true)
     assert.equal(scopeCovers(one, { option: 'entity:wp_template_part/twentytwentythree/header-dark' }), false)
+    assert.equal(scopeCovers(one, { option: 'entity:wp_template_part/twentytwentythree/header#31' }), true, 'the other posts of its key')
+    // an option glob never reaches a row or an entity
+    assert.equal(scopeCovers(parseAllowScope('option:tab*'), { option: 'table:woocommerce_tax_rates#4' }), false)
+    assert.equal(scopeCovers(parseAllowScope('option:ent*'), { option: 'entity:wp_template_part/twentytwentythree/header' }), false)
     assert.equal(scopeCovers(one, { option: 'entity:wp_template_part/twentytwentyfour/header' }), false)
     const glob = parseAllowScope('entity:wp_template_part/twentytwentythree/head*')
     assert.equal(scopeCovers(glob, { option: 'entity:wp_template_part/twentytwentythree/header' }), true)

@@ -35,6 +35,16 @@ describe('recorder (memory adapters)', () => {
     assert.equal((await m.journal.log()).length, 1)
   })
 
+  it('option ignore globs hide options only: a settings-table row or an entity named like one is recorded', async () => {
+    m.settings.tables.set('wp_acme_settings', new Map())
+    m.settings.set('table:acme_settings#cache.lock', 'peakguard-row 1\n', null, 'wp_acme_settings')
+    m.settings.set('cache.lock', 'noise')
+    const r = await snapshot(m.site, { trigger: 'manual' })
+    const names = [...r.state.options.values()].map((o) => o.name)
+    assert.equal(names.includes('table:acme_settings#cache.lock'), true)
+    assert.equal(names.includes('cache.lock'), false)
+  })
+
   it('records a change as one snapshot that names the unit and rows, with its trigger, site and message', async () => {
     await snapshot(m.site, { trigger: 'manual' })
     m.files.put('plugins/akismet/akismet.php', '<?php // Akismet 5.1\n', { uid: 33, gid: 33 })
