@@ -49,6 +49,8 @@ export interface RowSource {
   keyBytes: boolean[]
   /** FLOAT columns, read through DOUBLE: CAST(float AS CHAR) keeps only 6 significant digits */
   floats: string[]
+  /** recorded columns that may be NULL: the poll tells NULL from '' for them */
+  nullable: string[]
 }
 
 type Conn = mysql.Connection
@@ -95,7 +97,7 @@ export async function rowSources(conn: Conn, prefix: string, specs: readonly Tab
     const name = `${prefix}${spec.table}`
     if (!existing.has(name)) refuse(spec, `does not exist in database ${dbName}: remove it from settingsTables or check the table prefix`)
     const [cols] = await conn.query<Row[]>(
-      `SELECT COLUMN_NAME AS c, EXTRA AS e, DATA_TYPE AS t, IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AS required, COALESCE(GENERATION_EXPRESSION, '') <> '' AS g FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      `SELECT COLUMN_NAME AS c, EXTRA AS e, DATA_TYPE AS t, IS_NULLABLE = 'YES' AS nullable, IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL AS required, COALESCE(GENERATION_EXPRESSION, '') <> '' AS g FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [name],
     )
     const [keys] = await conn.query<Row[]>(
@@ -131,6 +133,7 @@ export async function rowSources(conn: Conn, prefix: string, specs: readonly Tab
       key,
       keyBytes: key.map((c) => !text.test(typeOf.get(c) ?? '')),
       floats: all.filter((c) => typeOf.get(c) === 'float'),
+      nullable: cols.filter((r) => Number(r.nullable)).map((r) => String(r.c)),
     })
   }
   return out
@@ -200,14 +203,6 @@ export async function entityValues(conn: Conn, s: EntitySource, names: ReadonlyS
   // named again from this reading: a post changed or renamed between the two queries is not taken for another
   for (const { name, r } of nameEntities(rows)) if (names.has(name) && r.v !== null) out.set(name, r.v as Buffer)
   return out
-}
-
-/** A cheap checksum of every entity (count, and an MD5 over each post's id and the CRC32 of its record). */
-export async function entityFingerprint(conn: Conn, s: EntitySource): Promise<string> {
-  const [rows] = await conn.query<Row[]>(
-    `SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(p.ID, ':', CRC32(${entityRecordSql(s)}) ORDER BY p.ID SEPARATOR ',')) AS x FROM ${id(s.posts)} p WHERE p.post_type IN (${TYPES})`,
-  )
-  return `${s.name}:${rows[0]?.c}:${rows[0]?.x}`
 }
 
 const TERM_TAXONOMIES = new Set<string>(ENTITY_TAXONOMIES)
@@ -333,16 +328,6 @@ async function readRowsOf(conn: Conn, t: RowSource): Promise<OptionEntry[]> {
 }
 
 /**
- * A cheap checksum of a settings table: the CRC32 of each recorded column of each row, in key order. Per
- * column rather than over the record: nothing is concatenated, so a row near max_allowed_packet is still seen.
- */
-export async function rowFingerprint(conn: Conn, t: RowSource): Promise<string> {
-  const row = `CONCAT_WS(',', ${t.columns.map((c) => `IFNULL(CRC32(${columnSql(t, c)}), 'N')`).join(', ')})`
-  const [rows] = await onTable(t, () => conn.query<Row[]>(`SELECT COUNT(*) AS c, MD5(GROUP_CONCAT(${row} ORDER BY ${t.key.map(id).join(', ')} SEPARATOR ';')) AS x FROM ${id(t.name)}`))
-  return `${t.name}:${rows[0]?.c}:${rows[0]?.x}`
-}
-
-/**
  * A key as the statement's parameters (prepared statements: a Buffer is a string of exactly those bytes, never
  * a hex number): text for numeric and temporal columns, so '7' compares as 7; the exact bytes for string
  * columns, compared byte for byte whatever the column's charset (a latin1 column holding UTF-8 bytes).
@@ -412,4 +397,70 @@ async function applyRowsOf(conn: Conn, t: RowSource, write: OptionValue[], remov
 /** Bytes as a statement parameter (a Buffer is sent as a string of exactly those bytes); null stays NULL. */
 function bytes(v: Uint8Array | null): Buffer | null {
   return v === null ? null : Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+}
+
+// ---- the poll's checksums --------------------------------------------------------------------------------
+
+/**
+ * One part of the settings poll's checksum: a scalar subquery, and the tables whose change time
+ * (information_schema.TABLES.UPDATE_TIME) says whether it may have changed. `always`: computed on every poll.
+ */
+export interface FingerprintPart {
+  key: string
+  sql: string
+  params: unknown[]
+  tables: string[]
+  always: boolean
+}
+
+/**
+ * An entity source's parts. Each column is hashed where it lies (CRC32 over CONCAT_WS of the columns, no
+ * record built), meta and terms are one join each for all entities (no subquery per post): about a third of
+ * the cost of hashing whole records (docs/benchmarks.md). The meta and terms parts join the posts table only to
+ * know which posts are entities; a post becoming or ceasing to be one changes the posts part, so they are
+ * gated on their own tables (a busy shop's orders keep wp_posts and wp_postmeta moving).
+ */
+export function entityFingerprintParts(s: EntitySource): FingerprintPart[] {
+  const cols = POST_COLUMNS.filter((c) => c !== 'ID').map((c) => `p.${id(c)}`)
+  return [
+    {
+      key: `${s.posts}:posts`,
+      sql: `SELECT CONCAT_WS(':', COUNT(*), MD5(GROUP_CONCAT(p.ID, ':', CRC32(CONCAT_WS(0x00, ${cols.join(', ')}))))) FROM ${id(s.posts)} p WHERE p.post_type IN (${TYPES})`,
+      params: [],
+      tables: [s.posts],
+      always: false,
+    },
+    {
+      key: `${s.posts}:meta`,
+      sql:
+        `SELECT CONCAT_WS(':', COUNT(*), MD5(GROUP_CONCAT(m.meta_id, ':', m.post_id, ':', CRC32(CONCAT_WS(0x00, m.meta_key, m.meta_value, ISNULL(m.meta_key), ISNULL(m.meta_value)))))) ` +
+        `FROM ${id(s.posts)} p JOIN ${id(s.postmeta)} m ON m.post_id = p.ID WHERE p.post_type IN (${TYPES})`,
+      params: [],
+      tables: [s.postmeta],
+      always: false,
+    },
+    {
+      key: `${s.posts}:terms`,
+      sql:
+        `SELECT CONCAT_WS(':', COUNT(*), MD5(GROUP_CONCAT(r.object_id, ':', tt.term_taxonomy_id, ':', CRC32(CONCAT_WS(0x00, tt.taxonomy, t.slug, t.name))))) ` +
+        `FROM ${id(s.taxonomy)} tt JOIN ${id(s.relationships)} r ON r.term_taxonomy_id = tt.term_taxonomy_id JOIN ${id(s.terms)} t ON t.term_id = tt.term_id ` +
+        `JOIN ${id(s.posts)} p ON p.ID = r.object_id WHERE tt.taxonomy IN (${TAXONOMIES}) AND p.post_type IN (${TYPES})`,
+      params: [],
+      tables: [s.relationships, s.taxonomy, s.terms],
+      always: false,
+    },
+  ]
+}
+
+/** A settings table's part: the CRC32 of its recorded columns per row, NULL told apart from '' where a column may be NULL. */
+export function rowFingerprintPart(t: RowSource): FingerprintPart {
+  const cols = t.columns.map((c) => columnSql(t, c))
+  const flags = t.columns.filter((c) => t.nullable.includes(c)).map((c) => `ISNULL(${id(c)})`)
+  return {
+    key: t.name,
+    sql: `SELECT CONCAT_WS(':', COUNT(*), MD5(GROUP_CONCAT(CRC32(CONCAT_WS(0x00, ${[...cols, ...flags].join(', ')}))))) FROM ${id(t.name)}`,
+    params: [],
+    tables: [t.name],
+    always: false,
+  }
 }
