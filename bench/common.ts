@@ -25,6 +25,8 @@ export interface BenchInput {
   plugin: string
   distMain: string
   quick: boolean
+  /** --keep: leave the databases a part creates for inspection */
+  keep?: boolean
   log(msg: string): void
 }
 

@@ -10,18 +10,25 @@
 // Then start-up (bench/startup.ts): `peakguard --help` against `node -e 0`, `peakguard status` against `git status`.
 // Then the daemon (bench/daemon.ts): change → snapshot latency, idle CPU and memory against a bare chokidar
 // watcher, and the cost of one settings poll.
+// Then the settings poll and settings snapshots with Site Editor entities and settings tables (bench/settings.ts):
+// fingerprint() on 2,000 options + 300 entities + 5 WooCommerce tables against today's options-only poll, and a
+// snapshot of one changed entity against one of one changed option.
 // Then the S3 replica (bench/replica.ts): bytes stored on S3 and requests made for the initial state and 100
 // successive plugin updates, beside a local restic repository of the same history; snapshot → replicated
 // p50/p95, through the daemon, to s3rver on loopback behind a proxy that counts the requests.
 //
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
 //                 [--quick] [--daemon-only] [--replica-only] [--replica-updates N] [--startup-only] [--incident-only]
+//                 [--settings-only]
 // --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
 // one peakguard run per operation; --quick (or BENCH_QUICK=1) only checks that everything runs: one round
 // of each tool (unless --rounds/--initial-rounds say otherwise), few daemon runs, short idle windows;
 // --startup-only measures start-up alone (tree, database, one snapshot and one git commit untimed first:
 // ~2 min at scale 1, under 1 min with --scale 0.1); --daemon-only skips the comparison with git and restic,
 // and the replica; --replica-only runs the replica part alone (with --daemon-only too: both parts, nothing else); --replica-updates N replicates N updates
+// --settings-only runs the settings part alone (bench/settings.ts, ~2 min at scale 1: its own database beside the
+// options-only one, the poll, snapshots of one changed entity and one changed option; the tree is generated first,
+// since the CLI's snapshot walks it)
 // --incident-only runs the 3 a.m. loop alone (bench/incident.ts: break → healthy by automatic rollback, Confirm → healthy through the UI, the overview page idle and under load)
 // instead of 100 (5 with --quick). The replica part alone, as issue 4 asks for it (~13 min on 2 CPUs; dist/ is rebuilt
 // first when older than src/):
@@ -42,6 +49,7 @@ import type { BenchInput } from './common.ts'
 import { benchDaemon } from './daemon.ts'
 import { benchIncident } from './incident.ts'
 import { benchReplica } from './replica.ts'
+import { benchSettings } from './settings.ts'
 import { benchStartup, startupReport, startupTableRows, startupVerdicts, type StartupResult } from './startup.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -63,6 +71,7 @@ const { values: flags } = parseArgs({
     'replica-updates': { type: 'string' },
     'startup-only': { type: 'boolean', default: false },
     'incident-only': { type: 'boolean', default: false },
+    'settings-only': { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -71,6 +80,7 @@ const DAEMON_ONLY = flags['daemon-only']
 const REPLICA_ONLY = flags['replica-only']
 const STARTUP_ONLY = flags['startup-only']
 const INCIDENT_ONLY = flags['incident-only']
+const SETTINGS_ONLY = flags['settings-only']
 const REPLICA_UPDATES = flags['replica-updates'] === undefined ? undefined : Number(flags['replica-updates'])
 if (REPLICA_UPDATES !== undefined && !(Number.isInteger(REPLICA_UPDATES) && REPLICA_UPDATES > 0)) fail('--replica-updates must be a positive integer')
 const SCALE = Number(flags.scale)
@@ -460,7 +470,7 @@ async function main(): Promise<void> {
   const gitVersion = version('git', ['--version'])
   if (!gitVersion) fail("git is missing: install it with 'apt-get install -y git'")
   const resticVersion = version('restic', ['version'])
-  if (!resticVersion && (!(DAEMON_ONLY || STARTUP_ONLY || INCIDENT_ONLY) || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
+  if (!resticVersion && (!(DAEMON_ONLY || STARTUP_ONLY || INCIDENT_ONLY || SETTINGS_ONLY) || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
 
   await ensureBuilt()
 
@@ -552,6 +562,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
     plugin: PLUGIN,
     distMain: DIST_MAIN,
     quick: QUICK,
+    keep: flags.keep,
     log,
   }
   // the daemon runs last (or alone), when no other peakguard process is busy on the machine
@@ -565,6 +576,11 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   if (STARTUP_ONLY) {
     const r = await benchStartup(site)
     process.stdout.write(['## peakguard benchmark (start-up only)', '', machine, '', ...startupReport(r, treeLine)].join('\n') + '\n')
+    return
+  }
+  if (SETTINGS_ONLY) {
+    const r = await benchSettings(site)
+    process.stdout.write(['## peakguard benchmark (settings poll and snapshots only)', '', machine, '', treeLine, '', ...r].join('\n') + '\n')
     return
   }
   if (INCIDENT_ONLY) {
@@ -822,6 +838,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   if (flags.profile) profileReport = await profile(T, pg, genArgs, pgBase)
   const startupRes: StartupResult = await benchStartup(site)
   const daemonReport = await daemon()
+  const settingsReport = await benchSettings(site)
   const incidentReport = await benchIncident(site)
   const replicaReport = await replica()
 
@@ -909,6 +926,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   for (const n of notes) out.push(`- ${n}`)
   if (profileReport) out.push('', profileReport)
   out.push('', ...daemonReport)
+  out.push('', ...settingsReport)
   out.push('', ...incidentReport)
   out.push('', ...replicaReport)
   process.stdout.write(out.join('\n') + '\n')

@@ -417,8 +417,8 @@ export class MysqlSettings implements SettingsPort {
 
   /**
    * The parts to compute now. InnoDB keeps the time of each table's last committed change in memory
-   * (information_schema.TABLES.UPDATE_TIME; NULL after a restart): a part is computed when one of its tables'
-   * time moved or is NULL. The time is the committing transaction's start, in seconds, so a part is also
+   * (information_schema.TABLES.UPDATE_TIME; NULL after a restart until the table is written): a part is
+   * computed when one of its tables' time moved, or turned NULL (a restart: what happened before is unknown). The time is the committing transaction's start, in seconds, so a part is also
    * computed while a table of it changed within RECENT_S (a transaction begun in the second of one already
    * seen, committed later), and at least every FULL_S whatever the times say. A part that went stale shows as
    * a change at its next computation: a snapshot that finds nothing to record, never a change missed.
@@ -437,7 +437,9 @@ export class MysqlSettings implements SettingsPort {
       if (p.always || !prev || now - prev.at >= FULL_S) return true
       return p.tables.some((t) => {
         const u = times.get(t) ?? null
-        return u === null || u !== (prev.times.get(t) ?? null) || now - u < RECENT_S
+        // NULL (no write since the server started) that was NULL before too: unchanged, left to the FULL_S refresh
+        if (u === null) return prev.times.get(t) !== null
+        return u !== (prev.times.get(t) ?? null) || now - u < RECENT_S
       })
     })
     return { need, times, now }
