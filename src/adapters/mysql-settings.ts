@@ -167,6 +167,20 @@ export class MysqlSettings implements SettingsPort {
     return tables
   }
 
+  /** Which of these tables (named without the prefix) the site's database holds: what `init` offers presets by. */
+  async existingTables(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return []
+    const conn = await this.connection()
+    try {
+      const p = this.db.tablePrefix
+      const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)', [names.map((n) => `${p}${n}`)])
+      const there = new Set(rows.map((r) => String(r.t)))
+      return names.filter((n) => there.has(`${p}${n}`))
+    } catch (e) {
+      throw this.failed(e, "looking for plugins' settings tables")
+    }
+  }
+
   /** The names of the tables whose rows `read` returns: what a state recorded now covers. */
   async sources(): Promise<string[]> {
     return (await this.tables()).map((t) => t.name)

@@ -39,7 +39,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   try {
     tables = (await settings.tables()).map((t) => t.name)
     warnings = await settings.duplicates()
-    found = await presetsIn(settings, db.tablePrefix)
+    found = await presetsIn(settings)
   } finally {
     await settings.close()
   }
@@ -127,16 +127,10 @@ function settingsTablesFlag(items: readonly string[]): string[] {
 }
 
 /** The presets whose first table (the one a plugin always creates: woocommerce_tax_rates) is in the database. */
-async function presetsIn(settings: MysqlSettings, prefix: string): Promise<string[]> {
-  const names = Object.entries(TABLE_PRESETS).map(([preset, specs]) => [preset, `${prefix}${specs[0]?.table ?? ''}`] as const)
-  const conn = await settings.connection()
-  try {
-    const [rows] = await conn.query('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)', [names.map(([, t]) => t)])
-    const existing = new Set((rows as { t: string }[]).map((r) => String(r.t)))
-    return names.filter(([, t]) => existing.has(t)).map(([preset]) => preset)
-  } catch (e) {
-    throw new PeakguardError('DB_FAILED', `database error while looking for plugins' settings tables: ${(e as { code?: string }).code ?? 'unknown'}`, { cause: e })
-  }
+async function presetsIn(settings: MysqlSettings): Promise<string[]> {
+  const firsts = Object.entries(TABLE_PRESETS).map(([preset, specs]) => [preset, specs[0]?.table ?? ''] as const)
+  const existing = new Set(await settings.existingTables(firsts.map(([, t]) => t)))
+  return firsts.filter(([, t]) => existing.has(t)).map(([preset]) => preset)
 }
 
 /** The tables a site with these settingsTables records, as the config load checks them (CONFIG_INVALID naming a table). */
