@@ -346,3 +346,22 @@ export function recordLabel(name: string): string {
 function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
+
+/**
+ * Whether an entity's record is the user global-styles post WordPress creates, empty, the first time an
+ * editor loads for a theme (WP_Theme_JSON_Resolver::get_user_global_styles_post_id(), from site-editor.php or
+ * the themes REST route every block editor calls): `{"version": N, "isGlobalStylesUserThemeJSON": true}` and
+ * nothing else. It changes nothing anyone sees; the freeze gate does not make it a change request.
+ */
+export function isEmptyUserStyles(name: string, record: Uint8Array): boolean {
+  if (parseEntityName(name)?.type !== 'wp_global_styles') return false
+  try {
+    const content = entityRecord(record, name).post.get('post_content')
+    const json = JSON.parse(content ? utf8(content) : '') as unknown
+    if (!json || typeof json !== 'object' || Array.isArray(json)) return false
+    const keys = Object.keys(json).sort()
+    return keys.length === 2 && keys[0] === 'isGlobalStylesUserThemeJSON' && keys[1] === 'version' && (json as Record<string, unknown>).isGlobalStylesUserThemeJSON === true
+  } catch {
+    return false
+  }
+}

@@ -12,6 +12,11 @@
 import {
   changeItems,
   changesBetween,
+  isEmptyUserStyles,
+  parseEntityName,
+  type OptionEntry,
+  type SiteState,
+  type StateDiff,
   isEmptyItems,
   minusItems,
   sameItems,
@@ -86,6 +91,24 @@ export class Gate {
     return 'done'
   }
 
+  /**
+   * What changed from `from` to `to` that a freeze gates: the changes in tables both record, less the empty
+   * user global-styles post WordPress makes when an editor loads (reverting it would only have WordPress make it
+   * again at the next load, and open a request each time).
+   */
+  private async gated(from: SiteState, to: SiteState): Promise<StateDiff> {
+    const d = changesBetween(from, to)
+    const added = d.options.filter((o) => o.change === 'added' && o.to && parseEntityName(o.name)?.type === 'wp_global_styles')
+    if (added.length === 0) return d
+    const empty = new Set<string>()
+    const byBlob = new Map(added.map((o) => [(o.to as OptionEntry).blob, o.name]))
+    await this.d.site.journal.readBlobs([...byBlob.keys()], (blob, bytes) => {
+      const name = byBlob.get(blob)
+      if (name && isEmptyUserStyles(name, bytes)) empty.add(name)
+    })
+    return empty.size ? { ...d, options: d.options.filter((o) => !(o.change === 'added' && empty.has(o.name))) } : d
+  }
+
   /** One segment: up to the next restore (or the head). 'done' when the head is accepted. */
   private async step(now: number): Promise<ChangeRequest | null | 'done'> {
     const { site, docs } = this.d
@@ -109,14 +132,14 @@ export class Gate {
       const safety = r.trailers['Peakguard-Safety-Snapshot'] ?? checked
       // what the restore wrote is authorized; what changed before it and survived it is not
       const restored = changeItems(changesBetween(await site.journal.readState(safety), await site.journal.readState(r.id)))
-      const before = changeItems(changesBetween(await site.journal.readState(checked), await site.journal.readState(safety)))
+      const before = changeItems(await this.gated(await site.journal.readState(checked), await site.journal.readState(safety)))
       const authors = since.slice(0, restoreAt + 1)
       const opened = await this.gate(freeze, checked, safety, minusItems(before, restored), authors, now)
       // accept the restore; a revert by the gate just now is a restore after it, walked in the next step
       await this.accept(r.id, now)
       return opened
     }
-    const opened = await this.gate(freeze, checked, head, changeItems(changesBetween(await site.journal.readState(checked), await site.journal.readState(head))), since, now)
+    const opened = await this.gate(freeze, checked, head, changeItems(await this.gated(await site.journal.readState(checked), await site.journal.readState(head))), since, now)
     if (!opened || opened.policy !== 'revert') return (await this.accept(head, now), opened)
     // the revert (a restore commit after head) is walked in the next step: what changed meanwhile is gated there
     await this.accept(head, now)

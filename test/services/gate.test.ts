@@ -3,13 +3,14 @@
 // and held (policy hold); outside a freeze, or under someone else's allow-window, it is accepted; the
 // gate never gates its own revert; whoever opened an allow-window cannot use it for their own change.
 import assert from 'node:assert/strict'
-import { allowCovers, type AllowWindow, type Attribution, type FreezePolicy, type FreezeSpan } from '../../src/core/index.ts'
+import { ENTITY_HEADER, allowCovers, encodeRecord, type AllowWindow, type Attribution, type FreezePolicy, type FreezeSpan } from '../../src/core/index.ts'
 import { attributionTrailers, Gate, snapshot } from '../../src/services/index.ts'
 import { liveOf, memorySite, type MemorySite } from '../memory/site.ts'
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
 const MALLORY: Attribution = { kind: 'wordpress', who: 'mallory', wpUserId: 3, ip: '10.0.0.9', label: 'wp:mallory (#3) from 10.0.0.9' }
 const HOUR = 3600_000
+const enc = (t: string) => new TextEncoder().encode(t)
 
 describe('freeze gate (memory adapters)', () => {
   let m: MemorySite
@@ -117,6 +118,33 @@ describe('freeze gate (memory adapters)', () => {
     assert.deepEqual([r?.items, r?.reverted], [{ paths: [], options: [HEADER] }, true])
     assert.equal(m.settings.get(HEADER, 'wp_posts'), 'peakguard-entity 1\npost_content\t9\n<p>Buy</p>\n', 'the header is back')
     assert.match(m.settings.get(RATE, 'wp_woocommerce_tax_rates') ?? '', /21\.0000/, 'the covered tax rate stays')
+  })
+
+  it('lets WordPress make its empty user global-styles post during a freeze (an editor loading); styles with content are gated', async () => {
+    const styles = (id: string, content: string) =>
+      encodeRecord(ENTITY_HEADER, [
+        { label: 'ID', value: enc(id) },
+        { label: 'post_content', value: enc(content) },
+        { label: 'post_type', value: enc('wp_global_styles') },
+        { label: 'post_name', value: enc('wp-global-styles-twentytwentythree') },
+      ])
+    m = memorySite({ clock: m.clock })
+    m.settings.tables.set('wp_posts', new Map())
+    const saved = freeze
+    freeze = null
+    await snapshot(m.site, { trigger: 'manual' })
+    assert.deepEqual(await gate('revert').check(m.clock.now), [])
+    freeze = saved
+    const NAME = 'entity:wp_global_styles/twentytwentythree/wp-global-styles-twentytwentythree'
+    m.settings.set(NAME, styles('7', '{"version":2,"isGlobalStylesUserThemeJSON":true}'), null, 'wp_posts')
+    assert.equal((await snapshot(m.site, { trigger: 'poll' })).created, true)
+    assert.deepEqual(await gate('revert').check(m.clock.advance(60_000)), [], 'no request, nothing reverted')
+    assert.ok(m.settings.get(NAME, 'wp_posts'), 'the post stays')
+    m.settings.set(NAME, styles('7', '{"version":2,"isGlobalStylesUserThemeJSON":true,"styles":{"color":{"background":"#ff00ff"}}}'), null, 'wp_posts')
+    await snapshot(m.site, { trigger: 'poll', trailers: attributionTrailers(MALLORY) })
+    const [r] = await gate('revert').check(m.clock.advance(60_000))
+    assert.deepEqual([r?.items, r?.reverted], [{ paths: [], options: [NAME] }, true])
+    assert.match(m.settings.get(NAME, 'wp_posts') ?? '', /"isGlobalStylesUserThemeJSON":true\}\n/, 'back to the empty styles')
   })
 
   it('does not let whoever opened an allow-window cover their own change with it', async () => {
