@@ -45,7 +45,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             if (!flags.dryRun && !flags.yes) {
               const plan = await restore(site, { target, dryRun: true, only })
               rt.err(shown(changeLines(plan.plan)))
-              if (!(await rt.confirm(`Restore site ${site.id} to ${shortId(target)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} options, remove ${plan.options.removed}? [y/N] `)))
+              if (!(await rt.confirm(`Restore site ${site.id} to ${shortId(target)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} settings rows, remove ${plan.options.removed}? [y/N] `)))
                 throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
             }
             return await restoreAs(deps, actor, { target, only, onlyText: flags.only, dryRun: flags.dryRun, breakGlass: flags.breakGlass ? { reason: flags.reason ?? '' } : null })
@@ -63,11 +63,11 @@ function text(r: RestoreReport): string[] {
   const lines: string[] = []
   if (r.recovered) lines.push(`first ${r.recovered}`)
   if (r.dryRun) {
-    lines.push(`dry run: restoring ${shortId(r.target)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} options, remove ${r.options.removed}`)
+    lines.push(`dry run: restoring ${shortId(r.target)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} settings rows (options, Site Editor entities, table rows), remove ${r.options.removed}`)
     lines.push(...changeLines(r.plan))
     return lines
   }
-  lines.push(`restored ${shortId(r.target)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} options written, ${r.options.removed} removed`)
+  lines.push(`restored ${shortId(r.target)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} settings rows written, ${r.options.removed} removed`)
   lines.push(`safety snapshot (undo with 'peakguard restore ${shortId(r.safetySnapshot)}'): ${r.safetySnapshot}`)
   lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
   if (r.caches)
