@@ -189,3 +189,14 @@ export function pct(xs: number[], p: number): number {
 
 export const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 export const verdict = (ok: boolean, what: string) => `${ok ? 'PASS' : 'MISS'} (${what})`
+
+/** xorshift32: deterministic numbers in [0, 1), so a bench writes the same rows on every run. */
+export function prng(seed: number): () => number {
+  let x = seed >>> 0 || 1
+  return () => {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    return (x >>> 0) / 4294967296
+  }
+}

@@ -45,7 +45,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { rootConnection, stopMariadb, mariadb } from '../test/harness/mariadb.ts'
 import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
-import type { BenchInput } from './common.ts'
+import { prng, type BenchInput } from './common.ts'
 import { benchDaemon } from './daemon.ts'
 import { benchIncident } from './incident.ts'
 import { benchReplica } from './replica.ts'
@@ -288,16 +288,6 @@ function assertSameTree(ref: Map<string, Buffer>, dir: string, what: string): vo
 
 // ── the options table ────────────────────────────────────────────────────────────────────────────
 
-/** xorshift32: the same rows on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 4294967296
-  }
-}
 
 const WORDS = (
   'enable disable title description label color size width height position style template archive single page post product ' +

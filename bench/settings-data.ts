@@ -13,6 +13,7 @@
 import type mysql from 'mysql2/promise'
 import { WOOCOMMERCE_TABLES } from '../src/core/index.ts'
 import { wooSettingsTablesSql, wordpressContentTablesSql } from '../test/harness/woocommerce.ts'
+import { prng } from './common.ts'
 
 /** The five tables the bench creates, as the woocommerce preset names them: its ignored columns come with them. */
 const BENCH_TABLE_NAMES = ['woocommerce_tax_rates', 'woocommerce_tax_rate_locations', 'woocommerce_shipping_zones', 'woocommerce_shipping_zone_methods', 'wc_webhooks']
@@ -30,18 +31,7 @@ export const ROWS_PER_TABLE = 1000
 export const ACTIVE_THEME = 'twentytwentythree'
 export const CHANGED_ENTITY = `entity:wp_template_part/${ACTIVE_THEME}/header`
 
-// ── deterministic randomness ─────────────────────────────────────────────────────────────────────
-
-/** xorshift32, as bench/run.ts's options: the same rows on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    return (x >>> 0) / 4294967296
-  }
-}
+// ── deterministic randomness (prng: bench/common.ts) ─────────────────────────────────────────────
 
 type R = () => number
 const int = (r: R, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1))
