@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseDbHost, readWpConfig } from '../src/adapters/wp-config.ts'
-import { loadConfig, parseConfig, redact } from '../src/config.ts'
+import { loadConfig, parseConfig, redact, settingsTablesOf } from '../src/config.ts'
 import { createSite, MAIN, REPO, runCli, type TestSite } from './harness/site.ts'
 import { installWooCommerce } from './harness/woocommerce.ts'
 
@@ -64,6 +64,40 @@ $table_prefix = "wpx_";
     assert.throws(() => parseConfig('lockWaitSeconds: soon\nsites: []\n', 'c.yaml'), /c\.yaml:1: lockWaitSeconds: .*number/)
     assert.throws(() => parseConfig('sites:\n  - id: Shop One\n    wpRoot: /x\n    db: { user: a, name: b }\n', 'c.yaml'), /c\.yaml:2: sites\.0\.id: lower-case/)
     assert.throws(() => parseConfig('sites: [\n', 'c.yaml'), /not valid YAML/)
+  })
+
+  it('settingsTables: presets expanded once, and wrong types, odd bytes, content tables, unknown keys and huge lists refused by key path', () => {
+    const site = (tables: string) => `sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n    settingsTables: ${tables}\n`
+    const ok = parseConfig(site('[woocommerce, { table: wc_webhooks, ignoreColumns: [status] }, acme_rules]'), 'c.yaml').sites[0]!
+    const tables = settingsTablesOf(ok)
+    assert.equal(tables.filter((t) => t.table === 'wc_webhooks').length, 1, 'a table named twice is recorded once')
+    assert.deepEqual(tables.find((t) => t.table === 'wc_webhooks')?.ignoreColumns, ['status'], 'the later entry wins')
+    assert.deepEqual(tables.at(-1), { table: 'acme_rules', ignoreColumns: [] })
+    const cases: [string, RegExp][] = [
+      ['42', /sites\.0\.settingsTables: .*array/],
+      ['[42]', /sites\.0\.settingsTables\.0:/],
+      ['[null]', /sites\.0\.settingsTables\.0:/],
+      ['["acme\\u0000rules"]', /letters, digits, _ and \$/],
+      ['["../wp_users"]', /letters, digits, _ and \$/],
+      [`["${'x'.repeat(65)}"]`, /letters, digits, _ and \$/],
+      ['[wp_posts_x, usermeta]', /usermeta holds content, not settings/],
+      ['[{ table: acme, ignore: [x] }]', /ignore: unknown key/],
+      ['[{ table: acme, ignoreColumns: ["a b"] }]', /a column name/],
+      ['[{ ignoreColumns: [a] }]', /sites\.0\.settingsTables\.0/],
+      [`[${Array.from({ length: 101 }, (_, i) => `t${i}`).join(', ')}]`, /sites\.0\.settingsTables:/],
+    ]
+    for (const [tables, why] of cases) {
+      const err = (() => {
+        try {
+          parseConfig(site(tables), 'c.yaml')
+        } catch (e) {
+          return e as { code?: string; message: string }
+        }
+        return assert.fail(`accepted: ${tables}`)
+      })()
+      assert.equal(err.code, 'CONFIG_INVALID', tables)
+      assert.match(err.message, why, tables.slice(0, 80))
+    }
   })
 
   it('the example config in systemd/ is valid and lists the defaults', () => {
