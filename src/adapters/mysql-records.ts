@@ -18,6 +18,7 @@ import {
   rowRecord,
   tableRowName,
   type OptionEntry,
+  type EntityRecord,
   type OptionValue,
   type TableSpec,
 } from '../core/index.ts'
@@ -215,7 +216,7 @@ export async function applyEntities(conn: Conn, s: EntitySource, write: OptionVa
   if (write.length === 0 && remove.length === 0) return
   const live = await liveEntities(conn, s)
   const records = write.map((w) => ({ w, rec: entityRecord(w.value, recordLabel(w.name)) }))
-  const writtenIds = new Set(records.map(({ rec }) => Number(Buffer.from(rec.post.get('ID') as Uint8Array).toString())))
+  const writtenIds = new Set(records.map(({ rec }) => postId(rec)))
   const replaced = new Set([...write.map((w) => w.name), ...remove.map((r) => r.name)])
   // posts that this write deletes: removed entities, and other posts of a written entity's key
   const deleting = new Set<number>()
@@ -229,7 +230,7 @@ export async function applyEntities(conn: Conn, s: EntitySource, write: OptionVa
   }
   const liveById = new Map([...live].map(([n, i]) => [i, n]))
   for (const { w, rec } of records) {
-    const pid = Number(Buffer.from(rec.post.get('ID') as Uint8Array).toString())
+    const pid = postId(rec)
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new PeakguardError('GIT_FAILED', `the recorded ${recordLabel(w.name)} has no valid post id; nothing was written`)
     const holder = liveById.get(pid)
     if (holder === w.name || (holder !== undefined && replaced.has(holder))) continue
@@ -247,14 +248,19 @@ export async function applyEntities(conn: Conn, s: EntitySource, write: OptionVa
   await conn.query(`UPDATE ${id(s.taxonomy)} tt SET tt.count = (SELECT COUNT(*) FROM ${id(s.relationships)} r WHERE r.term_taxonomy_id = tt.term_taxonomy_id) WHERE tt.taxonomy IN (${TAXONOMIES})`)
 }
 
+/** The post id an entity's record holds (entityRecord checked it is there). */
+function postId(rec: EntityRecord): number {
+  return Number(Buffer.from(rec.post.get('ID') as Uint8Array).toString())
+}
+
 async function deletePost(conn: Conn, s: EntitySource, pid: number): Promise<void> {
   await conn.execute(`DELETE FROM ${id(s.postmeta)} WHERE post_id = ?`, [pid])
   await conn.execute(`DELETE r FROM ${id(s.relationships)} r JOIN ${id(s.taxonomy)} tt ON tt.term_taxonomy_id = r.term_taxonomy_id WHERE r.object_id = ? AND tt.taxonomy IN (${TAXONOMIES})`, [pid])
   await conn.execute(`DELETE FROM ${id(s.posts)} WHERE ID = ?`, [pid])
 }
 
-async function writeEntity(conn: Conn, s: EntitySource, rec: ReturnType<typeof entityRecord>): Promise<void> {
-  const pid = Number(Buffer.from(rec.post.get('ID') as Uint8Array).toString())
+async function writeEntity(conn: Conn, s: EntitySource, rec: EntityRecord): Promise<void> {
+  const pid = postId(rec)
   const cols = POST_COLUMNS.filter((c) => rec.post.has(c))
   const vals = cols.map((c) => bytes(rec.post.get(c) ?? null))
   const set = cols.filter((c) => c !== 'ID')

@@ -52,7 +52,10 @@ export class MysqlSettings implements SettingsPort {
   private conn: mysql.Connection | null = null
   private connecting: Promise<mysql.Connection> | null = null
   private tableList: Table[] | null = null
-  private readonly fingerprintReady = new WeakSet<mysql.Connection>()
+  /** connections whose session prepare() has set up */
+  private readonly prepared = new WeakSet<mysql.Connection>()
+  /** the poll's parts for the table list they were built from: built once per list, not on every poll */
+  private parts: { tables: Table[]; parts: FingerprintPart[] } | null = null
   /** each gated part of the poll's checksum as last computed, with when (server seconds) and its tables' change times */
   private readonly lastParts = new Map<string, { value: string; at: number; times: Map<string, number | null> }>()
 
@@ -390,7 +393,9 @@ export class MysqlSettings implements SettingsPort {
     const conn = await this.connection()
     try {
       await this.prepare(conn)
-      const parts = this.fingerprintParts(await this.tables())
+      const tables = await this.tables()
+      if (this.parts?.tables !== tables) this.parts = { tables, parts: this.fingerprintParts(tables) }
+      const { parts } = this.parts
       const { need, times, now } = await this.partsToCompute(conn, parts)
       if (need.length) {
         const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql: `SELECT ${need.map((p, i) => `(${p.sql}) AS p${i}`).join(', ')}`, rowsAsArray: true }, need.flatMap((p) => p.params))
@@ -464,7 +469,7 @@ export class MysqlSettings implements SettingsPort {
    * concatenate), and writes run without the modes WordPress itself turns off (zero dates in drafts).
    */
   private async prepare(conn: mysql.Connection): Promise<void> {
-    if (this.fingerprintReady.has(conn)) return
+    if (this.prepared.has(conn)) return
     await conn.query('SET SESSION group_concat_max_len = 67108864')
     // filtered here, not with REGEXP_REPLACE, which MySQL 5.7 lacks
     const [modes] = await conn.query<mysql.RowDataPacket[]>('SELECT @@SESSION.sql_mode AS m')
@@ -477,7 +482,7 @@ export class MysqlSettings implements SettingsPort {
     await conn.query("SET SESSION time_zone = '+00:00'")
     // MySQL 8 caches information_schema's UPDATE_TIME for a day by default; MariaDB has no such variable
     await conn.query('SET SESSION information_schema_stats_expiry = 0').catch(() => undefined)
-    this.fingerprintReady.add(conn)
+    this.prepared.add(conn)
   }
 
   async homeUrl(): Promise<string | null> {
