@@ -322,6 +322,11 @@ const site = z
       })
       .strict()
       .prefault({}),
+    /**
+     * options that describe a data layout (a plugin's `*_db_version`, …), added to peakguard's list
+     * (DEFAULT_MIGRATION_MARKERS): a restore across a schema change keeps their live values
+     */
+    migrationMarkers: z.array(z.string().min(1).max(191).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')).max(100).default([]),
     /** plugin settings tables recorded row by row (e.g. [woocommerce]); checked against the database when first read */
     settingsTables: z.array(settingsTable).max(100).default([]),
     /** the daemon's settings polling: a cheap checksum query, then only changed rows are read */

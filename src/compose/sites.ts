@@ -14,7 +14,7 @@ import { UsersFile } from '../adapters/users-file.ts'
 import { WpBridge } from '../adapters/wp-bridge.ts'
 import { WpFiles } from '../adapters/wp-files.ts'
 import { DEFAULT_PROBE, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
-import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, judgeProbe, type AuditInput, type ProbeSpec, type PurgePort } from '../core/index.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, markerRule, judgeProbe, type AuditInput, type ProbeSpec, type PurgePort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { BridgeControl } from '../cli/runtime.ts'
 import { Access } from '../services/access.ts'
@@ -107,6 +107,7 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
     settings,
     dir,
     ignore,
+    markers: markerRule(s.migrationMarkers),
     lockWaitMs: cfg.config.lockWaitSeconds * 1000,
     bridge,
     purgers: sitePurgers(s, bridge),

@@ -2,6 +2,7 @@
 // differs, so a rollback of one plugin touches only that plugin's files and the options that changed.
 import { coversRow, type DirEntry, type FileEntry, type LinkedDir, type OptionEntry, type SiteState } from './state.ts'
 import { recordLabel, isRecordName } from './records.ts'
+import { diffSchema, type SchemaChange } from './schema.ts'
 import { componentOf, onlyIncludesOption, onlyIncludesPath, type OnlyFilter } from './scope.ts'
 
 export type ChangeKind = 'added' | 'removed' | 'modified'
@@ -45,10 +46,15 @@ export interface StateDiff {
   options: OptionChange[]
   links: LinkChange[]
   dirs: DirChange[]
+  /**
+   * How the database schema changed, where both states record one. Only the record flow has these: a restore never
+   * changes the schema (its plan has none), and `--only` never selects it.
+   */
+  schema?: SchemaChange[]
 }
 
 export function isEmptyDiff(d: StateDiff): boolean {
-  return d.files.length === 0 && d.options.length === 0 && d.links.length === 0 && d.dirs.length === 0
+  return d.files.length === 0 && d.options.length === 0 && d.links.length === 0 && d.dirs.length === 0 && !d.schema?.length
 }
 
 function sameContent(a: FileEntry, b: FileEntry): boolean {
@@ -107,7 +113,8 @@ export function diffStates(from: SiteState, to: SiteState): StateDiff {
   links.sort(byPath)
   dirs.sort(byPath)
   options.sort((x, y) => (x.table + '\u0000' + x.name < y.table + '\u0000' + y.name ? -1 : 1))
-  return { files, options, links, dirs }
+  const schema = from.schema && to.schema ? diffSchema(from.schema, to.schema) : []
+  return { files, options, links, dirs, ...(schema.length ? { schema } : {}) }
 }
 
 /** Keeps only the changes inside an `--only` selection. */
@@ -121,11 +128,15 @@ export function filterDiff(d: StateDiff, only: OnlyFilter | null): StateDiff {
   }
 }
 
-/** `state` with the part selected by `only` taken from `target` (what live should be after a partial restore). */
+/**
+ * `state` with the part selected by `only` taken from `target` (what live should be after a partial restore). The
+ * schema stays `state`'s: a restore never changes it.
+ */
 export function overlayState(state: SiteState, recorded: SiteState, only: OnlyFilter | null): SiteState {
-  const target = restoreTarget(state, recorded)
-  if (!only) return target
-  const out: SiteState = { files: new Map(), links: new Map(), options: new Map() }
+  const { schema: _theirs, ...target } = restoreTarget(state, recorded)
+  const kept = state.schema ? { schema: state.schema } : {}
+  if (!only) return { ...target, ...kept }
+  const out: SiteState = { files: new Map(), links: new Map(), options: new Map(), ...kept }
   for (const [p, f] of state.files) if (!onlyIncludesPath(only, p)) out.files.set(p, f)
   for (const [p, f] of target.files) if (onlyIncludesPath(only, p)) out.files.set(p, f)
   for (const [p, l] of state.links) if (!onlyIncludesPath(only, p)) out.links.set(p, l)

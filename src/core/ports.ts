@@ -4,6 +4,7 @@
 import type { DirEntry, FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
 import type { StateDiff } from './diff.ts'
 import type { Manifest, RemoteObject } from './replica.ts'
+import type { SchemaInfo } from './schema.ts'
 
 /** The live wp-content directory of one site. */
 /** A reading of the files in scope. */
@@ -90,6 +91,11 @@ export interface SettingsPort {
   fingerprint(): Promise<string>
   /** The tables `read` covers (options, posts for Site Editor entities, settings tables): a state's `sources`. */
   sources(): Promise<string[]>
+  /**
+   * The schema of every table of the site's prefix (every blog's on multisite), from information_schema: columns,
+   * indexes, engine, collation — no rows. `fingerprint` changes when it does.
+   */
+  schema(): Promise<SchemaInfo>
   /** The site's home URL (the `home` option of the main site), for the default health probe. */
   homeUrl(): Promise<string | null>
   /** Forgets the cached table list (a blog may have been added on multisite); the next call lists them again. */

@@ -2,6 +2,7 @@
 // themselves live in the journal (or on disk) and are fetched only when something is written.
 import { inUnits } from './scope.ts'
 import { isRecordName } from './records.ts'
+import type { SchemaInfo } from './schema.ts'
 
 /** A file or symlink below wp-content; `path` is relative to wp-content with '/' separators. */
 export interface FileEntry {
@@ -61,6 +62,12 @@ export interface SiteState {
    * options only. A restore touches a table's rows only where both live and target cover it.
    */
   sources?: ReadonlySet<string>
+  /**
+   * The database schema of the site's tables (columns, indexes, engine, collation; never rows). Absent in states
+   * recorded before schemas were, and where it could not be read: a restore to one of those cannot say whether it
+   * crosses a migration.
+   */
+  schema?: SchemaInfo
 }
 
 /** Whether `state` records the table of `row` at all (a row it lacks is then really absent). */
@@ -101,7 +108,7 @@ export interface StateInfo {
 }
 
 /** Why a snapshot was taken. */
-export type Trigger = 'manual' | 'pre-restore' | 'restore' | 'recovery' | 'watch' | 'scan' | 'poll' | 'baseline'
+export type Trigger = 'manual' | 'pre-restore' | 'restore' | 'recovery' | 'watch' | 'scan' | 'poll' | 'baseline' | 'pre-update'
 
 /**
  * `base` with everything inside `units` replaced by a fresh reading of those units (files and links found
@@ -113,6 +120,7 @@ export function replaceUnits(
   units: ReadonlySet<string>,
   options: OptionEntry[],
   sources?: ReadonlySet<string>,
+  schema?: SchemaInfo,
 ): SiteState {
   const files = new Map<string, FileEntry>()
   for (const [p, f] of base.files) if (!inUnits(p, units)) files.set(p, f)
@@ -134,5 +142,6 @@ export function replaceUnits(
     ...(dirs ? { dirs } : {}),
     ...(scanned.skipped?.length ? { skipped: scanned.skipped } : {}),
     ...(sources ? { sources } : {}),
+    ...(schema ? { schema } : {}),
   }
 }

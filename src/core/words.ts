@@ -7,6 +7,7 @@
 // one bounded, printable line.
 import type { FileChange, OptionChange, StateDiff } from './diff.ts'
 import { encodePart, entityRecord, isRecordName, parseEntityName, parseTableRowName, rowRecord, utf8 } from './records.ts'
+import { schemaChangeText } from './schema.ts'
 import { DROP_INS } from './scope.ts'
 import { optionKey, type SiteState } from './state.ts'
 import { visible } from './text.ts'
@@ -776,6 +777,9 @@ export function changeInWords(diff: StateDiff, before: SiteState, after: SiteSta
     if (verbs.length) out.push({ text: `${label} ${name} ${verbs.join(' and ')}`, items })
     if (edited && u) out.push({ text: `${label} ${name}: ${edited}`, items: u.items })
   }
+
+  // the database schema: next to the plugin update that migrated it
+  for (const c of diff.schema ?? []) out.push({ text: schemaChangeText(c), items: [`schema:${c.table}`] })
 
   // known settings: one phrase per label and blog, in the table's order
   const settings = new Map<string, Phrase & { order: number }>()

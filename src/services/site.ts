@@ -1,5 +1,5 @@
 // Everything a service needs for one site, handed over by the composition root.
-import type { AuditInput, BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, PurgePort, SettingsPort, SiteDirPort } from '../core/index.ts'
+import type { AuditInput, BridgePort, HealthStorePort, HooksPort, IgnoreRules, JournalPort, LiveFilesPort, MarkerRule, PurgePort, SettingsPort, SiteDirPort } from '../core/index.ts'
 
 export interface Site {
   id: string
@@ -8,6 +8,8 @@ export interface Site {
   settings: SettingsPort
   dir: SiteDirPort
   ignore: IgnoreRules
+  /** the options that describe a data layout (migration markers); absent: peakguard's defaults (markerRule()) */
+  markers?: MarkerRule
   /** How long a snapshot or restore waits for another one to finish before it gives up. */
   lockWaitMs: number
   /** the commands configured to run after every restore */

@@ -2,7 +2,7 @@
 // orders them). Values are exact bytes or SQL NULL (read as the empty string, flagged nullValue); blob
 // ids are git's, as the server computes them; apply() checks every table before it writes anything.
 import { createHash } from 'node:crypto'
-import { ignoreRules, optionKey, type OptionEntry, type OptionValue, type SettingsPort } from '../../src/core/index.ts'
+import { encodeSchema, ignoreRules, optionKey, schemaOf, type OptionEntry, type OptionValue, type SchemaInfo, type SettingsPort, type TableDef } from '../../src/core/index.ts'
 import { PeakguardError } from '../../src/errors.ts'
 import { blobId, copyBytes } from './blob-id.ts'
 
@@ -17,6 +17,8 @@ export class MemorySettings implements SettingsPort {
   private readonly ignored: (name: string) => boolean
   /** a test's fault: every call fails as with the database down */
   down = false
+  /** the tables' schema as a test sets it (a migration: `schemaTables.set(...)`); the settings tables themselves are not in it */
+  readonly schemaTables = new Map<string, TableDef>()
 
   constructor(o: { tables?: string[]; ignoredOptions?: readonly string[] } = {}) {
     for (const t of o.tables ?? ['wp_options']) this.tables.set(t, new Map())
@@ -95,9 +97,14 @@ export class MemorySettings implements SettingsPort {
     }
   }
 
+  async schema(): Promise<SchemaInfo> {
+    this.reachable()
+    return schemaOf([...this.schemaTables.values()])
+  }
+
   async fingerprint(): Promise<string> {
     this.reachable()
-    const parts: string[] = []
+    const parts: string[] = [`schema:${createHash('md5').update(encodeSchema(schemaOf([...this.schemaTables.values()]))).digest('hex')}`]
     for (const [table, rows] of this.tables) {
       const h = createHash('md5')
       let n = 0
