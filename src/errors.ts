@@ -51,6 +51,12 @@ export const ERRORS = {
   GIT_FAILED: { http: 500, exit: EXIT.failed, what: 'the journal (git) failed', advice: SERVER_SIDE },
   CHANGED_WHILE_RECORDING: { http: 503, exit: EXIT.failed, what: 'files changed while they were being recorded', advice: WAIT_TURN },
   BUSY: { http: 409, exit: EXIT.busy, what: 'another snapshot or restore is running for this site', advice: WAIT_TURN },
+  SCHEMA_CHANGE: {
+    http: 409,
+    exit: EXIT.usage,
+    what: 'the restore crosses a database migration',
+    advice: 'Read what changed in the database since that state. To restore code and settings anyway, keeping the live schema and migration markers, repeat with --across-schema-change (the UI: tick the acknowledgement).',
+  },
   RESTORE_CONFLICT: { http: 409, exit: EXIT.failed, what: 'the restore would overwrite something that is not the recorded item', advice: CHECK_INPUT },
   VERIFY_FAILED: { http: 500, exit: EXIT.verifyFailed, what: 'the live site differs from the restored state', advice: SERVER_SIDE },
   S3_FAILED: { http: 502, exit: EXIT.failed, what: 'the S3 replica cannot be reached or refused a request', advice: SERVER_SIDE },

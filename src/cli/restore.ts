@@ -14,6 +14,8 @@ interface RestoreFlags {
   yes?: boolean
   breakGlass?: boolean
   reason?: string
+  acrossSchemaChange?: boolean
+  restoreMarkers?: boolean
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -25,6 +27,8 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)')
     .option('--break-glass', 'admin only, during a freeze: restore a state recorded during the freeze (audited and notified)')
     .option('--reason <text>', 'why glass is broken (required with --break-glass)')
+    .option('--across-schema-change', 'the database schema or a migration marker changed since the state: restore code and settings anyway, keeping the live schema and markers (audited)')
+    .option('--restore-markers', 'admin only, with --across-schema-change: write the state\'s migration markers too (after restoring the tables from a database backup)')
     .action((idText: string, flags: RestoreFlags) =>
       run(async (o) => {
         const only = parseOnly(flags.only)
@@ -34,7 +38,8 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
         }
         if (flags.breakGlass && !flags.reason?.trim()) throw new PeakguardError('USAGE', '--break-glass needs --reason TEXT: breaking glass is audited and notified, with its reason')
         // a dry run writes nothing, so it needs no proof and leaves no audit entry
-        const actor = flags.dryRun ? null : await rt.actor(o, flags.breakGlass ? 'break-glass' : 'restore')
+        const actor = flags.dryRun ? null : await rt.actor(o, flags.breakGlass || flags.restoreMarkers ? 'break-glass' : 'restore')
+        const layout = { acrossSchemaChange: flags.acrossSchemaChange === true, restoreMarkers: flags.restoreMarkers === true }
         const r = await withSite(rt, o, async (site) => {
           const target = await resolveState(site, idText)
           const g = await rt.governance(o)
@@ -43,12 +48,15 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
             // refused before anything is asked: a restore the freeze forbids needs no confirmation
             if (actor) await assertMayRestore(deps, target, !!flags.breakGlass)
             if (!flags.dryRun && !flags.yes) {
-              const plan = await restore(site, { target, dryRun: true, only })
-              rt.err(shown(changeLines(plan.plan)))
+              const plan = await restore(site, { target, dryRun: true, only, ...layout })
+              rt.err(shown([...layoutLines(plan), ...changeLines(plan.plan)]))
+              // refused before anything is asked: the answer would be a refusal anyway
+              if (plan.layout?.crosses && !layout.acrossSchemaChange)
+                throw new PeakguardError('SCHEMA_CHANGE', `restoring ${shortId(target)} crosses a database migration (shown above). Nothing was written; to restore code and settings and keep the live schema, repeat with --across-schema-change`)
               if (!(await rt.confirm(`Restore site ${site.id} to ${shortId(target)}: write ${plan.files.written} files, remove ${plan.files.removed}, write ${plan.options.written} settings rows, remove ${plan.options.removed}? [y/N] `)))
                 throw new PeakguardError('CONFIRM_REQUIRED', 'restore cancelled: nothing was changed')
             }
-            return await restoreAs(deps, actor, { target, only, onlyText: flags.only, dryRun: flags.dryRun, breakGlass: flags.breakGlass ? { reason: flags.reason ?? '' } : null })
+            return await restoreAs(deps, actor, { target, only, onlyText: flags.only, dryRun: flags.dryRun, breakGlass: flags.breakGlass ? { reason: flags.reason ?? '' } : null, ...layout })
           } finally {
             await g.close()
           }
@@ -59,9 +67,30 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     )
 }
 
+/**
+ * What a restore does about a database migration between the live site and the target, first and in words: the
+ * tables, what it means, what peakguard does. Empty when there is none.
+ */
+export function layoutLines(r: RestoreReport): string[] {
+  const l = r.layout
+  if (!l) return []
+  if (!l.crosses)
+    return ['note: this state was recorded before peakguard kept the database schema: whether the schema changed since cannot be told (code and settings are restored as usual)']
+  const lines = ['WARNING: this restore crosses a database migration. Since that state:']
+  for (const s of l.schema) lines.push(`  ${s}`)
+  if (l.markers.length) lines.push(`  migration markers changed: ${l.markers.join(', ')}`)
+  lines.push(
+    'Putting old code over tables a newer version migrated is a downgrade no plugin supports. peakguard restores the code and settings,',
+    `keeps the live schema${l.tables.length ? ' (and the rows of those tables)' : ''} and ${l.markersRestored ? "writes the state's migration markers (--restore-markers)" : 'the live values of the migration markers'}, and never touches content tables.`,
+  )
+  if (!l.acknowledged) lines.push('To go ahead: --across-schema-change (audited, with the tables named).')
+  return lines
+}
+
 function text(r: RestoreReport): string[] {
   const lines: string[] = []
   if (r.recovered) lines.push(`first ${r.recovered}`)
+  lines.push(...layoutLines(r))
   if (r.dryRun) {
     lines.push(`dry run: restoring ${shortId(r.target)} would write ${r.files.written} files, remove ${r.files.removed}, write ${r.options.written} settings rows (options, Site Editor entities, table rows), remove ${r.options.removed}`)
     lines.push(...changeLines(r.plan))

@@ -171,6 +171,11 @@ export interface RestoreIntent {
    * and by the next writer when a crash cut the restore short (once: the entry names its intent's start).
    */
   audit?: { actor: string; onlyText?: string[] }
+  /**
+   * the restore crosses a database migration and a person acknowledged it: the live schema and (unless
+   * `restoreMarkers`) the live migration markers are kept. A restore finished after a crash keeps them too.
+   */
+  layout?: { tables: string[]; markers: string[]; restoreMarkers: boolean }
 }
 
 export interface RecoveryNote {
@@ -328,6 +333,12 @@ export interface HealthRecord {
   lastAutoRollback: { at: string; from: string; to: string } | null
   /** set when a rolled-back-to state failed too: no more automatic rollbacks until a state is good again */
   autoRollbackHalted: { at: string; reason: string } | null
+  /**
+   * the newest automatic rollback refused because it would cross a database migration (or could not tell): alerted
+   * once per live state and target, cleared when a state is known-good or a rollback is done. Absent in files
+   * written before.
+   */
+  autoRollbackBlocked?: { at: string; from: string; to: string; reason: string } | null
 }
 
 export interface HealthStorePort {

@@ -55,8 +55,8 @@ export function apiRouter(deps: AppDeps): Router {
     demand(req, res, 'view')
     const b = parseBody(restoreBody, req.body)
     const breakGlass = b.dryRun ? null : (b.breakGlass ?? null)
-    const actor = demand(req, res, b.dryRun ? 'view' : breakGlass ? 'break-glass' : 'restore')
-    const report = await runRestore(site(req), actor, { target: b.target, only: b.only ?? [], dryRun: b.dryRun, breakGlass })
+    const actor = demand(req, res, b.dryRun ? 'view' : breakGlass || b.restoreMarkers ? 'break-glass' : 'restore')
+    const report = await runRestore(site(req), actor, { target: b.target, only: b.only ?? [], dryRun: b.dryRun, breakGlass, acrossSchemaChange: b.acrossSchemaChange, restoreMarkers: b.restoreMarkers })
     res.status(b.dryRun ? 200 : 201).json(restoreJson(report))
   })
 

@@ -20,6 +20,10 @@ export const restoreBody = z.strictObject({
   dryRun: z.boolean().default(false),
   only: z.array(onlyItem).max(500).optional(),
   breakGlass: breakGlass.nullable().optional(),
+  /** the restore crosses a database migration and the person acknowledges it (RestoreOptions.acrossSchemaChange) */
+  acrossSchemaChange: z.boolean().default(false),
+  /** admin: write the target's migration markers too */
+  restoreMarkers: z.boolean().default(false),
 })
 
 /** POST /api/sites/:site/requests/:id/approve|reject */
@@ -38,7 +42,15 @@ const checkbox = z.literal('on').optional()
 
 export const loginForm = z.strictObject({ ...csrf, name: text(200).default(''), password: text(1024).default(''), next: text(2000).optional() })
 export const logoutForm = z.strictObject(csrf)
-export const restoreForm = z.strictObject({ ...csrf, target: id, only: z.union([onlyItem, z.array(onlyItem).max(500)]).optional(), breakGlass: checkbox, reason: text(1000).optional() })
+export const restoreForm = z.strictObject({
+  ...csrf,
+  target: id,
+  only: z.union([onlyItem, z.array(onlyItem).max(500)]).optional(),
+  breakGlass: checkbox,
+  reason: text(1000).optional(),
+  acrossSchemaChange: checkbox,
+  restoreMarkers: checkbox,
+})
 export const decideForm = z.strictObject({ ...csrf, note: text(1000).optional(), breakGlass: checkbox, reason: text(1000).optional() })
 export const freezeForm = z.strictObject({ ...csrf, for: text(50).optional(), until: text(100).optional(), reason: text(1000) })
 export const stopForm = z.strictObject({ ...csrf, reason: text(1000) })

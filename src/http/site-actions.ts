@@ -104,6 +104,8 @@ export interface RestoreInput {
   only: string[]
   dryRun: boolean
   breakGlass: { reason: string } | null
+  acrossSchemaChange?: boolean
+  restoreMarkers?: boolean
 }
 
 /** A restore (or its dry run) by `actor`; the caller checked the role. */
@@ -111,7 +113,7 @@ export async function runRestore(s: UiSite, actor: Actor | null, input: RestoreI
   if (typeof input.target !== 'string' || !input.target.trim()) throw new PeakguardError('USAGE', 'target: give the id of the state to restore (GET /api/sites/SITE/states lists them)')
   const only = parseOnly(input.only)
   const target = await resolveState(s.site, input.target)
-  const req = { target, only, onlyText: input.only, dryRun: input.dryRun, breakGlass: input.breakGlass }
+  const req = { target, only, onlyText: input.only, dryRun: input.dryRun, breakGlass: input.breakGlass, acrossSchemaChange: input.acrossSchemaChange === true, restoreMarkers: input.restoreMarkers === true }
   // both take the site's lock (a dry run reads the live site under it): they wait for their turn in the
   // daemon's queue instead of racing a snapshot or the freeze gate for the lock
   // the queue goes on once the lock is released: the cache purges after a restore hold up no snapshot

@@ -5,7 +5,7 @@
 // Callers choose `details`, and must never put a secret or an option's value in it (a settings value can
 // hold API keys): keys that name such things are refused outright, so a slip fails loudly in tests.
 import { createHash } from 'node:crypto'
-import { AUDIT_TYPES, shortId, type AuditEntry, type AuditInput, type AuditStorePort, type AuditType } from '../core/index.ts'
+import { AUDIT_TYPES, shortId, visible, type AuditEntry, type AuditInput, type AuditStorePort, type AuditType } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 /** Keys that would carry a secret or a settings value: never allowed anywhere inside details. */
@@ -218,6 +218,14 @@ const attempt = (r: RefusedRequest) => `${r.method} ${r.route}`
  * `step: 'caches'` makes it the entry that follows a restore's own with just that (the writer's: the purges
  * run after the restore's entry is written, see writer.ts).
  */
+/** Tables and markers of an acknowledged crossing, for the audit summary (names only: never a value). */
+function layoutSummary(l: { tables: readonly string[]; markers: readonly string[]; restoreMarkers: boolean }): string {
+  const parts = []
+  if (l.tables.length) parts.push(`schema of ${l.tables.map((t) => visible(t)).join(', ')} kept`)
+  if (l.markers.length) parts.push(`markers ${l.markers.map((m) => visible(m)).join(', ')} ${l.restoreMarkers ? 'restored' : 'kept'}`)
+  return parts.join('; ') || 'nothing differed by then'
+}
+
 export function restoreAudit(r: {
   actor: string
   site: string
@@ -236,6 +244,8 @@ export function restoreAudit(r: {
   probe?: { ok: boolean; detail: string } | null
   /** 'caches': the entry after the restore's own, for its purges */
   step?: 'caches'
+  /** a restore across a database migration, acknowledged: the tables whose schema changed, the markers kept (or restored) */
+  layout?: { tables: readonly string[]; markers: readonly string[]; restoreMarkers: boolean }
 }): AuditInput {
   const result = r.verified ? 'verified' : 'failed'
   const purges = r.purges?.length ? r.purges.map((p) => ({ name: p.name, kind: p.kind, ok: p.ok, detail: p.detail })) : null
@@ -247,7 +257,7 @@ export function restoreAudit(r: {
     summary:
       r.step === 'caches'
         ? `caches after ${r.actor}'s restore of ${shortId(r.target)}: ${caches}`
-        : `${r.actor} restored ${shortId(r.target)}: ${result}${r.message ? ` (${r.message})` : ''}${caches ? `; caches: ${caches}` : ''}`,
+        : `${r.actor} restored ${shortId(r.target)}: ${result}${r.message ? ` (${r.message})` : ''}${r.layout ? `; across a schema change, acknowledged (${layoutSummary(r.layout)})` : ''}${caches ? `; caches: ${caches}` : ''}`,
     details: {
       from: r.from,
       to: r.target,
@@ -256,6 +266,7 @@ export function restoreAudit(r: {
       ...(r.message ? { message: r.message } : {}),
       durationMs: r.durationMs,
       ...(r.onlyText?.length ? { only: [...r.onlyText] } : {}),
+      ...(r.layout ? { acrossSchemaChange: { tables: [...r.layout.tables], markers: [...r.layout.markers], markersRestored: r.layout.restoreMarkers } } : {}),
       ...(r.intent ? { intent: r.intent } : {}),
       ...(purges ? { purges } : {}),
       ...(purges && r.probe ? { probe: { ok: r.probe.ok, detail: r.probe.detail } } : {}),

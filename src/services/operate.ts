@@ -2,7 +2,7 @@
 // rule (during a freeze, only states recorded before it began, unless an admin breaks glass), the audit
 // entries (break-glass, restore with its result and duration) and the notification. One place, so the
 // two front ends can never disagree about what a restore by a person means.
-import { cleanText, selectorsMatchingNothing, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
+import { cleanText, roleAllows, selectorsMatchingNothing, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
 import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
 import { activeSpans, readFreezeDoc } from './freeze.ts'
@@ -31,6 +31,10 @@ export interface RestoreRequest {
   dryRun?: boolean
   /** admin only, during a freeze: restore a state recorded during it */
   breakGlass?: { reason: string } | null
+  /** see RestoreOptions.acrossSchemaChange: the person acknowledged that the restore crosses a database migration */
+  acrossSchemaChange?: boolean
+  /** admin only: write the target's migration markers too (RestoreOptions.restoreMarkers) */
+  restoreMarkers?: boolean
   /** see RestoreOptions.unlocked */
   unlocked?: () => void
 }
@@ -77,7 +81,12 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   const { site } = deps
   const { target } = req
   if (req.only) await assertSelects(site, target, req.only)
-  if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null, unlocked: req.unlocked })
+  if (req.restoreMarkers && !req.acrossSchemaChange) throw new PeakguardError('USAGE', '--restore-markers goes with --across-schema-change: markers are only kept live when a restore crosses a schema change')
+  const layout = { acrossSchemaChange: req.acrossSchemaChange === true, restoreMarkers: req.restoreMarkers === true }
+  if (req.dryRun || !actor) return restore(site, { target, dryRun: true, only: req.only ?? null, unlocked: req.unlocked, ...layout })
+  // the markers say how the tables are laid out: writing old ones over new tables is for whoever restored the tables themselves
+  if (layout.restoreMarkers && !roleAllows(actor.role, 'break-glass'))
+    throw new PeakguardError('FORBIDDEN', `${actor.name} (${actor.role}) may not restore migration markers: that is for an admin who has restored the tables from a database backup`)
   if (req.breakGlass)
     req = { ...req, breakGlass: { reason: cleanText(req.breakGlass.reason, 'the break-glass reason', { required: true, why: 'breaking glass needs a reason: it is audited and notified, with its reason' }) } }
   const frozen = await assertMayRestore(deps, target, !!req.breakGlass)
@@ -92,7 +101,7 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   let done: RestoreReport
   try {
     // the writer writes the entry with the restore itself, so a crash cannot lose it (a site without an audit log of its own: here)
-    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name, unlocked: req.unlocked, audit: { actor: actor.name, ...(req.onlyText?.length ? { onlyText: req.onlyText } : {}) } })
+    done = await restore(site, { target, dryRun: false, only: req.only ?? null, actor: actor.name, unlocked: req.unlocked, ...layout, audit: { actor: actor.name, ...(req.onlyText?.length ? { onlyText: req.onlyText } : {}) } })
   } catch (e) {
     await entry(null, false, (e as Error).message)
     throw e
@@ -101,7 +110,7 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   deps.notify.notify({
     event: 'restore',
     site: site.id,
-    summary: `${actor.name} restored ${shortId(target)}: ${done.verified ? 'verified' : 'NOT verified'}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${shortId(done.safetySnapshot)})`,
+    summary: `${actor.name} restored ${shortId(target)}: ${done.verified ? 'verified' : 'NOT verified'}${done.layout?.crosses ? `; across a schema change (${[...done.layout.tables, ...done.layout.markers].join(', ')} ${done.layout.markersRestored ? 'schema kept, markers restored' : 'kept live'})` : ''}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${shortId(done.safetySnapshot)})`,
     details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
   })
   return done

@@ -68,6 +68,8 @@ export function restoreJson(r: RestoreReport) {
       ? { mismatches: { files: r.mismatches.files.map((f) => f.path), options: r.mismatches.options.map((x) => `${x.table}.${x.name}`), dirs: r.mismatches.dirs.map((d) => d.path) } }
       : {}),
     ...(r.recovered ? { recovered: r.recovered } : {}),
+    // null: the restore crosses no database migration (and the target's schema is known)
+    layout: r.layout,
     ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches, purges: r.purges, probe: r.probe }),
   }
 }

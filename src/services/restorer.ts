@@ -3,6 +3,12 @@
 // wrote, and putting the old state back when a write fails. When it runs, under which lock, and what is
 // recorded before and after is the writer's business (writer.ts).
 import {
+  crosses,
+  keepLayout,
+  layoutCrossing,
+  schemaChangeText,
+  schemaTables,
+  type LayoutCrossing,
   restoreTarget,
   countFiles,
   countOptions,
@@ -24,6 +30,7 @@ import {
 } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { shortId } from '../core/text.ts'
+import { markersOf } from './layout.ts'
 import { readLive } from './live.ts'
 import { record, recordState, type SnapshotOptions } from './recorder.ts'
 import type { Site } from './site.ts'
@@ -40,8 +47,33 @@ export interface RestoreOptions {
   request?: string
   /** a restore by a person: its 'restore' audit entry is written with the restore, crash or not (see RestoreIntent.audit) */
   audit?: { actor: string; onlyText?: string[] }
+  /**
+   * a person acknowledged that the restore crosses a database migration (the live schema or a migration marker differs
+   * from the target's): code and settings are restored, the live schema and markers kept. Without it such a restore is
+   * refused (SCHEMA_CHANGE) before anything is written; an automatic rollback is always refused.
+   */
+  acrossSchemaChange?: boolean
+  /** (admin) write the target's migration markers too: for whoever restored the tables themselves from a database backup */
+  restoreMarkers?: boolean
   /** called once the site's lock is released, before the cache flush, commands and purges (the daemon's queue goes on then) */
   unlocked?: () => void
+}
+
+/** What a restore across a database migration does about it (RestoreReport.layout). */
+export interface LayoutReport {
+  /** the live schema or a migration marker differs from the target's */
+  crosses: boolean
+  /** what changed in the database since the target, one line per table ("table wp_x created") */
+  schema: string[]
+  /** the tables those lines name */
+  tables: string[]
+  /** migration markers whose live value differs from the target's: kept live, unless `markersRestored` */
+  markers: string[]
+  markersRestored: boolean
+  /** the target has no recorded schema (recorded before peakguard kept one): whether it crosses cannot be told */
+  unknown: boolean
+  /** acknowledged (--across-schema-change): the restore goes ahead, keeping the live schema and markers */
+  acknowledged: boolean
 }
 
 export interface RestoreReport {
@@ -73,6 +105,8 @@ export interface RestoreReport {
   purges: PurgeResult[]
   /** the check of the page past every cache, after the purges; null for a dry run or a site without one */
   probe: { ok: boolean; detail: string } | null
+  /** whether the restore crosses a database migration and what it keeps live (see LayoutReport); null: it does not, and the target's schema is known */
+  layout: LayoutReport | null
 }
 
 /** Runs the post-restore commands (reload php-fpm, flush caches); their outcome goes into the report. */
@@ -88,8 +122,10 @@ export async function runHooks(site: Site, r: { target: string; snapshot: string
 /** The restore an interrupted one left on disk, carried out again from what is live now (the caller holds the lock). */
 export async function rollForward(site: Site, intent: RestoreIntent): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
   await site.files.removeTemporaries()
-  const target = await site.journal.readState(intent.target)
   const live = await readLive(site)
+  // an interrupted restore across a migration keeps the live layout as it would have; one that was not
+  // acknowledged never started, so a migration found now (it ran while peakguard was down) is kept live too
+  const target = layoutGoal(site, live, await site.journal.readState(intent.target), intent.layout?.restoreMarkers === true)
   const plan = await planRestore(site, live, target, intent.only)
   await applyPlan(site, plan, target)
   return verify(site, live, plan, overlayState(live, target, intent.only), {
@@ -101,6 +137,31 @@ export async function rollForward(site: Site, intent: RestoreIntent): Promise<{ 
       ...(intent.request ? { 'Peakguard-Request': intent.request } : {}),
     },
   })
+}
+
+/**
+ * What a restore to `target` may write, given the live layout: `target` itself, or — when the live schema or a
+ * migration marker differs — `target` with the live schema, the live markers (unless `restoreMarkers`) and the live
+ * rows of recorded tables whose schema changed (core/schema.ts keepLayout).
+ */
+export function layoutGoal(site: Site, live: SiteState, target: SiteState, restoreMarkers: boolean): SiteState {
+  const isMarker = markersOf(site)
+  const c = layoutCrossing(live, target, isMarker)
+  return crosses(c) ? keepLayout(live, target, c, isMarker, restoreMarkers) : target
+}
+
+/** The report's account of a crossing (null when there is none to tell). */
+export function layoutReport(c: LayoutCrossing, o: { acknowledged: boolean; restoreMarkers: boolean }): LayoutReport | null {
+  if (!crosses(c) && !c.unknown) return null
+  return {
+    crosses: crosses(c),
+    schema: c.schema.map(schemaChangeText),
+    tables: schemaTables(c.schema),
+    markers: c.markers.map((m) => m.name),
+    markersRestored: o.restoreMarkers && c.markers.length > 0,
+    unknown: c.unknown,
+    acknowledged: o.acknowledged && crosses(c),
+  }
 }
 
 /**
@@ -128,6 +189,8 @@ export async function planRestore(site: Site, live: SiteState, target: SiteState
 function planFor(live: SiteState, target: SiteState, only: OnlyFilter | null): StateDiff {
   // rows of a table only one side records stay as they are (see restoreTarget)
   const plan = filterDiff(diffStates(live, restoreTarget(live, target)), only)
+  // a restore never writes the schema (peakguard never touches a table's definition): no plan has it
+  delete plan.schema
   const unlinked = plan.links.filter((l) => l.change === 'removed').map((l) => `${l.path}/`)
   if (unlinked.length === 0) return plan
   const below = (p: string) => unlinked.some((u) => p.startsWith(u))
@@ -281,7 +344,8 @@ export async function verify(
  * peakguard ignores (a cache) stays, its recorded files compared one by one.
  */
 function leftOver(expected: SiteState, actual: SiteState): StateDiff {
-  const d = diffStates(expected, actual)
+  // the schema is not the restore's to verify: it never writes it
+  const { schema: _schema, ...d } = diffStates(expected, actual)
   return { ...d, dirs: d.dirs.filter((x) => x.change !== 'added') }
 }
 
@@ -310,5 +374,6 @@ export function restoreReport(r: {
     purges: [],
     probe: null,
     audited: false,
+    layout: null,
   }
 }

@@ -9,13 +9,14 @@
 // A crash anywhere after the intent is written is finished by the next command that takes the lock
 // (settle); a write that fails part-way is undone from the safety snapshot. recorder.ts reads and records,
 // restorer.ts plans and applies; neither takes the lock nor imports the other's caller.
-import { cleanText, overlayState, shortId as short } from '../core/index.ts'
+import { cleanText, crosses, keepLayout, layoutCrossing, overlayState, shortId as short, type LayoutCrossing, type SiteState } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
 import { restoreAudit } from './audit.ts'
+import { crossingText, crossingTo, markersOf } from './layout.ts'
 import { readLive } from './live.ts'
 import { record, type SnapshotOptions, type SnapshotResult } from './recorder.ts'
-import { applyPlan, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
+import { applyPlan, layoutReport, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
 import type { PurgeResult, RestoreIntent } from '../core/index.ts'
 
@@ -104,15 +105,42 @@ async function auditPurges(site: Site, opts: RestoreOptions, r: RestoreReport, s
   }
 }
 
+/**
+ * Refuses a restore that crosses a database migration unless a person acknowledged it; an automatic rollback never
+ * crosses one, nor goes where it cannot tell (a target recorded before schemas were).
+ */
+function refuseCrossing(c: LayoutCrossing, opts: RestoreOptions): void {
+  const automatic = opts.trigger === 'auto-rollback'
+  if (!(crosses(c) || (automatic && c.unknown))) return
+  if (!automatic && opts.acrossSchemaChange === true) return
+  const what = crossingText(c)
+  throw new PeakguardError(
+    'SCHEMA_CHANGE',
+    automatic
+      ? `an automatic rollback to ${short(opts.target)} is not done: ${what}. A person decides: 'peakguard restore ${short(opts.target)} --dry-run' shows what a restore would do`
+      : `restoring ${short(opts.target)} crosses a database migration: ${what}. Nothing was written. peakguard can restore the code and settings and keep the live schema${c.markers.length ? ' and the live values of the migration markers' : ''}: repeat with --across-schema-change (in the UI: tick the acknowledgement)`,
+  )
+}
+
 async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   const only = opts.only ?? null
-  const target = await site.journal.readState(opts.target)
+  const recorded = await site.journal.readState(opts.target)
+  const isMarker = markersOf(site)
+  const acknowledged = opts.acrossSchemaChange === true && opts.trigger !== 'auto-rollback'
+  const restoreMarkers = acknowledged && opts.restoreMarkers === true
+  // what a restore may write when the live layout is not the target's (see restorer.ts layoutGoal)
+  const goal = (live: SiteState, c: LayoutCrossing) => (crosses(c) ? keepLayout(live, recorded, c, isMarker, restoreMarkers) : recorded)
 
   if (opts.dryRun) {
-    // a dry run writes nothing, not even the rest of an interrupted restore
-    const plan = await planRestore(site, await readLive(site), target, only)
-    return restoreReport({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true })
+    // a dry run writes nothing, not even the rest of an interrupted restore; it shows what a restore would do, crossing or not
+    const live = await readLive(site)
+    const c = layoutCrossing(live, recorded, isMarker)
+    const plan = await planRestore(site, live, goal(live, c), only)
+    return { ...restoreReport({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true }), layout: layoutReport(c, { acknowledged, restoreMarkers }) }
   }
+
+  // refused before anything is recorded or written: from the database alone, no file walk
+  refuseCrossing(await crossingTo(site, recorded), opts)
 
   // an interrupted restore is finished first; if it cannot be, this restore (planned from what is live
   // now) takes its place — so an operator can always go back to the safety snapshot
@@ -123,6 +151,11 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
 
   const safety = await record(site, { trigger: 'pre-restore', message: `before restore to ${short(opts.target)}` })
   checkpoint('restore:after-safety-snapshot')
+  // again on the state just recorded: a migration may have run since the check above
+  const crossing = layoutCrossing(safety.state, recorded, isMarker)
+  refuseCrossing(crossing, opts)
+  const target = goal(safety.state, crossing)
+  const layout = layoutReport(crossing, { acknowledged, restoreMarkers })
   const plan = await planRestore(site, safety.state, target, only)
   const intent: RestoreIntent = {
     target: opts.target,
@@ -131,6 +164,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
     startedAt: new Date().toISOString(),
     ...(opts.request ? { request: opts.request } : {}),
     ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(layout?.crosses ? { layout: { tables: layout.tables, markers: layout.markers, restoreMarkers } } : {}),
   }
   await site.dir.writeIntent(intent)
   checkpoint('restore:after-intent')
@@ -150,12 +184,14 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
       ...(opts.actor ? { 'Peakguard-Actor': opts.actor } : {}),
       ...(opts.reason ? { 'Peakguard-Reason': oneLine(opts.reason) } : {}),
       ...(opts.request ? { 'Peakguard-Request': opts.request } : {}),
+      // JSON: a table name may hold any character
+      ...(layout?.crosses ? { 'Peakguard-Across-Schema-Change': JSON.stringify({ tables: layout.tables, markers: layout.markers, markersRestored: layout.markersRestored }) } : {}),
     },
   })
   // the audit entry before the intent goes: a crash between the two finishes an empty restore and finds it written
   const audited = await auditRestore(site, intent, !mismatches)
   await site.dir.clearIntent()
-  return { ...restoreReport({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false }), audited }
+  return { ...restoreReport({ safety: safety.id, target: opts.target, plan, post, mismatches, recovered, dryRun: false }), audited, layout }
 }
 
 /**
@@ -244,6 +280,7 @@ async function auditRestore(site: Site, intent: RestoreIntent, verified: boolean
   const { actor, onlyText } = intent.audit
   await site.audit.append(
     restoreAudit({
+      ...(intent.layout ? { layout: intent.layout } : {}),
       actor,
       site: site.id,
       target: intent.target,

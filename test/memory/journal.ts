@@ -21,6 +21,8 @@ export function cloneState(s: SiteState): SiteState {
     options: new Map([...s.options].map(([k, v]) => [k, { ...v }])),
     ...(s.dirs && s.dirs.size ? { dirs: new Map([...s.dirs].map(([k, v]) => [k, { ...v }])) } : {}),
     ...(s.sources ? { sources: new Set(s.sources) } : {}),
+    // a schema is never changed in place: sharing it is safe
+    ...(s.schema ? { schema: s.schema } : {}),
   }
 }
 

@@ -36,9 +36,10 @@ export function restoreRoutes(deps: AppDeps, views: Views): Router {
     demand(req, res, 'view')
     const f = parseBody(restoreForm, req.body)
     const breakGlass = f.breakGlass === 'on' ? { reason: f.reason ?? '' } : null
-    const actor = demand(req, res, breakGlass ? 'break-glass' : 'restore') as Actor
+    const restoreMarkers = f.restoreMarkers === 'on'
+    const actor = demand(req, res, breakGlass || restoreMarkers ? 'break-glass' : 'restore') as Actor
     const s = siteIn(deps, req)
-    const report = await runRestore(s, actor, { target: f.target, only: onlyOf(f.only), dryRun: false, breakGlass })
+    const report = await runRestore(s, actor, { target: f.target, only: onlyOf(f.only), dryRun: false, breakGlass, acrossSchemaChange: f.acrossSchemaChange === 'on', restoreMarkers })
     // shown once on the result page (post, redirect, get: a reload does not restore again)
     req.session.restore = { site: s.id, report: { ...report, plan: undefined, mismatches: report.mismatches && { files: report.mismatches.files.map((x) => x.path), options: report.mismatches.options.map((x) => x.name) } } }
     res.redirect(303, `/sites/${encodeURIComponent(s.id)}/restores/${report.snapshot ?? report.target}`)
