@@ -4,7 +4,7 @@
 // diff per changed post column, meta value, the terms, or column — never its raw record bytes.
 import type { Command } from 'commander'
 import { createTwoFilesPatch } from 'diff'
-import { isRecordName, kindOfName, recordLabel, visible, type OptionChange, type StateDiff } from '../core/index.ts'
+import { isRecordName, schemaChangeText, kindOfName, recordLabel, visible, type OptionChange, type StateDiff } from '../core/index.ts'
 import { contentAsText } from '../core/content.ts'
 import { recordFieldChanges, type FieldBytes, type FieldChange } from '../core/record-fields.ts'
 import { diffStatesOf, LIVE, type DiffSide } from '../services/index.ts'
@@ -31,6 +31,8 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
 export function changeLines(d: StateDiff): string[] {
   const sign = { added: '+', removed: '-', modified: '~' } as const
   const lines = [
+    // the database schema in words (a restore never writes it)
+    ...(d.schema ?? []).map((c) => `~ schema ${schemaChangeText(c)}`),
     ...d.links.map((l) => `${sign[l.change]} link   ${l.path} -> ${l.to?.target ?? l.from?.target ?? ''}`),
     ...d.dirs.map((x) => `${sign[x.change]} dir    ${x.path}${x.from && x.to ? ` (${dirMeta(x.from)} → ${dirMeta(x.to)})` : x.to ? ` (${dirMeta(x.to)})` : ''}`),
     ...d.files.map((f) => `${sign[f.change]} file   ${f.path}${f.change === 'modified' && !f.content ? ' (mode/owner)' : ''}`),

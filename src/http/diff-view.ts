@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto'
 import { structuredPatch } from 'diff'
 import { isSerialized, unserialize } from 'php-serialize'
-import { isRecordName, isSecretName, recordLabel, redactShapesIn, redactText, redactValue, visible, type OptionChange, type StateDiff } from '../core/index.ts'
+import { isRecordName, schemaChangeText, isSecretName, recordLabel, redactShapesIn, redactText, redactValue, visible, type OptionChange, type StateDiff } from '../core/index.ts'
 import { contentAsText } from '../core/content.ts'
 import { recordFieldChanges, type FieldBytes, type FieldChange } from '../core/record-fields.ts'
 import type { DiffSide } from '../services/index.ts'
@@ -202,7 +202,7 @@ export function unitOf(p: string): string {
 }
 
 /** The first MAX_ITEMS changes as display items, within MAX_LINES lines in all; `more` counts the rest. */
-export async function diffItems(whole: StateDiff, from: DiffSide, to: DiffSide): Promise<{ items: DiffItem[]; more: number }> {
+export async function diffItems(whole: StateDiff, from: DiffSide, to: DiffSide): Promise<{ items: DiffItem[]; more: number; schema: string[] }> {
   const total = whole.files.length + whole.options.length
   const files = whole.files.slice(0, MAX_ITEMS)
   const d = { ...whole, files, options: whole.options.slice(0, MAX_ITEMS - files.length) }
@@ -227,5 +227,6 @@ export async function diffItems(whole: StateDiff, from: DiffSide, to: DiffSide):
     if (isRecordName(x.name) && x.value) add(recordItem(x, before, after))
     else add(item(`option:${x.table}.${x.name}`, `option:${x.name}`, x.change, !!x.value, before, after, true))
   }
-  return { items, more: total - items.length }
+  // the database schema in words: a migration is no file or row, and a restore never writes it
+  return { items, more: total - items.length, schema: (whole.schema ?? []).map(schemaChangeText) }
 }

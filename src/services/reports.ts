@@ -2,7 +2,7 @@
 // in one place so that a script written against the CLI works against the API unchanged.
 import type { AllowWindow, AuditEntry, FreezeSpan, StateInfo } from '../core/index.ts'
 import type { StateDetail, DiffSide } from './catalog.ts'
-import type { StateDiff } from '../core/index.ts'
+import { schemaChangeText, type StateDiff } from '../core/index.ts'
 import type { FreezeBaseline, FreezeStatus, StartManualResult, StopManualResult } from './freeze.ts'
 import type { RestoreReport } from './restorer.ts'
 
@@ -43,6 +43,7 @@ export function diffJson(r: { from: DiffSide; to: DiffSide; diff: StateDiff }) {
     options: r.diff.options.map((x) => ({ table: x.table, name: x.name, change: x.change })),
     links: r.diff.links.map((l) => ({ path: l.path, change: l.change, ...(l.to ? { target: l.to.target } : {}) })),
     dirs: r.diff.dirs.map((x) => ({ path: x.path, change: x.change, ...(x.to ? { mode: x.to.mode.toString(8).padStart(4, '0'), uid: x.to.uid, gid: x.to.gid } : {}) })),
+    schema: (r.diff.schema ?? []).map((c) => ({ table: c.table, change: c.change, ...(c.from ? { from: c.from } : {}), details: c.details, text: schemaChangeText(c) })),
   }
 }
 

@@ -24,7 +24,7 @@ export function requestRoutes(deps: AppDeps, views: Views): Router {
           // one request whose states cannot be read (pruned, damaged) must not take the page down with it
           const diff = await diffStatesOf(s.site, x.base, x.attempted)
             .then((d) => diffItems(d.diff, d.from, d.to))
-            .catch((e: Error) => ({ items: [], more: 0, error: e.message }))
+            .catch((e: Error) => ({ items: [], more: 0, schema: [], error: e.message }))
           return { r: x, may: mayDecide(actor, x), diff }
         }),
     )

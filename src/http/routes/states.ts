@@ -47,10 +47,10 @@ export function stateRoutes(deps: AppDeps, views: Views): Router {
     const against = str(req.query.against) || LIVE
     // the state against the live site (what a restore of it would change) or against another state
     const r = await diffStatesOf(s.site, against, id)
-    const { items, more } = await diffItems(r.diff, r.from, r.to)
+    const { items, more, schema } = await diffItems(r.diff, r.from, r.to)
     const states = (await listStates(s.site)).slice(0, 200)
     const words = await stateWords(s.site, d)
-    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, words, raw: rawItems(d.changes), against, againstLabel: r.from.label, items, more, states, blocker: await restoreBlocker(s.operate, id, d.time) })
+    views.render(res, 'state', { title: `State ${shortId(id)} · ${s.id}`, site: s.id, zone: s.zone, d, words, raw: rawItems(d.changes), against, againstLabel: r.from.label, items, more, schema, states, blocker: await restoreBlocker(s.operate, id, d.time) })
   })
 
   return r
