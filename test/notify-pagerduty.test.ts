@@ -72,7 +72,7 @@ const pd = (url: string, over: Partial<PagerDutyTarget> = {}): PagerDutyTarget =
   routingKeyEnv: 'PD_ROUTING_KEY',
   routingKey: null,
   url,
-  events: ['health-failure', 'health-recovered', 'auto-rollback', 'freeze-violation', 'replication-lag', 'replication-lag-cleared'],
+  events: ['health-failure', 'health-recovered', 'auto-rollback', 'auto-rollback-blocked', 'freeze-violation', 'replication-lag', 'replication-lag-cleared'],
   severity: 'critical',
   timeout: 2000,
   ...over,

@@ -82,6 +82,8 @@ export function eventWords(event: string, details?: Record<string, unknown>): st
       return 'health probes pass again'
     case 'auto-rollback':
       return details?.rolledBack === true ? 'automatic rollback done' : 'automatic rollback FAILED or not done'
+    case 'auto-rollback-blocked':
+      return 'automatic rollback BLOCKED: database migration, decide by hand'
     case 'replication-lag':
       return 'S3 replica falling behind'
     case 'replication-lag-cleared':

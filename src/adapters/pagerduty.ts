@@ -168,6 +168,7 @@ export class PagerDutyNotifier implements NotifyPort {
   /**
    * The incident rules. Health: health-failure opens the site's health incident (or adds to the open one);
    * an automatic rollback that failed or could not be done adds to it (or opens it: it needs a person);
+   * so does one blocked because it would cross a database migration (auto-rollback-blocked);
    * one that succeeded is added to the open incident so the responder sees it, and is skipped when none is
    * open (the site was put right: nobody is woken for that); health-recovered resolves it. Replication:
    * replication-lag opens or adds, replication-lag-cleared resolves. Freeze violations of a site share one
@@ -175,7 +176,7 @@ export class PagerDutyNotifier implements NotifyPort {
    */
   private step(n: Notification): Step | null {
     const ev = n.event
-    if (ev === 'health-failure' || (ev === 'auto-rollback' && n.details?.rolledBack !== true)) return { action: 'trigger', key: this.open('health') }
+    if (ev === 'health-failure' || ev === 'auto-rollback-blocked' || (ev === 'auto-rollback' && n.details?.rolledBack !== true)) return { action: 'trigger', key: this.open('health') }
     if (ev === 'auto-rollback') return this.book.health ? { action: 'trigger', key: this.book.health.key } : null
     if (ev === 'health-recovered') return this.resolve('health')
     if (ev === 'replication-lag') return { action: 'trigger', key: this.open('replication') }

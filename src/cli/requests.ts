@@ -17,6 +17,8 @@ function lines(r: ChangeRequest): string[] {
     `${r.id}  ${state}`,
     `  when     ${r.createdAt} during freeze '${r.freeze.source}' (until ${r.freeze.end})`,
     `  changes  ${r.summary}`,
+    ...(r.schema?.length ? [`  schema   ${r.schema.join('; ')}`] : []),
+    ...(r.held ? [`  holds    ${r.held}`] : []),
     `  by       ${r.attribution.label}${r.attribution.events?.length ? ` [${r.attribution.events.join('; ')}]` : ''}`,
     `  requester ${r.requester}${r.reason ? `: ${r.reason}` : ''}`,
     `  states   before ${shortId(r.base)}, attempted ${shortId(r.attempted)} (peakguard diff ${shortId(r.base)} ${shortId(r.attempted)})`,

@@ -53,7 +53,7 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
       (h.consecutiveFailures ? `; ${h.consecutiveFailures} failed rounds in a row` : ''),
     `last round    ${round ? `${round.at}, ${round.ok ? 'passed' : 'FAILED'}, saw ${round.state ? `state ${shortId(round.state)}` : 'changes not yet recorded (counted for no state)'}` : '(none yet)'}`,
     `known-good    ${s.lastGood ? shortId(s.lastGood) : '(none)'}`,
-    `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${shortId(h.autoRollback.last.from)} → ${shortId(h.autoRollback.last.to)}` : ''}`,
+    `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : h.autoRollback.blocked && h.autoRollback.blocked.from === h.live.state ? `on; BLOCKED at ${h.autoRollback.blocked.at}: ${h.autoRollback.blocked.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${shortId(h.autoRollback.last.from)} → ${shortId(h.autoRollback.last.to)}` : ''}`,
     ...(h.lastAlert ? [`ALERT         ${h.lastAlert.at}: ${h.lastAlert.message}`] : []),
     ...replicaLines(s.replica),
   ]

@@ -151,6 +151,13 @@ export interface ChangeRequest {
   attempted: string
   /** what the change touches: unit paths (plugins/x, themes/y, drop-ins) and option names */
   items: { paths: string[]; options: string[] }
+  /** how the database schema changed with it, one phrase per table ("table wp_x created"); absent: none (or a request saved before) */
+  schema?: string[]
+  /**
+   * why it is held whatever the policy, in words: a schema change or a migration marker, which peakguard cannot revert
+   * ("the database schema changed (…); peakguard cannot revert a schema change"); absent: the policy decided
+   */
+  held?: string
   summary: string
   attribution: Attribution
   /** the policy applied when it was detected */
@@ -237,6 +244,11 @@ export interface BridgeState {
   settingsTables?: string[]
   /** those of them with columns that change by themselves (ignoreColumns): WordPress's own writes go on during a freeze, gated by the daemon */
   selfChangingTables?: string[]
+  /**
+   * where the bridge asks for a `pre-update` snapshot before the upgrader writes (the daemon's ui.listen on
+   * loopback, http://127.0.0.1:PORT) and how long it waits for the answer; null: ui.listen is not reachable on loopback
+   */
+  daemon?: { url: string; waitSeconds: number } | null
   writtenAt: number
 }
 
@@ -289,7 +301,8 @@ export interface NotifyPort {
  * opened; approval / rejection: one was decided; break-glass: an admin overrode a freeze or the two-person
  * rule; restore: a restore from the CLI or the API; health-failure / health-recovered: the site's probes
  * started failing / pass again; auto-rollback: an automatic rollback was done, failed, or could not be
- * done; replication-lag / replication-lag-cleared: the S3 replica fell behind s3.lagAlert / caught up.
+ * done; auto-rollback-blocked: an automatic rollback was due but would cross a database migration (a schema
+ * change or a migration marker, or a known-good state too old to tell), so a person must decide; replication-lag / replication-lag-cleared: the S3 replica fell behind s3.lagAlert / caught up.
  */
 export const NOTIFY_EVENTS = [
   'freeze-violation',
@@ -301,6 +314,7 @@ export const NOTIFY_EVENTS = [
   'health-failure',
   'health-recovered',
   'auto-rollback',
+  'auto-rollback-blocked',
   'replication-lag',
   'replication-lag-cleared',
 ] as const

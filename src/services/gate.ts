@@ -2,7 +2,9 @@
 // daemon asks it whether the journal moved away from the last state it accepted while a freeze is on. A
 // change that no allow-window covers becomes a change request and, under the default policy, is reverted
 // at once (a partial restore of exactly what it touched); under `hold` it stays live, flagged; under
-// `alert` it is only recorded and notified.
+// `alert` it is only recorded and notified. A change that includes a database schema change or a migration
+// marker is held whatever the policy: peakguard cannot revert a schema change, and a marker put back without
+// its schema makes a plugin believe its tables are what they are not.
 //
 // Restores are authorized on their own (role-checked, audited; during a freeze only to states from before
 // it), but only for what they restored: a restore's safety snapshot also records whatever else changed
@@ -13,6 +15,10 @@ import {
   changeItems,
   changesBetween,
   isEmptyUserStyles,
+  schemaChangeText,
+  schemaTables,
+  visible,
+  type SchemaChange,
   parseEntityName,
   type OptionEntry,
   type SiteState,
@@ -33,6 +39,7 @@ import {
   type LogPort,
 } from '../core/index.ts'
 import { attributionFromTrailers } from './attribution.ts'
+import { markersOf } from './layout.ts'
 import { listRequests, newRequestId, saveRequest, type GovernanceDeps } from './requests.ts'
 import { shortId as short } from '../core/text.ts'
 import { restore } from './writer.ts'
@@ -132,24 +139,28 @@ export class Gate {
       const safety = r.trailers['Peakguard-Safety-Snapshot'] ?? checked
       // what the restore wrote is authorized; what changed before it and survived it is not
       const restored = changeItems(changesBetween(await site.journal.readState(safety), await site.journal.readState(r.id)))
-      const before = changeItems(await this.gated(await site.journal.readState(checked), await site.journal.readState(safety)))
+      const changed = await this.gated(await site.journal.readState(checked), await site.journal.readState(safety))
       const authors = since.slice(0, restoreAt + 1)
-      const opened = await this.gate(freeze, checked, safety, minusItems(before, restored), authors, now)
+      const opened = await this.gate(freeze, checked, safety, minusItems(changeItems(changed), restored), authors, now, changed.schema ?? [])
       // accept the restore; a revert by the gate just now is a restore after it, walked in the next step
       await this.accept(r.id, now)
       return opened
     }
-    const opened = await this.gate(freeze, checked, head, changeItems(await this.gated(await site.journal.readState(checked), await site.journal.readState(head))), since, now)
+    const changed = await this.gated(await site.journal.readState(checked), await site.journal.readState(head))
+    const opened = await this.gate(freeze, checked, head, changeItems(changed), since, now, changed.schema ?? [])
     if (!opened || opened.policy !== 'revert') return (await this.accept(head, now), opened)
     // the revert (a restore commit after head) is walked in the next step: what changed meanwhile is gated there
     await this.accept(head, now)
     return opened
   }
 
-  /** Gates the change `items` made between `base` and `attempted`; returns the request, or null when all is covered. */
-  private async gate(freeze: FreezeSpan, base: string, attempted: string, items: ChangeItems, commits: CommitRecord[], now: number): Promise<ChangeRequest | null> {
+  /**
+   * Gates the change `items` (and `schema`, how the database schema changed with them) made between `base` and
+   * `attempted`; returns the request, or null when all is covered. An allow-window never covers a schema change.
+   */
+  private async gate(freeze: FreezeSpan, base: string, attempted: string, items: ChangeItems, commits: CommitRecord[], now: number, schema: SchemaChange[]): Promise<ChangeRequest | null> {
     const { site, docs } = this.d
-    if (isEmptyItems(items)) return null
+    if (isEmptyItems(items) && !schema.length) return null
     const attribution = attributionOf(commits)
     const covers = await this.d.coverage(now)
     const who = (attribution.who ?? '').toLowerCase()
@@ -168,11 +179,16 @@ export class Gate {
         summary: `change during the freeze accepted under allow-window ${coveredBy.map((w) => `${w.scope} (${w.reason}, by ${w.actor})`).join(', ')}`,
         details: { state: attempted, allowWindows: coveredBy.map((w) => w.id) },
       })
-    if (isEmptyItems(rest)) return null
-    const policy = this.d.policy
+    if (isEmptyItems(rest) && !schema.length) return null
+    const schemaWords = schema.map(schemaChangeText)
+    const isMarker = markersOf(site)
+    const held = heldWhy(schemaWords, rest.options.filter((n) => isMarker(n)))
+    const policy: FreezePolicy = held ? 'hold' : this.d.policy
     // in words when the commits say it and all of their change is gated; the raw items stay in `items`
     const words = coveredBy.length ? [] : [...new Set(commits.flatMap((c) => wordsOfTrailer(c.trailers['Peakguard-Words']) ?? []))]
-    const summary = words.length ? wordsLine(words, 6) : [rest.paths.join(', '), rest.options.length ? `options ${rest.options.join(', ')}` : ''].filter(Boolean).join('; ')
+    const summary = words.length
+      ? wordsLine(words, 6)
+      : [rest.paths.join(', '), rest.options.length ? `options ${rest.options.map((n) => visible(n)).join(', ')}` : '', schemaWords.join('; ')].filter(Boolean).join('; ')
     // a request opened before a crash (or a failed revert) is resumed, never opened twice
     const existing = (await listRequests(docs)).find((x) => x.attempted === attempted && x.base === base)
     let request: ChangeRequest = existing ?? {
@@ -182,6 +198,8 @@ export class Gate {
       base,
       attempted,
       items: rest,
+      ...(schemaWords.length ? { schema: schemaWords } : {}),
+      ...(held ? { held } : {}),
       summary,
       attribution,
       policy,
@@ -198,18 +216,18 @@ export class Gate {
         type: 'change-request',
         actor: attribution.who ?? attribution.label,
         site: site.id,
-        summary: `change during freeze '${freeze.source}' without approval: ${summary} — by ${attribution.label}; policy ${policy}`,
-        details: { request: request.id, base, attempted, items: rest, attribution, policy, freeze: request.freeze },
+        summary: `change during freeze '${freeze.source}' without approval: ${summary} — by ${attribution.label}; ${held ? `holds: ${held}` : `policy ${policy}`}`,
+        details: { request: request.id, base, attempted, items: rest, attribution, policy, freeze: request.freeze, ...(held ? { held, schema: schemaWords } : {}) },
       })
       this.d.notify.notify({
         event: 'freeze-violation',
         site: site.id,
-        summary: `change during freeze '${freeze.source}': ${summary} by ${attribution.label} — ${policy === 'revert' ? 'reverted, waiting for approval' : policy === 'hold' ? 'kept live, held for approval' : 'recorded'} (request ${request.id})`,
-        details: { request: request.id, policy },
+        summary: `change during freeze '${freeze.source}': ${summary} by ${attribution.label} — ${held ? `holds: ${held}; kept live, held for a decision` : policy === 'revert' ? 'reverted, waiting for approval' : policy === 'hold' ? 'kept live, held for approval' : 'recorded'} (request ${request.id})`,
+        details: { request: request.id, policy, ...(held ? { held, schema: schemaWords, tables: schemaTables(schema) } : {}) },
       })
     }
     if (policy !== 'revert' || request.status !== 'pending') {
-      if (!existing) this.d.log.warn({ site: site.id, request: request.id, items: rest, policy }, 'freeze: change held for approval')
+      if (!existing) this.d.log.warn({ site: site.id, request: request.id, items: rest, policy, ...(held ? { heldFor: schema.length ? 'schema change' : 'migration marker' } : {}) }, 'freeze: change held for approval')
       return request
     }
     // revert what is still as attempted (what changed again since is the next step's business)
@@ -235,6 +253,17 @@ export class Gate {
     this.d.log.warn({ site: site.id, request: request.id, items: rest, ms: Date.now() - started }, 'freeze: change reverted, waiting for approval')
     return request
   }
+}
+
+/**
+ * Why a change is held whatever the policy, in words a request, its audit entry and its notification show; null when
+ * the policy decides. Tables and marker names only, never a value.
+ */
+export function heldWhy(schema: readonly string[], markers: readonly string[]): string | null {
+  const parts: string[] = []
+  if (schema.length) parts.push(`the database schema changed (${schema.join('; ')}); peakguard cannot revert a schema change`)
+  if (markers.length) parts.push(`migration markers changed (${markers.map((n) => visible(n)).join(', ')}); peakguard does not put a marker back without the schema it describes`)
+  return parts.length ? parts.join(', and ') : null
 }
 
 /** Who caused the changes in these commits: the newest attributed one (a snapshot before attribution: unknown). */

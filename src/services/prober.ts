@@ -3,10 +3,14 @@
 // result is kept per state. A state that stayed live with every round passing for `goodAfter` is marked
 // known-good. With automatic rollback on, `afterFailures` failed rounds in a row after a change restore
 // the last known-good state — at most once per `minInterval`, never while another restore runs, and
-// never in a loop: if the state rolled back to fails too, it stops and alerts.
-import { judgeProbe, type HealthRecord, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
+// never in a loop: if the state rolled back to fails too, it stops and alerts. Never across a database
+// migration either: when the schema or a migration marker differs between the live site and the known-good
+// state (or the known-good state is too old to say), putting the old code back over the new tables could
+// lose orders, so it alerts once (auto-rollback-blocked) and leaves the decision to a person.
+import { judgeProbe, schemaChangeText, visible, type HealthRecord, type LayoutCrossing, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { lastGood, listStates } from './catalog.ts'
+import { crosses, crossingTables, crossingTo } from './layout.ts'
 import type { RestoreReport } from './restorer.ts'
 import { shortId as short } from '../core/text.ts'
 import { restore } from './writer.ts'
@@ -46,7 +50,13 @@ export interface HealthStatus {
   live: LiveHealth
   consecutiveFailures: number
   current: StateHealth | null
-  autoRollback: { enabled: boolean; last: HealthRecord['lastAutoRollback']; halted: HealthRecord['autoRollbackHalted'] }
+  autoRollback: {
+    enabled: boolean
+    last: HealthRecord['lastAutoRollback']
+    halted: HealthRecord['autoRollbackHalted']
+    /** the newest rollback refused because it would cross a database migration; null when none since the last known-good */
+    blocked: NonNullable<HealthRecord['autoRollbackBlocked']> | null
+  }
   lastAlert: { at: string; message: string } | null
 }
 
@@ -145,7 +155,7 @@ export class Prober {
       live: { state: live.state, since: live.since, verdict: saw ? (saw.ok ? 'healthy' : 'unhealthy') : 'not-probed', round: saw, cadence: this.fast() ? 'fast' : 'slow' },
       consecutiveFailures: this.consecutiveFailures,
       current: rec.states.find((s) => s.state === this.lastState) ?? null,
-      autoRollback: { enabled: this.cfg.autoRollback.enabled, last: rec.lastAutoRollback, halted: rec.autoRollbackHalted },
+      autoRollback: { enabled: this.cfg.autoRollback.enabled, last: rec.lastAutoRollback, halted: rec.autoRollbackHalted, blocked: rec.autoRollbackBlocked ?? null },
       lastAlert: this.lastAlert,
     }
   }
@@ -249,6 +259,8 @@ export class Prober {
       this.log.info({ site: this.site.id, state: h.state, minutes }, 'state marked known-good')
     }
     h.markedGoodAt = new Date().toISOString()
+    // a new known-good state is a new target: a refusal to cross a migration is judged afresh against it
+    if (rec.autoRollbackBlocked) rec.autoRollbackBlocked = null
     if (rec.autoRollbackHalted) {
       this.log.info({ site: this.site.id, state: h.state }, 'a state is known-good again: automatic rollback re-armed')
       rec.autoRollbackHalted = null
@@ -280,6 +292,18 @@ export class Prober {
       this.alert(state, `health probes failed ${this.consecutiveFailures} times, but the last automatic rollback was at ${last.at}, within autoRollback.minInterval: not rolling back again yet (${why})`)
       return
     }
+    // never across a database migration: asked of the database alone, before anything is recorded or written
+    let crossing: LayoutCrossing
+    try {
+      crossing = await crossingTo(this.site, await this.site.journal.readState(good))
+    } catch (e) {
+      this.alert(state, `automatic rollback not started: whether the database schema changed since known-good ${short(good)} cannot be told (${(e as Error).message}); not rolling back blind (${why})`)
+      return
+    }
+    if (crosses(crossing) || crossing.unknown) {
+      await this.blocked(state, good, crossing, why, rec)
+      return
+    }
     this.log.error({ site, from: state, to: good, reason: why }, `automatic rollback: health probes failed ${this.consecutiveFailures} times after a change; restoring the last known-good state`)
     let report: RestoreReport
     try {
@@ -291,6 +315,12 @@ export class Prober {
         ),
       )
     } catch (e) {
+      // the schema changed between the check above and the restore's own check: the restore wrote nothing
+      if (e instanceof PeakguardError && e.code === 'SCHEMA_CHANGE') {
+        const again = await crossingTo(this.site, await this.site.journal.readState(good)).catch(() => null)
+        await this.blocked(state, good, again && (crosses(again) || again.unknown) ? again : null, why, rec, e.message)
+        return
+      }
       const busy = e instanceof PeakguardError && e.code === 'BUSY'
       this.metrics.restore(site, 'auto-rollback', false)
       const message = busy ? `automatic rollback not started: ${(e as Error).message}` : `automatic rollback failed: ${(e as Error).message}`
@@ -301,6 +331,7 @@ export class Prober {
     this.metrics.restore(site, 'auto-rollback', report.verified === true)
     // the state rolled back to is recorded as a new snapshot: that is the one whose health decides about a loop
     rec.lastAutoRollback = { at: new Date().toISOString(), from: state, to: report.snapshot ?? good }
+    rec.autoRollbackBlocked = null
     await this.site.health.writeHealth(rec)
     this.consecutiveFailures = 0
     this.log.error(
@@ -313,6 +344,44 @@ export class Prober {
       site,
       summary: `automatic rollback: health probes failed after a change${change ? ` (${change.change}${change.causedBy ? ` by ${change.causedBy}` : ''})` : ''}: ${why}; the site is back on known-good ${short(good)}${report.verified === true ? '' : ' (NOT verified)'}; undo with 'peakguard restore ${short(report.safetySnapshot ?? '')}'`,
       details: { rolledBack: true, from: state, to: good, snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, reason: why, ...(change ? { change: change.change, causedBy: change.causedBy } : {}) },
+    })
+  }
+
+  /**
+   * An automatic rollback from `state` to `good` refused because it would cross a database migration: an ALERT
+   * and an auto-rollback-blocked notification naming the tables and markers, once per live state and target
+   * (remembered in the health record, so neither the next round nor a restarted daemon says it again).
+   */
+  private async blocked(state: string, good: string, c: LayoutCrossing | null, why: string, rec: HealthRecord, refusal?: string): Promise<void> {
+    const prior = rec.autoRollbackBlocked
+    if (prior && prior.from === state && prior.to === good) return
+    const site = this.site.id
+    const g = short(good)
+    const tables = c ? crossingTables(c) : []
+    const markers = c ? c.markers.map((m) => visible(m.name)) : []
+    const unknown = !!c && c.unknown && !crosses(c)
+    const message = `automatic rollback blocked: ${blockedWhy(c, g, refusal)}`
+    const at = new Date().toISOString()
+    rec.autoRollbackBlocked = { at, from: state, to: good, reason: message }
+    await this.site.health.writeHealth(rec)
+    this.lastAlert = { at, message }
+    this.log.error({ site, state, to: good, tables, markers, alert: true }, `ALERT: ${message}`)
+    const change = await this.changeOf(state)
+    this.notifier?.notify({
+      event: 'auto-rollback-blocked',
+      site,
+      summary: `${message} (health probes failed ${this.consecutiveFailures} times${change ? ` after ${change.change}${change.causedBy ? ` by ${change.causedBy}` : ''}` : ''}: ${why})`,
+      details: {
+        rolledBack: false,
+        from: state,
+        to: good,
+        tables,
+        markers,
+        schema: c ? c.schema.map(schemaChangeText) : [],
+        unknownSchema: unknown,
+        reason: why,
+        ...(change ? { change: change.change, causedBy: change.causedBy } : {}),
+      },
     })
   }
 
@@ -334,4 +403,17 @@ export class Prober {
     // every alert is about an automatic rollback that did not happen: a person must act
     this.notifier?.notify({ event: 'auto-rollback', site: this.site.id, summary: `ALERT: ${message}`, details: { rolledBack: false, state } })
   }
+}
+
+/** Why an automatic rollback to known-good `g` was refused, and what a person can do: tables and marker names, never values. */
+function blockedWhy(c: LayoutCrossing | null, g: string, refusal?: string): string {
+  const decide = `decide by hand: peakguard restore ${g} --across-schema-change`
+  if (!c) return `${refusal ?? 'the restore would cross a database migration'} — ${decide}`
+  const parts: string[] = []
+  if (c.schema.length) parts.push(`the database schema changed since known-good ${g} (${c.schema.map(schemaChangeText).join('; ')})`)
+  if (c.markers.length) parts.push(`migration markers differ from known-good ${g} (${c.markers.map((m) => visible(m.name)).join(', ')})`)
+  if (parts.length)
+    return `${parts.join(', and ')}; restoring the old code over ${c.schema.length ? 'the new tables' : 'data a newer version migrated'} could lose orders — ${decide}`
+  // recorded before peakguard kept schemas: nothing says the tables are the ones its code expects
+  return `known-good ${g} was recorded before peakguard kept the database schema, so whether the schema changed since cannot be told; restoring its code blind could lose orders — decide by hand: 'peakguard diff ${g} live' shows the change, 'peakguard restore ${g}' restores it`
 }

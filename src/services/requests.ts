@@ -2,10 +2,13 @@
 // site's data directory (docs/requests/<id>.json); every step of its life is in the audit log. Deciding
 // one applies the two-person rule, then puts the live site where the decision says: an approved change
 // that was reverted is applied again, a rejected change that was kept live is reverted. Both are
-// partial restores of exactly the request's items, so whatever else changed since is left alone.
+// partial restores of exactly the request's items, so whatever else changed since is left alone. A request
+// held for a schema change or a migration marker is decided on a page that said so: a rejection puts back the
+// files and options peakguard can, across the schema change, and leaves the schema and the markers live.
 import { randomBytes } from 'node:crypto'
-import { assertMayDecide, cleanText, sameItems, type Actor, type ChangeItems, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
+import { assertMayDecide, cleanText, isEmptyItems, sameItems, visible, type Actor, type ChangeItems, type AuditInput, type ChangeRequest, type DocStorePort, type NotifyPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
+import { markersOf } from './layout.ts'
 import { readLive } from './live.ts'
 import type { RestoreReport } from './restorer.ts'
 import { shortId as short } from '../core/text.ts'
@@ -98,7 +101,13 @@ export async function decide(
     if (r.status !== 'pending')
       throw new PeakguardError('REQUEST_DECIDED', `change request ${r.id} was already ${r.status} by ${r.decision?.by} at ${r.decision?.at}`)
     assertMayDecide(o.actor, r, o.breakGlass)
-    const only = { paths: r.items.paths, options: r.items.options }
+    // held for the database layout: the markers stay as they are live (restoring one without its schema is the
+    // harm the hold avoids), and the person deciding was told the schema stays: the restore may cross it
+    const held = !!r.held
+    const isMarker = markersOf(site)
+    const items = held ? { paths: r.items.paths, options: r.items.options.filter((n) => !isMarker(n)) } : r.items
+    const kept = held ? keptLive(r, r.items.options.filter((n) => isMarker(n))) : ''
+    const only = { paths: items.paths, options: items.options }
     let report: RestoreReport | null = null
     let outcome: string
     const why = `change request ${r.id} ${o.approve ? 'approved' : 'rejected'} by ${o.actor.name}${o.note ? `: ${o.note}` : ''}`
@@ -112,14 +121,15 @@ export async function decide(
     const [base, attempted] = [await site.journal.readState(r.base), await site.journal.readState(r.attempted)]
     const want = o.approve ? attempted : base
     const from = o.approve ? base : attempted
-    if (mine && sameItems(live, want, r.items))
+    if (held && !o.approve && isEmptyItems(items)) outcome = 'nothing peakguard can revert'
+    else if (mine && sameItems(live, want, items))
       // this decision's own restore, finished after a crash: the outcome is what it would have said
       outcome = o.approve
         ? `applied again (state ${short(mine.snapshot)}${mine.verified ? ', verified' : ', NOT verified'})`
         : `reverted to ${short(r.base)} (${mine.verified ? 'verified' : 'NOT verified'})`
-    else if (sameItems(live, want, r.items)) outcome = o.approve ? 'kept live' : 'stays reverted'
-    else if (sameItems(live, from, r.items)) {
-      report = await restore(site, { target: o.approve ? r.attempted : r.base, only, actor: o.actor.name, reason: why, request: r.id })
+    else if (sameItems(live, want, items)) outcome = o.approve ? 'kept live' : 'stays reverted'
+    else if (sameItems(live, from, items)) {
+      report = await restore(site, { target: o.approve ? r.attempted : r.base, only, actor: o.actor.name, reason: why, request: r.id, ...(held ? { acrossSchemaChange: true } : {}) })
       outcome = o.approve
         ? `applied again (state ${short(report.snapshot ?? r.attempted)}${report.verified ? ', verified' : ', NOT verified'})`
         : `reverted to ${short(r.base)} (${report.verified ? 'verified' : 'NOT verified'})`
@@ -127,11 +137,12 @@ export async function decide(
       const newer = (await listRequests(deps.docs)).filter((x) => x.id !== r.id && x.createdAt > r.createdAt && overlaps(x.items, r.items)).map((x) => x.id)
       throw new PeakguardError(
         'REQUEST_STALE',
-        `change request ${r.id}: ${[...r.items.paths, ...r.items.options.map((n) => `option:${n}`)].join(', ')} changed since it was opened, so ${o.approve ? 'applying' : 'reverting'} it would overwrite a newer state` +
+        `change request ${r.id}: ${[...items.paths, ...items.options.map((n) => `option:${n}`)].join(', ')} changed since it was opened, so ${o.approve ? 'applying' : 'reverting'} it would overwrite a newer state` +
           (newer.length ? ` (see the newer request${newer.length > 1 ? 's' : ''} ${newer.join(', ')})` : '') +
           `; decide the newer one, or restore explicitly ('peakguard diff ${short(r.attempted)} live' shows the difference)`,
       )
     }
+    if (kept && !o.approve) outcome = `${outcome}; ${kept}`
     const decided: ChangeRequest = {
       ...r,
       status: o.approve ? 'approved' : 'rejected',
@@ -151,4 +162,13 @@ export async function decide(
   } finally {
     await release()
   }
+}
+
+/** What a rejection of a held request leaves live, in words: the schema changes and the markers (names, never values). */
+function keptLive(r: ChangeRequest, markers: string[]): string {
+  const parts: string[] = []
+  if (r.schema?.length) parts.push(`the database schema (${r.schema.join('; ')})`)
+  if (markers.length) parts.push(`the migration markers (${markers.map((n) => visible(n)).join(', ')})`)
+  if (!parts.length) return ''
+  return `${parts.join(' and ')} stay as they are live: ${r.schema?.length ? 'peakguard cannot revert a schema change' : 'peakguard does not put a marker back without the schema it describes'}`
 }

@@ -310,7 +310,14 @@ export async function verify(
     return { post, mismatches: isEmptyDiff(left) ? null : left }
   }
   const [files, rows] = await Promise.all([site.files.inspect(plan.files.map((f) => f.path)), site.settings.read()])
-  const after: SiteState = { files: new Map(before.files), links: new Map(before.links), options: new Map(before.options), ...(before.sources ? { sources: before.sources } : {}) }
+  // a restore never writes the schema: the state it recorded before is the one live after
+  const after: SiteState = {
+    files: new Map(before.files),
+    links: new Map(before.links),
+    options: new Map(before.options),
+    ...(before.sources ? { sources: before.sources } : {}),
+    ...(before.schema ? { schema: before.schema } : {}),
+  }
   for (const [p, e] of files) {
     if (e) after.files.set(p, e)
     else after.files.delete(p)
