@@ -102,8 +102,9 @@ export default defineConfig(
         // is its *-php.ts (the PHP source it writes into WordPress, e.g. wp-bridge-php.ts); durable-file.ts is
         // the crash-safe write every file-keeping adapter needs, a file-system primitive rather than an adapter;
         // delivery-queue.ts the retrying queue every notification sender needs; http-body.ts the bounded read of an answer;
-        // mysql-records.ts is MysqlSettings' own part for Site Editor entities and settings tables (the same database)
-        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$|durable-file\\.ts$|delivery-queue\\.ts$|http-body\\.ts$|mysql-records\\.ts$))',
+        // mysql-records.ts and mysql-schema.ts are MysqlSettings' own parts for Site Editor entities and settings
+        // tables, and for the schema of the site's tables (the same database)
+        '^\\.(?:$|/(?![\\w-]+\\.worker\\.ts$|[\\w-]+-php\\.ts$|durable-file\\.ts$|delivery-queue\\.ts$|http-body\\.ts$|mysql-records\\.ts$|mysql-schema\\.ts$))',
         'adapters never import each other: one outside system per file; share code through core (ARCHITECTURE.md)',
       ),
       wall(

@@ -6,6 +6,8 @@
 //   meta/options/<table>       "name<TAB>autoload" per row
 //   meta/sources               the settings tables the state covers, one per line (absent before entities
 //                              and settings tables were recorded: such a state covers options only)
+//   meta/schema                the database schema of the prefix's tables (core/schema.ts encodeSchema; absent
+//                              before schemas were recorded)
 // so identical content is stored once and a plugin update touches only that plugin's objects.
 // Commits are written with `git fast-import` (one process, straight into a pack: no loose objects) and
 // blobs read with `git cat-file --batch`; simple-git runs every other command. Known-good marks are
@@ -23,7 +25,10 @@ import {
   assertSafePath,
   SCOPE_DIRS,
   componentOf,
+  decodeSchema,
+  encodeSchema,
   optionKey,
+  schemaOf,
   type BundlePort,
   type CommitRecord,
   type CommitRequest,
@@ -34,6 +39,7 @@ import {
   type Mark,
   type OptionEntry,
   type SiteState,
+  type TableDef,
 } from '../core/index.ts'
 import { fsFailure, PeakguardError } from '../errors.ts'
 import { syncDir } from './durable-file.ts'
@@ -177,6 +183,7 @@ export class GitJournal implements JournalPort, BundlePort {
       options: new Map(base.options),
       ...(base.dirs ? { dirs: new Map(base.dirs) } : {}),
       ...(base.sources ? { sources: base.sources } : {}),
+      ...(base.schema ? { schema: base.schema } : {}),
     }
     const meta: { path: string; blob: string }[] = []
     const parts = out.split('\0')
@@ -206,6 +213,7 @@ export class GitJournal implements JournalPort, BundlePort {
       else if (p.startsWith('meta/') && !removed) meta.push({ path: p, blob: newBlob })
       else if (p === 'meta/links') state.links.clear()
       else if (p === 'meta/sources') delete state.sources
+      else if (p === 'meta/schema') delete state.schema
     }
     const texts = new Map<string, string>()
     await this.readBlobs([...new Set(meta.map((m) => m.blob))], (blob, bytes) => void texts.set(blob, Buffer.from(bytes).toString('utf8')))
@@ -247,6 +255,12 @@ export class GitJournal implements JournalPort, BundlePort {
       }
     } else if (p === 'meta/sources') {
       state.sources = new Set(lines(text).map(decodeField))
+    } else if (p === 'meta/schema') {
+      try {
+        state.schema = decodeSchema(text)
+      } catch (e) {
+        throw new PeakguardError('GIT_FAILED', `journal state ${id}: ${(e as Error).message}`, { cause: e })
+      }
     } else if (p.startsWith('meta/options/')) {
       const table = p.slice('meta/options/'.length)
       for (const line of lines(text)) {
@@ -306,14 +320,16 @@ export class GitJournal implements JournalPort, BundlePort {
         options: OptionEntry[]
         dirs: DirEntry[] | null
         sources: string[] | null
+        schema: TableDef[] | null
       }
-      if (c.v !== 3 || c.id !== id) return null
+      if (c.v !== 4 || c.id !== id) return null
       const state: SiteState = {
         files: new Map(c.files.map((f) => [f.path, f])),
         links: new Map(c.links.map((l) => [l.path, l])),
         options: new Map(c.options.map((o) => [optionKey(o.table, o.name), o])),
         ...(c.dirs ? { dirs: new Map(c.dirs.map((d) => [d.path, d])) } : {}),
         ...(c.sources ? { sources: new Set(c.sources) } : {}),
+        ...(c.schema ? { schema: schemaOf(c.schema) } : {}),
       }
       this.remember(id, state)
       return state
@@ -331,13 +347,14 @@ export class GitJournal implements JournalPort, BundlePort {
     const tmp = `${this.headStateFile}.${process.pid}.tmp`
     try {
       const data = {
-        v: 3,
+        v: 4,
         id,
         files: [...state.files.values()],
         links: [...state.links.values()],
         options: [...state.options.values()],
         dirs: state.dirs ? [...state.dirs.values()] : null,
         sources: state.sources ? [...state.sources] : null,
+        schema: state.schema ? [...state.schema.tables.values()] : null,
       }
       fs.writeFileSync(tmp, v8.serialize(data), { mode: 0o600 })
       fs.renameSync(tmp, this.headStateFile)
@@ -460,6 +477,12 @@ export class GitJournal implements JournalPort, BundlePort {
         await write('M 100644 inline meta/sources\n')
         await data(Buffer.from([...req.state.sources].sort().map((t) => `${encodeField(t)}\n`).join('')))
       }
+      // likewise the schema; a state handed over without one keeps none in its tree either (what a fresh reading
+      // gives back is what was committed), and the next reading of the live site records the schema again
+      if (req.state.schema) {
+        await write('M 100644 inline meta/schema\n')
+        await data(Buffer.from(encodeSchema(req.state.schema)))
+      } else if (req.parent) await write('D meta/schema\n')
       await write('\ndone\n')
       proc.stdin.end()
     } catch (e) {

@@ -4,7 +4,7 @@
 // 4-byte UTF-8, NUL bytes and legacy latin1 bytes survive unchanged. No value is ever logged.
 import { createHash } from 'node:crypto'
 import mysql from 'mysql2/promise'
-import { POST_COLUMNS, kindOfName, optionKey, type OptionEntry, type OptionValue, type SettingsPort, type TableSpec } from '../core/index.ts'
+import { POST_COLUMNS, kindOfName, optionKey, schemaOf, type OptionEntry, type OptionValue, type SchemaInfo, type SettingsPort, type TableSpec } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import {
   applyEntities,
@@ -21,6 +21,7 @@ import {
   type FingerprintPart,
   type RowSource,
 } from './mysql-records.ts'
+import { SCHEMA_KEY, readSchema, schemaDue, schemaFingerprintPart, schemaGate, type SchemaGate } from './mysql-schema.ts'
 
 export interface DbConfig {
   host: string
@@ -58,6 +59,8 @@ export class MysqlSettings implements SettingsPort {
   private parts: { tables: Table[]; parts: FingerprintPart[] } | null = null
   /** each gated part of the poll's checksum as last computed, with when (server seconds) and its tables' change times */
   private readonly lastParts = new Map<string, { value: string; at: number; times: Map<string, number | null> }>()
+  /** the schema gate when the schema part was last computed, and when (server seconds): see schemaDue */
+  private schemaSeen: { gate: string; at: number } | null = null
 
   private readonly db: DbConfig
   /** option-name globs left out of the fingerprint: rows that change on their own (transients, cron) */
@@ -229,6 +232,16 @@ export class MysqlSettings implements SettingsPort {
     return out
   }
 
+  /** Every table of the prefix (every blog's on multisite) with its columns, indexes, engine and collation: see mysql-schema.ts. */
+  async schema(): Promise<SchemaInfo> {
+    const conn = await this.connection()
+    try {
+      return schemaOf(await readSchema(conn, this.db.tablePrefix))
+    } catch (e) {
+      throw this.failed(e, 'reading the database schema')
+    }
+  }
+
   /**
    * The tables whose names are not unique (no UNIQUE key on option_name, several rows of one name): what
    * an operator should be told, since WordPress then reads one copy and ignores the others.
@@ -386,6 +399,9 @@ export class MysqlSettings implements SettingsPort {
    * poll (~1.3 ms for 2,000 rows and 5 MB of values). Site Editor entities and settings tables: each part is
    * computed again only when one of its tables may have changed (see partsToCompute), which keeps the poll of
    * a quiet shop with 300 entities and 5,000 table rows near the options' own cost (docs/benchmarks.md).
+   * The schema of the prefix's tables is one more part, computed when its gate (one more short statement on every
+   * poll) says a table's definition may have changed (mysql-schema.ts): a table created, dropped, renamed or altered
+   * moves the fingerprint, so the daemon records it like a changed row.
    * Unlike an XOR of row checksums, two rows changed alike cannot cancel out. CRC32 hashes the stored bytes,
    * whatever the column's charset.
    */
@@ -396,7 +412,7 @@ export class MysqlSettings implements SettingsPort {
       const tables = await this.tables()
       if (this.parts?.tables !== tables) this.parts = { tables, parts: this.fingerprintParts(tables) }
       const { parts } = this.parts
-      const { need, times, now } = await this.partsToCompute(conn, parts)
+      const { need, times, now, gate } = await this.partsToCompute(conn, parts)
       if (need.length) {
         const [rows] = await conn.query<mysql.RowDataPacket[]>({ sql: `SELECT ${need.map((p, i) => `(${p.sql}) AS p${i}`).join(', ')}`, rowsAsArray: true }, need.flatMap((p) => p.params))
         const row = (rows[0] ?? []) as unknown as unknown[]
@@ -406,6 +422,8 @@ export class MysqlSettings implements SettingsPort {
           this.lastParts.set(p.key, { value: String(row[i]), at, times: new Map(p.tables.map((t) => [t, times.get(t) ?? null])) })
         })
       }
+      // the gate as it was when the schema part was last computed: only once that succeeded
+      if (need.some((p) => p.key === SCHEMA_KEY)) this.schemaSeen = { gate: gate.g, at: now }
       return parts.map((p) => `${p.key}=${this.lastParts.get(p.key)?.value}`).join(' ')
     } catch (e) {
       if ((e as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
@@ -419,10 +437,10 @@ export class MysqlSettings implements SettingsPort {
     }
   }
 
-  /** The parts of the poll's checksum: options tables (every poll), then entity and settings-table parts (gated). */
+  /** The parts of the poll's checksum: options tables (every poll), entity and settings-table parts (gated), the schema (gated its own way). */
   private fingerprintParts(tables: Table[]): FingerprintPart[] {
     const likes = this.ignored.map(globToLike)
-    return tables.flatMap((t): FingerprintPart[] => {
+    const rows = tables.flatMap((t): FingerprintPart[] => {
       if (t.kind === 'entities') return entityFingerprintParts(t)
       if (t.kind === 'rows') return [rowFingerprintPart(t)]
       const [name, row] =
@@ -432,6 +450,7 @@ export class MysqlSettings implements SettingsPort {
       const where = likes.length ? `WHERE NOT (${likes.map(() => `${name} LIKE ?`).join(' OR ')})` : ''
       return [{ key: t.name, sql: `SELECT CONCAT_WS(':', COUNT(*), MD5(GROUP_CONCAT(${row} SEPARATOR 0x01))) FROM \`${t.name}\` ${where}`, params: likes, tables: [t.name], always: true }]
     })
+    return [...rows, schemaFingerprintPart(this.db.tablePrefix)]
   }
 
   /**
@@ -440,18 +459,32 @@ export class MysqlSettings implements SettingsPort {
    * computed when one of its tables' time moved, or turned NULL (a restart: what happened before is unknown). The time is the committing transaction's start, in seconds, so a part is also
    * computed while a table of it changed within RECENT_S (a transaction begun in the second of one already
    * seen, committed later), and at least every FULL_S whatever the times say. A part that went stale shows as
-   * a change at its next computation: a snapshot that finds nothing to record, never a change missed.
+   * a change at its next computation: a snapshot that finds nothing to record, never a change missed. The schema
+   * part has its own gate, the tables' definitions' CREATE_TIMEs (schemaDue), read first: its clock is `now` when
+   * no part is gated by tables.
    */
-  private async partsToCompute(conn: mysql.Connection, parts: FingerprintPart[]): Promise<{ need: FingerprintPart[]; times: Map<string, number | null>; now: number }> {
+  private async partsToCompute(
+    conn: mysql.Connection,
+    parts: FingerprintPart[],
+  ): Promise<{ need: FingerprintPart[]; times: Map<string, number | null>; now: number; gate: SchemaGate }> {
+    const g = schemaGate(this.db.tablePrefix)
+    const [gateRows] = await conn.query<mysql.RowDataPacket[]>(g.sql, g.params)
+    const r = gateRows[0]
+    const gate: SchemaGate = { g: r?.g == null ? '' : String(r.g), c: r?.c == null ? null : Number(r.c), n: Number(r?.n ?? 0) }
+    const schemaNeeded = schemaDue(gate, this.schemaSeen ?? undefined, RECENT_S, FULL_S)
     const gated = [...new Set(parts.filter((p) => !p.always).flatMap((p) => p.tables))]
-    if (gated.length === 0) return { need: parts, times: new Map(), now: 0 }
-    const [rows] = await conn.query<mysql.RowDataPacket[]>(
-      'SELECT TABLE_NAME AS t, UNIX_TIMESTAMP(UPDATE_TIME) AS u, UNIX_TIMESTAMP() AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)',
-      [gated],
-    )
-    const times = new Map(rows.map((r) => [String(r.t), r.u === null ? null : Number(r.u)]))
-    const now = Number(rows[0]?.n ?? 0)
+    let times = new Map<string, number | null>()
+    let now = gate.n
+    if (gated.length) {
+      const [rows] = await conn.query<mysql.RowDataPacket[]>(
+        'SELECT TABLE_NAME AS t, UNIX_TIMESTAMP(UPDATE_TIME) AS u, UNIX_TIMESTAMP() AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?)',
+        [gated],
+      )
+      times = new Map(rows.map((x) => [String(x.t), x.u === null ? null : Number(x.u)]))
+      now = Number(rows[0]?.n ?? now)
+    }
     const need = parts.filter((p) => {
+      if (p.key === SCHEMA_KEY) return schemaNeeded
       const prev = this.lastParts.get(p.key)
       if (p.always || !prev || now - prev.at >= FULL_S) return true
       return p.tables.some((t) => {
@@ -461,7 +494,7 @@ export class MysqlSettings implements SettingsPort {
         return u !== (prev.times.get(t) ?? null) || now - u < RECENT_S
       })
     })
-    return { need, times, now }
+    return { need, times, now, gate }
   }
 
   /**

@@ -4,6 +4,7 @@ import { coversRow, type DirEntry, type FileEntry, type LinkedDir, type OptionEn
 import { recordLabel, isRecordName } from './records.ts'
 import { diffSchema, type SchemaChange } from './schema.ts'
 import { componentOf, onlyIncludesOption, onlyIncludesPath, type OnlyFilter } from './scope.ts'
+import { visible } from './text.ts'
 
 export type ChangeKind = 'added' | 'removed' | 'modified'
 
@@ -199,7 +200,7 @@ export function selectorsMatchingNothing(only: OnlyFilter, states: readonly Site
   return out
 }
 
-/** One line for `list`: which units changed and how many settings rows. */
+/** One line for `list`: which units changed, which tables' schema, and how many settings rows. */
 export function summarize(d: StateDiff): string {
   const units = new Map<string, number>()
   for (const f of d.files) units.set(componentOf(f.path), (units.get(componentOf(f.path)) ?? 0) + 1)
@@ -210,6 +211,12 @@ export function summarize(d: StateDiff): string {
   const names = [...units.keys()].sort()
   for (const u of names.slice(0, 4)) parts.push(units.get(u) ? `${u} (${units.get(u)} file${units.get(u) === 1 ? '' : 's'})` : `${u} (directories)`)
   if (names.length > 4) parts.push(`${names.length - 4} more units`)
+  // the schema, next to the plugin that migrated it: `schema: wp_wc_orders created, wp_edd_orders altered`
+  const schema = d.schema ?? []
+  if (schema.length) {
+    const shown = schema.slice(0, 3).map((c) => (c.change === 'renamed' ? `${visible(c.from ?? '')} renamed to ${visible(c.table)}` : `${visible(c.table)} ${c.change}`))
+    parts.push(`schema: ${shown.join(', ')}${schema.length > 3 ? ` +${schema.length - 3}` : ''}`)
+  }
   // options, then Site Editor entities and settings-table rows, each named as people say them
   const opts = d.options.filter((o) => !isRecordName(o.name))
   const records = d.options.filter((o) => isRecordName(o.name))

@@ -1,5 +1,6 @@
-// Reads the live site — files and settings rows within scope — as a SiteState. Option values stay in the
-// database until something needs their bytes (a snapshot storing a changed row, a diff showing one).
+// Reads the live site — files, settings rows within scope and the database schema — as a SiteState. Option
+// values stay in the database until something needs their bytes (a snapshot storing a changed row, a diff
+// showing one).
 import { kindOfName, replaceUnits, stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
 import type { Site } from './site.ts'
 
@@ -14,12 +15,14 @@ function started<T>(p: Promise<T>): Promise<T> {
 }
 
 export async function readLive(site: Site): Promise<SiteState> {
-  // start the query first: the file walk is mostly synchronous, and the rows arrive meanwhile
+  // start the queries first: the file walk is mostly synchronous, and the rows and the schema arrive meanwhile
   const rowsRead = started(readRows(site))
+  const schemaRead = started(site.settings.schema())
   const scan = await site.files.scan()
   const { rows, sources } = await rowsRead
+  const schema = await schemaRead
   const options: OptionEntry[] = rows.filter((row) => !ignored(site, row))
-  return withSkipped({ ...stateOf(scan.files, scan.links, options, scan.dirs), sources }, scan.skipped)
+  return withSkipped({ ...stateOf(scan.files, scan.links, options, scan.dirs), sources, schema }, scan.skipped)
 }
 
 /** The settings rows and the tables they come from (read first: `read` checks the configured tables). */
@@ -47,10 +50,11 @@ export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Pro
   const head = await site.journal.head()
   if (!head) return readLive(site)
   const rowsRead = started(readRows(site))
+  const schemaRead = started(site.settings.schema())
   const base = await site.journal.readState(head)
   const scan = await site.files.scan(units)
   const { rows, sources } = await rowsRead
-  return replaceUnits(base, scan, units, rows.filter((row) => !ignored(site, row)), sources)
+  return replaceUnits(base, scan, units, rows.filter((row) => !ignored(site, row)), sources, await schemaRead)
 }
 
 /** Option ignore globs (`*.lock`, a site's own) are about options: they never hide an entity or a table row. */

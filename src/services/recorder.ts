@@ -72,9 +72,15 @@ async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotRe
     const head = await site.journal.head()
     const previous = head ? await site.journal.readState(head) : emptyState()
     const options = [...previous.options.values()]
+    // the schema too comes from the newest snapshot: a reading without one would look like a schema no longer recorded
     const state = units && head
-      ? replaceUnits(previous, await site.files.scan(units), units, options, previous.sources)
-      : { ...(await readLiveFiles(site)), options: previous.options, ...(previous.sources ? { sources: previous.sources } : {}) }
+      ? replaceUnits(previous, await site.files.scan(units), units, options, previous.sources, previous.schema)
+      : {
+          ...(await readLiveFiles(site)),
+          options: previous.options,
+          ...(previous.sources ? { sources: previous.sources } : {}),
+          ...(previous.schema ? { schema: previous.schema } : {}),
+        }
     const r = await recordState(site, state, {
       ...opts,
       trailers: { ...opts.trailers, 'Peakguard-Settings': `not read (${e.code}); carried over from the previous snapshot` },
@@ -95,9 +101,13 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
   const headState = head ? await site.journal.readState(head) : emptyState()
   let diff = diffStates(headState, live)
   const skipped = live.skipped?.length ? { skipped: live.skipped } : {}
-  // a table newly recorded (or no longer) with no row changed still makes a snapshot: restores read coverage
+  // a table newly recorded (or no longer) with no row changed still makes a snapshot: restores read coverage;
+  // so does the first schema over a newest snapshot without one (recorded before schemas were): a restore needs
+  // it to tell whether it crosses a migration
   const sameSources = !live.sources || sameSet(headState.sources, live.sources)
-  if (head && isEmptyDiff(diff) && sameSources) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
+  const newSchema = !!live.schema && !headState.schema
+  const same = sameSources && !newSchema
+  if (head && isEmptyDiff(diff) && same) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
   // the values of changed rows, read now: a row that changed again since it was listed is recorded as it is now
   const values = await site.settings.values(diff.options.flatMap((o) => (o.value && o.to ? [o.to] : [])))
   let moved = false
@@ -111,8 +121,12 @@ export async function recordState(site: Site, live: SiteState, opts: SnapshotOpt
     moved = true
   }
   if (moved) diff = diffStates(headState, live)
-  if (head && isEmptyDiff(diff) && sameSources) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
-  const summary = !head ? `initial: ${live.files.size} files, ${live.options.size} options` : isEmptyDiff(diff) ? `now recording settings tables: ${[...(live.sources ?? [])].sort().join(', ')}` : summarize(diff)
+  if (head && isEmptyDiff(diff) && same) return { id: head, created: false, summary: 'no change', state: live, ...skipped }
+  const coverage = [
+    ...(sameSources ? [] : [`now recording settings tables: ${[...(live.sources ?? [])].sort().join(', ')}`]),
+    ...(newSchema ? ['now recording the database schema'] : []),
+  ]
+  const summary = !head ? `initial: ${live.files.size} files, ${live.options.size} options` : isEmptyDiff(diff) ? coverage.join('; ') : summarize(diff)
   const described = head && opts.describe ? await opts.describe(diff) : {}
   // said now, while the live bytes are at hand: only the rows that changed and the headers of changed units are read
   const words = head ? (await describeInWords(site, diff, headState, live, { after: { liveValues: new Map([...values].map(([k, v]) => [k, v.value])) } })).map((p) => p.text) : undefined

@@ -3,11 +3,11 @@
 // were, blobs come back byte for byte, the history is newest first with its subject and trailers, marks
 // keep their note, and unknown ids fail with GIT_FAILED instead of answering something.
 import assert from 'node:assert/strict'
-import type { JournalPort } from '../../src/core/index.ts'
-import { emptyState } from '../../src/core/index.ts'
+import type { JournalPort, SchemaInfo, SiteState, TableDef } from '../../src/core/index.ts'
+import { emptyState, encodeSchema, schemaOf } from '../../src/core/index.ts'
 import { PeakguardError } from '../../src/errors.ts'
 import { blobId, EMPTY_BLOB } from '../memory/blob-id.ts'
-import { BINARY, commitRequest, enc, first, hex, plain, second, sha1 } from './states.ts'
+import { BINARY, commitRequest, enc, first, hex, plain, second, sha1, type Fixture } from './states.ts'
 
 export interface JournalFixture {
   journal: JournalPort
@@ -19,6 +19,42 @@ export interface JournalFixture {
 }
 
 const isCode = (code: string) => (e: unknown) => e instanceof PeakguardError && e.code === code
+
+/** A schema as MariaDB reports one: a view without engine, a prefix index, quoted defaults, names with odd bytes. */
+const ODD_TABLE: TableDef = {
+  name: "wp_odd ta'ble\n€ \"x\"",
+  engine: 'MyISAM',
+  collation: 'utf8mb4_unicode_520_ci',
+  columns: [
+    { name: 'col "x"\nz`q', type: 'varchar(200)', nullable: true, default: "'a''b'" },
+    { name: 'k', type: 'text', nullable: true, default: 'NULL' },
+    { name: 'n', type: 'int(11)', nullable: false, default: null },
+  ],
+  indexes: [
+    { name: 'PRIMARY', unique: true, columns: ['n'] },
+    { name: 'i x', unique: false, columns: ['k(10)', 'col "x"\nz`q(5)'] },
+  ],
+}
+const OPTIONS_TABLE: TableDef = {
+  name: 'wp_options',
+  engine: 'InnoDB',
+  collation: 'utf8mb4_unicode_520_ci',
+  columns: [
+    { name: 'option_id', type: 'bigint(20) unsigned', nullable: false, default: null },
+    { name: 'option_name', type: 'varchar(191)', nullable: false, default: "''" },
+  ],
+  indexes: [{ name: 'PRIMARY', unique: true, columns: ['option_id'] }],
+}
+const VIEW: TableDef = { name: 'wp_autoloaded', engine: null, collation: null, columns: [{ name: 'option_name', type: 'varchar(191)', nullable: false, default: "''" }], indexes: [] }
+const LOG_TABLE: TableDef = { name: 'wp_demo_log', engine: 'InnoDB', collation: 'utf8mb4_general_ci', columns: [{ name: 'id', type: 'int(11)', nullable: false, default: null }], indexes: [] }
+const SCHEMA_1 = schemaOf([OPTIONS_TABLE, ODD_TABLE, VIEW])
+const SCHEMA_2 = schemaOf([{ ...OPTIONS_TABLE, columns: [...OPTIONS_TABLE.columns, { name: 'autoload', type: 'varchar(20)', nullable: false, default: "'yes'" }] }, VIEW, LOG_TABLE])
+const withSchema = (f: Fixture, schema: SchemaInfo | null): Fixture => {
+  if (schema) f.state.schema = schema
+  else delete f.state.schema
+  return f
+}
+const schemaText = (s: SiteState) => (s.schema ? encodeSchema(s.schema) : null)
 
 export function describeJournalContract(name: string, make: () => Promise<JournalFixture>): void {
   describe(`JournalPort contract: ${name}`, () => {
@@ -139,6 +175,33 @@ export function describeJournalContract(name: string, make: () => Promise<Journa
       await assert.rejects(j.mark(unknown, 'x'), (e) => e instanceof PeakguardError)
       assert.equal(await j.unmark(unknown), false)
       assert.deepEqual(await j.marks(), [])
+    })
+
+    it('keeps the database schema of each state — odd names, a view, defaults, prefix indexes — and a state without one reads without one', async () => {
+      const a = await commitFirst() // recorded before schemas were
+      const f1 = withSchema(first(), SCHEMA_1)
+      const b = await j.commit(commitRequest(a, first().state, f1, (x) => fx.stage(x)))
+      const f2 = withSchema(second(), SCHEMA_2)
+      const c = await j.commit(commitRequest(b, f1.state, f2, (x) => fx.stage(x)))
+      const f3 = withSchema(second(), null)
+      const d = await j.commit(commitRequest(c, f2.state, f3, (x) => fx.stage(x)))
+      const e = await j.commit(commitRequest(d, f3.state, withSchema(second(), SCHEMA_2), (x) => fx.stage(x)))
+      const want: [string, SchemaInfo | null][] = [
+        [a, null],
+        [b, SCHEMA_1],
+        [c, SCHEMA_2],
+        [d, null],
+        [e, SCHEMA_2],
+      ]
+      // as committed, and read afresh: the newest from its tree, the others from what differs between it and them
+      for (const journal of [j, await fx.reopen()]) {
+        for (const [id, schema] of [...want].reverse()) assert.equal(schemaText(await journal.readState(id)), schema && encodeSchema(schema), `state ${want.findIndex(([x]) => x === id)}`)
+      }
+      const back = (await (await fx.reopen()).readState(b)).schema
+      assert.deepEqual(back?.tables.get(ODD_TABLE.name), ODD_TABLE)
+      assert.deepEqual(back?.tables.get(VIEW.name), VIEW)
+      assert.deepEqual(plain(await (await fx.reopen()).readState(c)), plain(second().state))
+      assert.deepEqual(await j.check(), [])
     })
 
     it('passes its own check and has nothing to maintain after a few snapshots', async () => {
