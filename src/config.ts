@@ -201,7 +201,7 @@ const webhook = z
   .strict()
 
 /** The events that wake someone: an incident opens on these and resolves on their recovery. */
-const PAGING_EVENTS = ['health-failure', 'health-recovered', 'auto-rollback', 'freeze-violation', 'replication-lag', 'replication-lag-cleared'] as const
+const PAGING_EVENTS = ['health-failure', 'health-recovered', 'auto-rollback', 'auto-rollback-blocked', 'freeze-violation', 'replication-lag', 'replication-lag-cleared'] as const
 
 /** PagerDuty's Events API v2: one incident per site and kind of trouble, resolved on recovery. */
 const pagerduty = z
@@ -376,6 +376,11 @@ const site = z
         url: z.string().url().nullable().default(null),
         /** how long a restore waits for the cache flush */
         timeout: duration('5s'),
+        /**
+         * how long WordPress's upgrader waits for the daemon's `pre-update` snapshot before it writes a package (then
+         * it goes on without one, and says so in PHP's error log); 0 asks for none
+         */
+        preUpdateWait: duration('15s').refine((v) => v <= 300_000, 'at most 300s: the update waits for it'),
       })
       .strict()
       .prefault({}),

@@ -13,14 +13,17 @@
 // entities and tables by their peakguard name) to events.jsonl, copied to events.jsonl.1 and emptied past 64 MB; `?peakguard-bridge=flush` from loopback,
 // with the shared secret and no forwarding header, flushes opcache and the object cache; `?peakguard-bridge=purge`
 // (same guard) calls each active page-cache plugin's purge function once plugins are loaded and answers with
-// JSON listing each and its outcome. Every string from
+// JSON listing each and its outcome. Before the upgrader writes any package (upgrader_pre_download) it asks the
+// daemon (its loopback listener from state.json, with the shared secret) for a `pre-update` snapshot and waits
+// for it a bounded time, then lets the update go on whatever happened; at the end it records each upgrade with
+// its versions (event `upgraded`). Every string from
 // state.json is escaped on its way into a page (the freeze reason is an approver's free text), and request
 // input is read only when it is a string (`action[]=x` must not print PHP warnings into pages).
 import fs from 'node:fs'
 import { PeakguardError } from '../errors.ts'
 
 /** Bumped whenever the generated PHP changes; `peakguard wp bridge-status` compares it with the installed one. */
-export const BRIDGE_VERSION = 6
+export const BRIDGE_VERSION = 7
 
 export const BRIDGE_FILE = 'peakguard-bridge.php'
 

@@ -9,10 +9,15 @@
  * exactly as it did without it.
  *
  * Bridge folder (outside the web root): __PEAKGUARD_DIR_TEXT__
- *   state.json   freeze windows, allow windows and the settings tables peakguard records, written by peakguard (read here)
+ *   state.json   freeze windows, allow windows, the settings tables peakguard records and the daemon's loopback
+ *                address, written by peakguard (read here)
  *   events.jsonl what changed inside WordPress, one JSON per line (appended here; never option values): plugins,
- *                themes, options, Site Editor entities (entity:TYPE/THEME/SLUG), settings tables (table:NAME)
- *   secret       shared secret of the cache flush and purge endpoints
+ *                themes, options, Site Editor entities (entity:TYPE/THEME/SLUG), settings tables (table:NAME),
+ *                upgrades with their versions, pre-update snapshots that could not be taken
+ *   secret       shared secret of the cache flush and purge endpoints, and of the pre-update request to the daemon
+ *
+ * Before the upgrader writes a package (plugin, theme, core, translation; wp-admin, WP-CLI, auto-updates) the
+ * daemon is asked for a snapshot of the state before it, and waited for a bounded time; then the update goes on.
  */
 if ( ! defined( 'ABSPATH' ) || defined( 'PEAKGUARD_BRIDGE_VERSION' ) ) {
 	return;
@@ -1277,6 +1282,393 @@ final class Peakguard_Bridge {
 		$type   = isset( $extra['type'] ) ? (string) $extra['type'] : '';
 		$action = isset( $extra['action'] ) ? (string) $extra['action'] : '';
 		self::record( 'upgrader_process_complete', trim( $type . ' ' . $action . ' ' . implode( ',', $names ) ) );
+		// core writes no package through install_package(): its versions are known once it is done
+		if ( 'core' === self::upgrade_type( $upgrader, $extra ) ) {
+			$c = self::version_change( isset( self::$upgrade_from['core'] ) ? self::$upgrade_from['core'] : null, self::core_version() );
+			if ( null !== $c ) {
+				self::record( 'upgraded', 'core: ' . $c );
+			}
+		}
+	}
+
+	// ---- before an update: a snapshot of its own ------------------------------------------------------
+
+	/** @var array the version of each unit before the upgrader wrote: 'plugin:FILE', 'plugin-dir:DIR', 'theme:SLUG', 'core' */
+	private static $upgrade_from = array();
+
+	/** How long the bridge waits for the daemon's pre-update snapshot when state.json does not say (seconds). */
+	const PRE_UPDATE_WAIT = 15;
+
+	/** The Version header of a plugin's main file or a theme's style.css, read from the file now (no cache); '' when none. */
+	private static function header_version( $file ) {
+		if ( ! is_string( $file ) || '' === $file || ! @is_file( $file ) || ! function_exists( 'get_file_data' ) ) {
+			return '';
+		}
+		$data = get_file_data( $file, array( 'Version' => 'Version' ) );
+		return isset( $data['Version'] ) && is_string( $data['Version'] ) ? self::short( $data['Version'], 64 ) : '';
+	}
+
+	private static function plugin_version( $plugin ) {
+		return ( '' === self::plugin_scope( $plugin ) || ! defined( 'WP_PLUGIN_DIR' ) ) ? '' : self::header_version( WP_PLUGIN_DIR . '/' . $plugin );
+	}
+
+	private static function theme_version( $slug ) {
+		if ( '' === self::theme_scope( $slug ) || ! function_exists( 'get_theme_root' ) ) {
+			return '';
+		}
+		return self::header_version( get_theme_root( $slug ) . '/' . $slug . '/style.css' );
+	}
+
+	/** WordPress's version as its files say now (wp-includes/version.php): after a core update, the new one. */
+	private static function core_version() {
+		$text = @file_get_contents( ABSPATH . WPINC . '/version.php' );
+		if ( is_string( $text ) && 1 === preg_match( '/\$wp_version\s*=\s*[\'"]([^\'"]{1,64})[\'"]/', $text, $m ) ) {
+			return $m[1];
+		}
+		return isset( $GLOBALS['wp_version'] ) ? self::short( $GLOBALS['wp_version'], 64 ) : '';
+	}
+
+	/** Text for the daemon or the event file: one line without control characters, at most $max bytes. */
+	private static function short( $s, $max ) {
+		$s = self::clean( $s );
+		return strlen( $s ) > $max ? substr( $s, 0, $max ) : $s;
+	}
+
+	/** What an upgrader is (plugin, theme, core, translation, other), from its hook arguments, else from its class. */
+	private static function upgrade_type( $upgrader, $extra ) {
+		if ( isset( $extra['type'] ) && in_array( $extra['type'], array( 'plugin', 'theme', 'core', 'translation' ), true ) ) {
+			return $extra['type'];
+		}
+		if ( isset( $extra['language_update'] ) || ( class_exists( 'Language_Pack_Upgrader', false ) && $upgrader instanceof Language_Pack_Upgrader ) ) {
+			return 'translation';
+		}
+		if ( isset( $extra['plugin'] ) || ( class_exists( 'Plugin_Upgrader', false ) && $upgrader instanceof Plugin_Upgrader ) ) {
+			return 'plugin';
+		}
+		if ( isset( $extra['theme'] ) || ( class_exists( 'Theme_Upgrader', false ) && $upgrader instanceof Theme_Upgrader ) ) {
+			return 'theme';
+		}
+		if ( class_exists( 'Core_Upgrader', false ) && $upgrader instanceof Core_Upgrader ) {
+			return 'core';
+		}
+		return 'other';
+	}
+
+	/**
+	 * What the upgrader is about to write, for the daemon (never an option's value): type, action, the plugin file or
+	 * theme named, the package's file name, and the versions known now. The old versions are kept for the event at the end.
+	 */
+	private static function upgrade_what( $package, $upgrader, $extra ) {
+		$type = self::upgrade_type( $upgrader, $extra );
+		if ( isset( $extra['action'] ) && in_array( $extra['action'], array( 'install', 'update' ), true ) ) {
+			$action = $extra['action'];
+		} else {
+			// a bulk update names only its plugin or theme; a parent theme's install names nothing; core and translations update
+			$action = ( 'plugin' === $type || 'theme' === $type ) && ! isset( $extra['plugin'] ) && ! isset( $extra['theme'] ) ? 'install' : 'update';
+		}
+		$what = array(
+			'type'   => $type,
+			'action' => $action,
+		);
+		if ( is_string( $package ) && '' !== $package ) {
+			$path = parse_url( $package, PHP_URL_PATH );
+			$base = basename( is_string( $path ) ? $path : $package );
+			if ( '' !== $base ) {
+				$what['package'] = self::short( $base, 200 );
+			}
+		}
+		if ( 'plugin' === $type && isset( $extra['plugin'] ) && is_string( $extra['plugin'] ) ) {
+			$what['plugin'] = self::short( $extra['plugin'], 300 );
+			$from           = self::plugin_version( $extra['plugin'] );
+			self::$upgrade_from[ 'plugin:' . $extra['plugin'] ] = $from;
+			$updates = function_exists( 'get_site_transient' ) ? get_site_transient( 'update_plugins' ) : null;
+			if ( is_object( $updates ) && isset( $updates->response[ $extra['plugin'] ]->new_version ) ) {
+				$what['to'] = self::short( $updates->response[ $extra['plugin'] ]->new_version, 64 );
+			}
+		} elseif ( 'theme' === $type && isset( $extra['theme'] ) && is_string( $extra['theme'] ) ) {
+			$what['theme'] = self::short( $extra['theme'], 200 );
+			$from          = self::theme_version( $extra['theme'] );
+			self::$upgrade_from[ 'theme:' . $extra['theme'] ] = $from;
+			$updates = function_exists( 'get_site_transient' ) ? get_site_transient( 'update_themes' ) : null;
+			if ( is_object( $updates ) && isset( $updates->response[ $extra['theme'] ]['new_version'] ) ) {
+				$what['to'] = self::short( $updates->response[ $extra['theme'] ]['new_version'], 64 );
+			}
+		} elseif ( 'core' === $type ) {
+			$from                        = self::core_version();
+			self::$upgrade_from['core'] = $from;
+			// the package names the version it brings: wordpress-6.2.2.zip, wordpress-6.2.2-partial-1.zip, …
+			if ( isset( $what['package'] ) && 1 === preg_match( '/^wordpress-(\d+(?:\.\d+)*(?:-(?:alpha|beta|RC)\d*)?)(?:-|\.zip$)/i', $what['package'], $m ) ) {
+				$what['to'] = $m[1];
+			}
+		} elseif ( 'translation' === $type && isset( $extra['language_update'] ) && is_object( $extra['language_update'] ) ) {
+			$l = $extra['language_update'];
+			foreach ( array( 'language' => 32, 'slug' => 200 ) as $k => $max ) {
+				if ( isset( $l->$k ) && is_string( $l->$k ) ) {
+					$what[ $k ] = self::short( $l->$k, $max );
+				}
+			}
+			if ( isset( $l->version ) && is_scalar( $l->version ) ) {
+				$what['to'] = self::short( $l->version, 64 );
+			}
+		}
+		if ( isset( $from ) && '' !== $from ) {
+			$what['from'] = $from;
+		}
+		return $what;
+	}
+
+	/** Whether upgrader_pre_install() will refuse this package (a freeze, no allow window): then nothing is written and no snapshot is needed. */
+	private static function upgrade_refused( $upgrader, $extra ) {
+		if ( ! self::freeze() ) {
+			return false;
+		}
+		// the core upgrader never calls upgrader_pre_install (the capabilities stop it in wp-admin)
+		if ( class_exists( 'Core_Upgrader', false ) && $upgrader instanceof Core_Upgrader ) {
+			return false;
+		}
+		return ! ( ( isset( $extra['plugin'] ) && self::plugin_allowed( $extra['plugin'] ) ) || ( isset( $extra['theme'] ) && self::theme_allowed( $extra['theme'] ) ) );
+	}
+
+	/**
+	 * upgrader_pre_download, the first step of every package the upgrader handles (WP_Upgrader::run() and
+	 * Core_Upgrader::upgrade(), for a URL and for a local zip alike), before it writes a file: the daemon takes a
+	 * snapshot of the state before it ('pre-update'), and the bridge waits for that up to the configured time. Then
+	 * the update goes on whatever happened (fail-open, as the rest of the bridge); what went wrong goes to PHP's
+	 * error log and the event file. Runs last, and leaves the filter's answer as it is.
+	 */
+	public static function upgrader_pre_download( $reply, $package = '', $upgrader = null, $hook_extra = array() ) {
+		if ( is_wp_error( $reply ) ) {
+			return $reply; // another filter stopped this package: nothing will be written
+		}
+		$extra = is_array( $hook_extra ) ? $hook_extra : array();
+		try {
+			$what = self::upgrade_what( $package, $upgrader, $extra );
+			if ( ! self::upgrade_refused( $upgrader, $extra ) ) {
+				self::pre_update_snapshot( $what );
+			}
+		} catch ( Throwable $e ) {
+			error_log( 'peakguard bridge: no pre-update snapshot (' . self::short( get_class( $e ) . ': ' . $e->getMessage(), 300 ) . '); the update goes ahead' );
+		}
+		return $reply;
+	}
+
+	/**
+	 * upgrader_source_selection: an install (an upload, "replace current with uploaded") names its folder only once the
+	 * package is unpacked, before anything is copied: the version there now is the one it replaces.
+	 */
+	public static function upgrader_source_selection( $source, $remote_source = '', $upgrader = null, $hook_extra = array() ) {
+		if ( ! is_string( $source ) || '' === $source ) {
+			return $source;
+		}
+		$extra = is_array( $hook_extra ) ? $hook_extra : array();
+		$dir   = basename( rtrim( $source, '/\\' ) );
+		$type  = self::upgrade_type( $upgrader, $extra );
+		if ( 'plugin' === $type && ! isset( $extra['plugin'] ) && '' !== self::plugin_scope( $dir ) ) {
+			$file = self::plugin_file_in( $dir );
+			if ( null !== $file ) {
+				self::$upgrade_from[ 'plugin-dir:' . $dir ] = self::plugin_version( $file );
+			}
+		} elseif ( 'theme' === $type && ! isset( $extra['theme'] ) && '' !== self::theme_scope( $dir ) ) {
+			self::$upgrade_from[ 'theme:' . $dir ] = self::theme_version( $dir );
+		}
+		return $source;
+	}
+
+	/** "OLD → NEW", "NEW installed", or null when nothing changed (a failed update, the same version again). */
+	private static function version_change( $from, $to ) {
+		if ( '' === $to ) {
+			return null;
+		}
+		if ( null === $from || '' === $from ) {
+			return $to . ' installed';
+		}
+		return $from === $to ? null : $from . ' → ' . $to;
+	}
+
+	/**
+	 * The main file of the plugin in folder $dir (dir/file.php), read from the files now — not get_plugins(), whose
+	 * cache would then hide a plugin just installed from the installer's own screen; null when there is none.
+	 */
+	private static function plugin_file_in( $dir ) {
+		if ( ! defined( 'WP_PLUGIN_DIR' ) || ! function_exists( 'get_file_data' ) ) {
+			return null;
+		}
+		$files = @glob( WP_PLUGIN_DIR . '/' . $dir . '/*.php' );
+		if ( ! is_array( $files ) ) {
+			return null;
+		}
+		sort( $files );
+		foreach ( $files as $f ) {
+			$data = get_file_data( $f, array( 'Name' => 'Plugin Name' ) );
+			if ( isset( $data['Name'] ) && '' !== $data['Name'] ) {
+				return $dir . '/' . basename( $f );
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * upgrader_install_package_result, after each package is written (a bulk update's too, whose
+	 * upgrader_process_complete comes once at the very end): what was upgraded, from which version to which, as an
+	 * `upgraded` event — "plugin FILE: OLD → NEW", "theme SLUG: NEW installed", "translation de_DE plugin akismet: 5.0".
+	 */
+	public static function upgrader_install_package_result( $result, $hook_extra = array() ) {
+		if ( ! is_array( $result ) || ! isset( $result['destination_name'], $result['local_destination'] ) || ! is_string( $result['destination_name'] ) ) {
+			return $result;
+		}
+		try {
+			$subject = self::package_upgraded( $result, is_array( $hook_extra ) ? $hook_extra : array() );
+			if ( null !== $subject ) {
+				self::record( 'upgraded', $subject );
+			}
+		} catch ( Throwable $e ) {
+			error_log( 'peakguard bridge: the upgrade could not be named (' . self::short( get_class( $e ) . ': ' . $e->getMessage(), 300 ) . ')' );
+		}
+		return $result;
+	}
+
+	private static function package_upgraded( $result, $extra ) {
+		if ( isset( $extra['language_update'] ) && is_object( $extra['language_update'] ) ) {
+			$l     = $extra['language_update'];
+			$parts = array();
+			foreach ( array( 'language', 'type', 'slug' ) as $k ) {
+				if ( isset( $l->$k ) && is_string( $l->$k ) ) {
+					$parts[] = $l->$k;
+				}
+			}
+			return 'translation ' . implode( ' ', $parts ) . ( isset( $l->version ) && is_scalar( $l->version ) && '' !== (string) $l->version ? ': ' . $l->version : '' );
+		}
+		$norm = function ( $p ) {
+			return rtrim( str_replace( '\\', '/', (string) $p ), '/' );
+		};
+		$dest = $norm( $result['local_destination'] );
+		$name = $result['destination_name'];
+		if ( defined( 'WP_PLUGIN_DIR' ) && $dest === $norm( WP_PLUGIN_DIR ) ) {
+			$file = isset( $extra['plugin'] ) && is_string( $extra['plugin'] ) ? $extra['plugin'] : self::plugin_file_in( $name );
+			if ( null === $file ) {
+				return null;
+			}
+			$dir  = false === strpos( $file, '/' ) ? '' : substr( $file, 0, strpos( $file, '/' ) );
+			$from = isset( self::$upgrade_from[ 'plugin:' . $file ] ) ? self::$upgrade_from[ 'plugin:' . $file ] : ( isset( self::$upgrade_from[ 'plugin-dir:' . $dir ] ) ? self::$upgrade_from[ 'plugin-dir:' . $dir ] : null );
+			$c    = self::version_change( $from, self::plugin_version( $file ) );
+			return null === $c ? null : 'plugin ' . $file . ': ' . $c;
+		}
+		if ( function_exists( 'get_theme_root' ) && $dest === $norm( get_theme_root( $name ) ) && '' !== self::theme_scope( $name ) ) {
+			$c = self::version_change( isset( self::$upgrade_from[ 'theme:' . $name ] ) ? self::$upgrade_from[ 'theme:' . $name ] : null, self::theme_version( $name ) );
+			return null === $c ? null : 'theme ' . $name . ': ' . $c;
+		}
+		return null;
+	}
+
+	/** The daemon's loopback address and how long to wait for it, from state.json: array( host, port, seconds ), or a reason why there is none. */
+	private static function daemon_endpoint() {
+		$s = self::state();
+		if ( ! $s ) {
+			return 'state.json is unreadable';
+		}
+		$d = isset( $s['daemon'] ) && is_array( $s['daemon'] ) ? $s['daemon'] : null;
+		if ( ! $d || ! isset( $d['url'] ) || ! is_string( $d['url'] ) ) {
+			return 'state.json names no daemon (ui.listen is not a loopback or wildcard address, or peakguard is older than this bridge)';
+		}
+		$wait = isset( $d['waitSeconds'] ) && is_numeric( $d['waitSeconds'] ) ? (float) $d['waitSeconds'] : self::PRE_UPDATE_WAIT;
+		$u    = parse_url( $d['url'] );
+		$host = is_array( $u ) && isset( $u['host'] ) ? trim( $u['host'], '[]' ) : '';
+		// the request carries the secret: to this host's loopback only
+		if ( ! is_array( $u ) || ! isset( $u['scheme'], $u['port'] ) || 'http' !== $u['scheme'] || ! ( self::loopback( $host ) || 'localhost' === $host ) ) {
+			return 'the daemon URL in state.json is not http://LOOPBACK:PORT';
+		}
+		return array( 'localhost' === $host ? '127.0.0.1' : $host, (int) $u['port'], max( 0.0, min( 300.0, $wait ) ) );
+	}
+
+	/** A line in PHP's error log and the event file: no snapshot of the state before this update was taken. */
+	private static function pre_update_missed( $what, $why ) {
+		$name = $what['type'] . ' ' . $what['action'] . ( isset( $what['plugin'] ) ? ' ' . $what['plugin'] : ( isset( $what['theme'] ) ? ' ' . $what['theme'] : ( isset( $what['package'] ) ? ' from ' . $what['package'] : '' ) ) );
+		error_log( 'peakguard bridge: no pre-update snapshot before ' . $name . ': ' . $why . '; the update goes ahead' );
+		self::record( 'pre_update_missed', $name . ': ' . $why );
+	}
+
+	/**
+	 * Asks the daemon (POST /bridge/pre-update on its loopback listener, with the bridge's secret) for a snapshot of
+	 * the state before this update and waits for its answer, at most the configured time in all. A plain socket, not
+	 * the WordPress HTTP API: a proxy setting, WP_HTTP_BLOCK_EXTERNAL or a plugin's pre_http_request filter must
+	 * neither see the secret nor stop the request.
+	 */
+	private static function pre_update_snapshot( $what ) {
+		$end = self::daemon_endpoint();
+		if ( ! is_array( $end ) ) {
+			self::pre_update_missed( $what, $end );
+			return;
+		}
+		list( $host, $port, $wait ) = $end;
+		if ( $wait <= 0 ) {
+			return; // bridge.preUpdateWait: 0 switches the pre-update snapshot off
+		}
+		$secret = @file_get_contents( self::DIR . '/secret' );
+		$secret = is_string( $secret ) ? trim( $secret ) : '';
+		if ( strlen( $secret ) < 32 ) {
+			self::pre_update_missed( $what, 'no bridge secret in ' . self::DIR );
+			return;
+		}
+		$flags = defined( 'JSON_INVALID_UTF8_SUBSTITUTE' ) ? JSON_INVALID_UTF8_SUBSTITUTE : 0;
+		$body  = json_encode( array( 'site' => self::SITE, 'what' => $what ), $flags | JSON_UNESCAPED_SLASHES );
+		if ( ! is_string( $body ) ) {
+			self::pre_update_missed( $what, 'the request could not be written as JSON' );
+			return;
+		}
+		$deadline = microtime( true ) + $wait;
+		$addr     = false !== strpos( $host, ':' ) ? '[' . $host . ']' : $host;
+		$errno    = 0;
+		$errstr   = '';
+		$h        = @stream_socket_client( 'tcp://' . $addr . ':' . $port, $errno, $errstr, $wait );
+		if ( false === $h ) {
+			self::pre_update_missed( $what, 'the daemon at http://' . $addr . ':' . $port . ' cannot be reached (' . ( '' !== $errstr ? self::short( $errstr, 200 ) : 'error ' . $errno ) . '): is it running?' );
+			return;
+		}
+		$request = "POST /bridge/pre-update HTTP/1.1\r\nHost: " . $addr . ':' . $port . "\r\nContent-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\n"
+			. 'X-Peakguard-Secret: ' . $secret . "\r\nContent-Length: " . strlen( $body ) . "\r\n\r\n" . $body;
+		$answer  = '';
+		$late    = false;
+		for ( $sent = 0; $sent < strlen( $request ); ) {
+			$n = @fwrite( $h, substr( $request, $sent ) );
+			if ( false === $n || 0 === $n ) {
+				break;
+			}
+			$sent += $n;
+		}
+		while ( ! feof( $h ) ) {
+			$left = $deadline - microtime( true );
+			if ( $left <= 0 ) {
+				$late = true;
+				break;
+			}
+			stream_set_timeout( $h, (int) $left, (int) ( ( $left - (int) $left ) * 1000000 ) );
+			$chunk = @fread( $h, 8192 );
+			$meta  = stream_get_meta_data( $h );
+			if ( ! empty( $meta['timed_out'] ) ) {
+				$late = true;
+				break;
+			}
+			if ( false === $chunk ) {
+				break;
+			}
+			$answer .= $chunk;
+			if ( strlen( $answer ) > 65536 ) {
+				break; // no answer of the daemon's is this long
+			}
+		}
+		@fclose( $h );
+		if ( $late ) {
+			self::pre_update_missed( $what, 'the daemon did not answer within ' . round( $wait, 1 ) . ' s (bridge.preUpdateWait)' );
+			return;
+		}
+		$parts  = explode( "\r\n\r\n", $answer, 2 );
+		$status = 1 === preg_match( '#^HTTP/1\.[01] (\d{3})#', $parts[0], $m ) ? (int) $m[1] : 0;
+		$json   = isset( $parts[1] ) ? json_decode( $parts[1], true ) : null;
+		if ( 200 === $status && is_array( $json ) && isset( $json['snapshot'] ) && is_string( $json['snapshot'] ) ) {
+			return;
+		}
+		$message = is_array( $json ) && isset( $json['error']['message'] ) && is_string( $json['error']['message'] ) ? ': ' . self::short( $json['error']['message'], 300 ) : '';
+		self::pre_update_missed( $what, 0 === $status ? 'the daemon gave no HTTP answer' : 'the daemon answered HTTP ' . $status . $message );
 	}
 
 	public static function customize_save_after() {
@@ -1575,6 +1967,10 @@ final class Peakguard_Bridge {
 		}
 		add_filter( 'file_mod_allowed', array( __CLASS__, 'file_mod_allowed' ), PHP_INT_MAX, 2 );
 		add_filter( 'upgrader_pre_install', array( __CLASS__, 'upgrader_pre_install' ), PHP_INT_MAX, 2 );
+		// last: a filter before it may have stopped the package (a WP_Error), and then nothing is written
+		add_filter( 'upgrader_pre_download', array( __CLASS__, 'upgrader_pre_download' ), PHP_INT_MAX, 4 );
+		add_filter( 'upgrader_source_selection', array( __CLASS__, 'upgrader_source_selection' ), PHP_INT_MAX, 4 );
+		add_filter( 'upgrader_install_package_result', array( __CLASS__, 'upgrader_install_package_result' ), PHP_INT_MAX, 2 );
 		add_filter( 'map_meta_cap', array( __CLASS__, 'map_meta_cap' ), PHP_INT_MAX, 4 );
 		add_filter( 'pre_update_option', array( __CLASS__, 'pre_update_option' ), PHP_INT_MAX, 3 );
 		add_filter( 'pre_update_option_active_plugins', array( __CLASS__, 'pre_update_active_plugins' ), PHP_INT_MAX, 2 );

@@ -1,7 +1,8 @@
 // The WordPress bridge (BridgePort): installs and removes the generated mu-plugin
 // wp-content/mu-plugins/peakguard-bridge.php, keeps the bridge folder (outside the web root) that it reads
-// and writes — state.json (freeze windows, written here), events.jsonl (appended by PHP) and events.jsonl.1
-// (its rotated copy, written by PHP), secret (the shared secret of the cache flush and purge endpoints) — and
+// and writes — state.json (freeze windows and the daemon's loopback address, written here), events.jsonl (appended
+// by PHP) and events.jsonl.1 (its rotated copy, written by PHP), secret (the shared secret of the cache flush and
+// purge endpoints, and of the bridge's pre-update request to the daemon) — and
 // calls those endpoints, on loopback only: the request carries the secret. The flush (opcache, object cache)
 // is answered before any plugin loads; the purge (each active page-cache plugin's purge function) once they
 // are loaded, with an answer that is checked and bounded here. The folder must be reachable by the web
@@ -110,6 +111,19 @@ function atomicWrite(file: string, data: string, mode: number, uid: number, gid:
     writeFileDurably(file, data, { mode, owner: { uid, gid }, tmp: path.join(path.dirname(file), `.~pg-${path.basename(file)}.${process.pid}.tmp`) })
   } catch (e) {
     throw fsFailure(e, { doing: 'writing', what: file, otherwise: 'BRIDGE_FAILED' })
+  }
+}
+
+/**
+ * The shared secret in a bridge folder (what the bridge sends with its pre-update request), or null when there is
+ * none or it is too short to be one install-bridge wrote (64 hex digits).
+ */
+export function readBridgeSecret(bridgeDir: string): string | null {
+  try {
+    const secret = fs.readFileSync(path.join(bridgeDir, SECRET), 'utf8').trim()
+    return secret.length >= 32 ? secret : null
+  } catch {
+    return null
   }
 }
 

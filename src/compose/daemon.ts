@@ -12,6 +12,7 @@ import { OsUsers } from '../adapters/os-users.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
 import { Notifiers } from './notifiers.ts'
 import { WpEventsFile } from '../adapters/wp-events.ts'
+import { readBridgeSecret } from '../adapters/wp-bridge.ts'
 import type { GlobalOptions } from '../cli/runtime.ts'
 import { redact, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS } from '../core/index.ts'
@@ -23,9 +24,10 @@ import { auditConfigChange } from '../services/config-audit.ts'
 import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from '../services/freeze.ts'
 import { siteZone } from '../services/freeze-calendar.ts'
 import { SiteGovernance } from '../services/site-governance.ts'
+import { preUpdateSnapshot } from '../services/pre-update.ts'
 import { Daemon, Prober, Replicator, SiteRecording, type DaemonSite, type Site } from '../services/index.ts'
 import { hostPort } from './daemon-client.ts'
-import { accessFor, auditAll, auditLogFor, bridgeControl, openReplica, openSite, pickSite, probeSpecs } from './sites.ts'
+import { accessFor, auditAll, auditLogFor, bridgeControl, bridgeDaemon, openReplica, openSite, pickSite, probeSpecs } from './sites.ts'
 
 /** web/ (templates and static files): beside src/ and dist/ in the repository and in the package */
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web')
@@ -77,7 +79,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
       await flushed
     },
   }
-  const bridge = bridgeControl(s)
+  const bridge = bridgeControl(s, cfg.config.ui.listen)
   const ui: UiSite = {
     id: s.id,
     zone: siteZone(s.freeze),
@@ -91,18 +93,26 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     syncBridge: () => bridge.syncState(),
     // restores and decisions from the UI wait for the snapshot in progress, and the gate waits for them
     exclusive: (fn) => recording.exclusive(fn),
+    bridge: {
+      secret: async () => readBridgeSecret(s.bridgeDir),
+      preUpdate: (what) => preUpdateSnapshot(recording, { metrics, log }, what),
+    },
   }
   return { daemon, ui }
 }
 
 /** The freeze of a site as its services read it (from the config and the site's freeze document). */
-function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog) {
+function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog, listen: string) {
   const settings = { policy: s.freeze.policy, windows: s.freeze.windows, approvalUrl: s.freeze.approvalUrl, zone: s.freeze.zone }
   return {
     at: async (now: number) => activeFreeze(s.freeze.windows, await readFreezeDoc(docs), now),
     allows: async () => (await readFreezeDoc(docs)).allows,
     bridgeState: (now: number) =>
-      bridgeState(docs, { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s) }, now),
+      bridgeState(
+        docs,
+        { id: s.id, freeze: settings, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s), daemon: bridgeDaemon(s, listen) },
+        now,
+      ),
     recordBaseline: async (span: { source: string; start: number }, head: string | null) =>
       (await recordBaseline({ site: s.id, docs, audit, now: Date.now }, { source: span.source, start: span.start, state: head, actor: 'peakguard' })).recorded,
   }
@@ -117,7 +127,7 @@ function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: Si
     notify,
     log,
     policy: s.freeze.policy,
-    freeze: freezeSource(s, docs, audit),
+    freeze: freezeSource(s, docs, audit, cfg.config.ui.listen),
     events: new WpEventsFile(path.join(s.bridgeDir, 'events.jsonl')),
     bridge: site.bridge ?? null,
     names: new OsUsers(),

@@ -110,7 +110,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
     audit: async (o) => mods().sites.auditLogFor(site(o)),
     access: async (o) => mods().sites.accessFor(config(o)),
     auditAll: async (o, input) => mods().sites.auditAll(config(o), input),
-    bridge: async (o) => mods().sites.bridgeControl(site(o)),
+    bridge: async (o) => mods().sites.bridgeControl(site(o), config(o).config.ui.listen),
     readStdinLine: terminal.readStdinLine,
     isInteractive: terminal.isInteractive,
     confirm: terminal.confirm,

@@ -19,7 +19,8 @@ import { PeakguardError } from '../errors.ts'
 import type { BridgeControl } from '../cli/runtime.ts'
 import { Access } from '../services/access.ts'
 import { AuditLog } from '../services/audit.ts'
-import { bridgeState } from '../services/freeze.ts'
+import { bridgeState, daemonForBridge } from '../services/freeze.ts'
+import { hostPort } from './daemon-client.ts'
 import type { ReplicaSite, Site } from '../services/index.ts'
 
 // The AWS SDK is loaded only by the commands that reach the replica: at the top it costs every other
@@ -40,8 +41,13 @@ export function dbConfig(s: ResolvedSite): DbConfig {
   return { ...s.db }
 }
 
-/** The WordPress bridge of a site for `peakguard wp …`, with the freeze state it should hold now. */
-export function bridgeControl(s: ResolvedSite): BridgeControl {
+/** Where the site's bridge asks the daemon (ui.listen, on loopback) for a pre-update snapshot, and how long it waits. */
+export function bridgeDaemon(s: ResolvedSite, listen: string): { url: string; waitSeconds: number } | null {
+  return daemonForBridge(hostPort(listen), s.bridge.preUpdateWait)
+}
+
+/** The WordPress bridge of a site for `peakguard wp …`, with the freeze state it should hold now (`listen`: ui.listen). */
+export function bridgeControl(s: ResolvedSite, listen: string): BridgeControl {
   const b = new WpBridge({
     site: s.id,
     wpContent: s.wpContent,
@@ -61,7 +67,7 @@ export function bridgeControl(s: ResolvedSite): BridgeControl {
   const current = () =>
     bridgeState(
       new SiteDir(s.dataDir),
-      { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s) },
+      { id: s.id, freeze: s.freeze, protectedOptions: [], ignoredOptions: [...DEFAULT_IGNORED_OPTIONS, ...s.ignore.options], settingsTables: settingsTablesOf(s), daemon: bridgeDaemon(s, listen) },
       Date.now(),
     )
   return {

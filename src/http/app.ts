@@ -2,6 +2,7 @@
 // services; adapters are wired in by the composition root (src/compose/). Must never import adapters, main, mysql2 or simple-git.
 //   /healthz, /metrics       open (bound to 127.0.0.1 by default): is the daemon up; Prometheus
 //   /api/…                   JSON (api.ts): Bearer token, or the session with its CSRF token
+//   /bridge/pre-update       the WordPress bridge, from loopback with its secret (routes/bridge.ts)
 //   /login, /, /sites/…      the pages (pages.ts), rendered from web/templates
 //   /static/…                web/static: CSS and a little JavaScript (no inline script: see the CSP)
 import net from 'node:net'
@@ -11,6 +12,7 @@ import helmet from 'helmet'
 import { asPeakguardError, ERRORS, PeakguardError } from '../errors.ts'
 import { apiRouter } from './api.ts'
 import { DenialRecorder } from '../services/audit.ts'
+import { bridgeRoutes } from './routes/bridge.ts'
 import { bearer, csrf, identify, isApi, LoginCsrf, recordRefusal, sessions } from './auth.ts'
 import type { AppDeps } from './deps.ts'
 import { pageRouter } from './pages.ts'
@@ -95,6 +97,8 @@ export function buildApp(deps: AppDeps): UiApp {
     }
     next()
   })
+  // the WordPress bridge's pre-update request: machine to machine, before sessions and the CSRF check (routes/bridge.ts)
+  app.use(bridgeRoutes(deps))
   app.use(express.urlencoded({ extended: false, limit: '64kb' }))
   app.use(express.json({ limit: '64kb' }))
   app.use(sessions())

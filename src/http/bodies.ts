@@ -38,6 +38,26 @@ export const stopBody = z.strictObject({ ...csrf, reason: text(1000) })
 /** POST /api/sites/:site/allows */
 export const allowBody = z.strictObject({ ...csrf, scope: text(300), for: text(50), reason: text(1000) })
 
+/**
+ * POST /bridge/pre-update, from the WordPress bridge (machine to machine: no session, no CSRF token): the site and
+ * what the upgrader is about to write. Names and versions as WordPress has them: one line, no control characters.
+ */
+const wpText = (max: number) => z.string().min(1).max(max).regex(/^[^\x00-\x1f\x7f]*$/, 'no control characters')
+export const preUpdateBody = z.strictObject({
+  site: z.string().min(1).max(100),
+  what: z.strictObject({
+    type: z.enum(['plugin', 'theme', 'core', 'translation', 'other']),
+    action: z.enum(['update', 'install']),
+    plugin: wpText(300).optional(),
+    theme: wpText(200).optional(),
+    package: wpText(200).optional(),
+    from: wpText(64).optional(),
+    to: wpText(64).optional(),
+    language: wpText(32).optional(),
+    slug: wpText(200).optional(),
+  }),
+})
+
 const checkbox = z.literal('on').optional()
 
 export const loginForm = z.strictObject({ ...csrf, name: text(200).default(''), password: text(1024).default(''), next: text(2000).optional() })

@@ -6,6 +6,7 @@ import type { AuditLog } from '../services/audit.ts'
 import type { FreezeSettings } from '../services/freeze-calendar.ts'
 import type { FreezeDeps } from '../services/freeze.ts'
 import type { OperateDeps } from '../services/operate.ts'
+import type { PreUpdateWhat } from '../services/pre-update.ts'
 import type { DaemonStatus, Site } from '../services/index.ts'
 
 /** One site as the UI drives it. */
@@ -27,6 +28,13 @@ export interface UiSite {
   /** runs a write (restore, decision) in the daemon's one-at-a-time queue of this site, never beside a snapshot */
   /** runs `fn` in the daemon's per-site queue; `release` lets the queue go on before `fn` is done */
   exclusive<T>(fn: (release: () => void) => Promise<T>): Promise<T>
+  /** the WordPress bridge's requests to the daemon (POST /bridge/pre-update); absent: refused as an unknown site */
+  bridge?: {
+    /** the shared secret in the site's bridge folder, or null when there is none */
+    secret(): Promise<string | null>
+    /** a snapshot of the live state before the upgrader writes (services/pre-update.ts) */
+    preUpdate(what: PreUpdateWhat): Promise<{ snapshot: string; created: boolean; message: string }>
+  }
 }
 
 export interface AppDeps {

@@ -1,7 +1,8 @@
 // Attribution: who caused a change. The WordPress bridge reports what happened inside WordPress (user,
 // IP, WP-CLI, cron), naming a Site Editor entity or a settings table the way peakguard names their rows; a
 // change with no matching WordPress event was made outside it (SFTP, a deploy script, SQL), and for files
-// the owner of the changed files is the best witness left. The result goes into the snapshot's commit
+// the owner of the changed files is the best witness left. An upgrade names what WordPress's upgrader wrote,
+// from which version to which (the bridge's `upgraded` events). The result goes into the snapshot's commit
 // trailers, so `list`, `show` and the audit log all read the same answer.
 import type { Attribution, StateDiff, UserNamesPort, WpEvent, WpEventsPort } from '../core/index.ts'
 import { kindOfName, parseTableRowName, unitOf } from '../core/index.ts'
@@ -89,8 +90,28 @@ function recordMatches(e: WpEvent, keys: RecordKeys): boolean {
   }
 }
 
+/**
+ * An `upgraded` event of the bridge (WordPress's upgrader finished a package): "plugin FILE: OLD → NEW",
+ * "theme SLUG: NEW installed", "core: OLD → NEW", "translation LOCALE TYPE SLUG: VERSION". The unit it wrote
+ * (null for core and translations, which write outside the recorded folders) and what happened to it.
+ */
+export function upgradeOf(subject: string): { unit: string | null; what: string } | null {
+  const m = /^(plugin|theme) (.+): ([^:]+)$/.exec(subject)
+  if (m) {
+    const name = m[2] as string
+    const unit = m[1] === 'theme' ? `themes/${name.split('/')[0]}` : (unitOf(`plugins/${name}`) ?? `plugins/${name}`)
+    return { unit, what: subject }
+  }
+  return /^(core|translation)\b/.test(subject) ? { unit: null, what: subject } : null
+}
+
 function matches(e: WpEvent, paths: Set<string>, options: Set<string>, records: RecordKeys): boolean {
   if (e.event === 'upgrader_process_complete' && paths.size > 0) return true
+  if (e.event === 'upgraded') {
+    const u = upgradeOf(e.subject)
+    // core and translations change files outside the recorded folders: their settings (db_version) are what is seen
+    return !!u && (u.unit ? paths.has(u.unit) : paths.size > 0 || options.size > 0)
+  }
   if (unitsOf(e).some((u) => paths.has(u))) return true
   if (recordMatches(e, records)) return true
   return optionsOf(e).some((o) => (o.startsWith('*') ? [...options].some((n) => n.includes(o.replaceAll('*', ''))) : options.has(o)))
@@ -102,6 +123,16 @@ function label(kind: Attribution['kind'], e: WpEvent | null, owners: string[]): 
   if (kind === 'cron') return 'wp-cron'
   if (kind === 'outside') return `file owner ${owners.join(', ')} (outside WordPress)`
   return 'outside WordPress (no WordPress event: SQL, a script or a database restore)'
+}
+
+function eventKind(e: WpEvent): Attribution['kind'] {
+  return e.cli ? 'wp-cli' : e.cron ? 'cron' : e.user ? 'wordpress' : 'unknown'
+}
+
+/** Who is behind one WordPress event, as a snapshot's cause says it. */
+function eventLabel(e: WpEvent): string {
+  const kind = eventKind(e)
+  return kind === 'unknown' ? `WordPress (no logged-in user${e.ip ? `, from ${e.ip}` : ''})` : label(kind, e, [])
 }
 
 /**
@@ -123,14 +154,15 @@ export function attribute(diff: StateDiff, events: readonly WpEvent[], fromMs: n
   const hits = events.filter((e) => e.time * 1000 >= fromMs && e.time * 1000 <= toMs + 1000 && matches(e, paths, options, records))
   const e = hits.at(-1) ?? null
   if (e) {
-    const kind: Attribution['kind'] = e.cli ? 'wp-cli' : e.cron ? 'cron' : e.user ? 'wordpress' : 'unknown'
+    const kind = eventKind(e)
     return {
       kind,
       who: e.user,
       wpUserId: e.userId,
       ip: e.ip,
-      events: [...new Set(hits.map((h) => `${h.event} ${h.subject}`))].slice(0, 10),
-      label: kind === 'unknown' ? `WordPress (no logged-in user${e.ip ? `, from ${e.ip}` : ''})` : label(kind, e, []),
+      // an upgrade names its own actor: the snapshot's cause may be a later request (the plugin's migration on the next page load)
+      events: [...new Set(hits.map((h) => `${h.event} ${h.subject}${h.event === 'upgraded' ? ` (WordPress upgrader, ${eventLabel(h)})` : ''}`))].slice(0, 10),
+      label: eventLabel(e),
     }
   }
   if (owners.size > 0) return { kind: 'outside', who: [...owners].join(', '), label: label('outside', null, [...owners].sort()) }
@@ -145,7 +177,19 @@ export function attributionTrailers(a: Attribution): Record<string, string> {
     ...(a.who ? { 'Peakguard-Caused-By-Who': a.who } : {}),
     ...(a.ip ? { 'Peakguard-Caused-By-IP': a.ip } : {}),
     ...(a.events?.length ? { 'Peakguard-Events': a.events.join('; ') } : {}),
+    ...upgradeTrailer(a),
   }
+}
+
+/**
+ * What WordPress's upgrader did in this snapshot, from which version to which, and by whom: "plugin
+ * hello-migrate/hello-migrate.php: 1.0 → 2.0 (WordPress upgrader, wp:admin (#1) from 127.0.0.1)". The words say
+ * the same from the plugin headers when the files are in the snapshot; this is the upgrader's own account, and
+ * the only one for core and translations, whose files are not.
+ */
+function upgradeTrailer(a: Attribution): Record<string, string> {
+  const ups = (a.events ?? []).filter((e) => e.startsWith('upgraded ')).map((e) => e.slice('upgraded '.length))
+  return ups.length ? { 'Peakguard-Upgrade': ups.join('; ') } : {}
 }
 
 /** The attribution a snapshot's trailers hold, or null for a snapshot from before attribution. */

@@ -328,6 +328,8 @@ export async function bridgeState(
     protectedOptions: readonly string[]
     ignoredOptions: readonly string[]
     settingsTables?: readonly { table: string; ignoreColumns: readonly string[] }[]
+    /** the daemon's loopback URL and the bridge's wait for a pre-update snapshot (bridge.preUpdateWait), see daemonForBridge */
+    daemon?: { url: string; waitSeconds: number } | null
   },
   now: number,
 ): Promise<BridgeState> {
@@ -348,6 +350,19 @@ export async function bridgeState(
     ignoredOptions: [...site.ignoredOptions],
     settingsTables: (site.settingsTables ?? []).map((t) => t.table),
     selfChangingTables: (site.settingsTables ?? []).filter((t) => t.ignoreColumns.length > 0).map((t) => t.table),
+    daemon: site.daemon ?? null,
     writtenAt: secs(now, false),
   }
+}
+
+/**
+ * Where the bridge reaches the daemon for a pre-update snapshot: ui.listen ({host, port}) as a loopback URL — a
+ * wildcard address (0.0.0.0, ::) or localhost is asked on 127.0.0.1 — and the wait in seconds; null when the
+ * daemon listens on an address that is not this host's loopback (the request carries the bridge's secret).
+ */
+export function daemonForBridge(listen: { host: string; port: number }, waitMs: number): { url: string; waitSeconds: number } | null {
+  const h = listen.host.toLowerCase()
+  const host = h === '0.0.0.0' || h === '::' || h === 'localhost' ? '127.0.0.1' : /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) ? h : h === '::1' ? '[::1]' : null
+  if (!host || !(listen.port > 0 && listen.port < 65536)) return null
+  return { url: `http://${host}:${listen.port}`, waitSeconds: waitMs / 1000 }
 }

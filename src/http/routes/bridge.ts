@@ -1,0 +1,80 @@
+// POST /bridge/pre-update: the WordPress bridge asks for a snapshot of the state before its upgrader writes a
+// package (services/pre-update.ts). Machine to machine, so no session and no CSRF token — in their place the
+// same guard the bridge's own endpoints have in the other direction: the request comes from this host's
+// loopback, passed no proxy (no forwarding header at all), and carries the named site's bridge secret (the
+// `secret` file in its bridge folder, compared in constant time). It opens nothing else: one route, one action.
+// Mounted before the sessions, the CSRF check and the app's body parsers; answers JSON, errors included.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import express, { Router, type NextFunction, type Request, type Response } from 'express'
+import { asPeakguardError, PeakguardError } from '../../errors.ts'
+import { parseBody, preUpdateBody } from '../bodies.ts'
+import type { AppDeps } from '../deps.ts'
+
+/** Headers a proxy sets: with any of them the peer's address proves nothing (the bridge's FORWARDING_HEADERS). */
+const FORWARDING_HEADERS = [
+  'x-forwarded-for',
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'client-ip',
+  'x-forwarded',
+  'forwarded-for',
+  'x-cluster-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-original-forwarded-for',
+]
+
+/** The peer's address (the socket's, never a header's) on this host's loopback: 127.0.0.0/8, ::1, ::ffff:127.x. */
+export function loopbackPeer(addr: string | undefined): boolean {
+  if (!addr) return false
+  const a = addr.toLowerCase().replace(/^::ffff:/, '')
+  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a)
+}
+
+/** Equal secrets, compared in time that does not depend on where they differ (digests: equal lengths). */
+function sameSecret(given: string, secret: string): boolean {
+  const d = (s: string) => createHash('sha256').update(s, 'utf8').digest()
+  return timingSafeEqual(d(given), d(secret))
+}
+
+/** A body parser's or Express's failure as a PeakguardError (400 unreadable JSON, 413 too large). */
+function fromHttpError(e: unknown): PeakguardError | null {
+  const status = (e as { status?: unknown }).status
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null
+  if (status === 413) return new PeakguardError('USAGE', 'the request is too large (at most 8 kB)')
+  return new PeakguardError('USAGE', `the request could not be read (HTTP ${status}): send a JSON object`)
+}
+
+export function bridgeRoutes(deps: AppDeps): Router {
+  const r = Router()
+  // before the body is read: a request from elsewhere costs nothing more
+  const peer = (req: Request, _res: Response, next: NextFunction) => {
+    if (!loopbackPeer(req.socket.remoteAddress))
+      return next(new PeakguardError('FORBIDDEN', "the bridge's requests come from this host's loopback address only (127.0.0.1, ::1)"))
+    const via = FORWARDING_HEADERS.find((h) => req.headers[h] !== undefined)
+    if (via) return next(new PeakguardError('FORBIDDEN', `the bridge's requests reach the daemon directly, never through a proxy (the request has a ${via} header)`))
+    next()
+  }
+
+  r.post('/bridge/pre-update', peer, express.json({ limit: '8kb' }), async (req, res) => {
+    const body = parseBody(preUpdateBody, req.body)
+    const s = deps.sites.find((x) => x.id === body.site)
+    if (!s?.bridge) throw new PeakguardError('SITE_UNKNOWN', `no site ${JSON.stringify(body.site)} with a bridge in this daemon`)
+    const given = req.get('x-peakguard-secret') ?? ''
+    const secret = await s.bridge.secret()
+    if (!secret || !given || !sameSecret(given, secret))
+      throw new PeakguardError('AUTH_FAILED', `the bridge secret of site ${s.id} is missing or wrong: reinstall the bridge ('peakguard wp install-bridge --site ${s.id}')`)
+    const r = await s.bridge.preUpdate(body.what)
+    res.json({ snapshot: r.snapshot, created: r.created, message: r.message })
+  })
+
+  // this router's errors as JSON: the bridge reads the message into PHP's error log
+  r.use('/bridge', (e: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const err = fromHttpError(e) ?? asPeakguardError(e)
+    if (err.code === 'INTERNAL') deps.log?.error({ err: err.cause instanceof Error ? err.cause.stack : String(err.cause) }, `pre-update snapshot: ${err.message}`)
+    res.status(err.httpStatus).json({ error: { code: err.code, message: err.message } })
+  })
+  return r
+}
