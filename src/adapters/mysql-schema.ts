@@ -24,8 +24,37 @@ function likePrefix(prefix: string): string {
   return `${prefix.replace(/[!%_]/g, '!$&')}%`
 }
 
+/**
+ * A column type as every server version agrees on it: MySQL 8.0.19+ says `bigint unsigned` where MariaDB and older
+ * MySQL say `bigint(20) unsigned` (a display width, meaningless but for tinyint(1)), and servers disagree on
+ * `CURRENT_TIMESTAMP` against `current_timestamp()`. A server upgrade is no migration of every table.
+ */
+export function normalType(type: string): string {
+  return type.replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\((\d+)\)/i, (all, t: string, w: string) => (t.toLowerCase() === 'tinyint' && w === '1' ? all : t))
+}
+
+export function normalDefault(d: string | null): string | null {
+  return d === null ? null : d.replace(/^current_timestamp(?:\(\))?$/i, 'current_timestamp()')
+}
+
+/**
+ * Prefixes of other WordPress installs in the same database whose prefix starts with this site's (`wp_shop_` beside
+ * `wp_`): a table `{p}options` names one. On multisite `{prefix}N_` is a blog of this site, not another install.
+ */
+export function otherInstalls(names: readonly string[], prefix: string, multisite: boolean): string[] {
+  const out: string[] = []
+  for (const n of names) {
+    if (!n.endsWith('options') || n === `${prefix}options`) continue
+    const p = n.slice(0, -'options'.length)
+    if (!p.startsWith(prefix) || !p.endsWith('_')) continue
+    if (multisite && /^\d+_$/.test(p.slice(prefix.length))) continue
+    out.push(p)
+  }
+  return out
+}
+
 /** The tables of the prefix with their columns and indexes: three statements, whatever the number of tables. */
-export async function readSchema(conn: Conn, prefix: string): Promise<TableDef[]> {
+export async function readSchema(conn: Conn, prefix: string, multisite = false): Promise<TableDef[]> {
   const like = likePrefix(prefix)
   const [tables] = await conn.query<Row[]>(
     `SELECT TABLE_NAME AS t, ENGINE AS e, TABLE_COLLATION AS c FROM information_schema.TABLES WHERE ${scope()} AND TABLE_TYPE <> 'TEMPORARY'`,
@@ -46,7 +75,7 @@ export async function readSchema(conn: Conn, prefix: string): Promise<TableDef[]
     defs.set(name, { name, engine: r.e === null ? null : String(r.e), collation: r.c === null ? null : String(r.c), columns: [], indexes: [] })
   }
   for (const r of columns) {
-    const col: ColumnDef = { name: String(r.n), type: String(r.y), nullable: String(r.z) === 'YES', default: r.d === null ? null : String(r.d) }
+    const col: ColumnDef = { name: String(r.n), type: normalType(String(r.y)), nullable: String(r.z) === 'YES', default: normalDefault(r.d === null ? null : String(r.d)) }
     defs.get(String(r.t))?.columns.push(col)
   }
   const indexes = new Map<string, IndexDef>()
@@ -66,7 +95,9 @@ export async function readSchema(conn: Conn, prefix: string): Promise<TableDef[]
   }
   // by name as the journal keeps them (encodeSchema), not in the server's case-blind order
   for (const t of defs.values()) t.indexes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-  return [...defs.values()]
+  // another install's tables are its own schema, not this site's
+  const others = otherInstalls([...defs.keys()], prefix, multisite)
+  return [...defs.values()].filter((t) => !others.some((p) => t.name.startsWith(p)))
 }
 
 /** by the name's bytes: `wp_A` and `wp_a` are two tables, and equal under information_schema's collation (an order that could flap) */

@@ -236,7 +236,7 @@ export class MysqlSettings implements SettingsPort {
   async schema(): Promise<SchemaInfo> {
     const conn = await this.connection()
     try {
-      return schemaOf(await readSchema(conn, this.db.tablePrefix))
+      return schemaOf(await readSchema(conn, this.db.tablePrefix, this.db.multisite))
     } catch (e) {
       throw this.failed(e, 'reading the database schema')
     }

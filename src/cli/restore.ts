@@ -78,10 +78,10 @@ export function layoutLines(r: RestoreReport): string[] {
     return ['note: this state was recorded before peakguard kept the database schema: whether the schema changed since cannot be told (code and settings are restored as usual)']
   const lines = ['WARNING: this restore crosses a database migration. Since that state:']
   for (const s of l.schema) lines.push(`  ${s}`)
-  if (l.markers.length) lines.push(`  migration markers changed: ${l.markers.join(', ')}`)
+  if (l.markers.length || l.markersRestored.length) lines.push(`  migration markers changed: ${[...l.markers, ...l.markersRestored].join(', ')}`)
   lines.push(
     'Putting old code over tables a newer version migrated is a downgrade no plugin supports. peakguard restores the code and settings,',
-    `keeps the live schema${l.tables.length ? ' (and the rows of those tables)' : ''} and ${l.markersRestored ? "writes the state's migration markers (--restore-markers)" : 'the live values of the migration markers'}, and never touches content tables.`,
+    `keeps the live schema${l.tables.length ? ' (and the rows of settings tables whose columns changed)' : ''}${l.markers.length ? ` and the live values of the migration markers ${l.markers.join(', ')}` : ''}${l.markersRestored.length ? `, writes the state's markers ${l.markersRestored.join(', ')} (--restore-markers)` : ''}, and never touches content tables.`,
   )
   if (!l.acknowledged) lines.push('To go ahead: --across-schema-change (audited, with the tables named).')
   return lines

@@ -173,9 +173,10 @@ export interface RestoreIntent {
   audit?: { actor: string; onlyText?: string[] }
   /**
    * the restore crosses a database migration and a person acknowledged it: the live schema and (unless
-   * `restoreMarkers`) the live migration markers are kept. A restore finished after a crash keeps them too.
+   * `restoreMarkers`) the live migration markers are kept; `markers` are those kept, `restored` those written.
+   * A restore finished after a crash keeps them too.
    */
-  layout?: { tables: string[]; markers: string[]; restoreMarkers: boolean }
+  layout?: { tables: string[]; markers: string[]; restored?: string[]; restoreMarkers: boolean }
 }
 
 export interface RecoveryNote {

@@ -4,7 +4,7 @@
 // peakguard never touches content tables, so a restore across a schema change keeps the live schema and
 // the live values of the options that describe a data layout (migration markers), and says so.
 import { globToRegExp } from './scope.ts'
-import type { OptionEntry, SiteState } from './state.ts'
+import { coversRow, type OptionEntry, type SiteState } from './state.ts'
 import { visible } from './text.ts'
 import { isRecordName } from './records.ts'
 
@@ -47,6 +47,8 @@ export interface SchemaChange {
   from?: string
   /** for 'altered': what changed, one phrase each ("column `status` added (varchar(20) NOT NULL)") */
   details: string[]
+  /** for 'altered': its columns changed (not only its indexes, engine or collation): a row of the old shape may not fit */
+  columns?: true
 }
 
 export function schemaOf(tables: readonly TableDef[]): SchemaInfo {
@@ -112,8 +114,8 @@ function shape(t: TableDef): string {
   return JSON.stringify([t.engine, t.collation, t.columns, [...t.indexes].sort((a, b) => (a.name < b.name ? -1 : 1))])
 }
 
-/** What changed in one table, one phrase per column, index, engine or collation. */
-function tableDetails(a: TableDef, b: TableDef): string[] {
+/** What changed in one table, one phrase per column, index, engine or collation; whether its columns changed. */
+function tableDetails(a: TableDef, b: TableDef): { details: string[]; columns: boolean } {
   const out: string[] = []
   const before = new Map(a.columns.map((c) => [c.name, c]))
   const after = new Map(b.columns.map((c) => [c.name, c]))
@@ -136,6 +138,8 @@ function tableDetails(a: TableDef, b: TableDef): string[] {
     const old = before.get(c.name)
     if (old && !sameColumn(old, c)) out.push(`column ${q(c.name)} changed: ${columnText(old)} → ${columnText(c)}`)
   }
+  const reordered = a.columns.map((c) => c.name).join('\u0000') !== b.columns.map((c) => c.name).join('\u0000')
+  const columns = out.length > 0 || reordered
   const ib = new Map(a.indexes.map((i) => [i.name, i]))
   const ia = new Map(b.indexes.map((i) => [i.name, i]))
   const cols = (i: IndexDef) => i.columns.map((c) => visible(c)).join(', ')
@@ -144,13 +148,13 @@ function tableDetails(a: TableDef, b: TableDef): string[] {
   for (const [n, i] of ia) {
     const old = ib.get(n)
     if (!old) out.push(`${idx(i)} added`)
-    else if (!sameIndex(old, i)) out.push(`${idx(old)} changed to (${cols(i)}${i.unique && !old.unique ? ', unique' : ''})`)
+    else if (!sameIndex(old, i)) out.push(`${idx(old)} changed to (${cols(i)}${i.unique && !old.unique ? ', unique' : ''}${!i.unique && old.unique ? ', not unique' : ''})`)
   }
   if (a.engine !== b.engine) out.push(visible(`engine ${a.engine ?? 'none'} → ${b.engine ?? 'none'}`))
   if (a.collation !== b.collation) out.push(visible(`collation ${a.collation ?? 'none'} → ${b.collation ?? 'none'}`))
-  // only the order of the columns changed
-  if (out.length === 0 && a.columns.map((c) => c.name).join('\u0000') !== b.columns.map((c) => c.name).join('\u0000')) out.push('columns reordered')
-  return out
+  // the order of the columns changed (and nothing else about them: a rename or an addition says more)
+  if (reordered && !out.some((d) => d.startsWith('column '))) out.push('columns reordered')
+  return { details: out, columns }
 }
 
 /** How the schema changed from `from` to `to`, by table name. */
@@ -172,8 +176,8 @@ export function diffSchema(from: SchemaInfo, to: SchemaInfo): SchemaChange[] {
   for (const [name, b] of to.tables) {
     const a = from.tables.get(name)
     if (!a) continue
-    const details = tableDetails(a, b)
-    if (details.length) out.push({ table: name, change: 'altered', details })
+    const { details, columns } = tableDetails(a, b)
+    if (details.length) out.push({ table: name, change: 'altered', details, ...(columns ? { columns: true as const } : {}) })
   }
   return out.sort((x, y) => (x.table < y.table ? -1 : x.table > y.table ? 1 : 0))
 }
@@ -217,6 +221,10 @@ export const DEFAULT_MIGRATION_MARKERS: readonly string[] = [
   'woocommerce_feature_custom_order_tables_enabled',
   'action_scheduler_migration_status',
   'action_scheduler_hybrid_store_demarkation',
+  // Action Scheduler's own table versions
+  'schema-ActionScheduler_*',
+  // the network's database version (sitemeta)
+  'wpmu_upgrade_site',
 ]
 
 export type MarkerRule = (name: string) => boolean
@@ -248,13 +256,15 @@ export function layoutCrossing(live: Pick<SiteState, 'schema' | 'options' | 'sou
   const schema = live.schema && target.schema ? diffSchema(target.schema, live.schema) : []
   const markers: { table: string; name: string }[] = []
   const seen = new Set<string>()
+  // a marker of a table only one side records (a blog added since) is never written by a restore: no crossing
+  const both = (o: OptionEntry) => coversRow(live, o) && coversRow(target, o)
   for (const [k, o] of live.options) {
-    if (!isMarker(o.name)) continue
+    if (!isMarker(o.name) || !both(o)) continue
     seen.add(k)
     const t = target.options.get(k)
     if (!t || t.blob !== o.blob || !t.nullValue !== !o.nullValue) markers.push({ table: o.table, name: o.name })
   }
-  for (const [k, o] of target.options) if (isMarker(o.name) && !seen.has(k)) markers.push({ table: o.table, name: o.name })
+  for (const [k, o] of target.options) if (isMarker(o.name) && both(o) && !seen.has(k)) markers.push({ table: o.table, name: o.name })
   markers.sort((a, b) => (a.table + '\u0000' + a.name < b.table + '\u0000' + b.name ? -1 : 1))
   return { schema, markers, unknown: !live.schema || !target.schema }
 }
@@ -269,7 +279,8 @@ export function crosses(c: LayoutCrossing): boolean {
  * table whose schema changed (an entity or settings-table row of the old layout does not fit the new one).
  */
 export function keepLayout(live: SiteState, target: SiteState, c: LayoutCrossing, isMarker: MarkerRule, restoreMarkers: boolean): SiteState {
-  const changed = new Set(schemaTables(c.schema))
+  // rows of a table whose columns changed (or that came or went) stay live; an index, engine or collation change leaves rows fitting
+  const changed = new Set(schemaTables(c.schema.filter((x) => x.change !== 'altered' || x.columns)))
   const keep = (o: OptionEntry) => (!restoreMarkers && isMarker(o.name)) || (isRecordName(o.name) && changed.has(o.table))
   const options = new Map<string, OptionEntry>()
   for (const [k, o] of target.options) if (!keep(o)) options.set(k, o)

@@ -71,7 +71,7 @@ export interface SiteState {
 }
 
 /** Whether `state` records the table of `row` at all (a row it lacks is then really absent). */
-export function coversRow(state: SiteState, row: { table: string; name: string }): boolean {
+export function coversRow(state: Pick<SiteState, 'sources'>, row: { table: string; name: string }): boolean {
   return state.sources ? state.sources.has(row.table) : !isRecordName(row.name)
 }
 

@@ -219,10 +219,11 @@ const attempt = (r: RefusedRequest) => `${r.method} ${r.route}`
  * run after the restore's entry is written, see writer.ts).
  */
 /** Tables and markers of an acknowledged crossing, for the audit summary (names only: never a value). */
-function layoutSummary(l: { tables: readonly string[]; markers: readonly string[]; restoreMarkers: boolean }): string {
+function layoutSummary(l: { tables: readonly string[]; markers: readonly string[]; restored?: readonly string[] }): string {
   const parts = []
   if (l.tables.length) parts.push(`schema of ${l.tables.map((t) => visible(t)).join(', ')} kept`)
-  if (l.markers.length) parts.push(`markers ${l.markers.map((m) => visible(m)).join(', ')} ${l.restoreMarkers ? 'restored' : 'kept'}`)
+  if (l.markers.length) parts.push(`markers ${l.markers.map((m) => visible(m)).join(', ')} kept`)
+  if (l.restored?.length) parts.push(`markers ${l.restored.map((m) => visible(m)).join(', ')} restored`)
   return parts.join('; ') || 'nothing differed by then'
 }
 
@@ -245,7 +246,7 @@ export function restoreAudit(r: {
   /** 'caches': the entry after the restore's own, for its purges */
   step?: 'caches'
   /** a restore across a database migration, acknowledged: the tables whose schema changed, the markers kept (or restored) */
-  layout?: { tables: readonly string[]; markers: readonly string[]; restoreMarkers: boolean }
+  layout?: { tables: readonly string[]; markers: readonly string[]; restored?: readonly string[] }
 }): AuditInput {
   const result = r.verified ? 'verified' : 'failed'
   const purges = r.purges?.length ? r.purges.map((p) => ({ name: p.name, kind: p.kind, ok: p.ok, detail: p.detail })) : null
@@ -266,7 +267,7 @@ export function restoreAudit(r: {
       ...(r.message ? { message: r.message } : {}),
       durationMs: r.durationMs,
       ...(r.onlyText?.length ? { only: [...r.onlyText] } : {}),
-      ...(r.layout ? { acrossSchemaChange: { tables: [...r.layout.tables], markers: [...r.layout.markers], markersRestored: r.layout.restoreMarkers } } : {}),
+      ...(r.layout ? { acrossSchemaChange: { tables: [...r.layout.tables], markersKept: [...r.layout.markers], markersRestored: [...(r.layout.restored ?? [])] } } : {}),
       ...(r.intent ? { intent: r.intent } : {}),
       ...(purges ? { purges } : {}),
       ...(purges && r.probe ? { probe: { ok: r.probe.ok, detail: r.probe.detail } } : {}),

@@ -240,6 +240,9 @@ export class Gate {
       actor: 'peakguard',
       request: request.id,
       reason: `freeze '${freeze.source}': change request ${request.id} reverted until approved`,
+      // what it reverts holds no schema change and no marker (those are held, above): a migration accepted earlier
+      // (an allow-window) stays as it is live, as keepLayout keeps it — the revert must not stall the gate on it
+      acrossSchemaChange: true,
     })
     request = { ...request, reverted: true, outcome: `reverted to ${short(base)} (${r.verified ? 'verified' : 'NOT verified'})` }
     await saveRequest(docs, request)

@@ -2,7 +2,7 @@
 // rule (during a freeze, only states recorded before it began, unless an admin breaks glass), the audit
 // entries (break-glass, restore with its result and duration) and the notification. One place, so the
 // two front ends can never disagree about what a restore by a person means.
-import { cleanText, roleAllows, selectorsMatchingNothing, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
+import { cleanText, roleAllows, visible, selectorsMatchingNothing, shortId, type Actor, type AuditInput, type NotifyPort, type OnlyFilter } from '../core/index.ts'
 import type { FreezeWindowConfig } from './freeze-calendar.ts'
 import { PeakguardError } from '../errors.ts'
 import { activeSpans, readFreezeDoc } from './freeze.ts'
@@ -110,7 +110,7 @@ export async function restoreAs(deps: OperateDeps, actor: Actor | null, req: Res
   deps.notify.notify({
     event: 'restore',
     site: site.id,
-    summary: `${actor.name} restored ${shortId(target)}: ${done.verified ? 'verified' : 'NOT verified'}${done.layout?.crosses ? `; across a schema change (${[...done.layout.tables, ...done.layout.markers].join(', ')} ${done.layout.markersRestored ? 'schema kept, markers restored' : 'kept live'})` : ''}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${shortId(done.safetySnapshot)})`,
+    summary: `${actor.name} restored ${shortId(target)}: ${done.verified ? 'verified' : 'NOT verified'}${done.layout?.crosses ? `; across a schema change (${[...done.layout.tables, ...done.layout.markers].map((n) => visible(n)).join(', ')} kept live${done.layout.markersRestored.length ? `; markers ${done.layout.markersRestored.map((n) => visible(n)).join(', ')} restored` : ''})` : ''}${done.caches ? `; caches ${done.caches.ok ? 'flushed' : `not flushed (${done.caches.detail})`}` : ''} (undo: peakguard restore ${shortId(done.safetySnapshot)})`,
     details: { target, safetySnapshot: done.safetySnapshot, snapshot: done.snapshot, verified: done.verified },
   })
   return done

@@ -129,7 +129,7 @@ export async function decide(
         : `reverted to ${short(r.base)} (${mine.verified ? 'verified' : 'NOT verified'})`
     else if (sameItems(live, want, items)) outcome = o.approve ? 'kept live' : 'stays reverted'
     else if (sameItems(live, from, items)) {
-      report = await restore(site, { target: o.approve ? r.attempted : r.base, only, actor: o.actor.name, reason: why, request: r.id, ...(held ? { acrossSchemaChange: true } : {}) })
+      report = await restore(site, { target: o.approve ? r.attempted : r.base, only, actor: o.actor.name, reason: why, request: r.id, acrossSchemaChange: true })
       outcome = o.approve
         ? `applied again (state ${short(report.snapshot ?? r.attempted)}${report.verified ? ', verified' : ', NOT verified'})`
         : `reverted to ${short(r.base)} (${report.verified ? 'verified' : 'NOT verified'})`

@@ -67,9 +67,10 @@ export interface LayoutReport {
   schema: string[]
   /** the tables those lines name */
   tables: string[]
-  /** migration markers whose live value differs from the target's: kept live, unless `markersRestored` */
+  /** migration markers whose live value differs from the target's and that stay as they are live */
   markers: string[]
-  markersRestored: boolean
+  /** migration markers the restore writes from the target (--restore-markers, and selected by --only if given) */
+  markersRestored: string[]
   /** the target has no recorded schema (recorded before peakguard kept one): whether it crosses cannot be told */
   unknown: boolean
   /** acknowledged (--across-schema-change): the restore goes ahead, keeping the live schema and markers */
@@ -151,14 +152,17 @@ export function layoutGoal(site: Site, live: SiteState, target: SiteState, resto
 }
 
 /** The report's account of a crossing (null when there is none to tell). */
-export function layoutReport(c: LayoutCrossing, o: { acknowledged: boolean; restoreMarkers: boolean }): LayoutReport | null {
+export function layoutReport(c: LayoutCrossing, o: { acknowledged: boolean; plan: StateDiff }): LayoutReport | null {
   if (!crosses(c) && !c.unknown) return null
+  // what the plan really writes: a marker outside an `--only` selection is not restored, whatever was asked
+  const written = new Set(o.plan.options.map((x) => optionKey(x.table, x.name)))
+  const restored = c.markers.filter((m) => written.has(optionKey(m.table, m.name)))
   return {
     crosses: crosses(c),
     schema: c.schema.map(schemaChangeText),
     tables: schemaTables(c.schema),
-    markers: c.markers.map((m) => m.name),
-    markersRestored: o.restoreMarkers && c.markers.length > 0,
+    markers: c.markers.filter((m) => !restored.includes(m)).map((m) => m.name),
+    markersRestored: restored.map((m) => m.name),
     unknown: c.unknown,
     acknowledged: o.acknowledged && crosses(c),
   }

@@ -109,7 +109,7 @@ async function auditPurges(site: Site, opts: RestoreOptions, r: RestoreReport, s
  * Refuses a restore that crosses a database migration unless a person acknowledged it; an automatic rollback never
  * crosses one, nor goes where it cannot tell (a target recorded before schemas were).
  */
-function refuseCrossing(c: LayoutCrossing, opts: RestoreOptions): void {
+function refuseCrossing(c: LayoutCrossing, opts: RestoreOptions, safetySnapshot?: string): void {
   const automatic = opts.trigger === 'auto-rollback'
   if (!(crosses(c) || (automatic && c.unknown))) return
   if (!automatic && opts.acrossSchemaChange === true) return
@@ -118,7 +118,7 @@ function refuseCrossing(c: LayoutCrossing, opts: RestoreOptions): void {
     'SCHEMA_CHANGE',
     automatic
       ? `an automatic rollback to ${short(opts.target)} is not done: ${what}. A person decides: 'peakguard restore ${short(opts.target)} --dry-run' shows what a restore would do`
-      : `restoring ${short(opts.target)} crosses a database migration: ${what}. Nothing was written. peakguard can restore the code and settings and keep the live schema${c.markers.length ? ' and the live values of the migration markers' : ''}: repeat with --across-schema-change (in the UI: tick the acknowledgement)`,
+      : `restoring ${short(opts.target)} crosses a database migration: ${what}. Nothing was written to the site${safetySnapshot ? ` (the database changed while the restore began: the live state is recorded as ${short(safetySnapshot)})` : ''}. peakguard can restore the code and settings and keep the live schema${c.markers.length ? ' and the live values of the migration markers' : ''}: repeat with --across-schema-change (in the UI: tick the acknowledgement)`,
   )
 }
 
@@ -136,7 +136,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
     const live = await readLive(site)
     const c = layoutCrossing(live, recorded, isMarker)
     const plan = await planRestore(site, live, goal(live, c), only)
-    return { ...restoreReport({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true }), layout: layoutReport(c, { acknowledged, restoreMarkers }) }
+    return { ...restoreReport({ safety: null, target: opts.target, plan, post: null, mismatches: null, recovered: null, dryRun: true }), layout: layoutReport(c, { acknowledged, plan }) }
   }
 
   // refused before anything is recorded or written: from the database alone, no file walk
@@ -153,10 +153,10 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   checkpoint('restore:after-safety-snapshot')
   // again on the state just recorded: a migration may have run since the check above
   const crossing = layoutCrossing(safety.state, recorded, isMarker)
-  refuseCrossing(crossing, opts)
+  refuseCrossing(crossing, opts, safety.id)
   const target = goal(safety.state, crossing)
-  const layout = layoutReport(crossing, { acknowledged, restoreMarkers })
   const plan = await planRestore(site, safety.state, target, only)
+  const layout = layoutReport(crossing, { acknowledged, plan })
   const intent: RestoreIntent = {
     target: opts.target,
     safetySnapshot: safety.id,
@@ -164,7 +164,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
     startedAt: new Date().toISOString(),
     ...(opts.request ? { request: opts.request } : {}),
     ...(opts.audit ? { audit: opts.audit } : {}),
-    ...(layout?.crosses ? { layout: { tables: layout.tables, markers: layout.markers, restoreMarkers } } : {}),
+    ...(layout?.crosses ? { layout: { tables: layout.tables, markers: layout.markers, restored: layout.markersRestored, restoreMarkers } } : {}),
   }
   await site.dir.writeIntent(intent)
   checkpoint('restore:after-intent')

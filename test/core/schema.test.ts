@@ -156,6 +156,19 @@ describe('core/schema: migration markers and restores across a schema change', (
     assert.deepEqual(withMarkers.options.map((o) => `${o.name} ${o.change}`), ['blogname modified', 'hello_migrate_db_version modified', 'woocommerce_custom_orders_table_enabled removed'])
   })
 
+  it('an index, engine or collation change leaves the rows going back; a marker of a blog only one side records is no crossing', () => {
+    const indexed = schemaOf([OPTIONS, table('wp_wc_webhooks', [col('webhook_id'), col('name', 'text')], { indexes: [{ name: 'PRIMARY', unique: true, columns: ['webhook_id'] }, { name: 'name', unique: false, columns: ['name(10)'] }] })])
+    const l = state(indexed, [opt('table:wp_wc_webhooks#1', 'w-new', 'wp_wc_webhooks')])
+    const t = state(v1, [opt('table:wp_wc_webhooks#1', 'w-old', 'wp_wc_webhooks')])
+    const c = layoutCrossing(l, t, isMarker)
+    assert.deepEqual(c.schema.map(schemaChangeText), ['wp_wc_webhooks: index `name` (name(10)) added'])
+    assert.deepEqual(diffStates(l, keepLayout(l, t, c, isMarker, false)).options.map((o) => o.name), ['table:wp_wc_webhooks#1'], 'the row still fits: it goes back')
+    // a blog added since (its options table only live): its db_version is never written by a restore
+    const withBlog = { ...state(v1, [opt('db_version', '1'), opt('db_version', '1', 'wp_5_options')]), sources: new Set(['wp_options', 'wp_5_options']) }
+    const before = { ...state(v1, [opt('db_version', '1')]), sources: new Set(['wp_options']) }
+    assert.equal(crosses(layoutCrossing(withBlog, before, isMarker)), false)
+  })
+
   it('the expected state after a restore keeps the live schema (verification never expects a schema written)', () => {
     assert.equal(overlayState(live, target, null).schema, live.schema)
     assert.equal(overlayState(live, target, { paths: ['plugins/x'], options: [] }).schema, live.schema)

@@ -67,7 +67,7 @@ describe('restore across a database migration (memory adapters)', () => {
       schema: ['table wp_hello_migrate_log created'],
       tables: ['wp_hello_migrate_log'],
       markers: ['hello_migrate_db_version'],
-      markersRestored: false,
+      markersRestored: [],
       unknown: false,
       acknowledged: false,
     })
@@ -87,14 +87,14 @@ describe('restore across a database migration (memory adapters)', () => {
     assert.notEqual(rows.get('hello_migrate_db_version'), recorded.options.get('wp_options\u0000hello_migrate_db_version')?.blob, 'the marker stays at 2')
     assert.ok((await m.settings.schema()).tables.has('wp_hello_migrate_log'), 'the table is untouched')
     const [restored] = await m.journal.log()
-    assert.deepEqual(JSON.parse(restored?.trailers['Peakguard-Across-Schema-Change'] ?? 'null'), { tables: ['wp_hello_migrate_log'], markers: ['hello_migrate_db_version'], markersRestored: false })
+    assert.deepEqual(JSON.parse(restored?.trailers['Peakguard-Across-Schema-Change'] ?? 'null'), { tables: ['wp_hello_migrate_log'], markers: ['hello_migrate_db_version'], markersRestored: [] })
   })
 
   it('--restore-markers writes the old markers too (for whoever restored the tables from a backup)', async () => {
     update()
     const r = await restore(m.site, { target: before, acrossSchemaChange: true, restoreMarkers: true })
     assert.equal(r.verified, true)
-    assert.equal(r.layout?.markersRestored, true)
+    assert.deepEqual([r.layout?.markersRestored, r.layout?.markers], [['hello_migrate_db_version'], []])
     const v = await m.settings.values([...(await m.settings.read())].filter((o) => o.name === 'hello_migrate_db_version'))
     assert.equal(new TextDecoder().decode([...v.values()][0]?.value), '1')
   })
