@@ -349,14 +349,16 @@ export class Prober {
 
   /**
    * An automatic rollback from `state` to `good` refused because it would cross a database migration: an ALERT
-   * and an auto-rollback-blocked notification naming the tables and markers, once per live state and target
+   * and an auto-rollback-blocked notification naming the tables and markers, once per target and migration
    * (remembered in the health record, so neither the next round nor a restarted daemon says it again).
    */
   private async blocked(state: string, good: string, c: LayoutCrossing | null, why: string, rec: HealthRecord, refusal?: string): Promise<void> {
-    const prior = rec.autoRollbackBlocked
-    if (prior && prior.from === state && prior.to === good) return
     const site = this.site.id
     const g = short(good)
+    // said once per target and migration: a broken site that keeps making new states (a plugin writing an
+    // option on every page) must not page someone every few rounds with the same news
+    const prior = rec.autoRollbackBlocked
+    if (prior && prior.to === good && (prior.from === state || prior.reason === `automatic rollback blocked: ${blockedWhy(c, g, refusal)}`)) return
     const tables = c ? crossingTables(c) : []
     const markers = c ? c.markers.map((m) => visible(m.name)) : []
     const unknown = !!c && c.unknown && !crosses(c)
