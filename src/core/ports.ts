@@ -4,7 +4,7 @@
 import type { DirEntry, FileEntry, LinkedDir, OptionEntry, SiteState } from './state.ts'
 import type { StateDiff } from './diff.ts'
 import type { Manifest, RemoteObject } from './replica.ts'
-import type { SchemaInfo } from './schema.ts'
+import type { SchemaInfo } from './schema-model.ts'
 
 /** The live wp-content directory of one site. */
 /** A reading of the files in scope. */

@@ -2,7 +2,7 @@
 // themselves live in the journal (or on disk) and are fetched only when something is written.
 import { inUnits } from './scope.ts'
 import { isRecordName } from './records.ts'
-import type { SchemaInfo } from './schema.ts'
+import type { SchemaInfo } from './schema-model.ts'
 
 /** A file or symlink below wp-content; `path` is relative to wp-content with '/' separators. */
 export interface FileEntry {
