@@ -3,7 +3,7 @@
 
 export interface ColumnDef {
   name: string
-  /** COLUMN_TYPE as the server says it: `bigint(20) unsigned`, `varchar(191)` */
+  /** COLUMN_TYPE without an integer display width (`bigint unsigned`, `varchar(191)`, `tinyint(1)`): see the adapter's normalType */
   type: string
   nullable: boolean
   /** COLUMN_DEFAULT as the server says it (MariaDB quotes string literals: `'pending'`, and says `NULL`); null: none */

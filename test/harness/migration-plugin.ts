@@ -2,7 +2,8 @@
 // upgrader installs (tests of the pre-update snapshot, and of restores across a schema change). Version 1
 // creates nothing but its `hello_migrate_db_version` option (1, on activation). Version 2 and later, on
 // plugins_loaded when that option is below 2 — the first page load after the update — create
-// {prefix}hello_migrate_log, ALTER it to add a column, insert a row and set the option to 2. The zip is written
+// {prefix}hello_migrate_log, ALTER it to add a column, insert a row and set the option to 2; with `breakHome`
+// a version also breaks every front-end page after that (a broken update that migrated its data). The zip is written
 // here (deflate, fixed timestamps: no `zip` program needed); WordPress unpacks it with ZipArchive when PHP has
 // php-zip, else with its bundled PclZip (zlib only), as on a host without php-zip.
 import fs from 'node:fs'
@@ -27,8 +28,25 @@ export const HELLO_MIGRATE = {
 /** The version header of version N: "1.0", "2.0", … */
 export const versionText = (n: number) => `${n}.0`
 
+export interface MigrationPluginOptions {
+  /**
+   * the version also breaks every front-end page: it throws on template_redirect, after its upgrade routine ran on
+   * plugins_loaded, so WordPress answers its critical-error page (HTTP 500) — a broken update that migrated its data
+   */
+  breakHome?: boolean
+}
+
+/** The code `breakHome` adds: an uncaught exception once WordPress is about to render a front-end page. */
+const BREAK_HOME = `
+// the broken part of this release: every front-end page dies, after the migration above has run
+add_action( 'template_redirect', function () {
+\tthrow new RuntimeException( '${HELLO_MIGRATE.name}: the home page is broken' );
+} );
+`
+
 /** The plugin's main file at version N. */
-export function migrationPluginPhp(n: number): string {
+export function migrationPluginPhp(n: number, opts: MigrationPluginOptions = {}): string {
+  const broken = opts.breakHome ? BREAK_HOME : ''
   const head = `<?php
 /**
  * Plugin Name: ${HELLO_MIGRATE.name}
@@ -39,7 +57,7 @@ register_activation_hook( __FILE__, function () {
 \tadd_option( '${HELLO_MIGRATE.option}', 1 );
 } );
 `
-  if (n < 2) return head
+  if (n < 2) return head + broken
   return `${head}
 // as real plugins do: the code is new, the data catches up on the next request
 add_action( 'plugins_loaded', function () {
@@ -47,13 +65,22 @@ add_action( 'plugins_loaded', function () {
 \t\treturn;
 \t}
 \tglobal $wpdb;
-\t$t = $wpdb->prefix . '${HELLO_MIGRATE.table}';
-\t$wpdb->query( "CREATE TABLE IF NOT EXISTS \`$t\` ( id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, message VARCHAR(200) NOT NULL ) ENGINE=InnoDB" );
-\t$wpdb->query( "ALTER TABLE \`$t\` ADD COLUMN \`${HELLO_MIGRATE.column}\` VARCHAR(20) NOT NULL DEFAULT 'info'" );
-\t$wpdb->insert( $t, array( 'message' => '${HELLO_MIGRATE.message}', '${HELLO_MIGRATE.column}' => 'notice' ) );
-\tupdate_option( '${HELLO_MIGRATE.option}', 2 );
+\t// once, whatever runs at the same time (a page load, WP-Cron's loopback, a health probe): a lock of this
+\t// database's, then the version read again from the table, past WordPress's options cache
+\t$lock = "CONCAT( DATABASE(), '.${HELLO_MIGRATE.dir}' )";
+\tif ( '1' !== (string) $wpdb->get_var( "SELECT GET_LOCK( $lock, 30 )" ) ) {
+\t\treturn;
+\t}
+\tif ( (int) $wpdb->get_var( $wpdb->prepare( "SELECT option_value FROM $wpdb->options WHERE option_name = %s", '${HELLO_MIGRATE.option}' ) ) < 2 ) {
+\t\t$t = $wpdb->prefix . '${HELLO_MIGRATE.table}';
+\t\t$wpdb->query( "CREATE TABLE IF NOT EXISTS \`$t\` ( id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, message VARCHAR(200) NOT NULL ) ENGINE=InnoDB" );
+\t\t$wpdb->query( "ALTER TABLE \`$t\` ADD COLUMN \`${HELLO_MIGRATE.column}\` VARCHAR(20) NOT NULL DEFAULT 'info'" );
+\t\t$wpdb->insert( $t, array( 'message' => '${HELLO_MIGRATE.message}', '${HELLO_MIGRATE.column}' => 'notice' ) );
+\t\tupdate_option( '${HELLO_MIGRATE.option}', 2 );
+\t}
+\t$wpdb->query( "SELECT RELEASE_LOCK( $lock )" );
 } );
-`
+${broken}`
 }
 
 /** 1 January 2026, 00:00, as a DOS date and time: a zip made twice is the same bytes. */
@@ -111,20 +138,20 @@ export function zipOf(files: Record<string, string | Buffer>): Buffer {
 }
 
 /** The plugin's zip at version N (hello-migrate/hello-migrate.php and a readme). */
-export function migrationPluginZip(n: number): Buffer {
+export function migrationPluginZip(n: number, opts: MigrationPluginOptions = {}): Buffer {
   return zipOf({
-    [HELLO_MIGRATE.file]: migrationPluginPhp(n),
+    [HELLO_MIGRATE.file]: migrationPluginPhp(n, opts),
     [`${HELLO_MIGRATE.dir}/readme.txt`]: `=== ${HELLO_MIGRATE.name} ===\nStable tag: ${versionText(n)}\n`,
   })
 }
 
 /** Writes the zip of version N where the web server user can read it (<base>/packages/hello-migrate-N.0.zip); its path. */
-export function writeMigrationZip(wp: Pick<TestWordPress, 'base' | 'uid' | 'gid'>, n: number): string {
+export function writeMigrationZip(wp: Pick<TestWordPress, 'base' | 'uid' | 'gid'>, n: number, opts: MigrationPluginOptions = {}): string {
   const dir = path.join(wp.base, 'packages')
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 })
   fs.chmodSync(dir, 0o755)
   const file = path.join(dir, `hello-migrate-${versionText(n)}.zip`)
-  fs.writeFileSync(file, migrationPluginZip(n), { mode: 0o644 })
+  fs.writeFileSync(file, migrationPluginZip(n, opts), { mode: 0o644 })
   return file
 }
 
@@ -144,8 +171,8 @@ export interface UpgraderRun {
  * Installs the zip of version N through WordPress's Plugin_Upgrader as the admin user, as wp-admin's "Upload
  * Plugin" does; `overwrite` replaces an installed copy ("Replace current with uploaded", overwrite_package).
  */
-export async function installMigrationZip(wp: TestWordPress, n: number, overwrite: boolean): Promise<UpgraderRun> {
-  const zip = writeMigrationZip(wp, n)
+export async function installMigrationZip(wp: TestWordPress, n: number, overwrite: boolean, opts: MigrationPluginOptions = {}): Promise<UpgraderRun> {
+  const zip = writeMigrationZip(wp, n, opts)
   const log = path.join(wp.base, 'packages', `php-error-${process.pid}-${Date.now()}.log`)
   fs.writeFileSync(log, '', { mode: 0o666 })
   fs.chownSync(log, wp.uid, wp.gid)
@@ -177,8 +204,8 @@ if ( is_wp_error( $r ) ) { fwrite( STDERR, $r->get_error_message() ); exit( 1 );
 }
 
 /** Upgrades to version N (default 2) through Plugin_Upgrader from its local zip, as wp-admin's upload-over does. */
-export async function upgradeMigrationPlugin(wp: TestWordPress, n = 2): Promise<UpgraderRun> {
-  const r = await installMigrationZip(wp, n, true)
+export async function upgradeMigrationPlugin(wp: TestWordPress, n = 2, opts: MigrationPluginOptions = {}): Promise<UpgraderRun> {
+  const r = await installMigrationZip(wp, n, true, opts)
   if (r.result !== true) throw new Error(`upgrading ${HELLO_MIGRATE.name} to ${versionText(n)} failed: ${r.result} (${r.messages.join(' | ')})`)
   return r
 }
