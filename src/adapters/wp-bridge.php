@@ -47,6 +47,8 @@ final class Peakguard_Bridge {
 
 	/** @var array|false|null the parsed state.json; false when unreadable; null before the first read */
 	private static $state = null;
+	/** set when the daemon let a pre-update request wait in vain: the rest of this PHP request does not wait again */
+	private static $daemon_silent = false;
 	private static $ignored_re = null;
 
 	/** The freeze state, or false when state.json is missing, unreadable or not what peakguard writes. */
@@ -1373,25 +1375,23 @@ final class Peakguard_Bridge {
 		if ( is_string( $package ) && '' !== $package ) {
 			$path = parse_url( $package, PHP_URL_PATH );
 			$base = basename( is_string( $path ) ? $path : $package );
-			if ( '' !== $base ) {
-				$what['package'] = self::short( $base, 200 );
-			}
+			self::put( $what, 'package', $base, 200 );
 		}
 		if ( 'plugin' === $type && isset( $extra['plugin'] ) && is_string( $extra['plugin'] ) ) {
-			$what['plugin'] = self::short( $extra['plugin'], 300 );
+			self::put( $what, 'plugin', $extra['plugin'], 300 );
 			$from           = self::plugin_version( $extra['plugin'] );
 			self::$upgrade_from[ 'plugin:' . $extra['plugin'] ] = $from;
 			$updates = function_exists( 'get_site_transient' ) ? get_site_transient( 'update_plugins' ) : null;
-			if ( is_object( $updates ) && isset( $updates->response[ $extra['plugin'] ]->new_version ) ) {
-				$what['to'] = self::short( $updates->response[ $extra['plugin'] ]->new_version, 64 );
+			if ( is_object( $updates ) && isset( $updates->response[ $extra['plugin'] ] ) ) {
+				self::put( $what, 'to', self::offered( $updates->response[ $extra['plugin'] ] ), 64 );
 			}
 		} elseif ( 'theme' === $type && isset( $extra['theme'] ) && is_string( $extra['theme'] ) ) {
-			$what['theme'] = self::short( $extra['theme'], 200 );
+			self::put( $what, 'theme', $extra['theme'], 200 );
 			$from          = self::theme_version( $extra['theme'] );
 			self::$upgrade_from[ 'theme:' . $extra['theme'] ] = $from;
 			$updates = function_exists( 'get_site_transient' ) ? get_site_transient( 'update_themes' ) : null;
-			if ( is_object( $updates ) && isset( $updates->response[ $extra['theme'] ]['new_version'] ) ) {
-				$what['to'] = self::short( $updates->response[ $extra['theme'] ]['new_version'], 64 );
+			if ( is_object( $updates ) && isset( $updates->response[ $extra['theme'] ] ) ) {
+				self::put( $what, 'to', self::offered( $updates->response[ $extra['theme'] ] ), 64 );
 			}
 		} elseif ( 'core' === $type ) {
 			$from                        = self::core_version();
@@ -1403,18 +1403,39 @@ final class Peakguard_Bridge {
 		} elseif ( 'translation' === $type && isset( $extra['language_update'] ) && is_object( $extra['language_update'] ) ) {
 			$l = $extra['language_update'];
 			foreach ( array( 'language' => 32, 'slug' => 200 ) as $k => $max ) {
-				if ( isset( $l->$k ) && is_string( $l->$k ) ) {
-					$what[ $k ] = self::short( $l->$k, $max );
+				if ( isset( $l->$k ) ) {
+					self::put( $what, $k, $l->$k, $max );
 				}
 			}
-			if ( isset( $l->version ) && is_scalar( $l->version ) ) {
-				$what['to'] = self::short( $l->version, 64 );
+			if ( isset( $l->version ) ) {
+				self::put( $what, 'to', $l->version, 64 );
 			}
 		}
 		if ( isset( $from ) && '' !== $from ) {
 			$what['from'] = $from;
 		}
 		return $what;
+	}
+
+	/**
+	 * Sets $what[$k] to a scalar as one clean line, only when something is left: the daemon refuses an empty field (and
+	 * with it the whole request, the snapshot lost), and an array or object from a filter is no name.
+	 */
+	private static function put( array &$what, $k, $v, $max ) {
+		if ( is_scalar( $v ) && ! is_bool( $v ) ) {
+			$s = self::short( (string) $v, $max );
+			if ( '' !== $s ) {
+				$what[ $k ] = $s;
+			}
+		}
+	}
+
+	/** The version an update offer brings: WordPress keeps plugin offers as objects and theme offers as arrays; an updater plugin may do either. */
+	private static function offered( $offer ) {
+		if ( is_array( $offer ) && isset( $offer['new_version'] ) ) {
+			return $offer['new_version'];
+		}
+		return is_object( $offer ) && isset( $offer->new_version ) ? $offer->new_version : null;
 	}
 
 	/** Whether upgrader_pre_install() will refuse this package (a freeze, no allow window): then nothing is written and no snapshot is needed. */
@@ -1447,7 +1468,9 @@ final class Peakguard_Bridge {
 				self::pre_update_snapshot( $what );
 			}
 		} catch ( Throwable $e ) {
-			error_log( 'peakguard bridge: no pre-update snapshot (' . self::short( get_class( $e ) . ': ' . $e->getMessage(), 300 ) . '); the update goes ahead' );
+			$why = self::short( get_class( $e ) . ': ' . $e->getMessage(), 300 );
+			error_log( 'peakguard bridge: no pre-update snapshot (' . $why . '); the update goes ahead' );
+			self::record( 'pre_update_missed', 'unknown package: ' . $why );
 		}
 		return $reply;
 	}
@@ -1603,6 +1626,11 @@ final class Peakguard_Bridge {
 		if ( $wait <= 0 ) {
 			return; // bridge.preUpdateWait: 0 switches the pre-update snapshot off
 		}
+		if ( self::$daemon_silent ) {
+			// a bulk update runs under maintenance mode: one wait in vain is enough, not one per package
+			self::pre_update_missed( $what, 'the daemon did not answer an earlier package of this update: not waiting again' );
+			return;
+		}
 		$secret = @file_get_contents( self::DIR . '/secret' );
 		$secret = is_string( $secret ) ? trim( $secret ) : '';
 		if ( strlen( $secret ) < 32 ) {
@@ -1658,6 +1686,7 @@ final class Peakguard_Bridge {
 		}
 		@fclose( $h );
 		if ( $late ) {
+			self::$daemon_silent = true;
 			self::pre_update_missed( $what, 'the daemon did not answer within ' . round( $wait, 1 ) . ' s (bridge.preUpdateWait)' );
 			return;
 		}

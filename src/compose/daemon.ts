@@ -95,7 +95,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     exclusive: (fn) => recording.exclusive(fn),
     bridge: {
       secret: async () => readBridgeSecret(s.bridgeDir),
-      preUpdate: (what) => preUpdateSnapshot(recording, { metrics, log }, what),
+      preUpdate: (what, req) => preUpdateSnapshot(recording, { metrics, log, waitMs: s.bridge.preUpdateWait }, what, req),
     },
   }
   return { daemon, ui }

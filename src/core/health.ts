@@ -39,6 +39,15 @@ const BROKEN_PAGES: readonly [RegExp, string][] = [
   [/Error establishing a database connection/i, "WordPress's database-connection error page"],
 ]
 
+/**
+ * WordPress's own maintenance page (the `.maintenance` file its upgrader writes while it replaces a package): the site
+ * is being updated, not broken — a round that meets it says nothing about the state's health. (WordPress ignores a
+ * `.maintenance` older than 10 minutes, so a stuck update shows the site again rather than this page forever.)
+ */
+export function isMaintenancePage(r: ProbeResponse): boolean {
+  return r.status === 503 && /Briefly unavailable for scheduled maintenance/i.test(r.body)
+}
+
 /** The longest piece of configured or page text quoted in a reason. */
 const QUOTE_MAX = 100
 /** How many failed text checks one reason names before it counts the rest. */

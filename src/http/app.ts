@@ -67,6 +67,10 @@ export function buildApp(deps: AppDeps): UiApp {
   // DNS rebinding: a page on attacker.example whose name now points at 127.0.0.1 reaches this port from
   // the victim's browser with 'Host: attacker.example'. Such a request never names an address or a name
   // peakguard was given, so answering only those stops it, for every route.
+  // the WordPress bridge's pre-update request first: machine to machine, from loopback with the bridge's secret
+  // (routes/bridge.ts checks both), before sessions and the CSRF check — and before the Host check, which answers
+  // names a browser may use: the bridge names the daemon by its loopback address whatever ui.listen says
+  app.use(bridgeRoutes(deps))
   if (deps.hosts) app.use(hostGuard(deps.hosts))
 
   app.get('/healthz', async (_req, res) => {
@@ -97,8 +101,6 @@ export function buildApp(deps: AppDeps): UiApp {
     }
     next()
   })
-  // the WordPress bridge's pre-update request: machine to machine, before sessions and the CSRF check (routes/bridge.ts)
-  app.use(bridgeRoutes(deps))
   app.use(express.urlencoded({ extended: false, limit: '64kb' }))
   app.use(express.json({ limit: '64kb' }))
   app.use(sessions())

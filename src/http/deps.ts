@@ -33,7 +33,8 @@ export interface UiSite {
     /** the shared secret in the site's bridge folder, or null when there is none */
     secret(): Promise<string | null>
     /** a snapshot of the live state before the upgrader writes (services/pre-update.ts) */
-    preUpdate(what: PreUpdateWhat): Promise<{ snapshot: string; created: boolean; message: string }>
+    /** `received`: when the request came (the bridge waits bridge.preUpdateWait from about then); `gone`: the bridge hung up */
+    preUpdate(what: PreUpdateWhat, req: { received: number; gone: () => boolean }): Promise<{ snapshot: string; created: boolean; message: string }>
   }
 }
 

@@ -109,8 +109,10 @@ function matches(e: WpEvent, paths: Set<string>, options: Set<string>, records: 
   if (e.event === 'upgrader_process_complete' && paths.size > 0) return true
   if (e.event === 'upgraded') {
     const u = upgradeOf(e.subject)
-    // core and translations change files outside the recorded folders: their settings (db_version) are what is seen
-    return !!u && (u.unit ? paths.has(u.unit) : paths.size > 0 || options.size > 0)
+    // core and translations write outside the recorded folders: a core update is seen by its database version;
+    // a translation leaves nothing peakguard records, so it explains no change (an SQL edit in the same window
+    // must stay "outside WordPress")
+    return !!u && (u.unit ? paths.has(u.unit) : u.what.startsWith('core') && options.has('db_version'))
   }
   if (unitsOf(e).some((u) => paths.has(u))) return true
   if (recordMatches(e, records)) return true

@@ -4,6 +4,7 @@
 // daemon's per-site queue, as the daemon's own snapshots do, and is attributed, audited, gated and replicated
 // like them.
 import type { LogPort, MetricsPort, StateDiff } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
 import type { SiteRecording } from './site-daemon.ts'
 import { snapshot } from './writer.ts'
 
@@ -24,6 +25,13 @@ export interface PreUpdateWhat {
   language?: string
   slug?: string
 }
+
+/**
+ * A snapshot is started only with this much of the bridge's wait left: a full reading takes well under a second
+ * (the bench's nothing-changed snapshot of a 30,000-file tree: 0.5 s), and one still running when the bridge gives
+ * up would read the upgrader's files half-written under the name "before …".
+ */
+const MARGIN_MS = 3000
 
 /** How far back WordPress events may explain the pending changes when the daemon has taken no snapshot yet. */
 const EVENTS_BACK_MS = 10 * 60 * 1000
@@ -52,17 +60,30 @@ export function preUpdateMessage(w: PreUpdateWhat): string {
  */
 export function preUpdateSnapshot(
   recording: SiteRecording,
-  d: { metrics: MetricsPort | null; log: LogPort },
+  d: { metrics: MetricsPort | null; log: LogPort; waitMs: number },
   what: PreUpdateWhat,
+  req: { received: number; gone: () => boolean },
 ): Promise<{ snapshot: string; created: boolean; message: string }> {
   const message = preUpdateMessage(what)
-  return recording.exclusive(async () => {
+  // a request that arrives while another waits in the queue, not started, joins it: nothing of the site was
+  // written between the two (each upgrader waits for its answer), so one reading is the state before both
+  const queued = queuedOf.get(recording)
+  if (queued) return queued.then((r) => ({ ...r, message }))
+  const p = recording.exclusive(async () => {
+    if (queuedOf.get(recording) === p) queuedOf.delete(recording)
+    const left = req.received + d.waitMs - MARGIN_MS - Date.now()
+    // the bridge has gone on (or is about to): whatever is read now may be the update, half-written
+    if (req.gone() || left <= 0) {
+      d.log.warn({ site: recording.site.id, message }, 'pre-update snapshot not taken: the upgrader stopped waiting before it could start (bridge.preUpdateWait)')
+      throw new PeakguardError('BUSY', `too late for a snapshot before the update: the site was busy for the whole of bridge.preUpdateWait (${d.waitMs / 1000} s)`)
+    }
     const gov = recording.governance
     // the pending changes this snapshot records happened after the daemon's last snapshot
     const last = recording.status().lastSnapshot
     const since = last ? Date.parse(last.at) : Date.now() - EVENTS_BACK_MS
     const started = performance.now()
-    const r = await snapshot(recording.site, {
+    // the site's lock for no longer than the wait left: a CLI restore holding it is no reason to read later
+    const r = await snapshot({ ...recording.site, lockWaitMs: Math.min(recording.site.lockWaitMs, left) }, {
       trigger: 'pre-update',
       message,
       whenDbDown: 'carry',
@@ -76,4 +97,13 @@ export function preUpdateSnapshot(
     if (r.created) recording.afterSnapshot?.()
     return { snapshot: r.id, created: r.created, message }
   })
+  queuedOf.set(recording, p)
+  // a failed job is the answer to whoever joined it; the next request starts afresh
+  p.catch(() => undefined).finally(() => {
+    if (queuedOf.get(recording) === p) queuedOf.delete(recording)
+  })
+  return p
 }
+
+/** Per site, the pre-update snapshot waiting in the queue and not yet started. */
+const queuedOf = new WeakMap<SiteRecording, Promise<{ snapshot: string; created: boolean; message: string }>>()

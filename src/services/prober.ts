@@ -7,7 +7,7 @@
 // migration either: when the schema or a migration marker differs between the live site and the known-good
 // state (or the known-good state is too old to say), putting the old code back over the new tables could
 // lose orders, so it alerts once (auto-rollback-blocked) and leaves the decision to a person.
-import { judgeProbe, schemaChangeText, visible, type HealthRecord, type LayoutCrossing, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
+import { isMaintenancePage, judgeProbe, schemaChangeText, visible, type HealthRecord, type LayoutCrossing, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { lastGood, listStates } from './catalog.ts'
 import { crosses, crossingTables, crossingTo } from './layout.ts'
@@ -186,8 +186,15 @@ export class Prober {
     const head = before.state === null ? null : await this.site.journal.head()
     const now = Date.now()
     const urls = await this.urls()
+    const answers = await Promise.all(urls.map(async (p) => ({ p, r: await this.http.fetch(p) })))
+    // an update under way (its pre-update snapshot is live and probed at once): neither a pass nor a failure,
+    // and never a reason for an automatic rollback in the middle of WordPress's upgrader
+    if (answers.some((a) => isMaintenancePage(a.r))) {
+      this.log.info({ site: this.site.id, state: before.state }, 'WordPress is in maintenance mode (an update is running): this probe round is not counted')
+      return
+    }
     const verdicts: ProbeVerdict[] = urls.length
-      ? await Promise.all(urls.map(async (p) => judgeProbe(await this.http.fetch(p), p)))
+      ? answers.map((a) => judgeProbe(a.r, a.p))
       : [{ name: null, url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]
     const ok = verdicts.every((v) => v.ok)
     const after = this.recording.live()

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict'
 import type { StateDiff, WpEvent } from '../../src/core/index.ts'
 import { attribute, attributionTrailers, upgradeOf } from '../../src/services/attribution.ts'
 import { daemonForBridge } from '../../src/services/freeze.ts'
-import { preUpdateMessage } from '../../src/services/pre-update.ts'
+import { PeakguardError } from '../../src/errors.ts'
+import { preUpdateMessage, preUpdateSnapshot } from '../../src/services/pre-update.ts'
+import type { SiteRecording } from '../../src/services/site-daemon.ts'
+import { memorySite, type MemorySite } from '../memory/site.ts'
 
 const T0 = 1_700_000_000_000
 const names = { userName: (uid: number) => `uid${uid}` }
@@ -45,6 +48,12 @@ describe('the pre-update snapshot: its message, and the upgrade named in the upd
     assert.equal(attributionTrailers(none)['Peakguard-Upgrade'], undefined)
     const core = attribute({ files: [], options: [{ table: 'wp_options', name: 'db_version', change: 'modified', value: true }], links: [], dirs: [] } as unknown as StateDiff, [event('upgraded', 'core: 6.1.9 → 6.2')], T0, T0 + 2000, names)
     assert.equal(attributionTrailers(core)['Peakguard-Upgrade'], 'core: 6.1.9 → 6.2 (WordPress upgrader, wp:admin (#1))')
+    // a translation writes nothing peakguard records, and core explains only its database version: an SQL edit of
+    // siteurl in the same window stays a change from outside WordPress, with no upgrade named
+    const siteurl = { files: [], options: [{ table: 'wp_options', name: 'siteurl', change: 'modified', value: true }], links: [], dirs: [] } as unknown as StateDiff
+    const sql = attribute(siteurl, [event('upgraded', 'translation de_DE plugin akismet: 5.0'), event('upgraded', 'core: 6.1.9 → 6.2')], T0, T0 + 2000, names)
+    assert.equal(attributionTrailers(sql)['Peakguard-Upgrade'], undefined)
+    assert.equal(sql.kind, 'unknown')
   })
 
   it('the bridge is told to ask the daemon on loopback only', () => {
@@ -55,5 +64,55 @@ describe('the pre-update snapshot: its message, and the upgrade named in the upd
     assert.deepEqual(daemonForBridge({ host: '::1', port: 9 }, 0)?.url, 'http://[::1]:9')
     assert.equal(daemonForBridge({ host: '10.0.0.5', port: 8087 }, 15_000), null)
     assert.equal(daemonForBridge({ host: 'peakguard.example', port: 8087 }, 15_000), null)
+  })
+
+  describe('the daemon side: in time or not at all, and one reading for requests that wait together', () => {
+    /** A SiteRecording as preUpdateSnapshot uses it: a queue of exclusive jobs over a memory site. */
+    function recordingOf(m: MemorySite) {
+      let queue: Promise<unknown> = Promise.resolve()
+      const rec = {
+        site: m.site,
+        governance: null,
+        status: () => ({ lastSnapshot: null }),
+        exclusive<T>(fn: (release: () => void) => Promise<T>): Promise<T> {
+          const run = queue.then(() => fn(() => undefined))
+          queue = run.catch(() => undefined)
+          return run
+        },
+      }
+      return rec as unknown as SiteRecording
+    }
+    const log = { debug() {}, info() {}, warn() {}, error() {} }
+    const what = { type: 'plugin', action: 'update', plugin: 'hello/hello.php' } as const
+
+    it('takes no snapshot once the bridge has stopped waiting (or is about to), nor for a bridge that hung up', async () => {
+      const m = memorySite()
+      const rec = recordingOf(m)
+      const before = (await m.journal.log()).length
+      const d = { metrics: null, log, waitMs: 15_000 }
+      // the request came 14 s ago: less than the margin a full reading needs is left
+      await assert.rejects(preUpdateSnapshot(rec, d, what, { received: Date.now() - 14_000, gone: () => false }), (e: unknown) => e instanceof PeakguardError && e.code === 'BUSY' && /too late/.test(e.message))
+      await assert.rejects(preUpdateSnapshot(rec, d, what, { received: Date.now(), gone: () => true }), /too late/)
+      assert.equal((await m.journal.log()).length, before, 'nothing was recorded under the name "before …"')
+      const r = await preUpdateSnapshot(rec, d, what, { received: Date.now(), gone: () => false })
+      assert.equal(r.created, true)
+      assert.equal((await m.journal.log())[0]?.trailers['Peakguard-Trigger'], 'pre-update')
+    })
+
+    it('requests that arrive while one waits in the queue share its reading: one snapshot, not one each', async () => {
+      const m = memorySite()
+      const rec = recordingOf(m)
+      let letGo: () => void = () => undefined
+      // a restore holds the queue
+      const held = rec.exclusive(() => new Promise<void>((r) => (letGo = r)))
+      const d = { metrics: null, log, waitMs: 15_000 }
+      const asks = [1, 2, 3].map(() => preUpdateSnapshot(rec, d, what, { received: Date.now(), gone: () => false }))
+      const before = (await m.journal.log()).length
+      letGo()
+      await held
+      const answers = await Promise.all(asks)
+      assert.deepEqual(new Set(answers.map((a) => a.snapshot)).size, 1)
+      assert.equal((await m.journal.log()).length, before + 1)
+    })
   })
 })

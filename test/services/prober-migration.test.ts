@@ -131,4 +131,17 @@ describe('automatic rollback across a database migration (memory adapters)', () 
     assert.equal(m.notify.sent[1]?.details.rolledBack, true)
     assert.ok(!errors.some((e) => e.startsWith('ALERT')), errors.join('\n'))
   })
+
+  it("never counts a round that meets WordPress's maintenance page (an update running): no failure, no rollback mid-update", async () => {
+    m.files.put('plugins/hello.php', '<?php // Hello Dolly 2.0 (being installed)\n')
+    const updating = (await snapshot(m.site, { trigger: 'pre-update' })).id
+    const p = new Prober(m.site, recording(), { fetch: async (s: ProbeSpec): Promise<ProbeResponse> => ({ url: s.url, status: 503, latencyMs: 5, body: '<h1>Briefly unavailable for scheduled maintenance. Check back in a minute.</h1>', error: null }) }, log, metrics, cfg, { notify: m.notify })
+    await rounds(p, 5)
+    assert.equal(await m.journal.head(), updating, 'nothing was rolled back')
+    assert.deepEqual(m.notify.events(), [], 'and nobody was paged')
+    // the same state with a broken page (not maintenance) is a failure as before
+    body = CRITICAL
+    await rounds(prober(), 2)
+    assert.notEqual(await m.journal.head(), updating)
+  })
 })

@@ -24,6 +24,14 @@ const FORWARDING_HEADERS = [
   'cf-connecting-ip',
   'fastly-client-ip',
   'x-original-forwarded-for',
+  // what a reverse proxy on this host adds even when it passes no client address (nginx for ui.trustProxy)
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-ssl',
+  'front-end-https',
+  'via',
 ]
 
 /** The peer's address (the socket's, never a header's) on this host's loopback: 127.0.0.0/8, ::1, ::ffff:127.x. */
@@ -59,14 +67,16 @@ export function bridgeRoutes(deps: AppDeps): Router {
   }
 
   r.post('/bridge/pre-update', peer, express.json({ limit: '8kb' }), async (req, res) => {
+    // the bridge stops waiting after its wait (bridge.preUpdateWait): the snapshot must be taken before then or not at all
+    const received = Date.now()
     const body = parseBody(preUpdateBody, req.body)
     const s = deps.sites.find((x) => x.id === body.site)
-    if (!s?.bridge) throw new PeakguardError('SITE_UNKNOWN', `no site ${JSON.stringify(body.site)} with a bridge in this daemon`)
     const given = req.get('x-peakguard-secret') ?? ''
-    const secret = await s.bridge.secret()
-    if (!secret || !given || !sameSecret(given, secret))
-      throw new PeakguardError('AUTH_FAILED', `the bridge secret of site ${s.id} is missing or wrong: reinstall the bridge ('peakguard wp install-bridge --site ${s.id}')`)
-    const r = await s.bridge.preUpdate(body.what)
+    const secret = s?.bridge ? await s.bridge.secret() : null
+    // an unknown site is answered as a wrong secret: without the secret nobody learns which sites there are
+    if (!s?.bridge || !secret || !given || !sameSecret(given, secret))
+      throw new PeakguardError('AUTH_FAILED', `the bridge secret of site ${body.site} is missing or wrong: reinstall the bridge ('peakguard wp install-bridge --site ${body.site}')`)
+    const r = await s.bridge.preUpdate(body.what, { received, gone: () => req.socket.destroyed })
     res.json({ snapshot: r.snapshot, created: r.created, message: r.message })
   })
 
