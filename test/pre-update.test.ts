@@ -242,6 +242,8 @@ describe('a pre-update snapshot before every update (the bridge asks the daemon,
     assert.notEqual(states[0]?.id, headBefore, 'the start-up comparison recorded a snapshot')
     assert.ok(states[0]?.words?.includes(`plugin ${HELLO_MIGRATE.name} updated 2.0 → 3.0 (2 files)`), JSON.stringify(states[0]))
     assert.match((await fileIn(states[0]!.id, MAIN_FILE)) ?? '', /Version: 3\.0/)
+    // and the journal says the update had no snapshot before it, and why
+    assert.match((await show(states[0]!.id)).trailers['Peakguard-Pre-Update-Missed'] ?? '', /^plugin install from hello-migrate-3\.0\.zip: the daemon at .* cannot be reached/)
   })
 
   it('a listener that accepts and never answers: the bridge gives up after its wait (bridge.preUpdateWait) and the update goes on', async () => {

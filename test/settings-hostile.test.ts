@@ -48,7 +48,12 @@ describe('settings tables without their unique key (WordPress reads one copy)', 
     const status = await wp.cli(['status'])
     assert.match(status.stdout, /WARNING .*options holds several rows of one name \("blogname" ×2\).*UNIQUE key on option_name is missing/)
 
-    const r = await wp.cli(['restore', good, '--yes', '--json'])
+    // the dropped key is a schema change since the good state: said, and crossed only when acknowledged
+    const refused = await wp.cli(['restore', good, '--yes', '--json'])
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(refused.stderr, /crosses a database migration: the database schema changed since that state \(wp_options: unique index `option_name` \(option_name\) dropped\)/)
+    assert.equal(await read('blogname'), 'Hijacked Shop', 'nothing was written')
+    const r = await wp.cli(['restore', good, '--across-schema-change', '--yes', '--json'])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.verified, true)
     assert.equal(await read('blogname'), 'Campaign Shop')
@@ -61,7 +66,7 @@ describe('settings tables without their unique key (WordPress reads one copy)', 
     await wp.db.query(`UPDATE ${wp.prefix}options SET option_value = 'Broken Shop' WHERE option_name = 'blogdescription'`)
     const before = await wp.cli(['status', '--json'])
     assert.equal(before.json.pendingChanges.options, 1, JSON.stringify((await wp.cli(['diff', 'latest', '--json'])).json?.options))
-    const r = await wp.cli(['restore', good, '--yes', '--json'])
+    const r = await wp.cli(['restore', good, '--across-schema-change', '--yes', '--json'])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.verified, true)
     const copies = await rows(wp.db, `SELECT option_value AS v FROM ${wp.prefix}options WHERE option_name = 'blogdescription'`)

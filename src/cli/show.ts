@@ -53,6 +53,7 @@ function auditLines(t: Record<string, string>): string[] {
   if (t['Peakguard-Reason']) lines.push(`why      ${t['Peakguard-Reason']}`)
   if (t['Peakguard-Caused-By']) lines.push(`caused   ${t['Peakguard-Caused-By']}${t['Peakguard-Events'] ? ` [${t['Peakguard-Events']}]` : ''}`)
   if (t['Peakguard-Freeze']) lines.push(`freeze   ${t['Peakguard-Freeze']}`)
+  if (t['Peakguard-Pre-Update-Missed']) lines.push(`WARNING  no snapshot was taken before this update: ${t['Peakguard-Pre-Update-Missed']}`)
   if (t['Peakguard-Settings']) lines.push(`settings ${t['Peakguard-Settings']}`)
   return lines
 }

@@ -134,10 +134,11 @@ export function filterDiff(d: StateDiff, only: OnlyFilter | null): StateDiff {
  * schema stays `state`'s: a restore never changes it.
  */
 export function overlayState(state: SiteState, recorded: SiteState, only: OnlyFilter | null): SiteState {
-  const { schema: _theirs, ...target } = restoreTarget(state, recorded)
-  const kept = state.schema ? { schema: state.schema } : {}
-  if (!only) return { ...target, ...kept }
-  const out: SiteState = { files: new Map(), links: new Map(), options: new Map(), ...kept }
+  const goal = restoreTarget(state, recorded)
+  const { schema: _theirs, ...rest } = goal
+  const target: SiteState = goal.schema === state.schema ? goal : { ...rest, ...(state.schema ? { schema: state.schema } : {}) }
+  if (!only) return target
+  const out: SiteState = { files: new Map(), links: new Map(), options: new Map(), ...(state.schema ? { schema: state.schema } : {}) }
   for (const [p, f] of state.files) if (!onlyIncludesPath(only, p)) out.files.set(p, f)
   for (const [p, f] of target.files) if (onlyIncludesPath(only, p)) out.files.set(p, f)
   for (const [p, l] of state.links) if (!onlyIncludesPath(only, p)) out.links.set(p, l)

@@ -114,7 +114,11 @@ export class SiteRecording {
     await this.startWatching()
     // the fingerprint first, then the snapshot: a row changed in between is both recorded and noticed
     await this.poll(false)
-    await this.record('scan', 'start-up: what changed while the daemon was not running')
+    // what WordPress did while the daemon was down (an update, who did it, a pre-update snapshot it could not get)
+    // explains what changed since the newest snapshot: its events count from that snapshot's time
+    const newest = (await this.site.journal.log().catch(() => []))[0]
+    const since = newest ? Date.parse(newest.time) : Date.now()
+    await this.record('scan', 'start-up: what changed while the daemon was not running', null, Number.isFinite(since) ? since : Date.now())
     if (this.stopping) return
     this.schedulePoll(this.cfg.pollMs)
     this.reconcileTimer = setInterval(() => void this.reconcile(), this.cfg.reconcileMs)

@@ -2,7 +2,7 @@
 // (WordPress events from the bridge, file owners), audits it, runs the gate while a freeze is on, keeps
 // the bridge's state file current (so WordPress enforces the freeze even while the daemon is down) and
 // records the state at each freeze's start as its baseline.
-import type { AllowWindow, AuditInput, BridgePort, BridgeState, DocStorePort, FreezePolicy, FreezeSpan, LogPort, NotifyPort, StateDiff, UserNamesPort, WpEventsPort } from '../core/index.ts'
+import { visible, type AllowWindow, type AuditInput, type BridgePort, type BridgeState, type DocStorePort, type FreezePolicy, type FreezeSpan, type LogPort, type NotifyPort, type StateDiff, type UserNamesPort, type WpEventsPort } from '../core/index.ts'
 import { allowCovers } from '../core/freeze.ts'
 import { attribute, attributionTrailers, RecentEvents } from './attribution.ts'
 import { Gate } from './gate.ts'
@@ -86,10 +86,19 @@ export class SiteGovernance {
   async describe(diff: StateDiff, sinceMs: number): Promise<Record<string, string>> {
     await this.recent?.refresh().catch(() => undefined)
     const now = Date.now()
-    const a = attribute(diff, this.recent?.all() ?? [], sinceMs, now, this.d.names)
+    const events = this.recent?.all() ?? []
+    const a = attribute(diff, events, sinceMs, now, this.d.names)
     const freeze = await this.d.freeze.at(now).catch(() => null)
     this.lastCausedBy = attributionTrailers(a)
-    return { ...this.lastCausedBy, ...(freeze ? { 'Peakguard-Freeze': `${freeze.source} until ${new Date(freeze.end).toISOString()}` } : {}) }
+    // an update WordPress ran without the snapshot before it (the daemon down, too slow, unreachable): said in the
+    // journal and the log, so a setup that never works (a wrong ui.listen) does not stay silent
+    const missed = events.filter((e) => e.event === 'pre_update_missed' && e.time * 1000 >= sinceMs && e.time * 1000 <= now + 1000).map((e) => visible(e.subject).slice(0, 300))
+    if (missed.length) this.d.log.warn({ site: this.d.site.id, missed }, 'WordPress updated without a pre-update snapshot (the bridge says why)')
+    return {
+      ...this.lastCausedBy,
+      ...(freeze ? { 'Peakguard-Freeze': `${freeze.source} until ${new Date(freeze.end).toISOString()}` } : {}),
+      ...(missed.length ? { 'Peakguard-Pre-Update-Missed': missed.slice(0, 5).join('; ') } : {}),
+    }
   }
 
   /** After each snapshot of the daemon: audit it, then let the gate look at it. */
