@@ -173,6 +173,10 @@ describe('restoring across a real plugin migration (WordPress, MariaDB, the daem
 
     // (c) the UI: the preview warns and needs the checkbox; a form posted without it is refused
     const { c } = await login(d.url, 'oscar', 'oscar-password-1')
+    // the state page says the migration in words beside its diff (this state against the one before the update)
+    const statePage = await c.get(`/sites/${wp.siteId}/states/${migration.id}?against=${pre.id}`)
+    assert.equal(statePage.status, 200, statePage.body.slice(0, 500))
+    assert.match(statePage.body, new RegExp(`<li data-schema-change>table ${table} created</li>`))
     const preview = await c.get(`/sites/${wp.siteId}/restore?target=${pre.id}`)
     assert.equal(preview.status, 200, preview.body.slice(0, 500))
     assert.match(preview.body, /This restore crosses a database migration/)
