@@ -6,6 +6,7 @@
 // file. The endpoint refuses anything but the bridge: a wrong secret, a peer that is not loopback, a
 // forwarded request, a body that is not what the bridge sends — each with a clear error and no snapshot.
 import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -138,12 +139,15 @@ describe('a pre-update snapshot before every update (the bridge asks the daemon,
     assert.equal(opt[0]?.option_value, '2')
   })
 
-  /** POST /bridge/pre-update as a client of ours would send it (the bridge's secret, JSON); its status and answer. */
+  /** The bridge's signature of `raw` made at `t` (unix seconds) with `key`: `t=…,v1=<HMAC-SHA256 of "t.raw">`. */
+  const sign = (raw: string, key = secret, t = Math.floor(Date.now() / 1000)) => `t=${t},v1=${createHmac('sha256', key).update(`${t}.${raw}`).digest('hex')}`
+  /** POST /bridge/pre-update as a client of ours would send it (signed with the bridge's secret, JSON); its status and answer. */
   const post = async (b: unknown, o: { host?: string; headers?: Record<string, string>; raw?: string } = {}) => {
+    const raw = o.raw ?? JSON.stringify(b)
     const res = await fetch(`http://${o.host ?? '127.0.0.1'}:${port}/bridge/pre-update`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-peakguard-secret': secret, ...o.headers },
-      body: o.raw ?? JSON.stringify(b),
+      headers: { 'content-type': 'application/json', 'x-peakguard-signature': sign(raw), ...o.headers },
+      body: raw,
       signal: AbortSignal.timeout(30_000),
     })
     return { status: res.status, json: (await res.json()) as { error?: { code: string; message: string }; snapshot?: string; created?: boolean; message?: string } }
@@ -156,13 +160,23 @@ describe('a pre-update snapshot before every update (the bridge asks the daemon,
     assert.deepEqual((await list()).map((s) => s.id), before, 'no snapshot was taken')
   }
 
-  it('POST /bridge/pre-update with a wrong or missing secret: 401, no snapshot', async () => {
+  it('POST /bridge/pre-update not signed with the bridge secret, signed long ago, or for another body: 401, no snapshot', async () => {
+    const raw = JSON.stringify(body)
+    const wrongKey = `${secret.slice(0, -1)}${secret.endsWith('0') ? '1' : '0'}`
+    const now = Math.floor(Date.now() / 1000)
     await noSnapshot(async () => {
-      for (const headers of [{ 'x-peakguard-secret': `${secret.slice(0, -1)}${secret.endsWith('0') ? '1' : '0'}` }, { 'x-peakguard-secret': '' }, { 'x-peakguard-secret': 'x'.repeat(64) }]) {
-        const r = await post(body, { headers })
+      for (const signature of [
+        sign(raw, wrongKey),
+        '',
+        `t=${now},v1=${'0'.repeat(64)}`,
+        sign(raw, secret, now - 3600), // a replay of an old request
+        sign(JSON.stringify({ ...body, what: { ...body.what, plugin: 'other/other.php' } })), // another body's
+        secret, // the secret itself is no signature
+      ]) {
+        const r = await post(body, { headers: { 'x-peakguard-signature': signature } })
         assert.equal(r.status, 401, JSON.stringify(r.json))
         assert.equal(r.json.error?.code, 'AUTH_FAILED')
-        assert.match(r.json.error?.message ?? '', /bridge secret of site shop is missing or wrong/)
+        assert.match(r.json.error?.message ?? '', /not signed with the bridge secret of site shop/)
       }
     })
   })
@@ -268,11 +282,16 @@ describe('a pre-update snapshot before every update (the bridge asks the daemon,
       const missed = events().filter((e) => e.event === 'pre_update_missed')
       assert.equal(missed.length, missedBefore + 1)
       assert.match(missed.at(-1)?.subject ?? '', /did not answer within 1 s/)
-      // what the bridge sent: the request, its secret, and what the upgrader was about to write — never an option value
+      // what the bridge sent: the request, its signature (never the secret: this listener is not the daemon), and what
+      // the upgrader was about to write — never an option value
       const request = seen.join('')
       assert.match(request, /^POST \/bridge\/pre-update HTTP\/1\.1\r\n/)
-      assert.ok(request.includes(`\r\nX-Peakguard-Secret: ${secret}\r\n`))
-      const sent = JSON.parse(request.slice(request.indexOf('\r\n\r\n') + 4)) as unknown
+      assert.ok(!request.includes(secret), 'the secret never crosses the socket')
+      const raw = request.slice(request.indexOf('\r\n\r\n') + 4)
+      const signature = /\r\nX-Peakguard-Signature: (t=(\d+),v1=[0-9a-f]{64})\r\n/.exec(request)
+      assert.ok(signature, request.slice(0, 400))
+      assert.equal(signature[1], sign(raw, secret, Number(signature[2])), 'signed with the bridge secret, over the body as sent')
+      const sent = JSON.parse(raw) as unknown
       assert.deepEqual(sent, { site: 'shop', what: { type: 'plugin', action: 'install', package: 'hello-migrate-4.0.zip' } })
     } finally {
       for (const s of sockets) s.destroy()

@@ -1652,8 +1652,11 @@ final class Peakguard_Bridge {
 			self::pre_update_missed( $what, 'the daemon at http://' . $addr . ':' . $port . ' cannot be reached (' . ( '' !== $errstr ? self::short( $errstr, 200 ) : 'error ' . $errno ) . '): is it running?' );
 			return;
 		}
+		// signed, not carrying the secret: whatever listens on that port (the daemon, or a process that took it while
+		// the daemon was down) gets a signature of this body that is good for minutes, never the secret
+		$t       = (string) time();
 		$request = "POST /bridge/pre-update HTTP/1.1\r\nHost: " . $addr . ':' . $port . "\r\nContent-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\n"
-			. 'X-Peakguard-Secret: ' . $secret . "\r\nContent-Length: " . strlen( $body ) . "\r\n\r\n" . $body;
+			. 'X-Peakguard-Signature: t=' . $t . ',v1=' . hash_hmac( 'sha256', $t . '.' . $body, $secret ) . "\r\nContent-Length: " . strlen( $body ) . "\r\n\r\n" . $body;
 		$answer  = '';
 		$late    = false;
 		for ( $sent = 0; $sent < strlen( $request ); ) {
