@@ -14,7 +14,7 @@
  *   events.jsonl what changed inside WordPress, one JSON per line (appended here; never option values): plugins,
  *                themes, options, Site Editor entities (entity:TYPE/THEME/SLUG), settings tables (table:NAME),
  *                upgrades with their versions, pre-update snapshots that could not be taken
- *   secret       shared secret of the cache flush and purge endpoints, and of the pre-update request to the daemon
+ *   secret       shared secret of the cache flush and purge endpoints, and the key that signs the pre-update request
  *
  * Before the upgrader writes a package (plugin, theme, core, translation; wp-admin, WP-CLI, auto-updates) the
  * daemon is asked for a snapshot of the state before it, and waited for a bounded time; then the update goes on.
@@ -1596,7 +1596,7 @@ final class Peakguard_Bridge {
 		$wait = isset( $d['waitSeconds'] ) && is_numeric( $d['waitSeconds'] ) ? (float) $d['waitSeconds'] : self::PRE_UPDATE_WAIT;
 		$u    = parse_url( $d['url'] );
 		$host = is_array( $u ) && isset( $u['host'] ) ? trim( $u['host'], '[]' ) : '';
-		// the request carries the secret: to this host's loopback only
+		// the request is signed with the secret: to this host's loopback only, where a stranger cannot listen in between
 		if ( ! is_array( $u ) || ! isset( $u['scheme'], $u['port'] ) || 'http' !== $u['scheme'] || ! ( self::loopback( $host ) || 'localhost' === $host ) ) {
 			return 'the daemon URL in state.json is not http://LOOPBACK:PORT';
 		}
@@ -1611,10 +1611,10 @@ final class Peakguard_Bridge {
 	}
 
 	/**
-	 * Asks the daemon (POST /bridge/pre-update on its loopback listener, with the bridge's secret) for a snapshot of
-	 * the state before this update and waits for its answer, at most the configured time in all. A plain socket, not
+	 * Asks the daemon (POST /bridge/pre-update on its loopback listener, signed with the bridge's secret) for a snapshot
+	 * of the state before this update and waits for its answer, at most the configured time in all. A plain socket, not
 	 * the WordPress HTTP API: a proxy setting, WP_HTTP_BLOCK_EXTERNAL or a plugin's pre_http_request filter must
-	 * neither see the secret nor stop the request.
+	 * neither see the request nor stop it.
 	 */
 	private static function pre_update_snapshot( $what ) {
 		$end = self::daemon_endpoint();
