@@ -341,4 +341,36 @@ echo json_encode( array_map( function ( $x ) { return true === $x || is_array( $
     const last = await d.waitFor((l) => l.msg === 'snapshot' && ((l.words as string[] | undefined) ?? []).some((w) => /Peakguard Demo Banner updated 1\.0\.0 → 1\.1\.0/.test(w)), 30_000, from)
     assert.equal((await show(String(last.state))).trailers['Peakguard-Upgrade'], `plugin ${DEMO_BANNER.file}: 1.0.0 → 1.1.0 (WordPress upgrader, wp:admin (#1))`)
   })
+
+  it('a theme update asks too: the state before holds the old theme, and the update names the theme and both versions', async () => {
+    const d = daemon as RunningDaemon
+    const from = d.lines.length
+    const styleFile = path.join(wp.wpContent, 'themes/twentytwentyone/style.css')
+    const old = /^\s*\*?\s*Version:\s*(\S+)/m.exec(fs.readFileSync(styleFile, 'utf8'))?.[1]
+    assert.ok(old, 'Twenty Twenty-One has a Version header')
+    const zip = path.join(wp.base, 'packages', 'twentytwentyone-9.9.zip')
+    fs.writeFileSync(
+      zip,
+      zipOf({ 'twentytwentyone/style.css': '/*\nTheme Name: Twenty Twenty-One\nVersion: 9.9\n*/\n', 'twentytwentyone/index.php': '<?php // 9.9\n' }),
+      { mode: 0o644 },
+    )
+    // WordPress's update offer for a theme (an array, as wp_update_themes() stores it), pointing at the local zip
+    const out = await wp.php(`
+require_once ABSPATH . 'wp-admin/includes/admin.php';
+require_once ABSPATH . 'wp-admin/includes/class-wp-upgrader.php';
+wp_set_current_user( 1 );
+set_site_transient( 'update_themes', (object) array( 'last_checked' => time(), 'checked' => array(), 'response' => array(
+	'twentytwentyone' => array( 'theme' => 'twentytwentyone', 'new_version' => '9.9', 'package' => '${zip}', 'url' => '' ),
+) ) );
+$r = ( new Theme_Upgrader( new Automatic_Upgrader_Skin() ) )->upgrade( 'twentytwentyone' );
+echo json_encode( true === $r );
+`)
+    assert.equal(out.trim().split('\n').at(-1), 'true', out)
+    const asked = d.lines.slice(from).filter((l) => l.msg === 'pre-update snapshot')
+    assert.deepEqual(asked.map((l) => l.message), [`before theme update twentytwentyone ${old} → 9.9`])
+    const pre = asked[0] as unknown as { state: string }
+    assert.match((await fileIn(pre.state, 'themes/twentytwentyone/style.css')) ?? '', new RegExp(`Version: ${old.replace(/\./g, '\\.')}`), "the state before holds the old theme")
+    const update = await d.waitFor((l) => l.msg === 'snapshot' && ((l.words as string[] | undefined) ?? []).some((w) => w.startsWith(`theme Twenty Twenty-One updated ${old} → 9.9`)), 30_000, from)
+    assert.equal((await show(String(update.state))).trailers['Peakguard-Upgrade'], `theme twentytwentyone: ${old} → 9.9 (WordPress upgrader, wp:admin (#1))`)
+  })
 })
