@@ -30,11 +30,13 @@ function likePrefix(prefix: string): string {
  * `CURRENT_TIMESTAMP` against `current_timestamp()`. A server upgrade is no migration of every table.
  */
 export function normalType(type: string): string {
-  return type.replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\((\d+)\)/i, (all, t: string, w: string) => (t.toLowerCase() === 'tinyint' && w === '1' ? all : t))
+  return type
+    .replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\((\d+)\)/i, (all, t: string, w: string) => (t.toLowerCase() === 'tinyint' && w === '1' ? all : t))
+    .replace(/^year\(4\)$/i, 'year')
 }
 
 export function normalDefault(d: string | null): string | null {
-  return d === null ? null : d.replace(/^current_timestamp(?:\(\))?$/i, 'current_timestamp()')
+  return d === null ? null : d.replace(/^current_timestamp(?:\((\d*)\))?$/i, (_all, p: string | undefined) => `current_timestamp(${p ?? ''})`)
 }
 
 /**
@@ -43,10 +45,13 @@ export function normalDefault(d: string | null): string | null {
  */
 export function otherInstalls(names: readonly string[], prefix: string, multisite: boolean): string[] {
   const out: string[] = []
+  const have = new Set(names)
   for (const n of names) {
     if (!n.endsWith('options') || n === `${prefix}options`) continue
     const p = n.slice(0, -'options'.length)
     if (!p.startsWith(prefix) || !p.endsWith('_')) continue
+    // WordPress's own tables beside it, not a plugin's `{prefix}poll_options` among its `{prefix}poll_*` tables
+    if (!['posts', 'postmeta', 'terms'].every((t) => have.has(`${p}${t}`))) continue
     if (multisite && /^\d+_$/.test(p.slice(prefix.length))) continue
     out.push(p)
   }

@@ -32,11 +32,25 @@ function optionsOf(e: WpEvent): string[] {
   }
 }
 
+/**
+ * The units an upgrader run names ("plugin update a/a.php,b.php", "theme update twentytwentyone"): only those. A
+ * translation or core run, or an upload that names nothing yet, explains no file (their own `upgraded` events do).
+ */
+function upgradedUnits(subject: string): string[] {
+  const m = /^(plugin|theme) (?:update|install) (.+)$/.exec(subject)
+  if (!m) return []
+  return (m[2] as string)
+    .split(',')
+    .filter(Boolean)
+    .map((n) => (m[1] === 'theme' ? `themes/${n.split('/')[0]}` : (unitOf(`plugins/${n}`) ?? `plugins/${n}`)))
+}
+
 /** Which wp-content units an event touches (a plugin's folder or single file, a theme). */
 function unitsOf(e: WpEvent): string[] {
   switch (e.event) {
-    case 'deleted_plugin':
     case 'upgrader_process_complete':
+      return upgradedUnits(e.subject)
+    case 'deleted_plugin':
     case 'activated_plugin':
     case 'deactivated_plugin': {
       // subjects such as 'woocommerce/woocommerce.php', 'hello.php', 'plugin:akismet', 'theme:twentytwentythree'
@@ -106,7 +120,6 @@ export function upgradeOf(subject: string): { unit: string | null; what: string 
 }
 
 function matches(e: WpEvent, paths: Set<string>, options: Set<string>, records: RecordKeys): boolean {
-  if (e.event === 'upgrader_process_complete' && paths.size > 0) return true
   if (e.event === 'upgraded') {
     const u = upgradeOf(e.subject)
     // core and translations write outside the recorded folders: a core update is seen by its database version;

@@ -33,6 +33,9 @@ export interface PreUpdateWhat {
  */
 const MARGIN_MS = 3000
 
+/** The margin for a wait: 3 s, or a third of a shorter wait (a 2 s wait still gets its snapshot of a small site). */
+const marginOf = (waitMs: number) => Math.min(MARGIN_MS, waitMs / 3)
+
 /** How far back WordPress events may explain the pending changes when the daemon has taken no snapshot yet. */
 const EVENTS_BACK_MS = 10 * 60 * 1000
 
@@ -65,13 +68,20 @@ export function preUpdateSnapshot(
   req: { received: number; gone: () => boolean },
 ): Promise<{ snapshot: string; created: boolean; message: string }> {
   const message = preUpdateMessage(what)
+  // an update is under way from now: the prober does not count WordPress's 503 against the state meanwhile
+  recording.preUpdateAt = req.received
   // a request that arrives while another waits in the queue, not started, joins it: nothing of the site was
   // written between the two (each upgrader waits for its answer), so one reading is the state before both
   const queued = queuedOf.get(recording)
   if (queued) return queued.then((r) => ({ ...r, message }))
+  // the bridge is answered once the snapshot is committed; what the daemon does after its snapshots (audit, the
+  // freeze gate) follows in the queue, not on the upgrader's clock
+  let answer: (r: { snapshot: string; created: boolean; message: string }) => void = () => undefined
+  let committed = false
+  const answered = new Promise<{ snapshot: string; created: boolean; message: string }>((r) => (answer = r))
   const p = recording.exclusive(async () => {
-    if (queuedOf.get(recording) === p) queuedOf.delete(recording)
-    const left = req.received + d.waitMs - MARGIN_MS - Date.now()
+    if (queuedOf.get(recording) === q) queuedOf.delete(recording)
+    const left = req.received + d.waitMs - marginOf(d.waitMs) - Date.now()
     // the bridge has gone on (or is about to): whatever is read now may be the update, half-written
     if (req.gone() || left <= 0) {
       d.log.warn({ site: recording.site.id, message }, 'pre-update snapshot not taken: the upgrader stopped waiting before it could start (bridge.preUpdateWait)')
@@ -93,16 +103,23 @@ export function preUpdateSnapshot(
     d.metrics?.snapshot(recording.site.id, seconds, r.created, 'pre-update')
     // as the daemon's own snapshots are logged; 'created: false': the newest snapshot is the state before
     d.log.info({ site: recording.site.id, state: r.id, trigger: 'pre-update', created: r.created, message, ...(r.words?.length ? { words: r.words } : {}), ms: Math.round(seconds * 1000) }, 'pre-update snapshot')
+    committed = true
+    answer({ snapshot: r.id, created: r.created, message })
     await gov?.afterRecord(r, 'pre-update')
     if (r.created) recording.afterSnapshot?.()
     return { snapshot: r.id, created: r.created, message }
   })
-  queuedOf.set(recording, p)
-  // a failed job is the answer to whoever joined it; the next request starts afresh
-  p.catch(() => undefined).finally(() => {
-    if (queuedOf.get(recording) === p) queuedOf.delete(recording)
+  // the answer once committed, or the job's failure if it failed before that
+  const q = Promise.race([answered, p])
+  queuedOf.set(recording, q)
+  // a failed job is the answer to whoever joined it; the next request starts afresh. A failure after the answer
+  // (the audit log, the gate) is the daemon's to log, as for its own snapshots
+  p.catch((e: Error) => {
+    if (committed) d.log.error({ site: recording.site.id, message }, `after the pre-update snapshot: ${e.message}`)
+  }).finally(() => {
+    if (queuedOf.get(recording) === q) queuedOf.delete(recording)
   })
-  return p
+  return q
 }
 
 /** Per site, the pre-update snapshot waiting in the queue and not yet started. */

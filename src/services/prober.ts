@@ -63,6 +63,9 @@ export interface HealthStatus {
 /** How many states' health is kept. */
 const KEEP_STATES = 1000
 
+/** How long an update may keep WordPress in maintenance mode before the rounds count again (WordPress's own limit). */
+const MAINTENANCE_MAX_MS = 10 * 60_000
+
 export class Prober {
   private readonly site: Site
   private readonly recording: SiteRecording
@@ -86,6 +89,8 @@ export class Prober {
   private lastRound: HealthStatus['lastRound'] = null
   private record: HealthRecord | null = null
   private alerted: string | null = null
+  /** since when the probes have met WordPress's maintenance mode (an update running), null when they do not */
+  private maintenanceSince: number | null = null
   private lastAlert: { at: string; message: string } | null = null
   /** whether people were told the site fails: a notification goes out when that changes, not every round */
   private failing = false
@@ -187,12 +192,18 @@ export class Prober {
     const now = Date.now()
     const urls = await this.urls()
     const answers = await Promise.all(urls.map(async (p) => ({ p, r: await this.http.fetch(p) })))
-    // an update under way (its pre-update snapshot is live and probed at once): neither a pass nor a failure,
-    // and never a reason for an automatic rollback in the middle of WordPress's upgrader
-    if (answers.some((a) => isMaintenancePage(a.r))) {
-      this.log.info({ site: this.site.id, state: before.state }, 'WordPress is in maintenance mode (an update is running): this probe round is not counted')
-      return
-    }
+    // an update under way — WordPress's maintenance page, or any 503 within minutes of a pre-update request (the page
+    // is translated, or a maintenance.php drop-in's): neither a pass nor a failure, and never a reason for an automatic
+    // rollback in the middle of WordPress's upgrader. For at most MAINTENANCE_MAX_MS, as WordPress itself ignores a
+    // .maintenance file older than that: a site stuck there is broken, and counted so.
+    const updating = (this.recording.preUpdateAt ?? -Infinity) > now - MAINTENANCE_MAX_MS
+    if (answers.some((a) => isMaintenancePage(a.r) || (updating && a.r.status === 503))) {
+      this.maintenanceSince ??= now
+      if (now - this.maintenanceSince < MAINTENANCE_MAX_MS) {
+        this.log.info({ site: this.site.id, state: before.state }, 'WordPress is in maintenance mode (an update is running): this probe round is not counted')
+        return
+      }
+    } else this.maintenanceSince = null
     const verdicts: ProbeVerdict[] = urls.length
       ? answers.map((a) => judgeProbe(a.r, a.p))
       : [{ name: null, url: '(home URL)', ok: false, status: null, latencyMs: 0, reason: "no probe URL: the site's home option cannot be read and no health.probes are configured" }]

@@ -48,6 +48,8 @@ export class SiteRecording {
   readonly site: Site
   /** called after each snapshot that created a state (the replicator pushes it) */
   afterSnapshot: (() => void) | null = null
+  /** when WordPress's upgrader last asked for a pre-update snapshot (an update is under way): the prober's clue */
+  preUpdateAt: number | null = null
   /** attribution, audit and the freeze gate (set by the composition root) */
   governance: SiteGovernance | null = null
   /** told when a new state became live (a snapshot of a change, a restore, a revert): the prober probes it at once */

@@ -49,15 +49,16 @@ describe('MysqlSettings: the database schema on MariaDB', function () {
     await db.query(
       `CREATE TABLE ${id(odd)} (${id(col)} varchar(200) DEFAULT 'a''b', k text, n int NOT NULL, PRIMARY KEY (n), KEY \`i x\` (k(10), ${id(col)}(5)), UNIQUE KEY u (${id(col)})) ENGINE=MyISAM DEFAULT CHARSET utf8mb4 COLLATE utf8mb4_unicode_520_ci`,
     )
-    // on a single site, `wp_2_options` is another install's (prefix wp_2_): its tables are not this site's schema
-    // (on multisite they are a blog's: mysql-schema's otherInstalls); a view has no engine
+    // a table named like a blog's options table with no posts beside it is a plugin's (wp_2_options of a plugin
+    // called 2): this site's schema (another install is recognised by its posts, postmeta and terms: otherInstalls);
+    // a view has no engine
     await db.query(optionsTableSql('wp_2_options'))
     await db.query('CREATE VIEW wp_autoloaded AS SELECT option_name FROM wp_options WHERE autoload = \'yes\'')
     // not the site's: another prefix (`_` is no wildcard), no underscore, another case
     for (const t of ['wpx_options', 'wpmeta', 'WP_upper']) await db.query(`CREATE TABLE ${id(t)} (id int)`)
 
     const schema = await settings.schema()
-    assert.deepEqual([...schema.tables.keys()], ['wp_autoloaded', odd, 'wp_options'].sort())
+    assert.deepEqual([...schema.tables.keys()], ['wp_2_options', 'wp_autoloaded', odd, 'wp_options'].sort())
     const t = schema.tables.get(odd)
     assert.deepEqual(
       { ...t, indexes: [...(t?.indexes ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)) },
@@ -247,9 +248,12 @@ describe('MysqlSettings: the database schema on MariaDB', function () {
   it('says a type as every server version agrees on it, and leaves another install of the same database out', () => {
     // MySQL 8.0.19+ drops integer display widths; a server upgrade is no migration of every table
     assert.deepEqual(['bigint(20) unsigned', 'int(11)', 'tinyint(1)', 'tinyint(4)', 'varchar(20)', 'decimal(10,2)', 'BIGINT(20)'].map(normalType), ['bigint unsigned', 'int', 'tinyint(1)', 'tinyint', 'varchar(20)', 'decimal(10,2)', 'BIGINT'])
-    assert.deepEqual(['CURRENT_TIMESTAMP', 'current_timestamp()', "'x'", null].map(normalDefault), ['current_timestamp()', 'current_timestamp()', "'x'", null])
-    const names = ['wp_options', 'wp_posts', 'wp_shop_options', 'wp_shop_posts', 'wp_2_options', 'wp_2_posts', 'wp_optionsx', 'wp_noptions']
+    assert.deepEqual(['CURRENT_TIMESTAMP', 'current_timestamp()', 'CURRENT_TIMESTAMP(6)', "'x'", null].map(normalDefault), ['current_timestamp()', 'current_timestamp()', 'current_timestamp(6)', "'x'", null])
+    assert.equal(normalType('year(4)'), 'year')
+    const wpTables = (p: string) => ['options', 'posts', 'postmeta', 'terms'].map((t) => `${p}${t}`)
+    const names = [...wpTables('wp_'), ...wpTables('wp_shop_'), ...wpTables('wp_2_'), 'wp_optionsx', 'wp_noptions', 'wp_poll_options', 'wp_poll_votes']
     assert.deepEqual(otherInstalls(names, 'wp_', false), ['wp_shop_', 'wp_2_'])
     assert.deepEqual(otherInstalls(names, 'wp_', true), ['wp_shop_'], "on multisite wp_2_ is this site's blog")
+    assert.ok(!otherInstalls(names, 'wp_', false).includes('wp_poll_'), "a plugin's poll_options table is no install: its poll_* tables stay this site's")
   })
 })

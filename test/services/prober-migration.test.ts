@@ -144,4 +144,19 @@ describe('automatic rollback across a database migration (memory adapters)', () 
     await rounds(prober(), 2)
     assert.notEqual(await m.journal.head(), updating)
   })
+
+  it("a 503 in another language (or a maintenance.php drop-in's page) while an update asked for its snapshot is not counted either", async () => {
+    m.files.put('plugins/hello.php', '<?php // Hello Dolly 2.0 (being installed)\n')
+    const updating = (await snapshot(m.site, { trigger: 'pre-update' })).id
+    const rec = { ...(recording() as unknown as Record<string, unknown>), preUpdateAt: Date.now() } as unknown as SiteRecording
+    const german = '<h1>Für planmäßige Wartungsarbeiten kurzzeitig nicht verfügbar. Schau in einer Minute noch mal vorbei.</h1>'
+    const p = new Prober(m.site, rec, { fetch: async (s: ProbeSpec): Promise<ProbeResponse> => ({ url: s.url, status: 503, latencyMs: 5, body: german, error: null }) }, log, metrics, cfg, { notify: m.notify })
+    await rounds(p, 5)
+    assert.equal(await m.journal.head(), updating, 'nothing was rolled back')
+    assert.deepEqual(m.notify.events(), [])
+    // without an update under way the same 503 is a failure like any other
+    const q = new Prober(m.site, recording(), { fetch: async (s: ProbeSpec): Promise<ProbeResponse> => ({ url: s.url, status: 503, latencyMs: 5, body: german, error: null }) }, log, metrics, cfg, { notify: m.notify })
+    await rounds(q, 2)
+    assert.notEqual(await m.journal.head(), updating)
+  })
 })
