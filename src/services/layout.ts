@@ -1,7 +1,8 @@
 // Whether going back to a state crosses a database migration: the live schema and migration markers
 // against the target's. Read from the database alone (no file walk), so a restore can refuse before it
 // records or writes anything, and automation can ask before it acts.
-import { crosses, kindOfName, layoutCrossing, optionKey, markerRule, schemaChangeText, schemaTables, type LayoutCrossing, type MarkerRule, type SiteState } from '../core/index.ts'
+import { crosses, layoutCrossing, markerRule, stateOf, schemaChangeText, schemaTables, type LayoutCrossing, type MarkerRule, type SiteState } from '../core/index.ts'
+import { readLiveSettings } from './live.ts'
 import type { Site } from './site.ts'
 
 const DEFAULT_MARKERS = markerRule()
@@ -10,11 +11,10 @@ export function markersOf(site: Site): MarkerRule {
   return site.markers ?? DEFAULT_MARKERS
 }
 
-/** The live schema and settings rows (ignored options left out, as a snapshot leaves them out). */
+/** The live schema and settings rows as a snapshot would hold them (no file walk). */
 async function liveLayout(site: Site): Promise<Pick<SiteState, 'schema' | 'options' | 'sources'>> {
-  const [rows, schema] = await Promise.all([site.settings.read(), site.settings.schema()])
-  const options = new Map(rows.filter((r) => !(kindOfName(r.name) === 'option' && site.ignore.option(r.name))).map((r) => [optionKey(r.table, r.name), r]))
-  return { options, schema, sources: new Set(await site.settings.sources()) }
+  const { options, sources, schema } = await readLiveSettings(site)
+  return { options: stateOf([], [], options).options, sources, schema }
 }
 
 /** What stands between the live site and `target` (see core/schema.ts layoutCrossing). */

@@ -1,7 +1,7 @@
 // Reads the live site — files, settings rows within scope and the database schema — as a SiteState. Option
 // values stay in the database until something needs their bytes (a snapshot storing a changed row, a diff
 // showing one).
-import { kindOfName, replaceUnits, stateOf, type OptionEntry, type SiteState } from '../core/index.ts'
+import { kindOfName, replaceUnits, stateOf, type OptionEntry, type SchemaInfo, type SiteState } from '../core/index.ts'
 import type { Site } from './site.ts'
 
 /**
@@ -16,19 +16,22 @@ function started<T>(p: Promise<T>): Promise<T> {
 
 export async function readLive(site: Site): Promise<SiteState> {
   // start the queries first: the file walk is mostly synchronous, and the rows and the schema arrive meanwhile
-  const rowsRead = started(readRows(site))
-  const schemaRead = started(site.settings.schema())
+  const settingsRead = started(readLiveSettings(site))
   const scan = await site.files.scan()
-  const { rows, sources } = await rowsRead
-  const schema = await schemaRead
-  const options: OptionEntry[] = rows.filter((row) => !ignored(site, row))
+  const { options, sources, schema } = await settingsRead
   return withSkipped({ ...stateOf(scan.files, scan.links, options, scan.dirs), sources, schema }, scan.skipped)
 }
 
-/** The settings rows and the tables they come from (read first: `read` checks the configured tables). */
-async function readRows(site: Site): Promise<{ rows: OptionEntry[]; sources: ReadonlySet<string> }> {
+/**
+ * The settings part of the live state, from the database alone: the rows in scope (ignored options left out, as
+ * a snapshot leaves them out), the tables they come from (read after the rows: `read` checks the configured
+ * tables) and the schema.
+ */
+export async function readLiveSettings(site: Site): Promise<{ options: OptionEntry[]; sources: ReadonlySet<string>; schema: SchemaInfo }> {
+  const schemaRead = started(site.settings.schema())
   const rows = await site.settings.read()
-  return { rows, sources: new Set(await site.settings.sources()) }
+  const sources = new Set(await site.settings.sources())
+  return { options: rows.filter((row) => !ignored(site, row)), sources, schema: await schemaRead }
 }
 
 function withSkipped(state: SiteState, skipped: string[]): SiteState {
@@ -49,12 +52,11 @@ export async function readLiveFiles(site: Site): Promise<SiteState> {
 export async function readLiveUnits(site: Site, units: ReadonlySet<string>): Promise<SiteState> {
   const head = await site.journal.head()
   if (!head) return readLive(site)
-  const rowsRead = started(readRows(site))
-  const schemaRead = started(site.settings.schema())
+  const settingsRead = started(readLiveSettings(site))
   const base = await site.journal.readState(head)
   const scan = await site.files.scan(units)
-  const { rows, sources } = await rowsRead
-  return replaceUnits(base, scan, units, rows.filter((row) => !ignored(site, row)), sources, await schemaRead)
+  const { options, sources, schema } = await settingsRead
+  return replaceUnits(base, scan, units, options, sources, schema)
 }
 
 /** Option ignore globs (`*.lock`, a site's own) are about options: they never hide an entity or a table row. */

@@ -145,10 +145,8 @@ export async function rollForward(site: Site, intent: RestoreIntent): Promise<{ 
  * migration marker differs — `target` with the live schema, the live markers (unless `restoreMarkers`) and the live
  * rows of recorded tables whose schema changed (core/schema.ts keepLayout).
  */
-export function layoutGoal(site: Site, live: SiteState, target: SiteState, restoreMarkers: boolean): SiteState {
-  const isMarker = markersOf(site)
-  const c = layoutCrossing(live, target, isMarker)
-  return crosses(c) ? keepLayout(live, target, c, isMarker, restoreMarkers) : target
+export function layoutGoal(site: Site, live: SiteState, target: SiteState, restoreMarkers: boolean, c = layoutCrossing(live, target, markersOf(site))): SiteState {
+  return crosses(c) ? keepLayout(live, target, c, markersOf(site), restoreMarkers) : target
 }
 
 /** The report's account of a crossing (null when there is none to tell). */

@@ -9,14 +9,14 @@
 // A crash anywhere after the intent is written is finished by the next command that takes the lock
 // (settle); a write that fails part-way is undone from the safety snapshot. recorder.ts reads and records,
 // restorer.ts plans and applies; neither takes the lock nor imports the other's caller.
-import { cleanText, crosses, keepLayout, layoutCrossing, overlayState, shortId as short, type LayoutCrossing, type SiteState } from '../core/index.ts'
+import { cleanText, crosses, layoutCrossing, overlayState, shortId as short, type LayoutCrossing, type SiteState } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
 import { restoreAudit } from './audit.ts'
 import { crossingText, crossingTo, markersOf } from './layout.ts'
 import { readLive } from './live.ts'
 import { record, type SnapshotOptions, type SnapshotResult } from './recorder.ts'
-import { applyPlan, layoutReport, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
+import { applyPlan, layoutGoal, layoutReport, planRestore, putBack, restoreReport, rollForward, runHooks, verify, type RestoreOptions, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
 import type { PurgeResult, RestoreIntent } from '../core/index.ts'
 
@@ -128,8 +128,8 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   const isMarker = markersOf(site)
   const acknowledged = opts.acrossSchemaChange === true && opts.trigger !== 'auto-rollback'
   const restoreMarkers = acknowledged && opts.restoreMarkers === true
-  // what a restore may write when the live layout is not the target's (see restorer.ts layoutGoal)
-  const goal = (live: SiteState, c: LayoutCrossing) => (crosses(c) ? keepLayout(live, recorded, c, isMarker, restoreMarkers) : recorded)
+  // what a restore may write when the live layout is not the target's
+  const goal = (live: SiteState, c: LayoutCrossing) => layoutGoal(site, live, recorded, restoreMarkers, c)
 
   if (opts.dryRun) {
     // a dry run writes nothing, not even the rest of an interrupted restore; it shows what a restore would do, crossing or not
