@@ -375,12 +375,12 @@ export class Prober {
     const g = short(good)
     // said once per target and migration: a broken site that keeps making new states (a plugin writing an
     // option on every page) must not page someone every few rounds with the same news
+    const message = `automatic rollback blocked: ${blockedWhy(c, g, refusal)}`
     const prior = rec.autoRollbackBlocked
-    if (prior && prior.to === good && (prior.from === state || prior.reason === `automatic rollback blocked: ${blockedWhy(c, g, refusal)}`)) return
+    if (prior && prior.to === good && (prior.from === state || prior.reason === message)) return
     const tables = c ? crossingTables(c) : []
     const markers = c ? c.markers.map((m) => visible(m.name)) : []
     const unknown = !!c && c.unknown && !crosses(c)
-    const message = `automatic rollback blocked: ${blockedWhy(c, g, refusal)}`
     const at = new Date().toISOString()
     rec.autoRollbackBlocked = { at, from: state, to: good, reason: message }
     await this.site.health.writeHealth(rec)
