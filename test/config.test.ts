@@ -100,6 +100,39 @@ $table_prefix = "wpx_";
     }
   })
 
+  it('migrationMarkers and bridge.preUpdateWait: the defaults, and wrong types, odd bytes, huge values and lists refused by key path', () => {
+    const site = (extra: string) => `sites:\n  - id: shop\n    wpRoot: /var/www\n    db: { user: wp, name: wp }\n${extra}`
+    const d = parseConfig(site(''), 'c.yaml').sites[0]!
+    assert.deepEqual([d.migrationMarkers, d.bridge.preUpdateWait], [[], 15_000])
+    const ok = parseConfig(site('    migrationMarkers: [edd_*_version, "my plugin schema"]\n    bridge: { preUpdateWait: 0s }\n'), 'c.yaml').sites[0]!
+    assert.deepEqual([ok.migrationMarkers, ok.bridge.preUpdateWait], [['edd_*_version', 'my plugin schema'], 0])
+    const cases: [string, RegExp][] = [
+      ['    migrationMarkers: edd_db_version\n', /sites\.0\.migrationMarkers: .*array/],
+      ['    migrationMarkers: [42]\n', /sites\.0\.migrationMarkers\.0:/],
+      ['    migrationMarkers: [null]\n', /sites\.0\.migrationMarkers\.0:/],
+      ['    migrationMarkers: [""]\n', /sites\.0\.migrationMarkers\.0:/],
+      ['    migrationMarkers: ["a\\u0000b"]\n', /sites\.0\.migrationMarkers\.0: no control characters/],
+      ['    migrationMarkers: ["a\\nb"]\n', /sites\.0\.migrationMarkers\.0: no control characters/],
+      [`    migrationMarkers: ["${'x'.repeat(192)}"]\n`, /sites\.0\.migrationMarkers\.0:/],
+      [`    migrationMarkers: [${Array.from({ length: 101 }, (_, i) => `m${i}`).join(', ')}]\n`, /sites\.0\.migrationMarkers:/],
+      ['    bridge: { preUpdateWait: 301s }\n', /sites\.0\.bridge\.preUpdateWait: at most 300s/],
+      ['    bridge: { preUpdateWait: soon }\n', /sites\.0\.bridge\.preUpdateWait/],
+      ['    bridge: { preUpdateWait: [15s] }\n', /sites\.0\.bridge\.preUpdateWait/],
+    ]
+    for (const [extra, why] of cases) {
+      const err = (() => {
+        try {
+          parseConfig(site(extra), 'c.yaml')
+        } catch (e) {
+          return e as { code?: string; message: string }
+        }
+        return assert.fail(`accepted: ${extra}`)
+      })()
+      assert.equal(err.code, 'CONFIG_INVALID', extra)
+      assert.match(err.message, why, extra.slice(0, 80))
+    }
+  })
+
   it('the example config in systemd/ is valid and lists the defaults', () => {
     const c = loadConfig(path.join(REPO, 'systemd/peakguard.example.yaml'))
     const defaults = parseConfig('sites:\n  - id: shop\n    wpRoot: /var/www/shop\n    db: { user: wordpress, name: wordpress }\n', 'd.yaml')

@@ -89,6 +89,9 @@ describe('web UI and API (sample site, real daemon)', function () {
       [{ target: good, dryRun: false, only: [true] }, /only\.0: expected string/],
       [{ target: good, dryRun: false, only: [''] }, /only\.0: missing or empty/],
       [{ target: good, dryRun: false, breakGlass: 'yes' }, /breakGlass: expected object/],
+      [{ target: good, dryRun: false, acrossSchemaChange: 'true' }, /acrossSchemaChange: expected boolean/],
+      [{ target: good, dryRun: false, acrossSchemaChange: 1 }, /acrossSchemaChange: expected boolean/],
+      [{ target: good, dryRun: false, acrossSchemaChange: true, restoreMarkers: 'yes' }, /restoreMarkers: expected boolean/],
       [{ target: good, dryRun: false, dryrun: true }, /"dryrun": no such field/],
       [{ target: [good], dryRun: false }, /target: expected string/],
       [[good], /the body: expected object/],
@@ -99,6 +102,10 @@ describe('web UI and API (sample site, real daemon)', function () {
       assert.equal(e.code, 'USAGE')
       assert.match(e.message, field, JSON.stringify(body))
     }
+    // writing old migration markers is an admin's: an operator is refused before anything is done
+    const markers = await api('/api/sites/shop/restores', tokens.olga as string, { method: 'POST', body: JSON.stringify({ target: good, dryRun: false, acrossSchemaChange: true, restoreMarkers: true }) })
+    assert.equal(markers.status, 403)
+    assert.equal(((await markers.json()) as { error: { code: string } }).error.code, 'FORBIDDEN')
     assert.equal(fs.readFileSync(file, 'utf8'), '<?php fatal_error_here(', 'no body of the wrong shape restored anything')
     const headAfter = (await site.cli(['--json', 'list'], { PEAKGUARD_TOKEN: tokens.vic as string })).json as { id: string }[]
     assert.equal(headAfter.length, headBefore.length, 'not even a safety snapshot was taken')
