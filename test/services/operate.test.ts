@@ -83,4 +83,15 @@ describe('restore as a person (memory adapters)', () => {
     assert.equal((await m.journal.log()).length, log)
     assert.deepEqual([m.audit, m.notify.sent], [[], []])
   })
+
+  it('--restore-markers goes with --across-schema-change, and only for an admin: refused before anything is written or audited', async () => {
+    m.settings.set('blogname', 'Changed')
+    const before = await liveOf(m)
+    const commits = (await m.journal.log()).length
+    await assert.rejects(restoreAs(deps, root, { target: beforeFreeze, restoreMarkers: true }), (e: unknown) => isCode('USAGE')(e) && /goes with --across-schema-change/.test((e as Error).message))
+    await assert.rejects(restoreAs(deps, alice, { target: beforeFreeze, acrossSchemaChange: true, restoreMarkers: true }), (e: unknown) => isCode('FORBIDDEN')(e) && /alice \(operator\) may not restore migration markers/.test((e as Error).message))
+    assert.deepEqual(await liveOf(m), before, 'nothing was written')
+    assert.equal((await m.journal.log()).length, commits, 'not even a safety snapshot')
+    assert.deepEqual(m.audit, [], 'nothing to audit: nothing was done')
+  })
 })
