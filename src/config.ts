@@ -2,6 +2,7 @@
 // an error naming the key path and its line), defaults explicit, relative paths taken from the file's
 // folder, frozen. `redact` is the only form in which a config is ever printed.
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import ms from 'ms'
 import { isMap, isSeq, LineCounter, parseDocument, stringify, type Document } from 'yaml'
@@ -99,6 +100,34 @@ const probe = z
 
 /** The probe of a site that configures none: its home URL, with every default. */
 export const DEFAULT_PROBE = probe.parse({})
+
+/**
+ * A site run by several web nodes (each with its own wp-content, or one shared over NFS/EFS) that share
+ * its database and its S3 replica. The nodes coordinate through the database (one settings leader, one
+ * writer of the shared journal at a time) and share their history through the replica.
+ */
+const fleet = z
+  .object({
+    /** how often a node writes its row in the fleet table and checks who leads */
+    heartbeat: duration('2s').refine((v) => v >= 250 && v <= 60_000, 'between 250ms and 60s'),
+    /** a node whose last heartbeat is older is shown as down */
+    nodeTimeout: duration('15s').refine((v) => v <= 600_000, 'at most 10m'),
+    /** how long a restore of the fleet waits for every live node to stage the target */
+    readyWait: duration('60s').refine((v) => v >= 1000 && v <= 1_800_000, 'between 1s and 30m'),
+    /** wp-content is one shared file system (NFS, EFS): only the leader records and writes files, by scanning */
+    sharedFiles: z.boolean().default(false),
+  })
+  .strict()
+  // a timeout of one or two heartbeats would call a node down after one slow write
+  .superRefine((f, ctx) => {
+    if (f.nodeTimeout < 3 * f.heartbeat)
+      ctx.addIssue({ code: 'custom', path: ['nodeTimeout'], message: `at least 3 × heartbeat (${ms(f.heartbeat * 3)}): a node is shown as down only after it missed several heartbeats` })
+  })
+
+export type FleetConfig = z.infer<typeof fleet>
+
+/** A node id in a fleet: the config's `node:`, or the host name. */
+export const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 const db = z
   .object({
@@ -388,11 +417,19 @@ const site = z
     notify: z.object({ webhooks: z.array(webhook).default([]), pagerduty: z.array(pagerduty).default([]), email: z.array(email).default([]) }).strict().prefault({}),
     /** after every restore: purge what caches pages, so visitors get the restored site */
     purge,
+    /** null: one host runs this site; a block (`fleet: {}` for the defaults): several nodes, sharing the database and the replica */
+    fleet: fleet.nullable().default(null),
   })
   .strict()
+  .superRefine((s, ctx) => {
+    if (s.fleet && !s.s3)
+      ctx.addIssue({ code: 'custom', path: ['fleet'], message: 'a fleet needs the site\'s s3 block: the nodes share their history through the S3 replica' })
+  })
 
 const schema = z
   .object({
+    /** this host's id in a fleet (the same on every start of it, different on every node); null: the host name */
+    node: z.string().regex(NODE_ID, '1–64 letters, digits, ., _ and -, starting with a letter or digit').nullable().default(null),
     dataDir: z.string().min(1).default(DEFAULT_DATA_DIR),
     /** the peakguard users and API tokens (hashed); null: <dataDir>/users.json */
     usersFile: z.string().min(1).nullable().default(null),
@@ -433,6 +470,8 @@ export interface ResolvedSite extends SiteConfig {
   dataDir: string
   /** the bridge's folder (bridge.dir, or <dataDir>/bridge/<site id>) */
   bridgeDir: string
+  /** null: not a fleet; durations in milliseconds */
+  fleet: FleetConfig | null
 }
 
 export interface LoadedConfig {
@@ -441,6 +480,8 @@ export interface LoadedConfig {
   sites: readonly ResolvedSite[]
   /** usersFile, or <dataDir>/users.json */
   usersFile: string
+  /** this host's id in a fleet: `node:`, or the host name (see nodeIdOf) */
+  node: string
 }
 
 export function configPath(flag: string | undefined): string {
@@ -475,10 +516,28 @@ export function loadConfig(file: string): LoadedConfig {
     notify: { ...s.notify, email: s.notify.email.map((e) => ({ ...e, caFile: e.caFile && path.resolve(base, e.caFile) })) },
   }))
   const usersFile = path.resolve(base, config.usersFile ?? path.join(config.dataDir, 'users.json'))
-  return deepFreeze({ file, config, sites, usersFile })
+  return deepFreeze({ file, config, sites, usersFile, node: nodeIdOf(config, os.hostname(), file) })
 }
 
-export function parseConfig(text: string, file: string): Config {
+/**
+ * This host's id in a fleet: `node:`, else the whole host name. In a config with a fleet site a host name
+ * that is no node id is an error asking for `node:`; elsewhere the id is only a label, so such a name is
+ * made into one (its other characters replaced by '-').
+ */
+export function nodeIdOf(c: { node: string | null; sites: readonly { id: string; fleet: object | null }[] }, host: string = os.hostname(), file = 'the config'): string {
+  if (c.node !== null) return c.node
+  if (NODE_ID.test(host)) return host
+  const fleetSite = c.sites.find((s) => s.fleet)
+  if (fleetSite)
+    throw new PeakguardError(
+      'CONFIG_INVALID',
+      `${file}: node: this host's name ${JSON.stringify(host.slice(0, 100))} is not a node id (1–64 letters, digits, ., _ and -, starting with a letter or digit), and site ${fleetSite.id} is a fleet: set node: to this host's id in the fleet`,
+    )
+  return host.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'node'
+}
+
+/** `host`: the host name a config without `node:` takes as this node's id (a test's stand-in for os.hostname()). */
+export function parseConfig(text: string, file: string, host: string = os.hostname()): Config {
   const lc = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true })
   if (doc.errors.length) {
@@ -487,7 +546,12 @@ export function parseConfig(text: string, file: string): Config {
     throw new PeakguardError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`)
   }
   const result = schema.safeParse(doc.toJS() ?? {})
-  if (result.success) return result.data
+  if (result.success) {
+    const fleetAt = result.data.sites.findIndex((s) => s.fleet)
+    const line = fleetAt < 0 ? null : lineOf(doc, lc, ['sites', String(fleetAt), 'fleet'])
+    nodeIdOf(result.data, host, `${file}${line ? `:${line}` : ''}`) // a fleet on a host whose name is no node id: refused here, with the line of the fleet
+    return result.data
+  }
   const messages = result.error.issues.slice(0, 5).map((issue) => {
     let keyPath = issue.path.map(String)
     let msg = issue.message
@@ -572,8 +636,11 @@ function redactUrl(url: string): string {
   return `${u.protocol}//${u.host}/********`
 }
 
-/** Adds a site to the config file (creating it, mode 0600, since it holds the DB password). */
-export function addSite(file: string, siteConfig: Record<string, unknown>, dataDir: string | undefined, uiListen?: string): void {
+/**
+ * The config file's text with a site added (the file's own text kept, comments and all; a new file when
+ * there is none), checked as loadConfig would check it: init knows it is readable before anything is made.
+ */
+export function configWithSite(file: string, siteConfig: Record<string, unknown>, dataDir: string | undefined, uiListen?: string): { text: string; config: Config } {
   let doc: Document
   if (fs.existsSync(file)) {
     doc = parseDocument(fs.readFileSync(file, 'utf8'))
@@ -589,7 +656,11 @@ export function addSite(file: string, siteConfig: Record<string, unknown>, dataD
   // where the daemon serves the web UI: one address for the whole config
   if (uiListen !== undefined) doc.setIn(['ui', 'listen'], uiListen)
   const text = doc.toString()
-  parseConfig(text, file) // never write a config we would refuse to read
+  return { text, config: parseConfig(text, file) } // never write a config we would refuse to read
+}
+
+/** Writes a config file's text (from configWithSite), mode 0600 since it holds the DB password. */
+export function writeConfigFile(file: string, text: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true })
   // flushed before and after the rename: after a power cut the file is the old config or the new one
   writeFileDurably(file, text, { mode: 0o600 })

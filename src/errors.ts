@@ -57,6 +57,12 @@ export const ERRORS = {
     what: 'the restore crosses a database migration',
     advice: 'Read what changed in the database since that state. To restore code and settings anyway, keeping the live schema and migration markers, repeat with --across-schema-change (the UI: tick the acknowledgement).',
   },
+  FLEET_NOT_READY: {
+    http: 503,
+    exit: EXIT.failed,
+    what: 'a node of the fleet was not ready for the restore: nothing was written on any node',
+    advice: "The message names the node and why. Bring it back (or wait until the fleet shows it down: 'peakguard status'), then try again; a node that was down takes the restored state when it comes back.",
+  },
   RESTORE_CONFLICT: { http: 409, exit: EXIT.failed, what: 'the restore would overwrite something that is not the recorded item', advice: CHECK_INPUT },
   VERIFY_FAILED: { http: 500, exit: EXIT.verifyFailed, what: 'the live site differs from the restored state', advice: SERVER_SIDE },
   S3_FAILED: { http: 502, exit: EXIT.failed, what: 'the S3 replica cannot be reached or refused a request', advice: SERVER_SIDE },

@@ -46,4 +46,5 @@ if (entry === fs.realpathSync(fileURLToPath(import.meta.url))) {
     process.exit(report(rt, { json: process.argv.includes('--json') } as GlobalOptions, e))
   })
   process.exitCode = await runCli(process.argv.slice(2), rt)
+  await rt.finish?.().catch(() => undefined)
 }

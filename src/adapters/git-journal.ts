@@ -909,7 +909,9 @@ export class GitJournal implements JournalPort, BundlePort {
   }
 
   async isAncestor(ancestor: string, id: string): Promise<boolean> {
-    return this.git.raw(['merge-base', '--is-ancestor', ancestor, id]).then(
+    // `git merge-base --is-ancestor` answers "no" with exit 1 and nothing on stderr, which simple-git's raw() takes
+    // for success: spawnGit rejects on any exit but 0
+    return spawnGit(this.dir, ['merge-base', '--is-ancestor', ancestor, id], { what: 'git merge-base' }).then(
       () => true,
       () => false,
     )

@@ -2,7 +2,7 @@
 // snapshots, restores, probe results, watcher mode, DB connection and pending changes per site, plus
 // the process's CPU and memory. `render` is what GET /metrics answers.
 import client from 'prom-client'
-import type { MetricsPort } from '../core/index.ts'
+import type { FleetGauges, MetricsPort } from '../core/index.ts'
 
 export class PromMetrics implements MetricsPort {
   readonly registry = new client.Registry()
@@ -88,6 +88,31 @@ export class PromMetrics implements MetricsPort {
     registers: [this.registry],
   })
 
+  private readonly fleetLeader = new client.Gauge({
+    name: 'peakguard_fleet_leader',
+    help: "1 while this node is its fleet's settings leader",
+    labelNames: ['site', 'node'],
+    registers: [this.registry],
+  })
+  private readonly fleetDrift = new client.Gauge({
+    name: 'peakguard_fleet_drift_files',
+    help: "Files (and links) of this node that differ from the fleet's desired state; 0 when none",
+    labelNames: ['site', 'node'],
+    registers: [this.registry],
+  })
+  private readonly fleetNodes = new client.Gauge({
+    name: 'peakguard_fleet_nodes',
+    help: 'Nodes of the fleet by state: up (a recent heartbeat), down, drifting (up, files differ)',
+    labelNames: ['site', 'state'],
+    registers: [this.registry],
+  })
+  private readonly fleetDb = new client.Gauge({
+    name: 'peakguard_fleet_db_connected',
+    help: "1 when this node's last heartbeat reached the fleet's database",
+    labelNames: ['site', 'node'],
+    registers: [this.registry],
+  })
+
   constructor() {
     // the event-loop-lag monitor samples every 10 ms by default: ~0.8% of a core on an idle daemon alone
     client.collectDefaultMetrics({ register: this.registry, prefix: 'peakguard_', eventLoopMonitoringPrecision: 100 })
@@ -124,6 +149,15 @@ export class PromMetrics implements MetricsPort {
       this.pushedBytes.inc({ site }, bytes)
       this.pushSeconds.observe({ site }, seconds)
     }
+  }
+
+  fleet(site: string, node: string, f: FleetGauges): void {
+    this.fleetLeader.set({ site, node }, f.leader ? 1 : 0)
+    this.fleetDrift.set({ site, node }, f.driftFiles)
+    this.fleetDb.set({ site, node }, f.dbConnected ? 1 : 0)
+    this.fleetNodes.set({ site, state: 'up' }, f.up)
+    this.fleetNodes.set({ site, state: 'down' }, f.down)
+    this.fleetNodes.set({ site, state: 'drifting' }, f.drifting)
   }
 
   notification(site: string, result: 'delivered' | 'failed' | 'dropped'): void {

@@ -14,10 +14,18 @@ type Row = mysql.RowDataPacket
  * The tables of the prefix. information_schema compares names case-insensitively (utf8_general_ci), and a
  * table `WP_x` is not `wp_`'s on a server that keeps case (Linux): the bytes decide. `_` and `%` in the prefix
  * are escaped (with `!`, not a backslash, which NO_BACKSLASH_ESCAPES would change). A session's temporary tables
- * (which MariaDB 11.2+ lists) are not the site's schema.
+ * (which MariaDB 11.2+ lists) are not the site's schema. Nor are peakguard's own fleet tables,
+ * `{prefix}peakguard_*` (mysql-fleet.ts): they are coordination, not the shop's state — created when a site joins a
+ * fleet, they would move the schema part and be recorded like a migration, and a restore across their creation
+ * would warn of a schema change no plugin made. Two parameters: scopeParams.
  */
 function scope(): string {
-  return "TABLE_SCHEMA = DATABASE() AND CAST(TABLE_NAME AS BINARY) LIKE CAST(? AS BINARY) ESCAPE '!'"
+  return "TABLE_SCHEMA = DATABASE() AND CAST(TABLE_NAME AS BINARY) LIKE CAST(? AS BINARY) ESCAPE '!' AND CAST(TABLE_NAME AS BINARY) NOT LIKE CAST(? AS BINARY) ESCAPE '!'"
+}
+
+/** The parameters of scope(): the prefix's tables, less peakguard's own. */
+function scopeParams(prefix: string): [string, string] {
+  return [likePrefix(prefix), likePrefix(`${prefix}peakguard_`)]
 }
 
 function likePrefix(prefix: string): string {
@@ -60,18 +68,18 @@ export function otherInstalls(names: readonly string[], prefix: string, multisit
 
 /** The tables of the prefix with their columns and indexes: three statements, whatever the number of tables. */
 export async function readSchema(conn: Conn, prefix: string, multisite = false): Promise<TableDef[]> {
-  const like = likePrefix(prefix)
+  const like = scopeParams(prefix)
   const [tables] = await conn.query<Row[]>(
     `SELECT TABLE_NAME AS t, ENGINE AS e, TABLE_COLLATION AS c FROM information_schema.TABLES WHERE ${scope()} AND TABLE_TYPE <> 'TEMPORARY'`,
-    [like],
+    like,
   )
   const [columns] = await conn.query<Row[]>(
     `SELECT TABLE_NAME AS t, COLUMN_NAME AS n, COLUMN_TYPE AS y, IS_NULLABLE AS z, COLUMN_DEFAULT AS d FROM information_schema.COLUMNS WHERE ${scope()} ORDER BY TABLE_NAME, ORDINAL_POSITION`,
-    [like],
+    like,
   )
   const [stats] = await conn.query<Row[]>(
     `SELECT TABLE_NAME AS t, INDEX_NAME AS i, NON_UNIQUE AS u, COLUMN_NAME AS n, SUB_PART AS s FROM information_schema.STATISTICS WHERE ${scope()} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
-    [like],
+    like,
   )
   const defs = new Map<string, TableDef>()
   for (const r of tables) {
@@ -122,7 +130,7 @@ export const SCHEMA_KEY = ':schema'
  * says a table may have changed (see `schemaDue`).
  */
 export function schemaFingerprintPart(prefix: string): FingerprintPart {
-  const like = likePrefix(prefix)
+  const like = scopeParams(prefix)
   const listing = (view: string, fields: string[], order: string, extra = '') =>
     `COALESCE((SELECT MD5(GROUP_CONCAT(${fields.join(', 0x00, ')} ORDER BY ${order} SEPARATOR 0x01)) FROM information_schema.${view} WHERE ${scope()}${extra}), '-')`
   return {
@@ -132,7 +140,7 @@ export function schemaFingerprintPart(prefix: string): FingerprintPart {
       listing('COLUMNS', ['TABLE_NAME', 'COLUMN_NAME', 'COLUMN_TYPE', 'IS_NULLABLE', z('COLUMN_DEFAULT')], `${BY_NAME}, ORDINAL_POSITION`),
       listing('STATISTICS', ['TABLE_NAME', 'INDEX_NAME', 'NON_UNIQUE', z('COLUMN_NAME'), z('SUB_PART')], `${BY_NAME}, INDEX_NAME, SEQ_IN_INDEX`),
     ].join(', ')}))`,
-    params: [like, like, like],
+    params: [...like, ...like, ...like],
     tables: [],
     always: false,
   }
@@ -158,7 +166,7 @@ export function schemaGate(prefix: string): { sql: string; params: unknown[] } {
   const t = 'UNIX_TIMESTAMP(CREATE_TIME)'
   return {
     sql: `SELECT MD5(GROUP_CONCAT(TABLE_NAME, 0x00, ${z('ENGINE')}, 0x00, ${z('TABLE_COLLATION')}, 0x00, ${z(t)} ORDER BY ${BY_NAME} SEPARATOR 0x01)) AS g, MAX(${t}) AS c, UNIX_TIMESTAMP() AS n FROM information_schema.TABLES WHERE ${scope()}${TABLES}`,
-    params: [likePrefix(prefix)],
+    params: scopeParams(prefix),
   }
 }
 

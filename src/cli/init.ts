@@ -15,6 +15,7 @@ interface InitFlags {
   s3KeyFile?: string
   uiListen?: string
   settingsTables?: string
+  fleet?: boolean
 }
 
 export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOptions) => Promise<void>) => Promise<void>): void {
@@ -30,12 +31,14 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
     .option('--s3-endpoint <url>', 'an S3-compatible server (MinIO, R2, Wasabi, Ceph) instead of AWS')
     .option('--s3-path-style', 'path-style URLs (most S3-compatible servers need them)')
     .option('--s3-key-file <file>', 'encrypt the replica with this AES-256 key file (32 bytes, mode 0600)')
+    .option('--fleet', 'this site runs on several web nodes sharing its database and replica (needs --s3-bucket; run init on every node)')
     .option('--ui-listen <host:port>', 'where the daemon serves the web UI (default 127.0.0.1:8087; keep it on loopback behind a TLS proxy)')
     .option('--settings-tables <list>', "plugin settings tables to record beside options, comma-separated: a preset (woocommerce) or table names without the prefix; each is checked in the database first")
     .action((flags: InitFlags) =>
       run(async (o) => {
         const s3Given = flags.s3Prefix ?? flags.s3Region ?? flags.s3Endpoint ?? flags.s3PathStyle ?? flags.s3KeyFile
         if (s3Given !== undefined && !flags.s3Bucket) throw new PeakguardError('USAGE', 'the --s3-* options need --s3-bucket')
+        if (flags.fleet && !flags.s3Bucket) throw new PeakguardError('USAGE', '--fleet needs --s3-bucket: the nodes of a fleet share their history through the S3 replica')
         const s3 = flags.s3Bucket
           ? { bucket: flags.s3Bucket, prefix: flags.s3Prefix, region: flags.s3Region, endpoint: flags.s3Endpoint, forcePathStyle: flags.s3PathStyle, keyFile: flags.s3KeyFile }
           : undefined
@@ -46,6 +49,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
           config: o.config,
           s3,
           uiListen: flags.uiListen,
+          fleet: flags.fleet === true,
           ...(flags.settingsTables !== undefined ? { settingsTables: [flags.settingsTables] } : {}),
           // a preset found in the database is asked about only where a person answers
           ask: rt.isInteractive() && !o.json,
@@ -66,6 +70,7 @@ export function register(program: Command, rt: Runtime, run: (fn: (o: GlobalOpti
                 ]
               : []),
             ...r.warnings.map((w) => `  WARNING     ${w}`),
+            ...(r.fleet ? [`  fleet       node ${r.fleet.node}; fleet tables ${r.fleet.tables[0]}, ${r.fleet.tables.slice(1).map((t) => t.slice(t.indexOf('peakguard_') + 'peakguard'.length)).join(', ')} ready`] : []),
             ...(r.s3 ? [`  replica     ${r.s3.location}${r.s3.encrypted ? ', encrypted (AES-256-GCM)' : ', NOT encrypted (--s3-key-file)'}; ${r.s3.check}`] : []),
             `  web UI      http://${r.uiListen} (served by 'peakguard daemon'; create the first user with 'peakguard user add NAME --role admin --password-stdin')`,
             `next: peakguard snapshot --config ${r.config}${r.site === 'default' ? '' : ` --site ${r.site}`}`,

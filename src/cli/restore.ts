@@ -96,9 +96,10 @@ function text(r: RestoreReport): string[] {
     lines.push(...changeLines(r.plan))
     return lines
   }
-  lines.push(`restored ${shortId(r.target)}: ${r.files.written} files written, ${r.files.removed} removed; ${r.options.written} settings rows written, ${r.options.removed} removed`)
+  lines.push(`restored ${shortId(r.target)}${r.fleet ? ' on every node of the fleet' : ''}: ${r.files.written} files written, ${r.files.removed} removed${r.fleet ? ' (on the leader)' : ''}; ${r.options.written} settings rows written, ${r.options.removed} removed`)
   lines.push(`safety snapshot (undo with 'peakguard restore ${shortId(r.safetySnapshot)}'): ${r.safetySnapshot}`)
-  lines.push(r.verified ? 'verified: the live site matches the restored state' : 'NOT verified: see the differences below')
+  lines.push(...fleetLines(r))
+  lines.push(r.verified ? `verified: the live site matches the restored state${r.fleet ? ' on every node' : ''}` : 'NOT verified: see the differences below')
   if (r.caches)
     lines.push(r.caches.ok ? `caches flushed through the WordPress bridge (${r.caches.detail})` : `caches NOT flushed: ${r.caches.detail} — PHP may serve old code until opcache expires; reload php-fpm`)
   for (const h of r.hooks)
@@ -114,6 +115,18 @@ function text(r: RestoreReport): string[] {
 const KIND = { plugin: 'page-cache plugin', http: 'HTTP purge', cloudflare: 'CDN' } as const
 
 /** Each purge of what caches pages and its outcome, then the check of the page past the caches. */
+/** A fleet restore: one line per node — its files written, re-read, its caches flushed. */
+export function fleetLines(r: RestoreReport): string[] {
+  if (!r.fleet) return []
+  return [
+    `fleet restore ${r.fleet.op}, node by node:`,
+    ...r.fleet.nodes.map(
+      (n) =>
+        `  ${n.node}: ${n.status === 'done' ? `${n.files} file(s) written or removed, ${n.verified ? 'verified' : 'NOT verified'}, caches ${n.caches ?? 'not flushed (no bridge)'}` : n.status === 'failed' ? `FAILED: ${n.error ?? 'unknown'}` : 'staged, did not report the swap (it takes the restored state when it is back)'}`,
+    ),
+  ]
+}
+
 function purgeLines(r: RestoreReport): string[] {
   const lines = r.purges.map((p) =>
     p.ok ? `purged ${p.name} (${KIND[p.kind]}): ${p.detail}` : `purge FAILED: ${p.name} (${KIND[p.kind]}): ${p.detail} — the restore itself is done; visitors may get cached old pages until it is purged by hand`,

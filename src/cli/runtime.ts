@@ -32,6 +32,8 @@ export interface InitOptions {
   settingsTables?: string[]
   /** a person can answer (a terminal, not --json): a preset whose tables the database holds is offered as a question */
   ask?: boolean
+  /** --fleet: the site gets `fleet: {}` (it needs s3) and its fleet tables are made in its database */
+  fleet?: boolean
 }
 
 export interface InitResult {
@@ -53,6 +55,8 @@ export interface InitResult {
   presetsFound: string[]
   /** presets found but not added (no terminal to ask, or declined): the exact config line and init flag that record them */
   offer: { presets: string[]; line: string; flag: string } | null
+  /** --fleet: this host's node id and the fleet tables made (or found) in the site's database */
+  fleet: { node: string; tables: string[] } | null
 }
 
 export interface RecoverOptions {
@@ -105,6 +109,8 @@ export interface SiteGovernanceDeps {
 }
 
 export interface Runtime {
+  /** After the command: closes what it left open (a fleet's database connections), so the process can end. */
+  finish?(): Promise<void>
   /** loads what commands need (config, adapters); called before a command runs, never for --help */
   prepare(opts: GlobalOptions): Promise<void>
   governance(opts: GlobalOptions): Promise<SiteGovernanceDeps>

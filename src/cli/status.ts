@@ -56,6 +56,20 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
     `auto-rollback ${h.autoRollback.enabled ? (h.autoRollback.halted ? `STOPPED: ${h.autoRollback.halted.reason}` : h.autoRollback.blocked && h.autoRollback.blocked.from === h.live.state ? `on; BLOCKED at ${h.autoRollback.blocked.at}: ${h.autoRollback.blocked.reason}` : 'on') : 'off'}${h.autoRollback.last ? `; last ${h.autoRollback.last.at} ${shortId(h.autoRollback.last.from)} → ${shortId(h.autoRollback.last.to)}` : ''}`,
     ...(h.lastAlert ? [`ALERT         ${h.lastAlert.at}: ${h.lastAlert.message}`] : []),
     ...replicaLines(s.replica),
+    ...fleetLines(s.fleet),
+  ]
+}
+
+/** The fleet as this node sees it: its role, every node (up or down, leader, drift), and this node's drift by file. */
+export function fleetLines(f: DaemonSiteStatus['fleet']): string[] {
+  if (!f) return []
+  const nodeLine = (n: (typeof f.nodes)[number]) =>
+    `  ${n.node.padEnd(12)} ${n.up ? (n.role === 'leader' && n.node === f.leader ? 'LEADER  ' : 'follower') : 'DOWN    '} heartbeat ${Math.round(n.ageSeconds * 10) / 10} s ago` +
+    (!n.up ? '' : n.drift ? `; DRIFT: ${n.drift.count} file(s) differ from ${shortId(n.drift.desired)} (${n.drift.units.slice(0, 3).join(', ')}${n.drift.units.length > 3 ? ', …' : ''})` : n.compared ? '; files as the fleet\'s state' : '; not compared yet')
+  return [
+    `fleet         node ${f.node}, ${f.role === 'leader' ? 'the settings LEADER' : `follower (leader: ${f.leader ?? 'NONE alive'})`} since ${f.since}${f.dbError ? `; DATABASE UNREACHABLE: ${f.dbError}` : ''}`,
+    ...f.nodes.map(nodeLine),
+    ...(f.drift ? [`DRIFT         this node's files differ from the fleet's state ${shortId(f.drift.desired)}: ${f.drift.count} file(s): ${f.drift.paths.slice(0, 10).join(', ')}${f.drift.count > 10 ? ', …' : ''}`] : []),
   ]
 }
 

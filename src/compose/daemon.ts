@@ -15,7 +15,7 @@ import { WpEventsFile } from '../adapters/wp-events.ts'
 import { readBridgeSecret } from '../adapters/wp-bridge.ts'
 import type { GlobalOptions } from '../cli/runtime.ts'
 import { redact, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
-import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS } from '../core/index.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, type FleetPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { UiSite } from '../http/app.ts'
 import { aliasesOf } from '../services/access.ts'
@@ -25,6 +25,8 @@ import { activeFreeze, bridgeState, readFreezeDoc, recordBaseline } from '../ser
 import { siteZone } from '../services/freeze-calendar.ts'
 import { SiteGovernance } from '../services/site-governance.ts'
 import { preUpdateSnapshot } from '../services/pre-update.ts'
+import { FleetMember } from '../services/fleet.ts'
+import { FleetEvents, joinFleet } from './fleet.ts'
 import { Daemon, Prober, Replicator, SiteRecording, type DaemonSite, type Site } from '../services/index.ts'
 import { hostPort } from './daemon-client.ts'
 import { accessFor, auditAll, auditLogFor, bridgeControl, bridgeDaemon, openReplica, openSite, pickSite, probeSpecs } from './sites.ts'
@@ -38,12 +40,16 @@ const NOTIFY_CLOSE_MS = 5000
 /** The recording loop and prober of one site, with the settings from its config. */
 async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<typeof createLog>, metrics: PromMetrics): Promise<{ daemon: DaemonSite; ui: UiSite }> {
   const site = await openSite(cfg, s)
+  // a node of a fleet: one journal for all nodes, the settings for the leader (compose/fleet.ts, services/fleet.ts)
+  let member: FleetMember | null = null
+  const node = await joinFleet(cfg, s, site, openReplica, log, () => member?.leads() ?? false)
   const { FsWatcher } = await import('../adapters/fs-watcher.ts')
   const recording = new SiteRecording(site, new FsWatcher(s.wpContent, [...DEFAULT_IGNORED_FILES, ...s.ignore.files]), log, metrics, {
     quietMs: s.watch.quiet,
     maxWaitMs: s.watch.maxWait,
     reconcileMs: s.watch.reconcile,
     fallbackScanMs: s.watch.fallbackScan,
+    scanOnly: s.fleet?.sharedFiles ? "wp-content is shared by the fleet's nodes (fleet.sharedFiles): inotify does not see other clients' writes, so it is scanned" : null,
     pollMs: s.poll.interval,
   }, new V8Heap())
   // one queue and sender per webhook, PagerDuty integration and mail server: a dead one delays neither the
@@ -57,25 +63,44 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     probes: probeSpecs(s),
     autoRollback: { enabled: s.autoRollback.enabled, afterFailures: s.autoRollback.afterFailures, minIntervalMs: s.autoRollback.minInterval },
   }, { notify: notifier })
-  const replica = await openReplica(s)
+  const replica = node?.replica ?? (await openReplica(s))
   const replicator = replica
     ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax }, { notify: notifier })
     : null
   // the gate and the UI share the site's governance documents and audit log
   const docs = new SiteDir(s.dataDir)
-  const audit = auditLogFor(s)
-  const governance = siteGovernance(cfg, s, site, docs, audit, notifier, log)
+  const audit = auditLogFor(s, undefined, cfg)
+  const governance = siteGovernance(cfg, s, site, docs, audit, notifier, log, node?.fleet ?? null)
+  if (node && s.fleet) {
+    const m = new FleetMember({ fleet: node.fleet, shared: node.shared, recording, site, view: node.view, log, metrics }, { heartbeatMs: s.fleet.heartbeat, nodeTimeoutMs: s.fleet.nodeTimeout, listen: cfg.config.ui.listen })
+    member = m
+    m.restorer = node.restorer
+    const leads = () => m.leads()
+    recording.leads = leads
+    prober.leads = leads
+    governance.leads = leads
+    // a new leader reads the settings at once: a change the old one had not recorded yet is not lost
+    // one shared wp-content (NFS/EFS): only the leader records and writes the files
+    if (s.fleet.sharedFiles) recording.recordsFiles = leads
+    m.onRole = (isLeader) => {
+      // the files too, when they are shared: what the old leader had not recorded yet is read now
+      if (isLeader) recording.noticeSettings(s.fleet?.sharedFiles === true)
+    }
+    recording.onRecorded = () => m.compare()
+    m.onBeat = () => governance.readEvents()
+  }
   const daemon: DaemonSite = {
     id: s.id,
     recording,
     prober,
     replicator,
     governance,
+    fleet: member,
     close: async () => {
       // what the stopping services reported last still goes out, for at most a few seconds
       const flushed = notifier.close(NOTIFY_CLOSE_MS)
       await site.close()
-      await replica?.close()
+      await (node ? node.close() : replica?.close())
       await flushed
     },
   }
@@ -119,7 +144,8 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog, listen: s
 }
 
 /** Attribution, audit and the freeze gate of one site, for the daemon. */
-function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: Notifiers, log: ReturnType<typeof createLog>): SiteGovernance {
+function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: Notifiers, log: ReturnType<typeof createLog>, fleet: FleetPort | null): SiteGovernance {
+  const events = new WpEventsFile(path.join(s.bridgeDir, 'events.jsonl'))
   return new SiteGovernance({
     site,
     docs,
@@ -128,7 +154,8 @@ function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: Si
     log,
     policy: s.freeze.policy,
     freeze: freezeSource(s, docs, audit, cfg.config.ui.listen),
-    events: new WpEventsFile(path.join(s.bridgeDir, 'events.jsonl')),
+    // a fleet's node shares its WordPress events: the node that records a change may not be the one it was made on
+    events: fleet ? new FleetEvents(events, fleet) : events,
     bridge: site.bridge ?? null,
     names: new OsUsers(),
     identities: async () => {
@@ -160,7 +187,7 @@ export async function runDaemon(cfg: LoadedConfig, o: GlobalOptions): Promise<vo
   for (const s of chosen) {
     const docs = new SiteDir(s.dataDir)
     docs.ensure()
-    await auditConfigChange({ site: s.id, docs, audit: auditLogFor(s) }, { file: cfg.file, sha256: digest })
+    await auditConfigChange({ site: s.id, docs, audit: auditLogFor(s, undefined, cfg) }, { file: cfg.file, sha256: digest })
   }
   const sites = await Promise.all(chosen.map((s) => daemonSite(cfg, s, log, metrics)))
   const daemon = new Daemon(

@@ -1,15 +1,17 @@
 // `peakguard init`, composed: a WordPress install read (wp-config.php), its database probed, a site
-// added to the config file, its data directory and journal created, its replica checked. Composition
-// rather than a service: it builds a site from nothing, with the adapters of each part.
+// added to the config file, its data directory and journal created, its replica checked, and for a fleet
+// the fleet tables made in its database. Composition rather than a service: it builds a site from nothing,
+// with the adapters of each part.
 import path from 'node:path'
 import fs from 'node:fs'
+import os from 'node:os'
 import readline from 'node:readline'
 import { GitJournal } from '../adapters/git-journal.ts'
 import { MysqlSettings, type DbConfig } from '../adapters/mysql-settings.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
 import { readWpConfig } from '../adapters/wp-config.ts'
 import type { InitOptions, InitResult } from '../cli/runtime.ts'
-import { addSite, configPath, loadConfig, settingsTablesOf } from '../config.ts'
+import { configPath, configWithSite, loadConfig, nodeIdOf, settingsTablesOf, writeConfigFile } from '../config.ts'
 import { TABLE_PRESETS } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { openReplica, pickSite, s3Adapter } from './sites.ts'
@@ -62,6 +64,8 @@ export async function init(opts: InitOptions): Promise<InitResult> {
   }
   // every named table exists, has a primary key and is small enough to be settings: refused by name before the config is written
   if (settingsTables.length) tables = await checkTables(db, settingsTables)
+  // a fleet shares its history through the replica: without one there is nothing to join (the config check says so too)
+  if (opts.fleet && !opts.s3) throw new PeakguardError('USAGE', '--fleet needs --s3-bucket: the nodes of a fleet share their history through the S3 replica')
   const dataRoot = opts.dataDir ? path.resolve(opts.dataDir) : (existing?.config.dataDir ?? undefined)
   const siteConfig = {
     id: siteId,
@@ -69,6 +73,7 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     ...(path.resolve(wp.wpContent) !== path.join(path.resolve(opts.wpRoot), 'wp-content') ? { wpContent: path.resolve(wp.wpContent) } : {}),
     db: { host: db.host, port: db.port, socket: db.socket, user: db.user, password: db.password, name: db.name, tablePrefix: db.tablePrefix, multisite: db.multisite },
     ...(settingsTables.length ? { settingsTables } : {}),
+    ...(opts.fleet ? { fleet: {} } : {}),
   }
   const s3 = opts.s3
     ? Object.fromEntries(
@@ -76,7 +81,10 @@ export async function init(opts: InitOptions): Promise<InitResult> {
       )
     : undefined
   if (s3?.keyFile) (await s3Adapter()).readKeyFile(String(s3.keyFile)) // a missing, open or malformed key file stops init before the config is written
-  addSite(file, s3 ? { ...siteConfig, s3 } : siteConfig, existing ? undefined : dataRoot, opts.uiListen)
+  const planned = configWithSite(file, s3 ? { ...siteConfig, s3 } : siteConfig, existing ? undefined : dataRoot, opts.uiListen)
+  // the fleet tables before the config: a database user that may not create them stops init with nothing written
+  const fleet = opts.fleet ? await fleetTables(db, siteId, nodeIdOf(planned.config, os.hostname(), file)) : null
+  writeConfigFile(file, planned.text)
   const loaded = loadConfig(file)
   const s = pickSite(loaded, siteId)
   const dir = new SiteDir(s.dataDir)
@@ -104,11 +112,31 @@ export async function init(opts: InitOptions): Promise<InitResult> {
     s3: replica,
     uiListen: loaded.config.ui.listen,
     settingsTables,
+    fleet,
     presetsFound: found,
     offer: offered.length
       ? { presets: offered, line: `settingsTables: [${[...settingsTables, ...offered].join(', ')}]`, flag: `--settings-tables ${[...settingsTables, ...offered].join(',')}` }
       : null,
   }
+}
+
+/** The fleet's tables in the site's database (made if missing, kept if there: every node's init runs this). */
+async function fleetTables(db: DbConfig, siteId: string, node: string): Promise<NonNullable<InitResult['fleet']>> {
+  // loaded only for a fleet, as the replica's SDK is
+  const { MysqlFleet } = await import('../adapters/mysql-fleet.ts')
+  const fleet = new MysqlFleet(db, siteId, node)
+  const tables = [...fleet.tables]
+  try {
+    await fleet.ensure()
+  } catch (e) {
+    // most often a WordPress database user without CREATE: say which grant makes init work
+    if (e instanceof PeakguardError && e.code === 'DB_FAILED')
+      throw new PeakguardError('DB_FAILED', `${e.message}: init --fleet makes the tables ${tables.join(', ')}, which needs CREATE on database ${db.name} for user ${db.user}`, { cause: e })
+    throw e
+  } finally {
+    await fleet.close()
+  }
+  return { node, tables }
 }
 
 /** What a preset records, in the question init asks. */

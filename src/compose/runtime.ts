@@ -41,6 +41,10 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const osUser = () => env.SUDO_USER || env.USER || os.userInfo().username
 
   const rt: Runtime = {
+    finish: async () => {
+      // only a host with a fleet loads the fleet's composition (its connections would keep the process alive)
+      if ([...configs.values()].some((c) => c.sites.some((x) => x.fleet))) await (await import('./fleet.ts')).closeFleets()
+    },
     prepare: async () => {
       if (loaded) return
       const [config, sites, notifiers, log] = await Promise.all([import('../config.ts'), import('./sites.ts'), import('./notifiers.ts'), import('../adapters/log.ts')])
@@ -51,7 +55,18 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
       const { daemonStatus, hostPort } = await import('./daemon-client.ts')
       return daemonStatus(hostPort(config(o).config.ui.listen), siteId, env.PEAKGUARD_TOKEN)
     },
-    openSite: async (o) => mods().sites.openSite(config(o), site(o)),
+    openSite: async (o) => {
+      const opened = await mods().sites.openSite(config(o), site(o))
+      if (!site(o).fleet) return opened
+      // a node of a fleet: what this command writes goes into the fleet's one journal (compose/fleet.ts)
+      const { joinFleet, stderrLog } = await import('./fleet.ts')
+      const parts = await joinFleet(config(o), site(o), opened, mods().sites.openReplica, stderrLog).catch(async (e: unknown) => {
+        await opened.close()
+        throw e
+      })
+      const close = opened.close
+      return Object.assign(opened, { close: async () => void (await Promise.all([close(), parts?.close()])) })
+    },
     init: async (o) => (await import('./init.ts')).init(o),
     recover: async (o) => (await import('./recover.ts')).recover(config(o), o),
     openReplica: async (o) => {
@@ -77,7 +92,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
       return {
         site: s.id,
         docs: mods().sites.siteDocs(s),
-        audit: mods().sites.auditLogFor(s),
+        audit: mods().sites.auditLogFor(s, undefined, config(o)),
         notify,
         windows: s.freeze.windows,
         now: () => Date.now(),
@@ -86,7 +101,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
     },
     showConfig: (o) => {
       const cfg = config(o)
-      const shown = mods().config.redact({ ...cfg.config, sites: [...cfg.sites] })
+      const shown = mods().config.redact({ ...cfg.config, node: cfg.node, sites: [...cfg.sites] })
       return { file: cfg.file, config: shown, yaml: mods().config.toYaml(shown) }
     },
     actor: async (o, action) => {
@@ -107,7 +122,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
         action,
       )
     },
-    audit: async (o) => mods().sites.auditLogFor(site(o)),
+    audit: async (o) => mods().sites.auditLogFor(site(o), undefined, config(o)),
     access: async (o) => mods().sites.accessFor(config(o)),
     auditAll: async (o, input) => mods().sites.auditAll(config(o), input),
     bridge: async (o) => mods().sites.bridgeControl(site(o), config(o).config.ui.listen),

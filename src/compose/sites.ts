@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { AuditFile } from '../adapters/audit-file.ts'
+import { syncDir, writeFileDurably } from '../adapters/durable-file.ts'
 import { GitJournal } from '../adapters/git-journal.ts'
 import { HttpProbe } from '../adapters/http-probe.ts'
 import { HttpPurge, shownUrl } from '../adapters/http-purge.ts'
@@ -15,7 +16,7 @@ import { WpBridge } from '../adapters/wp-bridge.ts'
 import { WpFiles } from '../adapters/wp-files.ts'
 import { DEFAULT_PROBE, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
 import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, ignoreRules, markerRule, judgeProbe, type AuditInput, type ProbeSpec, type PurgePort } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { fsFailure, PeakguardError } from '../errors.ts'
 import type { BridgeControl } from '../cli/runtime.ts'
 import { Access } from '../services/access.ts'
 import { AuditLog } from '../services/audit.ts'
@@ -128,7 +129,7 @@ export async function openSite(cfg: LoadedConfig, s: ResolvedSite): Promise<Site
       }
       return null
     },
-    audit: auditLogFor(s),
+    audit: auditLogFor(s, undefined, cfg),
     close: () => settings.close(),
   }
 }
@@ -195,6 +196,64 @@ function folderStamp(dir: string): string {
   }
 }
 
+/** A segment name as the audit log writes them (audit.jsonl, audit-<seq>.jsonl): nothing that could leave the folder. */
+const SEGMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/
+
+/** What storeFolder stores of a folder: plain files, neither temporary nor hidden. */
+function storedNames(dir: string): string[] {
+  if (!fs.existsSync(dir)) return []
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && !e.name.endsWith('.tmp') && !e.name.startsWith('.'))
+    .map((e) => e.name)
+}
+
+/**
+ * Makes the audit folder exactly the files on AUDIT_REF, under the audit log's lock: each written
+ * atomically (temporary file, rename) with mode 0600, and segments the ref no longer has removed. Nothing
+ * happens while the ref is absent (no node has stored an audit log yet). A local file whose entries the ref
+ * does not hold (appended here after this node's last push) is not lost without a trace: it is kept beside
+ * the log as a hidden `.NAME.unreplicated-<ms>` file, which neither the log nor the replica reads.
+ */
+async function refreshFolder(journal: GitJournal, dir: SiteDir): Promise<void> {
+  const audit = await journal.readFolder(AUDIT_REF)
+  if (!audit) return
+  const bad = [...audit.keys()].find((n) => !SEGMENT_NAME.test(n) || n.endsWith('.tmp'))
+  if (bad !== undefined) throw new PeakguardError('REPLICA_INVALID', `the audit log on the journal's ${AUDIT_REF} holds a file named ${JSON.stringify(bad)}, which is no audit segment: not written into ${dir.auditDir}`)
+  fs.mkdirSync(dir.auditDir, { recursive: true, mode: 0o700 })
+  const release = await dir.lock(30_000, 'audit.lock', 'is writing the audit log')
+  try {
+    const held = [...audit.values()]
+    const setAside = (name: string, bytes: Buffer) => {
+      // its entries are somewhere in the ref (the same file, or the segment a rotation renamed it to)
+      if (held.some((h) => h.length >= bytes.length && h.subarray(0, bytes.length).equals(bytes))) return
+      writeFileDurably(path.join(dir.auditDir, `.${name}.unreplicated-${Date.now()}`), bytes, { mode: 0o600 })
+    }
+    for (const [name, bytes] of audit) {
+      const file = path.join(dir.auditDir, name)
+      const st = fs.statSync(file, { throwIfNoEntry: false })
+      if (st?.isFile()) {
+        const mine = fs.readFileSync(file)
+        if (mine.equals(bytes) && (st.mode & 0o777) === 0o600) continue
+        setAside(name, mine)
+      }
+      writeFileDurably(file, bytes, { mode: 0o600, tmp: path.join(dir.auditDir, `.${name}.pull.tmp`) })
+    }
+    let removed = false
+    for (const name of storedNames(dir.auditDir))
+      if (!audit.has(name)) {
+        setAside(name, fs.readFileSync(path.join(dir.auditDir, name)))
+        fs.rmSync(path.join(dir.auditDir, name), { force: true })
+        removed = true
+      }
+    if (removed) syncDir(dir.auditDir)
+  } catch (e) {
+    throw fsFailure(e, { doing: 'writing', what: `the audit log in ${dir.auditDir}` })
+  } finally {
+    await release()
+  }
+}
+
 /** The site's replica: its S3 folder, its journal and its data directory; null when it has no s3 block. */
 export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise<(ReplicaSite & { close(): Promise<void> }) | null> {
   if (!s.s3) return null
@@ -224,6 +283,8 @@ export async function openReplica(s: ResolvedSite, dataDir = s.dataDir): Promise
         fs.mkdirSync(dir.auditDir, { recursive: true, mode: 0o700 })
         for (const [name, bytes] of audit) fs.writeFileSync(path.join(dir.auditDir, name), bytes, { mode: 0o600 })
       },
+      // after a pull (a fleet's shared journal): the audit folder made exactly what the ref now holds
+      refresh: () => refreshFolder(journal, dir),
     },
     openJournal: (d) => GitJournal.open(d, s.id),
     close: async () => store.close(),
@@ -237,10 +298,14 @@ export function requireReplica<T>(r: T | null, s: ResolvedSite, file: string): T
 }
 
 /** A site's audit log: <siteDataDir>/audit/, serialised across processes by <siteDataDir>/audit.lock. */
-export function auditLogFor(s: ResolvedSite, rotateBytes?: number): AuditLog {
+export function auditLogFor(s: ResolvedSite, rotateBytes?: number, cfg?: LoadedConfig): AuditLog {
   const dir = new SiteDir(s.dataDir)
   dir.ensure()
-  return new AuditLog(new AuditFile(dir.auditDir, () => dir.lock(30_000, 'audit.lock', 'is writing the audit log'), { rotateBytes }))
+  const local = () => dir.lock(30_000, 'audit.lock', 'is writing the audit log')
+  // a fleet's audit log is one chain for all nodes: an entry is appended as the fleet's one journal writer, after
+  // this node's copy caught up with the others' entries, and pushed at once (compose/fleet.ts)
+  const lock = s.fleet && cfg ? async () => (await import('./fleet.ts')).sharedLock(cfg, s, openReplica, local) : local
+  return new AuditLog(new AuditFile(dir.auditDir, lock, { rotateBytes }))
 }
 
 export function accessFor(cfg: LoadedConfig): Access {
@@ -249,7 +314,7 @@ export function accessFor(cfg: LoadedConfig): Access {
 }
 
 export async function auditAll(cfg: LoadedConfig, input: Omit<AuditInput, 'site'>): Promise<void> {
-  for (const s of cfg.sites) await auditLogFor(s).append({ ...input, site: s.id })
+  for (const s of cfg.sites) await auditLogFor(s, undefined, cfg).append({ ...input, site: s.id })
 }
 
 /** A site's data directory, made if missing: its governance documents (freeze, requests, allow windows). */

@@ -313,6 +313,18 @@ export interface MetricsPort {
   replicaPush(site: string, ok: boolean, bytes: number, seconds: number): void
   /** a webhook notification delivered, given up after its attempts, or dropped from a full queue */
   notification(site: string, result: 'delivered' | 'failed' | 'dropped'): void
+  /** a node of a fleet, after each heartbeat and comparison (absent where no fleet is counted) */
+  fleet?(site: string, node: string, f: FleetGauges): void
+}
+
+/** What /metrics shows of a fleet, from one node. */
+export interface FleetGauges {
+  leader: boolean
+  driftFiles: number
+  dbConnected: boolean
+  up: number
+  down: number
+  drifting: number
 }
 
 /** What the prober remembers about one state's health (kept per state, across daemon restarts). */

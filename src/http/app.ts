@@ -15,6 +15,7 @@ import { DenialRecorder } from '../services/audit.ts'
 import { bridgeRoutes } from './routes/bridge.ts'
 import { bearer, csrf, identify, isApi, LoginCsrf, recordRefusal, sessions } from './auth.ts'
 import type { AppDeps } from './deps.ts'
+import type { DaemonSiteStatus } from '../services/index.ts'
 import { pageRouter } from './pages.ts'
 import { Views } from './render.ts'
 
@@ -73,11 +74,20 @@ export function buildApp(deps: AppDeps): UiApp {
   app.use(bridgeRoutes(deps))
   if (deps.hosts) app.use(hostGuard(deps.hosts))
 
+  // a node of a fleet whose files are not the fleet's state, or that cannot reach the database, is taken out of
+  // the load balancer's rotation rather than serving a mix of versions
+  const fleetFailing = (x: DaemonSiteStatus): { site: string; error: string }[] => {
+    const f = x.fleet
+    if (!f) return []
+    if (f.dbError) return [{ site: x.site, error: `node ${f.node} cannot reach the fleet's database: ${f.dbError}` }]
+    if (f.drift) return [{ site: x.site, error: `node ${f.node}: ${f.drift.count} file(s) differ from the fleet's state ${f.drift.desired.slice(0, 12)}: ${f.drift.paths.slice(0, 5).join(', ')}${f.drift.count > 5 ? ', …' : ''}` }]
+    return []
+  }
   app.get('/healthz', async (_req, res) => {
     const s = await deps.status()
     // a site that could not start, or whose changes cannot be recorded now, is not ok
     const failing = s.sites.flatMap((x) =>
-      !x.started ? [{ site: x.site, error: x.startError }] : x.failing ? [{ site: x.site, error: `cannot snapshot: ${x.lastError?.message ?? 'unknown'}` }] : [],
+      !x.started ? [{ site: x.site, error: x.startError }] : x.failing ? [{ site: x.site, error: `cannot snapshot: ${x.lastError?.message ?? 'unknown'}` }] : fleetFailing(x),
     )
     const warnings = s.sites.flatMap((x) => (x.lastSnapshot?.skipped ?? []).map((w) => ({ site: x.site, warning: `not recorded: ${w}` })))
     res.status(failing.length ? 503 : 200).json({ ok: failing.length === 0, pid: s.pid, startedAt: s.startedAt, failing, warnings })

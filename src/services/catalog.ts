@@ -143,12 +143,18 @@ export async function diffStatesOf(site: Site, from: string, to: string): Promis
   return { from: a, to: b, diff: diffStates(a.state, b.state) }
 }
 
+/** Runs a write of the journal's refs as the fleet's one writer when the site is a fleet's node. */
+export function sharedWrite<T>(site: Site, fn: () => Promise<T>): Promise<T> {
+  return site.shared ? site.shared.write(fn) : fn()
+}
+
 export async function markGood(site: Site, id: string, note: string): Promise<void> {
-  await site.journal.mark(id, cleanText(note, 'the note'))
+  const text = cleanText(note, 'the note')
+  await sharedWrite(site, () => site.journal.mark(id, text))
 }
 
 export async function unmarkGood(site: Site, id: string): Promise<void> {
-  if (!(await site.journal.unmark(id))) throw new PeakguardError('STATE_NOT_FOUND', `state ${short(id)} is not marked known-good`)
+  if (!(await sharedWrite(site, () => site.journal.unmark(id)))) throw new PeakguardError('STATE_NOT_FOUND', `state ${short(id)} is not marked known-good`)
 }
 
 export interface SiteStatus {

@@ -8,6 +8,7 @@ import type { Prober, HealthStatus } from './prober.ts'
 import type { ReplicaStatus, Replicator } from './replicator.ts'
 import type { RecordingStatus, SiteRecording } from './site-daemon.ts'
 import type { SiteGovernance } from './site-governance.ts'
+import type { FleetMember, FleetStatus } from './fleet.ts'
 
 export interface DaemonSite {
   id: string
@@ -17,6 +18,8 @@ export interface DaemonSite {
   replicator: Replicator | null
   /** attribution, audit and the freeze (gate, bridge state, baselines) */
   governance: SiteGovernance | null
+  /** this node's part in the site's fleet; null: the site runs on this host alone */
+  fleet?: FleetMember | null
   close(): Promise<void>
 }
 
@@ -26,6 +29,8 @@ export interface DaemonSiteStatus extends RecordingStatus {
   lastGood: string | null
   health: HealthStatus
   replica: ReplicaStatus | null
+  /** null: the site runs on this host alone */
+  fleet: FleetStatus | null
 }
 
 export interface DaemonStatus {
@@ -68,6 +73,10 @@ export class Daemon {
         if (started) s.recording.afterSnapshot = () => replicator.kick()
         else s.replicator = null
       }
+      if (s.fleet) {
+        // before anything records: who leads (who reads the settings), and the journal brought up to the fleet's
+        await s.fleet.start()
+      }
       if (s.governance) {
         // before recording: the first snapshots are already attributed, audited and gated
         s.governance.exclusive = (fn) => s.recording.exclusive(fn)
@@ -96,6 +105,7 @@ export class Daemon {
         await s.recording.stop()
         s.governance?.stop()
         await s.replicator?.stop()
+        await s.fleet?.stop()
         await s.close()
       }),
     )
@@ -115,6 +125,7 @@ export class Daemon {
             lastGood: await lastGood(s.recording.site).catch(() => null),
             health: await s.prober.status(),
             replica: s.replicator?.status() ?? null,
+            fleet: s.fleet?.status() ?? null,
           }
         }),
       ),

@@ -9,7 +9,7 @@
 // lose orders, so it alerts once (auto-rollback-blocked) and leaves the decision to a person.
 import { isMaintenancePage, judgeProbe, schemaChangeText, visible, type HealthRecord, type LayoutCrossing, type LogPort, type MetricsPort, type NotifyPort, type ProbePort, type ProbeSpec, type ProbeVerdict, type StateHealth } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
-import { lastGood, listStates } from './catalog.ts'
+import { lastGood, listStates, sharedWrite } from './catalog.ts'
 import { crosses, crossingTables, crossingTo } from './layout.ts'
 import type { RestoreReport } from './restorer.ts'
 import { shortId as short } from '../core/text.ts'
@@ -76,6 +76,8 @@ export class Prober {
   private readonly notifier: NotifyPort | null
   private timer: NodeJS.Timeout | null = null
   private running: Promise<void> | null = null
+  /** whether this daemon marks known-good states and rolls back: on a fleet, only the settings leader */
+  leads: () => boolean = () => true
   /** a new state became live while a round ran: another round right after it */
   private again = false
   /** the newest round that saw one state from start to end, and the change counter it saw */
@@ -264,16 +266,19 @@ export class Prober {
       h.lastFailure = { at: this.lastRound.at, reason: verdicts.filter((v) => !v.ok).map((v) => `${v.url}: ${v.reason}`).join('; ') }
       this.consecutiveFailures++
     }
-    if (ok && h.healthySince && !h.markedGoodAt && now - Date.parse(h.healthySince) >= this.cfg.goodAfterMs) await this.markGood(h, rec)
+    // on a fleet, the settings leader decides (known-good, rollback) for all: the other nodes probe and report
+    const decides = this.leads()
+    if (decides && ok && h.healthySince && !h.markedGoodAt && now - Date.parse(h.healthySince) >= this.cfg.goodAfterMs) await this.markGood(h, rec)
     await this.site.health.writeHealth(rec)
-    if (!ok && this.cfg.autoRollback.enabled && this.consecutiveFailures >= this.cfg.autoRollback.afterFailures) await this.maybeRollBack(state, h, rec)
+    if (decides && !ok && this.cfg.autoRollback.enabled && this.consecutiveFailures >= this.cfg.autoRollback.afterFailures) await this.maybeRollBack(state, h, rec)
   }
 
   private async markGood(h: StateHealth, rec: HealthRecord): Promise<void> {
     const minutes = Math.round((Date.now() - Date.parse(h.healthySince!)) / 60_000)
     const already = (await this.site.journal.marks()).some((m) => m.id === h.state)
     if (!already) {
-      await this.recording.exclusive(() => this.site.journal.mark(h.state, `known-good: every health probe passed for ${minutes} min (${h.passes} rounds)`))
+      const note = `known-good: every health probe passed for ${minutes} min (${h.passes} rounds)`
+      await this.recording.exclusive(() => sharedWrite(this.site, () => this.site.journal.mark(h.state, note)))
       this.log.info({ site: this.site.id, state: h.state, minutes }, 'state marked known-good')
     }
     h.markedGoodAt = new Date().toISOString()

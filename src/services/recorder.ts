@@ -63,7 +63,7 @@ export async function record(site: Site, opts: SnapshotOptions): Promise<Snapsho
 async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotResult> {
   const units = opts.units ?? null
   const read = () => (units ? readLiveUnits(site, units) : readLive(site))
-  if (opts.whenDbDown !== 'carry') return recordState(site, await read(), opts)
+  if (opts.whenDbDown !== 'carry') return recordReading(site, await read(), units, opts)
   let live: SiteState
   try {
     live = await read()
@@ -81,13 +81,26 @@ async function recordOnce(site: Site, opts: SnapshotOptions): Promise<SnapshotRe
           ...(previous.sources ? { sources: previous.sources } : {}),
           ...(previous.schema ? { schema: previous.schema } : {}),
         }
-    const r = await recordState(site, state, {
+    const r = await recordReading(site, state, units, {
       ...opts,
       trailers: { ...opts.trailers, 'Peakguard-Settings': `not read (${e.code}); carried over from the previous snapshot` },
     })
     return { ...r, settingsError: e.message }
   }
-  return recordState(site, live, opts)
+  return recordReading(site, live, units, opts)
+}
+
+/**
+ * Records a reading of the live site. On a node of a fleet, what is recorded is what changed on this node since
+ * its own previous reading, laid over the fleet's newest state (see nodeReading): the journal is the fleet's.
+ */
+async function recordReading(site: Site, live: SiteState, scanned: ReadonlySet<string> | null, opts: SnapshotOptions): Promise<SnapshotResult> {
+  if (!site.node) return recordState(site, live, opts)
+  const head = await site.journal.head()
+  const reading = await site.node.reading(live, head ? await site.journal.readState(head) : null, scanned)
+  const r = await recordState(site, reading.state, opts)
+  await site.node.remember(reading.base)
+  return r
 }
 
 const DB_DOWN: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH', 'DB_FAILED'])

@@ -30,6 +30,7 @@ import {
 import { checkpoint } from '../core/checkpoints.ts'
 import { shortId } from '../core/text.ts'
 import { PeakguardError } from '../errors.ts'
+import { pullFromRemote, remoteMovedOn } from './replica-sync.ts'
 
 /** Everything replication needs for one site, handed over by the composition root. */
 export interface ReplicaSite {
@@ -46,7 +47,19 @@ export interface ReplicaSite {
    * commits it before each push; `stamp` changes whenever it does, so the loop notices; `restore` puts it
    * back in place after the journal was rebuilt from the replica.
    */
-  extras?: { stamp(): string; store(): Promise<void>; restore(): Promise<void> } | null
+  extras?: {
+    stamp(): string
+    store(): Promise<void>
+    restore(): Promise<void>
+    /** after a pull set the journal's refs: what the journal now holds put back in place (the audit folder) */
+    refresh?: () => Promise<void>
+  } | null
+  /**
+   * A fleet's journal lock (several nodes writing one journal in turn): when set, every push the
+   * Replicator makes runs inside it, after taking what other nodes pushed since (pullFromRemote), so no
+   * node ever pushes on top of an outdated chain. Without it (one host per site) pushes run as they come.
+   */
+  guard?: <T>(fn: () => Promise<T>) => Promise<T>
 }
 
 export interface PushResult {
@@ -116,6 +129,27 @@ export async function pushOnce(r: ReplicaSite, pendingSince: string | null = nul
   } finally {
     await release()
   }
+}
+
+/**
+ * A push for a node of a fleet, by a caller that holds the fleet's journal lock: when the replica moved on
+ * since this node's last push or pull, what the other nodes pushed is pulled first, so the push continues
+ * their chain. When this node also has a snapshot of its own that is not on the replica, the two histories
+ * diverged (a node wrote without the lock): nothing is pushed — it would hide the other nodes' snapshots —
+ * and nothing pulled — it would drop this node's; the error says so, loudly, until someone looks.
+ */
+export async function pushNow(r: ReplicaSite, pendingSince: string | null = null): Promise<PushResult> {
+  const moved = await remoteMovedOn(r, await r.local.readReplica())
+  if (moved !== null)
+    await pullFromRemote(r).catch((e: unknown) => {
+      if (!(e instanceof PeakguardError) || e.code !== 'BUSY') throw e
+      throw new PeakguardError(
+        'REPLICA_INVALID',
+        `the journal of site ${r.id} diverged from ${r.store.location}: this node has a snapshot that is not on the replica, and another node pushed seq ${moved} since this node's last push. Nothing was pushed (it would hide the other node's snapshots) nor pulled (it would drop this node's). Set this node's data directory aside and rebuild its journal with 'peakguard recover --from-s3'; its own snapshots stay in the directory set aside`,
+        { cause: e },
+      )
+    })
+  return pushOnce(r, pendingSince)
 }
 
 /** Whether the prepared push's bundle (if it still has to go up) is on disk as it was prepared. */
@@ -379,7 +413,7 @@ export class Replicator {
     this.dirtySince = null
     const started = performance.now()
     try {
-      const res = await pushOnce(this.r, this.inflightSince ? new Date(this.inflightSince).toISOString() : null)
+      const res = await this.push(this.inflightSince ? new Date(this.inflightSince).toISOString() : null)
       const ms = Math.round(performance.now() - started)
       if (res.pushed) {
         const lagMs = this.inflightSince ? Date.now() - this.inflightSince : 0
@@ -412,6 +446,45 @@ export class Replicator {
     } finally {
       this.inflightSince = null
       this.busy = false
+      this.updateLag()
+    }
+  }
+
+  /** One push of the loop: inside the fleet's journal lock when the site has one. */
+  private push(pendingSince: string | null): Promise<PushResult> {
+    const r = this.r
+    return r.guard ? r.guard(() => pushNow(r, pendingSince)) : pushOnce(r, pendingSince)
+  }
+
+  /**
+   * A push at once, outside the loop, by a caller that holds the fleet's journal lock already (it has just
+   * committed): the loop's status and metrics see it. A failure is left to the loop to retry, and thrown.
+   */
+  async pushNow(): Promise<PushResult> {
+    const started = performance.now()
+    try {
+      const res = await pushNow(this.r)
+      const ms = Math.round(performance.now() - started)
+      if (res.pushed) {
+        this.lastPush = { seq: res.seq!, at: new Date().toISOString(), bytes: res.bytes, ms, lagMs: 0 }
+        this.metrics.replicaPush(this.r.id, true, res.bytes, ms / 1000)
+        this.log.info({ site: this.r.id, seq: res.seq, manifest: res.manifestKey, bundle: res.bundle?.key ?? null, full: res.bundle?.full ?? false, bytes: res.bytes, puts: res.puts, ms }, 'replicated')
+      }
+      if (!this.busy) {
+        this.attempts = 0
+        this.retryAt = 0
+        this.lastError = null
+      }
+      if (res.more) this.kick()
+      return res
+    } catch (e) {
+      this.lastError = { at: new Date().toISOString(), message: (e as Error).message, attempts: this.attempts + 1 }
+      this.metrics.replicaPush(this.r.id, false, 0, 0)
+      this.wanted = true
+      this.dirtySince ??= Date.now()
+      this.kick()
+      throw e
+    } finally {
       this.updateLag()
     }
   }

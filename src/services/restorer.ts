@@ -30,6 +30,7 @@ import {
 } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { shortId } from '../core/text.ts'
+import type { OpNodeReport } from '../core/fleet.ts'
 import { markersOf } from './layout.ts'
 import { readLive } from './live.ts'
 import { record, recordState, type SnapshotOptions } from './recorder.ts'
@@ -57,6 +58,8 @@ export interface RestoreOptions {
   restoreMarkers?: boolean
   /** called once the site's lock is released, before the cache flush, commands and purges (the daemon's queue goes on then) */
   unlocked?: () => void
+  /** on a node of a fleet: this node's part only (the fleet restore's leader writing the settings); else the whole fleet restores */
+  here?: boolean
 }
 
 /** What a restore across a database migration does about it (RestoreReport.layout). */
@@ -108,6 +111,8 @@ export interface RestoreReport {
   probe: { ok: boolean; detail: string } | null
   /** whether the restore crosses a database migration and what it keeps live (see LayoutReport); null: it does not, and the target's schema is known */
   layout: LayoutReport | null
+  /** on a fleet: the op and what each node did (written, verified, caches flushed) */
+  fleet?: { op: string; nodes: OpNodeReport[] }
 }
 
 /** Runs the post-restore commands (reload php-fpm, flush caches); their outcome goes into the report. */

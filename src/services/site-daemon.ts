@@ -12,6 +12,8 @@ import type { SiteGovernance } from './site-governance.ts'
 import type { Site } from './site.ts'
 
 export interface RecordingSettings {
+  /** set (with why): never watch with inotify, scan every fallbackScanMs (a fleet's shared wp-content) */
+  scanOnly?: string | null
   quietMs: number
   maxWaitMs: number
   reconcileMs: number
@@ -52,6 +54,18 @@ export class SiteRecording {
   preUpdateAt: number | null = null
   /** attribution, audit and the freeze gate (set by the composition root) */
   governance: SiteGovernance | null = null
+  /**
+   * Whether this daemon polls the settings: on a fleet, only the settings leader does (the others would read the
+   * same rows again); a site on one host always.
+   */
+  leads: () => boolean = () => true
+  /**
+   * Whether this daemon records at all: on a fleet sharing one wp-content (fleet.sharedFiles), only the leader
+   * records (and writes) the files; the others would read the same files again.
+   */
+  recordsFiles: () => boolean = () => true
+  /** after every snapshot attempt that read the site (created or not), inside the queue: a fleet's node compares its files */
+  onRecorded: ((r: SnapshotResult) => Promise<unknown>) | null = null
   /** told when a new state became live (a snapshot of a change, a restore, a revert): the prober probes it at once */
   onNewState: ((state: string) => void) | null = null
   private readonly watcher: FileWatchPort
@@ -213,6 +227,11 @@ export class SiteRecording {
   }
 
   private async startWatching(): Promise<void> {
+    if (this.cfg.scanOnly) {
+      // a wp-content shared over NFS/EFS: inotify does not see what other clients write there, so it is scanned
+      if (!this.scanTimer) this.watchFailed({ code: 'SHARED_FILES', message: this.cfg.scanOnly })
+      return
+    }
     try {
       await this.watcher.start({
         changed: (path) => this.changed('watch', path),
@@ -291,6 +310,7 @@ export class SiteRecording {
 
   private record(trigger: Trigger, why: string, units: ReadonlySet<string> | null = null, sinceMs = Date.now(), firstChangeAt = 0): Promise<SnapshotResult | null> {
     return this.exclusive(async () => {
+      if (!this.recordsFiles()) return null
       this.recording = true
       this.recordingFirstAt = firstChangeAt
       this.lastRecordStart = Date.now()
@@ -310,6 +330,7 @@ export class SiteRecording {
         if (r.finishedRestore) this.log.warn({ site: this.site.id }, r.finishedRestore)
         // inside the queue: a revert by the freeze gate runs before the next snapshot
         await gov?.afterRecord(r, trigger)
+        await this.onRecorded?.(r).catch((e: Error) => this.log.warn({ site: this.site.id }, `after the snapshot: ${e.message}`))
         // then one push carries the snapshot, its audit entry and a revert of it, if any
         if (r.created) this.afterSnapshot?.()
         return r
@@ -356,8 +377,22 @@ export class SiteRecording {
     this.pollTimer = setTimeout(() => void this.poll(true).then(() => this.schedulePoll(this.dbBackoffMs || this.cfg.pollMs)), ms)
   }
 
+  /**
+   * The settings may have changed unseen (this node just became the fleet's settings leader): the next snapshot
+   * reads them, and the polls go on from there.
+   */
+  noticeSettings(files = false): void {
+    this.fingerprint = null
+    this.changed(files ? 'scan' : 'poll')
+  }
+
   /** One settings poll: a changed fingerprint counts as a change; a failure backs off and marks the DB down. */
   private async poll(notice: boolean): Promise<void> {
+    if (!this.leads()) {
+      // not this node's to poll; when it leads, it reads them once first (noticeSettings)
+      this.fingerprint = null
+      return
+    }
     let fp: string
     try {
       fp = await this.site.settings.fingerprint()

@@ -49,6 +49,8 @@ export class SiteGovernance {
   private ticking = false
   /** the head the gate last looked at without failing (a CLI snapshot or a failed check makes it look again) */
   private gateSaw: string | null = null
+  /** whether this daemon runs the gate: on a fleet, only the settings leader (for every node's changes) */
+  leads: () => boolean = () => true
   /** runs the gate inside the recording loop's one-at-a-time queue (set by the daemon) */
   exclusive: (<T>(fn: () => Promise<T>) => Promise<T>) | null = null
 
@@ -76,6 +78,11 @@ export class SiteGovernance {
     await this.tick()
     this.timer = setInterval(() => void this.tick(), this.d.tickMs)
     this.timer.unref()
+  }
+
+  /** Reads the bridge's new events now (a fleet's node shares them with the others as it reads). */
+  async readEvents(): Promise<void> {
+    await this.recent?.refresh()
   }
 
   stop(): void {
@@ -121,6 +128,8 @@ export class SiteGovernance {
 
   /** The gate's check; a failure is logged and the check is tried again at the next tick. */
   private async runGate(): Promise<void> {
+    // a follower's snapshots reach the leader through the shared journal: its gate looks at them there
+    if (!this.leads()) return
     try {
       const head = await this.d.site.journal.head()
       await this.gate.check()
@@ -138,7 +147,7 @@ export class SiteGovernance {
     try {
       // a snapshot from the CLI, or a check that failed: the gate looks (again)
       const head = await this.d.site.journal.head()
-      if (this.exclusive && head !== this.gateSaw) await this.exclusive(() => this.runGate())
+      if (this.exclusive && head !== this.gateSaw && this.leads()) await this.exclusive(() => this.runGate())
       const freeze = await this.d.freeze.at(now)
       // the gate may have reverted something just now: the baseline is the state after that
       if (freeze && (await this.d.freeze.recordBaseline(freeze, await this.d.site.journal.head())))

@@ -24,7 +24,8 @@ import type { PurgeResult, RestoreIntent } from '../core/index.ts'
 export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
   const release = await site.dir.lock(site.lockWaitMs)
   try {
-    return await fn()
+    // a fleet's journal has one writer at a time, across the nodes: taken after this host's lock, always
+    return await (site.shared ? site.shared.write(fn) : fn())
   } finally {
     await release()
   }
@@ -47,6 +48,8 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
  * caches pages and checks the page past every cache.
  */
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
+  // a node of a fleet restores every node (fleet-restore.ts); the leader's part comes back here with `here`
+  if (site.fleetRestore && !opts.dryRun && !opts.here) return site.fleetRestore(opts)
   const r = await withSiteLock(site, () => restoreLocked(site, opts))
   opts.unlocked?.()
   // outside the lock: a slow `systemctl reload` or purge must not hold up the next snapshot; none of these

@@ -172,6 +172,28 @@ describe('MysqlSettings: the database schema on MariaDB', function () {
     assert.deepEqual(diffSchema(schema, await settings.schema()), [])
   })
 
+  it("peakguard's own fleet tables (wp_peakguard_*) are not the site's schema: not read, and neither the gate nor the fingerprint moves", async () => {
+    await db.query('SET SESSION group_concat_max_len = 67108864')
+    const gate = async () => {
+      const g = schemaGate('wp_')
+      const [rows] = await db.query<mysql.RowDataPacket[]>(g.sql, g.params)
+      return String((rows[0] as { g: string }).g)
+    }
+    const before = { gate: await gate(), fp: await settings.fingerprint(), tables: [...(await settings.schema()).tables.keys()] }
+    await db.query('CREATE TABLE wp_peakguard_nodes (site varchar(64), node varchar(64), PRIMARY KEY (site, node))')
+    await db.query('CREATE TABLE wp_peakguard_events (id bigint AUTO_INCREMENT PRIMARY KEY, line longtext)')
+    await db.query('ALTER TABLE wp_peakguard_nodes ADD COLUMN journal_conn bigint NULL, ADD INDEX j (journal_conn)')
+    assert.equal(await gate(), before.gate, 'the gate hash is as it was')
+    assert.equal(await settings.fingerprint(), before.fp, 'the fingerprint is as it was')
+    assert.deepEqual([...(await settings.schema()).tables.keys()], before.tables)
+    // the `_` after peakguard is no wildcard: a plugin's wp_peakguardXnodes or wp_peakguardian is the site's like any other
+    await db.query('CREATE TABLE wp_peakguardXnodes (id int)')
+    await db.query('CREATE TABLE wp_peakguardian (id int)')
+    assert.notEqual(await gate(), before.gate)
+    assert.notEqual(schemaPart(await settings.fingerprint()), schemaPart(before.fp))
+    assert.deepEqual([...(await settings.schema()).tables.keys()], [...before.tables, 'wp_peakguardXnodes', 'wp_peakguardian'].sort())
+  })
+
   it('a quiet schema costs the poll one short statement: the schema part runs again only when a definition may have changed, and at least every minute', async () => {
     await settings.fingerprint()
     const conn = await settings.connection()

@@ -1,0 +1,311 @@
+// A restore of a fleet: one rollback, every node. Any node may ask (its CLI, its UI, the leader's automatic
+// rollback or freeze gate); the settings leader runs it in two phases through the op table in the database:
+//   staging:  every node that is up (the participants) brings the target into its journal copy, plans what it
+//             would write to its own files, reads every blob it needs and checks it can write there; says staged
+//             (or failed, and why). Nothing is written.
+//   swapping: once all have staged — the leader first checks the database migration rule — every node writes
+//             its files (a follower: files only, a file at a time, each atomically), the leader its own files and
+//             the settings, once, and records the fleet's restored state. Each node re-reads what it wrote,
+//             flushes its PHP caches and says so.
+// A participant that failed, or did not stage within `readyWait`, aborts the op: nothing is written on any node,
+// and the error names the node. A node that was down converges when it comes back (FleetMember).
+import { crosses, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type SiteState, type StateDiff } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { crossingText, crossingTo } from './layout.ts'
+import { readLiveFiles } from './live.ts'
+import { applyPlan, planRestore, type RestoreOptions, type RestoreReport } from './restorer.ts'
+import type { Site } from './site.ts'
+
+export interface FleetRestoreSettings {
+  /** how long the leader waits for every participant to stage, then for every one to swap */
+  readyWaitMs: number
+  /** a node whose heartbeat is older is down: not asked to take part */
+  nodeTimeoutMs: number
+  /** how often the op table is looked at while waiting */
+  pollMs: number
+  /** the nodes share one wp-content (fleet.sharedFiles): the leader writes the files for all */
+  sharedFiles?: boolean
+}
+
+/** The fleet's part of a RestoreReport: the op and what each node did. */
+export interface FleetRestoreReport {
+  op: string
+  nodes: OpNodeReport[]
+}
+
+/** What the restore would write to this node's files alone (the settings are the leader's to write). */
+export async function planFiles(site: Site, target: SiteState): Promise<{ plan: StateDiff; goal: SiteState }> {
+  const live = await readLiveFiles(site)
+  const goal: SiteState = { files: target.files, links: target.links, options: new Map(), ...(target.dirs ? { dirs: target.dirs } : {}) }
+  return { plan: await planRestore(site, live, goal, null), goal }
+}
+
+function count(plan: StateDiff): number {
+  return plan.files.length + plan.links.length
+}
+
+const emptyPlan = (): StateDiff => ({ files: [], options: [], links: [], dirs: [] })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export class FleetRestorer {
+  private readonly fleet: FleetPort
+  private readonly site: Site
+  private readonly log: LogPort
+  private readonly cfg: FleetRestoreSettings
+  /** whether this process is the settings leader (a CLI command never is) */
+  private readonly leads: () => boolean
+  /** the restore as one node does it (writer.ts's restore, told not to go through the fleet) */
+  private readonly restoreHere: (opts: RestoreOptions) => Promise<RestoreReport>
+  private readonly busy = new Set<string>()
+
+  constructor(d: { fleet: FleetPort; site: Site; log: LogPort; leads: () => boolean; restoreHere: (opts: RestoreOptions) => Promise<RestoreReport> }, cfg: FleetRestoreSettings) {
+    this.fleet = d.fleet
+    this.site = d.site
+    this.log = d.log
+    this.leads = d.leads
+    this.restoreHere = d.restoreHere
+    this.cfg = cfg
+  }
+
+  /** The fleet restore as writer.restore runs it on a node of a fleet. */
+  async restore(opts: RestoreOptions): Promise<RestoreReport> {
+    await this.site.journal.readState(opts.target)
+    const nodes = await this.fleet.nodes()
+    const up = nodes.filter((n) => n.ageSeconds * 1000 < this.cfg.nodeTimeoutMs)
+    const leader = up.find((n) => n.role === 'leader')
+    if (!leader && !this.leads())
+      throw new PeakguardError('FLEET_NOT_READY', `no node of the fleet leads now (none with a heartbeat in the last ${Math.round(this.cfg.nodeTimeoutMs / 1000)} s): a fleet restore needs the daemon running on at least one node; nothing was written`)
+    const participants = [...new Set([...up.map((n) => n.node), ...(this.leads() ? [this.fleet.node] : [])])].sort()
+    const request: FleetRestoreRequest = {
+      target: opts.target,
+      ...(opts.trigger ? { trigger: opts.trigger } : {}),
+      ...(opts.actor ? { actor: opts.actor } : {}),
+      ...(opts.reason ? { reason: opts.reason } : {}),
+      ...(opts.request ? { request: opts.request } : {}),
+      ...(opts.audit ? { audit: opts.audit } : {}),
+      ...(opts.acrossSchemaChange ? { acrossSchemaChange: true } : {}),
+      ...(opts.restoreMarkers ? { restoreMarkers: true } : {}),
+    }
+    const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+    await this.fleet.createOp({ id, node: this.fleet.node, participants, request, readyWaitMs: this.cfg.readyWaitMs })
+    this.log.info({ site: this.site.id, op: id, target: opts.target, participants }, `fleet restore to ${shortId(opts.target)} begun: ${participants.length} node(s) stage it`)
+    // the daemon's queue goes on: this node stages and swaps like the others, from its heartbeat (or here, leading)
+    opts.unlocked?.()
+    const local = this.leads() ? this.coordinate(id).catch((e: unknown) => e) : null
+    const op = await this.waitFor(id, (o) => o.phase === 'done' || o.phase === 'aborted', 2 * this.cfg.readyWaitMs + 120_000)
+    const coordinated = await local
+    if (coordinated instanceof Error && op?.phase !== 'done') throw coordinated
+    const reports = await this.fleet.opReports(id)
+    if (!op || op.phase === 'aborted') throw notReady(op, reports, opts.target)
+    return this.report(op, reports)
+  }
+
+  /** The restore's report for whoever asked, from the op the leader finished. */
+  private report(op: FleetOp, reports: OpNodeReport[]): RestoreReport {
+    const r = op.result ?? {}
+    const full = r.report as RestoreReport | undefined
+    const base: RestoreReport = full ?? {
+      safetySnapshot: r.safetySnapshot ?? null,
+      target: op.request.target,
+      snapshot: r.snapshot ?? null,
+      dryRun: false,
+      files: { written: 0, removed: 0 },
+      options: { written: 0, removed: 0 },
+      verified: r.verified ?? null,
+      mismatches: null,
+      plan: emptyPlan(),
+      recovered: null,
+      hooks: [],
+      audited: false,
+      caches: null,
+      purges: [],
+      probe: null,
+      layout: null,
+    }
+    const allVerified = reports.every((n) => n.status === 'done' && n.verified !== false) && op.participants.every((p) => reports.some((n) => n.node === p && n.status === 'done'))
+    return { ...base, verified: base.verified === false ? false : allVerified, fleet: { op: op.id, nodes: reports } }
+  }
+
+  private async waitFor(id: string, done: (op: FleetOp) => boolean, timeoutMs: number): Promise<FleetOp | null> {
+    const until = Date.now() + timeoutMs
+    for (;;) {
+      const op = await this.fleet.op(id)
+      if (!op || done(op) || Date.now() > until) return op
+      await sleep(this.cfg.pollMs)
+    }
+  }
+
+  /** Every heartbeat, on every node: its part in the ops under way; the leader runs them. */
+  async tick(): Promise<void> {
+    for (const op of await this.fleet.ops(5)) {
+      if (op.phase === 'done' || op.phase === 'aborted') continue
+      if (this.leads()) void this.coordinate(op.id).catch((e: Error) => this.log.error({ site: this.site.id, op: op.id }, `fleet restore failed: ${e.message}`))
+      else if (op.participants.includes(this.fleet.node)) await this.participate(op)
+    }
+  }
+
+  /** The leader: stages here, waits for the others, then swaps everywhere (or aborts). */
+  private async coordinate(id: string): Promise<void> {
+    if (this.busy.has(id)) return
+    this.busy.add(id)
+    try {
+      let op = await this.fleet.op(id)
+      if (!op || op.phase !== 'staging') return
+      const me = this.fleet.node
+      await this.stage(op, true)
+      const deadline = Date.now() + op.readyWaitMs
+      for (;;) {
+        const reports = await this.fleet.opReports(id)
+        const failed = reports.filter((r) => r.status === 'failed')
+        const missing = op.participants.filter((p) => !reports.some((r) => r.node === p))
+        // a participant that stopped answering (killed, cut off) will not stage: no need to wait for the deadline
+        const silent = missing.length ? (await this.fleet.nodes()).filter((n) => missing.includes(n.node) && n.ageSeconds * 1000 >= this.cfg.nodeTimeoutMs) : []
+        if (failed.length || silent.length || (missing.length && Date.now() > deadline)) {
+          const why = (node: string) => {
+            const n = silent.find((x) => x.node === node)
+            return n ? `stopped answering while staging (no heartbeat for ${Math.round(n.ageSeconds)} s)` : `did not stage within fleet.readyWait (${Math.round(op!.readyWaitMs / 1000)} s)`
+          }
+          const result: FleetOpResult = {
+            notReady: [...failed.map((r) => ({ node: r.node, reason: r.error ?? 'failed' })), ...missing.map((node) => ({ node, reason: why(node) }))],
+          }
+          await this.fleet.setOpPhase(id, 'staging', 'aborted', result)
+          this.log.error({ site: this.site.id, op: id, notReady: result.notReady }, `fleet restore aborted before anything was written: ${result.notReady!.map((n) => `${n.node}: ${n.reason}`).join('; ')}`)
+          return
+        }
+        if (!missing.length) break
+        await sleep(this.cfg.pollMs)
+      }
+      if (!(await this.fleet.setOpPhase(id, 'staging', 'swapping', null))) return
+      op = (await this.fleet.op(id))!
+      this.log.info({ site: this.site.id, op: id }, 'every node staged the target: swapping')
+      let result: FleetOpResult
+      try {
+        // the settings once, this node's files, and the fleet's restored state in the journal; the others swap meanwhile
+        const report = await this.restoreHere({ ...op.request, here: true })
+        result = { snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, report: { ...report, plan: emptyPlan(), mismatches: null } }
+        await this.fleet.reportOp(id, { node: me, status: 'done', at: new Date().toISOString(), files: report.files.written + report.files.removed, verified: report.verified, caches: report.caches ? (report.caches.ok ? 'flushed' : `not flushed: ${report.caches.detail}`) : null, error: null })
+      } catch (e) {
+        const err = e as PeakguardError
+        result = { error: `${err.code ?? 'FAILED'}: ${err.message}` }
+        await this.fleet.reportOp(id, { node: me, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: err.message })
+      }
+      // the others' swaps, bounded: a node that died meanwhile converges when it is back
+      const until = Date.now() + op.readyWaitMs
+      while (Date.now() < until) {
+        const reports = await this.fleet.opReports(id)
+        if (op.participants.every((p) => reports.some((r) => r.node === p && r.status !== 'staged'))) break
+        await sleep(this.cfg.pollMs)
+      }
+      await this.fleet.setOpPhase(id, 'swapping', 'done', result)
+    } finally {
+      this.busy.delete(id)
+    }
+  }
+
+  /** A follower's part in an op: stage it, then swap its files when the leader says so. */
+  private async participate(op: FleetOp): Promise<void> {
+    if (this.busy.has(op.id)) return
+    this.busy.add(op.id)
+    try {
+      const mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
+      if (op.phase === 'staging' && !mine) await this.stage(op, false)
+      else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
+    } finally {
+      this.busy.delete(op.id)
+    }
+  }
+
+  /** PHP's caches on this node (opcache, object cache) through its WordPress bridge: 'flushed', why not, or null without a bridge. */
+  private async flush(): Promise<string | null> {
+    if (!this.site.bridge || !(await this.site.bridge.installed().catch(() => false))) return null
+    const r = await this.site.bridge.flushCaches().catch((e: Error) => ({ ok: false, detail: e.message }))
+    return r.ok ? 'flushed' : `not flushed: ${r.detail}`
+  }
+
+  /** Staging: the target here, this node's plan, every blob read, the paths checked writable. Writes nothing. */
+  private async stage(op: FleetOp, leader: boolean): Promise<void> {
+    const at = () => new Date().toISOString()
+    try {
+      await this.site.shared?.write(async () => undefined)
+      const target = await this.site.journal.readState(op.request.target)
+      if (leader && !op.request.acrossSchemaChange) {
+        // the database migration rule, before any node writes anything (writer.ts checks it again)
+        const c = await crossingTo(this.site, target)
+        if (crosses(c) || (c.unknown && op.request.trigger === 'auto-rollback'))
+          throw new PeakguardError('SCHEMA_CHANGE', `restoring ${shortId(op.request.target)} crosses a database migration: ${crossingText(c)}; repeat with --across-schema-change (in the UI: tick the acknowledgement)`)
+      }
+      if (this.cfg.sharedFiles && !leader) {
+        // one shared wp-content: the leader stages and writes it
+        await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
+        return
+      }
+      const { plan } = await planFiles(this.site, target)
+      const blobs = plan.files.flatMap((f) => (f.content && f.to ? [f.to.blob] : []))
+      await this.site.journal.readBlobs([...new Set(blobs)], () => undefined)
+      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: count(plan), verified: null, caches: null, error: null })
+    } catch (e) {
+      this.log.error({ site: this.site.id, op: op.id }, `could not stage the fleet restore: ${(e as Error).message}`)
+      // the leader's own failure aborts the op like anyone's: the coordination sees it among the reports
+      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message })
+    }
+  }
+
+  /** Swapping: this node's files become the target's (the settings are the leader's), re-read, caches flushed. */
+  private async swap(op: FleetOp): Promise<void> {
+    const r = await this.converge(op.request.target)
+    await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'done', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
+  }
+
+  /**
+   * Makes this node's files those of `state` (the settings stay as they are): under the site's lock, so no
+   * snapshot reads half of it; re-read afterwards; this node's reading kept (the swap is not a change of its own).
+   */
+  async converge(state: string): Promise<{ files: number; verified: boolean | null; caches: string | null; error: string | null }> {
+    // one shared wp-content: the leader wrote it; this node only flushes its own PHP caches
+    if (this.cfg.sharedFiles && !this.leads()) return { files: 0, verified: true, caches: await this.flush(), error: null }
+    const release = await this.site.dir.lock(this.site.lockWaitMs)
+    let files = 0
+    try {
+      const target = await this.site.journal.readState(state)
+      const { plan, goal } = await planFiles(this.site, target)
+      files = count(plan)
+      await applyPlan(this.site, plan, goal)
+      const after = await planFiles(this.site, target)
+      const verified = count(after.plan) === 0
+      const units = new Set<string>()
+      for (const p of [...plan.files.map((f) => f.path), ...plan.links.map((l) => l.path)]) {
+        const u = unitOf(p)
+        if (u !== null) units.add(u)
+      }
+      if (this.site.node && units.size) {
+        const scan = await this.site.files.scan(units)
+        const base = new Map((await this.site.node.lastReading()) ?? [])
+        for (const u of units) base.delete(u)
+        for (const [u, d] of unitDigests(stateOf(scan.files, scan.links, []), units)) base.set(u, d)
+        await this.site.node.remember(base)
+      }
+      await release()
+      const caches = await this.flush()
+      this.log.info({ site: this.site.id, state, files, verified }, `this node's files are now those of ${shortId(state)}`)
+      return { files, verified, caches, error: verified ? null : 'the files re-read after writing still differ' }
+    } catch (e) {
+      await release().catch(() => undefined)
+      this.log.error({ site: this.site.id, state }, `could not write this node's files: ${(e as Error).message}`)
+      return { files, verified: false, caches: null, error: (e as Error).message }
+    }
+  }
+}
+
+function notReady(op: FleetOp | null, reports: OpNodeReport[], target: string): PeakguardError {
+  if (!op) return new PeakguardError('FLEET_NOT_READY', `the fleet restore to ${shortId(target)} vanished from the fleet table: nothing was written`)
+  const error = op.result?.error
+  if (error && /^SCHEMA_CHANGE: /.test(error)) return new PeakguardError('SCHEMA_CHANGE', error.replace(/^SCHEMA_CHANGE: /, ''))
+  const list = op.result?.notReady ?? op.participants.filter((p) => !reports.some((r) => r.node === p && r.status === 'staged')).map((node) => ({ node, reason: 'not ready' }))
+  const schema = list.find((n) => /crosses a database migration/.test(n.reason))
+  if (schema) return new PeakguardError('SCHEMA_CHANGE', schema.reason)
+  return new PeakguardError(
+    'FLEET_NOT_READY',
+    `the fleet restore to ${shortId(target)} was called off before anything was written on any node: ${list.map((n) => `node ${n.node}: ${n.reason}`).join('; ') || error || 'no leader finished it'}`,
+  )
+}

@@ -1,0 +1,120 @@
+// The fleet's one journal, written by every node in turn. Each node keeps a full copy; a write (a snapshot, a
+// restore, a mark, an audit entry) takes the fleet's journal lock in the site's database, brings the copy up to
+// what the other nodes pushed to the S3 replica, writes, pushes at once and says so in the fleet table. So the
+// history stays one line, whichever node recorded what, and any node (or `recover --from-s3`) can read all of it.
+//
+// If a push fails (S3 unreachable), the fleet table says this node holds a snapshot the replica lacks: the
+// other nodes wait (their changes stay pending, `status` says why) until it is pushed — the history never
+// forks. A node that died holding one is passed over once its heartbeat is older than `nodeTimeoutMs`; its
+// snapshot is then not in the fleet's history, and the node says so (naming it) when it comes back.
+import { shortId, type FleetPort, type LogPort } from '../core/index.ts'
+import { PeakguardError } from '../errors.ts'
+import { pushOnce, type ReplicaSite } from './replicator.ts'
+import { pullFromRemote } from './replica-sync.ts'
+
+export interface SharedJournalSettings {
+  /** how long a write waits for the journal lock */
+  lockWaitMs: number
+  /** a node silent this long is down: a snapshot it never pushed no longer holds up the others */
+  nodeTimeoutMs: number
+}
+
+export class SharedJournal {
+  private readonly fleet: FleetPort
+  private readonly replica: ReplicaSite
+  private readonly log: LogPort
+  private readonly cfg: SharedJournalSettings
+  /** the first write of this process always looks at the replica (it may hold what the table does not say) */
+  private looked = false
+  /** called after this node's copy moved to what another node pushed (the daemon compares its files again) */
+  onPulled: ((head: string | null) => void) | null = null
+
+  constructor(fleet: FleetPort, replica: ReplicaSite, log: LogPort, cfg: SharedJournalSettings) {
+    this.fleet = fleet
+    this.replica = replica
+    this.log = log
+    this.cfg = cfg
+  }
+
+  /** Runs `fn` (which writes the journal) as the fleet's one writer: caught up before, pushed after. */
+  write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
+      if (nested) return fn()
+      await this.catchUp()
+      const result = await fn()
+      await this.publish()
+      return result
+    })
+  }
+
+  /** For the replicator: its pushes (a mark, the audit log, a retry) hold the journal lock too. */
+  guard<T>(fn: () => Promise<T>): Promise<T> {
+    return this.write(fn)
+  }
+
+  /** Brings this node's copy up to the replica when another node pushed since; true when it moved. */
+  async follow(): Promise<boolean> {
+    const mark = await this.fleet.journal()
+    const st = await this.replica.local.readReplica()
+    if (this.looked && (!mark || mark.seq <= (st.pushed?.seq ?? -1))) return false
+    return this.fleet.withJournal(this.cfg.lockWaitMs, async () => this.catchUp())
+  }
+
+  /** Holding the lock: this node's copy becomes the replica's newest (pushing its own unpushed write first). */
+  private async catchUp(): Promise<boolean> {
+    const mark = await this.fleet.journal()
+    if (mark?.pending && mark.node !== this.fleet.node) {
+      const holder = (await this.fleet.nodes()).find((n) => n.node === mark.node)
+      if (holder && holder.ageSeconds * 1000 < this.cfg.nodeTimeoutMs)
+        throw new PeakguardError(
+          'BUSY',
+          `node ${mark.node} recorded a snapshot that is not on the S3 replica yet (its push failed): the fleet's journal waits for it so the history does not fork; it is retried, and this change is recorded once it is there`,
+        )
+      this.log.warn({ node: mark.node }, `node ${mark.node} holds a snapshot it never pushed and has been silent for more than ${Math.round(this.cfg.nodeTimeoutMs / 1000)} s: the fleet goes on without it`)
+    }
+    const st = await this.replica.local.readReplica()
+    const refs = await this.replica.journal.refs()
+    const ahead = st.prepared !== null || JSON.stringify(sortRefs(st.pushed?.refs ?? {})) !== JSON.stringify(sortRefs(refs))
+    const others = !!mark && mark.seq > (st.pushed?.seq ?? -1)
+    if (ahead && !others) {
+      // this node's own write never reached the replica: push it now, before anything else
+      await this.publish(true)
+    } else if (ahead && others && Object.keys(refs).some((k) => k.startsWith('refs/heads/'))) {
+      // the fleet went on without this node's unpushed write (it was down): the write stays in this copy's
+      // objects, named here, and the copy follows the fleet
+      const head = await this.replica.journal.head()
+      this.log.error(
+        { head },
+        `this node's snapshot ${head ? shortId(head) : '(none)'} never reached the S3 replica and the fleet's journal went on without it: it is left out of the history (its objects stay in this node's journal: git -C <dataDir>/journal show ${head ?? ''})`,
+      )
+      await this.replica.local.writeReplica({ ...st, prepared: null, pushed: st.pushed ? { ...st.pushed, refs } : null })
+    }
+    const before = await this.replica.journal.head()
+    const pulled = await pullFromRemote(this.replica)
+    this.looked = true
+    if (pulled.moved) {
+      this.log.info({ head: pulled.head, seq: pulled.seq, bundles: pulled.bundles, bytes: pulled.bytes }, 'journal brought up to the fleet (S3 replica)')
+      if (pulled.head !== before) this.onPulled?.(pulled.head)
+    }
+    return pulled.moved
+  }
+
+  /** Pushes this node's writes and says where the journal stands; a failed push is announced as pending. */
+  private async publish(strict = false): Promise<void> {
+    try {
+      await pushOnce(this.replica)
+      const st = await this.replica.local.readReplica()
+      await this.fleet.announce({ seq: st.pushed?.seq ?? 0, head: st.pushed?.head ?? null, pending: false })
+    } catch (e) {
+      const mark = await this.fleet.journal().catch(() => null)
+      await this.fleet.announce({ seq: mark?.seq ?? 0, head: await this.replica.journal.head(), pending: true }).catch(() => undefined)
+      if (strict) throw e
+      // the write itself is done on this host: it goes out with the replicator's next attempt
+      this.log.warn({ code: (e as PeakguardError).code }, `the fleet's journal could not be pushed to S3 (${(e as Error).message}): the other nodes wait for it; retrying`)
+    }
+  }
+}
+
+function sortRefs(refs: Record<string, string>): [string, string][] {
+  return Object.entries(refs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
