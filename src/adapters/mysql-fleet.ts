@@ -43,7 +43,7 @@ const MAX_LOCK_NAME = 64
 /** the VARCHAR(64) of the site and node columns, in characters */
 const MAX_ID = 64
 
-type Slot = 'lead' | 'journal' | 'data'
+type Slot = 'lead' | 'journal' | 'docs' | 'data'
 type Row = mysql.RowDataPacket
 /** a statement's parameters: ids, lines and numbers (big ones as strings) */
 type Param = string | number | null
@@ -56,13 +56,13 @@ interface JournalHold {
 export class MysqlFleet implements FleetPort {
   readonly node: string
   /** the two server lock names (≤ 64 characters whatever the database, prefix and site) */
-  readonly locks: { readonly lead: string; readonly journal: string }
+  readonly locks: { readonly lead: string; readonly journal: string; readonly docs: string }
   /** the fleet tables' names, as ensure() makes them */
   readonly tables: readonly string[]
   private readonly db: FleetDb
   private readonly site: string
-  private readonly t: Record<'nodes' | 'journal' | 'events' | 'ops' | 'opNodes', string>
-  private readonly conns: Record<Slot, mysql.Connection | null> = { lead: null, journal: null, data: null }
+  private readonly t: Record<'nodes' | 'journal' | 'events' | 'ops' | 'opNodes' | 'docs', string>
+  private readonly conns: Record<Slot, mysql.Connection | null> = { lead: null, journal: null, docs: null, data: null }
   private readonly connecting: Partial<Record<Slot, Promise<mysql.Connection>>> = {}
   /** the journal connection's CONNECTION_ID(), written to this node's row so a waiting node can name the holder */
   private journalConn: number | null = null
@@ -84,13 +84,13 @@ export class MysqlFleet implements FleetPort {
     this.site = site
     this.node = node
     // always `{prefix}peakguard_…`: mysql-schema.ts leaves exactly those out of the site's schema
-    const names = { nodes: 'nodes', journal: 'journal', events: 'events', ops: 'ops', opNodes: 'op_nodes' } as const
+    const names = { nodes: 'nodes', journal: 'journal', events: 'events', ops: 'ops', opNodes: 'op_nodes', docs: 'docs' } as const
     this.tables = Object.values(names).map((n) => `${prefix}peakguard_${n}`)
     this.t = Object.fromEntries(Object.entries(names).map(([k, n]) => [k, `\`${prefix}peakguard_${n}\``])) as MysqlFleet['t']
     // one database server may hold many sites (databases, prefixes): the lock is this site's alone. A hash keeps the
     // name short (64 characters at most) whatever the names are.
     const id = createHash('sha256').update(`${db.name}\0${prefix}\0${site}`).digest('hex').slice(0, 24)
-    this.locks = { lead: `${lockPrefix}${id}:lead`, journal: `${lockPrefix}${id}:jrnl` }
+    this.locks = { lead: `${lockPrefix}${id}:lead`, journal: `${lockPrefix}${id}:jrnl`, docs: `${lockPrefix}${id}:docs` }
   }
 
   async ensure(): Promise<void> {
@@ -103,7 +103,47 @@ export class MysqlFleet implements FleetPort {
     // fleet restores: the op (body: participants, request, readyWaitMs as JSON) and each node's report on it
     await this.run('data', table(this.t.ops, `site ${id}, id ${id}, node ${id}, phase VARCHAR(16) NOT NULL, body LONGTEXT NOT NULL, result LONGTEXT NULL, created_at DATETIME(3) NOT NULL, PRIMARY KEY (site, id), KEY site_created (site, created_at)`), [], 'creating the fleet tables')
     await this.run('data', table(this.t.opNodes, `site ${id}, op ${id}, node ${id}, report LONGTEXT NOT NULL, at DATETIME(3) NOT NULL, PRIMARY KEY (site, op, node)`), [], 'creating the fleet tables')
+    // the site's governance documents (freeze, change requests, the gate's mark): one set for every node
+    await this.run('data', table(this.t.docs, `site ${id}, name VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, body LONGTEXT NOT NULL, updated_at DATETIME(3) NOT NULL, PRIMARY KEY (site, name)`), [], 'creating the fleet tables')
     await this.purgeEvents()
+  }
+
+  // ── the site's governance documents, shared by the nodes (DocStorePort, through compose/fleet.ts) ────────────
+
+  async readDoc<T>(name: string): Promise<T | null> {
+    const [row] = await this.run('data', `SELECT body FROM ${this.t.docs} WHERE site = ? AND name = ?`, [this.site, name], 'reading a governance document of the fleet', true)
+    if (!row) return null
+    try {
+      return JSON.parse(String(row.body)) as T
+    } catch {
+      throw new PeakguardError('DB_FAILED', `the fleet's governance document ${JSON.stringify(name)} is not JSON: fix or delete its row in ${this.t.docs}`)
+    }
+  }
+
+  async writeDoc(name: string, value: unknown): Promise<void> {
+    await this.write(
+      `INSERT INTO ${this.t.docs} (site, name, body, updated_at) VALUES (?, ?, ?, NOW(3)) ON DUPLICATE KEY UPDATE body = VALUES(body), updated_at = VALUES(updated_at)`,
+      [this.site, name, JSON.stringify(value, null, 2)],
+      'writing a governance document of the fleet',
+    )
+  }
+
+  async listDocs(prefix: string): Promise<string[]> {
+    const like = `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}/%`
+    const rows = await this.run('data', `SELECT name FROM ${this.t.docs} WHERE site = ? AND name LIKE ? ESCAPE '!' ORDER BY name`, [this.site, like], 'listing the governance documents of the fleet', true)
+    return rows.map((r) => String(r.name))
+  }
+
+  /** The fleet-wide lock for a read-modify-write of the documents (a freeze started on two nodes at once). */
+  async lockDocs(waitMs = 30_000): Promise<() => Promise<void>> {
+    const secs = Math.ceil(waitMs / 1000)
+    const [got] = await this.run('docs', 'SELECT GET_LOCK(?, ?) AS got', [this.locks.docs, secs], 'taking the fleet documents lock', true, secs * 1000 + TIMEOUT_MS)
+    if (Number(got?.got) !== 1) throw new PeakguardError('BUSY', `another node of site ${quote(this.site)} is changing the freeze state or a change request (waited ${secs}s): try again`)
+    const conn = this.conns.docs
+    return async () => {
+      if (!conn) return
+      await conn.execute({ sql: 'SELECT RELEASE_LOCK(?)', timeout: TIMEOUT_MS }, [this.locks.docs]).catch(() => this.drop('docs', conn))
+    }
   }
 
   async tryLead(): Promise<boolean> {
@@ -346,7 +386,7 @@ export class MysqlFleet implements FleetPort {
 
   async close(): Promise<void> {
     await Promise.all(Object.values(this.connecting).map((p) => p?.catch(() => undefined)))
-    const all = (['lead', 'journal', 'data'] as const).map((slot) => {
+    const all = (['lead', 'journal', 'docs', 'data'] as const).map((slot) => {
       const c = this.conns[slot]
       this.conns[slot] = null
       return c

@@ -15,7 +15,7 @@ import { WpEventsFile } from '../adapters/wp-events.ts'
 import { readBridgeSecret } from '../adapters/wp-bridge.ts'
 import type { GlobalOptions } from '../cli/runtime.ts'
 import { redact, settingsTablesOf, type LoadedConfig, type ResolvedSite } from '../config.ts'
-import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, type FleetPort } from '../core/index.ts'
+import { DEFAULT_IGNORED_FILES, DEFAULT_IGNORED_OPTIONS, type DocStorePort, type FleetPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import type { UiSite } from '../http/app.ts'
 import { aliasesOf } from '../services/access.ts'
@@ -26,7 +26,7 @@ import { siteZone } from '../services/freeze-calendar.ts'
 import { SiteGovernance } from '../services/site-governance.ts'
 import { preUpdateSnapshot } from '../services/pre-update.ts'
 import { FleetMember } from '../services/fleet.ts'
-import { FleetEvents, joinFleet } from './fleet.ts'
+import { FleetEvents, fleetDocs, joinFleet } from './fleet.ts'
 import { Daemon, Prober, Replicator, SiteRecording, type DaemonSite, type Site } from '../services/index.ts'
 import { hostPort } from './daemon-client.ts'
 import { accessFor, auditAll, auditLogFor, bridgeControl, bridgeDaemon, openReplica, openSite, pickSite, probeSpecs } from './sites.ts'
@@ -68,7 +68,8 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
     ? new Replicator(replica, log, metrics, { checkMs: 1000, lagAlertMs: s.s3!.lagAlert, retryMinMs: 1000, retryMaxMs: s.s3!.retryMax }, { notify: notifier })
     : null
   // the gate and the UI share the site's governance documents and audit log
-  const docs = new SiteDir(s.dataDir)
+  // on a fleet, one freeze and one change-request list for every node (compose/fleet.ts FleetDocs)
+  const docs = fleetDocs(cfg, s, new SiteDir(s.dataDir), openReplica)
   const audit = auditLogFor(s, undefined, cfg)
   const governance = siteGovernance(cfg, s, site, docs, audit, notifier, log, node?.fleet ?? null)
   if (node && s.fleet) {
@@ -127,7 +128,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
 }
 
 /** The freeze of a site as its services read it (from the config and the site's freeze document). */
-function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog, listen: string) {
+function freezeSource(s: ResolvedSite, docs: DocStorePort, audit: AuditLog, listen: string) {
   const settings = { policy: s.freeze.policy, windows: s.freeze.windows, approvalUrl: s.freeze.approvalUrl, zone: s.freeze.zone }
   return {
     at: async (now: number) => activeFreeze(s.freeze.windows, await readFreezeDoc(docs), now),
@@ -144,7 +145,7 @@ function freezeSource(s: ResolvedSite, docs: SiteDir, audit: AuditLog, listen: s
 }
 
 /** Attribution, audit and the freeze gate of one site, for the daemon. */
-function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: SiteDir, audit: AuditLog, notify: Notifiers, log: ReturnType<typeof createLog>, fleet: FleetPort | null): SiteGovernance {
+function siteGovernance(cfg: LoadedConfig, s: ResolvedSite, site: Site, docs: DocStorePort, audit: AuditLog, notify: Notifiers, log: ReturnType<typeof createLog>, fleet: FleetPort | null): SiteGovernance {
   const events = new WpEventsFile(path.join(s.bridgeDir, 'events.jsonl'))
   return new SiteGovernance({
     site,

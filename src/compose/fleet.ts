@@ -6,7 +6,7 @@ import { MysqlFleet } from '../adapters/mysql-fleet.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
 import type { LoadedConfig, ResolvedSite } from '../config.ts'
 import { PeakguardError } from '../errors.ts'
-import type { FleetPort, LogPort, WpEvent, WpEventsPort } from '../core/index.ts'
+import type { DocStorePort, FleetPort, LogPort, WpEvent, WpEventsPort } from '../core/index.ts'
 import { NodeView } from '../services/node-view.ts'
 import { FleetRestorer } from '../services/fleet-restore.ts'
 import { restore } from '../services/writer.ts'
@@ -189,4 +189,53 @@ function eventOf(line: string): WpEvent[] {
   } catch {
     return []
   }
+}
+
+/** The governance documents every node shares (the freeze, change requests, the gate's mark); the rest stay per node. */
+const sharedDoc = (name: string) => name === 'freeze' || name === 'gate' || name.startsWith('requests/')
+
+/**
+ * A fleet's governance documents: one freeze and one change-request list for the site, in its database, whichever
+ * node's CLI or UI changes them; a node's own documents (the config it last ran with) stay in its data directory.
+ * Writes take this host's lock, then the fleet's.
+ */
+export class FleetDocs implements DocStorePort {
+  private readonly local: DocStorePort
+  private readonly fleet: () => Promise<MysqlFleet>
+
+  constructor(local: DocStorePort, fleet: () => Promise<MysqlFleet>) {
+    this.local = local
+    this.fleet = fleet
+  }
+
+  async readDoc<T>(name: string): Promise<T | null> {
+    return sharedDoc(name) ? (await this.fleet()).readDoc<T>(name) : this.local.readDoc<T>(name)
+  }
+
+  async writeDoc(name: string, value: unknown): Promise<void> {
+    return sharedDoc(name) ? (await this.fleet()).writeDoc(name, value) : this.local.writeDoc(name, value)
+  }
+
+  async listDocs(prefix: string): Promise<string[]> {
+    return sharedDoc(`${prefix}/`) ? (await this.fleet()).listDocs(prefix) : this.local.listDocs(prefix)
+  }
+
+  async lockDocs(): Promise<() => Promise<void>> {
+    const local = await this.local.lockDocs()
+    try {
+      const shared = await (await this.fleet()).lockDocs()
+      return async () => {
+        await shared()
+        await local()
+      }
+    } catch (e) {
+      await local()
+      throw e
+    }
+  }
+}
+
+/** A node's governance documents: the fleet's shared ones through its database (see FleetDocs). */
+export function fleetDocs(cfg: LoadedConfig, s: ResolvedSite, local: DocStorePort, open: OpenReplica): DocStorePort {
+  return s.fleet ? new FleetDocs(local, async () => (await fleetWriter(cfg, s, open)).fleet) : local
 }

@@ -6,6 +6,7 @@ import os from 'node:os'
 import * as terminal from '../adapters/terminal.ts'
 import type { GlobalOptions, Runtime } from '../cli/runtime.ts'
 import type { LoadedConfig } from '../config.ts'
+import type { DocStorePort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 
 type Loaded = {
@@ -38,6 +39,18 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
     return cfg
   }
   const site = (o: GlobalOptions) => mods().sites.pickSite(config(o), o.site)
+  // a fleet's governance documents are the fleet's (compose/fleet.ts FleetDocs), loaded only on a fleet's node
+  const sharedDocs = (o: GlobalOptions, local: DocStorePort): DocStorePort => {
+    const s = site(o)
+    if (!s.fleet) return local
+    const shared = import('./fleet.ts').then((m) => m.fleetDocs(config(o), s, local, mods().sites.openReplica))
+    return {
+      readDoc: async (name) => (await shared).readDoc(name),
+      writeDoc: async (name, value) => (await shared).writeDoc(name, value),
+      listDocs: async (prefix) => (await shared).listDocs(prefix),
+      lockDocs: async () => (await shared).lockDocs(),
+    }
+  }
   const osUser = () => env.SUDO_USER || env.USER || os.userInfo().username
 
   const rt: Runtime = {
@@ -73,7 +86,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
       const s = site(o)
       return mods().sites.requireReplica(await mods().sites.openReplica(s), s, config(o).file)
     },
-    docs: (o) => mods().sites.siteDocs(site(o)),
+    docs: (o) => sharedDocs(o, mods().sites.siteDocs(site(o))),
     freezeSettings: (o) => {
       const s = site(o)
       return { site: s.id, freeze: s.freeze }
@@ -91,7 +104,7 @@ export function runtime(env: NodeJS.ProcessEnv = process.env): Runtime {
       const notify = rt.notifier(o)
       return {
         site: s.id,
-        docs: mods().sites.siteDocs(s),
+        docs: sharedDocs(o, mods().sites.siteDocs(s)),
         audit: mods().sites.auditLogFor(s, undefined, config(o)),
         notify,
         windows: s.freeze.windows,

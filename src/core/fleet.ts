@@ -110,12 +110,15 @@ export interface FleetOpResult {
   error?: string
   /** the leader's whole restore report (RestoreReport, its plan left out), for whichever node asked */
   report?: unknown
+  /** the leader's part failed after the swap began: the nodes that swapped put their files back to this state */
+  revertTo?: string | null
 }
 
 /** One node's part in a fleet restore. */
 export interface OpNodeReport {
   node: string
-  status: 'staged' | 'failed' | 'done'
+  /** reverted: it had swapped, and put its files back because the leader's part failed */
+  status: 'staged' | 'failed' | 'done' | 'reverted'
   at: string
   /** files (and links) this node's restore writes or removes */
   files: number

@@ -10,7 +10,7 @@
 // A participant that failed, or did not stage within `readyWait`, aborts the op: nothing is written on any node,
 // and the error names the node. A node that was down converges when it comes back (FleetMember).
 import { crosses, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type SiteState, type StateDiff } from '../core/index.ts'
-import { PeakguardError } from '../errors.ts'
+import { ERRORS, PeakguardError, type ErrorCode } from '../errors.ts'
 import { crossingText, crossingTo } from './layout.ts'
 import { readLiveFiles } from './live.ts'
 import { applyPlan, planRestore, type RestoreOptions, type RestoreReport } from './restorer.ts'
@@ -98,6 +98,14 @@ export class FleetRestorer {
     if (coordinated instanceof Error && op?.phase !== 'done') throw coordinated
     const reports = await this.fleet.opReports(id)
     if (!op || op.phase === 'aborted') throw notReady(op, reports, opts.target)
+    if (op.result?.error && !op.result.report) {
+      // the nodes that swapped put their files back (their heartbeat does it): waited for, within readyWait
+      let now = reports
+      for (const until = Date.now() + op.readyWaitMs; now.some((r) => r.status === 'done') && Date.now() < until; now = await this.fleet.opReports(id)) await sleep(this.cfg.pollMs)
+      throw leaderFailed(op, now)
+    }
+    // this node's copy of the journal takes the restore's snapshot (the leader wrote it): its pages show it at once
+    await this.site.shared?.write(async () => undefined).catch(() => undefined)
     return this.report(op, reports)
   }
 
@@ -139,6 +147,7 @@ export class FleetRestorer {
   /** Every heartbeat, on every node: its part in the ops under way; the leader runs them. */
   async tick(): Promise<void> {
     for (const op of await this.fleet.ops(5)) {
+      if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node)) await this.revert(op)
       if (op.phase === 'done' || op.phase === 'aborted') continue
       if (this.leads()) void this.coordinate(op.id).catch((e: Error) => this.log.error({ site: this.site.id, op: op.id }, `fleet restore failed: ${e.message}`))
       else if (op.participants.includes(this.fleet.node)) await this.participate(op)
@@ -186,8 +195,10 @@ export class FleetRestorer {
         result = { snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, report: { ...report, plan: emptyPlan(), mismatches: null } }
         await this.fleet.reportOp(id, { node: me, status: 'done', at: new Date().toISOString(), files: report.files.written + report.files.removed, verified: report.verified, caches: report.caches ? (report.caches.ok ? 'flushed' : `not flushed: ${report.caches.detail}`) : null, error: null })
       } catch (e) {
+        // the leader's own restore undid itself (or left its intent to be finished); the nodes that swapped
+        // meanwhile put their files back to the fleet's newest state, so the fleet is one version again
         const err = e as PeakguardError
-        result = { error: `${err.code ?? 'FAILED'}: ${err.message}` }
+        result = { error: `${err.code ?? 'FAILED'}: ${err.message}`, revertTo: await this.site.journal.head().catch(() => null) }
         await this.fleet.reportOp(id, { node: me, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: err.message })
       }
       // the others' swaps, bounded: a node that died meanwhile converges when it is back
@@ -200,6 +211,21 @@ export class FleetRestorer {
       await this.fleet.setOpPhase(id, 'swapping', 'done', result)
     } finally {
       this.busy.delete(id)
+    }
+  }
+
+  /** The leader's part failed after this node swapped: its files go back to the fleet's newest state. */
+  private async revert(op: FleetOp): Promise<void> {
+    if (this.busy.has(op.id)) return
+    const mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
+    if (mine?.status !== 'done' || !op.result?.revertTo) return
+    this.busy.add(op.id)
+    try {
+      await this.site.shared?.write(async () => undefined)
+      const r = await this.converge(op.result.revertTo)
+      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'reverted', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error ?? "put back: the leader's part of the restore failed" })
+    } finally {
+      this.busy.delete(op.id)
     }
   }
 
@@ -297,8 +323,30 @@ export class FleetRestorer {
   }
 }
 
+/** The leader's part failed after the nodes began to swap: its error, under its own code, and what the others do. */
+function leaderFailed(op: FleetOp, reports: OpNodeReport[]): PeakguardError {
+  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(op.result?.error ?? '')
+  const code = m && m[1]! in ERRORS ? (m[1] as ErrorCode) : 'FLEET_NOT_READY'
+  const back = reports.filter((r) => r.status === 'reverted').map((r) => r.node)
+  const left = reports.filter((r) => r.status === 'done').map((r) => r.node)
+  return new PeakguardError(
+    code,
+    `the fleet restore to ${shortId(op.request.target)} failed on the leader (${m ? m[2] : op.result?.error}): its own files and the settings are as they were` +
+      (back.length ? `; node(s) ${back.join(', ')} had written their files and put them back to the fleet's newest state${op.result?.revertTo ? ` ${shortId(op.result.revertTo)}` : ''}` : '') +
+      (left.length ? `; node(s) ${left.join(', ')} wrote their files and have NOT put them back yet: they drift (see 'peakguard status') until a restore succeeds` : ''),
+  )
+}
+
 function notReady(op: FleetOp | null, reports: OpNodeReport[], target: string): PeakguardError {
   if (!op) return new PeakguardError('FLEET_NOT_READY', `the fleet restore to ${shortId(target)} vanished from the fleet table: nothing was written`)
+  if (op.phase === 'swapping' || op.phase === 'staging')
+    // the leader stopped in the middle (killed, or its database gone): what each node did is all that can be said
+    return new PeakguardError(
+      'FLEET_NOT_READY',
+      `the fleet restore to ${shortId(target)} did not finish (${op.phase === 'staging' ? 'no node led it through staging' : 'the leader stopped while the nodes swapped'}): ${
+        reports.map((r) => `node ${r.node}: ${r.status === 'done' ? `files written (${r.verified ? 'verified' : 'NOT verified'})` : r.status === 'staged' ? 'staged, nothing written' : `failed: ${r.error ?? 'unknown'}`}`).join('; ') || 'no node reported'
+      }. 'peakguard status' shows each node; restore again to finish it (a node whose files are already the target's writes nothing)`,
+    )
   const error = op.result?.error
   if (error && /^SCHEMA_CHANGE: /.test(error)) return new PeakguardError('SCHEMA_CHANGE', error.replace(/^SCHEMA_CHANGE: /, ''))
   const list = op.result?.notReady ?? op.participants.filter((p) => !reports.some((r) => r.node === p && r.status === 'staged')).map((node) => ({ node, reason: 'not ready' }))

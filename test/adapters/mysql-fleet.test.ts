@@ -89,7 +89,7 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     const [tables] = await root.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t, ENGINE AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [name])
     assert.deepEqual(
       tables.map((t) => [t.t, t.e]).sort(),
-      ['events', 'journal', 'nodes', 'op_nodes', 'ops'].map((t) => [`wp_peakguard_${t}`, 'InnoDB']).sort(),
+      ['docs', 'events', 'journal', 'nodes', 'op_nodes', 'ops'].map((t) => [`wp_peakguard_${t}`, 'InnoDB']).sort(),
     )
     assert.deepEqual([...open('a').tables].sort(), tables.map((t) => String(t.t)).sort())
     await root.query(`INSERT INTO \`${name}\`.wp_peakguard_events (site, node, line, at) VALUES ('shop', 'x', 'old', NOW(3) - INTERVAL 25 HOUR), ('shop', 'x', 'new', NOW(3) - INTERVAL 23 HOUR)`)
@@ -406,6 +406,31 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     assert.deepEqual((await a.opReports('op1')).map((r) => [r.node, r.status]), [['a', 'done'], ['b', 'failed']])
   })
 
+  it("the governance documents: one set per site whatever the node, listed by folder (LIKE's wildcards literal), locked across nodes", async () => {
+    const a = open('a')
+    const b = open('b')
+    const other = open('a', 'campaign')
+    await a.writeDoc('freeze', { manual: { until: 'x' } })
+    await a.writeDoc('requests/r1', { id: 'r1' })
+    await a.writeDoc('requests/r2', { id: 'r2' })
+    await a.writeDoc('requestsX/r3', { id: 'no' })
+    await a.writeDoc('request_/r4', { id: 'no' })
+    assert.deepEqual(await b.readDoc('freeze'), { manual: { until: 'x' } }, 'node b reads what node a wrote')
+    assert.deepEqual(await b.listDocs('requests'), ['requests/r1', 'requests/r2'])
+    assert.deepEqual(await b.listDocs('request_'), ['request_/r4'], '_ is not a wildcard')
+    assert.equal(await other.readDoc('freeze'), null, "another site's documents are its own")
+    await b.writeDoc('freeze', { manual: null })
+    assert.deepEqual(await a.readDoc('freeze'), { manual: null })
+    // a read-modify-write on one node holds the other until it is done
+    const release = await a.lockDocs(5000)
+    await assert.rejects(b.lockDocs(1000), (e: PeakguardError) => e.code === 'BUSY' && /changing the freeze state or a change request/.test(e.message))
+    await release()
+    const again = await b.lockDocs(1000)
+    await again()
+    await root.query(`UPDATE \`${name}\`.wp_peakguard_docs SET body = 'not json' WHERE name = 'freeze'`)
+    await assert.rejects(a.readDoc('freeze'), (e: PeakguardError) => e.code === 'DB_FAILED' && /not JSON/.test(e.message))
+  })
+
   it('hostile site and node ids are parameters: stored and read back as given, never SQL', async () => {
     const site = "s'; DROP TABLE wp_peakguard_nodes; -- \\ \0 `x` %_ ☃😀\n"
     const node = 'n" OR 1=1 -- \' \\\\ \0\t%😀'
@@ -427,7 +452,7 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     assert.deepEqual((await open('x', long).nodes()).map((n) => n.node), [long])
     assert.equal(await other.forget(node), true)
     const [tables] = await root.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [name])
-    assert.equal(Number(tables[0]?.n), 5)
+    assert.equal(Number(tables[0]?.n), 6)
     // what cannot be stored as given is refused up front
     for (const bad of ['', 'x'.repeat(65), 'trailing ', '\ud800lone'])
       assert.throws(() => new MysqlFleet(db, bad, 'a'), { code: 'CONFIG_INVALID' }, JSON.stringify(bad))
