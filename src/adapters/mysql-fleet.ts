@@ -94,6 +94,11 @@ export class MysqlFleet implements FleetPort {
   }
 
   async ensure(): Promise<void> {
+    // only what is missing is created: CREATE TABLE IF NOT EXISTS needs the CREATE grant even when the table is
+    // there, and a hardened database user has it only while init runs
+    const rows = await this.run('data', 'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?, ?, ?, ?)', [...this.tables], 'looking for the fleet tables', true)
+    const have = new Set(rows.map((r) => String(r.t)))
+    if (this.tables.every((t) => have.has(t))) return this.purgeEvents().catch(() => undefined)
     const id = 'VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL'
     const table = (name: string, body: string) => `CREATE TABLE IF NOT EXISTS ${name} (${body}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
     // journal_conn: the CONNECTION_ID() holding this node's journal lock, to name the holder in a BUSY message
@@ -231,6 +236,18 @@ export class MysqlFleet implements FleetPort {
       }
     } finally {
       this.queue.release()
+    }
+  }
+
+  async holdsJournal(): Promise<boolean> {
+    const conn = this.conns.journal
+    if (!conn) return false
+    try {
+      const [rows] = await conn.execute<Row[]>({ sql: 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', timeout: TIMEOUT_MS }, [this.locks.journal])
+      return Number(rows[0]?.mine) === 1
+    } catch {
+      this.drop('journal', conn)
+      return false
     }
   }
 

@@ -1,6 +1,6 @@
 // peakguard restore ID [--dry-run] [--only PATH|option:NAME|entity:TYPE/THEME/SLUG|table:NAME[#KEY] …] [--yes]: puts the live site back to a state.
 import type { Command } from 'commander'
-import { parseOnly, shortId } from '../core/index.ts'
+import { parseOnly, shortId, visible } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { resolveState, restore, type RestoreReport } from '../services/index.ts'
 import { assertMayRestore, restoreAs, type OperateDeps } from '../services/operate.ts'
@@ -122,7 +122,8 @@ export function fleetLines(r: RestoreReport): string[] {
     `fleet restore ${r.fleet.op}, node by node:`,
     ...r.fleet.nodes.map(
       (n) =>
-        `  ${n.node}: ${n.status === 'done' ? `${n.files} file(s) written or removed, ${n.verified ? 'verified' : 'NOT verified'}, caches ${n.caches ?? 'not flushed (no bridge)'}` : n.status === 'failed' ? `FAILED: ${n.error ?? 'unknown'}` : 'staged, did not report the swap (it takes the restored state when it is back)'}`,
+        // a node's id and error come from the fleet's table: shown escaped
+        `  ${visible(n.node)}: ${n.status === 'done' ? `${n.files} file(s) written or removed, ${n.verified ? 'verified' : 'NOT verified'}, caches ${visible(n.caches ?? 'not flushed (no bridge)')}` : n.status === 'failed' ? `FAILED: ${visible(n.error ?? 'unknown')}` : n.status === 'reverted' ? 'put its files back (the leader\'s part failed)' : 'staged, did not report the swap (it takes the restored state when it is back)'}`,
     ),
   ]
 }

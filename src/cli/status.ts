@@ -2,7 +2,7 @@
 // what was done about an interrupted restore — and, from the running daemon (asked over ui.listen),
 // watching or scanning, pending changes, the last snapshot, the database connection and health.
 import type { Command } from 'commander'
-import { shortId } from '../core/index.ts'
+import { shortId, visible } from '../core/index.ts'
 import { siteStatus, type DaemonSiteStatus } from '../services/index.ts'
 import { print, withSite, type GlobalOptions, type Runtime } from './runtime.ts'
 
@@ -64,12 +64,13 @@ function daemonLines(d: Awaited<ReturnType<Runtime['daemonStatus']>>): string[] 
 export function fleetLines(f: DaemonSiteStatus['fleet']): string[] {
   if (!f) return []
   const nodeLine = (n: (typeof f.nodes)[number]) =>
-    `  ${n.node.padEnd(12)} ${n.up ? (n.role === 'leader' && n.node === f.leader ? 'LEADER  ' : 'follower') : 'DOWN    '} heartbeat ${Math.round(n.ageSeconds * 10) / 10} s ago` +
-    (!n.up ? '' : n.drift ? `; DRIFT: ${n.drift.count} file(s) differ from ${shortId(n.drift.desired)} (${n.drift.units.slice(0, 3).join(', ')}${n.drift.units.length > 3 ? ', …' : ''})` : n.compared ? '; files as the fleet\'s state' : '; not compared yet')
+    `  ${visible(n.node).padEnd(12)} ${n.up ? (n.role === 'leader' && n.node === f.leader ? 'LEADER  ' : 'follower') : 'DOWN    '} heartbeat ${Math.round(n.ageSeconds * 10) / 10} s ago` +
+    (!n.up ? '' : n.drift ? `; DRIFT: ${n.drift.count} file(s) differ from ${shortId(n.drift.desired)} (${n.drift.units.slice(0, 3).map((x) => visible(x)).join(', ')}${n.drift.units.length > 3 ? ', …' : ''})` : n.compared ? '; files as the fleet\'s state' : '; not compared yet')
   return [
-    `fleet         node ${f.node}, ${f.role === 'leader' ? 'the settings LEADER' : `follower (leader: ${f.leader ?? 'NONE alive'})`} since ${f.since}${f.dbError ? `; DATABASE UNREACHABLE: ${f.dbError}` : ''}`,
+    `fleet         node ${visible(f.node)}, ${f.role === 'leader' ? 'the settings LEADER' : `follower (leader: ${f.leader ? visible(f.leader) : 'NONE alive'})`} since ${f.since}${f.dbError ? `; DATABASE UNREACHABLE: ${visible(f.dbError)}` : ''}`,
     ...f.nodes.map(nodeLine),
-    ...(f.drift ? [`DRIFT         this node's files differ from the fleet's state ${shortId(f.drift.desired)}: ${f.drift.count} file(s): ${f.drift.paths.slice(0, 10).join(', ')}${f.drift.count > 10 ? ', …' : ''}`] : []),
+    ...(f.behind ? [`BEHIND        this node's copy of the journal has lacked the fleet's newest state ${shortId(f.behind.head)} since ${f.behind.since}: see the replica lines above`] : []),
+    ...(f.drift ? [`DRIFT         this node's files differ from the fleet's state ${shortId(f.drift.desired)}: ${f.drift.count} file(s): ${f.drift.paths.slice(0, 10).map((x) => visible(x)).join(', ')}${f.drift.count > 10 ? ', …' : ''}`] : []),
   ]
 }
 

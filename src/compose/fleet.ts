@@ -38,6 +38,8 @@ export const stderrLog: LogPort = {
 export async function joinFleet(cfg: LoadedConfig, s: ResolvedSite, site: Site, open: OpenReplica, log: LogPort, leads: () => boolean = () => false): Promise<NodeParts | null> {
   if (!s.fleet) return null
   const { fleet, shared, replica } = await fleetWriter(cfg, s, open, log)
+  // the writer may have been made first for the audit log (with a CLI's log): the daemon's log from now on
+  shared.log = log
   const view = new NodeView(cfg.node, new SiteDir(s.dataDir), leads)
   site.shared = shared
   // one shared wp-content is one copy: recorded as it is (by the leader), with no node's own reading to lay over

@@ -3,7 +3,7 @@
 // how a node's reading joins the fleet's history. The coordination itself runs through the site's MariaDB
 // (FleetPort) and the replica; see docs/fleet.md.
 
-import { inUnits, unitOf } from './scope.ts'
+import { inUnits, unitOf, type OnlyFilter } from './scope.ts'
 import { replaceUnits, type DirEntry, type FileEntry, type LinkedDir, type SiteState } from './state.ts'
 
 /** How a node took part, as it last said in its heartbeat. */
@@ -77,6 +77,8 @@ export type OpPhase = 'staging' | 'swapping' | 'done' | 'aborted'
 /** What the restore was asked with (RestoreOptions without what only the asking process has). */
 export interface FleetRestoreRequest {
   target: string
+  /** a partial restore (--only): these paths and settings only, on every node */
+  only?: OnlyFilter | null
   trigger?: 'manual' | 'auto-rollback'
   actor?: string
   reason?: string
@@ -159,6 +161,8 @@ export interface FleetPort {
    * within one chain of calls: a restore that appends to the audit log takes it once (`fn` is told it is nested).
    */
   withJournal<T>(waitMs: number, fn: (nested: boolean) => Promise<T>): Promise<T>
+  /** Whether this process holds the journal lock now (its connection alive): checked before a push. */
+  holdsJournal(): Promise<boolean>
   /** Where the shared journal stands (null: never pushed). */
   journal(): Promise<JournalMark | null>
   /** Says where the shared journal stands now (called holding the journal lock). */
@@ -230,8 +234,8 @@ export interface NodeReading {
   state: SiteState
   /** the units this node changed since its previous reading */
   changed: string[]
-  /** the node's reading per unit, for next time */
-  base: UnitDigests
+  /** the node's reading per unit, for next time (null: none yet, the reading was partial) */
+  base: UnitDigests | null
 }
 
 /**
@@ -250,6 +254,9 @@ export function nodeReading(live: SiteState, head: SiteState | null, base: Reado
   if (!scanned) for (const u of next.keys()) if (!now.has(u)) next.delete(u)
   for (const [u, d] of now) next.set(u, d)
   if (!head) return { state: live, changed: [...now.keys()].sort(), base: next }
+  // a node's first reading that read a few units only: no base yet (the next full reading is its first), so a
+  // unit it did not read is never taken for one it changed
+  if (!base && scanned) return { state: replaceUnits(head, { files: [], links: [] }, new Set(), [...(leads ? live : head).options.values()], (leads ? live : head).sources, (leads ? live : head).schema), changed: [], base: null }
   const considered = new Set<string>(scanned ?? [...now.keys(), ...(base?.keys() ?? []), ...unitDigests(head).keys()])
   const changed = base ? [...considered].filter((u) => now.get(u) !== base.get(u)).sort() : []
   const units = new Set(changed)

@@ -80,6 +80,7 @@ export function buildApp(deps: AppDeps): UiApp {
     const f = x.fleet
     if (!f) return []
     if (f.dbError) return [{ site: x.site, error: `node ${f.node} cannot reach the fleet's database: ${f.dbError}` }]
+    if (f.behind) return [{ site: x.site, error: `node ${f.node} has not had the fleet's newest state ${f.behind.head.slice(0, 12)} since ${f.behind.since} (its copy of the journal cannot catch up): its files cannot be compared` }]
     if (f.drift) return [{ site: x.site, error: `node ${f.node}: ${f.drift.count} file(s) differ from the fleet's state ${f.drift.desired.slice(0, 12)}: ${f.drift.paths.slice(0, 5).join(', ')}${f.drift.count > 5 ? ', …' : ''}` }]
     return []
   }

@@ -9,7 +9,7 @@
 //             flushes its PHP caches and says so.
 // A participant that failed, or did not stage within `readyWait`, aborts the op: nothing is written on any node,
 // and the error names the node. A node that was down converges when it comes back (FleetMember).
-import { crosses, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type SiteState, type StateDiff } from '../core/index.ts'
+import { crosses, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type OnlyFilter, type SiteState, type StateDiff } from '../core/index.ts'
 import { ERRORS, PeakguardError, type ErrorCode } from '../errors.ts'
 import { crossingText, crossingTo } from './layout.ts'
 import { readLiveFiles } from './live.ts'
@@ -34,14 +34,25 @@ export interface FleetRestoreReport {
 }
 
 /** What the restore would write to this node's files alone (the settings are the leader's to write). */
-export async function planFiles(site: Site, target: SiteState): Promise<{ plan: StateDiff; goal: SiteState }> {
+export async function planFiles(site: Site, target: SiteState, only: OnlyFilter | null = null): Promise<{ plan: StateDiff; goal: SiteState }> {
   const live = await readLiveFiles(site)
   const goal: SiteState = { files: target.files, links: target.links, options: new Map(), ...(target.dirs ? { dirs: target.dirs } : {}) }
-  return { plan: await planRestore(site, live, goal, null), goal }
+  // a partial restore (--only) selects paths; its settings selectors are the leader's
+  return { plan: await planRestore(site, live, goal, only ? { paths: only.paths, options: [] } : null), goal }
 }
 
 function count(plan: StateDiff): number {
   return plan.files.length + plan.links.length
+}
+
+/** The units (theme/plugin directories, drop-ins) a plan touches. */
+function unitsOf(plan: StateDiff): Set<string> {
+  const out = new Set<string>()
+  for (const p of [...plan.files.map((f) => f.path), ...plan.links.map((l) => l.path)]) {
+    const u = unitOf(p)
+    if (u !== null) out.add(u)
+  }
+  return out
 }
 
 const emptyPlan = (): StateDiff => ({ files: [], options: [], links: [], dirs: [] })
@@ -79,6 +90,7 @@ export class FleetRestorer {
     const participants = [...new Set([...up.map((n) => n.node), ...(this.leads() ? [this.fleet.node] : [])])].sort()
     const request: FleetRestoreRequest = {
       target: opts.target,
+      ...(opts.only ? { only: opts.only } : {}),
       ...(opts.trigger ? { trigger: opts.trigger } : {}),
       ...(opts.actor ? { actor: opts.actor } : {}),
       ...(opts.reason ? { reason: opts.reason } : {}),
@@ -87,6 +99,9 @@ export class FleetRestorer {
       ...(opts.acrossSchemaChange ? { acrossSchemaChange: true } : {}),
       ...(opts.restoreMarkers ? { restoreMarkers: true } : {}),
     }
+    const running = (await this.fleet.ops(5)).find((o) => (o.phase === 'staging' || o.phase === 'swapping') && !this.stale(o))
+    if (running)
+      throw new PeakguardError('BUSY', `another fleet restore (to ${shortId(running.request.target)}, asked on node ${running.node}) is under way: wait until it is done, then try again`)
     const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
     await this.fleet.createOp({ id, node: this.fleet.node, participants, request, readyWaitMs: this.cfg.readyWaitMs })
     this.log.info({ site: this.site.id, op: id, target: opts.target, participants }, `fleet restore to ${shortId(opts.target)} begun: ${participants.length} node(s) stage it`)
@@ -146,12 +161,36 @@ export class FleetRestorer {
 
   /** Every heartbeat, on every node: its part in the ops under way; the leader runs them. */
   async tick(): Promise<void> {
-    for (const op of await this.fleet.ops(5)) {
+    // oldest first: of two ops, the newer one is what the fleet ends with
+    for (const op of (await this.fleet.ops(5)).reverse()) {
       if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node)) await this.revert(op)
       if (op.phase === 'done' || op.phase === 'aborted') continue
-      if (this.leads()) void this.coordinate(op.id).catch((e: Error) => this.log.error({ site: this.site.id, op: op.id }, `fleet restore failed: ${e.message}`))
-      else if (op.participants.includes(this.fleet.node)) await this.participate(op)
+      if (this.stale(op)) {
+        // an op nobody finished (its leader killed, the leadership moved in the middle): never acted on late
+        if (this.leads()) await this.callOff(op)
+        continue
+      }
+      if (this.leads()) {
+        if (op.phase === 'swapping' && !this.busy.has(op.id)) await this.callOff(op)
+        else void this.coordinate(op.id).catch((e: Error) => this.log.error({ site: this.site.id, op: op.id }, `fleet restore failed: ${e.message}`))
+      } else if (op.participants.includes(this.fleet.node)) await this.participate(op)
     }
+  }
+
+  /** Whether an op is older than any op can take: staging and swapping each bounded by readyWait, and a margin. */
+  private stale(op: FleetOp): boolean {
+    return Date.now() - Date.parse(op.createdAt) > 2 * op.readyWaitMs + 120_000
+  }
+
+  /**
+   * The leader finds an op swapping that it does not run (the leader that ran it stopped): the settings were
+   * not written by it, so the nodes that swapped put their files back to the fleet's newest state.
+   */
+  private async callOff(op: FleetOp): Promise<void> {
+    const head = await this.site.journal.head().catch(() => null)
+    const result: FleetOpResult = { error: `FLEET_NOT_READY: the leader that ran it stopped before it finished`, revertTo: head }
+    if (await this.fleet.setOpPhase(op.id, op.phase, op.phase === 'staging' ? 'aborted' : 'done', op.phase === 'staging' ? { notReady: [{ node: op.node, reason: 'the restore was left unfinished' }] } : result))
+      this.log.warn({ site: this.site.id, op: op.id, phase: op.phase }, `a fleet restore left unfinished (${op.phase}) is called off${op.phase === 'swapping' ? ": the nodes that swapped put their files back" : ''}`)
   }
 
   /** The leader: stages here, waits for the others, then swaps everywhere (or aborts). */
@@ -242,6 +281,18 @@ export class FleetRestorer {
     }
   }
 
+  /** This node's reading of `units`, read again and kept: a restore's writes are not changes made on this node. */
+  private async rememberUnits(units: ReadonlySet<string>): Promise<void> {
+    if (!this.site.node || !units.size) return
+    const before = await this.site.node.lastReading()
+    if (!before) return
+    const scan = await this.site.files.scan(units)
+    const base = new Map(before)
+    for (const u of units) base.delete(u)
+    for (const [u, d] of unitDigests(stateOf(scan.files, scan.links, []), units)) base.set(u, d)
+    await this.site.node.remember(base)
+  }
+
   /** PHP's caches on this node (opcache, object cache) through its WordPress bridge: 'flushed', why not, or null without a bridge. */
   private async flush(): Promise<string | null> {
     if (!this.site.bridge || !(await this.site.bridge.installed().catch(() => false))) return null
@@ -266,7 +317,7 @@ export class FleetRestorer {
         await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
         return
       }
-      const { plan } = await planFiles(this.site, target)
+      const { plan } = await planFiles(this.site, target, op.request.only ?? null)
       const blobs = plan.files.flatMap((f) => (f.content && f.to ? [f.to.blob] : []))
       await this.site.journal.readBlobs([...new Set(blobs)], () => undefined)
       await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: count(plan), verified: null, caches: null, error: null })
@@ -279,7 +330,7 @@ export class FleetRestorer {
 
   /** Swapping: this node's files become the target's (the settings are the leader's), re-read, caches flushed. */
   private async swap(op: FleetOp): Promise<void> {
-    const r = await this.converge(op.request.target)
+    const r = await this.converge(op.request.target, op.request.only ?? null)
     await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'done', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
   }
 
@@ -287,35 +338,28 @@ export class FleetRestorer {
    * Makes this node's files those of `state` (the settings stay as they are): under the site's lock, so no
    * snapshot reads half of it; re-read afterwards; this node's reading kept (the swap is not a change of its own).
    */
-  async converge(state: string): Promise<{ files: number; verified: boolean | null; caches: string | null; error: string | null }> {
+  async converge(state: string, only: OnlyFilter | null = null): Promise<{ files: number; verified: boolean | null; caches: string | null; error: string | null }> {
     // one shared wp-content: the leader wrote it; this node only flushes its own PHP caches
     if (this.cfg.sharedFiles && !this.leads()) return { files: 0, verified: true, caches: await this.flush(), error: null }
     const release = await this.site.dir.lock(this.site.lockWaitMs)
     let files = 0
+    let units = new Set<string>()
     try {
       const target = await this.site.journal.readState(state)
-      const { plan, goal } = await planFiles(this.site, target)
+      const { plan, goal } = await planFiles(this.site, target, only)
       files = count(plan)
+      units = unitsOf(plan)
       await applyPlan(this.site, plan, goal)
-      const after = await planFiles(this.site, target)
+      const after = await planFiles(this.site, target, only)
       const verified = count(after.plan) === 0
-      const units = new Set<string>()
-      for (const p of [...plan.files.map((f) => f.path), ...plan.links.map((l) => l.path)]) {
-        const u = unitOf(p)
-        if (u !== null) units.add(u)
-      }
-      if (this.site.node && units.size) {
-        const scan = await this.site.files.scan(units)
-        const base = new Map((await this.site.node.lastReading()) ?? [])
-        for (const u of units) base.delete(u)
-        for (const [u, d] of unitDigests(stateOf(scan.files, scan.links, []), units)) base.set(u, d)
-        await this.site.node.remember(base)
-      }
+      await this.rememberUnits(units)
       await release()
       const caches = await this.flush()
       this.log.info({ site: this.site.id, state, files, verified }, `this node's files are now those of ${shortId(state)}`)
       return { files, verified, caches, error: verified ? null : 'the files re-read after writing still differ' }
     } catch (e) {
+      // what was written is this node's reading now: it drifts (and says so) rather than recording half a restore as a change of its own
+      await this.rememberUnits(units).catch(() => undefined)
       await release().catch(() => undefined)
       this.log.error({ site: this.site.id, state }, `could not write this node's files: ${(e as Error).message}`)
       return { files, verified: false, caches: null, error: (e as Error).message }

@@ -30,6 +30,8 @@ export interface FleetStatus {
   journal: JournalMark | null
   /** the fleet's database cannot be reached: this node cannot take part (and answers 503) */
   dbError: string | null
+  /** this node's copy of the journal has lacked the fleet's newest state for longer than nodeTimeout (it answers 503) */
+  behind: { since: string; head: string } | null
 }
 
 /** How many differing paths a drift names (the count says how many there are). */
@@ -54,6 +56,8 @@ export class FleetMember {
   private journal: JournalMark | null = null
   private drift: Drift | null = null
   private compared = false
+  /** since when this node's copy of the journal has not had the fleet's newest state */
+  private behindSince: number | null = null
   /** the newest state the last comparison was made with */
   private comparedWith: string | null = null
   private dbError: string | null = null
@@ -90,7 +94,8 @@ export class FleetMember {
     await this.fleet.ensure()
     // when this node was last heard of, before this start's heartbeat says now
     const row = (await this.fleet.nodes()).find((n) => n.node === this.node)
-    const lastSeen = row ? Date.now() - row.ageSeconds * 1000 : null
+    // the database's clock, as the ops' times are
+    const lastSeen = row ? Date.parse(row.heartbeatAt) : null
     await this.tick()
     await this.catchUpRestores(lastSeen).catch((e: Error) => this.log.error({ site: this.site.id, node: this.node }, `could not take the fleet's restored state: ${e.message}`))
     this.timer = setInterval(() => void this.tick(), this.cfg.heartbeatMs)
@@ -102,6 +107,7 @@ export class FleetMember {
     if (this.timer) clearInterval(this.timer)
     // the lock goes with the connection anyway; giving it up now lets another node lead at its next heartbeat
     await this.fleet.resign().catch(() => undefined)
+    this.role = 'follower'
     await this.fleet.heartbeat(this.report()).catch(() => undefined)
   }
 
@@ -124,6 +130,11 @@ export class FleetMember {
       await this.fleet.heartbeat(this.report())
       this.nodes = await this.fleet.nodes()
       this.journal = await this.fleet.journal()
+      // a copy of the journal that stays behind the fleet's (S3 unreachable, a replica it cannot read) compares
+      // this node's files with an old state: said, and /healthz says it
+      const local = await this.site.journal.head().catch(() => null)
+      const behind = !!this.journal?.head && this.journal.head !== local && this.journal.node !== this.node
+      this.behindSince = behind ? (this.behindSince ?? Date.now()) : null
       if (this.dbError) this.log.info({ site: this.site.id, node: this.node }, 'the fleet database is reachable again')
       this.dbError = null
       this.count()
@@ -171,10 +182,13 @@ export class FleetMember {
    */
   private async catchUpRestores(lastSeen: number | null): Promise<void> {
     if (!this.restorer || lastSeen === null) return
-    const missed = (await this.fleet.ops(5)).find((op) => op.phase === 'done' && Date.parse(op.createdAt) > lastSeen)
+    // the newest finished restore: one that ran while this node was away, or one it took part in and did not
+    // finish (killed while it swapped, or it failed): its files are the fleet's state first
+    const missed = (await this.fleet.ops(5)).find((op) => op.phase === 'done')
     if (!missed) return
     const mine = (await this.fleet.opReports(missed.id)).find((r) => r.node === this.node)
-    if (mine?.status === 'done') return
+    const away = Number.isFinite(lastSeen) && Date.parse(missed.createdAt) > lastSeen
+    if (mine?.status === 'done' || mine?.status === 'reverted' || (!away && !missed.participants.includes(this.node))) return
     await this.shared.follow()
     const head = await this.site.journal.head()
     if (!head) return
@@ -256,6 +270,10 @@ export class FleetMember {
       compared: this.compared,
       journal: this.journal,
       dbError: this.dbError,
+      behind:
+        this.behindSince !== null && Date.now() - this.behindSince > this.cfg.nodeTimeoutMs && this.journal?.head
+          ? { since: new Date(this.behindSince).toISOString(), head: this.journal.head }
+          : null,
     }
   }
 }

@@ -13,7 +13,6 @@ const DOC = 'node-files'
 export class NodeView {
   readonly node: string
   private readonly store: NodeBaseStore
-  private base: UnitDigests | null | undefined = undefined
   /** whether this node records settings now (the fleet's settings leader) */
   leads: () => boolean
 
@@ -23,14 +22,14 @@ export class NodeView {
     this.leads = leads
   }
 
-  /** The node's last reading per unit; null before its first. */
+  /**
+   * The node's last reading per unit; null before its first. Read from its document every time: a CLI snapshot on
+   * this host may have written it since (a small file, read under the site's lock).
+   */
   async lastReading(): Promise<UnitDigests | null> {
-    if (this.base === undefined) {
-      const doc = await this.store.readDoc<{ node?: unknown; units?: unknown }>(DOC)
-      const units = doc && doc.node === this.node && doc.units && typeof doc.units === 'object' ? Object.entries(doc.units as Record<string, unknown>) : null
-      this.base = units ? new Map(units.filter((e): e is [string, string] => typeof e[1] === 'string')) : null
-    }
-    return this.base
+    const doc = await this.store.readDoc<{ node?: unknown; units?: unknown }>(DOC)
+    const units = doc && doc.node === this.node && doc.units && typeof doc.units === 'object' ? Object.entries(doc.units as Record<string, unknown>) : null
+    return units ? new Map(units.filter((e): e is [string, string] => typeof e[1] === 'string')) : null
   }
 
   /** This node's reading (`scanned`: the units read from disk; null: all) laid over the fleet's newest state. */
@@ -38,9 +37,9 @@ export class NodeView {
     return nodeReading(live, head, await this.lastReading(), scanned, this.leads())
   }
 
-  /** Keeps a reading once it is in the journal (or found unchanged). */
-  async remember(base: UnitDigests): Promise<void> {
+  /** Keeps a reading once it is in the journal (or found unchanged); null (a partial first reading) keeps none. */
+  async remember(base: UnitDigests | null): Promise<void> {
+    if (!base) return
     await this.store.writeDoc(DOC, { node: this.node, units: Object.fromEntries(base) })
-    this.base = base
   }
 }

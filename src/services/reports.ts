@@ -72,6 +72,8 @@ export function restoreJson(r: RestoreReport) {
     // null: the restore crosses no database migration (and the target's schema is known)
     layout: r.layout,
     ...(r.dryRun ? {} : { hooks: r.hooks, caches: r.caches, purges: r.purges, probe: r.probe }),
+    // a fleet's restore: the op and what each node did
+    ...(r.fleet ? { fleet: r.fleet } : {}),
   }
 }
 

@@ -22,7 +22,8 @@ export interface SharedJournalSettings {
 export class SharedJournal {
   private readonly fleet: FleetPort
   private readonly replica: ReplicaSite
-  private readonly log: LogPort
+  /** where it says what it did: the daemon's log (a CLI command's writer says warnings on stderr) */
+  log: LogPort
   private readonly cfg: SharedJournalSettings
   /** the first write of this process always looks at the replica (it may hold what the table does not say) */
   private looked = false
@@ -79,15 +80,23 @@ export class SharedJournal {
     if (ahead && !others) {
       // this node's own write never reached the replica: push it now, before anything else
       await this.publish(true)
-    } else if (ahead && others && Object.keys(refs).some((k) => k.startsWith('refs/heads/'))) {
-      // the fleet went on without this node's unpushed write (it was down): the write stays in this copy's
-      // objects, named here, and the copy follows the fleet
+    } else if (ahead && others) {
+      // the fleet went on without this node's unpushed writes (it was down, or wrote before it joined): they stay
+      // in this copy's objects (a snapshot is named here; audit entries are kept aside beside the log by the
+      // refresh), and the copy follows the fleet
       const head = await this.replica.journal.head()
-      this.log.error(
-        { head },
-        `this node's snapshot ${head ? shortId(head) : '(none)'} never reached the S3 replica and the fleet's journal went on without it: it is left out of the history (its objects stay in this node's journal: git -C <dataDir>/journal show ${head ?? ''})`,
-      )
-      await this.replica.local.writeReplica({ ...st, prepared: null, pushed: st.pushed ? { ...st.pushed, refs } : null })
+      if (head)
+        this.log.error(
+          { head },
+          `this node's snapshot ${shortId(head)} never reached the S3 replica and the fleet's journal went on without it: it is left out of the history (its objects stay in this node's journal: git -C <dataDir>/journal show ${head})`,
+        )
+      else this.log.warn({}, "this node wrote audit entries before it joined the fleet's journal: they are kept aside beside the audit log (.unreplicated files), the fleet's chain goes on")
+      if (st.pushed) await this.replica.local.writeReplica({ ...st, prepared: null, pushed: { ...st.pushed, refs } })
+      else {
+        // never pushed: nothing of this copy is the fleet's yet; it takes the fleet's journal whole
+        await this.replica.local.writeReplica({ ...st, prepared: null })
+        await this.replica.journal.setRefs({})
+      }
     }
     const before = await this.replica.journal.head()
     const pulled = await pullFromRemote(this.replica)
@@ -102,6 +111,9 @@ export class SharedJournal {
   /** Pushes this node's writes and says where the journal stands; a failed push is announced as pending. */
   private async publish(strict = false): Promise<void> {
     try {
+      // a journal lock lost meanwhile (its connection cut) may be another node's now: pushing would fork the chain
+      if (!(await this.fleet.holdsJournal()))
+        throw new PeakguardError('BUSY', "this node lost the fleet's journal lock while writing (its database connection was cut): its write stays on this host and is pushed at the next write")
       await pushOnce(this.replica)
       const st = await this.replica.local.readReplica()
       await this.fleet.announce({ seq: st.pushed?.seq ?? 0, head: st.pushed?.head ?? null, pending: false })

@@ -157,8 +157,11 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   // again on the state just recorded: a migration may have run since the check above
   const crossing = layoutCrossing(safety.state, recorded, isMarker)
   refuseCrossing(crossing, opts, safety.id)
-  const target = goal(safety.state, crossing)
-  const plan = await planRestore(site, safety.state, target, only)
+  // a node of a fleet records the fleet's view (what changed on it, over the fleet's state): what it writes is
+  // planned from its files as they are on its disk
+  const live = site.node ? await readLive(site) : safety.state
+  const target = goal(live, crossing)
+  const plan = await planRestore(site, live, target, only)
   const layout = layoutReport(crossing, { acknowledged, plan })
   const intent: RestoreIntent = {
     target: opts.target,
@@ -177,7 +180,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   } catch (e) {
     throw await undoAfterFailure(site, e, safety.state, only)
   }
-  const { post, mismatches } = await verify(site, safety.state, plan, overlayState(safety.state, target, only), {
+  const { post, mismatches } = await verify(site, live, plan, overlayState(live, target, only), {
     trigger: 'restore',
     message: `${opts.trigger === 'auto-rollback' ? 'automatic rollback' : 'restore'} to ${short(opts.target)}`,
     trailers: {

@@ -151,8 +151,8 @@ describe('core: fleet — a node\'s reading', () => {
     const r = nodeReading(live, head, unitDigests(before), null, false)
     assert.deepEqual(r.changed, ['plugins/new', 'plugins/seo'])
     assert.deepEqual(pathsOf(r.state), pathsOf(st([...without(BASE, 'plugins/seo'), f('plugins/new/new.php'), f('plugins/new/readme.txt')])))
-    assert.equal(r.base.has('plugins/seo'), false, 'a removed unit leaves the reading')
-    assert.ok(r.base.has('plugins/new'))
+    assert.equal(r.base!.has('plugins/seo'), false, 'a removed unit leaves the reading')
+    assert.ok(r.base!.has('plugins/new'))
   })
 
   it('a partial reading (`scanned`) considers only those units: the rest of live is the newest state\'s and is not a change', () => {
@@ -171,10 +171,10 @@ describe('core: fleet — a node\'s reading', () => {
     assert.equal(r.state.files.has('plugins/gone/gone.php'), false)
     assert.equal(r.state.files.get('plugins/seo/seo.php')?.blob, blob('seo v1'))
     // the units not read keep this node's previous reading (seo v0), not the newest state's that live holds there
-    assert.equal(r.base.get('plugins/seo'), base.get('plugins/seo'))
-    assert.notEqual(r.base.get('plugins/seo'), unitDigests(newest).get('plugins/seo'))
-    assert.equal(r.base.get('plugins/shop'), unitDigests(live).get('plugins/shop'))
-    assert.equal(r.base.has('plugins/gone'), false)
+    assert.equal(r.base!.get('plugins/seo'), base.get('plugins/seo'))
+    assert.notEqual(r.base!.get('plugins/seo'), unitDigests(newest).get('plugins/seo'))
+    assert.equal(r.base!.get('plugins/shop'), unitDigests(live).get('plugins/shop'))
+    assert.equal(r.base!.has('plugins/gone'), false)
     // an unchanged scanned unit is no change either
     const again = nodeReading(live, r.state, r.base, new Set(['plugins/shop']), false)
     assert.deepEqual(again.changed, [])

@@ -159,6 +159,11 @@ export class MemoryFleet implements FleetPort {
     }
   }
 
+  async holdsJournal(): Promise<boolean> {
+    this.call('holdsJournal')
+    return this.hold.getStore()?.active === true
+  }
+
   async journal(): Promise<JournalMark | null> {
     this.call('journal')
     return this.t.mark ? clone(this.t.mark) : null
