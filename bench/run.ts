@@ -16,10 +16,13 @@
 // Then the S3 replica (bench/replica.ts): bytes stored on S3 and requests made for the initial state and 100
 // successive plugin updates, beside a local restic repository of the same history; snapshot → replicated
 // p50/p95, through the daemon, to s3rver on loopback behind a proxy that counts the requests.
+// Then a fleet of three nodes (bench/fleet.ts, last): a restore across nodes a, b, c against one node's, the
+// leader's failover after kill -9, and the settings-poll and coordination statements MariaDB runs for 1 and 3
+// idle nodes; its own tree (scale 0.2 unless --scale is given), its own MariaDB server (performance_schema on).
 //
 //   npm run bench [-- --scale N] [--rounds N] [--initial-rounds N] [--plugin NAME] [--keep] [--profile]
 //                 [--quick] [--daemon-only] [--replica-only] [--replica-updates N] [--startup-only] [--incident-only]
-//                 [--settings-only]
+//                 [--settings-only] [--fleet-only]
 // --keep leaves the temporary directory and the database for inspection; --profile adds CPU profiles of
 // one peakguard run per operation; --quick (or BENCH_QUICK=1) only checks that everything runs: one round
 // of each tool (unless --rounds/--initial-rounds say otherwise), few daemon runs, short idle windows;
@@ -29,6 +32,8 @@
 // --settings-only runs the settings part alone (bench/settings.ts, ~2 min at scale 1: its own database beside the
 // options-only one, the poll, snapshots of one changed entity and one changed option; the tree is generated first,
 // since the CLI's snapshot walks it)
+// --fleet-only runs the fleet part alone (bench/fleet.ts; the tree at scale 0.2 unless --scale says otherwise;
+// ~10 min, ~2 min with --quick)
 // --incident-only runs the 3 a.m. loop alone (bench/incident.ts: break → healthy by automatic rollback, Confirm → healthy through the UI, the overview page idle and under load)
 // instead of 100 (5 with --quick). The replica part alone, as issue 4 asks for it (~13 min on 2 CPUs; dist/ is rebuilt
 // first when older than src/):
@@ -47,6 +52,7 @@ import { rootConnection, stopMariadb, mariadb } from '../test/harness/mariadb.ts
 import { optionsTableSql, phpSerialize } from '../test/harness/site.ts'
 import { prng, type BenchInput } from './common.ts'
 import { benchDaemon } from './daemon.ts'
+import { benchFleet } from './fleet.ts'
 import { benchIncident } from './incident.ts'
 import { benchReplica } from './replica.ts'
 import { benchSettings } from './settings.ts'
@@ -59,7 +65,7 @@ const GEN = path.resolve(process.env.PEAKGUARD_BENCH_GEN ?? path.join(REPO, 'ben
 
 const { values: flags } = parseArgs({
   options: {
-    scale: { type: 'string', default: '1' },
+    scale: { type: 'string' },
     rounds: { type: 'string' },
     'initial-rounds': { type: 'string' },
     plugin: { type: 'string', default: 'wordpress-seo' },
@@ -72,6 +78,7 @@ const { values: flags } = parseArgs({
     'startup-only': { type: 'boolean', default: false },
     'incident-only': { type: 'boolean', default: false },
     'settings-only': { type: 'boolean', default: false },
+    'fleet-only': { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -81,13 +88,16 @@ const REPLICA_ONLY = flags['replica-only']
 const STARTUP_ONLY = flags['startup-only']
 const INCIDENT_ONLY = flags['incident-only']
 const SETTINGS_ONLY = flags['settings-only']
+const FLEET_ONLY = flags['fleet-only']
 const REPLICA_UPDATES = flags['replica-updates'] === undefined ? undefined : Number(flags['replica-updates'])
 if (REPLICA_UPDATES !== undefined && !(Number.isInteger(REPLICA_UPDATES) && REPLICA_UPDATES > 0)) fail('--replica-updates must be a positive integer')
-const SCALE = Number(flags.scale)
+// the fleet part copies its tree to four node roots: a modest scale of its own unless --scale is given
+const SCALE = Number(flags.scale ?? (FLEET_ONLY ? '0.2' : '1'))
+const FLEET_SCALE = Number(flags.scale ?? '0.2')
 const ROUNDS = Number(flags.rounds ?? (QUICK ? 1 : 5))
 const INITIAL_ROUNDS = Number(flags['initial-rounds'] ?? (QUICK ? 1 : 3))
 const PLUGIN = flags.plugin as string
-for (const [k, v] of [['--scale', SCALE], ['--rounds', ROUNDS], ['--initial-rounds', INITIAL_ROUNDS]] as const)
+for (const [k, v] of [['--scale', SCALE], ['--scale', FLEET_SCALE], ['--rounds', ROUNDS], ['--initial-rounds', INITIAL_ROUNDS]] as const)
   if (!Number.isFinite(v) || v <= 0) fail(`${k} must be a positive number`)
 
 /**
@@ -460,7 +470,7 @@ async function main(): Promise<void> {
   const gitVersion = version('git', ['--version'])
   if (!gitVersion) fail("git is missing: install it with 'apt-get install -y git'")
   const resticVersion = version('restic', ['version'])
-  if (!resticVersion && (!(DAEMON_ONLY || STARTUP_ONLY || INCIDENT_ONLY || SETTINGS_ONLY) || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
+  if (!resticVersion && (!(DAEMON_ONLY || STARTUP_ONLY || INCIDENT_ONLY || SETTINGS_ONLY || FLEET_ONLY) || REPLICA_ONLY)) fail("restic is missing: install it with 'apt-get update && apt-get install -y restic'")
 
   await ensureBuilt()
 
@@ -559,6 +569,8 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   const daemon = () => benchDaemon(site)
   // the replica last: it needs the daemon too, and compares with restic on its own
   const replica = () => benchReplica({ ...site, updates: REPLICA_UPDATES })
+  // the fleet on its own tree unless alone (then the tree above is the generator's untouched output at its scale)
+  const fleet = () => benchFleet({ ...site, scale: FLEET_SCALE, pristine: FLEET_ONLY })
   const outside = ['uploads', 'languages'].map((d) => sizeOf(path.join(W, d)))
   const treeLine =
     `Tree: bench/gen-wp-content.ts scale ${SCALE} — ${tree.files} files, ${tree.dirs} directories, ${mb(tree.bytes)} ` +
@@ -571,6 +583,11 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   if (SETTINGS_ONLY) {
     const r = await benchSettings(site)
     process.stdout.write(['## peakguard benchmark (settings poll and snapshots only)', '', machine, '', treeLine, '', ...r].join('\n') + '\n')
+    return
+  }
+  if (FLEET_ONLY) {
+    const r = await fleet()
+    process.stdout.write(['## peakguard benchmark (fleet only)', '', machine, '', treeLine, '', ...r].join('\n') + '\n')
     return
   }
   if (INCIDENT_ONLY) {
@@ -831,6 +848,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   const settingsReport = await benchSettings(site)
   const incidentReport = await benchIncident(site)
   const replicaReport = await replica()
+  const fleetReport = await fleet()
 
   // ── the report ──
   const out: string[] = []
@@ -919,6 +937,7 @@ async function bench(T: string, dbName: string, created: () => void, gitVersion:
   out.push('', ...settingsReport)
   out.push('', ...incidentReport)
   out.push('', ...replicaReport)
+  out.push('', ...fleetReport)
   process.stdout.write(out.join('\n') + '\n')
 }
 

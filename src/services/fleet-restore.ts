@@ -281,6 +281,17 @@ export class FleetRestorer {
     }
   }
 
+  /** Whether every path the plan wrote or removed is now as the goal has it, read again from disk (hashed). */
+  private async written(plan: StateDiff, goal: SiteState): Promise<boolean> {
+    const now = await this.site.files.inspect(plan.files.map((f) => f.path))
+    for (const [p, e] of now) {
+      const want = goal.files.get(p)
+      if (!want ? e !== null : !e || e.blob !== want.blob || e.kind !== want.kind || e.mode !== want.mode || e.uid !== want.uid || e.gid !== want.gid) return false
+    }
+    if (plan.links.length && !(await this.site.files.linksAre(plan.links.flatMap((l) => (l.to ? [l.to] : []))))) return false
+    return true
+  }
+
   /** This node's reading of `units`, read again and kept: a restore's writes are not changes made on this node. */
   private async rememberUnits(units: ReadonlySet<string>): Promise<void> {
     if (!this.site.node || !units.size) return
@@ -311,6 +322,11 @@ export class FleetRestorer {
         const c = await crossingTo(this.site, target)
         if (crosses(c) || (c.unknown && op.request.trigger === 'auto-rollback'))
           throw new PeakguardError('SCHEMA_CHANGE', `restoring ${shortId(op.request.target)} crosses a database migration: ${crossingText(c)}; repeat with --across-schema-change (in the UI: tick the acknowledgement)`)
+      }
+      if (leader) {
+        // the leader's own files are planned (and checked writable) by its restore itself, from its disk: staged
+        await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
+        return
       }
       if (this.cfg.sharedFiles && !leader) {
         // one shared wp-content: the leader stages and writes it
@@ -350,8 +366,7 @@ export class FleetRestorer {
       files = count(plan)
       units = unitsOf(plan)
       await applyPlan(this.site, plan, goal)
-      const after = await planFiles(this.site, target, only)
-      const verified = count(after.plan) === 0
+      const verified = await this.written(plan, goal)
       await this.rememberUnits(units)
       await release()
       const caches = await this.flush()

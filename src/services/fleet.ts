@@ -34,6 +34,9 @@ export interface FleetStatus {
   behind: { since: string; head: string } | null
 }
 
+/** How often a node looks at the fleet restores under way (when its heartbeat is slower). */
+const OPS_POLL_MS = 250
+
 /** How many differing paths a drift names (the count says how many there are). */
 const DRIFT_PATHS = 20
 
@@ -50,6 +53,7 @@ export class FleetMember {
   private since = new Date().toISOString()
   private readonly startedAt = new Date().toISOString()
   private timer: NodeJS.Timeout | null = null
+  private opsTimer: NodeJS.Timeout | null = null
   private ticking = false
   private stopping = false
   private nodes: FleetNode[] = []
@@ -100,11 +104,21 @@ export class FleetMember {
     await this.catchUpRestores(lastSeen).catch((e: Error) => this.log.error({ site: this.site.id, node: this.node }, `could not take the fleet's restored state: ${e.message}`))
     this.timer = setInterval(() => void this.tick(), this.cfg.heartbeatMs)
     this.timer.unref()
+    // a fleet restore waits for every node at each phase: they look at the ops table more often than they beat
+    // (one small query every quarter second), so a restore across nodes is not a heartbeat or two slower
+    if (this.restorer && this.cfg.heartbeatMs > OPS_POLL_MS) {
+      const restorer = this.restorer
+      this.opsTimer = setInterval(() => {
+        if (!this.dbError) this.background('restore', () => restorer.tick())
+      }, OPS_POLL_MS)
+      this.opsTimer.unref()
+    }
   }
 
   async stop(): Promise<void> {
     this.stopping = true
     if (this.timer) clearInterval(this.timer)
+    if (this.opsTimer) clearInterval(this.opsTimer)
     // the lock goes with the connection anyway; giving it up now lets another node lead at its next heartbeat
     await this.fleet.resign().catch(() => undefined)
     this.role = 'follower'

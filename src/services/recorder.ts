@@ -37,6 +37,11 @@ export interface SnapshotResult {
   finishedRestore?: string
   /** files in scope that could not be recorded (a name that is not UTF-8), each with why; the rest was */
   skipped?: string[]
+  /**
+   * A node of a fleet: the site as read from this node's disk, when `state` (what was recorded: the fleet's
+   * view) differs from it. A restore plans its writes from this.
+   */
+  read?: SiteState
 }
 
 /**
@@ -100,7 +105,7 @@ async function recordReading(site: Site, live: SiteState, scanned: ReadonlySet<s
   const reading = await site.node.reading(live, head ? await site.journal.readState(head) : null, scanned)
   const r = await recordState(site, reading.state, opts)
   await site.node.remember(reading.base)
-  return r
+  return { ...r, read: live }
 }
 
 const DB_DOWN: ReadonlySet<string> = new Set(['DB_UNREACHABLE', 'DB_AUTH', 'DB_FAILED'])

@@ -313,7 +313,8 @@ export async function verify(
   const linksAsRecorded = await site.files.linksAre([...expected.links.values()])
   if (plan.links.length > 0 || !linksAsRecorded) {
     const post = await record(site, snap)
-    const left = leftOver(expected, post.state)
+    // a fleet's node: compared as it is on disk (what it recorded is the fleet's view)
+    const left = leftOver(expected, post.read ?? post.state)
     return { post, mismatches: isEmptyDiff(left) ? null : left }
   }
   const [files, rows] = await Promise.all([site.files.inspect(plan.files.map((f) => f.path)), site.settings.read()])

@@ -159,7 +159,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   refuseCrossing(crossing, opts, safety.id)
   // a node of a fleet records the fleet's view (what changed on it, over the fleet's state): what it writes is
   // planned from its files as they are on its disk
-  const live = site.node ? await readLive(site) : safety.state
+  const live = safety.read ?? safety.state
   const target = goal(live, crossing)
   const plan = await planRestore(site, live, target, only)
   const layout = layoutReport(crossing, { acknowledged, plan })
