@@ -6,6 +6,7 @@
 // the same salts and one cookie name, so a login made on one node is valid on every node. One s3rver holds
 // the shared replica. Each node has its own data dir, bridge dir and peakguard config (`node: <id>`, the
 // same site id, the shared db and s3 blocks, a fleet block with fast timings); start(id) runs its daemon.
+// With { sharedContent: true } the nodes share the first node's wp-content instead (fleet.sharedFiles).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
@@ -46,6 +47,12 @@ export interface FleetOptions {
   siteExtra?: string | ((node: FleetNodeInfo) => string)
   /** a shared S3 replica (default true); false: no s3rver and no s3 block (a fleet block then is refused by the config) */
   s3?: boolean
+  /**
+   * one wp-content for every node, as one shared over NFS/EFS: every node's config names the first node's
+   * (`wpContent:`), and its fleet block has `sharedFiles: true`; the other nodes' roots link to it, so their
+   * WordPress runs the same plugins and themes
+   */
+  sharedContent?: boolean
 }
 
 export interface FleetNodeHandle {
@@ -53,6 +60,7 @@ export interface FleetNodeHandle {
   /** the node's own folder (the first node's is the WordPress harness's) */
   base: string
   wpRoot: string
+  /** its own, or the first node's with { sharedContent: true } */
   wpContent: string
   /** http://127.0.0.1:PORT, its WP_HOME and WP_SITEURL */
   url: string
@@ -111,21 +119,23 @@ function indented(yaml: string, indent: number): string {
   return lines.map((l) => `${' '.repeat(indent)}${l.slice(common)}\n`).join('')
 }
 
-/** The fleet block: the fast defaults, then the caller's keys (a key of theirs replaces a default). */
-function fleetBlock(extra: string): string {
+/** The fleet block: the fast defaults (and sharedFiles when the wp-content is shared), then the caller's keys (a key of theirs replaces a default). */
+function fleetBlock(extra: string, sharedFiles: boolean): string {
   const theirs = extra.trim() ? indented(extra, 6) : ''
   const given = new Set([...theirs.matchAll(/^ {6}([A-Za-z0-9_]+):/gm)].map((m) => m[1]))
-  const defaults = Object.entries({ heartbeat: '250ms', nodeTimeout: '2s', readyWait: '20s' }).filter(([k]) => !given.has(k))
+  const defaults = Object.entries({ heartbeat: '250ms', nodeTimeout: '2s', readyWait: '20s', ...(sharedFiles ? { sharedFiles: 'true' } : {}) }).filter(([k]) => !given.has(k))
   return `    fleet:\n${defaults.map(([k, v]) => `      ${k}: ${v}\n`).join('')}${theirs}`
 }
 
 /** The node's wp-config.php: the first node's file with this node's address (and the fleet's one cookie name) set before WordPress loads. */
-function nodeWpConfig(original: string, url: string, cookieUrl: string): string {
+function nodeWpConfig(original: string, url: string, cookieUrl: string, contentDir: string | null = null): string {
   const marker = "if ( ! defined( 'ABSPATH' ) ) {"
   if (!original.includes(marker)) throw new Error(`the harness's wp-config.php has changed: no "${marker}" line to put the node's address before`)
   const defines =
     "// this node's own address (peakguard's fleet harness): the home and siteurl options in the shared database name the first node\n" +
     `define( 'WP_HOME', '${url}' );\ndefine( 'WP_SITEURL', '${url}' );\n` +
+    // the shared wp-content by its real path: the paths of the plugins' files are the ones WordPress expects
+    (contentDir ? `define( 'WP_CONTENT_DIR', '${contentDir}' );\n` : '') +
     '// one cookie name on every node, as behind one load balancer: a login cookie from one node is valid on the others\n' +
     `define( 'COOKIEHASH', '${cookieHash(cookieUrl)}' );\n`
   return original.replace(marker, `${defines}${marker}`)
@@ -254,10 +264,15 @@ export async function createFleet(opts: FleetOptions = {}): Promise<TestFleet> {
         const wpRoot = path.join(base, 'www')
         // -a: modes and owners as they are (WordPress's files root's, wp-content the web server's)
         run('cp', ['-a', first.wpRoot, wpRoot])
+        if (opts.sharedContent) {
+          // the share mounted into this node's root: its web server serves the first node's files
+          fs.rmSync(path.join(wpRoot, 'wp-content'), { recursive: true })
+          fs.symlinkSync(first.wpContent, path.join(wpRoot, 'wp-content'))
+        }
         const port = await freePort()
         const url = `http://127.0.0.1:${port}`
-        fs.writeFileSync(path.join(wpRoot, 'wp-config.php'), nodeWpConfig(original, url, first.url))
-        node = { id, base, wpRoot, wpContent: path.join(wpRoot, 'wp-content'), url, port, dataDir: path.join(base, 'data'), bridgeDir: path.join(base, 'bridge', FLEET_SITE), configFile: path.join(base, 'peakguard.yaml'), daemon: null }
+        fs.writeFileSync(path.join(wpRoot, 'wp-config.php'), nodeWpConfig(original, url, first.url, opts.sharedContent ? first.wpContent : null))
+        node = { id, base, wpRoot, wpContent: opts.sharedContent ? first.wpContent : path.join(wpRoot, 'wp-content'), url, port, dataDir: path.join(base, 'data'), bridgeDir: path.join(base, 'bridge', FLEET_SITE), configFile: path.join(base, 'peakguard.yaml'), daemon: null }
         const srv = phpServer(wpRoot, port, base, first.uid, first.gid)
         servers.set(id, srv)
         undo.push(() => srv.stop())
@@ -280,11 +295,11 @@ export async function createFleet(opts: FleetOptions = {}): Promise<TestFleet> {
         : ''
       fs.writeFileSync(
         n.configFile,
-        `node: ${n.id}\ndataDir: ${n.dataDir}\nlockWaitSeconds: 2\nsites:\n  - id: ${FLEET_SITE}\n    wpRoot: ${n.wpRoot}\n` +
+        `node: ${n.id}\ndataDir: ${n.dataDir}\nlockWaitSeconds: 2\nsites:\n  - id: ${FLEET_SITE}\n    wpRoot: ${n.wpRoot}\n${opts.sharedContent ? `    wpContent: ${n.wpContent}\n` : ''}` +
           `    db:\n      host: ${server.host}\n      port: ${server.port}\n      user: ${server.user}\n      password: "${server.password}"\n      name: ${first.dbName}\n      tablePrefix: ${first.prefix}\n` +
           `    bridge:\n      dir: ${n.bridgeDir}\n      url: ${n.url}\n` +
           s3Block +
-          fleetBlock(opts.fleet ?? '') +
+          fleetBlock(opts.fleet ?? '', opts.sharedContent === true) +
           fastDaemonConfig() +
           health +
           extra,
