@@ -9,7 +9,7 @@
 //             flushes its PHP caches and says so.
 // A participant that failed, or did not stage within `readyWait`, aborts the op: nothing is written on any node,
 // and the error names the node. A node that was down converges when it comes back (FleetMember).
-import { crosses, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type OnlyFilter, type SiteState, type StateDiff } from '../core/index.ts'
+import { crosses, inUnits, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type OnlyFilter, type SiteState, type StateDiff } from '../core/index.ts'
 import { ERRORS, PeakguardError, type ErrorCode } from '../errors.ts'
 import { crossingText, crossingTo } from './layout.ts'
 import { readLiveFiles } from './live.ts'
@@ -333,15 +333,40 @@ export class FleetRestorer {
         await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
         return
       }
-      const { plan } = await planFiles(this.site, target, op.request.only ?? null)
-      const blobs = plan.files.flatMap((f) => (f.content && f.to ? [f.to.blob] : []))
-      await this.site.journal.readBlobs([...new Set(blobs)], () => undefined)
-      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: count(plan), verified: null, caches: null, error: null })
+      const files = await this.prepare(target, op.request.only ?? null)
+      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files, verified: null, caches: null, error: null })
     } catch (e) {
       this.log.error({ site: this.site.id, op: op.id }, `could not stage the fleet restore: ${(e as Error).message}`)
       // the leader's own failure aborts the op like anyone's: the coordination sees it among the reports
       await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message })
     }
+  }
+
+  /**
+   * Staging's work on a follower, without walking its disk (the swap does, under the lock): the units this node
+   * would write — where the target differs from the fleet's newest state, and where this node's own files (its
+   * last reading) differ from the target — their blobs read from its journal, their paths checked writable.
+   * A partial restore (--only) is planned from the disk. Returns how many files it would write or remove.
+   */
+  private async prepare(target: SiteState, only: OnlyFilter | null): Promise<number> {
+    const head = await this.site.journal.head()
+    const base = (await this.site.node?.lastReading()) ?? null
+    if (only || !head || !base) {
+      const { plan } = await planFiles(this.site, target, only)
+      await this.site.journal.readBlobs([...new Set(plan.files.flatMap((f) => (f.content && f.to ? [f.to.blob] : [])))], () => undefined)
+      return count(plan)
+    }
+    const newest = await this.site.journal.readState(head)
+    const want = unitDigests(target)
+    const have = unitDigests(newest)
+    const units = new Set<string>()
+    for (const u of new Set([...want.keys(), ...have.keys(), ...base.keys()])) if (want.get(u) !== have.get(u) || want.get(u) !== base.get(u)) units.add(u)
+    const writes = [...target.files.values()].filter((f) => inUnits(f.path, units))
+    const removes = [...newest.files.keys()].filter((p) => inUnits(p, units) && !target.files.has(p))
+    await this.site.files.assertWritable([...writes.map((f) => f.path), ...removes], new Map(target.links), new Set(removes))
+    const changed = writes.filter((f) => newest.files.get(f.path)?.blob !== f.blob)
+    await this.site.journal.readBlobs([...new Set(changed.map((f) => f.blob))], () => undefined)
+    return changed.length + removes.length
   }
 
   /** Swapping: this node's files become the target's (the settings are the leader's), re-read, caches flushed. */
