@@ -339,18 +339,21 @@ export class MysqlFleet implements FleetPort {
     return Number(row?.m ?? 0)
   }
 
-  async createOp(op: Omit<FleetOp, 'createdAt' | 'result' | 'phase'>): Promise<void> {
+  async createOp(op: Omit<FleetOp, 'createdAt' | 'ageSeconds' | 'result' | 'phase'>): Promise<boolean> {
     checkId(op.id, 'restore id')
     checkId(op.node, 'node id')
     op.participants.forEach((n) => checkId(n, 'node id'))
     if (typeof op.request?.target !== 'string' || !Number.isSafeInteger(op.readyWaitMs) || op.readyWaitMs < 0) throw new PeakguardError('INTERNAL', 'createOp: no target or no wait')
     const body = JSON.stringify({ participants: op.participants, request: op.request, readyWaitMs: op.readyWaitMs })
     try {
-      await this.write(
-        `INSERT INTO ${this.t.ops} (site, id, node, phase, body, result, created_at) VALUES (?, ?, ?, 'staging', ?, NULL, NOW(3))`,
-        [this.site, op.id, op.node, body],
+      // one statement: of two restores asked at once on two nodes, one finds the other under way and is not made
+      const res = await this.write(
+        `INSERT INTO ${this.t.ops} (site, id, node, phase, body, result, created_at) SELECT ?, ?, ?, 'staging', ?, NULL, NOW(3) FROM DUAL
+         WHERE NOT EXISTS (SELECT 1 FROM ${this.t.ops} WHERE site = ? AND phase IN ('staging', 'swapping') AND created_at > NOW(3) - INTERVAL ? MICROSECOND)`,
+        [this.site, op.id, op.node, body, this.site, String((2 * op.readyWaitMs + 120_000) * 1000)],
         'starting a fleet restore',
       )
+      return res.affectedRows === 1
     } catch (e) {
       if (((e as PeakguardError).cause as { code?: string } | undefined)?.code === 'ER_DUP_ENTRY') throw new PeakguardError('INTERNAL', `a fleet restore ${quote(op.id)} exists already`, { cause: e })
       throw e
@@ -361,7 +364,7 @@ export class MysqlFleet implements FleetPort {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new PeakguardError('INTERNAL', `ops: limit ${limit}`)
     const rows = await this.run(
       'data',
-      `SELECT id, node, phase, body, result, created_at FROM ${this.t.ops} WHERE site = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+      `SELECT id, node, phase, body, result, created_at, TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) / 1000000 AS age FROM ${this.t.ops} WHERE site = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
       [this.site, String(limit)],
       'reading the fleet restores',
       true,
@@ -370,7 +373,7 @@ export class MysqlFleet implements FleetPort {
   }
 
   async op(id: string): Promise<FleetOp | null> {
-    const [row] = await this.run('data', `SELECT id, node, phase, body, result, created_at FROM ${this.t.ops} WHERE site = ? AND id = ?`, [this.site, id], 'reading a fleet restore', true)
+    const [row] = await this.run('data', `SELECT id, node, phase, body, result, created_at, TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) / 1000000 AS age FROM ${this.t.ops} WHERE site = ? AND id = ?`, [this.site, id], 'reading a fleet restore', true)
     return row ? opOf(row) : null
   }
 
@@ -636,6 +639,7 @@ function opOf(r: Row): FleetOp {
     request: request ?? { target: '' },
     readyWaitMs: Number.isSafeInteger(body?.readyWaitMs) ? (body?.readyWaitMs as number) : 0,
     createdAt: isoOf(r.created_at),
+    ageSeconds: Math.max(0, Number(r.age) || 0),
     result,
   }
 }
@@ -643,7 +647,7 @@ function opOf(r: Row): FleetOp {
 /** A node's report on an op; one that cannot be read is a failure (the leader aborts rather than guess). */
 function opReportOf(r: Row): OpNodeReport {
   const v = parseObject(r.report)
-  const status = v?.status === 'staged' || v?.status === 'failed' || v?.status === 'done' ? v.status : null
+  const status = v?.status === 'staged' || v?.status === 'failed' || v?.status === 'done' || v?.status === 'reverted' ? v.status : null
   const strOrNull = (x: unknown) => (typeof x === 'string' ? x : null)
   if (!v || !status) return { node: String(r.node), status: 'failed', at: isoOf(r.at), files: 0, verified: null, caches: null, error: "this node's report cannot be read" }
   return {

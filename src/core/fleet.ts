@@ -98,6 +98,8 @@ export interface FleetOp {
   /** how long the leader waits for every participant to stage (ms) */
   readyWaitMs: number
   createdAt: string
+  /** how old the op is, by the database server's clock (the nodes' clocks may differ) */
+  ageSeconds: number
   /** the leader's outcome: its restore's report (in short), or why it was aborted */
   result: FleetOpResult | null
 }
@@ -173,8 +175,8 @@ export interface FleetPort {
   sharedEvents(afterId: number, limit: number): Promise<SharedEvent[]>
   /** The newest shared event's id (0 when none): start reading after it. */
   lastEventId(): Promise<number>
-  /** Starts a fleet restore (the op table). */
-  createOp(op: Omit<FleetOp, 'createdAt' | 'result' | 'phase'>): Promise<void>
+  /** Starts a fleet restore (the op table); false, and nothing made, while another one is under way. */
+  createOp(op: Omit<FleetOp, 'createdAt' | 'ageSeconds' | 'result' | 'phase'>): Promise<boolean>
   /** The newest ops, newest first. */
   ops(limit: number): Promise<FleetOp[]>
   op(id: string): Promise<FleetOp | null>

@@ -99,11 +99,12 @@ export class FleetRestorer {
       ...(opts.acrossSchemaChange ? { acrossSchemaChange: true } : {}),
       ...(opts.restoreMarkers ? { restoreMarkers: true } : {}),
     }
-    const running = (await this.fleet.ops(5)).find((o) => (o.phase === 'staging' || o.phase === 'swapping') && !this.stale(o))
+    const running = (await this.fleet.ops(5)).find((o) => (o.phase === 'staging' || o.phase === 'swapping') && (!this.stale(o) || this.busy.has(o.id)))
     if (running)
       throw new PeakguardError('BUSY', `another fleet restore (to ${shortId(running.request.target)}, asked on node ${running.node}) is under way: wait until it is done, then try again`)
     const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
-    await this.fleet.createOp({ id, node: this.fleet.node, participants, request, readyWaitMs: this.cfg.readyWaitMs })
+    if (!(await this.fleet.createOp({ id, node: this.fleet.node, participants, request, readyWaitMs: this.cfg.readyWaitMs })))
+      throw new PeakguardError('BUSY', 'another fleet restore was asked on another node at the same moment and is under way: wait until it is done, then try again')
     this.log.info({ site: this.site.id, op: id, target: opts.target, participants }, `fleet restore to ${shortId(opts.target)} begun: ${participants.length} node(s) stage it`)
     // the daemon's queue goes on: this node stages and swaps like the others, from its heartbeat (or here, leading)
     opts.unlocked?.()
@@ -120,7 +121,9 @@ export class FleetRestorer {
       throw leaderFailed(op, now)
     }
     // this node's copy of the journal takes the restore's snapshot (the leader wrote it): its pages show it at once
-    await this.site.shared?.write(async () => undefined).catch(() => undefined)
+    const written = op.result?.snapshot
+    if (written && !(await this.site.journal.resolvePrefix(written).then((x) => x.length > 0, () => false)))
+      await this.site.shared?.write(async () => undefined).catch(() => undefined)
     return this.report(op, reports)
   }
 
@@ -150,12 +153,12 @@ export class FleetRestorer {
     return { ...base, verified: base.verified === false ? false : allVerified, fleet: { op: op.id, nodes: reports } }
   }
 
-  private async waitFor(id: string, done: (op: FleetOp) => boolean, timeoutMs: number): Promise<FleetOp | null> {
+  private async waitFor(id: string, done: (op: FleetOp) => boolean, timeoutMs: number, everyMs = this.cfg.pollMs): Promise<FleetOp | null> {
     const until = Date.now() + timeoutMs
     for (;;) {
       const op = await this.fleet.op(id)
       if (!op || done(op) || Date.now() > until) return op
-      await sleep(this.cfg.pollMs)
+      await sleep(everyMs)
     }
   }
 
@@ -163,8 +166,9 @@ export class FleetRestorer {
   async tick(): Promise<void> {
     // oldest first: of two ops, the newer one is what the fleet ends with
     for (const op of (await this.fleet.ops(5)).reverse()) {
-      if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node)) await this.revert(op)
+      if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node) && !this.stale(op)) await this.revert(op)
       if (op.phase === 'done' || op.phase === 'aborted') continue
+      if (this.busy.has(op.id)) continue
       if (this.stale(op)) {
         // an op nobody finished (its leader killed, the leadership moved in the middle): never acted on late
         if (this.leads()) await this.callOff(op)
@@ -179,7 +183,8 @@ export class FleetRestorer {
 
   /** Whether an op is older than any op can take: staging and swapping each bounded by readyWait, and a margin. */
   private stale(op: FleetOp): boolean {
-    return Date.now() - Date.parse(op.createdAt) > 2 * op.readyWaitMs + 120_000
+    // by the database's clock: the nodes' clocks may differ
+    return op.ageSeconds * 1000 > 2 * op.readyWaitMs + 120_000
   }
 
   /**
@@ -187,6 +192,7 @@ export class FleetRestorer {
    * not written by it, so the nodes that swapped put their files back to the fleet's newest state.
    */
   private async callOff(op: FleetOp): Promise<void> {
+    await this.site.shared?.write(async () => undefined).catch(() => undefined)
     const head = await this.site.journal.head().catch(() => null)
     const result: FleetOpResult = { error: `FLEET_NOT_READY: the leader that ran it stopped before it finished`, revertTo: head }
     if (await this.fleet.setOpPhase(op.id, op.phase, op.phase === 'staging' ? 'aborted' : 'done', op.phase === 'staging' ? { notReady: [{ node: op.node, reason: 'the restore was left unfinished' }] } : result))
@@ -273,9 +279,14 @@ export class FleetRestorer {
     if (this.busy.has(op.id)) return
     this.busy.add(op.id)
     try {
-      const mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
-      if (op.phase === 'staging' && !mine) await this.stage(op, false)
-      else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
+      let mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
+      if (op.phase === 'staging' && !mine) {
+        await this.stage(op, false)
+        // staged: the swap follows as soon as every node is ready, so this node watches the op closely meanwhile
+        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging', op.readyWaitMs + 5000, 100)
+        mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
+        if (next?.phase === 'swapping' && mine?.status === 'staged') await this.swap(next)
+      } else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
     } finally {
       this.busy.delete(op.id)
     }
@@ -315,8 +326,11 @@ export class FleetRestorer {
   private async stage(op: FleetOp, leader: boolean): Promise<void> {
     const at = () => new Date().toISOString()
     try {
-      await this.site.shared?.write(async () => undefined)
-      const target = await this.site.journal.readState(op.request.target)
+      // the target is usually in this node's copy already (a state from the history): caught up only if not
+      const target = await this.site.journal.readState(op.request.target).catch(async () => {
+        await this.site.shared?.write(async () => undefined)
+        return this.site.journal.readState(op.request.target)
+      })
       if (leader && !op.request.acrossSchemaChange) {
         // the database migration rule, before any node writes anything (writer.ts checks it again)
         const c = await crossingTo(this.site, target)

@@ -147,7 +147,8 @@ export class FleetMember {
       // a copy of the journal that stays behind the fleet's (S3 unreachable, a replica it cannot read) compares
       // this node's files with an old state: said, and /healthz says it
       const local = await this.site.journal.head().catch(() => null)
-      const behind = !!this.journal?.head && this.journal.head !== local && this.journal.node !== this.node
+      // (a push still pending on another node names a head nobody can pull yet: not this node's lag)
+      const behind = !!this.journal?.head && !this.journal.pending && this.journal.head !== local && this.journal.node !== this.node
       this.behindSince = behind ? (this.behindSince ?? Date.now()) : null
       if (this.dbError) this.log.info({ site: this.site.id, node: this.node }, 'the fleet database is reachable again')
       this.dbError = null
@@ -201,14 +202,20 @@ export class FleetMember {
     const missed = (await this.fleet.ops(5)).find((op) => op.phase === 'done')
     if (!missed) return
     const mine = (await this.fleet.opReports(missed.id)).find((r) => r.node === this.node)
-    const away = Number.isFinite(lastSeen) && Date.parse(missed.createdAt) > lastSeen
-    if (mine?.status === 'done' || mine?.status === 'reverted' || (!away && !missed.participants.includes(this.node))) return
+    const created = Date.parse(missed.createdAt)
+    const away = Number.isFinite(lastSeen) && created > lastSeen
+    // a part this node left unfinished counts only for an op of its last run (not an old one at every start)
+    const bound = 2 * missed.readyWaitMs + 120_000
+    const unfinished = missed.participants.includes(this.node) && Number.isFinite(lastSeen) && created > lastSeen - bound
+    if (mine?.status === 'done' || mine?.status === 'reverted' || (!away && !unfinished)) return
     await this.shared.follow()
     const head = await this.site.journal.head()
     if (!head) return
     this.log.warn({ site: this.site.id, node: this.node, op: missed.id, head }, `a fleet restore ran while this node was down: its files become the fleet's state ${shortId(head)} now`)
     const r = await this.restorer.converge(head)
-    await this.fleet.reportOp(missed.id, { node: this.node, status: r.error ? 'failed' : 'done', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
+    // an op called off (its leader's part failed) is put back, not done: its revert must not run again here
+    const status = r.error ? 'failed' : missed.result?.revertTo ? 'reverted' : 'done'
+    await this.fleet.reportOp(missed.id, { node: this.node, status, at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
   }
 
   /**

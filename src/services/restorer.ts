@@ -307,6 +307,7 @@ export async function verify(
   plan: StateDiff,
   expected: SiteState,
   snap: SnapshotOptions,
+  fleet: SiteState | null = null,
 ): Promise<{ post: { id: string }; mismatches: StateDiff | null }> {
   // a link changed (or one the target records is not as recorded any more: its folder emptied and made
   // again, say): what is below it is what its target holds, so read the whole site
@@ -344,12 +345,16 @@ export async function verify(
   const left = leftOver(expected, after)
   if (!isEmptyDiff(left)) {
     const post = await record(site, snap)
-    const still = leftOver(expected, post.state)
+    const still = leftOver(expected, post.read ?? post.state)
     return { post, mismatches: isEmptyDiff(still) ? null : still }
   }
   // every file it wrote came from the journal, so none needs storing again
   const fromJournal = new Set(plan.files.flatMap((f) => (f.to ? [f.to.blob] : [])))
-  const post = await recordState(site, after, snap, fromJournal).catch(() => record(site, snap))
+  // a fleet's node records the fleet's state: the restored scope as the target has it over the fleet's newest
+  // state (its own disk may have drifted elsewhere, or already been the target where it wrote nothing)
+  const recorded = fleet ? { ...fleet, options: after.options, ...(after.sources ? { sources: after.sources } : {}), ...(after.schema ? { schema: after.schema } : {}) } : after
+  if (fleet) for (const f of fleet.files.values()) fromJournal.add(f.blob)
+  const post = await recordState(site, recorded, snap, fromJournal).catch(() => record(site, snap))
   return { post, mismatches: null }
 }
 

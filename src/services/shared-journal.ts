@@ -76,7 +76,8 @@ export class SharedJournal {
     const st = await this.replica.local.readReplica()
     const refs = await this.replica.journal.refs()
     const ahead = st.prepared !== null || JSON.stringify(sortRefs(st.pushed?.refs ?? {})) !== JSON.stringify(sortRefs(refs))
-    const others = !!mark && mark.seq > (st.pushed?.seq ?? -1)
+    // another node pushed since this copy's last push (a pending mark of this node's own says nothing of the sort)
+    const others = !!mark && mark.seq > (st.pushed?.seq ?? -1) && !(mark.pending && mark.node === this.fleet.node)
     if (ahead && !others) {
       // this node's own write never reached the replica: push it now, before anything else
       await this.publish(true)
@@ -92,7 +93,10 @@ export class SharedJournal {
         )
       else this.log.warn({}, "this node wrote audit entries before it joined the fleet's journal: they are kept aside beside the audit log (.unreplicated files), the fleet's chain goes on")
       if (st.pushed) await this.replica.local.writeReplica({ ...st, prepared: null, pushed: { ...st.pushed, refs } })
-      else {
+      else if (!mark || mark.pending || mark.seq < 1) {
+        // nothing on the replica to follow: this copy's writes are pushed, not dropped
+        await this.publish(true)
+      } else {
         // never pushed: nothing of this copy is the fleet's yet; it takes the fleet's journal whole
         await this.replica.local.writeReplica({ ...st, prepared: null })
         await this.replica.journal.setRefs({})

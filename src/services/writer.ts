@@ -178,8 +178,11 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
   try {
     await applyPlan(site, plan, target)
   } catch (e) {
-    throw await undoAfterFailure(site, e, safety.state, only)
+    // put back as this host's disk was (a fleet's node: not the fleet's view of it)
+    throw await undoAfterFailure(site, e, live, only)
   }
+  // a fleet's node records the fleet's state after it: the restored scope over the fleet's view before it
+  const fleetAfter = site.node ? overlayState(safety.state, goal(safety.state, crossing), only) : null
   const { post, mismatches } = await verify(site, live, plan, overlayState(live, target, only), {
     trigger: 'restore',
     message: `${opts.trigger === 'auto-rollback' ? 'automatic rollback' : 'restore'} to ${short(opts.target)}`,
@@ -193,7 +196,7 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
       // JSON: a table name may hold any character
       ...(layout?.crosses ? { 'Peakguard-Across-Schema-Change': JSON.stringify({ tables: layout.tables, markers: layout.markers, markersRestored: layout.markersRestored }) } : {}),
     },
-  })
+  }, fleetAfter)
   // the audit entry before the intent goes: a crash between the two finishes an empty restore and finds it written
   const audited = await auditRestore(site, intent, !mismatches)
   await site.dir.clearIntent()

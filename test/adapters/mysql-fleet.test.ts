@@ -372,10 +372,14 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     const b = open('b')
     const request = { target: 'd'.repeat(40), trigger: 'manual' as const, actor: 'alice', reason: 'bad deploy', audit: { actor: 'alice' } }
     assert.equal(await a.op('op1'), null)
-    await a.createOp({ id: 'op1', node: 'a', participants: ['a', 'b'], request, readyWaitMs: 30_000 })
-    await assert.rejects(b.createOp({ id: 'op1', node: 'b', participants: [], request, readyWaitMs: 1 }), { code: 'INTERNAL' })
+    assert.equal(await a.createOp({ id: 'op1', node: 'a', participants: ['a', 'b'], request, readyWaitMs: 30_000 }), true)
+    // one restore at a time across nodes: another (or the same id again) is not made while op1 is under way
+    assert.equal(await b.createOp({ id: 'op1', node: 'b', participants: [], request, readyWaitMs: 1 }), false)
+    assert.equal(await b.createOp({ id: 'op0', node: 'b', participants: [], request, readyWaitMs: 30_000 }), false)
+    assert.equal(await b.op('op0'), null)
     const op = await b.op('op1')
-    assert.deepEqual({ ...op, createdAt: '' }, { id: 'op1', node: 'a', phase: 'staging', participants: ['a', 'b'], request, readyWaitMs: 30_000, createdAt: '', result: null })
+    assert.ok(op && op.ageSeconds >= 0 && op.ageSeconds < 60, `age by the server's clock: ${op?.ageSeconds}`)
+    assert.deepEqual({ ...op, createdAt: '', ageSeconds: 0 }, { id: 'op1', node: 'a', phase: 'staging', participants: ['a', 'b'], request, readyWaitMs: 30_000, createdAt: '', ageSeconds: 0, result: null })
     assert.match(op?.createdAt ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     // two nodes move it from staging at once: one wins
     const moved = await Promise.all([a.setOpPhase('op1', 'staging', 'swapping', null), b.setOpPhase('op1', 'staging', 'aborted', { error: 'late' })])

@@ -17,7 +17,7 @@ interface NodeRow {
 }
 
 interface OpRow {
-  op: Omit<FleetOp, 'phase' | 'result'>
+  op: Omit<FleetOp, 'phase' | 'result' | 'ageSeconds'>
   phase: OpPhase
   result: FleetOpResult | null
   seq: number
@@ -189,15 +189,19 @@ export class MemoryFleet implements FleetPort {
     return this.t.events.at(-1)?.id ?? 0
   }
 
-  async createOp(op: Omit<FleetOp, 'createdAt' | 'result' | 'phase'>): Promise<void> {
+  async createOp(op: Omit<FleetOp, 'createdAt' | 'ageSeconds' | 'result' | 'phase'>): Promise<boolean> {
     this.call('createOp')
     if (this.t.ops.has(op.id)) throw new PeakguardError('INTERNAL', `a fleet restore ${op.id} exists already`)
+    // as MysqlFleet: not made while another one is under way (younger than its bound)
+    const bound = 2 * op.readyWaitMs + 120_000
+    if ([...this.t.ops.values()].some((r) => (r.phase === 'staging' || r.phase === 'swapping') && Date.now() - Date.parse(r.op.createdAt) < bound)) return false
     this.t.ops.set(op.id, { op: { ...clone(op), createdAt: new Date().toISOString() }, phase: 'staging', result: null, seq: this.t.nextOpSeq() })
     this.t.onCreateOp?.(this.opOf(this.t.ops.get(op.id) as OpRow))
+    return true
   }
 
   private opOf(r: OpRow): FleetOp {
-    return clone({ ...r.op, phase: r.phase, result: r.result })
+    return clone({ ...r.op, ageSeconds: Math.max(0, (Date.now() - Date.parse(r.op.createdAt)) / 1000), phase: r.phase, result: r.result })
   }
 
   async ops(limit: number): Promise<FleetOp[]> {
