@@ -397,7 +397,9 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     ])
     assert.deepEqual(await b.opReports('op2'), [])
 
-    await a.createOp({ id: 'op2', node: 'a', participants: ['a'], request, readyWaitMs: 1_000 })
+    // op1 finished (whichever mover won above), the next one is made
+    if ((await a.op('op1'))?.phase === 'swapping') assert.equal(await a.setOpPhase('op1', 'swapping', 'done', null), true)
+    assert.equal(await a.createOp({ id: 'op2', node: 'a', participants: ['a'], request, readyWaitMs: 1_000 }), true)
     await root.query(`UPDATE \`${name}\`.wp_peakguard_ops SET created_at = created_at + INTERVAL 1 SECOND WHERE id = 'op2'`)
     assert.deepEqual((await a.ops(10)).map((o) => o.id), ['op2', 'op1'], 'newest first')
     assert.deepEqual((await a.ops(1)).map((o) => o.id), ['op2'])
