@@ -47,7 +47,7 @@ export async function joinFleet(cfg: LoadedConfig, s: ResolvedSite, site: Site, 
   // a restore on any node restores every node (services/fleet-restore.ts): the leader writes the settings once
   const restorer = new FleetRestorer(
     { fleet, site, log, leads, restoreHere: (o) => restore(site, { ...o, here: true }) },
-    { readyWaitMs: s.fleet.readyWait, nodeTimeoutMs: s.fleet.nodeTimeout, pollMs: Math.min(100, s.fleet.heartbeat), sharedFiles: s.fleet.sharedFiles },
+    { readyWaitMs: s.fleet.readyWait, nodeTimeoutMs: s.fleet.nodeTimeout, pollMs: Math.min(50, s.fleet.heartbeat), sharedFiles: s.fleet.sharedFiles },
   )
   site.fleetRestore = (o) => restorer.restore(o)
   return { fleet, shared, view, restorer, replica, close: () => closeFleet(cfg, s) }

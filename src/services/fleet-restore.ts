@@ -283,7 +283,7 @@ export class FleetRestorer {
       if (op.phase === 'staging' && !mine) {
         await this.stage(op, false)
         // staged: the swap follows as soon as every node is ready, so this node watches the op closely meanwhile
-        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging', op.readyWaitMs + 5000, 100)
+        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging', op.readyWaitMs + 5000, 50)
         mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
         if (next?.phase === 'swapping' && mine?.status === 'staged') await this.swap(next)
       } else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
