@@ -11,8 +11,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { LogLine, RunningDaemon } from './harness/daemon.ts'
-import { createFleet, type TestFleet } from './harness/fleet.ts'
-import { sleep } from './harness/notify.ts'
+import { createFleet, eventually, type TestFleet } from './harness/fleet.ts'
 import type { CliResult } from './harness/site.ts'
 import { ok } from './harness/users.ts'
 import { WpClient } from './harness/wordpress.ts'
@@ -102,23 +101,7 @@ describe('a fleet of two nodes sharing one wp-content (fleet.sharedFiles, issue 
     await r.arrayBuffer()
     return r.status
   }
-  /** Polls `read` until `cond` holds; fails after `timeoutMs` showing what was read last. */
-  const eventually = async <T>(what: string, read: () => Promise<T>, cond: (v: T) => boolean, timeoutMs = 30_000): Promise<T> => {
-    const end = Date.now() + timeoutMs
-    let last: T | undefined
-    let error: unknown = null
-    for (;;) {
-      try {
-        last = await read()
-        error = null
-        if (cond(last)) return last
-      } catch (e) {
-        error = e
-      }
-      if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${error ? String(error) : JSON.stringify(last)?.slice(0, 1500)}`)
-      await sleep(250)
-    }
-  }
+
   /** The nodes' daemons have the same newest state, and it is `head` when given. */
   const sameHistory = (ids: string[], head?: string) =>
     eventually(

@@ -14,7 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type mysql from 'mysql2/promise'
 import type { RunningDaemon } from './harness/daemon.ts'
-import { createFleet, S3_CREDS, type TestFleet } from './harness/fleet.ts'
+import { createFleet, eventually, S3_CREDS, type TestFleet } from './harness/fleet.ts'
 import { sleep } from './harness/notify.ts'
 import { runCli, treeOf, type CliResult } from './harness/site.ts'
 import { csrfOf, login, makeUsers, ok } from './harness/users.ts'
@@ -146,23 +146,7 @@ describe('a fleet of three web nodes on real parts (issue 19)', function () {
     const r = await fetch(`${daemon(id).url}/healthz`, { signal: AbortSignal.timeout(10_000) })
     return { status: r.status, body: (await r.json()) as { ok: boolean; failing: { site: string; error: string }[] } }
   }
-  /** Polls `read` until `cond` holds; fails after `timeoutMs` showing what was read last. */
-  const eventually = async <T>(what: string, read: () => Promise<T>, cond: (v: T) => boolean, timeoutMs = 30_000): Promise<T> => {
-    const end = Date.now() + timeoutMs
-    let last: T | undefined
-    let error: unknown = null
-    for (;;) {
-      try {
-        last = await read()
-        error = null
-        if (cond(last)) return last
-      } catch (e) {
-        error = e
-      }
-      if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${error ? String(error) : JSON.stringify(last)?.slice(0, 1500)}`)
-      await sleep(250)
-    }
-  }
+
   /** Every file of the node's wp-content with its bytes, mode, owner and mtime: a rewrite of the same bytes shows too. */
   const stamps = (id: string): Map<string, string> => {
     const dir = fleet.byId(id).wpContent

@@ -14,7 +14,8 @@ const CONTROL = /[\x00-\x1f\x7f]/g
 
 const clean = (s: string) => s.replace(CONTROL, '')
 
-function toEvent(v: unknown): WpEvent | null {
+/** One event line's value as the bridge writes it, checked and with control characters removed; null when it is not one. */
+export function toEvent(v: unknown): WpEvent | null {
   if (!v || typeof v !== 'object') return null
   const o = v as Record<string, unknown>
   if (typeof o.time !== 'number' || typeof o.event !== 'string') return null

@@ -3,6 +3,7 @@
 // node builds these — the daemon (which also heartbeats, leads and compares: services/fleet.ts) and each CLI
 // command that writes the journal, so a `peakguard snapshot` on one node never forks the fleet's history.
 import { MysqlFleet } from '../adapters/mysql-fleet.ts'
+import { toEvent } from '../adapters/wp-events.ts'
 import { SiteDir } from '../adapters/site-dir.ts'
 import type { LoadedConfig, ResolvedSite } from '../config.ts'
 import { PeakguardError } from '../errors.ts'
@@ -170,24 +171,11 @@ export class FleetEvents implements WpEventsPort {
   }
 }
 
-/** A shared event line, checked as the bridge's file lines are: a line that is not one is left out. */
+/** A shared event line, checked as the bridge's file lines are (toEvent): a line that is not one is left out. */
 function eventOf(line: string): WpEvent[] {
   try {
-    const v = JSON.parse(line) as Record<string, unknown>
-    const str = (x: unknown) => (typeof x === 'string' ? x : null)
-    if (typeof v.time !== 'number' || !Number.isFinite(v.time) || typeof v.event !== 'string' || typeof v.subject !== 'string') return []
-    return [
-      {
-        time: v.time,
-        event: v.event,
-        subject: v.subject,
-        user: str(v.user),
-        userId: typeof v.userId === 'number' && Number.isSafeInteger(v.userId) ? v.userId : null,
-        ip: str(v.ip),
-        cli: v.cli === true,
-        cron: v.cron === true,
-      },
-    ]
+    const e = toEvent(JSON.parse(line))
+    return e ? [e] : []
   } catch {
     return []
   }

@@ -7,7 +7,7 @@
 // other nodes wait (their changes stay pending, `status` says why) until it is pushed — the history never
 // forks. A node that died holding one is passed over once its heartbeat is older than `nodeTimeoutMs`; its
 // snapshot is then not in the fleet's history, and the node says so (naming it) when it comes back.
-import { shortId, type FleetPort, type LogPort } from '../core/index.ts'
+import { sameRefs, shortId, type FleetPort, type LogPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { pushOnce, type ReplicaSite } from './replicator.ts'
 import { pullFromRemote } from './replica-sync.ts'
@@ -75,7 +75,7 @@ export class SharedJournal {
     }
     const st = await this.replica.local.readReplica()
     const refs = await this.replica.journal.refs()
-    const ahead = st.prepared !== null || JSON.stringify(sortRefs(st.pushed?.refs ?? {})) !== JSON.stringify(sortRefs(refs))
+    const ahead = st.prepared !== null || !sameRefs(st.pushed?.refs ?? {}, refs)
     // another node pushed since this copy's last push (a pending mark of this node's own says nothing of the sort)
     const others = !!mark && mark.seq > (st.pushed?.seq ?? -1) && !(mark.pending && mark.node === this.fleet.node)
     if (ahead && !others) {
@@ -129,8 +129,4 @@ export class SharedJournal {
       this.log.warn({ code: (e as PeakguardError).code }, `the fleet's journal could not be pushed to S3 (${(e as Error).message}): the other nodes wait for it; retrying`)
     }
   }
-}
-
-function sortRefs(refs: Record<string, string>): [string, string][] {
-  return Object.entries(refs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }

@@ -356,3 +356,21 @@ export async function createFleet(opts: FleetOptions = {}): Promise<TestFleet> {
     },
   }
 }
+
+/** Polls `read` until `cond` holds; fails after `timeoutMs` showing what was read last (or the last error). */
+export async function eventually<T>(what: string, read: () => Promise<T>, cond: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  let last: T | undefined
+  let error: unknown = null
+  for (;;) {
+    try {
+      last = await read()
+      error = null
+      if (cond(last)) return last
+    } catch (e) {
+      error = e
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${error ? String(error) : JSON.stringify(last)?.slice(0, 1500)}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
