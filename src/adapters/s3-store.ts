@@ -13,15 +13,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
 import fs from 'node:fs'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  paginateListObjectsV2,
-  type PutObjectCommandInput,
-} from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
+import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3'
 import type { ObjectStorePort, RemoteObject } from '../core/index.ts'
 import { checkpoint } from '../core/checkpoints.ts'
 import { PeakguardError } from '../errors.ts'
@@ -38,6 +30,19 @@ export interface S3Settings {
   kmsKeyId: string | null
   /** a request whose connection stays silent this long is abandoned (and retried by the replicator) */
   timeoutMs: number
+}
+
+/**
+ * The AWS SDK, loaded by the first request: most commands on a site with a replica never talk to S3 (a restore
+ * on a fleet's node, `status`), and loading the SDK is about a tenth of a second of their start.
+ */
+const sdk = async (): Promise<Sdk> => interop(await import('@aws-sdk/client-s3'), 'S3Client')
+const storage = async (): Promise<typeof import('@aws-sdk/lib-storage')> => interop(await import('@aws-sdk/lib-storage'), 'Upload')
+type Sdk = typeof import('@aws-sdk/client-s3')
+
+/** A CommonJS package imported dynamically from the bundle (esbuild) is its module.exports under `default`. */
+function interop<T extends object>(m: T, name: keyof T): T {
+  return m[name] ? m : ((m as T & { default: T }).default)
 }
 
 const MAGIC = Buffer.from('PGS1')
@@ -115,8 +120,8 @@ class Sealer {
 export class S3Store implements ObjectStorePort {
   readonly location: string
   readonly encrypted: boolean
-  private readonly client: S3Client
-  private readonly reader: S3Client
+  /** the SDK's clients, made at the first request: writes are never retried by the SDK, reads are */
+  private clients: Promise<{ client: S3Client; reader: S3Client }> | null = null
   private readonly s: S3Settings
   private readonly root: string
   private readonly site: string
@@ -130,20 +135,26 @@ export class S3Store implements ObjectStorePort {
     this.location = `s3://${s.bucket}/${this.root}`
     this.sealer = key ? new Sealer(key) : null
     this.encrypted = !!key
-    const client = (maxAttempts: number) =>
-      new S3Client({
-        region: s.region,
-        ...(s.endpoint ? { endpoint: s.endpoint } : {}),
-        forcePathStyle: s.forcePathStyle,
-        // S3-compatible servers (MinIO, Ceph, s3rver) store a streamed body with its aws-chunked framing, or
-        // reject CRC32 trailers, when the SDK adds checksums it was not asked for
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts,
-        requestHandler: { connectionTimeout: 5000, socketTimeout: s.timeoutMs },
-      })
-    this.client = client(1)
-    this.reader = client(4)
+  }
+
+  private connect(): Promise<{ client: S3Client; reader: S3Client }> {
+    const s = this.s
+    this.clients ??= sdk().then(({ S3Client }) => {
+      const client = (maxAttempts: number) =>
+        new S3Client({
+          region: s.region,
+          ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+          forcePathStyle: s.forcePathStyle,
+          // S3-compatible servers (MinIO, Ceph, s3rver) store a streamed body with its aws-chunked framing, or
+          // reject CRC32 trailers, when the SDK adds checksums it was not asked for
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+          maxAttempts,
+          requestHandler: { connectionTimeout: 5000, socketTimeout: s.timeoutMs },
+        })
+      return { client: client(1), reader: client(4) }
+    })
+    return this.clients
   }
 
   storedSize(plainBytes: number): number {
@@ -175,8 +186,9 @@ export class S3Store implements ObjectStorePort {
     const plain = fs.createReadStream(file, { highWaterMark: 1024 * 1024 })
     const body = this.sealer ? Readable.from(this.sealer.seal(this.aad(key), plain)) : plain
     try {
+      const [{ Upload }, { client }] = await Promise.all([storage(), this.connect()])
       const up = new Upload({
-        client: this.client,
+        client,
         // CRC32 of each part, sent as a header (parts are buffers): Object Lock buckets require a checksum
         params: { Bucket: this.s.bucket, Key: this.root + key, Body: body, ChecksumAlgorithm: 'CRC32', ...this.sse() },
         partSize: PART_SIZE,
@@ -195,7 +207,8 @@ export class S3Store implements ObjectStorePort {
     try {
       // If-None-Match: where the server honours it (AWS S3 since 2024), an object is never overwritten
       const md5 = createHash('md5').update(body).digest('base64')
-      await this.client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.root + key, Body: body, ContentLength: body.length, ContentMD5: md5, IfNoneMatch: '*', ...this.sse() }))
+      const [{ PutObjectCommand }, { client }] = await Promise.all([sdk(), this.connect()])
+      await client.send(new PutObjectCommand({ Bucket: this.s.bucket, Key: this.root + key, Body: body, ContentLength: body.length, ContentMD5: md5, IfNoneMatch: '*', ...this.sse() }))
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
       // 412: the key exists. Keys are never reused, so it can only be ours, written by a request whose
@@ -208,7 +221,8 @@ export class S3Store implements ObjectStorePort {
   async getBytes(key: string): Promise<Uint8Array> {
     let raw: Buffer
     try {
-      const r = await this.reader.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
+      const [{ GetObjectCommand }, { reader }] = await Promise.all([sdk(), this.connect()])
+      const r = await reader.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
       raw = Buffer.from(await r.Body!.transformToByteArray())
     } catch (e) {
       throw this.fail('GetObject', key, e)
@@ -235,7 +249,8 @@ export class S3Store implements ObjectStorePort {
     const where = this.location + key
     const sealed = `${file}.download`
     try {
-      const r = await this.reader.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
+      const [{ GetObjectCommand }, { reader }] = await Promise.all([sdk(), this.connect()])
+      const r = await reader.send(new GetObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
       await pipeline(r.Body as Readable, fs.createWriteStream(sealed, { mode: 0o600 }))
     } catch (e) {
       fs.rmSync(sealed, { force: true })
@@ -276,7 +291,8 @@ export class S3Store implements ObjectStorePort {
   async list(under: string): Promise<RemoteObject[]> {
     const out: RemoteObject[] = []
     try {
-      for await (const page of paginateListObjectsV2({ client: this.reader }, { Bucket: this.s.bucket, Prefix: this.root + under }))
+      const [{ paginateListObjectsV2 }, { reader }] = await Promise.all([sdk(), this.connect()])
+      for await (const page of paginateListObjectsV2({ client: reader }, { Bucket: this.s.bucket, Prefix: this.root + under }))
         for (const o of page.Contents ?? [])
           if (o.Key) out.push({ key: o.Key.slice(this.root.length), size: o.Size ?? 0, lastModified: (o.LastModified ?? new Date(0)).toISOString() })
     } catch (e) {
@@ -288,7 +304,8 @@ export class S3Store implements ObjectStorePort {
   async remove(keys: string[]): Promise<void> {
     for (const key of keys) {
       try {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
+        const [{ DeleteObjectCommand }, { client }] = await Promise.all([sdk(), this.connect()])
+        await client.send(new DeleteObjectCommand({ Bucket: this.s.bucket, Key: this.root + key }))
         checkpoint('prune:object-deleted')
       } catch (e) {
         throw this.fail('DeleteObject', key, e)
@@ -315,8 +332,13 @@ export class S3Store implements ObjectStorePort {
   }
 
   close(): void {
-    this.client.destroy()
-    this.reader.destroy()
+    void this.clients?.then(
+      (c) => {
+        c.client.destroy()
+        c.reader.destroy()
+      },
+      () => undefined,
+    )
   }
 }
 
