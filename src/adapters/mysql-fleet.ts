@@ -98,7 +98,8 @@ export class MysqlFleet implements FleetPort {
     // there, and a hardened database user has it only while init runs
     const rows = await this.run('data', 'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?, ?, ?, ?, ?)', [...this.tables], 'looking for the fleet tables', true)
     const have = new Set(rows.map((r) => String(r.t)))
-    if (this.tables.every((t) => have.has(t))) return this.purgeEvents().catch(() => undefined)
+    // (old shared events are purged as new ones are shared, not here: every CLI command on a node comes by)
+    if (this.tables.every((t) => have.has(t))) return
     const id = 'VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL'
     const table = (name: string, body: string) => `CREATE TABLE IF NOT EXISTS ${name} (${body}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
     // journal_conn: the CONNECTION_ID() holding this node's journal lock, to name the holder in a BUSY message
@@ -110,7 +111,6 @@ export class MysqlFleet implements FleetPort {
     await this.run('data', table(this.t.opNodes, `site ${id}, op ${id}, node ${id}, report LONGTEXT NOT NULL, at DATETIME(3) NOT NULL, PRIMARY KEY (site, op, node)`), [], 'creating the fleet tables')
     // the site's governance documents (freeze, change requests, the gate's mark): one set for every node
     await this.run('data', table(this.t.docs, `site ${id}, name VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, body LONGTEXT NOT NULL, updated_at DATETIME(3) NOT NULL, PRIMARY KEY (site, name)`), [], 'creating the fleet tables')
-    await this.purgeEvents()
   }
 
   // ── the site's governance documents, shared by the nodes (DocStorePort, through compose/fleet.ts) ────────────

@@ -48,7 +48,7 @@ export async function joinFleet(cfg: LoadedConfig, s: ResolvedSite, site: Site, 
   // a restore on any node restores every node (services/fleet-restore.ts): the leader writes the settings once
   const restorer = new FleetRestorer(
     { fleet, site, log, leads, restoreHere: (o) => restore(site, { ...o, here: true }) },
-    { readyWaitMs: s.fleet.readyWait, nodeTimeoutMs: s.fleet.nodeTimeout, pollMs: Math.min(50, s.fleet.heartbeat), sharedFiles: s.fleet.sharedFiles },
+    { readyWaitMs: s.fleet.readyWait, nodeTimeoutMs: s.fleet.nodeTimeout, pollMs: Math.min(25, s.fleet.heartbeat), sharedFiles: s.fleet.sharedFiles },
   )
   site.fleetRestore = (o) => restorer.restore(o)
   return { fleet, shared, view, restorer, replica, close: () => closeFleet(cfg, s) }
@@ -102,7 +102,13 @@ async function closeFleet(cfg: LoadedConfig, s: ResolvedSite): Promise<void> {
   const w = writers.get(key)
   writers.delete(key)
   const parts = await w?.catch(() => null)
-  if (parts) await Promise.all([parts.fleet.close(), parts.replica.close()])
+  if (parts) await closeWriter(parts)
+}
+
+/** A writer's connections closed once the pushes it still runs are done (a restore's, see SharedJournal.write). */
+async function closeWriter(parts: FleetWriter): Promise<void> {
+  await parts.shared.idle()
+  await Promise.all([parts.fleet.close(), parts.replica.close()])
 }
 
 /** Closes every fleet connection this process opened (a CLI command, when it is done). */
@@ -111,7 +117,7 @@ export async function closeFleets(): Promise<void> {
   writers.clear()
   await Promise.all(all.map(async (w) => {
     const parts = await w.catch(() => null)
-    if (parts) await Promise.all([parts.fleet.close(), parts.replica.close()])
+    if (parts) await closeWriter(parts)
   }))
 }
 

@@ -231,6 +231,20 @@ export function unitDigests(state: Pick<SiteState, 'files' | 'links'>, only: Rea
   return out
 }
 
+/** The units a state has files or links in (their names only: no digest). */
+function unitsIn(state: Pick<SiteState, 'files' | 'links'>): Set<string> {
+  const out = new Set<string>()
+  for (const p of state.files.keys()) {
+    const u = unitOf(p)
+    if (u !== null) out.add(u)
+  }
+  for (const p of state.links.keys()) {
+    const u = unitOf(p)
+    if (u !== null) out.add(u)
+  }
+  return out
+}
+
 export interface NodeReading {
   /** what the node records: the fleet's newest state with the units this node changed taken from its reading */
   state: SiteState
@@ -259,7 +273,7 @@ export function nodeReading(live: SiteState, head: SiteState | null, base: Reado
   // a node's first reading that read a few units only: no base yet (the next full reading is its first), so a
   // unit it did not read is never taken for one it changed
   if (!base && scanned) return { state: replaceUnits(head, { files: [], links: [] }, new Set(), [...(leads ? live : head).options.values()], (leads ? live : head).sources, (leads ? live : head).schema), changed: [], base: null }
-  const considered = new Set<string>(scanned ?? [...now.keys(), ...(base?.keys() ?? []), ...unitDigests(head).keys()])
+  const considered = new Set<string>(scanned ?? [...now.keys(), ...(base?.keys() ?? []), ...unitsIn(head)])
   const changed = base ? [...considered].filter((u) => now.get(u) !== base.get(u)).sort() : []
   const units = new Set(changed)
   const pick = <T extends { path: string }>(m: Map<string, T>) => [...m.values()].filter((e) => inUnits(e.path, units))

@@ -1,17 +1,18 @@
 // A restore of a fleet: one rollback, every node. Any node may ask (its CLI, its UI, the leader's automatic
 // rollback or freeze gate); the settings leader runs it in two phases through the op table in the database:
-//   staging:  every node that is up (the participants) brings the target into its journal copy, plans what it
-//             would write to its own files, reads every blob it needs and checks it can write there; says staged
-//             (or failed, and why). Nothing is written.
-//   swapping: once all have staged — the leader first checks the database migration rule — every node writes
-//             its files (a follower: files only, a file at a time, each atomically), the leader its own files and
-//             the settings, once, and records the fleet's restored state. Each node re-reads what it wrote,
-//             flushes its PHP caches and says so.
-// A participant that failed, or did not stage within `readyWait`, aborts the op: nothing is written on any node,
-// and the error names the node. A node that was down converges when it comes back (FleetMember).
-import { crosses, inUnits, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type OnlyFilter, type SiteState, type StateDiff } from '../core/index.ts'
+//   staging:  every follower that is up (the participants) brings the target into its journal copy, works out
+//             the units it would write, reads every blob it needs and checks it can write there; says staged (or
+//             failed, and why). Meanwhile the leader begins its own restore: its locks, the migration rule, its
+//             safety snapshot and its plan. Nothing is written.
+//   swapping: once all have staged, the leader turns the op to swapping and, while every follower writes its
+//             files (files only, a file at a time, each atomically), writes its own files and the settings, once,
+//             and records the fleet's restored state. Each node re-reads what it wrote, flushes its PHP caches and
+//             says so.
+// A participant that failed, or did not stage within `readyWait`, or the leader's own part failing before the
+// swap, aborts the op: nothing is written on any node, and the error names the node. A node that was down
+// converges when it comes back (FleetMember).
+import { inUnits, replaceUnits, shortId, stateOf, unitDigests, unitOf, type FleetOp, type FleetOpResult, type FleetPort, type FleetRestoreRequest, type LogPort, type OpNodeReport, type OnlyFilter, type SiteState, type StateDiff } from '../core/index.ts'
 import { ERRORS, PeakguardError, type ErrorCode } from '../errors.ts'
-import { crossingText, crossingTo } from './layout.ts'
 import { readLiveFiles } from './live.ts'
 import { applyPlan, planRestore, type RestoreOptions, type RestoreReport } from './restorer.ts'
 import type { Site } from './site.ts'
@@ -34,9 +35,10 @@ export interface FleetRestoreReport {
 }
 
 /** What the restore would write to this node's files alone (the settings are the leader's to write). */
-export async function planFiles(site: Site, target: SiteState, only: OnlyFilter | null = null): Promise<{ plan: StateDiff; goal: SiteState }> {
-  const live = await readLiveFiles(site)
+export async function planFiles(site: Site, target: SiteState, only: OnlyFilter | null = null, units: ReadonlySet<string> | null = null): Promise<{ plan: StateDiff; goal: SiteState }> {
   const goal: SiteState = { files: target.files, links: target.links, options: new Map(), ...(target.dirs ? { dirs: target.dirs } : {}) }
+  // with `units`, only these are read from disk: every other path is taken to be the goal's already
+  const live = units ? replaceUnits(goal, await site.files.scan(units), units, []) : await readLiveFiles(site)
   // a partial restore (--only) selects paths; its settings selectors are the leader's
   return { plan: await planRestore(site, live, goal, only ? { paths: only.paths, options: [] } : null), goal }
 }
@@ -69,6 +71,12 @@ export class FleetRestorer {
   /** the restore as one node does it (writer.ts's restore, told not to go through the fleet) */
   private readonly restoreHere: (opts: RestoreOptions) => Promise<RestoreReport>
   private readonly busy = new Set<string>()
+  /**
+   * What this node's staging found for the op under way (one at a time): the units it would write, and the
+   * target's digest per unit. The swap reads only those from disk, plus any unit this node's reading has moved
+   * away from the target since — not the whole tree, which would take the leader's CPU on a shared host.
+   */
+  private staged: { op: string; units: ReadonlySet<string>; want: ReadonlyMap<string, string> } | null = null
 
   constructor(d: { fleet: FleetPort; site: Site; log: LogPort; leads: () => boolean; restoreHere: (opts: RestoreOptions) => Promise<RestoreReport> }, cfg: FleetRestoreSettings) {
     this.fleet = d.fleet
@@ -81,7 +89,9 @@ export class FleetRestorer {
 
   /** The fleet restore as writer.restore runs it on a node of a fleet. */
   async restore(opts: RestoreOptions): Promise<RestoreReport> {
-    await this.site.journal.readState(opts.target)
+    // a state of this node's copy of the journal (its history, cached): the nodes read the state itself as they stage
+    if (!(await this.site.journal.resolvePrefix(opts.target)).includes(opts.target))
+      throw new PeakguardError('STATE_NOT_FOUND', `no state ${shortId(opts.target)} in this node's copy of the site's journal: 'peakguard list' shows them`)
     const nodes = await this.fleet.nodes()
     const up = nodes.filter((n) => n.ageSeconds * 1000 < this.cfg.nodeTimeoutMs)
     const leader = up.find((n) => n.role === 'leader')
@@ -199,7 +209,12 @@ export class FleetRestorer {
       this.log.warn({ site: this.site.id, op: op.id, phase: op.phase }, `a fleet restore left unfinished (${op.phase}) is called off${op.phase === 'swapping' ? ": the nodes that swapped put their files back" : ''}`)
   }
 
-  /** The leader: stages here, waits for the others, then swaps everywhere (or aborts). */
+  /**
+   * The leader: stages here, then runs its own part at once — its lock, its safety snapshot and its plan while
+   * the others stage — and, before writing anything, waits for every participant to stage and tells them to
+   * swap (or calls the op off: nothing is written on any node). Then the settings, its files and the fleet's
+   * restored state, while the others swap.
+   */
   private async coordinate(id: string): Promise<void> {
     if (this.busy.has(id)) return
     this.busy.add(id)
@@ -207,42 +222,37 @@ export class FleetRestorer {
       let op = await this.fleet.op(id)
       if (!op || op.phase !== 'staging') return
       const me = this.fleet.node
-      await this.stage(op, true)
       const deadline = Date.now() + op.readyWaitMs
-      for (;;) {
-        const reports = await this.fleet.opReports(id)
-        const failed = reports.filter((r) => r.status === 'failed')
-        const missing = op.participants.filter((p) => !reports.some((r) => r.node === p))
-        // a participant that stopped answering (killed, cut off) will not stage: no need to wait for the deadline
-        const silent = missing.length ? (await this.fleet.nodes()).filter((n) => missing.includes(n.node) && n.ageSeconds * 1000 >= this.cfg.nodeTimeoutMs) : []
-        if (failed.length || silent.length || (missing.length && Date.now() > deadline)) {
-          const why = (node: string) => {
-            const n = silent.find((x) => x.node === node)
-            return n ? `stopped answering while staging (no heartbeat for ${Math.round(n.ageSeconds)} s)` : `did not stage within fleet.readyWait (${Math.round(op!.readyWaitMs / 1000)} s)`
-          }
-          const result: FleetOpResult = {
-            notReady: [...failed.map((r) => ({ node: r.node, reason: r.error ?? 'failed' })), ...missing.map((node) => ({ node, reason: why(node) }))],
-          }
-          await this.fleet.setOpPhase(id, 'staging', 'aborted', result)
-          this.log.error({ site: this.site.id, op: id, notReady: result.notReady }, `fleet restore aborted before anything was written: ${result.notReady!.map((n) => `${n.node}: ${n.reason}`).join('; ')}`)
-          return
-        }
-        if (!missing.length) break
-        await sleep(this.cfg.pollMs)
+      if (!(await this.stage(op, true))) {
+        // its own staging failed (a migration crossed): called off like any node's failure
+        await this.allStaged(op, deadline).catch(() => undefined)
+        return
       }
-      if (!(await this.fleet.setOpPhase(id, 'staging', 'swapping', null))) return
-      op = (await this.fleet.op(id))!
-      this.log.info({ site: this.site.id, op: id }, 'every node staged the target: swapping')
+      // once the others swap, a failure of the leader's part is undone on them too; before, nothing was written
+      let swapping = false
       let result: FleetOpResult
       try {
-        // the settings once, this node's files, and the fleet's restored state in the journal; the others swap meanwhile
-        const report = await this.restoreHere({ ...op.request, here: true })
+        const report = await this.restoreHere({
+          ...op.request,
+          here: true,
+          ready: async () => {
+            op = await this.allStaged(op!, deadline)
+            swapping = true
+          },
+        })
         result = { snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, report: { ...report, plan: emptyPlan(), mismatches: null } }
         await this.fleet.reportOp(id, { node: me, status: 'done', at: new Date().toISOString(), files: report.files.written + report.files.removed, verified: report.verified, caches: report.caches ? (report.caches.ok ? 'flushed' : `not flushed: ${report.caches.detail}`) : null, error: null })
       } catch (e) {
+        const err = e as PeakguardError
+        if (!swapping) {
+          // before any node wrote anything: the op is called off (allStaged did it already when a node was not ready)
+          const failed: FleetOpResult = { error: `${err.code ?? 'FAILED'}: ${err.message}`, notReady: [{ node: me, reason: err.message }] }
+          if (await this.fleet.setOpPhase(id, 'staging', 'aborted', failed))
+            this.log.error({ site: this.site.id, op: id }, `fleet restore aborted before anything was written: the leader's part could not begin: ${err.message}`)
+          return
+        }
         // the leader's own restore undid itself (or left its intent to be finished); the nodes that swapped
         // meanwhile put their files back to the fleet's newest state, so the fleet is one version again
-        const err = e as PeakguardError
         result = { error: `${err.code ?? 'FAILED'}: ${err.message}`, revertTo: await this.site.journal.head().catch(() => null) }
         await this.fleet.reportOp(id, { node: me, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: err.message })
       }
@@ -257,6 +267,39 @@ export class FleetRestorer {
     } finally {
       this.busy.delete(id)
     }
+  }
+
+  /**
+   * The leader, its own part planned: waits until every participant staged, then turns the op to swapping and
+   * returns it. A node that failed, stopped answering or missed `readyWait` calls the op off (nothing was
+   * written anywhere) and throws.
+   */
+  private async allStaged(op: FleetOp, deadline: number): Promise<FleetOp> {
+    const id = op.id
+    for (;;) {
+      const reports = await this.fleet.opReports(id)
+      const failed = reports.filter((r) => r.status === 'failed')
+      const missing = op.participants.filter((p) => !reports.some((r) => r.node === p))
+      // a participant that stopped answering (killed, cut off) will not stage: no need to wait for the deadline
+      const silent = missing.length ? (await this.fleet.nodes()).filter((n) => missing.includes(n.node) && n.ageSeconds * 1000 >= this.cfg.nodeTimeoutMs) : []
+      if (failed.length || silent.length || (missing.length && Date.now() > deadline)) {
+        const why = (node: string) => {
+          const n = silent.find((x) => x.node === node)
+          return n ? `stopped answering while staging (no heartbeat for ${Math.round(n.ageSeconds)} s)` : `did not stage within fleet.readyWait (${Math.round(op.readyWaitMs / 1000)} s)`
+        }
+        const result: FleetOpResult = {
+          notReady: [...failed.map((r) => ({ node: r.node, reason: r.error ?? 'failed' })), ...missing.map((node) => ({ node, reason: why(node) }))],
+        }
+        const text = result.notReady!.map((n) => `${n.node}: ${n.reason}`).join('; ')
+        if (await this.fleet.setOpPhase(id, 'staging', 'aborted', result)) this.log.error({ site: this.site.id, op: id, notReady: result.notReady }, `fleet restore aborted before anything was written: ${text}`)
+        throw new PeakguardError('FLEET_NOT_READY', `not every node staged the restore (${text}): nothing was written`)
+      }
+      if (!missing.length) break
+      await sleep(this.cfg.pollMs)
+    }
+    if (!(await this.fleet.setOpPhase(id, 'staging', 'swapping', null))) throw new PeakguardError('FLEET_NOT_READY', 'the fleet restore was called off while it was staged: nothing was written')
+    this.log.info({ site: this.site.id, op: id }, 'every node staged the target: swapping')
+    return (await this.fleet.op(id)) ?? op
   }
 
   /** The leader's part failed after this node swapped: its files go back to the fleet's newest state. */
@@ -283,7 +326,7 @@ export class FleetRestorer {
       if (op.phase === 'staging' && !mine) {
         await this.stage(op, false)
         // staged: the swap follows as soon as every node is ready, so this node watches the op closely meanwhile
-        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging', op.readyWaitMs + 5000, 50)
+        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging', op.readyWaitMs + 5000)
         mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
         if (next?.phase === 'swapping' && mine?.status === 'staged') await this.swap(next)
       } else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
@@ -301,6 +344,18 @@ export class FleetRestorer {
     }
     if (plan.links.length && !(await this.site.files.linksAre(plan.links.flatMap((l) => (l.to ? [l.to] : []))))) return false
     return true
+  }
+
+  /**
+   * The units a swap reads from disk: those staging named, and any whose reading on this node has moved away
+   * from the target since (a change recorded meanwhile). Null (read the whole tree) without a reading.
+   */
+  private async swapUnits(staged: { units: ReadonlySet<string>; want: ReadonlyMap<string, string> }): Promise<ReadonlySet<string> | null> {
+    const base = await this.site.node?.lastReading()
+    if (!base) return null
+    const units = new Set(staged.units)
+    for (const u of new Set([...staged.want.keys(), ...base.keys()])) if (staged.want.get(u) !== base.get(u)) units.add(u)
+    return units
   }
 
   /** This node's reading of `units`, read again and kept: a restore's writes are not changes made on this node. */
@@ -323,36 +378,34 @@ export class FleetRestorer {
   }
 
   /** Staging: the target here, this node's plan, every blob read, the paths checked writable. Writes nothing. */
-  private async stage(op: FleetOp, leader: boolean): Promise<void> {
+  private async stage(op: FleetOp, leader: boolean): Promise<boolean> {
     const at = () => new Date().toISOString()
     try {
-      // the target is usually in this node's copy already (a state from the history): caught up only if not
+      if (leader) {
+        // the leader's part is staged by its restore itself (coordinate): the target caught up, the migration
+        // rule checked, its safety snapshot taken and its files planned, all before it lets any node swap
+        await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
+        return true
+      }
+      // the target is usually in this node's copy already (a state from the history): taken from the replica
+      // only if not — without the fleet's journal lock, which the leader holds while it waits for the others
       const target = await this.site.journal.readState(op.request.target).catch(async () => {
-        await this.site.shared?.write(async () => undefined)
+        await this.site.shared?.fetch()
         return this.site.journal.readState(op.request.target)
       })
-      if (leader && !op.request.acrossSchemaChange) {
-        // the database migration rule, before any node writes anything (writer.ts checks it again)
-        const c = await crossingTo(this.site, target)
-        if (crosses(c) || (c.unknown && op.request.trigger === 'auto-rollback'))
-          throw new PeakguardError('SCHEMA_CHANGE', `restoring ${shortId(op.request.target)} crosses a database migration: ${crossingText(c)}; repeat with --across-schema-change (in the UI: tick the acknowledgement)`)
-      }
-      if (leader) {
-        // the leader's own files are planned (and checked writable) by its restore itself, from its disk: staged
-        await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
-        return
-      }
       if (this.cfg.sharedFiles && !leader) {
         // one shared wp-content: the leader stages and writes it
         await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
-        return
+        return true
       }
-      const files = await this.prepare(target, op.request.only ?? null)
+      const files = await this.prepare(op.id, target, op.request.only ?? null)
       await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files, verified: null, caches: null, error: null })
+      return true
     } catch (e) {
       this.log.error({ site: this.site.id, op: op.id }, `could not stage the fleet restore: ${(e as Error).message}`)
       // the leader's own failure aborts the op like anyone's: the coordination sees it among the reports
       await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message })
+      return false
     }
   }
 
@@ -362,9 +415,10 @@ export class FleetRestorer {
    * last reading) differ from the target — their blobs read from its journal, their paths checked writable.
    * A partial restore (--only) is planned from the disk. Returns how many files it would write or remove.
    */
-  private async prepare(target: SiteState, only: OnlyFilter | null): Promise<number> {
+  private async prepare(op: string, target: SiteState, only: OnlyFilter | null): Promise<number> {
     const head = await this.site.journal.head()
     const base = (await this.site.node?.lastReading()) ?? null
+    this.staged = null
     if (only || !head || !base) {
       const { plan } = await planFiles(this.site, target, only)
       await this.site.journal.readBlobs([...new Set(plan.files.flatMap((f) => (f.content && f.to ? [f.to.blob] : [])))], () => undefined)
@@ -380,12 +434,15 @@ export class FleetRestorer {
     await this.site.files.assertWritable([...writes.map((f) => f.path), ...removes], new Map(target.links), new Set(removes))
     const changed = writes.filter((f) => newest.files.get(f.path)?.blob !== f.blob)
     await this.site.journal.readBlobs([...new Set(changed.map((f) => f.blob))], () => undefined)
+    this.staged = { op, units, want }
     return changed.length + removes.length
   }
 
   /** Swapping: this node's files become the target's (the settings are the leader's), re-read, caches flushed. */
   private async swap(op: FleetOp): Promise<void> {
-    const r = await this.converge(op.request.target, op.request.only ?? null)
+    const staged = this.staged?.op === op.id ? this.staged : null
+    this.staged = null
+    const r = await this.converge(op.request.target, op.request.only ?? null, staged)
     await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'done', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
   }
 
@@ -393,7 +450,11 @@ export class FleetRestorer {
    * Makes this node's files those of `state` (the settings stay as they are): under the site's lock, so no
    * snapshot reads half of it; re-read afterwards; this node's reading kept (the swap is not a change of its own).
    */
-  async converge(state: string, only: OnlyFilter | null = null): Promise<{ files: number; verified: boolean | null; caches: string | null; error: string | null }> {
+  async converge(
+    state: string,
+    only: OnlyFilter | null = null,
+    staged: { units: ReadonlySet<string>; want: ReadonlyMap<string, string> } | null = null,
+  ): Promise<{ files: number; verified: boolean | null; caches: string | null; error: string | null }> {
     // one shared wp-content: the leader wrote it; this node only flushes its own PHP caches
     if (this.cfg.sharedFiles && !this.leads()) return { files: 0, verified: true, caches: await this.flush(), error: null }
     const release = await this.site.dir.lock(this.site.lockWaitMs)
@@ -401,7 +462,7 @@ export class FleetRestorer {
     let units = new Set<string>()
     try {
       const target = await this.site.journal.readState(state)
-      const { plan, goal } = await planFiles(this.site, target, only)
+      const { plan, goal } = await planFiles(this.site, target, only, staged ? await this.swapUnits(staged) : null)
       files = count(plan)
       units = unitsOf(plan)
       await applyPlan(this.site, plan, goal)
@@ -447,6 +508,10 @@ function notReady(op: FleetOp | null, reports: OpNodeReport[], target: string): 
     )
   const error = op.result?.error
   if (error && /^SCHEMA_CHANGE: /.test(error)) return new PeakguardError('SCHEMA_CHANGE', error.replace(/^SCHEMA_CHANGE: /, ''))
+  // the leader's own part could not begin (its safety snapshot, a path it cannot write): under its own code
+  const m = /^([A-Z_]+): ([\s\S]*)$/.exec(error ?? '')
+  if (m && m[1]! in ERRORS)
+    return new PeakguardError(m[1] as ErrorCode, `the fleet restore to ${shortId(target)} stopped on the leader (node ${op.result?.notReady?.[0]?.node ?? '?'}) before anything was written on any node: ${m[2]}`)
   const list = op.result?.notReady ?? op.participants.filter((p) => !reports.some((r) => r.node === p && r.status === 'staged')).map((node) => ({ node, reason: 'not ready' }))
   const schema = list.find((n) => /crosses a database migration/.test(n.reason))
   if (schema) return new PeakguardError('SCHEMA_CHANGE', schema.reason)

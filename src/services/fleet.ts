@@ -35,7 +35,7 @@ export interface FleetStatus {
 }
 
 /** How often a node looks at the fleet restores under way (when its heartbeat is slower). */
-const OPS_POLL_MS = 250
+const OPS_POLL_MS = 100
 
 /** How many differing paths a drift names (the count says how many there are). */
 const DRIFT_PATHS = 20

@@ -60,6 +60,12 @@ export interface RestoreOptions {
   unlocked?: () => void
   /** on a node of a fleet: this node's part only (the fleet restore's leader writing the settings); else the whole fleet restores */
   here?: boolean
+  /**
+   * (a fleet restore's leader) called once the safety snapshot is taken and the plan checked, before anything
+   * is written: it waits for the other nodes to stage and tells them to swap. A throw ends the restore with
+   * nothing written.
+   */
+  ready?: () => Promise<void>
 }
 
 /** What a restore across a database migration does about it (RestoreReport.layout). */

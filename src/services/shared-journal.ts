@@ -10,7 +10,7 @@
 import { sameRefs, shortId, type FleetPort, type LogPort } from '../core/index.ts'
 import { PeakguardError } from '../errors.ts'
 import { pushOnce, type ReplicaSite } from './replicator.ts'
-import { pullFromRemote } from './replica-sync.ts'
+import { pullFromRemote, unpushed } from './replica-sync.ts'
 
 export interface SharedJournalSettings {
   /** how long a write waits for the journal lock */
@@ -37,20 +37,76 @@ export class SharedJournal {
     this.cfg = cfg
   }
 
-  /** Runs `fn` (which writes the journal) as the fleet's one writer: caught up before, pushed after. */
-  write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
-      if (nested) return fn()
-      await this.catchUp()
-      const result = await fn()
-      await this.publish()
-      return result
+  /** pushes still running after their write returned (`pushAfter`), with the journal lock held */
+  private pushing = new Set<Promise<unknown>>()
+
+  /**
+   * Runs `fn` (which writes the journal) as the fleet's one writer: caught up before, pushed after. With
+   * `pushAfter`, the result comes back as soon as `fn` is done and the push goes on meanwhile, still holding
+   * the journal lock (and this process's queue for it): no node — nor another task here — writes or pulls
+   * before it is pushed, so nothing changes for them but the wait. A fleet restore's leader uses it: its caches
+   * are flushed and the op reported done while the restore's snapshot goes up to S3.
+   */
+  write<T>(fn: () => Promise<T>, opts: { pushAfter?: boolean } = {}): Promise<T> {
+    if (!opts.pushAfter)
+      return this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
+        if (nested) return fn()
+        await this.catchUp()
+        const result = await fn()
+        await this.publish()
+        return result
+      })
+    return new Promise<T>((resolve, reject) => {
+      let early = false
+      const all = this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
+        if (nested) return fn()
+        await this.catchUp()
+        const result = await fn()
+        // said before the answer: should this process die before its push, the other nodes wait for it (a
+        // restarted node pushes it first) as for a failed push, rather than go on without the restore
+        await this.announcePending().catch(() => undefined)
+        early = true
+        resolve(result)
+        await this.publish()
+        return result
+      })
+      const done = all.then(
+        (r) => void (early || resolve(r)),
+        (e: unknown) => {
+          if (!early) return reject(e)
+          // publish never rejects; the lock's release may: the write itself is done and pushed
+          this.log.warn({}, `the fleet's journal lock could not be given back after a push: ${(e as Error).message}`)
+        },
+      )
+      this.pushing.add(done)
+      void done.finally(() => this.pushing.delete(done))
     })
+  }
+
+  /** Waits for the pushes still running after their write returned (before the process closes the fleet). */
+  async idle(): Promise<void> {
+    while (this.pushing.size) await Promise.all([...this.pushing])
   }
 
   /** For the replicator: its pushes (a mark, the audit log, a retry) hold the journal lock too. */
   guard<T>(fn: () => Promise<T>): Promise<T> {
     return this.write(fn)
+  }
+
+  /**
+   * What the other nodes pushed, taken into this copy without the fleet's journal lock: a follower staging a
+   * restore to a state it lacks, while the leader holds the lock through its own part. A pull only adds what
+   * the replica holds (the host's replica lock keeps it apart from this host's own pushes); with a write of
+   * this node's own not on the replica yet it refuses (BUSY), since only a writer holding the lock may push it.
+   */
+  async fetch(): Promise<void> {
+    const st = await this.replica.local.readReplica()
+    if (await unpushed(this.replica, st))
+      throw new PeakguardError('BUSY', "this node holds a write of its own that is not on the S3 replica yet: it takes the fleet's journal only after pushing it, at its next write")
+    const before = await this.replica.journal.head()
+    const pulled = await pullFromRemote(this.replica)
+    if (pulled.moved) this.log.info({ head: pulled.head, seq: pulled.seq, bundles: pulled.bundles, bytes: pulled.bytes }, 'journal brought up to the fleet (S3 replica)')
+    if (pulled.moved && pulled.head !== before) this.onPulled?.(pulled.head)
   }
 
   /** Brings this node's copy up to the replica when another node pushed since; true when it moved. */
@@ -112,6 +168,12 @@ export class SharedJournal {
     return pulled.moved
   }
 
+  /** Says in the fleet table that this node holds a write the replica does not have yet. */
+  private async announcePending(): Promise<void> {
+    const mark = await this.fleet.journal().catch(() => null)
+    await this.fleet.announce({ seq: mark?.seq ?? 0, head: await this.replica.journal.head(), pending: true })
+  }
+
   /** Pushes this node's writes and says where the journal stands; a failed push is announced as pending. */
   private async publish(strict = false): Promise<void> {
     try {
@@ -122,8 +184,7 @@ export class SharedJournal {
       const st = await this.replica.local.readReplica()
       await this.fleet.announce({ seq: st.pushed?.seq ?? 0, head: st.pushed?.head ?? null, pending: false })
     } catch (e) {
-      const mark = await this.fleet.journal().catch(() => null)
-      await this.fleet.announce({ seq: mark?.seq ?? 0, head: await this.replica.journal.head(), pending: true }).catch(() => undefined)
+      await this.announcePending().catch(() => undefined)
       if (strict) throw e
       // the write itself is done on this host: it goes out with the replicator's next attempt
       this.log.warn({ code: (e as PeakguardError).code }, `the fleet's journal could not be pushed to S3 (${(e as Error).message}): the other nodes wait for it; retrying`)

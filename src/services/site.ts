@@ -38,7 +38,7 @@ export interface Site {
    * A fleet's one journal: every write (snapshot, restore, mark) runs inside `write`, which takes the fleet's
    * journal lock and brings this node's copy up to date first (see shared-journal.ts). Absent: a site on one host.
    */
-  shared?: { write<T>(fn: () => Promise<T>): Promise<T> } | null
+  shared?: { write<T>(fn: () => Promise<T>, opts?: { pushAfter?: boolean }): Promise<T>; fetch(): Promise<void> } | null
   /** A node of a fleet: a restore (not a dry run) goes to every node, through the fleet (fleet-restore.ts). */
   fleetRestore?: ((opts: RestoreOptions) => Promise<RestoreReport>) | null
   /** Finds which other configured site has a state with this id prefix (for a clear error). */

@@ -20,12 +20,12 @@ import { applyPlan, layoutGoal, layoutReport, planRestore, putBack, restoreRepor
 import type { Site } from './site.ts'
 import type { PurgeResult, RestoreIntent } from '../core/index.ts'
 
-/** Runs `fn` holding the site's single-writer lock. */
-export async function withSiteLock<T>(site: Site, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` holding the site's single-writer lock (`pushAfter`: see SharedJournal.write). */
+export async function withSiteLock<T>(site: Site, fn: () => Promise<T>, opts: { pushAfter?: boolean } = {}): Promise<T> {
   const release = await site.dir.lock(site.lockWaitMs)
   try {
     // a fleet's journal has one writer at a time, across the nodes: taken after this host's lock, always
-    return await (site.shared ? site.shared.write(fn) : fn())
+    return await (site.shared ? site.shared.write(fn, opts) : fn())
   } finally {
     await release()
   }
@@ -50,7 +50,8 @@ export async function snapshot(site: Site, opts: SnapshotOptions): Promise<Snaps
 export async function restore(site: Site, opts: RestoreOptions): Promise<RestoreReport> {
   // a node of a fleet restores every node (fleet-restore.ts); the leader's part comes back here with `here`
   if (site.fleetRestore && !opts.dryRun && !opts.here) return site.fleetRestore(opts)
-  const r = await withSiteLock(site, () => restoreLocked(site, opts))
+  // a fleet leader's part (`here`): its caches are flushed and its report made while the snapshot goes to S3
+  const r = await withSiteLock(site, () => restoreLocked(site, opts), { pushAfter: opts.here === true })
   opts.unlocked?.()
   // outside the lock: a slow `systemctl reload` or purge must not hold up the next snapshot; none of these
   // steps makes the restore fail — each one's outcome goes into the report
@@ -172,6 +173,8 @@ async function restoreLocked(site: Site, opts: RestoreOptions): Promise<RestoreR
     ...(opts.audit ? { audit: opts.audit } : {}),
     ...(layout?.crosses ? { layout: { tables: layout.tables, markers: layout.markers, restored: layout.markersRestored, restoreMarkers } } : {}),
   }
+  // a fleet's leader: the other nodes swap from here (or the restore stops before anything is written)
+  await opts.ready?.()
   await site.dir.writeIntent(intent)
   checkpoint('restore:after-intent')
 

@@ -248,8 +248,10 @@ describe('fleet restore (two nodes, their own wp-content on disk, one database)'
   })
 
   it("the leader's own part failing after the swap began is reported as a failure with the leader's error, not as restored", async () => {
-    // the leader's restore stops part-way (a full disk) and undoes its own part, as writer.ts does
-    const failing = async (): Promise<RestoreReport> => {
+    // the leader's restore lets the others swap (writer.ts calls `ready` once planned), then stops part-way (a
+    // full disk) and undoes its own part, as writer.ts does
+    const failing = async (o: RestoreOptions): Promise<RestoreReport> => {
+      await o.ready?.()
       throw new PeakguardError('FS_FAILED', 'cannot write plugins/shop/shop.php: ENOSPC: no space left on device — the restore was stopped and undone: the site is as it was before')
     }
     const { a, b, s1 } = await twoNodes({}, failing)
@@ -267,6 +269,61 @@ describe('fleet restore (two nodes, their own wp-content on disk, one database)'
     assert.ok(outcome instanceof PeakguardError, `the restore resolved as if done: ${JSON.stringify({ verified: (outcome as RestoreReport).verified, snapshot: (outcome as RestoreReport).snapshot, fleet: (outcome as RestoreReport).fleet?.nodes.map((n) => [n.node, n.status]) })}`)
     assert.equal(outcome.code, 'FS_FAILED')
     assert.match(outcome.message, /no space left on device/)
+  })
+
+  it("the leader's own part failing before the swap (its safety snapshot, a migration) calls it off: nothing written on any node, the leader's code", async () => {
+    // writer.ts throws before `ready` when the safety snapshot cannot be taken or the restore crosses a migration
+    let began = false
+    const early = async (): Promise<RestoreReport> => {
+      began = true
+      throw new PeakguardError('CHANGED_WHILE_RECORDING', 'plugins/shop/shop.php changed while it was being read')
+    }
+    const { a, b, s1, s2 } = await twoNodes({}, early)
+    const before = { a: await filesOn(a), b: await filesOn(b) }
+    beat(a, b)
+    let op = ''
+    table.onCreateOp = (o) => void (op = o.id)
+    await assert.rejects(
+      restore(b.site, { target: s1, trigger: 'manual' }),
+      isCode('CHANGED_WHILE_RECORDING', /stopped on the leader \(node a\) before anything was written on any node: plugins\/shop\/shop\.php changed while it was being read/),
+    )
+    assert.ok(began, "the leader's part began")
+    assert.equal((await a.port.op(op))?.phase, 'aborted')
+    // B may not have staged yet when the leader's part failed: no node got further than staged
+    const reports = await a.port.opReports(op)
+    assert.ok(reports.some((r) => r.node === 'a'), 'the leader staged')
+    assert.deepEqual(reports.filter((r) => r.status !== 'staged'), [])
+    // and B, staged or not, never swaps afterwards
+    await sleep(300)
+    assert.deepEqual(await filesOn(a), before.a)
+    assert.deepEqual(await filesOn(b), before.b, 'the follower staged and never swapped')
+    assert.equal(settings.get('blogname'), 'Shop — Black Friday')
+    assert.equal(await journal.head(), s2)
+  })
+
+  it("a follower's swap reads and writes only the units that differ from the target: a change on it not read yet stays, and is recorded as its own", async () => {
+    const { a, b, s1 } = await twoNodes()
+    beat(a, b)
+    // on B, a hand edit of the theme its watcher has not reported yet (its last reading still has the theme as recorded)
+    put(b.wp, 'themes/store/style.css', '/* Theme Name: Store — edited on b */\n')
+    const r = await restore(a.site, { target: s1, trigger: 'manual' })
+    assert.equal(r.verified, true)
+    const s1Files = await stateFiles(s1)
+    const onB = await filesOn(b)
+    assert.deepEqual(
+      onB.filter((l) => l.startsWith('plugins/')),
+      s1Files.filter((l) => l.startsWith('plugins/')),
+      "the restored plugin is the target's on B",
+    )
+    assert.notDeepEqual(onB.find((l) => l.startsWith('themes/store/style.css')), s1Files.find((l) => l.startsWith('themes/store/style.css')), 'the edit on B is not overwritten')
+    assert.equal(fs.readFileSync(path.join(b.wp, 'themes/store/style.css'), 'utf8'), '/* Theme Name: Store — edited on b */\n')
+    // B's next reading records it: a change made on B, laid over the restored state, not lost
+    const next = await snapshot(b.site, { trigger: 'watch' })
+    assert.equal(next.created, true)
+    const recorded = await journal.readState(next.id)
+    assert.equal((await journal.log())[1]?.id, r.snapshot, 'recorded after the restore')
+    assert.notEqual(recorded.files.get('themes/store/style.css')?.blob, (await journal.readState(s1)).files.get('themes/store/style.css')?.blob)
+    assert.equal(recorded.files.get('plugins/shop/shop.php')?.blob, (await journal.readState(s1)).files.get('plugins/shop/shop.php')?.blob)
   })
 
   it('a node silent before the restore is not asked to take part (it converges when back)', async () => {

@@ -22,8 +22,11 @@ const SITE = 'shop'
 /** A bucket that can be cut off: every write fails as with S3 unreachable. */
 class FlakyStore extends MemoryObjectStore {
   down = false
+  /** while set, every write waits for it (a slow S3) */
+  gate: Promise<void> | null = null
 
   override async putBytes(key: string, bytes: Uint8Array): Promise<{ bytes: number }> {
+    if (this.gate) await this.gate
     if (this.down) throw new PeakguardError('S3_FAILED', `S3 PutObject of ${this.location}${key} failed (ECONNREFUSED): the endpoint cannot be reached`)
     return super.putBytes(key, bytes)
   }
@@ -126,6 +129,63 @@ describe('shared journal: a push that failed holds up the other nodes (unless th
     assert.deepEqual(await table.port('b').journal().then((m) => [m?.head, m?.pending]), [a2, false])
     const b3 = await b.shared.write(() => commit(b, 'third'))
     assert.deepEqual((await b.replica.journal.log()).map((c) => c.id).slice(0, 2), [b3, a2])
+  })
+
+  it("pushAfter: the write answers before its push, which goes on holding the lock: the table says pending, and another node's write waits and lands on top", async () => {
+    const a = await node('a')
+    const b = await node('b')
+    const a1 = await a.shared.write(() => commit(a, 'first'))
+    let open: () => void = () => undefined
+    a.store.gate = new Promise<void>((r) => (open = r))
+    // answers although S3 has not taken the push yet
+    const a2 = await a.shared.write(() => commit(a, 'second'), { pushAfter: true })
+    assert.deepEqual(await table.port('b').journal().then((m) => [m?.head, m?.node, m?.pending]), [a2, 'a', true], 'the table says A holds a write the replica lacks')
+    assert.equal(table.journalHolder, 'a', 'the lock is held through the push')
+    let bDone = false
+    const bWrite = b.shared.write(() => commit(b, 'third')).then((id) => {
+      bDone = true
+      return id
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    assert.equal(bDone, false, "B waits for A's push")
+    open()
+    await a.shared.idle()
+    assert.equal((await a.replica.local.readReplica()).pushed?.head, a2, 'pushed')
+    const b3 = await bWrite
+    assert.deepEqual((await b.replica.journal.log()).map((c) => c.id), [b3, a2, a1], "B wrote on top of A's pushed snapshot: one line")
+    assert.deepEqual(await table.port('a').journal().then((m) => [m?.head, m?.node, m?.pending]), [b3, 'b', false])
+  })
+
+  it('pushAfter: a write that fails is a failure, with nothing announced and the lock free again', async () => {
+    const a = await node('a')
+    const a1 = await a.shared.write(() => commit(a, 'first'))
+    await assert.rejects(
+      a.shared.write(async () => {
+        throw new PeakguardError('FS_FAILED', 'no space left on device')
+      }, { pushAfter: true }),
+      isCode('FS_FAILED', /no space left/),
+    )
+    await a.shared.idle()
+    assert.equal(table.journalHolder, null)
+    assert.deepEqual(await table.port('a').journal().then((m) => [m?.head, m?.pending]), [a1, false])
+  })
+
+  it("fetch takes what the others pushed without the journal lock (another node holds it); with a write of this node's own unpushed it refuses", async () => {
+    const a = await node('a')
+    const b = await node('b')
+    const a1 = await a.shared.write(() => commit(a, 'first'))
+    // A holds the lock (its part of a fleet restore, waiting for the others to stage)
+    let release: () => void = () => undefined
+    const holding = table.port('a').withJournal(2_000, () => new Promise<void>((r) => (release = r)))
+    await b.shared.fetch()
+    assert.equal(await b.replica.journal.head(), a1, "B has A's snapshot")
+    assert.equal(table.journalHolder, 'a', 'A still holds the lock')
+    release()
+    await holding
+    // B commits and cannot push: its copy is not the fleet's to move by a pull
+    b.store.down = true
+    await b.shared.write(() => commit(b, 'mine'))
+    await assert.rejects(b.shared.fetch(), isCode('BUSY', /a write of its own that is not on the S3 replica yet/))
   })
 
   it("this node's own pending push never holds itself up", async () => {
