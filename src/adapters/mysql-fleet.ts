@@ -32,7 +32,7 @@ export interface FleetOptions {
 const TIMEOUT_MS = 10_000
 /** a shared event longer than this (bytes) is dropped: a bridge line is a few hundred bytes */
 export const MAX_EVENT_BYTES = 64 * 1024
-/** shared events older than this are deleted (ensure, and every PURGE_EVERY shareEvents) */
+/** shared events older than this are deleted (at the first shareEvents of a process, then every PURGE_EVERY) */
 const EVENT_DAYS = 1
 const PURGE_EVERY = 100
 /** one INSERT holds at most this many events and bytes: well under any server's max_allowed_packet (4 MB on MySQL 5.7) */
@@ -66,6 +66,7 @@ export class MysqlFleet implements FleetPort {
   private readonly connecting: Partial<Record<Slot, Promise<mysql.Connection>>> = {}
   /** the journal connection's CONNECTION_ID(), written to this node's row so a waiting node can name the holder */
   private journalConn: number | null = null
+  private closed = false
   private readonly hold = new AsyncLocalStorage<JournalHold>()
   private readonly queue = new Mutex()
   private shared = 0
@@ -317,7 +318,8 @@ export class MysqlFleet implements FleetPort {
         'sharing WordPress events',
       )
     }
-    if (++this.shared % PURGE_EVERY === 0) await this.purgeEvents()
+    // the first share of each process, then every PURGE_EVERY: a daemon restarted often still purges
+    if (this.shared++ % PURGE_EVERY === 0) await this.purgeEvents()
   }
 
   async sharedEvents(afterId: number, limit: number): Promise<SharedEvent[]> {
@@ -405,6 +407,9 @@ export class MysqlFleet implements FleetPort {
   }
 
   async close(): Promise<void> {
+    // a task still running in this process (a heartbeat's follow, a restore tick) must not open them again: an
+    // open connection would keep a stopping daemon alive
+    this.closed = true
     await Promise.all(Object.values(this.connecting).map((p) => p?.catch(() => undefined)))
     const all = (['lead', 'journal', 'docs', 'data'] as const).map((slot) => {
       const c = this.conns[slot]
@@ -444,6 +449,7 @@ export class MysqlFleet implements FleetPort {
   }
 
   private async open(slot: Slot): Promise<{ conn: mysql.Connection; fresh: boolean }> {
+    if (this.closed) throw new PeakguardError('DB_UNREACHABLE', "the fleet's database connections are closed: this process is stopping")
     const have = this.conns[slot]
     if (have) return { conn: have, fresh: false }
     // one connection attempt per slot at a time, and close() waits for it

@@ -42,7 +42,7 @@ async function daemonSite(cfg: LoadedConfig, s: ResolvedSite, log: ReturnType<ty
   const site = await openSite(cfg, s)
   // a node of a fleet: one journal for all nodes, the settings for the leader (compose/fleet.ts, services/fleet.ts)
   let member: FleetMember | null = null
-  const node = await joinFleet(cfg, s, site, openReplica, log, () => member?.leads() ?? false)
+  const node = await joinFleet(cfg, s, site, openReplica, log, () => member?.leads() ?? false, true)
   const { FsWatcher } = await import('../adapters/fs-watcher.ts')
   const recording = new SiteRecording(site, new FsWatcher(s.wpContent, [...DEFAULT_IGNORED_FILES, ...s.ignore.files]), log, metrics, {
     quietMs: s.watch.quiet,

@@ -34,9 +34,9 @@ export const stderrLog: LogPort = {
 /**
  * Makes `site` a node of its fleet (null when the site is not a fleet): its journal writes go through the fleet's
  * lock and the replica, its snapshots record what changed on this node. `leads` says whether it records the
- * settings (the daemon's settings leader; a CLI command never does).
+ * settings (the daemon's settings leader; a CLI command never does); `daemon`, whether this process is the daemon.
  */
-export async function joinFleet(cfg: LoadedConfig, s: ResolvedSite, site: Site, open: OpenReplica, log: LogPort, leads: () => boolean = () => false): Promise<NodeParts | null> {
+export async function joinFleet(cfg: LoadedConfig, s: ResolvedSite, site: Site, open: OpenReplica, log: LogPort, leads: () => boolean = () => false, daemon = false): Promise<NodeParts | null> {
   if (!s.fleet) return null
   const { fleet, shared, replica } = await fleetWriter(cfg, s, open, log)
   // the writer may have been made first for the audit log (with a CLI's log): the daemon's log from now on
@@ -48,7 +48,8 @@ export async function joinFleet(cfg: LoadedConfig, s: ResolvedSite, site: Site, 
   // a restore on any node restores every node (services/fleet-restore.ts): the leader writes the settings once
   const restorer = new FleetRestorer(
     { fleet, site, log, leads, restoreHere: (o) => restore(site, { ...o, here: true }) },
-    { readyWaitMs: s.fleet.readyWait, nodeTimeoutMs: s.fleet.nodeTimeout, pollMs: Math.min(25, s.fleet.heartbeat), sharedFiles: s.fleet.sharedFiles },
+    // an op under way is looked at every 25 ms: a restore waits on each node at each phase
+    { readyWaitMs: s.fleet.readyWait, nodeTimeoutMs: s.fleet.nodeTimeout, pollMs: 25, sharedFiles: s.fleet.sharedFiles, takeSnapshot: daemon },
   )
   site.fleetRestore = (o) => restorer.restore(o)
   return { fleet, shared, view, restorer, replica, close: () => closeFleet(cfg, s) }

@@ -25,7 +25,13 @@ export async function resolveState(site: Site, text: string): Promise<string> {
   if (t === LIVE) throw new PeakguardError('USAGE', `'live' is the site as it is now, not a recorded state; it can only be compared against`)
   if (!/^[0-9a-f]{4,40}$/i.test(t))
     throw new PeakguardError('USAGE', `${JSON.stringify(text)} is not a state id: give a full id, a prefix of at least 4 hex digits, 'latest', 'last-good' or 'live'`)
-  const matches = await site.journal.resolvePrefix(t.toLowerCase())
+  let matches = await site.journal.resolvePrefix(t.toLowerCase())
+  // a node of a fleet: a state recorded on another node a moment ago may not be in this copy yet (its daemon
+  // takes it at its next heartbeat): taken from the S3 replica now
+  if (matches.length === 0 && site.shared) {
+    await site.shared.fetch().catch(() => undefined)
+    matches = await site.journal.resolvePrefix(t.toLowerCase())
+  }
   if (matches.length === 1) return matches[0] as string
   if (matches.length > 1)
     throw new PeakguardError('STATE_AMBIGUOUS', `state id ${t} matches ${matches.length} states (${matches.slice(0, 5).map(short).join(', ')}): give more digits`)

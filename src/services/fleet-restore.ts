@@ -26,6 +26,13 @@ export interface FleetRestoreSettings {
   pollMs: number
   /** the nodes share one wp-content (fleet.sharedFiles): the leader writes the files for all */
   sharedFiles?: boolean
+  /**
+   * a restore asked here answers once this node's copy of the journal has the restore's snapshot: the daemon,
+   * whose UI pages show it next. A CLI command answers as soon as every node is done: its node's daemon takes
+   * the snapshot right after the leader's push (takePull), and a command naming a state this copy lacks yet
+   * takes it from S3 first (catalog.ts resolveState).
+   */
+  takeSnapshot?: boolean
 }
 
 /** The fleet's part of a RestoreReport: the op and what each node did. */
@@ -76,7 +83,12 @@ export class FleetRestorer {
    * target's digest per unit. The swap reads only those from disk, plus any unit this node's reading has moved
    * away from the target since — not the whole tree, which would take the leader's CPU on a shared host.
    */
-  private staged: { op: string; units: ReadonlySet<string>; want: ReadonlyMap<string, string> } | null = null
+  private staged: { op: string; units: ReadonlySet<string> } | null = null
+  /** this node's parts in restores, running: a daemon that stops waits for them (stop) */
+  private readonly inflight = new Set<Promise<unknown>>()
+  private stopping = false
+  /** a restore this node took part in is done and its snapshot is not in this copy yet */
+  private pullWanted = false
 
   constructor(d: { fleet: FleetPort; site: Site; log: LogPort; leads: () => boolean; restoreHere: (opts: RestoreOptions) => Promise<RestoreReport> }, cfg: FleetRestoreSettings) {
     this.fleet = d.fleet
@@ -118,12 +130,13 @@ export class FleetRestorer {
     this.log.info({ site: this.site.id, op: id, target: opts.target, participants }, `fleet restore to ${shortId(opts.target)} begun: ${participants.length} node(s) stage it`)
     // the daemon's queue goes on: this node stages and swaps like the others, from its heartbeat (or here, leading)
     opts.unlocked?.()
-    const local = this.leads() ? this.coordinate(id).catch((e: unknown) => e) : null
-    const op = await this.waitFor(id, (o) => o.phase === 'done' || o.phase === 'aborted', 2 * this.cfg.readyWaitMs + 120_000)
+    const local = this.leads() ? this.track(this.coordinate(id)).catch((e: unknown) => e) : null
+    // (a daemon told to stop: a follower's wait ends at once; the leader's ends with its coordination, which calls the op off)
+    const op = await this.waitFor(id, (o) => o.phase === 'done' || o.phase === 'aborted' || (this.stopping && !local), 2 * this.cfg.readyWaitMs + 120_000)
     const coordinated = await local
     if (coordinated instanceof Error && op?.phase !== 'done') throw coordinated
     const reports = await this.fleet.opReports(id)
-    if (!op || op.phase === 'aborted') throw notReady(op, reports, opts.target)
+    if (!op || op.phase !== 'done') throw notReady(op, reports, opts.target)
     if (op.result?.error && !op.result.report) {
       // the nodes that swapped put their files back (their heartbeat does it): waited for, within readyWait
       let now = reports
@@ -132,7 +145,7 @@ export class FleetRestorer {
     }
     // this node's copy of the journal takes the restore's snapshot (the leader wrote it): its pages show it at once
     const written = op.result?.snapshot
-    if (written && !(await this.site.journal.resolvePrefix(written).then((x) => x.length > 0, () => false)))
+    if (this.cfg.takeSnapshot && written && !(await this.site.journal.resolvePrefix(written).then((x) => x.length > 0, () => false)))
       await this.site.shared?.write(async () => undefined).catch(() => undefined)
     return this.report(op, reports)
   }
@@ -172,11 +185,42 @@ export class FleetRestorer {
     }
   }
 
+  /** Runs `p` as one of this node's parts in a restore: `stop` waits for it. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p)
+    void p.then(
+      () => this.inflight.delete(p),
+      () => this.inflight.delete(p),
+    )
+    return p
+  }
+
+  /**
+   * The daemon stops: no new part is taken; a leader still waiting for the others to stage calls its restore off
+   * (nothing written anywhere); a part already writing is finished, then this returns — before the site's
+   * connections are closed and before the leadership is given up (another leader would call the op off).
+   */
+  async stop(): Promise<void> {
+    this.stopping = true
+    while (this.inflight.size) await Promise.allSettled([...this.inflight])
+  }
+
+  /** Whether this node's copy of the journal should take what was pushed now (a restore it took part in is done). */
+  takePull(): boolean {
+    const wanted = this.pullWanted
+    this.pullWanted = false
+    return wanted
+  }
+
   /** Every heartbeat, on every node: its part in the ops under way; the leader runs them. */
   async tick(): Promise<void> {
+    if (this.stopping) return
     // oldest first: of two ops, the newer one is what the fleet ends with
     for (const op of (await this.fleet.ops(5)).reverse()) {
-      if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node) && !this.stale(op)) await this.revert(op)
+      const snapshot = op.phase === 'done' ? op.result?.snapshot : null
+      if (snapshot && op.participants.includes(this.fleet.node) && !this.stale(op) && !(await this.site.journal.resolvePrefix(snapshot).then((x) => x.includes(snapshot), () => true)))
+        this.pullWanted = true
+      if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node) && !this.stale(op)) await this.track(this.revert(op))
       if (op.phase === 'done' || op.phase === 'aborted') continue
       if (this.busy.has(op.id)) continue
       if (this.stale(op)) {
@@ -186,8 +230,8 @@ export class FleetRestorer {
       }
       if (this.leads()) {
         if (op.phase === 'swapping' && !this.busy.has(op.id)) await this.callOff(op)
-        else void this.coordinate(op.id).catch((e: Error) => this.log.error({ site: this.site.id, op: op.id }, `fleet restore failed: ${e.message}`))
-      } else if (op.participants.includes(this.fleet.node)) await this.participate(op)
+        else void this.track(this.coordinate(op.id)).catch((e: Error) => this.log.error({ site: this.site.id, op: op.id }, `fleet restore failed: ${e.message}`))
+      } else if (op.participants.includes(this.fleet.node)) await this.track(this.participate(op))
     }
   }
 
@@ -224,8 +268,8 @@ export class FleetRestorer {
       const me = this.fleet.node
       const deadline = Date.now() + op.readyWaitMs
       if (!(await this.stage(op, true))) {
-        // its own staging failed (a migration crossed): called off like any node's failure
-        await this.allStaged(op, deadline).catch(() => undefined)
+        // its own report could not be written (the database): called off like any node's failure
+        await this.allStaged(op, deadline, () => undefined).catch(() => undefined)
         return
       }
       // once the others swap, a failure of the leader's part is undone on them too; before, nothing was written
@@ -236,8 +280,7 @@ export class FleetRestorer {
           ...op.request,
           here: true,
           ready: async () => {
-            op = await this.allStaged(op!, deadline)
-            swapping = true
+            op = await this.allStaged(op!, deadline, () => void (swapping = true))
           },
         })
         result = { snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, report: { ...report, plan: emptyPlan(), mismatches: null } }
@@ -274,10 +317,12 @@ export class FleetRestorer {
    * returns it. A node that failed, stopped answering or missed `readyWait` calls the op off (nothing was
    * written anywhere) and throws.
    */
-  private async allStaged(op: FleetOp, deadline: number): Promise<FleetOp> {
+  private async allStaged(op: FleetOp, deadline: number, swapping: () => void): Promise<FleetOp> {
     const id = op.id
     for (;;) {
       const reports = await this.fleet.opReports(id)
+      // a daemon stopping: the leader lets nobody swap (its settings connection is about to close)
+      if (this.stopping) reports.push({ node: this.fleet.node, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: 'the leader is stopping (its daemon was told to stop)' })
       const failed = reports.filter((r) => r.status === 'failed')
       const missing = op.participants.filter((p) => !reports.some((r) => r.node === p))
       // a participant that stopped answering (killed, cut off) will not stage: no need to wait for the deadline
@@ -298,6 +343,8 @@ export class FleetRestorer {
       await sleep(this.cfg.pollMs)
     }
     if (!(await this.fleet.setOpPhase(id, 'staging', 'swapping', null))) throw new PeakguardError('FLEET_NOT_READY', 'the fleet restore was called off while it was staged: nothing was written')
+    // from here the followers write: a failure of the leader's part is undone on them too
+    swapping()
     this.log.info({ site: this.site.id, op: id }, 'every node staged the target: swapping')
     return (await this.fleet.op(id)) ?? op
   }
@@ -326,7 +373,7 @@ export class FleetRestorer {
       if (op.phase === 'staging' && !mine) {
         await this.stage(op, false)
         // staged: the swap follows as soon as every node is ready, so this node watches the op closely meanwhile
-        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging', op.readyWaitMs + 5000)
+        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging' || this.stopping, op.readyWaitMs + 5000)
         mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
         if (next?.phase === 'swapping' && mine?.status === 'staged') await this.swap(next)
       } else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
@@ -344,18 +391,6 @@ export class FleetRestorer {
     }
     if (plan.links.length && !(await this.site.files.linksAre(plan.links.flatMap((l) => (l.to ? [l.to] : []))))) return false
     return true
-  }
-
-  /**
-   * The units a swap reads from disk: those staging named, and any whose reading on this node has moved away
-   * from the target since (a change recorded meanwhile). Null (read the whole tree) without a reading.
-   */
-  private async swapUnits(staged: { units: ReadonlySet<string>; want: ReadonlyMap<string, string> }): Promise<ReadonlySet<string> | null> {
-    const base = await this.site.node?.lastReading()
-    if (!base) return null
-    const units = new Set(staged.units)
-    for (const u of new Set([...staged.want.keys(), ...base.keys()])) if (staged.want.get(u) !== base.get(u)) units.add(u)
-    return units
   }
 
   /** This node's reading of `units`, read again and kept: a restore's writes are not changes made on this node. */
@@ -390,7 +425,7 @@ export class FleetRestorer {
       // the target is usually in this node's copy already (a state from the history): taken from the replica
       // only if not — without the fleet's journal lock, which the leader holds while it waits for the others
       const target = await this.site.journal.readState(op.request.target).catch(async () => {
-        await this.site.shared?.fetch()
+        await this.fetch(op)
         return this.site.journal.readState(op.request.target)
       })
       if (this.cfg.sharedFiles && !leader) {
@@ -406,6 +441,23 @@ export class FleetRestorer {
       // the leader's own failure aborts the op like anyone's: the coordination sees it among the reports
       await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message })
       return false
+    }
+  }
+
+  /**
+   * What the others pushed, into this node's copy (SharedJournal.fetch). While a write of this node's own is
+   * still on its way to S3 (BUSY) it is tried again, until `readyWait` is over: that write holds the journal
+   * lock, so the leader is not waiting on it.
+   */
+  private async fetch(op: FleetOp): Promise<void> {
+    const until = Date.now() + op.readyWaitMs
+    for (;;) {
+      try {
+        return await this.site.shared?.fetch()
+      } catch (e) {
+        if (!(e instanceof PeakguardError && e.code === 'BUSY') || Date.now() > until || this.stopping) throw e
+      }
+      await sleep(10 * this.cfg.pollMs)
     }
   }
 
@@ -434,7 +486,7 @@ export class FleetRestorer {
     await this.site.files.assertWritable([...writes.map((f) => f.path), ...removes], new Map(target.links), new Set(removes))
     const changed = writes.filter((f) => newest.files.get(f.path)?.blob !== f.blob)
     await this.site.journal.readBlobs([...new Set(changed.map((f) => f.blob))], () => undefined)
-    this.staged = { op, units, want }
+    this.staged = { op, units }
     return changed.length + removes.length
   }
 
@@ -442,7 +494,7 @@ export class FleetRestorer {
   private async swap(op: FleetOp): Promise<void> {
     const staged = this.staged?.op === op.id ? this.staged : null
     this.staged = null
-    const r = await this.converge(op.request.target, op.request.only ?? null, staged)
+    const r = await this.converge(op.request.target, op.request.only ?? null, staged?.units ?? null)
     await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'done', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
   }
 
@@ -453,28 +505,29 @@ export class FleetRestorer {
   async converge(
     state: string,
     only: OnlyFilter | null = null,
-    staged: { units: ReadonlySet<string>; want: ReadonlyMap<string, string> } | null = null,
+    /** only these units are read from disk and written (a swap: what staging found); null: the whole tree */
+    units: ReadonlySet<string> | null = null,
   ): Promise<{ files: number; verified: boolean | null; caches: string | null; error: string | null }> {
     // one shared wp-content: the leader wrote it; this node only flushes its own PHP caches
     if (this.cfg.sharedFiles && !this.leads()) return { files: 0, verified: true, caches: await this.flush(), error: null }
     const release = await this.site.dir.lock(this.site.lockWaitMs)
     let files = 0
-    let units = new Set<string>()
+    let touched = new Set<string>()
     try {
       const target = await this.site.journal.readState(state)
-      const { plan, goal } = await planFiles(this.site, target, only, staged ? await this.swapUnits(staged) : null)
+      const { plan, goal } = await planFiles(this.site, target, only, units)
       files = count(plan)
-      units = unitsOf(plan)
+      touched = unitsOf(plan)
       await applyPlan(this.site, plan, goal)
       const verified = await this.written(plan, goal)
-      await this.rememberUnits(units)
+      await this.rememberUnits(touched)
       await release()
       const caches = await this.flush()
       this.log.info({ site: this.site.id, state, files, verified }, `this node's files are now those of ${shortId(state)}`)
       return { files, verified, caches, error: verified ? null : 'the files re-read after writing still differ' }
     } catch (e) {
       // what was written is this node's reading now: it drifts (and says so) rather than recording half a restore as a change of its own
-      await this.rememberUnits(units).catch(() => undefined)
+      await this.rememberUnits(touched).catch(() => undefined)
       await release().catch(() => undefined)
       this.log.error({ site: this.site.id, state }, `could not write this node's files: ${(e as Error).message}`)
       return { files, verified: false, caches: null, error: (e as Error).message }

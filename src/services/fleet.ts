@@ -105,11 +105,11 @@ export class FleetMember {
     this.timer = setInterval(() => void this.tick(), this.cfg.heartbeatMs)
     this.timer.unref()
     // a fleet restore waits for every node at each phase: they look at the ops table more often than they beat
-    // (one small query every quarter second), so a restore across nodes is not a heartbeat or two slower
+    // (one small query every tenth of a second), so a restore across nodes is not a heartbeat or two slower
     if (this.restorer && this.cfg.heartbeatMs > OPS_POLL_MS) {
       const restorer = this.restorer
       this.opsTimer = setInterval(() => {
-        if (!this.dbError) this.background('restore', () => restorer.tick())
+        if (!this.dbError) this.background('restore', () => this.restoreTick(restorer))
       }, OPS_POLL_MS)
       this.opsTimer.unref()
     }
@@ -119,6 +119,10 @@ export class FleetMember {
     this.stopping = true
     if (this.timer) clearInterval(this.timer)
     if (this.opsTimer) clearInterval(this.opsTimer)
+    // a restore this node is part of: finished (or, still staging, called off) while it leads, before anything closes
+    await this.restorer?.stop()
+    // and what the heartbeat began (a follow, a compare): done before the connections close
+    await Promise.allSettled([...this.running.values()])
     // the lock goes with the connection anyway; giving it up now lets another node lead at its next heartbeat
     await this.fleet.resign().catch(() => undefined)
     this.role = 'follower'
@@ -164,31 +168,41 @@ export class FleetMember {
     }
     this.ticking = false
     // the rest never holds up the heartbeat: a fleet restore may keep the recording's queue for a while
+    this.follow()
+    const beat = this.onBeat
+    if (beat) this.background('beat', beat)
+    if (this.restorer) {
+      const restorer = this.restorer
+      this.background('restore', () => this.restoreTick(restorer))
+    }
+  }
+
+  /** What other nodes pushed, pulled in the recording's queue (never in the middle of this node's snapshot). */
+  private follow(): void {
     this.background('follow', async () => {
-      // what other nodes pushed, pulled in the recording's queue: never in the middle of this node's snapshot
       if (!this.recording.settled()) return
       await this.recording.exclusive(() => this.shared.follow())
       // a restore or a snapshot made here changed the newest state outside a recording: compare again
       const head = await this.site.journal.head()
       if (!this.compared || head !== this.comparedWith) await this.recording.exclusive(() => this.compare())
     })
-    const beat = this.onBeat
-    if (beat) this.background('beat', beat)
-    if (this.restorer) {
-      const restorer = this.restorer
-      this.background('restore', () => restorer.tick())
-    }
   }
 
-  private readonly running = new Set<string>()
+  /** This node's part in the fleet's restores; a restore it took part in done: its snapshot pulled at once. */
+  private async restoreTick(restorer: FleetRestorer): Promise<void> {
+    await restorer.tick()
+    if (restorer.takePull()) this.follow()
+  }
+
+  private readonly running = new Map<string, Promise<unknown>>()
 
   /** Runs `fn` unless the previous one of that name is still running; a failure is logged. */
   private background(name: string, fn: () => Promise<unknown>): void {
     if (this.running.has(name) || this.stopping) return
-    this.running.add(name)
-    void fn()
+    const job = fn()
       .catch((e: Error) => this.log.warn({ site: this.site.id, node: this.node }, `fleet ${name}: ${e.message}`))
       .finally(() => this.running.delete(name))
+    this.running.set(name, job)
   }
 
   /**

@@ -52,7 +52,7 @@ export class SharedJournal {
       return this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
         if (nested) return fn()
         await this.catchUp()
-        const result = await fn()
+        const result = await this.run(fn)
         await this.publish()
         return result
       })
@@ -61,16 +61,19 @@ export class SharedJournal {
       const all = this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
         if (nested) return fn()
         await this.catchUp()
-        const result = await fn()
+        const result = await this.run(fn)
         // said before the answer: should this process die before its push, the other nodes wait for it (a
         // restarted node pushes it first) as for a failed push, rather than go on without the restore
         await this.announcePending().catch(() => undefined)
         early = true
         resolve(result)
-        await this.publish()
+        // only the push is waited for when the process closes (idle), not the write before it
+        const pushed = this.publish()
+        this.pushing.add(pushed)
+        await pushed.finally(() => this.pushing.delete(pushed))
         return result
       })
-      const done = all.then(
+      all.then(
         (r) => void (early || resolve(r)),
         (e: unknown) => {
           if (!early) return reject(e)
@@ -78,9 +81,21 @@ export class SharedJournal {
           this.log.warn({}, `the fleet's journal lock could not be given back after a push: ${(e as Error).message}`)
         },
       )
-      this.pushing.add(done)
-      void done.finally(() => this.pushing.delete(done))
     })
+  }
+
+  /**
+   * `fn`, holding the lock; should it fail after committing something (a restore's safety snapshot, then a node
+   * not ready), what it committed is pushed all the same: the lock is not given back over a write the replica lacks.
+   */
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (e) {
+      const st = await this.replica.local.readReplica().catch(() => null)
+      if (st && (await unpushed(this.replica, st).catch(() => false))) await this.publish()
+      throw e
+    }
   }
 
   /** Waits for the pushes still running after their write returned (before the process closes the fleet). */

@@ -85,7 +85,7 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     await root?.end()
   })
 
-  it('ensure creates the fleet tables (all wp_peakguard_*), may run again, and deletes events older than a day', async () => {
+  it('ensure creates the fleet tables (all wp_peakguard_*) and may run again; events older than a day go at the first share of a process', async () => {
     const [tables] = await root.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS t, ENGINE AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [name])
     assert.deepEqual(
       tables.map((t) => [t.t, t.e]).sort(),
@@ -96,8 +96,11 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     const a = open('a')
     await a.ensure()
     await a.ensure()
-    const [rows] = await root.query<mysql.RowDataPacket[]>(`SELECT line FROM \`${name}\`.wp_peakguard_events`)
-    assert.deepEqual(rows.map((r) => r.line), ['new'])
+    const lines = async () => (await root.query<mysql.RowDataPacket[]>(`SELECT line FROM \`${name}\`.wp_peakguard_events ORDER BY id`))[0].map((r) => r.line)
+    // ensure runs at every CLI command of a node: it reads only
+    assert.deepEqual(await lines(), ['old', 'new'])
+    await a.shareEvents(['{"e":1}'])
+    assert.deepEqual(await lines(), ['new', '{"e":1}'])
   })
 
   it('one leader: the first takes the lock, the second does not; asking again keeps it without nesting; resign frees it', async () => {
@@ -321,7 +324,15 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
     await assert.rejects(a.announce({ seq: -1, head: null, pending: false }), { code: 'INTERNAL' })
   })
 
-  it("shared events: other nodes' only, after an id, oldest first, at most limit; over-long lines dropped; old ones deleted every 100 calls", async () => {
+  it('once closed, it opens no connection again (a task still running in a stopping daemon would keep it alive): DB_UNREACHABLE', async () => {
+    const a = open('a')
+    await a.nodes()
+    await a.close()
+    await assert.rejects(a.nodes(), (e: unknown) => e instanceof PeakguardError && e.code === 'DB_UNREACHABLE' && /closed: this process is stopping/.test(e.message))
+    await assert.rejects(a.tryLead(), (e: unknown) => e instanceof PeakguardError && e.code === 'DB_UNREACHABLE')
+  })
+
+  it("shared events: other nodes' only, after an id, oldest first, at most limit; over-long lines dropped; old ones deleted at the first call, then every 100", async () => {
     const a = open('a')
     const b = open('b')
     const other = open('a', 'another site')
@@ -357,14 +368,17 @@ describe('MysqlFleet: fleet coordination in MariaDB', function () {
 
     await root.query(`INSERT INTO \`${name}\`.wp_peakguard_events (site, node, line, at) VALUES ('shop', 'x', 'old', NOW(3) - INTERVAL 2 DAY)`)
     const c = open('c')
-    for (let i = 0; i < 99; i++) await c.shareEvents([`{"c":${i}}`])
     const count = async () => {
       const [rows] = await root.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${name}\`.wp_peakguard_events WHERE line = 'old'`)
       return Number(rows[0]?.n)
     }
+    await c.shareEvents(['{"c":0}'])
+    assert.equal(await count(), 0, "the process's first share deleted it")
+    await root.query(`INSERT INTO \`${name}\`.wp_peakguard_events (site, node, line, at) VALUES ('shop', 'x', 'old', NOW(3) - INTERVAL 2 DAY)`)
+    for (let i = 1; i < 100; i++) await c.shareEvents([`{"c":${i}}`])
     assert.equal(await count(), 1)
-    await c.shareEvents(['{"c":99}'])
-    assert.equal(await count(), 0, 'the 100th call deleted it')
+    await c.shareEvents(['{"c":100}'])
+    assert.equal(await count(), 0, 'the 100th share after that deleted it')
   })
 
   it('fleet restores: an op and its phases (one mover wins), each node\'s report replacing its earlier one, unreadable rows on the safe side', async () => {

@@ -326,6 +326,33 @@ describe('fleet restore (two nodes, their own wp-content on disk, one database)'
     assert.equal(recorded.files.get('plugins/shop/shop.php')?.blob, (await journal.readState(s1)).files.get('plugins/shop/shop.php')?.blob)
   })
 
+  it('the leader told to stop while the others stage calls the restore off (nothing written), and its stop waits for that', async () => {
+    const { a, b, s1, s2 } = await twoNodes({ readyWaitMs: 30_000 })
+    const before = { a: await filesOn(a), b: await filesOn(b) }
+    // B is up (a participant) and never stages: its heartbeat only
+    await a.port.heartbeat(report(a))
+    await b.port.heartbeat(report(b))
+    let op = ''
+    table.onCreateOp = (o) => void (op = o.id)
+    const started = Date.now()
+    const restoring = restore(a.site, { target: s1, trigger: 'manual' }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    while (!op || (await a.port.opReports(op)).length === 0) await sleep(10)
+    await a.restorer.stop()
+    const outcome = await restoring
+    assert.ok(outcome instanceof PeakguardError, 'the restore did not succeed')
+    assert.equal(outcome.code, 'FLEET_NOT_READY')
+    assert.match(outcome.message, /node a: the leader is stopping/)
+    assert.ok(Date.now() - started < 10_000, 'not after readyWait')
+    assert.equal((await a.port.op(op))?.phase, 'aborted')
+    assert.deepEqual(await filesOn(a), before.a)
+    assert.deepEqual(await filesOn(b), before.b)
+    assert.equal(settings.get('blogname'), 'Shop — Black Friday')
+    assert.equal(await journal.head(), s2)
+  })
+
   it('a node silent before the restore is not asked to take part (it converges when back)', async () => {
     const { a, b, s1 } = await twoNodes()
     await b.port.heartbeat(report(b))

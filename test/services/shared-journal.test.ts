@@ -11,7 +11,7 @@ import { GitJournal } from '../../src/adapters/git-journal.ts'
 import { SiteDir } from '../../src/adapters/site-dir.ts'
 import { emptyState, shortId, type LogPort, type SiteState } from '../../src/core/index.ts'
 import { PeakguardError } from '../../src/errors.ts'
-import { SharedJournal, type ReplicaSite } from '../../src/services/index.ts'
+import { resolveState, SharedJournal, type ReplicaSite, type Site } from '../../src/services/index.ts'
 import { commitRequest, enc, first, type Fixture } from '../contracts/states.ts'
 import { blobId } from '../memory/blob-id.ts'
 import { MemoryFleetTable } from '../memory/fleet.ts'
@@ -186,6 +186,35 @@ describe('shared journal: a push that failed holds up the other nodes (unless th
     b.store.down = true
     await b.shared.write(() => commit(b, 'mine'))
     await assert.rejects(b.shared.fetch(), isCode('BUSY', /a write of its own that is not on the S3 replica yet/))
+  })
+
+  it('a write that fails after committing (a safety snapshot, then a node not ready) still pushes what it committed before the lock goes', async () => {
+    const a = await node('a')
+    const b = await node('b')
+    await a.shared.write(() => commit(a, 'first'))
+    let committed = ''
+    await assert.rejects(
+      a.shared.write(async () => {
+        committed = await commit(a, 'safety')
+        throw new PeakguardError('FLEET_NOT_READY', 'node b did not stage within fleet.readyWait (60 s): nothing was written')
+      }, { pushAfter: true }),
+      isCode('FLEET_NOT_READY'),
+    )
+    assert.deepEqual(await table.port('b').journal().then((m) => [m?.head, m?.node, m?.pending]), [committed, 'a', false], 'pushed and announced')
+    const b2 = await b.shared.write(() => commit(b, 'next'))
+    assert.deepEqual((await b.replica.journal.log()).map((c) => c.id).slice(0, 2), [b2, committed], "B's write on top of it: nothing left out")
+  })
+
+  it("a state another node recorded a moment ago is found by its id on this node: resolveState takes it from the replica", async () => {
+    const a = await node('a')
+    const b = await node('b')
+    await a.shared.write(() => commit(a, 'first'))
+    await b.shared.write(async () => undefined)
+    const a2 = await a.shared.write(() => commit(a, 'second'))
+    assert.equal((await b.replica.journal.resolvePrefix(a2.slice(0, 12))).length, 0, "not in B's copy yet")
+    const site = { id: SITE, journal: b.replica.journal, shared: b.shared, siteOwning: async () => null } as unknown as Site
+    assert.equal(await resolveState(site, a2.slice(0, 12)), a2)
+    await assert.rejects(resolveState(site, 'abcdef012345'), isCode('STATE_NOT_FOUND'))
   })
 
   it("this node's own pending push never holds itself up", async () => {
