@@ -101,6 +101,7 @@ export class FleetRestorer {
 
   /** The fleet restore as writer.restore runs it on a node of a fleet. */
   async restore(opts: RestoreOptions): Promise<RestoreReport> {
+    if (this.stopping) throw new PeakguardError('FLEET_NOT_READY', "this node's daemon is stopping: ask for the restore on another node, or once it is back; nothing was written")
     // a state of this node's copy of the journal (its history, cached): the nodes read the state itself as they stage
     if (!(await this.site.journal.resolvePrefix(opts.target)).includes(opts.target))
       throw new PeakguardError('STATE_NOT_FOUND', `no state ${shortId(opts.target)} in this node's copy of the site's journal: 'peakguard list' shows them`)
@@ -217,8 +218,10 @@ export class FleetRestorer {
     if (this.stopping) return
     // oldest first: of two ops, the newer one is what the fleet ends with
     for (const op of (await this.fleet.ops(5)).reverse()) {
+      if (this.stopping) return
       const snapshot = op.phase === 'done' ? op.result?.snapshot : null
-      if (snapshot && op.participants.includes(this.fleet.node) && !this.stale(op) && !(await this.site.journal.resolvePrefix(snapshot).then((x) => x.includes(snapshot), () => true)))
+      // (a snapshot that never comes — the leader's push failed — is looked for while the op is young only)
+      if (snapshot && op.participants.includes(this.fleet.node) && op.ageSeconds * 1000 < op.readyWaitMs && !(await this.site.journal.resolvePrefix(snapshot).then((x) => x.includes(snapshot), () => true)))
         this.pullWanted = true
       if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node) && !this.stale(op)) await this.track(this.revert(op))
       if (op.phase === 'done' || op.phase === 'aborted') continue
@@ -264,7 +267,7 @@ export class FleetRestorer {
     this.busy.add(id)
     try {
       let op = await this.fleet.op(id)
-      if (!op || op.phase !== 'staging') return
+      if (!op || op.phase !== 'staging' || this.stopping) return
       const me = this.fleet.node
       const deadline = Date.now() + op.readyWaitMs
       if (!(await this.stage(op, true))) {
@@ -371,9 +374,19 @@ export class FleetRestorer {
     try {
       let mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
       if (op.phase === 'staging' && !mine) {
+        if (this.stopping) return
         await this.stage(op, false)
         // staged: the swap follows as soon as every node is ready, so this node watches the op closely meanwhile
-        const next = await this.waitFor(op.id, (o) => o.phase !== 'staging' || this.stopping, op.readyWaitMs + 5000)
+        let next = await this.waitFor(op.id, (o) => o.phase !== 'staging' || this.stopping, op.readyWaitMs + 5000)
+        if (next?.phase === 'staging' && this.stopping) {
+          // its daemon stops: it will not swap, so the leader is told (and calls the op off) rather than left waiting
+          await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: 'this node is stopping (its daemon was told to stop)' })
+          // unless the leader turned the op just before it read that: then this node does its part as asked
+          await sleep(4 * this.cfg.pollMs)
+          next = await this.fleet.op(op.id)
+          if (next?.phase === 'swapping') await this.swap(next)
+          return
+        }
         mine = (await this.fleet.opReports(op.id)).find((r) => r.node === this.fleet.node)
         if (next?.phase === 'swapping' && mine?.status === 'staged') await this.swap(next)
       } else if (op.phase === 'swapping' && mine?.status === 'staged') await this.swap(op)
@@ -439,7 +452,7 @@ export class FleetRestorer {
     } catch (e) {
       this.log.error({ site: this.site.id, op: op.id }, `could not stage the fleet restore: ${(e as Error).message}`)
       // the leader's own failure aborts the op like anyone's: the coordination sees it among the reports
-      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message })
+      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message }).catch(() => undefined)
       return false
     }
   }

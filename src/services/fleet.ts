@@ -121,8 +121,9 @@ export class FleetMember {
     if (this.opsTimer) clearInterval(this.opsTimer)
     // a restore this node is part of: finished (or, still staging, called off) while it leads, before anything closes
     await this.restorer?.stop()
-    // and what the heartbeat began (a follow, a compare): done before the connections close
+    // and what the heartbeat began (a follow, a compare, a restore tick), then any part such a tick began late
     await Promise.allSettled([...this.running.values()])
+    await this.restorer?.stop()
     // the lock goes with the connection anyway; giving it up now lets another node lead at its next heartbeat
     await this.fleet.resign().catch(() => undefined)
     this.role = 'follower'

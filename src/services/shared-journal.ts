@@ -89,11 +89,13 @@ export class SharedJournal {
    * not ready), what it committed is pushed all the same: the lock is not given back over a write the replica lacks.
    */
   private async run<T>(fn: () => Promise<T>): Promise<T> {
+    const before = await this.replica.journal.refs()
     try {
       return await fn()
     } catch (e) {
-      const st = await this.replica.local.readReplica().catch(() => null)
-      if (st && (await unpushed(this.replica, st).catch(() => false))) await this.publish()
+      // only what fn itself committed: a push that failed (the replicator's, through guard) is not tried again here
+      const after = await this.replica.journal.refs().catch(() => before)
+      if (!sameRefs(before, after)) await this.publish()
       throw e
     }
   }
@@ -116,6 +118,9 @@ export class SharedJournal {
    */
   async fetch(): Promise<void> {
     const st = await this.replica.local.readReplica()
+    // nothing was announced beyond what this copy has: nothing to take (and no S3 request for it)
+    const mark = await this.fleet.journal()
+    if (!mark || mark.seq <= (st.pushed?.seq ?? -1)) return
     if (await unpushed(this.replica, st))
       throw new PeakguardError('BUSY', "this node holds a write of its own that is not on the S3 replica yet: it takes the fleet's journal only after pushing it, at its next write")
     const before = await this.replica.journal.head()

@@ -341,6 +341,7 @@ describe('fleet restore (two nodes, their own wp-content on disk, one database)'
     )
     while (!op || (await a.port.opReports(op)).length === 0) await sleep(10)
     await a.restorer.stop()
+    assert.equal((await a.port.op(op))?.phase, 'aborted', 'called off by the time stop returns')
     const outcome = await restoring
     assert.ok(outcome instanceof PeakguardError, 'the restore did not succeed')
     assert.equal(outcome.code, 'FLEET_NOT_READY')
@@ -350,6 +351,35 @@ describe('fleet restore (two nodes, their own wp-content on disk, one database)'
     assert.deepEqual(await filesOn(a), before.a)
     assert.deepEqual(await filesOn(b), before.b)
     assert.equal(settings.get('blogname'), 'Shop — Black Friday')
+    assert.equal(await journal.head(), s2)
+  })
+
+  it('a follower told to stop while it waits staged says so: the restore is called off, nothing written on either node', async () => {
+    // the leader's part is slow to get ready (its safety snapshot on a large tree): B stages and waits meanwhile
+    let site: Site | null = null
+    const slow = async (o: RestoreOptions): Promise<RestoreReport> => {
+      await sleep(600)
+      return restore(site!, { ...o, here: true })
+    }
+    const { a, b, s1, s2 } = await twoNodes({ readyWaitMs: 30_000 }, slow)
+    site = a.site
+    const before = { a: await filesOn(a), b: await filesOn(b) }
+    beat(a, b)
+    let op = ''
+    table.onCreateOp = (o) => void (op = o.id)
+    const restoring = restore(a.site, { target: s1, trigger: 'manual' }).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    while (!op || !(await a.port.opReports(op)).some((r) => r.node === 'b' && r.status === 'staged')) await sleep(10)
+    await b.restorer.stop()
+    const outcome = await restoring
+    assert.ok(outcome instanceof PeakguardError, 'the restore did not succeed')
+    assert.equal(outcome.code, 'FLEET_NOT_READY')
+    assert.match(outcome.message, /node b: this node is stopping/)
+    assert.equal((await a.port.op(op))?.phase, 'aborted')
+    assert.deepEqual(await filesOn(a), before.a)
+    assert.deepEqual(await filesOn(b), before.b)
     assert.equal(await journal.head(), s2)
   })
 

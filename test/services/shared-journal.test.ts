@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { GitJournal } from '../../src/adapters/git-journal.ts'
 import { SiteDir } from '../../src/adapters/site-dir.ts'
-import { emptyState, shortId, type LogPort, type SiteState } from '../../src/core/index.ts'
+import { emptyState, shortId, type LogPort, type RemoteObject, type SiteState } from '../../src/core/index.ts'
 import { PeakguardError } from '../../src/errors.ts'
 import { resolveState, SharedJournal, type ReplicaSite, type Site } from '../../src/services/index.ts'
 import { commitRequest, enc, first, type Fixture } from '../contracts/states.ts'
@@ -22,6 +22,13 @@ const SITE = 'shop'
 /** A bucket that can be cut off: every write fails as with S3 unreachable. */
 class FlakyStore extends MemoryObjectStore {
   down = false
+  /** how many times its keys were listed (a pull lists the manifests) */
+  lists = 0
+
+  override async list(under: string): Promise<RemoteObject[]> {
+    this.lists++
+    return super.list(under)
+  }
   /** while set, every write waits for it (a slow S3) */
   gate: Promise<void> | null = null
 
@@ -182,9 +189,13 @@ describe('shared journal: a push that failed holds up the other nodes (unless th
     assert.equal(table.journalHolder, 'a', 'A still holds the lock')
     release()
     await holding
-    // B commits and cannot push: its copy is not the fleet's to move by a pull
-    b.store.down = true
-    await b.shared.write(() => commit(b, 'mine'))
+    // nothing announced beyond B's copy: nothing fetched, no S3 request
+    const lists = b.store.lists
+    await b.shared.fetch()
+    assert.equal(b.store.lists, lists)
+    // A goes on; B holds a commit of its own on its way to S3: its copy is not the fleet's to move by a pull
+    await a.shared.write(() => commit(a, 'second'))
+    await commit(b, 'mine')
     await assert.rejects(b.shared.fetch(), isCode('BUSY', /a write of its own that is not on the S3 replica yet/))
   })
 
@@ -215,6 +226,9 @@ describe('shared journal: a push that failed holds up the other nodes (unless th
     const site = { id: SITE, journal: b.replica.journal, shared: b.shared, siteOwning: async () => null } as unknown as Site
     assert.equal(await resolveState(site, a2.slice(0, 12)), a2)
     await assert.rejects(resolveState(site, 'abcdef012345'), isCode('STATE_NOT_FOUND'))
+    // the replica out of reach: the id is still not found, and said so
+    const cut = { ...site, shared: { write: b.shared.write.bind(b.shared), fetch: async () => Promise.reject(new PeakguardError('S3_FAILED', 'S3 ListObjectsV2 failed (ECONNREFUSED)')) } } as unknown as Site
+    await assert.rejects(resolveState(cut, 'abcdef012345'), isCode('STATE_NOT_FOUND'))
   })
 
   it("this node's own pending push never holds itself up", async () => {
