@@ -1,6 +1,7 @@
 // bench/fleet.ts — issue 19's fleet (several web nodes of one site) on this one machine, against one node
 // (bench/run.ts calls benchFleet() last in a full `npm run bench`, or alone with --fleet-only):
-//   1. restore: `peakguard restore <before> --yes` on node a's CLI after a plugin update applied to all three
+//   1. restore: `peakguard restore <before> --yes` on the leader's node's CLI (then, a few rounds more, on a
+//      follower's) after a plugin update applied to all three
 //      nodes and recorded — the fleet restore (stage on every node, swap on every node, one restore commit) —
 //      against the same restore of the same tree and update on one daemon of a site without `fleet:`;
 //      medians and the ratio (the issue's target: fleet ≤ 1.5× single node)
@@ -64,8 +65,8 @@ const SEED_BASE = 5000
 
 function plan(quick: boolean) {
   return quick
-    ? { rounds: 1, failovers: 1, idleMs: 5_000, heartbeats: [DEFAULT_HEARTBEAT_MS] }
-    : { rounds: 5, failovers: 5, idleMs: 20_000, heartbeats: [FAST_HEARTBEAT_MS, DEFAULT_HEARTBEAT_MS] }
+    ? { rounds: 1, followerRounds: 1, failovers: 1, idleMs: 5_000, heartbeats: [DEFAULT_HEARTBEAT_MS] }
+    : { rounds: 5, followerRounds: 3, failovers: 5, idleMs: 20_000, heartbeats: [FAST_HEARTBEAT_MS, DEFAULT_HEARTBEAT_MS] }
 }
 
 // ── small helpers ────────────────────────────────────────────────────────────────────────────────
@@ -249,6 +250,8 @@ interface RestoreRound {
   stagedMs?: number
   swappedMs?: number
   leader?: string
+  /** fleet: the node whose CLI asked */
+  asker?: string
 }
 
 interface Failover {
@@ -265,6 +268,8 @@ interface Failover {
 interface Variant {
   heartbeatMs: number
   fleet: RestoreRound[]
+  /** the same restore asked on a follower's CLI (its copy of the journal takes the restore's snapshot after the leader's push) */
+  followerAsked: RestoreRound[]
   single: RestoreRound[]
   failovers: Failover[]
 }
@@ -518,9 +523,10 @@ export async function benchFleet(input: FleetBenchInput): Promise<string[]> {
       const bad = runs.findIndex((r) => r.code !== 0)
       if (bad >= 0) throw new Error(`the update on node ${targets[bad]?.id} failed: ${runs[bad]?.stderr}`)
     }
-    const restoreRound = async (who: 'fleet' | 'single', round: number, seed: number, heartbeatMs: number): Promise<RestoreRound> => {
+    const restoreRound = async (who: 'fleet' | 'single', round: number, seed: number, heartbeatMs: number, on: 'leader' | 'follower' = 'leader'): Promise<RestoreRound> => {
       const targets = who === 'fleet' ? fleetNodes() : [single]
-      const asker = who === 'fleet' ? byId('a') : single
+      // the CLI of the leader's node (the op runs where it is asked), or of a follower's
+      const asker = who === 'single' ? single : on === 'leader' ? leaderNow() : (fleetNodes().find((n) => n !== leaderNow()) as Node)
       const settled = who === 'fleet' ? fleetSettled : singleSettled
       const before = head(asker) as string
       const c0 = commits(asker)
@@ -552,6 +558,7 @@ export async function benchFleet(input: FleetBenchInput): Promise<string[]> {
           throw new Error(`fleet: not every node restored and verified: ${JSON.stringify(parts)}`)
         out.files = parts.map((p) => `${p.node} ${p.files}`).join(', ')
         out.leader = leader?.id
+        out.asker = asker.id
         out.createdMs = Number(op.created) - spawnedAt
         const lines = (n: Node) => (n.proc?.lines ?? []).slice(from.get(n.id) ?? 0)
         const swap = leader ? lines(leader).find((l) => l.j.msg === 'every node staged the target: swapping') : undefined
@@ -562,10 +569,10 @@ export async function benchFleet(input: FleetBenchInput): Promise<string[]> {
         if (written.every(Boolean)) out.swappedMs = Math.max(...written.map((l) => Date.parse(String((l as Line).j.time)))) - spawnedAt
       }
       for (const n of targets) assertSame(pristine, path.join(n.wpContent, pluginRel), `${who}: after the restore (round ${round}), node ${n.id}`)
-      // the restore settles (the followers take the restore commit) before anything else is timed
-      const c1 = commits(asker)
+      // the restore settles (the followers take the restore commit) before anything else is timed; a commit on top
+      // of the restore's own is one nobody asked for (asked on a follower, its copy takes the restore's a moment later)
       await settled(`${who}: after the restore of round ${round}`)
-      const extra = commits(asker) - c1
+      const extra = Number(git(asker.journal, ['rev-list', '--count', `${String(j.snapshot)}..refs/heads/main`]).trim())
       if (extra) notes.push(`${who}, heartbeat ${hb(heartbeatMs)}, round ${round}: ${extra} more commit(s) after the restore had finished`)
       return out
     }
@@ -679,7 +686,7 @@ export async function benchFleet(input: FleetBenchInput): Promise<string[]> {
         for (const n of fleetNodes()) await stop(n)
         await startFleet(heartbeatMs)
       }
-      const v: Variant = { heartbeatMs, fleet: [], single: [], failovers: [] }
+      const v: Variant = { heartbeatMs, fleet: [], followerAsked: [], single: [], failovers: [] }
       variants.push(v)
       for (let round = 1; round <= P.rounds; round++) {
         // the two take turns going first: a slower moment of this shared machine falls on both alike
@@ -692,6 +699,12 @@ export async function benchFleet(input: FleetBenchInput): Promise<string[]> {
           `fleet bench: heartbeat ${hb(heartbeatMs)}, restore round ${round}/${P.rounds}: fleet ${s2(f.ms)} (leader ${f.leader}; op created ${f.createdMs} ms, staged ${f.stagedMs ?? '?'} ms, ` +
             `followers written ${f.swappedMs ?? '?'} ms after spawn), single ${s2(s.ms)}; update recorded: fleet ${s2(f.recordMs)}, single ${s2(s.recordMs)}`,
         )
+      }
+      for (let round = 1; round <= P.followerRounds; round++) {
+        seed++
+        const f = await restoreRound('fleet', round, seed, heartbeatMs, 'follower')
+        v.followerAsked.push(f)
+        log(`fleet bench: heartbeat ${hb(heartbeatMs)}, restore asked on follower ${f.asker} (leader ${f.leader}), round ${round}/${P.followerRounds}: ${s2(f.ms)} (op created ${f.createdMs} ms, staged ${f.stagedMs ?? '?'} ms, followers written ${f.swappedMs ?? '?'} ms after spawn)`)
       }
       for (let round = 1; round <= P.failovers; round++) {
         const f = await failover(round, heartbeatMs)
@@ -749,7 +762,7 @@ function report(r: Results): string[] {
 
   // 1. restore
   out.push(
-    '**Restore** — `peakguard restore <the state before the update> --yes` on node a\'s CLI, timed from spawn to exit (Node start-up included, as for the single node), ' +
+    '**Restore** — `peakguard restore <the state before the update> --yes` on the CLI of the leader\'s node, timed from spawn to exit (Node start-up included, as for the single node), ' +
       'after the update was recorded and every node\'s journal had it; each restore verified (on every node) and byte-compared with the pre-update plugin on every node; medians:',
     '',
   )
@@ -765,7 +778,20 @@ function report(r: Results): string[] {
     results.push(`restore, heartbeat ${hb(v.heartbeatMs)}: fleet ${s2(f)} ÷ single ${s2(s)} = ${ratio.toFixed(2)}× (target ≤ ${RESTORE_RATIO_TARGET}×) ${ok ? 'PASS' : 'MISS'}`)
   }
   out.push('')
-  out.push('Per round (s; fleet: from the CLI\'s spawn to the op in the fleet table (CLI start-up, state resolved, op created) / to the leader\'s "every node staged the target: swapping" line / to the last follower\'s "files are now those of" line; the restore\'s exit is the "fleet: restore" row):', '')
+  out.push(
+    'Asked on a **follower\'s** CLI instead (the op is the same; the CLI answers once every node is done, and that node\'s daemon takes the restore\'s snapshot into its copy of the journal right after the leader\'s push — the round waits for it before the next); medians:',
+    '',
+  )
+  out.push('| fleet.heartbeat | rounds | single node | fleet of 3, asked on a follower | fleet ÷ single | per round (s) |')
+  out.push('| --- | ---: | ---: | ---: | ---: | --- |')
+  for (const v of r.variants) {
+    const f = median(v.followerAsked.map((x) => x.ms))
+    const s = median(v.single.map((x) => x.ms))
+    out.push(`| ${hb(v.heartbeatMs)} | ${v.followerAsked.length} | ${s2(s)} | ${s2(f)} | ${(f / s).toFixed(2)}× | ${v.followerAsked.map((x) => `${(x.ms / 1000).toFixed(2)} (on ${x.asker})`).join(', ')} |`)
+    results.push(`restore asked on a follower, heartbeat ${hb(v.heartbeatMs)}: fleet ${s2(f)} ÷ single ${s2(s)} = ${(f / s).toFixed(2)}×`)
+  }
+  out.push('')
+  out.push('Per round (s; fleet: from the CLI\'s spawn to the op in the fleet table (CLI start-up, state resolved, op created) / to the leader\'s "every node staged the target: swapping" line (every follower staged, and the leader\'s own safety snapshot taken and its files planned) / to the last follower\'s "files are now those of" line; the restore\'s exit is the "fleet: restore" row):', '')
   const n = Math.max(...r.variants.map((v) => v.fleet.length))
   out.push(`| heartbeat | | ${Array.from({ length: n }, (_, i) => `r${i + 1}`).join(' | ')} |`)
   out.push(`| --- | --- | ${Array.from({ length: n }, () => '---:').join(' | ')} |`)
