@@ -66,6 +66,11 @@ function unitsOf(plan: StateDiff): Set<string> {
 
 const emptyPlan = (): StateDiff => ({ files: [], options: [], links: [], dirs: [] })
 
+/** A node's report on an op, now: nothing written, checked or flushed unless `more` says so. */
+export function part(node: string, status: OpNodeReport['status'], more: Partial<Pick<OpNodeReport, 'files' | 'verified' | 'caches' | 'error'>> = {}): OpNodeReport {
+  return { node, status, at: new Date().toISOString(), files: more.files ?? 0, verified: more.verified ?? null, caches: more.caches ?? null, error: more.error ?? null }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export class FleetRestorer {
@@ -79,9 +84,8 @@ export class FleetRestorer {
   private readonly restoreHere: (opts: RestoreOptions) => Promise<RestoreReport>
   private readonly busy = new Set<string>()
   /**
-   * What this node's staging found for the op under way (one at a time): the units it would write, and the
-   * target's digest per unit. The swap reads only those from disk, plus any unit this node's reading has moved
-   * away from the target since — not the whole tree, which would take the leader's CPU on a shared host.
+   * What this node's staging found for the op under way (one at a time): the units it would write. The swap
+   * reads and writes only those — not the whole tree, which would take the leader's CPU on a shared host.
    */
   private staged: { op: string; units: ReadonlySet<string> } | null = null
   /** this node's parts in restores, running: a daemon that stops waits for them (stop) */
@@ -103,7 +107,7 @@ export class FleetRestorer {
   async restore(opts: RestoreOptions): Promise<RestoreReport> {
     if (this.stopping) throw new PeakguardError('FLEET_NOT_READY', "this node's daemon is stopping: ask for the restore on another node, or once it is back; nothing was written")
     // a state of this node's copy of the journal (its history, cached): the nodes read the state itself as they stage
-    if (!(await this.site.journal.resolvePrefix(opts.target)).includes(opts.target))
+    if (!(await this.hasState(opts.target)))
       throw new PeakguardError('STATE_NOT_FOUND', `no state ${shortId(opts.target)} in this node's copy of the site's journal: 'peakguard list' shows them`)
     const nodes = await this.fleet.nodes()
     const up = nodes.filter((n) => n.ageSeconds * 1000 < this.cfg.nodeTimeoutMs)
@@ -146,7 +150,7 @@ export class FleetRestorer {
     }
     // this node's copy of the journal takes the restore's snapshot (the leader wrote it): its pages show it at once
     const written = op.result?.snapshot
-    if (this.cfg.takeSnapshot && written && !(await this.site.journal.resolvePrefix(written).then((x) => x.length > 0, () => false)))
+    if (this.cfg.takeSnapshot && written && !(await this.hasState(written).catch(() => false)))
       await this.site.shared?.write(async () => undefined).catch(() => undefined)
     return this.report(op, reports)
   }
@@ -186,6 +190,11 @@ export class FleetRestorer {
     }
   }
 
+  /** Whether `id` is a state of this node's copy of the journal (its history, cached per head). */
+  private async hasState(id: string): Promise<boolean> {
+    return (await this.site.journal.resolvePrefix(id)).includes(id)
+  }
+
   /** Runs `p` as one of this node's parts in a restore: `stop` waits for it. */
   private track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p)
@@ -221,7 +230,7 @@ export class FleetRestorer {
       if (this.stopping) return
       const snapshot = op.phase === 'done' ? op.result?.snapshot : null
       // (a snapshot that never comes — the leader's push failed — is looked for while the op is young only)
-      if (snapshot && op.participants.includes(this.fleet.node) && op.ageSeconds * 1000 < op.readyWaitMs && !(await this.site.journal.resolvePrefix(snapshot).then((x) => x.includes(snapshot), () => true)))
+      if (snapshot && op.participants.includes(this.fleet.node) && op.ageSeconds * 1000 < op.readyWaitMs && !(await this.hasState(snapshot).catch(() => true)))
         this.pullWanted = true
       if (op.phase === 'done' && op.result?.revertTo && !this.leads() && op.participants.includes(this.fleet.node) && !this.stale(op)) await this.track(this.revert(op))
       if (op.phase === 'done' || op.phase === 'aborted') continue
@@ -287,7 +296,7 @@ export class FleetRestorer {
           },
         })
         result = { snapshot: report.snapshot, safetySnapshot: report.safetySnapshot, verified: report.verified, report: { ...report, plan: emptyPlan(), mismatches: null } }
-        await this.fleet.reportOp(id, { node: me, status: 'done', at: new Date().toISOString(), files: report.files.written + report.files.removed, verified: report.verified, caches: report.caches ? (report.caches.ok ? 'flushed' : `not flushed: ${report.caches.detail}`) : null, error: null })
+        await this.fleet.reportOp(id, part(me, 'done', { files: report.files.written + report.files.removed, verified: report.verified, caches: report.caches ? (report.caches.ok ? 'flushed' : `not flushed: ${report.caches.detail}`) : null }))
       } catch (e) {
         const err = e as PeakguardError
         if (!swapping) {
@@ -300,7 +309,7 @@ export class FleetRestorer {
         // the leader's own restore undid itself (or left its intent to be finished); the nodes that swapped
         // meanwhile put their files back to the fleet's newest state, so the fleet is one version again
         result = { error: `${err.code ?? 'FAILED'}: ${err.message}`, revertTo: await this.site.journal.head().catch(() => null) }
-        await this.fleet.reportOp(id, { node: me, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: err.message })
+        await this.fleet.reportOp(id, part(me, 'failed', { error: err.message }))
       }
       // the others' swaps, bounded: a node that died meanwhile converges when it is back
       const until = Date.now() + op.readyWaitMs
@@ -325,7 +334,7 @@ export class FleetRestorer {
     for (;;) {
       const reports = await this.fleet.opReports(id)
       // a daemon stopping: the leader lets nobody swap (its settings connection is about to close)
-      if (this.stopping) reports.push({ node: this.fleet.node, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: 'the leader is stopping (its daemon was told to stop)' })
+      if (this.stopping) reports.push(part(this.fleet.node, 'failed', { error: 'the leader is stopping (its daemon was told to stop)' }))
       const failed = reports.filter((r) => r.status === 'failed')
       const missing = op.participants.filter((p) => !reports.some((r) => r.node === p))
       // a participant that stopped answering (killed, cut off) will not stage: no need to wait for the deadline
@@ -361,7 +370,7 @@ export class FleetRestorer {
     try {
       await this.site.shared?.write(async () => undefined)
       const r = await this.converge(op.result.revertTo)
-      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'reverted', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error ?? "put back: the leader's part of the restore failed" })
+      await this.fleet.reportOp(op.id, part(this.fleet.node, r.error ? 'failed' : 'reverted', { ...r, error: r.error ?? "put back: the leader's part of the restore failed" }))
     } finally {
       this.busy.delete(op.id)
     }
@@ -380,7 +389,7 @@ export class FleetRestorer {
         let next = await this.waitFor(op.id, (o) => o.phase !== 'staging' || this.stopping, op.readyWaitMs + 5000)
         if (next?.phase === 'staging' && this.stopping) {
           // its daemon stops: it will not swap, so the leader is told (and calls the op off) rather than left waiting
-          await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: new Date().toISOString(), files: 0, verified: null, caches: null, error: 'this node is stopping (its daemon was told to stop)' })
+          await this.fleet.reportOp(op.id, part(this.fleet.node, 'failed', { error: 'this node is stopping (its daemon was told to stop)' }))
           // unless the leader turned the op just before it read that: then this node does its part as asked
           await sleep(4 * this.cfg.pollMs)
           next = await this.fleet.op(op.id)
@@ -427,12 +436,11 @@ export class FleetRestorer {
 
   /** Staging: the target here, this node's plan, every blob read, the paths checked writable. Writes nothing. */
   private async stage(op: FleetOp, leader: boolean): Promise<boolean> {
-    const at = () => new Date().toISOString()
     try {
       if (leader) {
         // the leader's part is staged by its restore itself (coordinate): the target caught up, the migration
         // rule checked, its safety snapshot taken and its files planned, all before it lets any node swap
-        await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
+        await this.fleet.reportOp(op.id, part(this.fleet.node, 'staged'))
         return true
       }
       // the target is usually in this node's copy already (a state from the history): taken from the replica
@@ -441,18 +449,18 @@ export class FleetRestorer {
         await this.fetch(op)
         return this.site.journal.readState(op.request.target)
       })
-      if (this.cfg.sharedFiles && !leader) {
+      if (this.cfg.sharedFiles) {
         // one shared wp-content: the leader stages and writes it
-        await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files: 0, verified: null, caches: null, error: null })
+        await this.fleet.reportOp(op.id, part(this.fleet.node, 'staged'))
         return true
       }
       const files = await this.prepare(op.id, target, op.request.only ?? null)
-      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'staged', at: at(), files, verified: null, caches: null, error: null })
+      await this.fleet.reportOp(op.id, part(this.fleet.node, 'staged', { files }))
       return true
     } catch (e) {
       this.log.error({ site: this.site.id, op: op.id }, `could not stage the fleet restore: ${(e as Error).message}`)
       // the leader's own failure aborts the op like anyone's: the coordination sees it among the reports
-      await this.fleet.reportOp(op.id, { node: this.fleet.node, status: 'failed', at: at(), files: 0, verified: null, caches: null, error: (e as Error).message }).catch(() => undefined)
+      await this.fleet.reportOp(op.id, part(this.fleet.node, 'failed', { error: (e as Error).message })).catch(() => undefined)
       return false
     }
   }
@@ -508,7 +516,7 @@ export class FleetRestorer {
     const staged = this.staged?.op === op.id ? this.staged : null
     this.staged = null
     const r = await this.converge(op.request.target, op.request.only ?? null, staged?.units ?? null)
-    await this.fleet.reportOp(op.id, { node: this.fleet.node, status: r.error ? 'failed' : 'done', at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
+    await this.fleet.reportOp(op.id, part(this.fleet.node, r.error ? 'failed' : 'done', r))
   }
 
   /**

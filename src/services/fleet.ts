@@ -3,7 +3,7 @@
 // files with the fleet's desired state (drift). `status` is what `peakguard status`, the UI, /metrics and
 // /healthz show of the fleet.
 import { driftPaths, driftingUnits, shortId, stateOf, type Drift, type FleetNode, type FleetPort, type FleetRole, type JournalMark, type LogPort, type MetricsPort, type NodeReport } from '../core/index.ts'
-import type { FleetRestorer } from './fleet-restore.ts'
+import { part, type FleetRestorer } from './fleet-restore.ts'
 import type { NodeView } from './node-view.ts'
 import type { SharedJournal } from './shared-journal.ts'
 import type { SiteRecording } from './site-daemon.ts'
@@ -230,7 +230,7 @@ export class FleetMember {
     const r = await this.restorer.converge(head)
     // an op called off (its leader's part failed) is put back, not done: its revert must not run again here
     const status = r.error ? 'failed' : missed.result?.revertTo ? 'reverted' : 'done'
-    await this.fleet.reportOp(missed.id, { node: this.node, status, at: new Date().toISOString(), files: r.files, verified: r.verified, caches: r.caches, error: r.error })
+    await this.fleet.reportOp(missed.id, part(this.node, status, r))
   }
 
   /**

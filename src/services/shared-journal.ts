@@ -48,39 +48,36 @@ export class SharedJournal {
    * are flushed and the op reported done while the restore's snapshot goes up to S3.
    */
   write<T>(fn: () => Promise<T>, opts: { pushAfter?: boolean } = {}): Promise<T> {
-    if (!opts.pushAfter)
-      return this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
-        if (nested) return fn()
-        await this.catchUp()
-        const result = await this.run(fn)
-        await this.publish()
-        return result
-      })
     return new Promise<T>((resolve, reject) => {
-      let early = false
-      const all = this.fleet.withJournal(this.cfg.lockWaitMs, async (nested) => {
-        if (nested) return fn()
-        await this.catchUp()
-        const result = await this.run(fn)
-        // said before the answer: should this process die before its push, the other nodes wait for it (a
-        // restarted node pushes it first) as for a failed push, rather than go on without the restore
-        await this.announcePending().catch(() => undefined)
-        early = true
-        resolve(result)
-        // only the push is waited for when the process closes (idle), not the write before it
-        const pushed = this.publish()
-        this.pushing.add(pushed)
-        await pushed.finally(() => this.pushing.delete(pushed))
-        return result
-      })
-      all.then(
-        (r) => void (early || resolve(r)),
-        (e: unknown) => {
-          if (!early) return reject(e)
-          // publish never rejects; the lock's release may: the write itself is done and pushed
-          this.log.warn({}, `the fleet's journal lock could not be given back after a push: ${(e as Error).message}`)
-        },
-      )
+      let answered = false
+      this.fleet
+        .withJournal(this.cfg.lockWaitMs, async (nested) => {
+          if (nested) return fn()
+          await this.catchUp()
+          const result = await this.run(fn)
+          if (!opts.pushAfter) {
+            await this.publish()
+            return result
+          }
+          // said before the answer: should this process die before its push, the other nodes wait for it (a
+          // restarted node pushes it first) as for a failed push, rather than go on without the restore
+          await this.announcePending().catch(() => undefined)
+          answered = true
+          resolve(result)
+          // only the push is waited for when the process closes (idle), not the write before it
+          const pushed = this.publish()
+          this.pushing.add(pushed)
+          await pushed.finally(() => this.pushing.delete(pushed))
+          return result
+        })
+        .then(
+          (r) => void (answered || resolve(r)),
+          (e: unknown) => {
+            if (!answered) return reject(e)
+            // publish never rejects; the lock's release may: the write itself is done and pushed
+            this.log.warn({}, `the fleet's journal lock could not be given back after a push: ${(e as Error).message}`)
+          },
+        )
     })
   }
 
